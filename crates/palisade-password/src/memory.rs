@@ -1,0 +1,252 @@
+//! A memory budget for concurrent hashes, and a pool that reuses Argon2's working memory.
+//!
+//! Argon2 is memory-hard on purpose: at the default 19 MiB, fifty concurrent logins need
+//! about 1 GiB. The budget admits a hash only while the memory of the hashes in flight stays
+//! within it; past that a caller waits up to `max_wait` and then gets a "busy" error, which a
+//! server turns into 503 instead of being killed for running out of memory.
+//!
+//! Freed working memory is kept in a small pool and handed to the next hash of the same size,
+//! which skips the allocation and page faults of a fresh 19 MiB buffer. Argon2 overwrites every
+//! block in its first pass, so a reused buffer needs no clearing; buffers leaving the pool are
+//! zeroized before they are freed (the raw `argon2` crate frees its memory uncleared).
+
+use std::{
+    fmt,
+    sync::{Condvar, Mutex, MutexGuard, PoisonError},
+    time::{Duration, Instant},
+};
+
+use argon2::Block;
+use zeroize::Zeroize;
+
+/// One buffer of Argon2 blocks (1 KiB each).
+pub(crate) struct Buffer(Vec<Block>);
+
+impl Buffer {
+    fn new(blocks: usize) -> Self {
+        Self(vec![Block::new(); blocks])
+    }
+
+    fn kib(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    pub(crate) fn blocks(&mut self) -> &mut [Block] {
+        &mut self.0
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+struct State {
+    /// KiB reserved by hashes in flight.
+    in_use_kib: u64,
+    /// KiB held by idle pooled buffers.
+    pooled_kib: u64,
+    /// Highest `in_use_kib` seen, for tests of the budget.
+    #[cfg(test)]
+    peak_kib: u64,
+    pool: Vec<Buffer>,
+}
+
+/// Admits hashes while their memory fits a budget; reuses their buffers.
+pub(crate) struct MemoryBudget {
+    budget_kib: u64,
+    pool_kib: u64,
+    max_wait: Duration,
+    state: Mutex<State>,
+    freed: Condvar,
+}
+
+impl fmt::Debug for MemoryBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryBudget")
+            .field("budget_kib", &self.budget_kib)
+            .field("pool_kib", &self.pool_kib)
+            .field("max_wait", &self.max_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The budget was exhausted for longer than `max_wait`.
+#[derive(Debug)]
+pub(crate) struct Busy;
+
+impl MemoryBudget {
+    pub(crate) fn new(budget_kib: u64, pool_kib: u64, max_wait: Duration) -> Self {
+        Self {
+            budget_kib,
+            pool_kib: pool_kib.min(budget_kib),
+            max_wait,
+            state: Mutex::new(State {
+                in_use_kib: 0,
+                pooled_kib: 0,
+                #[cfg(test)]
+                peak_kib: 0,
+                pool: Vec::new(),
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is a pair of counters and a list of buffers, consistent after every
+        // statement; a panic elsewhere while holding the lock cannot leave it half-updated.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reserves `kib` of the budget, waiting up to `max_wait`. With `with_buffer`, the permit
+    /// carries an Argon2 buffer of exactly `kib` blocks, from the pool when one fits.
+    pub(crate) fn acquire(&self, kib: u64, with_buffer: bool) -> Result<Permit<'_>, Busy> {
+        if kib > self.budget_kib {
+            return Err(Busy);
+        }
+        let deadline = Instant::now() + self.max_wait;
+        let mut state = self.lock();
+        while state.in_use_kib + kib > self.budget_kib {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Busy);
+            }
+            state = self
+                .freed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.in_use_kib += kib;
+        #[cfg(test)]
+        {
+            state.peak_kib = state.peak_kib.max(state.in_use_kib);
+        }
+        let mut reused = None;
+        if with_buffer {
+            if let Some(i) = state.pool.iter().position(|b| b.kib() == kib) {
+                let buffer = state.pool.swap_remove(i);
+                state.pooled_kib -= kib;
+                reused = Some(buffer);
+            }
+        }
+        // Idle buffers must not push the total over budget once this one is allocated.
+        let mut evicted = Vec::new();
+        while state.in_use_kib + state.pooled_kib > self.budget_kib {
+            let Some(buffer) = state.pool.pop() else {
+                break;
+            };
+            state.pooled_kib -= buffer.kib();
+            evicted.push(buffer);
+        }
+        drop(state);
+        drop(evicted); // zeroized and freed outside the lock
+        let buffer = match reused {
+            Some(buffer) => Some(buffer),
+            None if with_buffer => Some(Buffer::new(kib as usize)),
+            None => None,
+        };
+        Ok(Permit {
+            budget: self,
+            kib,
+            buffer,
+        })
+    }
+
+    fn release(&self, kib: u64, buffer: Option<Buffer>) {
+        let mut state = self.lock();
+        state.in_use_kib -= kib;
+        let mut dropped = None;
+        if let Some(buffer) = buffer {
+            if state.pooled_kib + buffer.kib() <= self.pool_kib {
+                state.pooled_kib += buffer.kib();
+                state.pool.push(buffer);
+            } else {
+                dropped = Some(buffer);
+            }
+        }
+        drop(state);
+        self.freed.notify_all();
+        drop(dropped);
+    }
+
+    /// (in use, pooled) KiB.
+    #[cfg(test)]
+    pub(crate) fn snapshot(&self) -> (u64, u64) {
+        let state = self.lock();
+        (state.in_use_kib, state.pooled_kib)
+    }
+
+    /// The highest in-use KiB seen.
+    #[cfg(test)]
+    pub(crate) fn peak_kib(&self) -> u64 {
+        self.lock().peak_kib
+    }
+}
+
+/// A reservation of budget, released on drop.
+pub(crate) struct Permit<'a> {
+    budget: &'a MemoryBudget,
+    kib: u64,
+    buffer: Option<Buffer>,
+}
+
+impl Permit<'_> {
+    /// The Argon2 buffer, when one was asked for.
+    pub(crate) fn buffer(&mut self) -> Option<&mut Buffer> {
+        self.buffer.as_mut()
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.budget.release(self.kib, self.buffer.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admits_within_budget_and_refuses_beyond() {
+        let budget = MemoryBudget::new(100, 100, Duration::ZERO);
+        let a = budget.acquire(60, true).unwrap();
+        assert!(budget.acquire(50, true).is_err());
+        let b = budget.acquire(40, false).unwrap();
+        assert_eq!(budget.snapshot(), (100, 0));
+        drop(a);
+        assert_eq!(budget.snapshot(), (40, 60));
+        // The pooled 60 KiB buffer is reused, not added to.
+        let c = budget.acquire(60, true).unwrap();
+        assert_eq!(budget.snapshot(), (100, 0));
+        drop((b, c));
+        assert!(budget.acquire(101, false).is_err());
+    }
+
+    #[test]
+    fn idle_buffers_are_evicted_to_stay_in_budget() {
+        let budget = MemoryBudget::new(100, 100, Duration::ZERO);
+        drop(budget.acquire(70, true).unwrap());
+        assert_eq!(budget.snapshot(), (0, 70));
+        let p = budget.acquire(50, true).unwrap();
+        assert_eq!(budget.snapshot(), (50, 0));
+        drop(p);
+    }
+
+    #[test]
+    fn waiters_are_woken_by_a_release() {
+        let budget = std::sync::Arc::new(MemoryBudget::new(10, 10, Duration::from_secs(30)));
+        let held = budget.acquire(10, false).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let permit = budget.acquire(10, false);
+                tx.send(permit.is_ok()).unwrap();
+            });
+            drop(held);
+            assert!(rx.recv().unwrap());
+        });
+    }
+}

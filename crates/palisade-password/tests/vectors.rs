@@ -1,0 +1,162 @@
+//! Hash strings made by other implementations (see `vectors/generate.py` and the header of
+//! each file) must verify, and every one of them, mutated, must not.
+
+use palisade_password::{Hasher, Password, RehashReason, VerifyErrorKind};
+
+struct Record {
+    line: usize,
+    password: String,
+    stored: String,
+}
+
+/// Reads `<password hex> TAB <stored hash>` records, skipping `#` comments.
+fn records(file: &str) -> Vec<Record> {
+    let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let records: Vec<Record> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|(i, l)| {
+            let (hex, stored) = l
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("{file}:{}", i + 1));
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|j| u8::from_str_radix(&hex[j..j + 2], 16).expect("hex"))
+                .collect();
+            Record {
+                line: i + 1,
+                password: String::from_utf8(bytes).expect("vector passwords are UTF-8"),
+                stored: stored.to_owned(),
+            }
+        })
+        .collect();
+    assert!(records.len() >= 5, "{file} has too few records");
+    records
+}
+
+/// Replaces the last character of the hash field by another from the same alphabet.
+fn flip_last(stored: &str) -> String {
+    let mut s = stored.to_owned();
+    let last = s.pop().expect("non-empty");
+    let replacement = if last == 'A' { 'B' } else { 'A' };
+    s.push(replacement);
+    s
+}
+
+/// Verifies every record, and checks that three mutations of each fail.
+fn run(file: &str, expect_rehash: impl Fn(&str) -> Option<RehashReason>) {
+    let hasher = Hasher::new();
+    for r in records(file) {
+        let at = format!("{file}:{}", r.line);
+        let verified = hasher
+            .verify(&Password::from(r.password.as_str()), &r.stored)
+            .unwrap_or_else(|e| panic!("{at}: {:?}", e.kind()));
+        assert_eq!(verified.rehash_reason(), expect_rehash(&r.stored), "{at}");
+
+        let wrong = format!("x{}", r.password); // bcrypt ignores bytes past 72
+        let err = hasher
+            .verify(&Password::from(wrong), &r.stored)
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            VerifyErrorKind::Mismatch,
+            "{at}: wrong password"
+        );
+
+        let err = hasher
+            .verify(&Password::from(r.password.as_str()), &flip_last(&r.stored))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                VerifyErrorKind::Mismatch | VerifyErrorKind::Malformed
+            ),
+            "{at}: flipped hash gave {:?}",
+            err.kind()
+        );
+
+        let truncated = &r.stored[..r.stored.len() - 4];
+        assert!(
+            hasher
+                .verify(&Password::from(r.password.as_str()), truncated)
+                .is_err(),
+            "{at}: truncated"
+        );
+    }
+}
+
+#[test]
+fn argon2_reference_implementation() {
+    run("argon2_reference.txt", |stored| {
+        Some(if !stored.starts_with("$argon2id$") {
+            RehashReason::Argon2Variant
+        } else if stored.contains("$v=16$") {
+            RehashReason::Argon2Version
+        } else {
+            RehashReason::MemoryCost
+        })
+    });
+}
+
+#[cfg(feature = "legacy")]
+mod legacy {
+    use super::*;
+
+    fn legacy(_: &str) -> Option<RehashReason> {
+        Some(RehashReason::LegacyAlgorithm)
+    }
+
+    #[test]
+    fn bcrypt() {
+        run("bcrypt.txt", legacy);
+    }
+
+    #[test]
+    fn pbkdf2_sha256_phc() {
+        run("pbkdf2_sha256_phc.txt", legacy);
+    }
+
+    #[test]
+    fn pbkdf2_sha256_passlib() {
+        run("pbkdf2_sha256_passlib.txt", legacy);
+    }
+
+    #[test]
+    fn django_pbkdf2_sha256() {
+        run("django_pbkdf2_sha256.txt", legacy);
+    }
+
+    #[test]
+    fn scrypt_phc() {
+        run("scrypt_phc.txt", legacy);
+    }
+}
+
+/// Without the feature, legacy formats are recognised and refused as unsupported, not
+/// mistaken for garbage.
+#[cfg(not(feature = "legacy"))]
+#[test]
+fn legacy_formats_are_unsupported_without_the_feature() {
+    let hasher = Hasher::new();
+    for file in [
+        "bcrypt.txt",
+        "pbkdf2_sha256_phc.txt",
+        "pbkdf2_sha256_passlib.txt",
+        "django_pbkdf2_sha256.txt",
+        "scrypt_phc.txt",
+    ] {
+        for r in records(file) {
+            let err = hasher
+                .verify(&Password::from(r.password.as_str()), &r.stored)
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                VerifyErrorKind::Unsupported,
+                "{file}:{}",
+                r.line
+            );
+        }
+    }
+}
