@@ -1,1 +1,79 @@
-fn main() {}
+//! `cargo xtask`: the workspace's own automation (CI, audit, benchmarks, fuzzing, tidy).
+//!
+//! Plain Rust with one dependency (`serde_json`, for cargo and criterion output), so it builds
+//! in seconds on a fresh machine and runs the same on every developer's and CI's.
+
+#![forbid(unsafe_code)]
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool prints its results"
+)]
+
+mod audit;
+mod bench;
+mod ci;
+mod fuzz;
+mod run;
+mod tidy;
+
+use std::{path::PathBuf, process::ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci                       fmt, clippy, tests, doctests, docs, tidy and audit; stops at the first failure
+  audit [--advisory-db P]  cargo-deny (advisories, bans, licenses, sources), unsafe and metadata checks;
+                           P is an offline copy of the RustSec advisory database (a plain directory)
+  bench [--quick] [--write]
+                           criterion benches, then a table of ratios; --write records it in docs/benchmarks.md
+  fuzz [--seconds N]       smoke-runs every cargo-fuzz target for N seconds (default 10; needs nightly)
+  tidy                     repository invariants (also run by `cargo test -p xtask`)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "ci" => ci::run(rest),
+        "audit" => audit::run(rest),
+        "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
+        "tidy" => tidy::check(&workspace_root()).map(|()| eprintln!("tidy: ok")),
+        "help" | "--help" | "-h" => {
+            eprint!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask's manifest directory's parent.
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map_or_else(|| manifest.clone(), std::path::Path::to_path_buf)
+}
+
+/// Takes `--name VALUE` out of `args`.
+pub(crate) fn flag_value(args: &[String], name: &str) -> Result<Option<String>, String> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(None),
+        Some(i) => args
+            .get(i + 1)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| format!("{name} needs a value")),
+    }
+}

@@ -82,9 +82,6 @@ pub enum ConfigError {
     /// Two peppers share one identifier.
     #[error("pepper id is used twice")]
     DuplicatePepperId,
-    /// The current pepper is not among the known peppers.
-    #[error("the current pepper id is not among the known peppers")]
-    UnknownCurrentPepper,
     /// A password policy length setting is out of range.
     #[error("policy length bounds are invalid: {reason}")]
     InvalidPolicy {
@@ -110,6 +107,9 @@ pub enum HashError {
     /// The hashing task was cancelled or panicked (async helpers only).
     #[error("password hashing task did not complete")]
     TaskFailed,
+    /// Argon2 refused parameters that palisade had validated; a bug, please report it.
+    #[error("password hashing failed unexpectedly")]
+    Internal,
 }
 
 /// Why a verification failed, for logs and metrics. Never show it to the user.

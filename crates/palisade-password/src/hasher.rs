@@ -171,7 +171,7 @@ impl Hasher {
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt).map_err(|_| HashError::Rng)?;
         let pepper = inner.peppers.as_ref().map(Peppers::current);
-        let params = argon2_params(&inner.params, pepper).map_err(|()| HashError::Rng)?;
+        let params = argon2_params(&inner.params, pepper).map_err(|()| HashError::Internal)?;
         let mut out = Zeroizing::new(vec![0u8; inner.params.output_len()]);
         let memory_kib = params.block_count() as u64;
         self.compute(
@@ -186,14 +186,14 @@ impl Hasher {
         )
         .map_err(|kind| match kind {
             VerifyErrorKind::Busy => HashError::Busy,
-            _ => HashError::Rng,
+            _ => HashError::Internal,
         })?;
         let phc = phc::PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
-            params: phc::ParamsString::try_from(&params).map_err(|_| HashError::Rng)?,
-            salt: Some(phc::Salt::new(&salt).map_err(|_| HashError::Rng)?),
-            hash: Some(phc::Output::new(&out).map_err(|_| HashError::Rng)?),
+            params: phc::ParamsString::try_from(&params).map_err(|_| HashError::Internal)?,
+            salt: Some(phc::Salt::new(&salt).map_err(|_| HashError::Internal)?),
+            hash: Some(phc::Output::new(&out).map_err(|_| HashError::Internal)?),
         };
         Ok(PasswordHash::new(phc.to_string()))
     }
@@ -244,12 +244,13 @@ impl Hasher {
         password: &Password,
         stored: Option<&str>,
     ) -> Result<Verified, VerifyError> {
-        match stored {
-            Some(stored) => self.verify(password, stored),
-            None => {
-                self.dummy_verify(password);
-                Err(VerifyErrorKind::NoStoredHash.into())
-            }
+        if let Some(stored) = stored {
+            self.verify(password, stored)
+        } else {
+            // A dummy that could not run (budget exhausted) must fail as a real verify would,
+            // or "busy" versus "no account" would tell which accounts exist.
+            self.dummy_verify(password)?;
+            Err(VerifyErrorKind::NoStoredHash.into())
         }
     }
 
@@ -273,6 +274,10 @@ impl Hasher {
     /// NFKC-normalizes (unless disabled) and length-checks a password.
     fn prepare<'a>(&self, password: &'a Password) -> Result<Prepared<'a>, VerifyErrorKind> {
         let raw = password.expose_secret();
+        // Checked before normalizing too, so an oversized password costs no NFKC pass.
+        if raw.len() > self.inner.limits.max_password_bytes {
+            return Err(VerifyErrorKind::PasswordTooLong);
+        }
         let prepared = if !self.inner.normalize
             || raw.is_ascii()
             || is_nfkc_quick(raw.chars()) == IsNormalized::Yes
@@ -327,20 +332,17 @@ impl Hasher {
     }
 
     /// The work of a real verification at policy parameters, whose result is thrown away.
-    fn dummy_verify(&self, password: &Password) {
+    fn dummy_verify(&self, password: &Password) -> Result<(), VerifyErrorKind> {
         let inner = &*self.inner;
-        let Ok(password) = self.prepare(password) else {
-            return;
-        };
+        let password = self.prepare(password)?;
         let mut salt = [0u8; SALT_LEN];
         // A failing RNG leaves a zero salt, which is as good for a dummy.
         let _ = getrandom::fill(&mut salt);
         let pepper = inner.peppers.as_ref().map(Peppers::current);
-        let Ok(params) = argon2_params(&inner.params, pepper) else {
-            return;
-        };
+        let params =
+            argon2_params(&inner.params, pepper).map_err(|()| VerifyErrorKind::Malformed)?;
         let mut out = Zeroizing::new(vec![0u8; inner.params.output_len()]);
-        let _ = self.compute(
+        self.compute(
             Algorithm::Argon2id,
             Version::V0x13,
             &params,
@@ -349,8 +351,11 @@ impl Hasher {
             &password,
             &salt,
             &mut out,
-        );
-        let _ = out.as_slice().ct_eq(&salt);
+        )?;
+        // The comparison a real verification ends with, against a value of the same length.
+        let expected = vec![0u8; out.len()];
+        let _ = out.as_slice().ct_eq(&expected);
+        Ok(())
     }
 
     /// Runs Argon2 inside the memory budget, with a pooled buffer.
@@ -730,6 +735,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), VerifyErrorKind::Busy);
         assert!(!err.is_mismatch());
+        // An unknown account under the same load fails the same way, not as "no account".
+        let err = hasher.verify_account(&Password::from("pw"), None).unwrap_err();
+        assert_eq!(err.kind(), VerifyErrorKind::Busy);
         drop(held);
         assert!(
             hasher

@@ -150,8 +150,10 @@ fn checked_iterations(iterations: u32, limits: &Limits) -> Result<u32, VerifyErr
 /// `$pbkdf2-sha256$i=N,l=32$salt$hash` (PHC, B64) or `$pbkdf2-sha256$N$salt$hash` (passlib).
 fn parse_pbkdf2(s: &str, limits: &Limits) -> Result<LegacyStored, VerifyErrorKind> {
     let fields: Vec<&str> = s.split('$').collect();
-    if let [_, _, rounds, salt, hash] = fields[..] {
-        if let Some(iterations) = decimal(rounds) {
+    if let [_, _, rounds, salt, hash] = fields[..]
+        && let Some(iterations) = decimal(rounds)
+    {
+        {
             // passlib's form.
             let iterations = checked_iterations(iterations, limits)?;
             let salt = ab64_decode(salt).ok_or(VerifyErrorKind::Malformed)?;

@@ -124,12 +124,10 @@ impl MemoryBudget {
             state.peak_kib = state.peak_kib.max(state.in_use_kib);
         }
         let mut reused = None;
-        if with_buffer {
-            if let Some(i) = state.pool.iter().position(|b| b.kib() == kib) {
-                let buffer = state.pool.swap_remove(i);
-                state.pooled_kib -= kib;
-                reused = Some(buffer);
-            }
+        if with_buffer && let Some(i) = state.pool.iter().position(|b| b.kib() == kib) {
+            let buffer = state.pool.swap_remove(i);
+            state.pooled_kib -= kib;
+            reused = Some(buffer);
         }
         // Idle buffers must not push the total over budget once this one is allocated.
         let mut evicted = Vec::new();

@@ -93,7 +93,7 @@ impl<F: Fn(&str) -> bool + Send + Sync> Blocklist for F {
 /// A blocklist held as one 64-bit hash per entry, 8 bytes whatever the entry's length.
 ///
 /// Ten million breached passwords take 80 MB. A false positive needs a 64-bit collision:
-/// about one in two billion lookups against a ten-million-entry list.
+/// about one in two trillion lookups against a ten-million-entry list (10^7 / 2^64).
 #[derive(Clone)]
 pub struct HashedBlocklist {
     hashes: Vec<u64>,
@@ -336,10 +336,10 @@ impl PasswordPolicy {
             });
         }
         let folded = fold(&normalized);
-        if let Some(list) = &self.blocklist {
-            if list.contains(&folded) {
-                return Err(PolicyViolation::Blocklisted);
-            }
+        if let Some(list) = &self.blocklist
+            && list.contains(&folded)
+        {
+            return Err(PolicyViolation::Blocklisted);
         }
         if let Some((kind, _)) = context
             .words

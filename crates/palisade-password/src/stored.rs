@@ -161,7 +161,7 @@ mod tests {
             kind(&GOOD.replace("m=19456", "m=4")),
             VerifyErrorKind::Malformed
         );
-        let no_hash = GOOD.rsplit_once('$').map(|(head, _)| head).unwrap_or(GOOD);
+        let no_hash = GOOD.rsplit_once('$').map_or(GOOD, |(head, _)| head);
         assert_eq!(kind(no_hash), VerifyErrorKind::Malformed);
     }
 }

@@ -104,6 +104,10 @@ fn argon2_reference_implementation() {
 mod legacy {
     use super::*;
 
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "signature of the expectation `run` takes"
+    )]
     fn legacy(_: &str) -> Option<RehashReason> {
         Some(RehashReason::LegacyAlgorithm)
     }

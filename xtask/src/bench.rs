@@ -1,0 +1,225 @@
+//! `cargo xtask bench`: criterion benches, then one table of ratios.
+//!
+//! In every criterion group the function named `palisade` is the subject and every other
+//! function is a baseline (the raw crate palisade wraps, or a peer). The table gives each
+//! baseline's time and `palisade / baseline`: below 1.00 palisade is faster. Where Debian's
+//! `argon2` command (the libargon2 reference implementation) is installed, it is timed too.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    fs,
+    path::Path,
+    process::{Command, Stdio},
+};
+
+use crate::{
+    run::{cargo, step, target_dir},
+    workspace_root,
+};
+
+/// One measured function: mean time per iteration in nanoseconds.
+struct Measurement {
+    group: String,
+    function: String,
+    mean_ns: f64,
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let write = args.iter().any(|a| a == "--write");
+    let mut bench = cargo(&["bench", "--workspace", "--benches", "--all-features", "--"]);
+    if quick {
+        bench.arg("--quick");
+    }
+    step("criterion benches", &mut bench)?;
+    let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
+    measurements.extend(libargon2_reference());
+    let table = render(&measurements);
+    println!("{table}");
+    if write {
+        record(&table, quick)?;
+    }
+    Ok(())
+}
+
+fn read_criterion(dir: &Path) -> Result<Vec<Measurement>, String> {
+    let mut found = Vec::new();
+    walk(dir, &mut found);
+    let mut out = Vec::new();
+    for new_dir in found {
+        let bench: serde_json::Value = read_json(&new_dir.join("benchmark.json"))?;
+        let estimates: serde_json::Value = read_json(&new_dir.join("estimates.json"))?;
+        let (Some(group), Some(function), Some(mean_ns)) = (
+            bench["group_id"].as_str(),
+            bench["function_id"].as_str(),
+            estimates["mean"]["point_estimate"].as_f64(),
+        ) else {
+            continue;
+        };
+        out.push(Measurement {
+            group: group.to_owned(),
+            function: function.to_owned(),
+            mean_ns,
+        });
+    }
+    if out.is_empty() {
+        return Err(format!("no criterion results under {}", dir.display()));
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "new") && path.join("estimates.json").is_file()
+            {
+                found.push(path);
+            } else {
+                walk(&path, found);
+            }
+        }
+    }
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Times `argon2` (Debian's CLI over libargon2) at the OWASP preset: the median of the
+/// hashing time it reports over 15 runs.
+fn libargon2_reference() -> Option<Measurement> {
+    let mut seconds = Vec::new();
+    for _ in 0..15 {
+        let mut child = Command::new("argon2")
+            .args([
+                "saltsaltsaltsalt",
+                "-id",
+                "-t",
+                "2",
+                "-k",
+                "19456",
+                "-p",
+                "1",
+                "-l",
+                "32",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()?
+                .write_all(b"correct horse battery staple")
+                .ok()?;
+        }
+        let out = child.wait_with_output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let value = text
+            .lines()
+            .find_map(|l| l.trim().strip_suffix(" seconds"))
+            .and_then(|v| v.trim().parse::<f64>().ok())?;
+        seconds.push(value);
+    }
+    seconds.sort_by(f64::total_cmp);
+    Some(Measurement {
+        group: "password/hash_owasp".into(),
+        function: "libargon2 (argon2 CLI)".into(),
+        mean_ns: seconds[seconds.len() / 2] * 1e9,
+    })
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.3} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn render(measurements: &[Measurement]) -> String {
+    let mut groups: BTreeMap<&str, Vec<&Measurement>> = BTreeMap::new();
+    for m in measurements {
+        groups.entry(&m.group).or_default().push(m);
+    }
+    let mut out = String::from(
+        "| benchmark | palisade | baseline | baseline time | palisade / baseline |\n\
+         |---|---|---|---|---|\n",
+    );
+    for (group, members) in groups {
+        let Some(subject) = members.iter().find(|m| m.function == "palisade") else {
+            continue;
+        };
+        let mut baselines: Vec<&&Measurement> = members
+            .iter()
+            .filter(|m| m.function != "palisade")
+            .collect();
+        baselines.sort_by(|a, b| a.function.cmp(&b.function));
+        for baseline in baselines {
+            let _ = writeln!(
+                out,
+                "| {group} | {} | {} | {} | {:.2} |",
+                human(subject.mean_ns),
+                baseline.function,
+                human(baseline.mean_ns),
+                subject.mean_ns / baseline.mean_ns
+            );
+        }
+    }
+    out
+}
+
+/// Rewrites the results section of docs/benchmarks.md with the machine, date and table.
+fn record(table: &str, quick: bool) -> Result<(), String> {
+    let path = workspace_root().join("docs/benchmarks.md");
+    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let marker = "<!-- results: written by `cargo xtask bench --write` -->";
+    let head = text.split(marker).next().unwrap_or(&text);
+    let machine = machine();
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let command = if quick {
+        "cargo xtask bench --quick --write"
+    } else {
+        "cargo xtask bench --write"
+    };
+    let body = format!(
+        "{head}{marker}\n\n- Machine: {machine}\n- Date: {date}\n- Command: `{command}`\n\n{table}"
+    );
+    fs::write(&path, body).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {rustc}")
+}
