@@ -142,7 +142,7 @@ fn scan_sources(root: &Path, problems: &mut Vec<String>) -> Result<(), String> {
         ),
         (
             concat!("doc_auto", "_cfg"),
-            "doc_auto_cfg no longer exists: use doc(cfg(...))",
+            "a removed rustdoc feature: use doc(cfg(...))",
         ),
     ];
     let mut files = Vec::new();
@@ -177,7 +177,9 @@ fn check_vectors(
         };
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
-            if path.extension().is_none_or(|e| e != "txt") {
+            let is_data = path.extension().is_some_and(|e| e == "txt")
+                && path.file_name().is_some_and(|n| n != "requirements.txt");
+            if !is_data {
                 continue;
             }
             let text = read(&path)?;

@@ -736,7 +736,9 @@ mod tests {
         assert_eq!(err.kind(), VerifyErrorKind::Busy);
         assert!(!err.is_mismatch());
         // An unknown account under the same load fails the same way, not as "no account".
-        let err = hasher.verify_account(&Password::from("pw"), None).unwrap_err();
+        let err = hasher
+            .verify_account(&Password::from("pw"), None)
+            .unwrap_err();
         assert_eq!(err.kind(), VerifyErrorKind::Busy);
         drop(held);
         assert!(
