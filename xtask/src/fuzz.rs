@@ -38,15 +38,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         )?;
     }
     for target in targets {
+        fs::create_dir_all(fuzz_dir.join("corpus").join(&target)).map_err(|e| e.to_string())?;
         step(
             &format!("fuzz {target} for {seconds}s"),
-            cargo_nightly().args([
-                "fuzz",
-                "run",
-                &target,
-                "--",
-                &format!("-max_total_time={seconds}"),
-            ]),
+            cargo_nightly()
+                .args(["fuzz", "run", &target])
+                // New inputs go to the first (ignored) directory; the committed seeds
+                // (valid strings of every format) are read from the second.
+                .arg(fuzz_dir.join("corpus").join(&target))
+                .arg(fuzz_dir.join("seeds").join(&target))
+                .args(["--", &format!("-max_total_time={seconds}")]),
         )?;
     }
     Ok(())
