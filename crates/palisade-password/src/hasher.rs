@@ -188,14 +188,9 @@ impl Hasher {
             VerifyErrorKind::Busy => HashError::Busy,
             _ => HashError::Internal,
         })?;
-        let phc = phc::PasswordHash {
-            algorithm: Algorithm::Argon2id.ident(),
-            version: Some(Version::V0x13.into()),
-            params: phc::ParamsString::try_from(&params).map_err(|_| HashError::Internal)?,
-            salt: Some(phc::Salt::new(&salt).map_err(|_| HashError::Internal)?),
-            hash: Some(phc::Output::new(&out).map_err(|_| HashError::Internal)?),
-        };
-        Ok(PasswordHash::new(phc.to_string()))
+        encode_phc(&params, &salt, &out)
+            .map(PasswordHash::new)
+            .ok_or(HashError::Internal)
     }
 
     /// Verifies `password` against `stored`, the hash string from the database.
@@ -421,6 +416,18 @@ impl Hasher {
             }
         }
     }
+}
+
+/// The PHC string of an Argon2id v1.3 hash.
+fn encode_phc(params: &argon2::Params, salt: &[u8], out: &[u8]) -> Option<String> {
+    let phc = phc::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: phc::ParamsString::try_from(params).ok()?,
+        salt: Some(phc::Salt::new(salt).ok()?),
+        hash: Some(phc::Output::new(out).ok()?),
+    };
+    Some(phc.to_string())
 }
 
 /// A password ready to hash: borrowed when already normalized, else a zeroized copy.
@@ -697,6 +704,44 @@ mod tests {
             count += 1;
         }
         assert_eq!(count, 3);
+    }
+
+    /// palisade's own output, byte for byte, is what libargon2 writes for the same password,
+    /// salt and parameters: the argon2id v1.3 reference vectors re-hashed and re-encoded.
+    #[test]
+    fn output_is_byte_identical_to_the_reference_implementation() {
+        let hasher = cheap(64);
+        let file = include_str!("../tests/vectors/argon2_reference.txt");
+        let mut count = 0;
+        for line in file.lines().filter(|l| l.starts_with(|c| c != '#')) {
+            let (password, expected) = line.split_once('\t').unwrap();
+            if !expected.starts_with("$argon2id$v=19$") {
+                continue;
+            }
+            let Ok(Stored::Argon2(stored)) = stored::parse(expected, &Limits::DEFAULT) else {
+                panic!("{expected}");
+            };
+            let mut out = vec![0u8; stored.hash.len()];
+            let kib = stored.memory_kib();
+            hasher
+                .compute(
+                    Algorithm::Argon2id,
+                    Version::V0x13,
+                    &stored.params,
+                    None,
+                    kib,
+                    &hex(password),
+                    &stored.salt,
+                    &mut out,
+                )
+                .unwrap();
+            assert_eq!(
+                encode_phc(&stored.params, &stored.salt, &out).unwrap(),
+                expected
+            );
+            count += 1;
+        }
+        assert!(count >= 10, "{count}");
     }
 
     #[test]
