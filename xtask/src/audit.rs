@@ -3,7 +3,7 @@
 use std::{fs, path::Path};
 
 use crate::{
-    run::{cargo, step, succeeds, target_dir},
+    run::{cargo, metadata, step, succeeds, target_dir},
     workspace_root,
 };
 
@@ -161,11 +161,7 @@ fn forbid_unsafe() -> Result<(), String> {
 
 /// Every publishable crate has the metadata crates.io and docs.rs need, and packages.
 fn publish_metadata() -> Result<(), String> {
-    let out = cargo(&["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .map_err(|e| format!("cargo metadata: {e}"))?;
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let meta = metadata()?;
     let mut problems = Vec::new();
     let mut publishable = Vec::new();
     for p in meta["packages"].as_array().into_iter().flatten() {

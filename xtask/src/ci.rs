@@ -11,7 +11,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     step("fmt", &mut cargo(&["fmt", "--all", "--", "--check"]))?;
 
-    for (package, _) in packages()? {
+    for package in packages()? {
         for features in ["--all-features", "--no-default-features"] {
             step(
                 &format!("clippy {package} {features}"),

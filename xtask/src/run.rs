@@ -42,8 +42,8 @@ pub(crate) fn show(cmd: &Command) -> String {
     parts.join(" ")
 }
 
-/// The cargo target directory (honours `CARGO_TARGET_DIR` and config).
-pub(crate) fn target_dir() -> Result<PathBuf, String> {
+/// `cargo metadata` for the workspace's own packages.
+pub(crate) fn metadata() -> Result<serde_json::Value, String> {
     let out = cargo(&["metadata", "--format-version", "1", "--no-deps"])
         .stderr(Stdio::inherit())
         .output()
@@ -51,32 +51,25 @@ pub(crate) fn target_dir() -> Result<PathBuf, String> {
     if !out.status.success() {
         return Err("cargo metadata failed".into());
     }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
-    meta["target_directory"]
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))
+}
+
+/// The cargo target directory (honours `CARGO_TARGET_DIR` and config).
+pub(crate) fn target_dir() -> Result<PathBuf, String> {
+    metadata()?["target_directory"]
         .as_str()
         .map(PathBuf::from)
         .ok_or_else(|| "cargo metadata has no target_directory".into())
 }
 
-/// Workspace packages as (name, publishable) pairs, from `cargo metadata`.
-pub(crate) fn packages() -> Result<Vec<(String, bool)>, String> {
-    let out = cargo(&["metadata", "--format-version", "1", "--no-deps"])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cargo metadata: {e}"))?;
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
+/// Names of the workspace's packages, from `cargo metadata`.
+pub(crate) fn packages() -> Result<Vec<String>, String> {
+    let meta = metadata()?;
     let packages = meta["packages"]
         .as_array()
         .ok_or("cargo metadata has no packages")?;
     Ok(packages
         .iter()
-        .filter_map(|p| {
-            let name = p["name"].as_str()?.to_owned();
-            // `publish: []` means publish = false.
-            let publishable = !p["publish"].as_array().is_some_and(Vec::is_empty);
-            Some((name, publishable))
-        })
+        .filter_map(|p| Some(p["name"].as_str()?.to_owned()))
         .collect())
 }

@@ -407,10 +407,7 @@ impl Hasher {
             Some(RehashReason::SaltLength)
         } else {
             match current_pepper {
-                Some(current) if keyid.is_empty() => {
-                    let _ = current;
-                    Some(RehashReason::PepperMissing)
-                }
+                Some(_) if keyid.is_empty() => Some(RehashReason::PepperMissing),
                 Some(current) if keyid != current => Some(RehashReason::PepperRetired),
                 _ => None,
             }
