@@ -162,32 +162,19 @@ impl Hasher {
     ///
     /// # Errors
     /// [`HashError::Busy`] when the memory budget stays full for longer than the wait,
-    /// [`HashError::PasswordTooLong`], or [`HashError::Rng`].
+    /// [`HashError::PasswordTooLong`], [`HashError::Rng`], or [`HashError::Internal`].
     pub fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        let inner = &*self.inner;
         let password = self
             .prepare(password)
             .map_err(|_| HashError::PasswordTooLong)?;
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt).map_err(|_| HashError::Rng)?;
-        let pepper = inner.peppers.as_ref().map(Peppers::current);
-        let params = argon2_params(&inner.params, pepper).map_err(|()| HashError::Internal)?;
-        let mut out = Zeroizing::new(vec![0u8; inner.params.output_len()]);
-        let memory_kib = params.block_count() as u64;
-        self.compute(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            &params,
-            pepper.map(Pepper::secret),
-            memory_kib,
-            &password,
-            &salt,
-            &mut out,
-        )
-        .map_err(|kind| match kind {
-            VerifyErrorKind::Busy => HashError::Busy,
-            _ => HashError::Internal,
-        })?;
+        let (params, out) = self
+            .hash_at_policy(&password, &salt)
+            .map_err(|kind| match kind {
+                VerifyErrorKind::Busy => HashError::Busy,
+                _ => HashError::Internal,
+            })?;
         encode_phc(&params, &salt, &out)
             .map(PasswordHash::new)
             .ok_or(HashError::Internal)
@@ -328,11 +315,25 @@ impl Hasher {
 
     /// The work of a real verification at policy parameters, whose result is thrown away.
     fn dummy_verify(&self, password: &Password) -> Result<(), VerifyErrorKind> {
-        let inner = &*self.inner;
         let password = self.prepare(password)?;
         let mut salt = [0u8; SALT_LEN];
         // A failing RNG leaves a zero salt, which is as good for a dummy.
         let _ = getrandom::fill(&mut salt);
+        let (_, out) = self.hash_at_policy(&password, &salt)?;
+        // The comparison a real verification ends with, against a value of the same length.
+        let expected = vec![0u8; out.len()];
+        let _ = out.as_slice().ct_eq(&expected);
+        Ok(())
+    }
+
+    /// Argon2id v1.3 of a prepared password at the policy's parameters with the current
+    /// pepper: the work of every new hash, and of the dummy verification.
+    fn hash_at_policy(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+    ) -> Result<(argon2::Params, Zeroizing<Vec<u8>>), VerifyErrorKind> {
+        let inner = &*self.inner;
         let pepper = inner.peppers.as_ref().map(Peppers::current);
         let params =
             argon2_params(&inner.params, pepper).map_err(|()| VerifyErrorKind::Malformed)?;
@@ -343,14 +344,11 @@ impl Hasher {
             &params,
             pepper.map(Pepper::secret),
             params.block_count() as u64,
-            &password,
-            &salt,
+            password,
+            salt,
             &mut out,
         )?;
-        // The comparison a real verification ends with, against a value of the same length.
-        let expected = vec![0u8; out.len()];
-        let _ = out.as_slice().ct_eq(&expected);
-        Ok(())
+        Ok((params, out))
     }
 
     /// Runs Argon2 inside the memory budget, with a pooled buffer.

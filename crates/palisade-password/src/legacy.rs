@@ -147,6 +147,23 @@ fn checked_iterations(iterations: u32, limits: &Limits) -> Result<u32, VerifyErr
     }
 }
 
+/// A PHC string without a `v=` field, as PBKDF2 and scrypt strings are.
+fn unversioned_phc(s: &str) -> Result<phc::PasswordHash, VerifyErrorKind> {
+    let phc = phc::PasswordHash::new(s).map_err(|_| VerifyErrorKind::Malformed)?;
+    if phc.version.is_some() {
+        return Err(VerifyErrorKind::Malformed);
+    }
+    Ok(phc)
+}
+
+/// The salt and hash of a PHC string, both present and of accepted lengths.
+fn phc_salt_and_hash(phc: &phc::PasswordHash) -> Result<(Vec<u8>, Vec<u8>), VerifyErrorKind> {
+    let salt = phc.salt.as_ref().ok_or(VerifyErrorKind::Malformed)?;
+    let hash = phc.hash.as_ref().ok_or(VerifyErrorKind::Malformed)?;
+    let (salt, hash) = (salt.as_ref().to_vec(), hash.as_bytes().to_vec());
+    checked_lengths(salt, hash)
+}
+
 /// `$pbkdf2-sha256$i=N,l=32$salt$hash` (PHC, B64) or `$pbkdf2-sha256$N$salt$hash` (passlib).
 fn parse_pbkdf2(s: &str, limits: &Limits) -> Result<LegacyStored, VerifyErrorKind> {
     let fields: Vec<&str> = s.split('$').collect();
@@ -166,10 +183,7 @@ fn parse_pbkdf2(s: &str, limits: &Limits) -> Result<LegacyStored, VerifyErrorKin
             });
         }
     }
-    let phc = phc::PasswordHash::new(s).map_err(|_| VerifyErrorKind::Malformed)?;
-    if phc.version.is_some() {
-        return Err(VerifyErrorKind::Malformed);
-    }
+    let phc = unversioned_phc(s)?;
     let mut iterations = None;
     for (name, value) in phc.params.iter() {
         let value = value.decimal().map_err(|_| VerifyErrorKind::Malformed)?;
@@ -181,17 +195,7 @@ fn parse_pbkdf2(s: &str, limits: &Limits) -> Result<LegacyStored, VerifyErrorKin
         }
     }
     let iterations = checked_iterations(iterations.ok_or(VerifyErrorKind::Malformed)?, limits)?;
-    let salt = phc
-        .salt
-        .ok_or(VerifyErrorKind::Malformed)?
-        .as_ref()
-        .to_vec();
-    let hash = phc
-        .hash
-        .ok_or(VerifyErrorKind::Malformed)?
-        .as_bytes()
-        .to_vec();
-    let (salt, hash) = checked_lengths(salt, hash)?;
+    let (salt, hash) = phc_salt_and_hash(&phc)?;
     Ok(LegacyStored::Pbkdf2Sha256 {
         iterations,
         salt,
@@ -230,10 +234,7 @@ fn parse_django(rest: &str, limits: &Limits) -> Result<LegacyStored, VerifyError
 
 /// `$scrypt$ln=L,r=R,p=P$salt$hash`.
 fn parse_scrypt(s: &str, limits: &Limits) -> Result<LegacyStored, VerifyErrorKind> {
-    let phc = phc::PasswordHash::new(s).map_err(|_| VerifyErrorKind::Malformed)?;
-    if phc.version.is_some() {
-        return Err(VerifyErrorKind::Malformed);
-    }
+    let phc = unversioned_phc(s)?;
     let (mut log_n, mut r, mut p) = (None, None, None);
     for (name, value) in phc.params.iter() {
         let value = value.decimal().map_err(|_| VerifyErrorKind::Malformed)?;
@@ -257,17 +258,7 @@ fn parse_scrypt(s: &str, limits: &Limits) -> Result<LegacyStored, VerifyErrorKin
     }
     let log_n = u8::try_from(log_n).map_err(|_| VerifyErrorKind::Malformed)?;
     let params = scrypt::Params::new(log_n, r, p).map_err(|_| VerifyErrorKind::Malformed)?;
-    let salt = phc
-        .salt
-        .ok_or(VerifyErrorKind::Malformed)?
-        .as_ref()
-        .to_vec();
-    let hash = phc
-        .hash
-        .ok_or(VerifyErrorKind::Malformed)?
-        .as_bytes()
-        .to_vec();
-    let (salt, hash) = checked_lengths(salt, hash)?;
+    let (salt, hash) = phc_salt_and_hash(&phc)?;
     Ok(LegacyStored::Scrypt {
         params,
         memory_kib: memory_kib as u64,
