@@ -23,6 +23,8 @@ struct Measurement {
     group: String,
     function: String,
     mean_ns: f64,
+    /// Bytes processed per iteration, when the group declares a throughput.
+    bytes: Option<u64>,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -61,6 +63,7 @@ fn read_criterion(dir: &Path) -> Result<Vec<Measurement>, String> {
             group: group.to_owned(),
             function: function.to_owned(),
             mean_ns,
+            bytes: bench["throughput"]["Bytes"].as_u64(),
         });
     }
     if out.is_empty() {
@@ -135,6 +138,7 @@ fn libargon2_reference() -> Option<Measurement> {
         group: "password/hash_owasp".into(),
         function: "libargon2 (argon2 CLI)".into(),
         mean_ns: seconds[seconds.len() / 2] * 1e9,
+        bytes: None,
     })
 }
 
@@ -147,6 +151,18 @@ fn human(ns: f64) -> String {
         format!("{:.2} µs", ns / 1e3)
     } else {
         format!("{ns:.0} ns")
+    }
+}
+
+/// Time per iteration, with MB/s when the group declares its bytes.
+#[allow(clippy::cast_precision_loss, reason = "a rate for display")]
+fn timing(m: &Measurement) -> String {
+    match m.bytes {
+        Some(bytes) if m.mean_ns > 0.0 => {
+            let mb_s = bytes as f64 / (m.mean_ns / 1e9) / 1e6;
+            format!("{} ({mb_s:.0} MB/s)", human(m.mean_ns))
+        }
+        _ => human(m.mean_ns),
     }
 }
 
@@ -172,9 +188,9 @@ fn render(measurements: &[Measurement]) -> String {
             let _ = writeln!(
                 out,
                 "| {group} | {} | {} | {} | {:.2} |",
-                human(subject.mean_ns),
+                timing(subject),
                 baseline.function,
-                human(baseline.mean_ns),
+                timing(baseline),
                 subject.mean_ns / baseline.mean_ns
             );
         }

@@ -1,0 +1,223 @@
+//! Payment card numbers: 13 to 19 digits, optionally grouped by single spaces or dashes used
+//! consistently, passing Luhn's check and starting with a card network's IIN at a length that
+//! network issues.
+
+use core::ops::Range;
+
+use crate::checks;
+
+/// Appends the range of every card number in `text` to `out`.
+///
+/// Every card spans at least 13 bytes of digits and single separators, so it covers a whole
+/// aligned 4-byte block made only of such bytes with at least two digits (separators are
+/// never adjacent). Blocks are tested eight bytes at a time; only the runs around a passing
+/// block are parsed. Logs full of short numbers, hashes and timestamps skip almost everything.
+pub(crate) fn find(text: &[u8], out: &mut Vec<Range<usize>>) {
+    let mut at = 0;
+    while let Some(block) = next_candidate_block(text, at) {
+        let mut start = block;
+        while start > 0 && is_cardish(text[start - 1]) {
+            start -= 1;
+        }
+        let mut end = block;
+        while end < text.len() && is_cardish(text[end]) {
+            end += 1;
+        }
+        scan(text, start, end, out);
+        at = end;
+    }
+}
+
+fn is_cardish(b: u8) -> bool {
+    b.is_ascii_digit() || b == b' ' || b == b'-'
+}
+
+/// Per byte of `v`, the high bit set exactly where the byte is zero.
+fn zero_bytes(v: u64) -> u64 {
+    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // (v & 0x7F) + 0x7F stays below 0x100 in each byte, so no carry crosses bytes.
+    !(((v & LOW).wrapping_add(LOW)) | v) & HIGH
+}
+
+/// Per byte of `v`, the high bit set exactly where the byte is an ASCII digit.
+fn digit_bytes(v: u64) -> u64 {
+    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low = v & LOW;
+    // Without carries between bytes (each low 7 bits plus at most 0x50 < 0x100): the high bit
+    // is set when the byte is >= '0', when it is > '9', and when it is not ASCII.
+    let at_least_0 = low.wrapping_add(0x5050_5050_5050_5050) & HIGH;
+    let above_9 = low.wrapping_add(0x4646_4646_4646_4646) & HIGH;
+    at_least_0 & !above_9 & !v & HIGH
+}
+
+/// The start of the first aligned 4-byte block at or after `from` (rounded up) that is all
+/// digits, spaces and dashes with at least two digits.
+fn next_candidate_block(text: &[u8], from: usize) -> Option<usize> {
+    const HALF: u64 = 0x8080_8080;
+    let mut at = from.next_multiple_of(4);
+    while let Some(chunk) = text.get(at..at + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(bytes);
+        let digits = digit_bytes(v);
+        let cardish =
+            digits | zero_bytes(v ^ 0x2020_2020_2020_2020) | zero_bytes(v ^ 0x2D2D_2D2D_2D2D_2D2D);
+        for (shift, offset) in [(0, 0), (32, 4)] {
+            let full = (cardish >> shift) & HALF == HALF;
+            if full && ((digits >> shift) & HALF).count_ones() >= 2 {
+                return Some(at + offset);
+            }
+        }
+        at += 8;
+    }
+    // A last block of four, if there is one.
+    let block = text.get(at..at + 4)?;
+    let digits = block.iter().filter(|b| b.is_ascii_digit()).count();
+    (block.iter().all(|b| is_cardish(*b)) && digits >= 2).then_some(at)
+}
+
+/// Cards within `text[from..to]`, a run of digits and separators (checks look outside it).
+fn scan(text: &[u8], from: usize, to: usize, out: &mut Vec<Range<usize>>) {
+    let mut i = from;
+    while i < to {
+        if !text[i].is_ascii_digit() || (i > 0 && is_word(text[i - 1])) {
+            i += 1;
+            continue;
+        }
+        // Fast path: most digit runs are far shorter than a card.
+        let (run_end, run_digits) = measure_run(text, i);
+        if run_digits < 13 {
+            i = run_end.max(i + 1);
+            continue;
+        }
+        let start = i;
+        let mut digits = [0u8; 19];
+        let mut count = 0;
+        let mut separator = None;
+        let mut end = i;
+        let mut too_long = false;
+        while i < text.len() {
+            let b = text[i];
+            if b.is_ascii_digit() {
+                if count >= digits.len() {
+                    too_long = true;
+                } else {
+                    digits[count] = b;
+                }
+                count += 1;
+                i += 1;
+                end = i;
+            } else if (b == b' ' || b == b'-')
+                && separator.is_none_or(|s| s == b)
+                && text.get(i + 1).is_some_and(u8::is_ascii_digit)
+            {
+                separator = Some(b);
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let bounded = text.get(end).is_none_or(|b| !is_word(*b));
+        if bounded && !too_long && (13..=19).contains(&count) {
+            let d = &digits[..count];
+            if checks::luhn(d) && checks::card_iin(d) {
+                out.push(start..end);
+            }
+        }
+        // Skip the rest of this run of digits and separators.
+        i = i.max(end + 1);
+    }
+}
+
+/// End and digit count of the run of digits, single spaces and single dashes from `i`.
+fn measure_run(text: &[u8], mut i: usize) -> (usize, usize) {
+    let mut digits = 0;
+    while let Some(&b) = text.get(i) {
+        if b.is_ascii_digit() {
+            digits += 1;
+        } else if !((b == b' ' || b == b'-') && text.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            break;
+        }
+        i += 1;
+    }
+    (i, digits)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cards(s: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        find(s.as_bytes(), &mut out);
+        out.into_iter().map(|r| &s[r]).collect()
+    }
+
+    #[test]
+    fn finds_grouped_and_plain_numbers() {
+        assert_eq!(cards("card 4111111111111111 ok"), ["4111111111111111"]);
+        assert_eq!(cards("card 4111 1111 1111 1111."), ["4111 1111 1111 1111"]);
+        assert_eq!(cards("amex 3782-822463-10005"), ["3782-822463-10005"]);
+    }
+
+    #[test]
+    fn masks_agree_with_byte_tests() {
+        for b in 0u8..=255 {
+            let v = u64::from(b) << 24 | 0x4141_4141_0041_4141;
+            let digit = digit_bytes(v) >> 31 & 1 == 1;
+            let zero = zero_bytes(v ^ 0x2020_2020_2020_2020) >> 31 & 1 == 1;
+            assert_eq!(digit, b.is_ascii_digit(), "{b}");
+            assert_eq!(zero, b == b' ', "{b}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The block filter never hides a card the plain scan finds.
+        #[test]
+        fn filtered_scan_equals_plain_scan(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b"4111111111111111".to_vec()),
+                    proptest::strategy::Just(b"4111 1111 1111 1111".to_vec()),
+                    proptest::strategy::Just(b"5555-5555-5555-4444".to_vec()),
+                    proptest::strategy::Just(b"378282246310005".to_vec()),
+                    proptest::collection::vec(proptest::prop_oneof![
+                        proptest::strategy::Just(b' '),
+                        proptest::strategy::Just(b'-'),
+                        b'0'..=b'9',
+                        0u8..=255,
+                    ], 0..6),
+                ],
+                0..12,
+            )
+        ) {
+            let text = pieces.concat();
+            let mut fast = Vec::new();
+            find(&text, &mut fast);
+            let mut plain = Vec::new();
+            scan(&text, 0, text.len(), &mut plain);
+            proptest::prop_assert_eq!(fast, plain);
+        }
+    }
+
+    #[test]
+    fn leaves_lookalikes_alone() {
+        for s in [
+            "ts=1700000000123 order=4111111111111112",
+            "id 41111111111111110000",
+            "mixed 4111 1111-1111 1111",
+            "uuid 4111111111111111a",
+            "2024-01-15 10:00:00",
+            "phone 555 123 4567",
+            "long 4111111111111111111111111111111111111111",
+        ] {
+            assert!(cards(s).is_empty(), "{s}");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Offline validity checks that turn a pattern match into a high-precision detection:
+//! checksums (Luhn, CRC32 in base62, IBAN mod 97) and structure (JWT segments decode to JSON).
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+
+/// Luhn's mod-10 check over ASCII digits.
+pub(crate) fn luhn(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(d - b'0');
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum.is_multiple_of(10)
+}
+
+/// Whether `digits` (13 to 19 ASCII digits) start with an issuer identification number of a
+/// card network, with a length that network issues.
+pub(crate) fn card_iin(digits: &[u8]) -> bool {
+    let len = digits.len();
+    let prefix = |n: usize| -> u32 {
+        digits[..n]
+            .iter()
+            .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    if len < 13 {
+        return false;
+    }
+    let p1 = prefix(1);
+    let p2 = prefix(2);
+    let p3 = prefix(3);
+    let p4 = prefix(4);
+    let p6 = prefix(6);
+    match len {
+        // Visa: 4, 13/16/19 digits.
+        13 | 16 | 19 if p1 == 4 => true,
+        // American Express: 34, 37; 15 digits.
+        15 if p2 == 34 || p2 == 37 => true,
+        // Mastercard: 51-55, 2221-2720; 16 digits.
+        16 if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) => true,
+        // Discover: 6011, 644-649, 65, 622126-622925; 16-19 digits.
+        16..=19
+            if p4 == 6011
+                || (644..=649).contains(&p3)
+                || p2 == 65
+                || (622_126..=622_925).contains(&p6) =>
+        {
+            true
+        }
+        // JCB: 3528-3589; 16-19 digits.
+        16..=19 if (3528..=3589).contains(&p4) => true,
+        // Diners Club International: 36, 300-305, 38-39; 14-19 digits.
+        14..=19 if p2 == 36 || (300..=305).contains(&p3) || p2 == 38 || p2 == 39 => true,
+        // UnionPay: 62; 16-19 digits.
+        16..=19 if p2 == 62 => true,
+        // Maestro: 50, 56-58, 6304, 6759, 676770, 676774; 12-19 digits.
+        13..=19 if p2 == 50 || (56..=58).contains(&p2) || p4 == 6304 || p4 == 6759 => true,
+        _ => false,
+    }
+}
+
+/// The base62 alphabet GitHub and npm tokens use for their checksum: digits, upper, lower.
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` in base62, left-padded with `0` to six characters.
+pub(crate) fn base62_6(mut n: u32) -> [u8; 6] {
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out
+}
+
+/// GitHub's and npm's token checksum: the last six characters are the CRC32 of the random part
+/// before them, in base62.
+pub(crate) fn crc32_base62_suffix(random: &[u8], checksum: &[u8]) -> bool {
+    checksum.len() == 6 && base62_6(crc32fast::hash(random)) == checksum
+}
+
+/// ISO 13616 IBAN check: move the first four characters to the end, letters to numbers,
+/// remainder mod 97 must be 1. `iban` is upper-case alphanumerics without spaces.
+pub(crate) fn iban(iban: &[u8]) -> bool {
+    if !(15..=34).contains(&iban.len())
+        || !iban[..2].iter().all(u8::is_ascii_uppercase)
+        || !iban[2..4].iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let mut rem = 0u32;
+    for &c in iban[4..].iter().chain(&iban[..4]) {
+        match c {
+            b'0'..=b'9' => rem = (rem * 10 + u32::from(c - b'0')) % 97,
+            b'A'..=b'Z' => rem = (rem * 100 + u32::from(c - b'A' + 10)) % 97,
+            _ => return false,
+        }
+    }
+    rem == 1
+}
+
+/// Whether `segment` is base64url (no padding) of a JSON object.
+pub(crate) fn b64_json_object(segment: &[u8]) -> bool {
+    let Ok(decoded) = URL_SAFE_NO_PAD.decode(segment) else {
+        return false;
+    };
+    decoded.first() == Some(&b'{')
+        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_and_iin() {
+        // Network test numbers published by the card schemes.
+        for n in [
+            "4111111111111111",
+            "5555555555554444",
+            "378282246310005",
+            "6011111111111117",
+            "3530111333300000",
+            "2223003122003222",
+        ] {
+            assert!(luhn(n.as_bytes()) && card_iin(n.as_bytes()), "{n}");
+        }
+        assert!(!luhn(b"4111111111111112"));
+        // Luhn-valid but no network issues it.
+        assert!(luhn(b"1234567812345670") && !card_iin(b"1234567812345670"));
+    }
+
+    #[test]
+    fn iban_mod97() {
+        for good in [
+            "GB82WEST12345698765432",
+            "DE89370400440532013000",
+            "FR1420041010050500013M02606",
+        ] {
+            assert!(iban(good.as_bytes()), "{good}");
+        }
+        assert!(!iban(b"GB82WEST12345698765433"));
+        assert!(!iban(b"GB82"));
+    }
+
+    #[test]
+    fn base62_padding() {
+        assert_eq!(&base62_6(0), b"000000");
+        assert_eq!(&base62_6(61), b"00000z");
+        assert_eq!(&base62_6(62), b"000010");
+        assert_eq!(&base62_6(u32::MAX), b"4gfFC3");
+    }
+}

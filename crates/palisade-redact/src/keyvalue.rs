@@ -1,0 +1,368 @@
+//! Rules by key name: the value of `password=…`, `"token": "…"`, `Authorization: …`.
+//!
+//! A key is split into words at `_`, `-`, `.` and lower-to-upper case changes, so
+//! `dbPassword`, `DB_PASSWORD` and `db.password` are the same key. A key is sensitive when all
+//! its words together, its last word, or its last two words together are a sensitive name:
+//! `client_secret` and `x-api-key` are, `password_reset_requested` and `token_count` are not.
+//! Keys are never matched as substrings of other words.
+
+use core::ops::Range;
+
+/// Sensitive names; matched in any separator and case style.
+pub(crate) const DEFAULT_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "api_key",
+    "x_api_key",
+    "access_key",
+    "secret_key",
+    "private_key",
+    "client_secret",
+    "authorization",
+    "proxy_authorization",
+    "cookie",
+    "set_cookie",
+    "credentials",
+    "session_id",
+    "aws_secret_access_key",
+    "secret_access_key",
+];
+
+/// Keys whose value runs to the end of the line in `Key: value` header form.
+const HEADER_KEYS: &[&str] = &["authorization", "proxyauthorization", "cookie", "setcookie"];
+
+/// The configured sensitive names.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRules {
+    /// Canonical names, sorted for binary search (a few dozen short byte strings: faster
+    /// than hashing on the hot path).
+    names: Vec<Box<[u8]>>,
+}
+
+/// The literal the anchor search looks for to find keys named `name`: the first four letters
+/// of its last word (of its longest word when the last is shorter than three letters, as in
+/// `session_id`). Every key matching the name contains that word, and four letters let
+/// `password`, `passwd` and `passphrase` share `pass` and the `…_key` names share `key`,
+/// keeping the anchor set small enough for the SIMD searcher.
+pub(crate) fn anchor(name: &str) -> Option<String> {
+    let words = words(name.as_bytes());
+    let last = words.last()?;
+    let word = if last.len() >= 3 {
+        last
+    } else {
+        words.iter().max_by_key(|w| w.len())?
+    };
+    Some(word.chars().take(4).collect())
+}
+
+impl KeyRules {
+    pub(crate) fn new(names: impl IntoIterator<Item = String>) -> Self {
+        let mut names: Vec<Box<[u8]>> = names
+            .into_iter()
+            .map(|n| n.into_bytes().into_boxed_slice())
+            .collect();
+        names.sort();
+        names.dedup();
+        Self { names }
+    }
+
+    fn contains(&self, name: &[u8]) -> bool {
+        self.names.binary_search_by(|n| (**n).cmp(name)).is_ok()
+    }
+
+    /// Whether a key (as written) is sensitive.
+    pub(crate) fn is_sensitive(&self, key: &[u8]) -> bool {
+        // Keys are short; longer ones are lowered onto the heap.
+        let mut stack = [0u8; 64];
+        let mut heap = Vec::new();
+        let mut starts = [0usize; 16];
+        let (buf, count) = if key.len() <= stack.len() {
+            let n = fold_words(key, &mut stack, &mut starts);
+            (&stack[..n.0], n.1)
+        } else {
+            heap.resize(key.len(), 0);
+            let n = fold_words(key, &mut heap, &mut starts);
+            (&heap[..n.0], n.1)
+        };
+        if count == 0 {
+            return false;
+        }
+        let from = |word: usize| &buf[starts[word.min(15)]..];
+        self.contains(from(0))
+            || self.contains(from(count - 1))
+            || (count >= 2 && self.contains(from(count - 2)))
+    }
+
+    /// At an anchor inside a key, the value's range, if the key is sensitive and followed by
+    /// a separator and a value.
+    pub(crate) fn value_at(&self, text: &[u8], hit: Range<usize>) -> Option<Range<usize>> {
+        let mut ks = hit.start;
+        while ks > 0 && is_key_byte(text[ks - 1]) {
+            ks -= 1;
+        }
+        let mut ke = hit.end;
+        while ke < text.len() && is_key_byte(text[ke]) {
+            ke += 1;
+        }
+        let key = &text[ks..ke];
+        let quote = ks
+            .checked_sub(1)
+            .map(|i| text[i])
+            .filter(|q| *q == b'"' || *q == b'\'');
+        let mut i = ke;
+        if let Some(q) = quote {
+            if text.get(i) != Some(&q) {
+                return None;
+            }
+            i += 1;
+        }
+        i += crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
+        let separator = *text.get(i)?;
+        if separator != b'=' && separator != b':' {
+            return None;
+        }
+        // The name is looked up only once the syntax says this is a key: most anchors in
+        // prose ("token refreshed") stop at the missing separator.
+        if !self.is_sensitive(key) {
+            return None;
+        }
+        i += 1;
+        i += crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
+        let header = quote.is_none()
+            && separator == b':'
+            && HEADER_KEYS.contains(&words(key).concat().as_str());
+        let value = match text.get(i) {
+            Some(&q @ (b'"' | b'\'')) => quoted(text, i + 1, q),
+            Some(_) if header => header_value(text, ks, i),
+            Some(_) => {
+                let n = crate::detect::run_len(
+                    text,
+                    i,
+                    |b| !b.is_ascii_whitespace() && !b",;&}])\"'<>".contains(b),
+                    usize::MAX,
+                );
+                i..i + n
+            }
+            None => return None,
+        };
+        let v = &text[value.clone()];
+        (!v.is_empty() && !v.starts_with(crate::style::REDACTED_PREFIX)).then_some(value)
+    }
+}
+
+/// The value of a header-style key (`Authorization: …`, `Cookie: …`) starting at `i`.
+///
+/// It runs to the end of the line, because header values hold spaces (`a=1; b=2`,
+/// `Digest username="x", response="…"`), with two exceptions that keep the rest of a log
+/// line intact: a single-token scheme (`Bearer`, `Basic`, `Token`, `Bot`) ends after its token,
+/// and when the key sits inside a double-quoted string (a JSON log field) the value ends at
+/// that string's closing quote.
+fn header_value(text: &[u8], key_start: usize, i: usize) -> Range<usize> {
+    let line_start = memchr::memrchr(b'\n', &text[..key_start]).map_or(0, |n| n + 1);
+    let mut end = memchr::memchr(b'\n', &text[i..]).map_or(text.len(), |n| i + n);
+    if end > i && text[end - 1] == b'\r' {
+        end -= 1;
+    }
+    if inside_quotes(&text[line_start..key_start]) {
+        end = end.min(quoted(text, i, b'"').end);
+    }
+    for scheme in [&b"bearer"[..], b"basic", b"token", b"bot"] {
+        let n = scheme.len();
+        if text.len() > i + n
+            && text[i..i + n].eq_ignore_ascii_case(scheme)
+            && (text[i + n] == b' ' || text[i + n] == b'\t')
+        {
+            let token =
+                i + n + crate::detect::run_len(text, i + n, |b| *b == b' ' || *b == b'\t', 16);
+            let len = crate::detect::run_len(
+                text,
+                token,
+                |b| !b.is_ascii_whitespace() && *b != b'"',
+                usize::MAX,
+            );
+            if len > 0 {
+                return i..(token + len).min(end);
+            }
+        }
+    }
+    i..end
+}
+
+/// Whether `prefix` (a line up to some position) leaves that position inside a double-quoted
+/// string: an odd number of unescaped `"` before it.
+fn inside_quotes(prefix: &[u8]) -> bool {
+    let mut inside = false;
+    let mut escaped = false;
+    for &b in prefix {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => inside = !inside,
+            _ => {}
+        }
+    }
+    inside
+}
+
+/// A quoted value from `start` to its unescaped closing quote (or the end of the line).
+fn quoted(text: &[u8], start: usize, q: u8) -> Range<usize> {
+    let mut i = start;
+    while i < text.len() {
+        match text[i] {
+            // An escape never carries a value onto the next line: values end at line ends,
+            // so streaming line by line sees the same values as the whole text.
+            b'\\' if text.get(i + 1) == Some(&b'\n') => {
+                i += 1;
+                break;
+            }
+            b'\\' => i += 2,
+            b'\n' => break,
+            b if b == q => break,
+            _ => i += 1,
+        }
+    }
+    start..i.min(text.len())
+}
+
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
+}
+
+/// Writes the key's words lower-cased and joined into `out`, recording where each word starts
+/// (the first 16); returns (bytes written, words).
+fn fold_words(key: &[u8], out: &mut [u8], starts: &mut [usize; 16]) -> (usize, usize) {
+    let (mut n, mut count) = (0, 0);
+    let mut in_word = false;
+    let mut prev_lower = false;
+    for &b in key {
+        if b == b'_' || b == b'-' || b == b'.' {
+            in_word = false;
+            prev_lower = false;
+            continue;
+        }
+        if !in_word || (b.is_ascii_uppercase() && prev_lower) {
+            if count < starts.len() {
+                starts[count] = n;
+            } else {
+                // Past 16 words, later words fold into the 16th; such keys are not names.
+                starts[starts.len() - 1] = n;
+            }
+            count += 1;
+            in_word = true;
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        out[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    (n, count.min(starts.len()))
+}
+
+/// Lower-case words of a key, split at separators and lower-to-upper case changes.
+pub(crate) fn words(key: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for &b in key {
+        if b == b'_' || b == b'-' || b == b'.' {
+            if !word.is_empty() {
+                out.push(core::mem::take(&mut word));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if b.is_ascii_uppercase() && prev_lower && !word.is_empty() {
+            out.push(core::mem::take(&mut word));
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        word.push(char::from(b.to_ascii_lowercase()));
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+/// A configured name in its canonical joined form.
+pub(crate) fn canonical(name: &str) -> String {
+    words(name.as_bytes()).concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> KeyRules {
+        KeyRules::new(DEFAULT_KEYS.iter().map(|s| canonical(s)))
+    }
+
+    #[test]
+    fn keys_match_by_words_not_substrings() {
+        let r = rules();
+        for key in [
+            "password",
+            "PASSWORD",
+            "db_password",
+            "dbPassword",
+            "client_secret",
+            "x-api-key",
+            "apiKey",
+            "API_KEY",
+            "access_token",
+            "Set-Cookie",
+            "AWS_SECRET_ACCESS_KEY",
+        ] {
+            assert!(r.is_sensitive(key.as_bytes()), "{key}");
+        }
+        for key in [
+            "password_reset_requested",
+            "passwords_count",
+            "token_type",
+            "tokens",
+            "secretary",
+            "keyboard",
+            "primary_key",
+            "cache_key",
+            "mypassword",
+            "passwordless",
+        ] {
+            assert!(!r.is_sensitive(key.as_bytes()), "{key}");
+        }
+    }
+
+    #[test]
+    fn values_in_every_syntax() {
+        let r = rules();
+        let cases: &[(&str, &str)] = &[
+            ("password=hunter2 next", "hunter2"),
+            ("password = 'hunter 2'", "hunter 2"),
+            (r#"{"password":"hun\"ter2","x":1}"#, r#"hun\"ter2"#),
+            ("token: abc123, user=1", "abc123"),
+            ("Authorization: Bearer abc.def\r\nHost: x", "Bearer abc.def"),
+            ("Cookie: a=1; b=2\n", "a=1; b=2"),
+            ("url?access_token=xyz&page=2", "xyz"),
+        ];
+        for (text, value) in cases {
+            let t = text.as_bytes();
+            let hit = (0..t.len())
+                .find_map(|i| {
+                    ["password", "token", "authorization", "cookie"]
+                        .iter()
+                        .find_map(|a| {
+                            t[i..]
+                                .to_ascii_lowercase()
+                                .starts_with(a.as_bytes())
+                                .then_some(i..i + a.len())
+                        })
+                })
+                .unwrap();
+            let range = r.value_at(t, hit).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(&text[range], *value, "{text}");
+        }
+        assert!(r.value_at(b"password reset requested", 0..8).is_none());
+        assert!(r.value_at(b"password=[REDACTED]", 0..8).is_none());
+    }
+}

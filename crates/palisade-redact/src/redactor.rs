@@ -1,0 +1,661 @@
+//! The [`Redactor`]: one anchor search over every detector, then exact confirmation.
+
+use std::{
+    borrow::Cow,
+    collections::{HashMap, HashSet},
+    ops::Range,
+    sync::Arc,
+};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, packed};
+use regex::bytes::Regex;
+
+use crate::{
+    cards, checks,
+    detect::Detector,
+    error::ConfigError,
+    keyvalue::{self, KeyRules},
+    kind::Kind,
+    style::Style,
+};
+
+/// One thing found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What it is.
+    pub kind: Kind,
+    /// Where it is, in bytes.
+    pub range: Range<usize>,
+    /// The custom rule's name, for [`Kind::Custom`].
+    pub rule: Option<Arc<str>>,
+}
+
+/// What an anchor leads to.
+#[derive(Debug, Clone)]
+enum Target {
+    Detector(Detector),
+    Key,
+    /// `pal` + kind letter + `_`: palisade's own opaque tokens.
+    PalisadeOpaque,
+    /// A registered opaque-token prefix.
+    Opaque,
+    CustomAnchor(usize),
+}
+
+#[derive(Debug)]
+struct CustomRule {
+    name: Arc<str>,
+    regex: Regex,
+    anchored: bool,
+}
+
+#[derive(Debug)]
+struct Pii {
+    email: Option<Regex>,
+    phone: Option<Regex>,
+    iban: Option<Regex>,
+}
+
+struct Inner {
+    anchors: Anchors,
+    targets: Vec<Target>,
+    keys: KeyRules,
+    disabled: KindSet,
+    pii: Pii,
+    custom: Vec<CustomRule>,
+    allow: HashSet<Vec<u8>>,
+    style: Style,
+    styles: HashMap<Kind, Style>,
+}
+
+/// Redacts secrets and, when enabled, personal data from text. Build once, share everywhere
+/// (cloning is cheap).
+///
+/// ```
+/// use palisade_redact::Redactor;
+///
+/// let redactor = Redactor::new();
+/// let line = "login ok user=alice password=hunter2 token=ghp_1Lpn1CQNiGbvJ1wqw8ZmYvDu3Y9hFO0aHfX5";
+/// assert_eq!(redactor.redact(line), "login ok user=alice password=[REDACTED] token=[REDACTED]");
+///
+/// // Nothing to redact: the input comes back borrowed, without allocating.
+/// assert!(matches!(redactor.redact("GET /health 200"), std::borrow::Cow::Borrowed(_)));
+/// ```
+#[derive(Clone)]
+pub struct Redactor {
+    inner: Arc<Inner>,
+}
+
+impl core::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("anchors", &self.inner.targets.len())
+            .field("disabled", &self.inner.disabled.0)
+            .field("custom_rules", &self.inner.custom.len())
+            .field("style", &self.inner.style)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Redactor {
+    /// Every secret detector and the default key names; personal data detectors off.
+    ///
+    /// # Panics
+    /// Never: the default configuration has only valid built-in patterns (checked by a test).
+    pub fn new() -> Self {
+        RedactorBuilder::default()
+            .build()
+            .expect("the default configuration builds: covered by the default_builds test")
+    }
+
+    /// A builder for every other configuration.
+    pub fn builder() -> RedactorBuilder {
+        RedactorBuilder::default()
+    }
+
+    /// Everything to redact in `text`, sorted, overlapping findings merged.
+    pub fn find(&self, text: &[u8]) -> Vec<Finding> {
+        let inner = &*self.inner;
+        let mut found: Vec<Finding> = Vec::new();
+        let mut triggered = vec![false; inner.custom.len()];
+        let push = |found: &mut Vec<Finding>, kind: Kind, range: Range<usize>| {
+            if !inner.disabled.contains(kind) && !range.is_empty() {
+                found.push(Finding {
+                    kind,
+                    range,
+                    rule: None,
+                });
+            }
+        };
+        inner
+            .anchors
+            .for_each(text, |pattern, at| match &inner.targets[pattern] {
+                Target::Detector(d) => {
+                    if let Some((kind, range)) = d.confirm(text, at) {
+                        push(&mut found, kind, range);
+                    }
+                }
+                Target::PalisadeOpaque => {
+                    let e = at.end;
+                    if text.get(e).is_some_and(u8::is_ascii_lowercase)
+                        && text.get(e + 1) == Some(&b'_')
+                        && let Some((kind, range)) =
+                            crate::detect::checksummed(text, at.start, e + 2, 43, Kind::OpaqueToken)
+                    {
+                        push(&mut found, kind, range);
+                    }
+                }
+                Target::Opaque => {
+                    if let Some((kind, range)) =
+                        crate::detect::checksummed(text, at.start, at.end, 43, Kind::OpaqueToken)
+                    {
+                        push(&mut found, kind, range);
+                    }
+                }
+                Target::Key => {
+                    if let Some(range) = inner.keys.value_at(text, at) {
+                        push(&mut found, Kind::KeyValue, range);
+                    }
+                }
+                Target::CustomAnchor(i) => triggered[*i] = true,
+            });
+        if !inner.disabled.contains(Kind::CardNumber) {
+            let mut ranges = Vec::new();
+            cards::find(text, &mut ranges);
+            for r in ranges {
+                push(&mut found, Kind::CardNumber, r);
+            }
+        }
+        self.find_pii(text, &mut found);
+        for (i, rule) in inner.custom.iter().enumerate() {
+            if rule.anchored && !triggered[i] {
+                continue;
+            }
+            for caps in rule.regex.captures_iter(text) {
+                let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
+                    continue;
+                };
+                if !m.range().is_empty() {
+                    found.push(Finding {
+                        kind: Kind::Custom,
+                        range: m.range(),
+                        rule: Some(rule.name.clone()),
+                    });
+                }
+            }
+        }
+        if !inner.allow.is_empty() {
+            found.retain(|f| !inner.allow.contains(&text[f.range.clone()]));
+        }
+        merge(found)
+    }
+
+    fn find_pii(&self, text: &[u8], found: &mut Vec<Finding>) {
+        let pii = &self.inner.pii;
+        let mut add = |kind, range| {
+            found.push(Finding {
+                kind,
+                range,
+                rule: None,
+            });
+        };
+        if let Some(re) = &pii.email {
+            for m in re.find_iter(text) {
+                add(Kind::Email, m.range());
+            }
+        }
+        if let Some(re) = &pii.phone {
+            for m in re.find_iter(text) {
+                let digits = m.as_bytes().iter().filter(|b| b.is_ascii_digit()).count();
+                if (8..=15).contains(&digits) {
+                    add(Kind::Phone, m.range());
+                }
+            }
+        }
+        if let Some(re) = &pii.iban {
+            for m in re.find_iter(text) {
+                let compact: Vec<u8> = m
+                    .as_bytes()
+                    .iter()
+                    .copied()
+                    .filter(|b| *b != b' ')
+                    .collect();
+                if checks::iban(&compact) {
+                    add(Kind::Iban, m.range());
+                }
+            }
+        }
+    }
+
+    /// `text` with every finding replaced. Borrowed when nothing was found.
+    pub fn redact_bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
+        let found = self.find(text);
+        if found.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        Cow::Owned(self.render(text, &found))
+    }
+
+    /// `text` with every finding replaced. Borrowed when nothing was found.
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.redact_bytes(text.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            // Findings start and end at ASCII bytes or at the ends of the text, and
+            // replacements are UTF-8, so the result is UTF-8; the lossy path never runs.
+            Cow::Owned(bytes) => Cow::Owned(
+                String::from_utf8(bytes)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            ),
+        }
+    }
+
+    /// Writes `text` with `found` replaced.
+    pub(crate) fn render(&self, text: &[u8], found: &[Finding]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(text.len());
+        let mut at = 0;
+        for f in found {
+            out.extend_from_slice(&text[at..f.range.start]);
+            let style = self.inner.styles.get(&f.kind).unwrap_or(&self.inner.style);
+            style.render(&text[f.range.clone()], &mut out);
+            at = f.range.end;
+        }
+        out.extend_from_slice(&text[at..]);
+        out
+    }
+
+    /// Whether `key` (a field, header or parameter name) is a sensitive key name.
+    pub fn is_sensitive_key(&self, key: &str) -> bool {
+        !self.inner.disabled.contains(Kind::KeyValue)
+            && self.inner.keys.is_sensitive(key.as_bytes())
+    }
+
+    /// The replacement for a whole value, in the style of `kind`.
+    pub(crate) fn replacement(&self, kind: Kind, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let style = self.inner.styles.get(&kind).unwrap_or(&self.inner.style);
+        style.render(value, &mut out);
+        out
+    }
+}
+
+/// The search for anchor literals.
+enum Anchors {
+    /// SIMD (Teddy) search, for up to 64 anchors: the default rule set uses about 60.
+    Packed(packed::Searcher),
+    /// A DFA, for larger custom anchor sets.
+    Dfa(AhoCorasick),
+}
+
+impl Anchors {
+    /// Most literals the SIMD searcher takes before it gets slower than the DFA.
+    const PACKED_LIMIT: usize = 64;
+
+    fn new(patterns: &[String]) -> Result<Self, ConfigError> {
+        if patterns.len() <= Self::PACKED_LIMIT
+            && let Some(searcher) = packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(patterns)
+                .build()
+        {
+            return Ok(Self::Packed(searcher));
+        }
+        AhoCorasickBuilder::new()
+            // Leftmost-first, as the packed searcher: anchors never overlap in practice, and
+            // both engines then report the same hits.
+            .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(patterns)
+            .map(Self::Dfa)
+            .map_err(|e| ConfigError::Automaton(e.to_string()))
+    }
+
+    /// Calls `f` with the pattern index and range of every anchor in `text`.
+    fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, Range<usize>)) {
+        match self {
+            Self::Packed(s) => s
+                .find_iter(text)
+                .for_each(|m| f(m.pattern().as_usize(), m.range())),
+            Self::Dfa(a) => a
+                .find_iter(text)
+                .for_each(|m| f(m.pattern().as_usize(), m.range())),
+        }
+    }
+}
+
+/// The spellings an anchor is searched in: as given, or for case-insensitive anchors lower,
+/// UPPER and Capitalized (which covers `password`, `DB_PASSWORD` and `dbPassword`). Explicit
+/// variants keep the search case-sensitive, which the SIMD searcher needs.
+fn case_variants(anchor: &str, any_case: bool) -> Vec<String> {
+    if !any_case {
+        return vec![anchor.to_owned()];
+    }
+    let lower = anchor.to_ascii_lowercase();
+    let mut capital = lower.clone();
+    if let Some(first) = capital.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let mut out = vec![lower, anchor.to_ascii_uppercase(), capital];
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A set of kinds as a bit mask: one test per finding on the hot path.
+#[derive(Debug, Default, Clone, Copy)]
+struct KindSet(u32);
+
+impl KindSet {
+    fn insert(&mut self, kind: Kind) {
+        self.0 |= 1 << (kind as u32);
+    }
+
+    fn contains(self, kind: Kind) -> bool {
+        self.0 & (1 << (kind as u32)) != 0
+    }
+}
+
+/// Sorts and merges overlapping findings; the earliest finding names the merged span.
+fn merge(mut found: Vec<Finding>) -> Vec<Finding> {
+    found.sort_by(|a, b| {
+        a.range
+            .start
+            .cmp(&b.range.start)
+            .then(b.range.end.cmp(&a.range.end))
+    });
+    let mut out: Vec<Finding> = Vec::with_capacity(found.len());
+    for f in found {
+        match out.last_mut() {
+            Some(last) if f.range.start < last.range.end => {
+                last.range.end = last.range.end.max(f.range.end);
+            }
+            _ => out.push(f),
+        }
+    }
+    out
+}
+
+/// Configures a [`Redactor`].
+#[derive(Debug, Clone)]
+pub struct RedactorBuilder {
+    keys: Vec<String>,
+    disabled: HashSet<Kind>,
+    enabled_pii: HashSet<Kind>,
+    rules: Vec<(String, String, Vec<String>)>,
+    prefixes: Vec<String>,
+    allow: Vec<String>,
+    style: Style,
+    styles: HashMap<Kind, Style>,
+}
+
+impl Default for RedactorBuilder {
+    fn default() -> Self {
+        Self {
+            keys: keyvalue::DEFAULT_KEYS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
+            disabled: HashSet::new(),
+            enabled_pii: HashSet::new(),
+            rules: Vec::new(),
+            prefixes: Vec::new(),
+            allow: Vec::new(),
+            style: Style::Fixed,
+            styles: HashMap::new(),
+        }
+    }
+}
+
+impl RedactorBuilder {
+    /// Adds a sensitive key name (`ssn`, `db_pass`); any separator style matches it.
+    #[must_use]
+    pub fn key(mut self, name: &str) -> Self {
+        self.keys.push(name.to_owned());
+        self
+    }
+
+    /// Removes a default key name (`sessionid`, say, where session ids are not secret).
+    #[must_use]
+    pub fn without_key(mut self, name: &str) -> Self {
+        let canonical = keyvalue::canonical(name);
+        self.keys.retain(|k| keyvalue::canonical(k) != canonical);
+        self
+    }
+
+    /// Turns a detector off.
+    #[must_use]
+    pub fn disable(mut self, kind: Kind) -> Self {
+        self.disabled.insert(kind);
+        self.enabled_pii.remove(&kind);
+        self
+    }
+
+    /// Turns on a personal-data detector ([`Kind::Email`], [`Kind::Phone`], [`Kind::Iban`]).
+    #[must_use]
+    pub fn enable(mut self, kind: Kind) -> Self {
+        self.disabled.remove(&kind);
+        if kind.is_pii() {
+            self.enabled_pii.insert(kind);
+        }
+        self
+    }
+
+    /// Turns on every personal-data detector.
+    #[must_use]
+    pub fn enable_pii(self) -> Self {
+        self.enable(Kind::Email)
+            .enable(Kind::Phone)
+            .enable(Kind::Iban)
+    }
+
+    /// Adds a rule: everything `pattern` (a `regex` crate pattern) matches, or its first
+    /// capture group, is redacted as [`Kind::Custom`]. Such a rule scans every text; prefer
+    /// [`rule_with_anchor`](Self::rule_with_anchor) on hot paths.
+    #[must_use]
+    pub fn rule(mut self, name: &str, pattern: &str) -> Self {
+        self.rules
+            .push((name.to_owned(), pattern.to_owned(), Vec::new()));
+        self
+    }
+
+    /// As [`rule`](Self::rule), but the regex runs only on texts containing `anchor` (in
+    /// lower, UPPER or Capitalized), found by the same anchor search as the built-in detectors.
+    #[must_use]
+    pub fn rule_with_anchor(mut self, name: &str, pattern: &str, anchor: &str) -> Self {
+        self.rules
+            .push((name.to_owned(), pattern.to_owned(), vec![anchor.to_owned()]));
+        self
+    }
+
+    /// Recognises opaque tokens with another prefix (`myapp_`), in palisade's format: the
+    /// prefix, 43 base62 characters, then the base62 CRC32 of those 43.
+    #[must_use]
+    pub fn opaque_token_prefix(mut self, prefix: &str) -> Self {
+        self.prefixes.push(prefix.to_owned());
+        self
+    }
+
+    /// Never redacts this exact value (documentation examples, test fixtures).
+    #[must_use]
+    pub fn allow(mut self, value: &str) -> Self {
+        self.allow.push(value.to_owned());
+        self
+    }
+
+    /// The replacement style for every kind without its own.
+    #[must_use]
+    pub fn style(mut self, style: Style) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// The replacement style for one kind (the last four digits of cards, say).
+    #[must_use]
+    pub fn style_for(mut self, kind: Kind, style: Style) -> Self {
+        self.styles.insert(kind, style);
+        self
+    }
+
+    /// The personal-data regexes that are enabled.
+    fn pii(&self) -> Result<Pii, ConfigError> {
+        let regex = |kind: Kind, pattern: &str| -> Result<Option<Regex>, ConfigError> {
+            if !self.enabled_pii.contains(&kind) {
+                return Ok(None);
+            }
+            Regex::new(pattern)
+                .map(Some)
+                .map_err(|e| ConfigError::InvalidRule {
+                    name: kind.as_str().to_owned(),
+                    reason: e.to_string(),
+                })
+        };
+        Ok(Pii {
+            email: regex(
+                Kind::Email,
+                r"(?-u)\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b",
+            )?,
+            phone: regex(
+                Kind::Phone,
+                r"(?-u)\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){2,6}\b",
+            )?,
+            iban: regex(
+                Kind::Iban,
+                r"(?-u)\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}\b",
+            )?,
+        })
+    }
+
+    /// Builds the redactor.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for an invalid rule, key name or prefix.
+    pub fn build(self) -> Result<Redactor, ConfigError> {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut targets: Vec<Target> = Vec::new();
+        for (literal, detector) in Detector::anchors() {
+            for variant in case_variants(literal, detector.any_case()) {
+                patterns.push(variant);
+                targets.push(Target::Detector(detector.clone()));
+            }
+        }
+        let mut canonical_keys = Vec::new();
+        if !self.disabled.contains(&Kind::KeyValue) {
+            let mut anchors = HashSet::new();
+            for key in &self.keys {
+                let anchor =
+                    keyvalue::anchor(key).ok_or_else(|| ConfigError::InvalidName(key.clone()))?;
+                anchors.insert(anchor);
+                canonical_keys.push(keyvalue::canonical(key));
+            }
+            for anchor in anchors {
+                for variant in case_variants(&anchor, true) {
+                    patterns.push(variant);
+                    targets.push(Target::Key);
+                }
+            }
+        }
+        patterns.push("pal".to_owned());
+        targets.push(Target::PalisadeOpaque);
+        for prefix in &self.prefixes {
+            let ok = (2..=16).contains(&prefix.len())
+                && prefix.ends_with('_')
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !ok {
+                return Err(ConfigError::InvalidPrefix(prefix.clone()));
+            }
+            patterns.push(prefix.clone());
+            targets.push(Target::Opaque);
+        }
+        let mut custom = Vec::new();
+        for (name, pattern, anchors) in &self.rules {
+            let regex = Regex::new(pattern).map_err(|e| ConfigError::InvalidRule {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
+            for anchor in anchors {
+                if !anchor.bytes().any(|b| b.is_ascii_alphanumeric()) {
+                    return Err(ConfigError::InvalidName(anchor.clone()));
+                }
+                for variant in case_variants(anchor, true) {
+                    patterns.push(variant);
+                    targets.push(Target::CustomAnchor(custom.len()));
+                }
+            }
+            custom.push(CustomRule {
+                name: name.as_str().into(),
+                regex,
+                anchored: !anchors.is_empty(),
+            });
+        }
+        let anchors = Anchors::new(&patterns)?;
+        let pii = self.pii()?;
+        let mut disabled = KindSet::default();
+        for kind in &self.disabled {
+            disabled.insert(*kind);
+        }
+        for kind in [Kind::Email, Kind::Phone, Kind::Iban] {
+            if !self.enabled_pii.contains(&kind) {
+                disabled.insert(kind);
+            }
+        }
+        Ok(Redactor {
+            inner: Arc::new(Inner {
+                anchors,
+                targets,
+                keys: KeyRules::new(canonical_keys),
+                disabled,
+                pii,
+                custom,
+                allow: self.allow.into_iter().map(String::into_bytes).collect(),
+                style: self.style,
+                styles: self.styles,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_builds_with_the_simd_searcher() {
+        let r = RedactorBuilder::default().build().unwrap();
+        assert!(
+            matches!(r.inner.anchors, Anchors::Packed(_)),
+            "{} anchors",
+            r.inner.targets.len()
+        );
+        // Many custom anchors fall back to the DFA and still work.
+        let mut b = RedactorBuilder::default();
+        for i in 0..40 {
+            b = b.key(&format!("k{i}word"));
+        }
+        let r = b.build().unwrap();
+        assert!(matches!(r.inner.anchors, Anchors::Dfa(_)));
+        assert_eq!(
+            r.redact("k7word=x password=y"),
+            "k7word=[REDACTED] password=[REDACTED]"
+        );
+    }
+
+    #[test]
+    fn merge_unions_overlaps() {
+        let f = |s, e| Finding {
+            kind: Kind::KeyValue,
+            range: s..e,
+            rule: None,
+        };
+        let merged = merge(vec![f(5, 9), f(0, 3), f(2, 6), f(10, 12)]);
+        let ranges: Vec<_> = merged.into_iter().map(|f| f.range).collect();
+        assert_eq!(ranges, [0..9, 10..12]);
+    }
+}

@@ -1,0 +1,201 @@
+//! Streaming redaction: whole lines at a time, so a secret split across `write` calls or
+//! chunks is seen whole, and PEM private key blocks are held until their END line.
+
+use std::io::{self, Write};
+
+use crate::{detect, redactor::Redactor};
+
+/// Redacts a byte stream line by line, whatever the chunk boundaries.
+///
+/// Complete lines are redacted as they arrive; a partial line waits for the rest. A line that
+/// opens a PEM private key block waits, with the lines after it, for the block's END line (up
+/// to `max_pending` bytes; past that the held text is redacted from the BEGIN line on, so a
+/// truncated key never leaks). A line longer than `max_pending` with no newline is cut at its
+/// last space, tab or comma; without one, at `max_pending`.
+///
+/// ```
+/// use palisade_redact::{LineRedactor, Redactor};
+///
+/// let mut stream = LineRedactor::new(Redactor::new());
+/// let mut out = Vec::new();
+/// stream.push(b"user=alice passw", &mut out);
+/// stream.push(b"ord=hunter2\nnext line\n", &mut out);
+/// stream.finish(&mut out);
+/// assert_eq!(out, b"user=alice password=[REDACTED]\nnext line\n");
+/// ```
+#[derive(Debug, Clone)]
+pub struct LineRedactor {
+    redactor: Redactor,
+    pending: Vec<u8>,
+    max_pending: usize,
+    /// Inside a private key block whose start was already redacted (the block outgrew
+    /// `max_pending`): its remaining lines are dropped up to and including the END line.
+    in_block: bool,
+}
+
+impl LineRedactor {
+    /// Default bound on held text: 1 MiB.
+    pub const DEFAULT_MAX_PENDING: usize = 1 << 20;
+
+    /// A stream redactor with the default bound.
+    pub fn new(redactor: Redactor) -> Self {
+        Self::with_max_pending(redactor, Self::DEFAULT_MAX_PENDING)
+    }
+
+    /// A stream redactor holding at most `max_pending` bytes (at least 4 KiB).
+    pub fn with_max_pending(redactor: Redactor, max_pending: usize) -> Self {
+        Self {
+            redactor,
+            pending: Vec::new(),
+            max_pending: max_pending.max(4096),
+            in_block: false,
+        }
+    }
+
+    /// Takes a chunk; appends to `out` every line now complete, redacted.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        self.pending.extend_from_slice(chunk);
+        self.skip_block_rest();
+        let ready = self.ready_len();
+        if ready > 0 {
+            let forced_open_block = detect::open_pem_block(&self.pending[..ready]).is_some();
+            let rest = self.pending.split_off(ready);
+            out.extend_from_slice(&self.redactor.redact_bytes(&self.pending));
+            self.pending = rest;
+            if forced_open_block {
+                self.in_block = true;
+                self.skip_block_rest();
+            }
+        }
+    }
+
+    /// Drops held lines of a private key block already redacted, through its END line.
+    fn skip_block_rest(&mut self) {
+        while self.in_block {
+            let Some(newline) = memchr::memchr(b'\n', &self.pending) else {
+                // No complete line yet; an endless block never grows past the bound.
+                if self.pending.len() > self.max_pending {
+                    self.pending.clear();
+                }
+                return;
+            };
+            if memchr::memmem::find(&self.pending[..newline], b"-----END ").is_some() {
+                self.in_block = false;
+            }
+            self.pending.drain(..=newline);
+        }
+    }
+
+    /// Ends the stream: appends whatever is held, redacted.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.in_block {
+            out.extend_from_slice(&self.redactor.redact_bytes(&self.pending));
+        }
+        self.pending.clear();
+        self.in_block = false;
+    }
+
+    /// How many leading pending bytes can be redacted now.
+    fn ready_len(&self) -> usize {
+        let p = &self.pending;
+        let Some(last_newline) = memchr::memrchr(b'\n', p) else {
+            if p.len() <= self.max_pending {
+                return 0;
+            }
+            // An overlong line: cut where no token can continue.
+            return memchr::memrchr3(b' ', b'\t', b',', p).map_or(p.len(), |i| i + 1);
+        };
+        let complete = last_newline + 1;
+        match detect::open_pem_block(&p[..complete]) {
+            // Hold the block's lines back unless that would exceed the bound.
+            Some(begin) if p.len() <= self.max_pending => {
+                memchr::memrchr(b'\n', &p[..begin]).map_or(0, |i| i + 1)
+            }
+            _ => complete,
+        }
+    }
+}
+
+/// A [`Write`] adapter that redacts everything written through it, line by line.
+///
+/// Call [`finish`](Self::finish) at the end of the stream to write the last partial line;
+/// dropping the writer does the same, ignoring errors.
+///
+/// ```
+/// use std::io::Write;
+/// use palisade_redact::{RedactingWriter, Redactor};
+///
+/// let mut w = RedactingWriter::new(Vec::new(), Redactor::new());
+/// write!(w, "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9")?;
+/// write!(w, ".eyJzdWIiOiIxIn0.c2ln\nok\n")?;
+/// let out = w.finish()?;
+/// assert_eq!(out, b"Authorization: [REDACTED]\nok\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RedactingWriter<W: Write> {
+    inner: Option<W>,
+    stream: LineRedactor,
+    out: Vec<u8>,
+}
+
+impl<W: Write> RedactingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W, redactor: Redactor) -> Self {
+        Self {
+            inner: Some(inner),
+            stream: LineRedactor::new(redactor),
+            out: Vec::new(),
+        }
+    }
+
+    /// Writes what is held and returns the inner writer.
+    ///
+    /// # Errors
+    /// The inner writer's error.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.drain()?;
+        self.inner
+            .take()
+            .ok_or_else(|| io::Error::other("writer already finished"))
+    }
+
+    fn drain(&mut self) -> io::Result<()> {
+        self.stream.finish(&mut self.out);
+        self.write_out()?;
+        if let Some(inner) = self.inner.as_mut() {
+            inner.flush()?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        if let Some(inner) = self.inner.as_mut() {
+            inner.write_all(&self.out)?;
+        }
+        self.out.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.push(buf, &mut self.out);
+        self.write_out()?;
+        Ok(buf.len())
+    }
+
+    /// Flushes the inner writer. A partial line stays held: it may be the first half of a
+    /// secret.
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+impl<W: Write> Drop for RedactingWriter<W> {
+    fn drop(&mut self) {
+        if self.inner.is_some() {
+            let _ = self.drain();
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Arbitrary bytes through the redactor, whole and streamed: no panic, UTF-8 in gives UTF-8
+//! out, only found ranges change, redaction is idempotent, and chunking changes nothing.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use palisade_redact::{LineRedactor, REDACTED, Redactor};
+
+fn redactor() -> &'static Redactor {
+    static R: OnceLock<Redactor> = OnceLock::new();
+    R.get_or_init(|| Redactor::builder().enable_pii().build().expect("valid configuration"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let r = redactor();
+    let found = r.find(data);
+    let out = r.redact_bytes(data);
+    let mut expected = Vec::new();
+    let mut at = 0;
+    for f in &found {
+        assert!(at <= f.range.start && f.range.end <= data.len());
+        expected.extend_from_slice(&data[at..f.range.start]);
+        expected.extend_from_slice(REDACTED.as_bytes());
+        at = f.range.end;
+    }
+    expected.extend_from_slice(&data[at..]);
+    assert_eq!(&*out, expected.as_slice());
+    if let Ok(text) = std::str::from_utf8(data) {
+        let once = r.redact(text).into_owned();
+        assert_eq!(r.redact(&once), once.as_str());
+    }
+    let mut whole = Vec::new();
+    let mut s = LineRedactor::new(r.clone());
+    s.push(data, &mut whole);
+    s.finish(&mut whole);
+    let mut pieces = Vec::new();
+    let mut s = LineRedactor::new(r.clone());
+    for chunk in data.chunks(7) {
+        s.push(chunk, &mut pieces);
+    }
+    s.finish(&mut pieces);
+    assert_eq!(whole, pieces);
+});
