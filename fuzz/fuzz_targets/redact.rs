@@ -1,5 +1,6 @@
-//! Arbitrary bytes through the redactor, whole and streamed: no panic, UTF-8 in gives UTF-8
-//! out, only found ranges change, redaction is idempotent, and chunking changes nothing.
+//! Arbitrary bytes through the redactor, whole and streamed: no panic, findings stay in
+//! bounds, the output is the single-pass rendering when that leaves nothing to find,
+//! redaction is idempotent, and chunking changes nothing.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -25,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         at = f.range.end;
     }
     expected.extend_from_slice(&data[at..]);
-    assert_eq!(&*out, expected.as_slice());
+    if r.find(&expected).is_empty() {
+        assert_eq!(&*out, expected.as_slice());
+    }
+    assert_eq!(&*r.redact_bytes(&out), &*out);
     if let Ok(text) = std::str::from_utf8(data) {
         let once = r.redact(text).into_owned();
         assert_eq!(r.redact(&once), once.as_str());

@@ -18,7 +18,13 @@ const SAMPLE: &str = "\
 
 fn main() -> io::Result<()> {
     let redactor = Redactor::builder()
-        .style_for(Kind::CardNumber, Style::Partial { prefix: 0, suffix: 4 })
+        .style_for(
+            Kind::CardNumber,
+            Style::Partial {
+                prefix: 0,
+                suffix: 4,
+            },
+        )
         .build()
         .map_err(io::Error::other)?;
     let mut input = Vec::new();

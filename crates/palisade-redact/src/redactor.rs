@@ -19,6 +19,9 @@ use crate::{
     style::Style,
 };
 
+/// Passes after the first, at most, in [`Redactor::redact_bytes`].
+const MAX_PASSES: usize = 8;
+
 /// One thing found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -119,7 +122,8 @@ impl Redactor {
         RedactorBuilder::default()
     }
 
-    /// Everything to redact in `text`, sorted, overlapping findings merged.
+    /// Everything a single pass finds in `text`, sorted, overlapping findings merged.
+    /// [`redact`](Self::redact) may redact more: see [`redact_bytes`](Self::redact_bytes).
     pub fn find(&self, text: &[u8]) -> Vec<Finding> {
         let inner = &*self.inner;
         let mut found: Vec<Finding> = Vec::new();
@@ -234,12 +238,27 @@ impl Redactor {
     }
 
     /// `text` with every finding replaced. Borrowed when nothing was found.
+    ///
+    /// A replacement can change what its neighbours look like (a card number redacted next to
+    /// a phone number gives the phone number a word boundary it lacked), so the result is
+    /// redacted again until nothing more is found. Redacting redacted text therefore changes
+    /// nothing. Text without findings costs one pass.
     pub fn redact_bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
         let found = self.find(text);
         if found.is_empty() {
             return Cow::Borrowed(text);
         }
-        Cow::Owned(self.render(text, &found))
+        let mut out = self.render(text, &found);
+        // Each pass only replaces text by shorter-or-equal markers that are never found
+        // again, so this settles in a pass or two; the bound is a guard, not a budget.
+        for _ in 0..MAX_PASSES {
+            let again = self.find(&out);
+            if again.is_empty() {
+                break;
+            }
+            out = self.render(&out, &again);
+        }
+        Cow::Owned(out)
     }
 
     /// `text` with every finding replaced. Borrowed when nothing was found.

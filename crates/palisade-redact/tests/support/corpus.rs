@@ -191,7 +191,10 @@ fn jwt(r: &mut Rng) -> String {
 }
 
 /// One line with a planted secret, and the secret.
-#[allow(clippy::too_many_lines, reason = "a table: one arm per kind of planted secret")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "a table: one arm per kind of planted secret"
+)]
 pub fn planted(r: &mut Rng, which: u64) -> (String, String) {
     let t = ts(r);
     let (secret, line) = match which % 22 {
