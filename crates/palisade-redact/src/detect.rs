@@ -262,12 +262,21 @@ fn pem_block(text: &[u8], s: usize, e: usize) -> Option<(Range<usize>, bool)> {
     })
 }
 
-/// Where the first private key block without its END line starts: the streaming writer holds
-/// text from there until the END line arrives.
-pub(crate) fn open_pem_block(text: &[u8]) -> Option<usize> {
+/// Where a stream must start holding `text` back (a line start), if `text` has a private key
+/// block without its END line: the line of the first such block, moved earlier while any
+/// block starts before that point and ends after it, so no block is split from its END line.
+pub(crate) fn hold_point(text: &[u8]) -> Option<usize> {
     const BEGIN: &[u8] = b"-----BEGIN ";
-    memchr::memmem::find_iter(text, BEGIN)
-        .find(|&start| pem_block(text, start, start + BEGIN.len()).is_some_and(|(_, done)| !done))
+    let blocks: Vec<(Range<usize>, bool)> = memchr::memmem::find_iter(text, BEGIN)
+        .filter_map(|start| pem_block(text, start, start + BEGIN.len()))
+        .collect();
+    let line_start = |at: usize| memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
+    let open = blocks.iter().find(|(_, done)| !done)?;
+    let mut hold = line_start(open.0.start);
+    while let Some((block, _)) = blocks.iter().find(|(b, _)| b.start < hold && b.end > hold) {
+        hold = line_start(block.start);
+    }
+    Some(hold)
 }
 
 /// Length of the run of bytes from `at` satisfying `f`, at most `max`.

@@ -248,15 +248,23 @@ impl Redactor {
         if found.is_empty() {
             return Cow::Borrowed(text);
         }
-        let mut out = self.render(text, &found);
-        // Each pass only replaces text by shorter-or-equal markers that are never found
-        // again, so this settles in a pass or two; the bound is a guard, not a budget.
+        let (mut out, mut replaced) = self.render_tracked(text, &found);
+        // Each pass only replaces text by markers that are never found again, so this settles
+        // in a pass or two; the bound is a guard, not a budget. Findings never span lines
+        // (a PEM block is replaced whole), so only the lines holding a replacement are
+        // searched again.
         for _ in 0..MAX_PASSES {
-            let again = self.find(&out);
+            let mut again = Vec::new();
+            for region in enclosing_lines(&out, &replaced) {
+                again.extend(self.find(&out[region.clone()]).into_iter().map(|mut f| {
+                    f.range = f.range.start + region.start..f.range.end + region.start;
+                    f
+                }));
+            }
             if again.is_empty() {
                 break;
             }
-            out = self.render(&out, &again);
+            (out, replaced) = self.render_tracked(&out, &again);
         }
         Cow::Owned(out)
     }
@@ -274,18 +282,21 @@ impl Redactor {
         }
     }
 
-    /// Writes `text` with `found` replaced.
-    pub(crate) fn render(&self, text: &[u8], found: &[Finding]) -> Vec<u8> {
+    /// `text` with `found` (sorted, disjoint) replaced, and where each replacement landed.
+    fn render_tracked(&self, text: &[u8], found: &[Finding]) -> (Vec<u8>, Vec<Range<usize>>) {
         let mut out = Vec::with_capacity(text.len());
+        let mut replaced = Vec::with_capacity(found.len());
         let mut at = 0;
         for f in found {
             out.extend_from_slice(&text[at..f.range.start]);
+            let start = out.len();
             let style = self.inner.styles.get(&f.kind).unwrap_or(&self.inner.style);
             style.render(&text[f.range.clone()], &mut out);
+            replaced.push(start..out.len());
             at = f.range.end;
         }
         out.extend_from_slice(&text[at..]);
-        out
+        (out, replaced)
     }
 
     /// Whether `key` (a field, header or parameter name) is a sensitive key name.
@@ -378,6 +389,20 @@ impl KindSet {
     fn contains(self, kind: Kind) -> bool {
         self.0 & (1 << (kind as u32)) != 0
     }
+}
+
+/// The whole lines of `text` that contain the `ranges` (sorted), merged where they touch.
+fn enclosing_lines(text: &[u8], ranges: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for r in ranges {
+        let start = memchr::memrchr(b'\n', &text[..r.start]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &text[r.end..]).map_or(text.len(), |i| r.end + i);
+        match out.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => out.push(start..end),
+        }
+    }
+    out
 }
 
 /// Sorts and merges overlapping findings; the earliest finding names the merged span.

@@ -56,13 +56,13 @@ impl LineRedactor {
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.pending.extend_from_slice(chunk);
         self.skip_block_rest();
-        let ready = self.ready_len();
+        let (ready, forced_open_block) = self.ready_len();
         if ready > 0 {
-            let forced_open_block = detect::open_pem_block(&self.pending[..ready]).is_some();
             let rest = self.pending.split_off(ready);
             out.extend_from_slice(&self.redactor.redact_bytes(&self.pending));
             self.pending = rest;
             if forced_open_block {
+                // The block was redacted to the end of what was released; drop the rest of it.
                 self.in_block = true;
                 self.skip_block_rest();
             }
@@ -95,23 +95,24 @@ impl LineRedactor {
         self.in_block = false;
     }
 
-    /// How many leading pending bytes can be redacted now.
-    fn ready_len(&self) -> usize {
+    /// How many leading pending bytes can be redacted now, and whether that releases a
+    /// private key block without its END line (held text outgrew the bound).
+    fn ready_len(&self) -> (usize, bool) {
         let p = &self.pending;
         let Some(last_newline) = memchr::memrchr(b'\n', p) else {
             if p.len() <= self.max_pending {
-                return 0;
+                return (0, false);
             }
             // An overlong line: cut where no token can continue.
-            return memchr::memrchr3(b' ', b'\t', b',', p).map_or(p.len(), |i| i + 1);
+            let cut = memchr::memrchr3(b' ', b'\t', b',', p).map_or(p.len(), |i| i + 1);
+            return (cut, detect::hold_point(&p[..cut]).is_some());
         };
         let complete = last_newline + 1;
-        match detect::open_pem_block(&p[..complete]) {
+        match detect::hold_point(&p[..complete]) {
+            None => (complete, false),
             // Hold the block's lines back unless that would exceed the bound.
-            Some(begin) if p.len() <= self.max_pending => {
-                memchr::memrchr(b'\n', &p[..begin]).map_or(0, |i| i + 1)
-            }
-            _ => complete,
+            Some(hold) if p.len() <= self.max_pending => (hold, false),
+            Some(_) => (complete, true),
         }
     }
 }

@@ -52,6 +52,27 @@ fn pem_block_is_held_until_its_end_line() {
     assert_eq!(out, b"a\n[REDACTED]\nb\n");
 }
 
+/// Found by fuzzing: a block whose END line also opens the next block must not be split from
+/// that END line, whatever the chunking.
+#[test]
+fn a_block_is_never_split_from_its_end_line() {
+    let text = "x -----BEGIN PRIVATE KEY-----\nMIIE\n-----END~PRIVATE KEY-----\n\
+                card -----BEGIN PRIVATE KEY-----\nMIE\n-----END PRIVATE KEY------BEGIN PRIVATE KEY-----\n\
+                MIIE\n-----END~PRIVATE KEY-----\ncard -----BEGIN PRIVATE KEY-----\nMIE\n\
+                -----END PRIVATE KEY-----\ntail\n";
+    let whole = Redactor::new().redact(text).into_owned();
+    assert!(!whole.contains("MI"), "{whole}");
+    for chunk in 1..=text.len() {
+        let mut s = LineRedactor::new(Redactor::new());
+        let mut out = Vec::new();
+        for piece in text.as_bytes().chunks(chunk) {
+            s.push(piece, &mut out);
+        }
+        s.finish(&mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), whole, "chunk size {chunk}");
+    }
+}
+
 #[test]
 fn an_overgrown_block_fails_closed() {
     let mut s = LineRedactor::with_max_pending(Redactor::new(), 4096);
