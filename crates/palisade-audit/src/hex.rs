@@ -1,0 +1,42 @@
+//! Lower-case hexadecimal, as records write hashes and MACs.
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// Decodes exactly `N` bytes of lower-case hex; anything else is `None`.
+pub(crate) fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let b = text.as_bytes();
+    if b.len() != 2 * N {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; N];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn round_trip() {
+        let bytes = [0u8, 1, 0x7f, 0x80, 0xfe, 0xff];
+        assert_eq!(super::encode(&bytes), "00017f80feff");
+        assert_eq!(super::decode::<6>("00017f80feff"), Some(bytes));
+        assert_eq!(super::decode::<6>("00017F80feff"), None);
+        assert_eq!(super::decode::<6>("00017f80fef"), None);
+    }
+}
