@@ -23,18 +23,22 @@ struct Measurement {
     group: String,
     function: String,
     mean_ns: f64,
-    /// Bytes processed per iteration, when the group declares a throughput.
+    /// Bytes processed per iteration, when the group declares a byte throughput.
     bytes: Option<u64>,
+    /// Elements (events, records) per iteration, when the group declares one.
+    elements: Option<u64>,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
     let write = args.iter().any(|a| a == "--write");
-    let mut bench = cargo(&["bench", "--workspace", "--benches", "--all-features", "--"]);
-    if quick {
-        bench.arg("--quick");
+    if !args.iter().any(|a| a == "--report-only") {
+        let mut bench = cargo(&["bench", "--workspace", "--benches", "--all-features", "--"]);
+        if quick {
+            bench.arg("--quick");
+        }
+        step("criterion benches", &mut bench)?;
     }
-    step("criterion benches", &mut bench)?;
     let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
     measurements.extend(libargon2_reference());
     let table = render(&measurements);
@@ -64,6 +68,7 @@ fn read_criterion(dir: &Path) -> Result<Vec<Measurement>, String> {
             function: function.to_owned(),
             mean_ns,
             bytes: bench["throughput"]["Bytes"].as_u64(),
+            elements: bench["throughput"]["Elements"].as_u64(),
         });
     }
     if out.is_empty() {
@@ -139,6 +144,7 @@ fn libargon2_reference() -> Option<Measurement> {
         function: "libargon2 (argon2 CLI)".into(),
         mean_ns: seconds[seconds.len() / 2] * 1e9,
         bytes: None,
+        elements: None,
     })
 }
 
@@ -154,15 +160,24 @@ fn human(ns: f64) -> String {
     }
 }
 
-/// Time per iteration, with MB/s when the group declares its bytes.
+/// Time per iteration, with MB/s or elements/s when the group declares a throughput.
 #[allow(clippy::cast_precision_loss, reason = "a rate for display")]
 fn timing(m: &Measurement) -> String {
-    match m.bytes {
-        Some(bytes) if m.mean_ns > 0.0 => {
-            let mb_s = bytes as f64 / (m.mean_ns / 1e9) / 1e6;
-            format!("{} ({mb_s:.0} MB/s)", human(m.mean_ns))
+    if m.mean_ns <= 0.0 {
+        return human(m.mean_ns);
+    }
+    let per_second = |n: u64| n as f64 / (m.mean_ns / 1e9);
+    match (m.bytes, m.elements) {
+        (Some(bytes), _) => format!("{} ({:.0} MB/s)", human(m.mean_ns), per_second(bytes) / 1e6),
+        (None, Some(elements)) => {
+            let rate = per_second(elements);
+            if rate >= 1e6 {
+                format!("{} ({:.2} M/s)", human(m.mean_ns), rate / 1e6)
+            } else {
+                format!("{} ({:.1} k/s)", human(m.mean_ns), rate / 1e3)
+            }
         }
-        _ => human(m.mean_ns),
+        (None, None) => human(m.mean_ns),
     }
 }
 

@@ -25,8 +25,9 @@ commands:
   ci                       fmt, clippy, tests, doctests, docs, tidy and audit; stops at the first failure
   audit [--advisory-db P]  cargo-deny (advisories, bans, licenses, sources), unsafe and metadata checks;
                            P is an offline copy of the RustSec advisory database (a plain directory)
-  bench [--quick] [--write]
-                           criterion benches, then a table of ratios; --write records it in docs/benchmarks.md
+  bench [--quick] [--write] [--report-only]
+                           criterion benches, then a table of ratios; --write records it in docs/benchmarks.md;
+                           --report-only prints the table from the last run's results without running
   fuzz [--seconds N]       smoke-runs every cargo-fuzz target for N seconds (default 10; needs nightly)
   tidy                     repository invariants (also run by `cargo test -p xtask`)
 ";
