@@ -460,13 +460,7 @@ impl Verifier {
     /// in the log itself are findings in the report.
     pub fn verify_dir(&self, dir: impl AsRef<Path>) -> Result<Report, VerifyError> {
         let dir = dir.as_ref();
-        let segments = files::segments(dir).map_err(|source| VerifyError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        if segments.is_empty() {
-            return Err(VerifyError::NotFound(dir.to_path_buf()));
-        }
+        let segments = log_segments(dir)?;
         let mut state = State::new(self);
         let count = segments.len();
         for (i, (_, path)) in segments.iter().enumerate() {
@@ -823,6 +817,18 @@ impl<'v> State<'v> {
     }
 }
 
+/// The log's files in order; a directory without any is an error.
+fn log_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, VerifyError> {
+    let segments = files::segments(dir).map_err(|source| VerifyError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if segments.is_empty() {
+        return Err(VerifyError::NotFound(dir.to_path_buf()));
+    }
+    Ok(segments)
+}
+
 /// Reads every record of the log in `dir`, in order, checking only their syntax (use
 /// [`Verifier`] to check them). An incomplete last line is skipped.
 ///
@@ -831,13 +837,7 @@ impl<'v> State<'v> {
 /// [`VerifyError`] when a file cannot be read or a line is not a record.
 pub fn read_records(dir: impl AsRef<Path>) -> Result<Vec<Record>, VerifyError> {
     let dir = dir.as_ref();
-    let segments = files::segments(dir).map_err(|source| VerifyError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    if segments.is_empty() {
-        return Err(VerifyError::NotFound(dir.to_path_buf()));
-    }
+    let segments = log_segments(dir)?;
     let mut out = Vec::new();
     let mut log_id = [0u8; 16];
     for (_, path) in &segments {

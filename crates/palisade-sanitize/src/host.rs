@@ -11,6 +11,13 @@ pub(crate) enum HostPattern {
 }
 
 impl HostPattern {
+    /// Parses every pattern, for the `allow_hosts` methods.
+    pub(crate) fn parse_all<'b>(
+        patterns: impl IntoIterator<Item = &'b str>,
+    ) -> Result<Vec<Self>, ConfigError> {
+        patterns.into_iter().map(Self::parse).collect()
+    }
+
     /// Parses a pattern; names are normalized as URLs normalize hosts (lowercase, IDNA
     /// punycode, IPv4 in dotted decimal), so a pattern matches `Url::host_str` exactly.
     pub(crate) fn parse(pattern: &str) -> Result<Self, ConfigError> {

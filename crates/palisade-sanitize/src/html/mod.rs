@@ -728,10 +728,8 @@ impl PolicyBuilder {
         mut self,
         hosts: I,
     ) -> Result<Self, ConfigError> {
-        let list = self.hosts.get_or_insert_with(Vec::new);
-        for host in hosts {
-            list.push(HostPattern::parse(host)?);
-        }
+        let parsed = HostPattern::parse_all(hosts)?;
+        self.hosts.get_or_insert_with(Vec::new).extend(parsed);
         Ok(self)
     }
 

@@ -15,38 +15,11 @@
 //! counts. One level is added for leaves: void elements, and the empty `p` that a stray `</p>`
 //! creates. The unit tests and a property test check the bound against the exact parse.
 
-/// Start tags whose handling depends on more than the tokenizer: give up on them.
+/// Start tags whose handling depends on more than the tokenizer, beyond the raw-text elements
+/// (`vocab::RAW_TEXT`): give up on them.
 const BAIL: &[&str] = &[
-    "script",
-    "style",
-    "xmp",
-    "iframe",
-    "noembed",
-    "noframes",
-    "noscript",
-    "plaintext",
-    "title",
-    "textarea",
-    "template",
-    "svg",
-    "math",
-    "table",
-    "caption",
-    "colgroup",
-    "col",
-    "tbody",
-    "thead",
-    "tfoot",
-    "tr",
-    "td",
-    "th",
-    "select",
-    "html",
-    "head",
-    "body",
-    "frameset",
-    "form",
-    "isindex",
+    "svg", "math", "table", "caption", "colgroup", "col", "tbody", "thead", "tfoot", "tr", "td",
+    "th", "select", "html", "head", "body", "frameset", "form", "isindex",
 ];
 
 /// An upper bound on the depth of the tree html5ever builds from `input`, or `None` when the
@@ -125,8 +98,9 @@ pub(crate) fn depth_bound(input: &str, cap: usize) -> Option<usize> {
             }
             continue;
         }
-        if BAIL
+        if super::vocab::RAW_TEXT
             .iter()
+            .chain(BAIL)
             .any(|bail| bail.as_bytes().eq_ignore_ascii_case(name))
         {
             return None;

@@ -5,7 +5,7 @@ use super::Danger;
 /// Elements whose content the HTML parser reads as raw text or RCDATA, or whose content is a
 /// separate document fragment. Allowing one is the precondition of every published ammonia
 /// bypass that involved namespace confusion.
-const RAW_TEXT: &[&str] = &[
+pub(super) const RAW_TEXT: &[&str] = &[
     "script",
     "style",
     "xmp",
