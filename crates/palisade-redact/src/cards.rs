@@ -52,11 +52,25 @@ fn digit_bytes(v: u64) -> u64 {
     at_least_0 & !above_9 & !v & HIGH
 }
 
-/// The start of the first aligned 4-byte block at or after `from` (rounded up) that is all
-/// digits, spaces and dashes with at least two digits.
+/// Whether the aligned 4-byte block at `at` is all digits, spaces and dashes, and how many
+/// digits it has.
+fn block(text: &[u8], at: usize) -> Option<(bool, u32)> {
+    let bytes = text.get(at..at + 4)?;
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count() as u32;
+    Some((bytes.iter().all(|b| is_cardish(*b)), digits))
+}
+
+/// The start of the first pair of adjacent aligned 4-byte blocks, at or after `from` (rounded
+/// up), that are all digits, spaces and dashes with at least four digits between them.
+///
+/// A card spans at least 13 bytes, so it covers two whole adjacent aligned blocks; separators
+/// are never adjacent, so those 8 bytes hold at least four digits. Timestamps, sizes and ids
+/// rarely do, which keeps the exact parse for the few places that might be cards.
 fn next_candidate_block(text: &[u8], from: usize) -> Option<usize> {
     const HALF: u64 = 0x8080_8080;
     let mut at = from.next_multiple_of(4);
+    // The block just before `at`, when it is full: (its start, its digits).
+    let mut prev: Option<(usize, u32)> = None;
     while let Some(chunk) = text.get(at..at + 8) {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
@@ -64,18 +78,36 @@ fn next_candidate_block(text: &[u8], from: usize) -> Option<usize> {
         let digits = digit_bytes(v);
         let cardish =
             digits | zero_bytes(v ^ 0x2020_2020_2020_2020) | zero_bytes(v ^ 0x2D2D_2D2D_2D2D_2D2D);
-        for (shift, offset) in [(0, 0), (32, 4)] {
-            let full = (cardish >> shift) & HALF == HALF;
-            if full && ((digits >> shift) & HALF).count_ones() >= 2 {
-                return Some(at + offset);
+        let (lo_full, hi_full) = (cardish & HALF == HALF, (cardish >> 32) & HALF == HALF);
+        let (lo_digits, hi_digits) = ((digits & HALF).count_ones(), (digits >> 32).count_ones());
+        if lo_full {
+            if let Some((start, d)) = prev
+                && d + lo_digits >= 4
+            {
+                return Some(start);
+            }
+            if hi_full && lo_digits + hi_digits >= 4 {
+                return Some(at);
             }
         }
+        prev = hi_full.then_some((at + 4, hi_digits));
         at += 8;
     }
-    // A last block of four, if there is one.
-    let block = text.get(at..at + 4)?;
-    let digits = block.iter().filter(|b| b.is_ascii_digit()).count();
-    (block.iter().all(|b| is_cardish(*b)) && digits >= 2).then_some(at)
+    // The last block or two, one block at a time.
+    while let Some((full, d)) = block(text, at) {
+        if full {
+            if let Some((start, pd)) = prev
+                && pd + d >= 4
+            {
+                return Some(start);
+            }
+            prev = Some((at, d));
+        } else {
+            prev = None;
+        }
+        at += 4;
+    }
+    None
 }
 
 /// Cards within `text[from..to]`, a run of digits and separators (checks look outside it).
