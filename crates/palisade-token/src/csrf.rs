@@ -71,7 +71,9 @@ impl CsrfTokens {
             return Err(fail());
         }
         let (random, mac) = cookie.split_once('.').ok_or_else(fail)?;
-        let random = b64::decode(random).filter(|r| r.len() == 32).ok_or_else(fail)?;
+        let random = b64::decode(random)
+            .filter(|r| r.len() == 32)
+            .ok_or_else(fail)?;
         let mac = b64::decode(mac).ok_or_else(fail)?;
         let expected = self.mac(session_id, &random);
         if bool::from(expected.as_slice().ct_eq(&mac)) {
@@ -142,7 +144,9 @@ impl OriginPolicy {
                 return Err(ConfigError::InvalidSetting("origin without scheme"));
             };
             if scheme.is_empty() || rest.is_empty() || rest.contains('/') {
-                return Err(ConfigError::InvalidSetting("origin must be scheme://host[:port]"));
+                return Err(ConfigError::InvalidSetting(
+                    "origin must be scheme://host[:port]",
+                ));
             }
             trusted.push(o.to_ascii_lowercase());
         }

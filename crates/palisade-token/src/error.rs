@@ -25,9 +25,7 @@ pub enum ConfigError {
         reason: &'static str,
     },
     /// An algorithm name that palisade-token does not support.
-    #[error(
-        "unsupported algorithm {0:?}: use HS256, HS384, HS512, RS256, PS256, ES256 or EdDSA"
-    )]
+    #[error("unsupported algorithm {0:?}: use HS256, HS384, HS512, RS256, PS256, ES256 or EdDSA")]
     UnsupportedAlgorithm(String),
     /// Two keys in one key set share a `kid`.
     #[error("two keys share the kid {0:?}")]

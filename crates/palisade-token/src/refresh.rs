@@ -43,7 +43,9 @@ impl RefreshPolicy {
             ));
         }
         if grace > Duration::from_secs(60) {
-            return Err(ConfigError::InvalidSetting("refresh grace window above 60 s"));
+            return Err(ConfigError::InvalidSetting(
+                "refresh grace window above 60 s",
+            ));
         }
         Ok(Self {
             idle,

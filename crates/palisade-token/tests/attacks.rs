@@ -52,7 +52,11 @@ fn alg_none_in_every_letter_case() {
         let b64 = |s: &str| common::b64(s.as_bytes());
         for sig in ["", "c2ln"] {
             let token = format!("{}.{}.{sig}", b64(&header), b64(&good_payload()));
-            assert_eq!(kind(&verifier(), &token), ErrorKind::AlgNone, "{none} {sig:?}");
+            assert_eq!(
+                kind(&verifier(), &token),
+                ErrorKind::AlgNone,
+                "{none} {sig:?}"
+            );
         }
     }
 }
@@ -93,8 +97,14 @@ fn algorithm_downgrade_within_a_family() {
 
 #[test]
 fn unknown_kid_and_kid_injection() {
-    let a = SigningKey::hmac(Algorithm::HS256, SECRET).unwrap().with_kid("a").unwrap();
-    let b = VerifyingKey::hmac(Algorithm::HS256, &[9u8; 32]).unwrap().with_kid("b").unwrap();
+    let a = SigningKey::hmac(Algorithm::HS256, SECRET)
+        .unwrap()
+        .with_kid("a")
+        .unwrap();
+    let b = VerifyingKey::hmac(Algorithm::HS256, &[9u8; 32])
+        .unwrap()
+        .with_kid("b")
+        .unwrap();
     let keys = KeySet::single(a).with_verifying_key(b).unwrap();
     let v = Verifier::new(keys).clock(clock());
     for kid in [
@@ -140,7 +150,12 @@ fn embedded_keys_and_key_urls() {
 #[test]
 fn crit_is_rejected() {
     let v = verifier();
-    for crit in [r#"["exp"]"#, r#"["b64"]"#, r#"["http://example.invalid/ext"]"#, "[]"] {
+    for crit in [
+        r#"["exp"]"#,
+        r#"["b64"]"#,
+        r#"["http://example.invalid/ext"]"#,
+        "[]",
+    ] {
         let header = format!(r#"{{"alg":"HS256","crit":{crit}}}"#);
         let token = forge_hs256(&header, &good_payload(), SECRET);
         assert_eq!(kind(&v, &token), ErrorKind::UnknownCritical, "{crit}");
@@ -229,9 +244,17 @@ fn exp_is_required() {
 fn nbf_and_iat_in_the_future() {
     let v = verifier();
     let exp = NOW + 600;
-    let nbf = forge_hs256(r#"{"alg":"HS256"}"#, &format!(r#"{{"exp":{exp},"nbf":{}}}"#, NOW + 31), SECRET);
+    let nbf = forge_hs256(
+        r#"{"alg":"HS256"}"#,
+        &format!(r#"{{"exp":{exp},"nbf":{}}}"#, NOW + 31),
+        SECRET,
+    );
     assert_eq!(kind(&v, &nbf), ErrorKind::NotYetValid);
-    let iat = forge_hs256(r#"{"alg":"HS256"}"#, &format!(r#"{{"exp":{exp},"iat":{}}}"#, NOW + 31), SECRET);
+    let iat = forge_hs256(
+        r#"{"alg":"HS256"}"#,
+        &format!(r#"{{"exp":{exp},"iat":{}}}"#, NOW + 31),
+        SECRET,
+    );
     assert_eq!(kind(&v, &iat), ErrorKind::IssuedInFuture);
     // Within the 30 s leeway both pass.
     let ok = forge_hs256(
@@ -246,7 +269,11 @@ fn nbf_and_iat_in_the_future() {
 fn too_old_with_max_age() {
     let v = verifier().max_age(Duration::from_secs(300));
     let exp = NOW + 600;
-    let old = forge_hs256(r#"{"alg":"HS256"}"#, &format!(r#"{{"exp":{exp},"iat":{}}}"#, NOW - 301), SECRET);
+    let old = forge_hs256(
+        r#"{"alg":"HS256"}"#,
+        &format!(r#"{{"exp":{exp},"iat":{}}}"#, NOW - 301),
+        SECRET,
+    );
     assert_eq!(kind(&v, &old), ErrorKind::TooOld);
     let no_iat = forge_hs256(r#"{"alg":"HS256"}"#, &format!(r#"{{"exp":{exp}}}"#), SECRET);
     assert_eq!(kind(&v, &no_iat), ErrorKind::MissingClaim);
@@ -257,15 +284,31 @@ fn wrong_issuer_and_audience() {
     let v = verifier().issuer("https://auth.example").audience("orders");
     let exp = NOW + 600;
     let cases = [
-        (r#""iss":"https://auth.example.evil","aud":"orders""#, ErrorKind::WrongIssuer),
-        (r#""iss":"https://AUTH.example","aud":"orders""#, ErrorKind::WrongIssuer),
+        (
+            r#""iss":"https://auth.example.evil","aud":"orders""#,
+            ErrorKind::WrongIssuer,
+        ),
+        (
+            r#""iss":"https://AUTH.example","aud":"orders""#,
+            ErrorKind::WrongIssuer,
+        ),
         (r#""aud":"orders""#, ErrorKind::MissingClaim),
-        (r#""iss":"https://auth.example","aud":"orders2""#, ErrorKind::WrongAudience),
-        (r#""iss":"https://auth.example","aud":"Orders""#, ErrorKind::WrongAudience),
+        (
+            r#""iss":"https://auth.example","aud":"orders2""#,
+            ErrorKind::WrongAudience,
+        ),
+        (
+            r#""iss":"https://auth.example","aud":"Orders""#,
+            ErrorKind::WrongAudience,
+        ),
         (r#""iss":"https://auth.example""#, ErrorKind::MissingClaim),
     ];
     for (claims, want) in cases {
-        let token = forge_hs256(r#"{"alg":"HS256"}"#, &format!(r#"{{"exp":{exp},{claims}}}"#), SECRET);
+        let token = forge_hs256(
+            r#"{"alg":"HS256"}"#,
+            &format!(r#"{{"exp":{exp},{claims}}}"#),
+            SECRET,
+        );
         assert_eq!(kind(&v, &token), want, "{claims}");
     }
 }
@@ -274,18 +317,33 @@ fn wrong_issuer_and_audience() {
 fn audience_arrays() {
     let v = verifier().audience("orders");
     let exp = NOW + 600;
-    let with = |aud: &str| forge_hs256(r#"{"alg":"HS256"}"#, &format!(r#"{{"exp":{exp},"aud":{aud}}}"#), SECRET);
+    let with = |aud: &str| {
+        forge_hs256(
+            r#"{"alg":"HS256"}"#,
+            &format!(r#"{{"exp":{exp},"aud":{aud}}}"#),
+            SECRET,
+        )
+    };
     assert!(v.verify_json(&with(r#"["billing","orders"]"#)).is_ok());
-    assert_eq!(kind(&v, &with(r#"["billing","order"]"#)), ErrorKind::WrongAudience);
+    assert_eq!(
+        kind(&v, &with(r#"["billing","order"]"#)),
+        ErrorKind::WrongAudience
+    );
     // A token with an audience is refused by a verifier that has none (RFC 7519 §4.1.3).
-    assert_eq!(kind(&verifier(), &with(r#"["orders"]"#)), ErrorKind::WrongAudience);
+    assert_eq!(
+        kind(&verifier(), &with(r#"["orders"]"#)),
+        ErrorKind::WrongAudience
+    );
 }
 
 #[test]
 fn signature_stripping() {
     let token = forge_hs256(r#"{"alg":"HS256"}"#, &good_payload(), SECRET);
     let (unsigned, _) = token.rsplit_once('.').unwrap();
-    assert_eq!(kind(&verifier(), &format!("{unsigned}.")), ErrorKind::BadSignature);
+    assert_eq!(
+        kind(&verifier(), &format!("{unsigned}.")),
+        ErrorKind::BadSignature
+    );
     assert_eq!(kind(&verifier(), unsigned), ErrorKind::Malformed);
 }
 
@@ -304,13 +362,24 @@ fn tampered_payload_and_header() {
     let mut sig = parts[2].to_owned();
     let last = sig.pop().unwrap();
     sig.push(if last == 'A' { 'B' } else { 'A' });
-    assert!(v.verify_json(&format!("{}.{}.{sig}", parts[0], parts[1])).is_err());
+    assert!(
+        v.verify_json(&format!("{}.{}.{sig}", parts[0], parts[1]))
+            .is_err()
+    );
 }
 
 #[test]
 fn malformed_structure() {
     let v = verifier();
-    for token in ["", ".", "..", "a.b", "a.b.c.d", "e30.e30.e30", "!!!.e30.abc"] {
+    for token in [
+        "",
+        ".",
+        "..",
+        "a.b",
+        "a.b.c.d",
+        "e30.e30.e30",
+        "!!!.e30.abc",
+    ] {
         assert_eq!(kind(&v, token), ErrorKind::Malformed, "{token:?}");
     }
 }
@@ -326,7 +395,11 @@ fn nested_and_unencoded_payloads() {
 
 #[test]
 fn short_hmac_secrets_are_refused() {
-    for (alg, min) in [(Algorithm::HS256, 32), (Algorithm::HS384, 48), (Algorithm::HS512, 64)] {
+    for (alg, min) in [
+        (Algorithm::HS256, 32),
+        (Algorithm::HS384, 48),
+        (Algorithm::HS512, 64),
+    ] {
         assert!(SigningKey::hmac(alg, &vec![1u8; min - 1]).is_err());
         assert!(VerifyingKey::hmac(alg, &vec![1u8; min - 1]).is_err());
         assert!(SigningKey::hmac(alg, &vec![1u8; min]).is_ok());
@@ -335,10 +408,18 @@ fn short_hmac_secrets_are_refused() {
 
 #[test]
 fn weak_and_wrong_curve_keys_are_refused() {
-    assert!(SigningKey::from_pem(Algorithm::RS256, &common::key_file("rsa1024_private.pem")).is_err());
-    assert!(VerifyingKey::from_pem(Algorithm::RS256, &common::key_file("rsa1024_public.pem")).is_err());
-    assert!(SigningKey::from_pem(Algorithm::ES256, &common::key_file("ec_p384_private.pem")).is_err());
-    assert!(VerifyingKey::from_pem(Algorithm::ES256, &common::key_file("ec_p384_public.pem")).is_err());
+    assert!(
+        SigningKey::from_pem(Algorithm::RS256, &common::key_file("rsa1024_private.pem")).is_err()
+    );
+    assert!(
+        VerifyingKey::from_pem(Algorithm::RS256, &common::key_file("rsa1024_public.pem")).is_err()
+    );
+    assert!(
+        SigningKey::from_pem(Algorithm::ES256, &common::key_file("ec_p384_private.pem")).is_err()
+    );
+    assert!(
+        VerifyingKey::from_pem(Algorithm::ES256, &common::key_file("ec_p384_public.pem")).is_err()
+    );
     // A key of one type offered for another algorithm.
     assert!(VerifyingKey::from_pem(Algorithm::ES256, &common::key_file("rsa_public.pem")).is_err());
     assert!(SigningKey::from_pem(Algorithm::EdDSA, &common::key_file("ec_private.pem")).is_err());
@@ -365,10 +446,14 @@ fn jwks_with_private_or_weak_keys_is_refused() {
 
 #[test]
 fn refresh_token_reuse_revokes_the_family() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let clock = clock();
-        let tokens = RefreshTokens::new(MemoryStore::new(), &[3u8; 32]).unwrap().clock(clock.clone());
+        let tokens = RefreshTokens::new(MemoryStore::new(), &[3u8; 32])
+            .unwrap()
+            .clock(clock.clone());
         let first = tokens.issue("alice").await.unwrap();
         let second = tokens.refresh(first.token()).await.unwrap();
         clock.advance(Duration::from_secs(60));
@@ -383,7 +468,9 @@ fn refresh_token_reuse_revokes_the_family() {
 
 #[test]
 fn revoked_jti() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let clock = clock();
         let keys = Arc::new(hs_keys());
@@ -399,7 +486,10 @@ fn revoked_jti() {
         // A token without jti cannot pass a revocation check.
         let bare = forge_hs256(r#"{"alg":"HS256"}"#, &good_payload(), SECRET);
         let bare = v.verify::<serde_json::Value>(&bare).unwrap();
-        assert_eq!(list.check(&bare).await.unwrap_err().kind(), Some(ErrorKind::MissingClaim));
+        assert_eq!(
+            list.check(&bare).await.unwrap_err().kind(),
+            Some(ErrorKind::MissingClaim)
+        );
     });
 }
 

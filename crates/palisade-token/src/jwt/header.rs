@@ -31,7 +31,9 @@ impl TokenType {
     pub(crate) fn matches(&self, typ: &str) -> bool {
         let strip = |s: &str| -> String {
             let lower = s.to_ascii_lowercase();
-            lower.strip_prefix("application/").map_or(lower.clone(), str::to_owned)
+            lower
+                .strip_prefix("application/")
+                .map_or(lower.clone(), str::to_owned)
         };
         strip(typ) == strip(self.as_str())
     }

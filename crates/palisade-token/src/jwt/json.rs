@@ -34,5 +34,7 @@ impl<'de> serde::Deserialize<'de> for UniqueObject {
 
 /// Parses `bytes` as a JSON object without duplicate top-level members.
 pub(crate) fn parse_object(bytes: &[u8]) -> Option<Map<String, Value>> {
-    serde_json::from_slice::<UniqueObject>(bytes).ok().map(|o| o.0)
+    serde_json::from_slice::<UniqueObject>(bytes)
+        .ok()
+        .map(|o| o.0)
 }

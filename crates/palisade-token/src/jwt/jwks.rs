@@ -72,7 +72,9 @@ pub(crate) fn import(document: &str) -> Result<Imported, ConfigError> {
         .ok_or_else(|| bad("no \"keys\" array"))?;
     let mut keys = Vec::new();
     for entry in entries {
-        let obj = entry.as_object().ok_or_else(|| bad("a key is not an object"))?;
+        let obj = entry
+            .as_object()
+            .ok_or_else(|| bad("a key is not an object"))?;
         if ["d", "p", "q", "dp", "dq", "qi", "k"]
             .iter()
             .any(|p| obj.contains_key(*p))
@@ -85,7 +87,10 @@ pub(crate) fn import(document: &str) -> Result<Imported, ConfigError> {
             Some(Value::String(_)) => continue,
             Some(_) => return Err(bad("\"use\" is not a string")),
         }
-        let kty = obj.get("kty").and_then(Value::as_str).ok_or_else(|| bad("a key has no kty"))?;
+        let kty = obj
+            .get("kty")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("a key has no kty"))?;
         let alg = match obj.get("alg") {
             Some(Value::String(name)) => match name.parse::<Algorithm>() {
                 Ok(alg) if !alg.is_hmac() => alg,

@@ -11,6 +11,7 @@ use aws_lc_rs::signature::{
 use aws_lc_rs::{hmac, signature::KeyPair as _};
 use jsonwebtoken::{DecodingKey, EncodingKey, jwk::Jwk};
 use secrecy::{ExposeSecret as _, SecretSlice};
+use zeroize::Zeroizing;
 
 use super::algorithm::Algorithm;
 use crate::error::ConfigError;
@@ -83,7 +84,9 @@ impl SigningKey {
         };
         let (inner, encoding) = match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-                return Err(invalid("HMAC keys are raw secrets, not PEM; use SigningKey::hmac"));
+                return Err(invalid(
+                    "HMAC keys are raw secrets, not PEM; use SigningKey::hmac",
+                ));
             }
             Algorithm::RS256 | Algorithm::PS256 => {
                 let enc = EncodingKey::from_rsa_pem(pem)
@@ -93,11 +96,15 @@ impl SigningKey {
                 (SignerInner::Rsa(pair), enc)
             }
             Algorithm::ES256 => {
-                let enc = EncodingKey::from_ec_pem(pem)
-                    .map_err(|_| invalid("expected a P-256 private key in PEM"))?;
-                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, enc.as_bytes())
-                    .map_err(|_| invalid("not a P-256 private key"))?;
-                (SignerInner::Ec(pair), enc)
+                let der = match EncodingKey::from_ec_pem(pem) {
+                    Ok(enc) => Zeroizing::new(enc.as_bytes().to_vec()),
+                    Err(_) => sec1_der(pem)
+                        .ok_or_else(|| invalid("expected a P-256 private key in PEM"))?,
+                };
+                let pair =
+                    EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+                        .map_err(|_| invalid("not a P-256 private key"))?;
+                (SignerInner::Ec(pair), EncodingKey::from_ec_der(&der))
             }
             Algorithm::EdDSA => {
                 let enc = EncodingKey::from_ed_pem(pem)
@@ -180,6 +187,26 @@ impl SigningKey {
     }
 }
 
+/// The DER body of a `BEGIN EC PRIVATE KEY` (SEC1) PEM, which jsonwebtoken does not read.
+fn sec1_der(pem: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    use base64::Engine as _;
+    const BEGIN: &str = "-----BEGIN EC PRIVATE KEY-----";
+    const END: &str = "-----END EC PRIVATE KEY-----";
+    let text = std::str::from_utf8(pem).ok()?;
+    let start = text.find(BEGIN)? + BEGIN.len();
+    let end = start + text[start..].find(END)?;
+    let body: Zeroizing<String> = Zeroizing::new(
+        text[start..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect(),
+    );
+    base64::engine::general_purpose::STANDARD
+        .decode(body.as_bytes())
+        .ok()
+        .map(Zeroizing::new)
+}
+
 fn hmac_alg(alg: Algorithm) -> hmac::Algorithm {
     match alg {
         Algorithm::HS384 => hmac::HMAC_SHA384,
@@ -195,6 +222,18 @@ fn public_jwk(alg: Algorithm, inner: &SignerInner, encoding: &EncodingKey) -> Op
         SignerInner::Ed(pair) => {
             let x = super::b64::encode(pair.public_key().as_ref());
             let decoding = DecodingKey::from_ed_components(&x).ok()?;
+            Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
+        }
+        // Read the point from the parsed pair: jsonwebtoken's own derivation takes PKCS#8 only,
+        // while SEC1 (`BEGIN EC PRIVATE KEY`) keys are accepted here too.
+        SignerInner::Ec(pair) => {
+            let point = pair.public_key().as_ref();
+            if point.len() != 65 || point[0] != 4 {
+                return None;
+            }
+            let x = super::b64::encode(&point[1..33]);
+            let y = super::b64::encode(&point[33..]);
+            let decoding = DecodingKey::from_ec_components(&x, &y).ok()?;
             Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
         }
         _ => Jwk::from_encoding_key(encoding, alg.to_jsonwebtoken()).ok(),
@@ -262,7 +301,9 @@ impl VerifyingKey {
         };
         let key = match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-                return Err(invalid("HMAC keys are raw secrets, not PEM; use VerifyingKey::hmac"));
+                return Err(invalid(
+                    "HMAC keys are raw secrets, not PEM; use VerifyingKey::hmac",
+                ));
             }
             Algorithm::RS256 | Algorithm::PS256 => DecodingKey::from_rsa_pem(pem)
                 .map_err(|_| invalid("expected an RSA public key in PEM"))?,
@@ -305,7 +346,12 @@ impl VerifyingKey {
 
     /// Verifies `signature_b64` over `message` with jsonwebtoken, using this key's algorithm.
     pub(crate) fn verify(&self, signature_b64: &str, message: &[u8]) -> bool {
-        jsonwebtoken::crypto::verify(signature_b64, message, &self.key, self.alg.to_jsonwebtoken())
-            .unwrap_or(false)
+        jsonwebtoken::crypto::verify(
+            signature_b64,
+            message,
+            &self.key,
+            self.alg.to_jsonwebtoken(),
+        )
+        .unwrap_or(false)
     }
 }

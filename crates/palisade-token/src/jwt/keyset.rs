@@ -112,7 +112,9 @@ impl KeySet {
             set.insert(key)?;
         }
         if set.is_empty() {
-            return Err(ConfigError::InvalidJwks("no usable signature key".to_owned()));
+            return Err(ConfigError::InvalidJwks(
+                "no usable signature key".to_owned(),
+            ));
         }
         Ok(set)
     }
@@ -120,7 +122,8 @@ impl KeySet {
     /// The public keys as a JWKS document (`{"keys":[...]}`), for a `jwks_uri` endpoint.
     /// HMAC secrets are never included.
     pub fn to_jwks(&self) -> Value {
-        let mut keys: Vec<&VerifyingKey> = self.unnamed.iter().chain(self.by_kid.values()).collect();
+        let mut keys: Vec<&VerifyingKey> =
+            self.unnamed.iter().chain(self.by_kid.values()).collect();
         keys.sort_by(|a, b| a.kid.cmp(&b.kid));
         super::jwks::export(keys.into_iter())
     }
@@ -144,7 +147,10 @@ impl KeySet {
     pub(crate) fn find(&self, kid: Option<&str>) -> Option<&VerifyingKey> {
         match kid {
             Some(kid) => self.by_kid.get(kid),
-            None if self.len() == 1 => self.unnamed.as_ref().or_else(|| self.by_kid.values().next()),
+            None if self.len() == 1 => self
+                .unnamed
+                .as_ref()
+                .or_else(|| self.by_kid.values().next()),
             None => None,
         }
     }

@@ -121,7 +121,8 @@ impl Issuer {
         if claims.jti.is_none() {
             claims.jti = Some(crate::random::id_128());
         }
-        let value = serde_json::to_value(&claims).map_err(|e| ConfigError::Claims(e.to_string()))?;
+        let value =
+            serde_json::to_value(&claims).map_err(|e| ConfigError::Claims(e.to_string()))?;
         self.sign_value(&value)
     }
 
@@ -132,7 +133,9 @@ impl Issuer {
     /// [`ConfigError::Claims`] if `payload` is not an object.
     pub fn sign_value(&self, payload: &Value) -> Result<String, ConfigError> {
         if !payload.is_object() {
-            return Err(ConfigError::Claims("the payload is not a JSON object".to_owned()));
+            return Err(ConfigError::Claims(
+                "the payload is not a JSON object".to_owned(),
+            ));
         }
         let key = self.keys.signing_key().ok_or(ConfigError::NoSigningKey)?;
         let header = header::encode(key.algorithm(), self.typ.as_ref(), key.kid());

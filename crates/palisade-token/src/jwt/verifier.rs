@@ -113,7 +113,9 @@ impl Verifier {
     /// [`ConfigError::InvalidSetting`] outside that range.
     pub fn max_token_bytes(mut self, max: usize) -> Result<Self, ConfigError> {
         if !(64..=1 << 20).contains(&max) {
-            return Err(ConfigError::InvalidSetting("max_token_bytes outside 64..=1 MiB"));
+            return Err(ConfigError::InvalidSetting(
+                "max_token_bytes outside 64..=1 MiB",
+            ));
         }
         self.max_bytes = max;
         Ok(self)

@@ -4,8 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    NewFamily, OneTimeRecord, OneTimeStore, RefreshStore, RevocationStore, RotateOutcome,
-    Rotation,
+    NewFamily, OneTimeRecord, OneTimeStore, RefreshStore, RevocationStore, RotateOutcome, Rotation,
 };
 use crate::error::StoreError;
 
@@ -152,11 +151,7 @@ impl RevocationStore for MemoryStore {
     }
 
     async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
-        Ok(self
-            .lock()?
-            .revoked
-            .get(jti)
-            .is_some_and(|exp| *exp > now))
+        Ok(self.lock()?.revoked.get(jti).is_some_and(|exp| *exp > now))
     }
 }
 

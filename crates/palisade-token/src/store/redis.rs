@@ -13,8 +13,7 @@ use redis::{AsyncCommands as _, Script};
 use sha2::Digest as _;
 
 use super::{
-    NewFamily, OneTimeRecord, OneTimeStore, RefreshStore, RevocationStore, RotateOutcome,
-    Rotation,
+    NewFamily, OneTimeRecord, OneTimeStore, RefreshStore, RevocationStore, RotateOutcome, Rotation,
 };
 use crate::error::StoreError;
 use crate::opaque::hex;
