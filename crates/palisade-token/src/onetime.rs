@@ -67,13 +67,14 @@ impl<S: OneTimeStore> OneTimeTokens<S> {
             )));
         }
         let issued = self.hasher.issue(purpose);
+        let now = self.clock.now();
         let record = OneTimeRecord {
             verifier: issued.hash().verifier(),
             subject: subject.to_owned(),
-            expires_at: self.clock.now().saturating_add(ttl.as_secs()),
+            expires_at: now.saturating_add(ttl.as_secs()),
         };
         self.store
-            .put(&issued.hash().lookup_id(), record)
+            .put(&issued.hash().lookup_id(), record, now)
             .await
             .map_err(|e| IssueError::Token(e.into()))?;
         Ok(issued.token().to_owned().into())

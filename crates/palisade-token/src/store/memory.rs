@@ -156,8 +156,14 @@ impl RevocationStore for MemoryStore {
 }
 
 impl OneTimeStore for MemoryStore {
-    async fn put(&self, lookup_id: &str, record: OneTimeRecord) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        lookup_id: &str,
+        record: OneTimeRecord,
+        now: u64,
+    ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
+        state.maybe_purge(now);
         state.one_time.insert(lookup_id.to_owned(), record);
         Ok(())
     }

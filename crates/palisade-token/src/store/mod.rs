@@ -121,11 +121,12 @@ pub struct OneTimeRecord {
 
 /// Storage for one-time tokens.
 pub trait OneTimeStore: Send + Sync {
-    /// Stores a record under `lookup_id` until it expires.
+    /// Stores a record under `lookup_id` until it expires (`now` in Unix seconds).
     fn put(
         &self,
         lookup_id: &str,
         record: OneTimeRecord,
+        now: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Atomically removes and returns the record under `lookup_id`: a token is redeemed at

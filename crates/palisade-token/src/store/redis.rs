@@ -1,6 +1,7 @@
 //! The Redis store: shared by every server of a fleet. Rotation is one Lua script (run with
 //! EVALSHA, reloaded if the server lost it), one-time tokens are taken with `GETDEL`, and
-//! every key expires with what it describes.
+//! every key expires with what it describes (relative TTLs computed from the application's
+//! clock, so a skewed Redis clock changes nothing).
 //!
 //! Keys (with the configured prefix `p`): `p:rf:<family>` (hash: subject, absolute expiry,
 //! last use, revoked flag), `p:rt:<token hash>` (hash: family, rotation time),
@@ -38,7 +39,7 @@ else
   redis.call('HSET', KEYS[1], 'r', ARGV[1])
 end
 redis.call('HSET', KEYS[2], 'f', fam)
-redis.call('EXPIREAT', KEYS[2], exp)
+redis.call('EXPIRE', KEYS[2], exp - now)
 redis.call('HSET', fkey, 'last', ARGV[1])
 return {'ok', fam, f[1]}
 ";
@@ -103,7 +104,8 @@ impl RefreshStore for RedisStore {
     async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
         let fkey = self.key("rf", family.family);
         let tkey = self.key("rt", family.token);
-        let exp = i64::try_from(family.expires_at).unwrap_or(i64::MAX);
+        // Relative TTLs: the application's clock decides, whatever Redis's clock says.
+        let ttl = i64::try_from(family.expires_at.saturating_sub(family.now)).unwrap_or(i64::MAX);
         let mut conn = self.conn.clone();
         redis::pipe()
             .atomic()
@@ -117,11 +119,11 @@ impl RefreshStore for RedisStore {
                 ],
             )
             .ignore()
-            .expire_at(&fkey, exp)
+            .expire(&fkey, ttl)
             .ignore()
             .hset(&tkey, "f", family.family)
             .ignore()
-            .expire_at(&tkey, exp)
+            .expire(&tkey, ttl)
             .ignore()
             .exec_async(&mut conn)
             .await
@@ -176,8 +178,8 @@ impl RevocationStore for RedisStore {
         redis::cmd("SET")
             .arg(&key)
             .arg(1)
-            .arg("EXAT")
-            .arg(expires_at)
+            .arg("EX")
+            .arg(expires_at - now)
             .exec_async(&mut conn)
             .await
             .map_err(|e| store_err(&e))
@@ -191,7 +193,15 @@ impl RevocationStore for RedisStore {
 }
 
 impl OneTimeStore for RedisStore {
-    async fn put(&self, lookup_id: &str, record: OneTimeRecord) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        lookup_id: &str,
+        record: OneTimeRecord,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        if record.expires_at <= now {
+            return Ok(());
+        }
         let key = self.key("ot", lookup_id);
         let value = format!(
             "{}|{}|{}",
@@ -203,8 +213,8 @@ impl OneTimeStore for RedisStore {
         redis::cmd("SET")
             .arg(&key)
             .arg(value)
-            .arg("EXAT")
-            .arg(record.expires_at)
+            .arg("EX")
+            .arg(record.expires_at - now)
             .exec_async(&mut conn)
             .await
             .map_err(|e| store_err(&e))
