@@ -139,7 +139,7 @@ fn embedded_keys_and_key_urls() {
         r#""x5u":"https://attacker.example/cert.pem""#.to_owned(),
         r#""x5c":["MIIB"]"#.to_owned(),
         r#""x5t":"abc""#.to_owned(),
-        r##""x5t#S256":"abc""##.to_owned(),
+        r#""x5t#S256":"abc""#.to_owned(),
     ] {
         let header = format!(r#"{{"alg":"HS256",{member}}}"#);
         let token = forge_hs256(&header, &good_payload(), SECRET);
@@ -190,13 +190,13 @@ fn wrongly_typed_claims() {
         format!(r#"{{"exp":"{exp}","iss":"iss","aud":"aud"}}"#),
         format!(r#"{{"exp":{exp},"nbf":"0","iss":"iss","aud":"aud"}}"#),
         format!(r#"{{"exp":{exp},"iat":true,"iss":"iss","aud":"aud"}}"#),
-        format!(r#"{{"exp":-1,"iss":"iss","aud":"aud"}}"#),
+        r#"{"exp":-1,"iss":"iss","aud":"aud"}"#.to_owned(),
         format!(r#"{{"exp":{exp},"iss":["iss"],"aud":"aud"}}"#),
         format!(r#"{{"exp":{exp},"iss":"iss","aud":7}}"#),
         format!(r#"{{"exp":{exp},"iss":"iss","aud":[]}}"#),
         format!(r#"{{"exp":{exp},"iss":"iss","aud":["aud",1]}}"#),
         format!(r#"{{"exp":{exp},"sub":42,"iss":"iss","aud":"aud"}}"#),
-        format!(r#"{{"exp":1e300,"iss":"iss","aud":"aud"}}"#),
+        r#"{"exp":1e300,"iss":"iss","aud":"aud"}"#.to_owned(),
     ] {
         let token = forge_hs256(r#"{"alg":"HS256"}"#, &payload, SECRET);
         assert_eq!(kind(&v, &token), ErrorKind::BadClaim, "{payload}");
