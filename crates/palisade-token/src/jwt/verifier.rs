@@ -183,7 +183,11 @@ impl Verifier {
         {
             return Err(ErrorKind::WrongType);
         }
-        if signature.is_empty() || !key.verify(signature, signing_input.as_bytes()) {
+        // Decoded strictly here too, so acceptance never rests on the dependency's decoder.
+        if signature.is_empty()
+            || super::b64::decode(signature).is_none()
+            || !key.verify(signature, signing_input.as_bytes())
+        {
             return Err(ErrorKind::BadSignature);
         }
         let payload_bytes = super::b64::decode(payload_b64).ok_or(ErrorKind::Malformed)?;
