@@ -200,6 +200,28 @@ fn key_set_rules() {
     assert!(b.clone().with_kid("a\nb").is_err());
     assert!(b.with_kid("k".repeat(257)).is_err());
     assert!(matches!(Issuer::new(named), Err(ConfigError::NoSigningKey)));
+    // A lone unnamed key verifies tokens naming any kid; a named one only its own.
+    let clock = Arc::new(ManualClock::new(common::NOW));
+    let payload = format!(r#"{{"exp":{}}}"#, common::NOW + 60);
+    let token = common::forge_hs256(r#"{"alg":"HS256","kid":"whatever"}"#, &payload, &[1; 32]);
+    let lone = KeySet::verify_only(VerifyingKey::hmac(Algorithm::HS256, &[1; 32]).unwrap());
+    assert!(
+        Verifier::new(lone)
+            .clock(clock.clone())
+            .verify_json(&token)
+            .is_ok()
+    );
+    let named = KeySet::verify_only(
+        VerifyingKey::hmac(Algorithm::HS256, &[1; 32])
+            .unwrap()
+            .with_kid("k")
+            .unwrap(),
+    );
+    let err = Verifier::new(named)
+        .clock(clock)
+        .verify_json(&token)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownKey);
     // HMAC secrets never appear in a JWKS.
     let hs = KeySet::single(SigningKey::hmac(Algorithm::HS256, &[1; 32]).unwrap());
     assert_eq!(hs.to_jwks(), json!({"keys": []}));

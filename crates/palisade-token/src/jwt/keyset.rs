@@ -11,8 +11,9 @@ use crate::error::ConfigError;
 /// Keys by `kid`. Immutable once built; rotate by building the next set
 /// ([`rotated`](Self::rotated)) and swapping it in, so verifiers never see a half-changed set.
 ///
-/// Rules: a set with more than one key needs a `kid` on every key, and tokens must name one;
-/// a set with a single key accepts tokens without `kid` (and with the key's `kid`, if any).
+/// Rules: a set with more than one key needs a `kid` on every key, and tokens must name one
+/// of them exactly. A set with a single key also accepts tokens without `kid`; if that key has
+/// no `kid` of its own, it is used whatever `kid` a token names (the choice is unambiguous).
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     signer: Option<Arc<SigningKey>>,
@@ -146,7 +147,8 @@ impl KeySet {
     /// The key for a token whose header names `kid` (or none).
     pub(crate) fn find(&self, kid: Option<&str>) -> Option<&VerifyingKey> {
         match kid {
-            Some(kid) => self.by_kid.get(kid),
+            // A lone unnamed key is unambiguous whatever `kid` the token names.
+            Some(kid) => self.by_kid.get(kid).or(self.unnamed.as_ref()),
             None if self.len() == 1 => self
                 .unnamed
                 .as_ref()
