@@ -11,13 +11,17 @@ fn name() -> impl Strategy<Value = String> {
 }
 
 fn context() -> impl Strategy<Value = Context> {
-    (name(), proptest::collection::btree_map(name(), "[^;]{0,30}", 0..4)).prop_map(|(field, attrs)| {
-        let mut ctx = Context::new(&field).expect("valid field");
-        for (n, v) in attrs {
-            ctx = ctx.with(&n, v).expect("valid attribute");
-        }
-        ctx
-    })
+    (
+        name(),
+        proptest::collection::btree_map(name(), "[^;]{0,30}", 0..4),
+    )
+        .prop_map(|(field, attrs)| {
+            let mut ctx = Context::new(&field).expect("valid field");
+            for (n, v) in attrs {
+                ctx = ctx.with(&n, v).expect("valid attribute");
+            }
+            ctx
+        })
 }
 
 fn padding() -> impl Strategy<Value = Padding> {
@@ -85,12 +89,19 @@ impl Field for Email {
 #[test]
 fn typed_fields_round_trip() {
     let crypter = Crypter::new(&Keyring::generate().expect("keyring")).expect("crypter");
-    let ctx = FieldContext::<Email>::new().and_then(|c| c.with("row", 1)).expect("ctx");
+    let ctx = FieldContext::<Email>::new()
+        .and_then(|c| c.with("row", 1))
+        .expect("ctx");
     let sealed: Encrypted<Email> = crypter.seal(&ctx, b"a@example.com").expect("seal");
     let text = sealed.to_text();
     let back = Encrypted::<Email>::from_text(&text).expect("text");
-    assert_eq!(crypter.open(&ctx, &back).expect("open").expose_str(), Some("a@example.com"));
-    let other_row = FieldContext::<Email>::new().and_then(|c| c.with("row", 2)).expect("ctx");
+    assert_eq!(
+        crypter.open(&ctx, &back).expect("open").expose_str(),
+        Some("a@example.com")
+    );
+    let other_row = FieldContext::<Email>::new()
+        .and_then(|c| c.with("row", 2))
+        .expect("ctx");
     assert!(crypter.open(&other_row, &back).is_err());
 }
 
@@ -101,9 +112,19 @@ fn many_messages_share_one_cached_subkey_and_stay_distinct() {
     let a = crypter.encrypt(&ctx, b"same").expect("encrypt");
     let b = crypter.encrypt(&ctx, b"same").expect("encrypt");
     assert_ne!(a, b, "random nonces");
-    assert_eq!(a.as_bytes()[7..23], b.as_bytes()[7..23], "one writer, one salt per field");
-    let other = crypter.encrypt(&Context::new("t.d").expect("ctx"), b"same").expect("encrypt");
-    assert_ne!(a.as_bytes()[7..23], other.as_bytes()[7..23], "a salt per field");
+    assert_eq!(
+        a.as_bytes()[7..23],
+        b.as_bytes()[7..23],
+        "one writer, one salt per field"
+    );
+    let other = crypter
+        .encrypt(&Context::new("t.d").expect("ctx"), b"same")
+        .expect("encrypt");
+    assert_ne!(
+        a.as_bytes()[7..23],
+        other.as_bytes()[7..23],
+        "a salt per field"
+    );
     // A second writer (another process with the same keyring) draws its own salt.
     let writer2 = Crypter::new(&Keyring::generate().expect("keyring")).expect("crypter");
     let c = writer2.encrypt(&ctx, b"same").expect("encrypt");
@@ -113,19 +134,35 @@ fn many_messages_share_one_cached_subkey_and_stay_distinct() {
 #[test]
 fn context_rules() {
     use palisade_crypt::ContextError;
-    assert!(matches!(Context::new(""), Err(ContextError::InvalidName { .. })));
-    assert!(matches!(Context::new("Users"), Err(ContextError::InvalidName { .. })));
+    assert!(matches!(
+        Context::new(""),
+        Err(ContextError::InvalidName { .. })
+    ));
+    assert!(matches!(
+        Context::new("Users"),
+        Err(ContextError::InvalidName { .. })
+    ));
     assert!(matches!(
         Context::new("a").and_then(|c| c.with("row", "1;x")),
         Err(ContextError::InvalidValue { .. })
     ));
     assert!(matches!(
-        Context::new("a").and_then(|c| c.with("row", 1)).and_then(|c| c.with("row", 2)),
+        Context::new("a")
+            .and_then(|c| c.with("row", 1))
+            .and_then(|c| c.with("row", 2)),
         Err(ContextError::DuplicateAttribute { .. })
     ));
-    assert!(matches!("a;row".parse::<Context>(), Err(ContextError::Syntax { .. })));
-    let c: Context = "users.email;tenant=acme;row=4=2".parse().expect("value may hold '='");
-    assert_eq!(c.attributes().collect::<Vec<_>>(), vec![("row", "4=2"), ("tenant", "acme")]);
+    assert!(matches!(
+        "a;row".parse::<Context>(),
+        Err(ContextError::Syntax { .. })
+    ));
+    let c: Context = "users.email;tenant=acme;row=4=2"
+        .parse()
+        .expect("value may hold '='");
+    assert_eq!(
+        c.attributes().collect::<Vec<_>>(),
+        vec![("row", "4=2"), ("tenant", "acme")]
+    );
 }
 
 #[cfg(feature = "serde")]
@@ -137,13 +174,21 @@ fn serde_uses_the_text_form() {
     let ctx = FieldContext::<Email>::new().expect("ctx");
     let index = BlindIndexer::new(&keyring, 8).expect("indexer");
     let email = crypter.seal(&ctx, b"a@example.com").expect("seal");
-    let email_index = index.compute("users.email", b"a@example.com").expect("index");
+    let email_index = index
+        .compute("users.email", b"a@example.com")
+        .expect("index");
     let json = serde_json::to_string(&(&email, &email_index)).expect("json");
     assert_eq!(json, format!("[\"{email}\",\"{email_index}\"]"));
-    let (back, back_index): (Encrypted<Email>, BlindIndex) = serde_json::from_str(&json).expect("json");
-    assert_eq!(crypter.open(&ctx, &back).expect("open").expose_secret(), b"a@example.com");
+    let (back, back_index): (Encrypted<Email>, BlindIndex) =
+        serde_json::from_str(&json).expect("json");
+    assert_eq!(
+        crypter.open(&ctx, &back).expect("open").expose_secret(),
+        b"a@example.com"
+    );
     assert_eq!(back_index, email_index);
-    let plain: Ciphertext = serde_json::from_str(&serde_json::to_string(back.ciphertext()).expect("json")).expect("json");
+    let plain: Ciphertext =
+        serde_json::from_str(&serde_json::to_string(back.ciphertext()).expect("json"))
+            .expect("json");
     assert_eq!(&plain, back.ciphertext());
     assert!(serde_json::from_str::<Ciphertext>("\"pc1:AAAA\"").is_err());
     assert!(serde_json::from_str::<BlindIndex>("\"x\"").is_err());

@@ -4,8 +4,7 @@
 mod support;
 
 use palisade_crypt::{
-    Ciphertext, Context, Crypter, DecryptErrorKind, KeyId, KeyPurpose, KeyState, Keyring,
-    Padding,
+    Ciphertext, Context, Crypter, DecryptErrorKind, KeyId, KeyPurpose, KeyState, Keyring, Padding,
 };
 
 fn ctx(row: u32) -> Context {
@@ -28,7 +27,9 @@ fn every_single_bit_flip_is_rejected() {
         let keyring = Keyring::generate().expect("keyring");
         let crypter = Crypter::with_padding(&keyring, padding).expect("crypter");
         let context = ctx(1);
-        let ct = crypter.encrypt(&context, b"0123456789abcdef!").expect("encrypt");
+        let ct = crypter
+            .encrypt(&context, b"0123456789abcdef!")
+            .expect("encrypt");
         let bytes = ct.as_bytes();
         let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
         for i in 0..bytes.len() {
@@ -70,7 +71,10 @@ fn every_single_bit_flip_is_rejected() {
 fn every_text_character_change_is_rejected() {
     let crypter = Crypter::new(&Keyring::generate().expect("keyring")).expect("crypter");
     let context = ctx(1);
-    let text = crypter.encrypt(&context, b"secret").expect("encrypt").to_text();
+    let text = crypter
+        .encrypt(&context, b"secret")
+        .expect("encrypt")
+        .to_text();
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:=+/";
     for i in 0..text.len() {
         for &c in alphabet.iter().step_by(5) {
@@ -94,7 +98,9 @@ fn every_text_character_change_is_rejected() {
 fn truncation_at_every_length_is_rejected() {
     let crypter = Crypter::new(&Keyring::generate().expect("keyring")).expect("crypter");
     let context = ctx(1);
-    let ct = crypter.encrypt(&context, b"a short secret").expect("encrypt");
+    let ct = crypter
+        .encrypt(&context, b"a short secret")
+        .expect("encrypt");
     let bytes = ct.as_bytes();
     for len in 0..bytes.len() {
         let k = kind(&crypter, &context, &bytes[..len]);
@@ -115,17 +121,34 @@ fn truncation_at_every_length_is_rejected() {
 fn context_swaps_are_rejected() {
     let crypter = Crypter::new(&Keyring::generate().expect("keyring")).expect("crypter");
     let base = ctx(1);
-    let ct = crypter.encrypt(&base, b"alice@example.com").expect("encrypt");
+    let ct = crypter
+        .encrypt(&base, b"alice@example.com")
+        .expect("encrypt");
     let others = [
         ctx(2),
-        Context::new("users.email").and_then(|c| c.with("row", 1)).and_then(|c| c.with("tenant", "evil")).expect("c"),
-        Context::new("users.email").and_then(|c| c.with("row", 1)).expect("c"),
-        Context::new("users.email").and_then(|c| c.with("row", 1)).and_then(|c| c.with("tenant", "acme")).and_then(|c| c.with("x", "")).expect("c"),
-        Context::new("users.phone").and_then(|c| c.with("row", 1)).and_then(|c| c.with("tenant", "acme")).expect("c"),
+        Context::new("users.email")
+            .and_then(|c| c.with("row", 1))
+            .and_then(|c| c.with("tenant", "evil"))
+            .expect("c"),
+        Context::new("users.email")
+            .and_then(|c| c.with("row", 1))
+            .expect("c"),
+        Context::new("users.email")
+            .and_then(|c| c.with("row", 1))
+            .and_then(|c| c.with("tenant", "acme"))
+            .and_then(|c| c.with("x", ""))
+            .expect("c"),
+        Context::new("users.phone")
+            .and_then(|c| c.with("row", 1))
+            .and_then(|c| c.with("tenant", "acme"))
+            .expect("c"),
     ];
     for other in &others {
         assert_eq!(
-            crypter.decrypt(other, &ct).map_err(|e| e.kind()).map(|_| ()),
+            crypter
+                .decrypt(other, &ct)
+                .map_err(|e| e.kind())
+                .map(|_| ()),
             Err(DecryptErrorKind::WrongContext),
             "{other}"
         );
@@ -142,7 +165,10 @@ fn a_copied_context_check_does_not_help() {
     let b = crypter.encrypt(&ctx(2), b"alice").expect("encrypt");
     let mut spliced = a.as_bytes().to_vec();
     spliced[55..63].copy_from_slice(&b.as_bytes()[55..63]);
-    assert_eq!(kind(&crypter, &ctx(2), &spliced), DecryptErrorKind::Tampered);
+    assert_eq!(
+        kind(&crypter, &ctx(2), &spliced),
+        DecryptErrorKind::Tampered
+    );
 }
 
 #[test]
@@ -151,23 +177,44 @@ fn foreign_and_unknown_keys_are_rejected() {
     let theirs = Crypter::new(&Keyring::generate().expect("keyring")).expect("crypter");
     let context = ctx(1);
     let foreign = theirs.encrypt(&context, b"x").expect("encrypt");
-    assert_eq!(kind(&ours, &context, foreign.as_bytes()), DecryptErrorKind::UnknownKey);
+    assert_eq!(
+        kind(&ours, &context, foreign.as_bytes()),
+        DecryptErrorKind::UnknownKey
+    );
 
     // A foreign keyring that happens to use the same key id: the commitment refuses it.
     let id = KeyId::insecure_from_u32(0x0102_0304);
     let k1 = Keyring::insecure_from_fixed_keys(&[
         (id, 1, KeyPurpose::Encryption, KeyState::Primary, [1; 32]),
-        (KeyId::insecure_from_u32(9), 2, KeyPurpose::BlindIndex, KeyState::Primary, [2; 32]),
+        (
+            KeyId::insecure_from_u32(9),
+            2,
+            KeyPurpose::BlindIndex,
+            KeyState::Primary,
+            [2; 32],
+        ),
     ])
     .expect("keyring");
     let k2 = Keyring::insecure_from_fixed_keys(&[
         (id, 1, KeyPurpose::Encryption, KeyState::Primary, [3; 32]),
-        (KeyId::insecure_from_u32(9), 2, KeyPurpose::BlindIndex, KeyState::Primary, [2; 32]),
+        (
+            KeyId::insecure_from_u32(9),
+            2,
+            KeyPurpose::BlindIndex,
+            KeyState::Primary,
+            [2; 32],
+        ),
     ])
     .expect("keyring");
-    let ct = Crypter::new(&k1).expect("c").encrypt(&context, b"x").expect("encrypt");
+    let ct = Crypter::new(&k1)
+        .expect("c")
+        .encrypt(&context, b"x")
+        .expect("encrypt");
     let other = Crypter::new(&k2).expect("c");
-    assert_eq!(kind(&other, &context, ct.as_bytes()), DecryptErrorKind::KeyCommitmentMismatch);
+    assert_eq!(
+        kind(&other, &context, ct.as_bytes()),
+        DecryptErrorKind::KeyCommitmentMismatch
+    );
 
     // A header naming a blind-index key.
     let mut bad = ct.as_bytes().to_vec();
@@ -183,20 +230,36 @@ fn key_states_give_distinct_errors() {
     let mut keyring = Keyring::generate().expect("keyring");
     let context = ctx(1);
     let old = keyring.primary(KeyPurpose::Encryption).expect("primary").id;
-    let ct = Crypter::new(&keyring).expect("c").encrypt(&context, b"x").expect("encrypt");
+    let ct = Crypter::new(&keyring)
+        .expect("c")
+        .encrypt(&context, b"x")
+        .expect("encrypt");
     let new = keyring.rotate(KeyPurpose::Encryption).expect("rotate");
-    assert!(Crypter::new(&keyring).expect("c").decrypt(&context, &ct).is_ok());
+    assert!(
+        Crypter::new(&keyring)
+            .expect("c")
+            .decrypt(&context, &ct)
+            .is_ok()
+    );
 
     // Minimum decryption version above the old key.
     let new_version = keyring.key(new).expect("new").version;
-    keyring.set_min_decryption_version(new_version).expect("min");
+    keyring
+        .set_min_decryption_version(new_version)
+        .expect("min");
     let c = Crypter::new(&keyring).expect("c");
-    assert_eq!(c.decrypt(&context, &ct).map(|_| ()).map_err(|e| e.kind()), Err(DecryptErrorKind::KeyBelowMinimumVersion));
+    assert_eq!(
+        c.decrypt(&context, &ct).map(|_| ()).map_err(|e| e.kind()),
+        Err(DecryptErrorKind::KeyBelowMinimumVersion)
+    );
     keyring.set_min_decryption_version(0).expect("min");
 
     keyring.disable(old).expect("disable");
     let c = Crypter::new(&keyring).expect("c");
-    assert_eq!(c.decrypt(&context, &ct).map(|_| ()).map_err(|e| e.kind()), Err(DecryptErrorKind::KeyDisabled));
+    assert_eq!(
+        c.decrypt(&context, &ct).map(|_| ()).map_err(|e| e.kind()),
+        Err(DecryptErrorKind::KeyDisabled)
+    );
 
     keyring.destroy(old).expect("destroy");
     let c = Crypter::new(&keyring).expect("c");
@@ -210,7 +273,9 @@ fn errors_and_debug_show_no_secrets() {
     let keyring = Keyring::generate().expect("keyring");
     let crypter = Crypter::new(&keyring).expect("crypter");
     let context = ctx(1);
-    let ct = crypter.encrypt(&context, b"hunter2-hunter2").expect("encrypt");
+    let ct = crypter
+        .encrypt(&context, b"hunter2-hunter2")
+        .expect("encrypt");
     let pt = crypter.decrypt(&context, &ct).expect("decrypt");
     let shown = format!("{keyring:?} {crypter:?} {ct:?} {pt:?}");
     assert!(!shown.contains("hunter2"), "{shown}");

@@ -3,7 +3,9 @@
 
 mod support;
 
-use palisade_crypt::{BlindIndexer, Ciphertext, Context, Crypter, KeyId, KeyPurpose, KeyState, Keyring};
+use palisade_crypt::{
+    BlindIndexer, Ciphertext, Context, Crypter, KeyId, KeyPurpose, KeyState, Keyring,
+};
 use support::{fixed_keyring, get, hex, key32, padding, read_blocks};
 
 const FORMAT: &str = include_str!("vectors/format-v1.txt");
@@ -23,7 +25,9 @@ fn format_v1_vectors_decrypt_and_reproduce() {
         let text = get(v, "ciphertext");
         let ct = Ciphertext::from_text(text).expect(name);
         assert_eq!(ct.key_id(), KeyId::insecure_from_u32(id), "{name}");
-        let opened = crypter.decrypt(&context, &ct).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let opened = crypter
+            .decrypt(&context, &ct)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(opened.expose_secret(), plaintext.as_slice(), "{name}");
 
         let again = crypter
@@ -34,7 +38,11 @@ fn format_v1_vectors_decrypt_and_reproduce() {
                 hex(get(v, "nonce")).try_into().expect("nonce"),
             )
             .expect("encrypt");
-        assert_eq!(again.to_text(), text, "{name}: encryption no longer matches the format");
+        assert_eq!(
+            again.to_text(),
+            text,
+            "{name}: encryption no longer matches the format"
+        );
 
         // Every vector is also a negative test: one flipped bit anywhere is refused.
         let bytes = ct.as_bytes();
@@ -55,8 +63,20 @@ fn blind_index_v1_vectors() {
         let name = get(v, "name");
         let id = u32::from_str_radix(get(v, "key_id"), 16).expect("id");
         let keyring = Keyring::insecure_from_fixed_keys(&[
-            (KeyId::insecure_from_u32(id ^ 1), 1, KeyPurpose::Encryption, KeyState::Primary, [9; 32]),
-            (KeyId::insecure_from_u32(id), 2, KeyPurpose::BlindIndex, KeyState::Primary, key32(get(v, "key"))),
+            (
+                KeyId::insecure_from_u32(id ^ 1),
+                1,
+                KeyPurpose::Encryption,
+                KeyState::Primary,
+                [9; 32],
+            ),
+            (
+                KeyId::insecure_from_u32(id),
+                2,
+                KeyPurpose::BlindIndex,
+                KeyState::Primary,
+                key32(get(v, "key")),
+            ),
         ])
         .expect("keyring");
         let size: usize = get(v, "size").parse().expect("size");

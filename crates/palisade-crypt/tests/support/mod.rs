@@ -17,7 +17,10 @@ pub fn read_blocks(text: &str) -> Vec<Vec<(String, String)>> {
             }
             continue;
         }
-        let (k, v) = line.split_once(" = ").or_else(|| line.split_once(" =")).expect("key = value");
+        let (k, v) = line
+            .split_once(" = ")
+            .or_else(|| line.split_once(" ="))
+            .expect("key = value");
         current.push((k.trim().to_owned(), v.trim().to_owned()));
     }
     if !current.is_empty() {
@@ -30,8 +33,7 @@ pub fn get<'a>(block: &'a [(String, String)], key: &str) -> &'a str {
     block
         .iter()
         .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("vector lacks {key}"))
+        .map_or_else(|| panic!("vector lacks {key}"), |(_, v)| v.as_str())
 }
 
 pub fn hex(text: &str) -> Vec<u8> {
@@ -49,16 +51,34 @@ pub fn padding(text: &str) -> Padding {
     match text {
         "none" => Padding::NONE,
         "padme" => Padding::PADME,
-        other => Padding::bucket(other.strip_prefix("bucket:").expect("bucket:N").parse().expect("N"))
-            .expect("bucket"),
+        other => Padding::bucket(
+            other
+                .strip_prefix("bucket:")
+                .expect("bucket:N")
+                .parse()
+                .expect("N"),
+        )
+        .expect("bucket"),
     }
 }
 
 /// A keyring whose primary encryption key is `(id, key)`, plus a blind-index key.
 pub fn fixed_keyring(id: u32, key: [u8; 32]) -> Keyring {
     Keyring::insecure_from_fixed_keys(&[
-        (KeyId::insecure_from_u32(id), 1, KeyPurpose::Encryption, KeyState::Primary, key),
-        (KeyId::insecure_from_u32(id ^ 0xffff_ffff), 2, KeyPurpose::BlindIndex, KeyState::Primary, [7; 32]),
+        (
+            KeyId::insecure_from_u32(id),
+            1,
+            KeyPurpose::Encryption,
+            KeyState::Primary,
+            key,
+        ),
+        (
+            KeyId::insecure_from_u32(id ^ 0xffff_ffff),
+            2,
+            KeyPurpose::BlindIndex,
+            KeyState::Primary,
+            [7; 32],
+        ),
     ])
     .expect("valid keyring")
 }
