@@ -157,6 +157,9 @@ pub enum KeyringError {
     /// No key with this id.
     #[error("no key with id {0}")]
     UnknownKey(KeyId),
+    /// A key id is written as 8 hex digits.
+    #[error("a key id is 8 hex digits, as `keyring list` shows")]
+    InvalidKeyId,
     /// The primary key cannot be disabled or destroyed; promote another key first.
     #[error("key {0} is the primary key; promote another key first")]
     IsPrimary(KeyId),

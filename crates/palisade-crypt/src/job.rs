@@ -243,6 +243,20 @@ impl Census {
     }
 }
 
+/// A census from counts taken elsewhere (say, `SELECT key_id, count(*) ... GROUP BY key_id`
+/// over a column of key ids, or a stored job report). Counts for the same key add up.
+impl FromIterator<(KeyId, u64)> for Census {
+    fn from_iter<I: IntoIterator<Item = (KeyId, u64)>>(iter: I) -> Self {
+        let mut census = Self::default();
+        for (id, n) in iter {
+            let c = census.counts.entry(id).or_insert(0);
+            *c = c.saturating_add(n);
+        }
+        census.counts.retain(|_, n| *n > 0);
+        census
+    }
+}
+
 /// Counts the ciphertexts on each key by reading headers (nothing is decrypted).
 ///
 /// # Errors

@@ -28,7 +28,7 @@ impl KeyId {
 
     /// Reads the 8-hex-digit form.
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != 8 {
+        if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         u32::from_str_radix(text, 16).ok().map(Self)
@@ -37,6 +37,15 @@ impl KeyId {
     #[doc(hidden)]
     pub fn insecure_from_u32(id: u32) -> Self {
         Self(id)
+    }
+}
+
+impl std::str::FromStr for KeyId {
+    type Err = KeyringError;
+
+    /// Reads the 8-hex-digit form, as `keyring disable FILE KEY_ID` takes it.
+    fn from_str(text: &str) -> Result<Self, KeyringError> {
+        Self::parse(text).ok_or(KeyringError::InvalidKeyId)
     }
 }
 

@@ -341,3 +341,33 @@ fn master_key_from_env_child() {
     Keyring::open(&sealed, &master).expect("open");
     println!("opened via env");
 }
+
+#[test]
+fn operator_inputs_parse() {
+    let keyring = Keyring::generate().expect("keyring");
+    let id = keyring.primary(KeyPurpose::Encryption).expect("p").id;
+    assert_eq!(
+        id.to_string().parse::<palisade_crypt::KeyId>().expect("id"),
+        id
+    );
+    assert!(matches!(
+        "xyz".parse::<palisade_crypt::KeyId>(),
+        Err(KeyringError::InvalidKeyId)
+    ));
+    assert!("123456789".parse::<palisade_crypt::KeyId>().is_err());
+    assert!("+1234567".parse::<palisade_crypt::KeyId>().is_err());
+    // A census from counts supplied by the caller.
+    let census: Census = [(id, 2), (id, 1)].into_iter().collect();
+    assert_eq!(census.remaining(id), 3);
+    assert_eq!(census.total(), 3);
+}
+
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Crypter>();
+    check::<Keyring>();
+    check::<palisade_crypt::BlindIndexer>();
+    check::<MasterKey>();
+    check::<Box<dyn palisade_crypt::KeyEncryptionKey>>();
+}
