@@ -81,7 +81,8 @@ def encrypt(key, key_id, context, plaintext, salt, nonce, padding):
     okm = hkdf_expand(prk, b"palisade-crypt v1 field" + kid + bytes([len(field)]) + field, 64)
     enc, chk = okm[:32], okm[32:]
     ctx = encode_context(context)
-    check = hmac.new(chk, ctx, hashlib.sha256).digest()[:8]
+    # AMAC: truncated secret-prefix SHA-256 over a 64-byte key block.
+    check = hashlib.sha256(chk + bytes(32) + ctx).digest()[:8]
     flags = 0 if padding == "none" else 1
     header = bytes([1, 1, flags]) + kid + salt + commitment + check + nonce
     body = AESGCM(enc).encrypt(nonce, pad(plaintext, padding), header + ctx)
