@@ -104,6 +104,8 @@ struct IndexKey {
     id: KeyId,
     primary: bool,
     material: Arc<Material>,
+    /// Keyed HMAC states per field, so a lookup borrows the field name.
+    fields: RwLock<HashMap<String, Hmac<Sha256>>>,
 }
 
 /// Computes blind indexes with a snapshot of a keyring's blind-index keys.
@@ -113,7 +115,6 @@ struct IndexKey {
 pub struct BlindIndexer {
     keys: Vec<IndexKey>,
     size: usize,
-    fields: RwLock<HashMap<(KeyId, String), Hmac<Sha256>>>,
 }
 
 impl fmt::Debug for BlindIndexer {
@@ -145,23 +146,16 @@ impl BlindIndexer {
                     id: e.info.id,
                     primary: e.info.state == KeyState::Primary,
                     material: e.material.clone()?,
+                    fields: RwLock::new(HashMap::new()),
                 })
             })
             .collect();
         keys.sort_by_key(|k| !k.primary);
-        Ok(Self {
-            keys,
-            size,
-            fields: RwLock::new(HashMap::new()),
-        })
+        Ok(Self { keys, size })
     }
 
     fn mac(&self, key: &IndexKey, field: &str, value: &[u8]) -> BlindIndex {
-        let cached = self
-            .fields
-            .read()
-            .ok()
-            .and_then(|m| m.get(&(key.id, field.to_owned())).cloned());
+        let cached = key.fields.read().ok().and_then(|m| m.get(field).cloned());
         let mut mac = cached.unwrap_or_else(|| {
             let hk = Hkdf::<Sha256>::new(None, key.material.as_ref().as_ref());
             let mut okm = Zeroizing::new([0u8; 32]);
@@ -171,8 +165,11 @@ impl BlindIndexer {
                 okm.as_mut(),
             );
             let mac = crate::cipher::hmac_sha256(&okm);
-            if let Ok(mut m) = self.fields.write() {
-                m.insert((key.id, field.to_owned()), mac.clone());
+            if let Ok(mut m) = key.fields.write() {
+                if m.len() >= 1024 {
+                    m.clear();
+                }
+                m.insert(field.to_owned(), mac.clone());
             }
             mac
         });

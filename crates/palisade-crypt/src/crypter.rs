@@ -338,7 +338,7 @@ impl Crypter {
         let subkey = inner
             .caches
             .reader(material, id, ciphertext.salt(), context.field());
-        if !bool::from(subkey.commitment.ct_eq(ciphertext.commitment())) {
+        if !crate::cipher::commitment_matches(&subkey.commitment, ciphertext.commitment()) {
             return Err(fail(DecryptErrorKind::KeyCommitmentMismatch));
         }
         let mut aad = Vec::with_capacity(HEADER_LEN + 64);
