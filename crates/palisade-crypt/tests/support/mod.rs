@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests.
+//! Vector parsing and fixed keyrings shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
 use palisade_crypt::{KeyId, KeyPurpose, KeyState, Keyring, Padding};
