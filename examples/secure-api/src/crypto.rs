@@ -4,7 +4,7 @@
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, RwLock},
-    time::{Duration, Instant},
+    time::SystemTime,
 };
 
 use palisade_crypt::{
@@ -77,7 +77,8 @@ pub struct FieldCrypto {
     crypter: RwLock<Arc<Crypter>>,
     path: PathBuf,
     master: MasterKey,
-    last_reload: std::sync::Mutex<Option<Instant>>,
+    /// Modification time of the keyring file when it was last loaded.
+    loaded: std::sync::Mutex<Option<SystemTime>>,
 }
 
 impl std::fmt::Debug for FieldCrypto {
@@ -99,7 +100,7 @@ impl FieldCrypto {
             crypter: RwLock::new(Arc::new(crypter)),
             path: path.to_owned(),
             master,
-            last_reload: std::sync::Mutex::new(None),
+            loaded: std::sync::Mutex::new(modified(path)),
         })
     }
 
@@ -110,13 +111,14 @@ impl FieldCrypto {
         }
     }
 
-    /// Re-reads the keyring file, at most once a second.
+    /// Re-reads the keyring file if it changed since it was last loaded.
     fn reload(&self) -> bool {
-        if let Ok(mut last) = self.last_reload.lock() {
-            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+        let now = modified(&self.path);
+        if let Ok(mut loaded) = self.loaded.lock() {
+            if *loaded == now {
                 return false;
             }
-            *last = Some(Instant::now());
+            *loaded = now;
         }
         let Ok(keyring) = Keyring::load(&self.path, &self.master) else {
             return false;
@@ -157,6 +159,10 @@ impl FieldCrypto {
     }
 }
 
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
 /// The users table as a [`RecordSource`]: one record per non-null encrypted column, with
 /// ids `<row, 20 digits>:<column>` so byte order is row order.
 struct UserColumns<'a> {
@@ -188,7 +194,8 @@ impl RecordSource for UserColumns<'_> {
         })?;
         let mut out = Vec::new();
         for (row, phone, address) in rows {
-            for (column, value) in [("phone", phone), ("address", address)] {
+            // "address" < "phone": byte order within a row.
+            for (column, value) in [("address", address), ("phone", phone)] {
                 let id = record_id(row, column);
                 if after.is_some_and(|a| id.as_str() <= a) {
                     continue;

@@ -1,6 +1,6 @@
 //! Test support: start the real `secure-api` binary on a free port and talk HTTP/1.1 to it
 //! over a plain `TcpStream`.
-#![allow(dead_code, clippy::unwrap_used, clippy::panic, clippy::missing_panics_doc)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic, clippy::missing_panics_doc)]
 
 use std::{
     collections::HashMap,
