@@ -121,22 +121,21 @@ impl AppState {
             .map_err(|_| "audit lock poisoned".to_owned())
             .and_then(|mut log| log.append(event).map(|_| ()).map_err(|e| e.to_string()));
         if let Err(e) = result {
-            self.metrics.inc(&self.metrics.audit_failures);
+            Metrics::inc(&self.metrics.audit_failures);
             tracing::error!(target: "secure_api::audit", error = %e, "audit append failed");
         }
     }
 }
 
 fn client_of(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if trusted.contains(&peer.ip()) {
-        if let Some(ip) = headers
+    if trusted.contains(&peer.ip())
+        && let Some(ip) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok())
-        {
-            return ip;
-        }
+    {
+        return ip;
     }
     peer.ip()
 }
@@ -165,7 +164,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = tower_http::limit::RequestBodyLimitLayer::new(state.config.max_body_bytes);
     table()
         .into_iter()
-        .fold(Router::new(), |router, (_, path, method_router)| router.route(path, method_router))
+        .fold(Router::new(), |router, (_, path, method_router)| {
+            router.route(path, method_router)
+        })
         .fallback(|| async { ApiError::NotFound })
         .layer(body_limit)
         .layer(cors)
@@ -190,7 +191,11 @@ async fn security_headers(request: Request, next: Next) -> Response {
         "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, "referrer-policy", "no-referrer");
-    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()");
+    set(
+        h,
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    );
     set(h, "cross-origin-opener-policy", "same-origin");
     set(h, "cross-origin-resource-policy", "same-origin");
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -244,13 +249,10 @@ async fn rate_limit(State(state): Shared, request: Request, next: Next) -> Respo
     let remaining = limit.saturating_sub(w.count);
     let policy = HeaderValue::from_str(&format!("\"per-client\";q={limit};w={window}"))
         .unwrap_or(HeaderValue::from_static("\"per-client\""));
-    let fields = HeaderValue::from_str(&format!(
-        "\"per-client\";r={remaining};t={}",
-        w.reset_secs
-    ))
-    .unwrap_or(HeaderValue::from_static("\"per-client\""));
+    let fields = HeaderValue::from_str(&format!("\"per-client\";r={remaining};t={}", w.reset_secs))
+        .unwrap_or(HeaderValue::from_static("\"per-client\""));
     let mut response = if w.count > limit {
-        state.metrics.inc(&state.metrics.rate_limited);
+        Metrics::inc(&state.metrics.rate_limited);
         state.audit(
             Event::new("http.rate_limited")
                 .client(client)
@@ -268,13 +270,17 @@ async fn rate_limit(State(state): Shared, request: Request, next: Next) -> Respo
 
 /// Parses a JSON body without echoing any of it in the error.
 pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("the body is not the expected JSON"))
+    serde_json::from_slice(body)
+        .map_err(|_| ApiError::BadRequest("the body is not the expected JSON"))
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         value.to_string(),
     )
         .into_response()
@@ -297,7 +303,7 @@ pub(crate) async fn authenticate(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let reject = |kind: &str| {
-        state.metrics.inc(&state.metrics.token_rejections);
+        Metrics::inc(&state.metrics.token_rejections);
         state.audit(
             Event::new("auth.token_rejected")
                 .client(client.clone())
@@ -350,11 +356,17 @@ fn normalize_email(email: &str) -> Result<String, ApiError> {
     }
 }
 
-async fn register(State(state): Shared, client: Option<axum::Extension<ClientIp>>, body: Bytes) -> Result<Response, ApiError> {
+async fn register(
+    State(state): Shared,
+    client: Option<axum::Extension<ClientIp>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input: Credentials = parse(&body)?;
     let email = normalize_email(&input.email)?;
     let password = Password::from(input.password);
-    let context = palisade_password::Context::new().email(&email).service_name("secure-api");
+    let context = palisade_password::Context::new()
+        .email(&email)
+        .service_name("secure-api");
     if let Err(violation) = state.policy.check(&password, &context) {
         return Err(ApiError::WeakPassword(violation.to_string()));
     }
@@ -362,17 +374,29 @@ async fn register(State(state): Shared, client: Option<axum::Extension<ClientIp>
         .hasher
         .hash_async(password)
         .await
-        .map_err(|e| ApiError::Internal(format!("hash: {}", e)))?;
+        .map_err(|e| ApiError::Internal(format!("hash: {e}")))?;
     let id = state
         .db
         .insert_user(email, hash.as_str().to_owned(), "user", now_i64())
         .await?;
     let client = client.map_or_else(String::new, |c| c.0.0.to_string());
     let Some(id) = id else {
-        state.audit(Event::new("auth.register").client(client).outcome(Outcome::Failure).field("reason", "email_taken"));
-        return Err(ApiError::Conflict("an account with this email address exists"));
+        state.audit(
+            Event::new("auth.register")
+                .client(client)
+                .outcome(Outcome::Failure)
+                .field("reason", "email_taken"),
+        );
+        return Err(ApiError::Conflict(
+            "an account with this email address exists",
+        ));
     };
-    state.audit(Event::new("auth.register").actor(format!("user:{id}")).client(client).outcome(Outcome::Success));
+    state.audit(
+        Event::new("auth.register")
+            .actor(format!("user:{id}"))
+            .client(client)
+            .outcome(Outcome::Success),
+    );
     Ok(json_response(StatusCode::CREATED, &json!({ "id": id })))
 }
 
@@ -390,12 +414,22 @@ fn cookie(name: &str, value: &str, path: &str, http_only: bool, max_age: u64) ->
 
 /// The login answer: an access token, a refresh token (body and `HttpOnly` cookie) and a CSRF
 /// token bound to the refresh token for cookie-based refreshes.
-fn session_response(state: &AppState, user: i64, role: &str, family: &str, refresh: &str) -> Result<Response, ApiError> {
+fn session_response(
+    state: &AppState,
+    user: i64,
+    role: &str,
+    family: &str,
+    refresh: &str,
+) -> Result<Response, ApiError> {
     let mut custom = Map::new();
     custom.insert("fam".into(), Value::String(family.to_owned()));
     let access = state
         .issuer
-        .issue(Claims::new(custom).subject(user.to_string()).role(role.to_owned()))
+        .issue(
+            Claims::new(custom)
+                .subject(user.to_string())
+                .role(role.to_owned()),
+        )
         .map_err(|e| ApiError::Internal(format!("issue: {e}")))?;
     let csrf = state.csrf.issue(refresh);
     let mut response = ok_json(&json!({
@@ -406,12 +440,22 @@ fn session_response(state: &AppState, user: i64, role: &str, family: &str, refre
         "csrf_token": csrf,
     }));
     let h = response.headers_mut();
-    h.append(header::SET_COOKIE, cookie("refresh", refresh, "/auth", true, 30 * 24 * 3600));
-    h.append(header::SET_COOKIE, cookie("csrf", &csrf, "/", false, 30 * 24 * 3600));
+    h.append(
+        header::SET_COOKIE,
+        cookie("refresh", refresh, "/auth", true, 30 * 24 * 3600),
+    );
+    h.append(
+        header::SET_COOKIE,
+        cookie("csrf", &csrf, "/", false, 30 * 24 * 3600),
+    );
     Ok(response)
 }
 
-async fn login(State(state): Shared, client: Option<axum::Extension<ClientIp>>, body: Bytes) -> Result<Response, ApiError> {
+async fn login(
+    State(state): Shared,
+    client: Option<axum::Extension<ClientIp>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input: Credentials = parse(&body)?;
     let client = client.map_or_else(String::new, |c| c.0.0.to_string());
     let email = normalize_email(&input.email).map_err(|_| ApiError::BadCredentials)?;
@@ -422,20 +466,34 @@ async fn login(State(state): Shared, client: Option<axum::Extension<ClientIp>>, 
         .await
         .map_err(|_| ApiError::Unavailable)?;
     if locked.count >= u64::from(state.config.login_max_failures) {
-        state.metrics.inc(&state.metrics.login_locked);
-        state.audit(Event::new("auth.login").client(client).outcome(Outcome::Denied).field("reason", "locked"));
+        Metrics::inc(&state.metrics.login_locked);
+        state.audit(
+            Event::new("auth.login")
+                .client(client)
+                .outcome(Outcome::Denied)
+                .field("reason", "locked"),
+        );
         return Err(ApiError::TooMany(locked.reset_secs));
     }
     let user = state.db.user_by_email(email.clone()).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let password = Password::from(input.password);
-    let verified = state.hasher.verify_account_async(Password::from(password.expose_secret()), stored).await;
+    let verified = state
+        .hasher
+        .verify_account_async(Password::from(password.expose_secret()), stored)
+        .await;
     let (user, verified) = match (user, verified) {
         (Some(user), Ok(verified)) => (user, verified),
         (user, Err(e)) => {
-            state.metrics.inc(&state.metrics.login_failures);
-            let _ = state.counters.hit(&throttle_key, state.config.login_lockout_secs).await;
-            let mut event = Event::new("auth.login").client(client).outcome(Outcome::Failure).field("reason", e.kind().as_str());
+            Metrics::inc(&state.metrics.login_failures);
+            let _ = state
+                .counters
+                .hit(&throttle_key, state.config.login_lockout_secs)
+                .await;
+            let mut event = Event::new("auth.login")
+                .client(client)
+                .outcome(Outcome::Failure)
+                .field("reason", e.kind().as_str());
             if let Some(user) = user {
                 event = event.actor(format!("user:{}", user.id));
             }
@@ -444,11 +502,18 @@ async fn login(State(state): Shared, client: Option<axum::Extension<ClientIp>>, 
         }
         (None, Ok(_)) => return Err(ApiError::BadCredentials),
     };
-    if verified.needs_rehash() {
-        if let Ok(upgraded) = state.hasher.hash_async(password).await {
-            state.db.set_password_hash(user.id, upgraded.as_str().to_owned(), now_i64()).await?;
-            state.audit(Event::new("auth.password_rehashed").actor(format!("user:{}", user.id)).outcome(Outcome::Success));
-        }
+    if verified.needs_rehash()
+        && let Ok(upgraded) = state.hasher.hash_async(password).await
+    {
+        state
+            .db
+            .set_password_hash(user.id, upgraded.as_str().to_owned(), now_i64())
+            .await?;
+        state.audit(
+            Event::new("auth.password_rehashed")
+                .actor(format!("user:{}", user.id))
+                .outcome(Outcome::Success),
+        );
     }
     let _ = state.counters.clear(&throttle_key).await;
     let grant = state
@@ -456,8 +521,13 @@ async fn login(State(state): Shared, client: Option<axum::Extension<ClientIp>>, 
         .issue(&user.id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable)?;
-    state.metrics.inc(&state.metrics.login_successes);
-    state.audit(Event::new("auth.login").actor(format!("user:{}", user.id)).client(client).outcome(Outcome::Success));
+    Metrics::inc(&state.metrics.login_successes);
+    state.audit(
+        Event::new("auth.login")
+            .actor(format!("user:{}", user.id))
+            .client(client)
+            .outcome(Outcome::Success),
+    );
     session_response(&state, user.id, &user.role, grant.family(), grant.token())
 }
 
@@ -499,15 +569,28 @@ fn check_csrf(state: &AppState, headers: &HeaderMap, refresh: &str) -> Result<()
         .map_err(|_| ApiError::Forbidden("missing or invalid CSRF token"))
 }
 
-async fn refresh(State(state): Shared, client: Option<axum::Extension<ClientIp>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn refresh(
+    State(state): Shared,
+    client: Option<axum::Extension<ClientIp>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let client = client.map_or_else(String::new, |c| c.0.0.to_string());
-    let input: RefreshInput = if body.is_empty() { RefreshInput::default() } else { parse(&body)? };
+    let input: RefreshInput = if body.is_empty() {
+        RefreshInput::default()
+    } else {
+        parse(&body)?
+    };
     let presented = if let Some(token) = input.refresh_token {
         token
     } else if let Some(token) = cookie_value(&headers, "refresh") {
         let token = token.to_owned();
         if let Err(e) = check_csrf(&state, &headers, &token) {
-            state.audit(Event::new("auth.csrf_rejected").client(client).outcome(Outcome::Denied));
+            state.audit(
+                Event::new("auth.csrf_rejected")
+                    .client(client)
+                    .outcome(Outcome::Denied),
+            );
             return Err(e);
         }
         token
@@ -520,28 +603,62 @@ async fn refresh(State(state): Shared, client: Option<axum::Extension<ClientIp>>
             let Some(kind) = e.kind() else {
                 return Err(ApiError::Unavailable);
             };
-            let outcome = if kind == ErrorKind::Reused { "reused" } else { kind.as_str() };
-            state.audit(Event::new("auth.refresh").client(client).outcome(Outcome::Denied).field("reason", outcome));
+            let outcome = if kind == ErrorKind::Reused {
+                "reused"
+            } else {
+                kind.as_str()
+            };
+            state.audit(
+                Event::new("auth.refresh")
+                    .client(client)
+                    .outcome(Outcome::Denied)
+                    .field("reason", outcome),
+            );
             return Err(ApiError::Unauthorized);
         }
     };
-    let id: i64 = grant.subject().parse().map_err(|_| ApiError::Unauthorized)?;
+    let id: i64 = grant
+        .subject()
+        .parse()
+        .map_err(|_| ApiError::Unauthorized)?;
     let Some(user) = state.db.user_by_id(id).await? else {
         return Err(ApiError::Unauthorized);
     };
-    state.audit(Event::new("auth.refresh").actor(format!("user:{id}")).client(client).outcome(Outcome::Success));
+    state.audit(
+        Event::new("auth.refresh")
+            .actor(format!("user:{id}"))
+            .client(client)
+            .outcome(Outcome::Success),
+    );
     session_response(&state, id, &user.role, grant.family(), grant.token())
 }
 
-async fn logout(State(state): Shared, client: Option<axum::Extension<ClientIp>>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): Shared,
+    client: Option<axum::Extension<ClientIp>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let client_ip = client.map(|c| c.0);
     let claims = authenticate(&state, &headers, client_ip).await?;
     let id = user_id(&claims)?;
-    state.revocation.revoke_claims(&claims).await.map_err(|_| ApiError::Unavailable)?;
+    state
+        .revocation
+        .revoke_claims(&claims)
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
     if let Some(Value::String(family)) = claims.custom.get("fam") {
-        state.refresh.revoke_family(family).await.map_err(|_| ApiError::Unavailable)?;
+        state
+            .refresh
+            .revoke_family(family)
+            .await
+            .map_err(|_| ApiError::Unavailable)?;
     }
-    state.audit(Event::new("auth.logout").actor(format!("user:{id}")).client(client_ip.map_or_else(String::new, |c| c.0.to_string())).outcome(Outcome::Success));
+    state.audit(
+        Event::new("auth.logout")
+            .actor(format!("user:{id}"))
+            .client(client_ip.map_or_else(String::new, |c| c.0.to_string()))
+            .outcome(Outcome::Success),
+    );
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
     h.append(header::SET_COOKIE, cookie("refresh", "", "/auth", true, 0));
@@ -555,7 +672,11 @@ struct ResetRequest {
     email: String,
 }
 
-async fn reset_request(State(state): Shared, client: Option<axum::Extension<ClientIp>>, body: Bytes) -> Result<Response, ApiError> {
+async fn reset_request(
+    State(state): Shared,
+    client: Option<axum::Extension<ClientIp>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input: ResetRequest = parse(&body)?;
     let client = client.map_or_else(String::new, |c| c.0.0.to_string());
     // The answer is the same whether or not the account exists.
@@ -567,14 +688,31 @@ async fn reset_request(State(state): Shared, client: Option<axum::Extension<Clie
                 .issue(Purpose::PasswordReset, &user.id.to_string(), ttl)
                 .await
                 .map_err(|_| ApiError::Unavailable)?;
-            let body = json!({ "token": token.expose_secret(), "expires_in": ttl.as_secs() }).to_string();
-            state.db.push_outbox(email, "password_reset", body, now_i64()).await?;
-            state.audit(Event::new("auth.password_reset_requested").actor(format!("user:{}", user.id)).client(client).outcome(Outcome::Success));
+            let body =
+                json!({ "token": token.expose_secret(), "expires_in": ttl.as_secs() }).to_string();
+            state
+                .db
+                .push_outbox(email, "password_reset", body, now_i64())
+                .await?;
+            state.audit(
+                Event::new("auth.password_reset_requested")
+                    .actor(format!("user:{}", user.id))
+                    .client(client)
+                    .outcome(Outcome::Success),
+            );
         } else {
-            state.audit(Event::new("auth.password_reset_requested").client(client).outcome(Outcome::Failure).field("reason", "unknown_account"));
+            state.audit(
+                Event::new("auth.password_reset_requested")
+                    .client(client)
+                    .outcome(Outcome::Failure)
+                    .field("reason", "unknown_account"),
+            );
         }
     }
-    Ok(json_response(StatusCode::ACCEPTED, &json!({ "status": "if the account exists, a reset message was sent" })))
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &json!({ "status": "if the account exists, a reset message was sent" }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -584,44 +722,87 @@ struct ResetConfirm {
     new_password: String,
 }
 
-async fn reset_confirm(State(state): Shared, client: Option<axum::Extension<ClientIp>>, body: Bytes) -> Result<Response, ApiError> {
+async fn reset_confirm(
+    State(state): Shared,
+    client: Option<axum::Extension<ClientIp>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input: ResetConfirm = parse(&body)?;
     let client = client.map_or_else(String::new, |c| c.0.0.to_string());
-    let subject = match state.onetime.redeem(Purpose::PasswordReset, &input.token).await {
+    let subject = match state
+        .onetime
+        .redeem(Purpose::PasswordReset, &input.token)
+        .await
+    {
         Ok(subject) => subject,
         Err(e) if e.kind().is_some() => {
-            state.audit(Event::new("auth.password_reset").client(client).outcome(Outcome::Denied).field("reason", e.kind().map_or("invalid", ErrorKind::as_str)));
+            state.audit(
+                Event::new("auth.password_reset")
+                    .client(client)
+                    .outcome(Outcome::Denied)
+                    .field("reason", e.kind().map_or("invalid", ErrorKind::as_str)),
+            );
             return Err(ApiError::BadRequest("invalid or expired reset token"));
         }
         Err(_) => return Err(ApiError::Unavailable),
     };
-    let id: i64 = subject.parse().map_err(|_| ApiError::BadRequest("invalid or expired reset token"))?;
+    let id: i64 = subject
+        .parse()
+        .map_err(|_| ApiError::BadRequest("invalid or expired reset token"))?;
     let Some(user) = state.db.user_by_id(id).await? else {
         return Err(ApiError::BadRequest("invalid or expired reset token"));
     };
     let password = Password::from(input.new_password);
-    let context = palisade_password::Context::new().email(&user.email).service_name("secure-api");
+    let context = palisade_password::Context::new()
+        .email(&user.email)
+        .service_name("secure-api");
     if let Err(violation) = state.policy.check(&password, &context) {
         return Err(ApiError::WeakPassword(violation.to_string()));
     }
-    let hash = state.hasher.hash_async(password).await.map_err(|e| ApiError::Internal(format!("hash: {e}")))?;
-    state.db.set_password_hash(id, hash.as_str().to_owned(), now_i64()).await?;
+    let hash = state
+        .hasher
+        .hash_async(password)
+        .await
+        .map_err(|e| ApiError::Internal(format!("hash: {e}")))?;
+    state
+        .db
+        .set_password_hash(id, hash.as_str().to_owned(), now_i64())
+        .await?;
     // The owner proved control of the mailbox: lift a login lockout.
     let _ = state.counters.clear(&format!("login:{}", user.email)).await;
-    state.audit(Event::new("auth.password_reset").actor(format!("user:{id}")).client(client).outcome(Outcome::Success));
+    state.audit(
+        Event::new("auth.password_reset")
+            .actor(format!("user:{id}"))
+            .client(client)
+            .outcome(Outcome::Success),
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn admin_users(State(state): Shared, client: Option<axum::Extension<ClientIp>>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn admin_users(
+    State(state): Shared,
+    client: Option<axum::Extension<ClientIp>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let client_ip = client.map(|c| c.0);
     let claims = authenticate(&state, &headers, client_ip).await?;
     let id = user_id(&claims)?;
     if !claims.has_role("admin") {
-        state.audit(Event::new("authz.denied").actor(format!("user:{id}")).client(client_ip.map_or_else(String::new, |c| c.0.to_string())).outcome(Outcome::Denied).field("route", "/admin/users"));
+        state.audit(
+            Event::new("authz.denied")
+                .actor(format!("user:{id}"))
+                .client(client_ip.map_or_else(String::new, |c| c.0.to_string()))
+                .outcome(Outcome::Denied)
+                .field("route", "/admin/users"),
+        );
         return Err(ApiError::Forbidden("the admin role is required"));
     }
     let users = state.db.list_users().await?;
-    state.audit(Event::new("admin.users_listed").actor(format!("user:{id}")).outcome(Outcome::Success));
+    state.audit(
+        Event::new("admin.users_listed")
+            .actor(format!("user:{id}"))
+            .outcome(Outcome::Success),
+    );
     let users: Vec<Value> = users
         .into_iter()
         .map(|(id, email, role)| json!({ "id": id, "email": email, "role": role }))
@@ -630,10 +811,16 @@ async fn admin_users(State(state): Shared, client: Option<axum::Extension<Client
 }
 
 async fn health(State(state): Shared) -> Response {
-    let db = state.db.call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await;
+    let db = state
+        .db
+        .call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await;
     if db.is_ok() {
         ok_json(&json!({ "status": "ok" }))
     } else {
-        json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "status": "unavailable" }))
+        json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({ "status": "unavailable" }),
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! Configuration from a TOML file and `PALISADE_*` environment variables, and the secrets.
 
 use std::{
-    collections::HashMap,
+    collections::BTreeMap,
     fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -81,7 +81,7 @@ pub enum ConfigError {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// The SQLite database file, created on first run.
+    /// The `SQLite` database file, created on first run.
     pub database: PathBuf,
     /// Directory of the audit log, created on first run.
     pub audit_dir: PathBuf,
@@ -177,12 +177,12 @@ impl fmt::Debug for Config {
 }
 
 /// Reads `PALISADE_<NAME>` from `env`.
-fn var<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+fn var<'a>(env: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
     env.get(name).map(String::as_str).filter(|v| !v.is_empty())
 }
 
 fn parse_env<T: std::str::FromStr>(
-    env: &HashMap<String, String>,
+    env: &BTreeMap<String, String>,
     name: &'static str,
     target: &mut T,
 ) -> Result<(), ConfigError>
@@ -203,7 +203,7 @@ impl Config {
     ///
     /// # Errors
     /// [`ConfigError`] for an unreadable or invalid file or variable.
-    pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+    pub fn load(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let mut config = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -222,11 +222,27 @@ impl Config {
         parse_env(env, "PALISADE_AUDIT_DIR", &mut config.audit_dir)?;
         parse_env(env, "PALISADE_KEYRING", &mut config.keyring)?;
         parse_env(env, "PALISADE_RATE_LIMIT", &mut config.rate_limit)?;
-        parse_env(env, "PALISADE_RATE_WINDOW_SECS", &mut config.rate_window_secs)?;
-        parse_env(env, "PALISADE_LOGIN_MAX_FAILURES", &mut config.login_max_failures)?;
-        parse_env(env, "PALISADE_LOGIN_LOCKOUT_SECS", &mut config.login_lockout_secs)?;
+        parse_env(
+            env,
+            "PALISADE_RATE_WINDOW_SECS",
+            &mut config.rate_window_secs,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_LOGIN_MAX_FAILURES",
+            &mut config.login_max_failures,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_LOGIN_LOCKOUT_SECS",
+            &mut config.login_lockout_secs,
+        )?;
         parse_env(env, "PALISADE_ACCESS_TTL_SECS", &mut config.access_ttl_secs)?;
-        parse_env(env, "PALISADE_REFRESH_GRACE_SECS", &mut config.refresh_grace_secs)?;
+        parse_env(
+            env,
+            "PALISADE_REFRESH_GRACE_SECS",
+            &mut config.refresh_grace_secs,
+        )?;
         if let Some(url) = var(env, "PALISADE_REDIS_URL") {
             config.redis_url = Some(url.to_owned());
         }
@@ -262,7 +278,10 @@ impl Config {
             return bad("rate_limit", "the limit and its window must be positive");
         }
         if self.login_max_failures == 0 || self.login_lockout_secs == 0 {
-            return bad("login_max_failures", "the limit and the lockout must be positive");
+            return bad(
+                "login_max_failures",
+                "the limit and the lockout must be positive",
+            );
         }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes", "must be at least 1024");
@@ -320,9 +339,21 @@ struct SecretSpec {
 }
 
 const SPECS: [SecretSpec; 7] = [
-    SecretSpec { name: "jwt_key", env: "PALISADE_JWT_KEY", file_key: "jwt_key_file" },
-    SecretSpec { name: "token_key", env: "PALISADE_TOKEN_KEY", file_key: "token_key_file" },
-    SecretSpec { name: "master_key", env: "PALISADE_MASTER_KEY", file_key: "master_key_file" },
+    SecretSpec {
+        name: "jwt_key",
+        env: "PALISADE_JWT_KEY",
+        file_key: "jwt_key_file",
+    },
+    SecretSpec {
+        name: "token_key",
+        env: "PALISADE_TOKEN_KEY",
+        file_key: "token_key_file",
+    },
+    SecretSpec {
+        name: "master_key",
+        env: "PALISADE_MASTER_KEY",
+        file_key: "master_key_file",
+    },
     SecretSpec {
         name: "audit_mac_key",
         env: "PALISADE_AUDIT_MAC_KEY",
@@ -333,8 +364,16 @@ const SPECS: [SecretSpec; 7] = [
         env: "PALISADE_AUDIT_SIGNING_KEY",
         file_key: "audit_signing_key_file",
     },
-    SecretSpec { name: "pepper", env: "PALISADE_PEPPER", file_key: "pepper_file" },
-    SecretSpec { name: "csrf_key", env: "PALISADE_CSRF_KEY", file_key: "csrf_key_file" },
+    SecretSpec {
+        name: "pepper",
+        env: "PALISADE_PEPPER",
+        file_key: "pepper_file",
+    },
+    SecretSpec {
+        name: "csrf_key",
+        env: "PALISADE_CSRF_KEY",
+        file_key: "csrf_key_file",
+    },
 ];
 
 /// Decodes a secret given as 64 hexadecimal characters (32 bytes, `openssl rand -hex 32`).
@@ -394,7 +433,7 @@ impl Secrets {
     /// [`ConfigError::SecretFile`].
     pub fn load(
         files: &SecretFiles,
-        env: &HashMap<String, String>,
+        env: &BTreeMap<String, String>,
         dev: bool,
     ) -> Result<Self, ConfigError> {
         let mut out = Vec::with_capacity(SPECS.len());
@@ -409,17 +448,20 @@ impl Secrets {
                 _ => files.csrf_key_file.as_ref(),
             };
             let file_var = format!("{}_FILE", spec.env);
-            let file = var(env, &file_var).map(PathBuf::from).or_else(|| from_config.cloned());
+            let file = var(env, &file_var)
+                .map(PathBuf::from)
+                .or_else(|| from_config.cloned());
             let secret = if let Some(value) = var(env, spec.env) {
                 decode_secret(spec.name, value)?
             } else if let Some(path) = file {
-                let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(
-                    |source| ConfigError::SecretFile {
-                        name: spec.name,
-                        path: path.clone(),
-                        source,
-                    },
-                )?);
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|source| {
+                        ConfigError::SecretFile {
+                            name: spec.name,
+                            path: path.clone(),
+                            source,
+                        }
+                    })?);
                 decode_secret(spec.name, &text)?
             } else if dev {
                 random_secret()?
@@ -433,7 +475,10 @@ impl Secrets {
             out.push(secret);
         }
         let mut it = out.into_iter();
-        let mut next = || it.next().ok_or(ConfigError::Usage("internal: secret count".into()));
+        let mut next = || {
+            it.next()
+                .ok_or(ConfigError::Usage("internal: secret count".into()))
+        };
         Ok(Self {
             jwt_key: next()?,
             token_key: next()?,
@@ -459,24 +504,48 @@ impl Secrets {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn missing_secret_is_refused_outside_dev() {
         let err = Secrets::load(&SecretFiles::default(), &env(&[]), false).unwrap_err();
-        assert!(matches!(err, ConfigError::MissingSecret { name: "jwt_key", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::MissingSecret {
+                name: "jwt_key",
+                ..
+            }
+        ));
         assert!(Secrets::load(&SecretFiles::default(), &env(&[]), true).is_ok());
     }
 
     #[test]
     fn default_and_short_secrets_are_refused() {
-        for value in ["changeme", "0123456789abcdef0123456789abcdef", "abcd", &"a".repeat(64)] {
-            let err = Secrets::load(&SecretFiles::default(), &env(&[("PALISADE_JWT_KEY", value)]), true)
-                .unwrap_err();
-            assert!(matches!(err, ConfigError::WeakSecret { .. }), "{value}: {err}");
-            assert!(!err.to_string().contains(value), "the message echoes the secret");
+        for value in [
+            "changeme",
+            "0123456789abcdef0123456789abcdef",
+            "abcd",
+            &"a".repeat(64),
+        ] {
+            let err = Secrets::load(
+                &SecretFiles::default(),
+                &env(&[("PALISADE_JWT_KEY", value)]),
+                true,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, ConfigError::WeakSecret { .. }),
+                "{value}: {err}"
+            );
+            assert!(
+                !err.to_string().contains(value),
+                "the message echoes the secret"
+            );
         }
     }
 
@@ -490,7 +559,10 @@ mod tests {
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.rate_limit, 9);
         std::fs::write(&path, "no_such_setting = 1\n").unwrap();
-        assert!(matches!(Config::load(Some(&path), &env(&[])), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Config::load(Some(&path), &env(&[])),
+            Err(ConfigError::Parse { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -8,8 +8,8 @@ use std::{
 };
 
 use palisade_crypt::{
-    Ciphertext, Context, Crypter, DecryptErrorKind, FileCheckpoint, KeyPurpose, Keyring,
-    MasterKey, Padding, Record, RecordSource, RewrapJob,
+    Ciphertext, Context, Crypter, DecryptErrorKind, FileCheckpoint, KeyPurpose, Keyring, MasterKey,
+    Padding, Record, RecordSource, RewrapJob,
 };
 use rusqlite::params;
 use secrecy::ExposeSecret as _;
@@ -58,7 +58,9 @@ fn keyring_error(path: &Path, e: &impl std::fmt::Display) -> CryptoError {
 pub(crate) fn load_or_create(path: &Path, master: &MasterKey) -> Result<Keyring, CryptoError> {
     if !path.exists() {
         let keyring = Keyring::generate().map_err(|e| keyring_error(path, &e))?;
-        keyring.save_new(path, master).map_err(|e| keyring_error(path, &e))?;
+        keyring
+            .save_new(path, master)
+            .map_err(|e| keyring_error(path, &e))?;
         tracing::info!(target: "secure_api::crypto", "created a new keyring");
     }
     Keyring::load(path, master).map_err(|e| keyring_error(path, &e))
@@ -83,7 +85,9 @@ pub struct FieldCrypto {
 
 impl std::fmt::Debug for FieldCrypto {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FieldCrypto").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("FieldCrypto")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,7 +99,8 @@ impl FieldCrypto {
     pub fn open(path: &Path, master: &Secret) -> Result<Self, CryptoError> {
         let master = master_key(master)?;
         let keyring = load_or_create(path, &master)?;
-        let crypter = Crypter::with_padding(&keyring, Padding::PADME).map_err(|e| keyring_error(path, &e))?;
+        let crypter =
+            Crypter::with_padding(&keyring, Padding::PADME).map_err(|e| keyring_error(path, &e))?;
         Ok(Self {
             crypter: RwLock::new(Arc::new(crypter)),
             path: path.to_owned(),
@@ -146,7 +151,9 @@ impl FieldCrypto {
     /// Decrypts a stored value of `column` in user `row`.
     pub(crate) fn decrypt(&self, column: &str, row: i64, stored: &str) -> Result<String, String> {
         let ctx = context(column, row).map_err(|e| e.to_string())?;
-        let value: Ciphertext = stored.parse().map_err(|_| "stored value is malformed".to_owned())?;
+        let value: Ciphertext = stored
+            .parse()
+            .map_err(|_| "stored value is malformed".to_owned())?;
         let attempt = |crypter: &Crypter| crypter.decrypt(&ctx, &value);
         let plain = match attempt(&self.current()) {
             Ok(p) => p,
@@ -186,9 +193,19 @@ impl RecordSource for UserColumns<'_> {
                 "SELECT id, phone, address FROM users WHERE id >= ?1 ORDER BY id LIMIT ?2",
             )?;
             let rows = stmt
-                .query_map(params![start, i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1)], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
-                })?
+                .query_map(
+                    params![
+                        start,
+                        i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1)
+                    ],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ))
+                    },
+                )?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })?;
@@ -201,9 +218,17 @@ impl RecordSource for UserColumns<'_> {
                     continue;
                 }
                 let Some(value) = value else { continue };
-                let Ok(ciphertext) = value.parse::<Ciphertext>() else { continue };
-                let Ok(context) = context(column, row) else { continue };
-                out.push(Record { id, context, ciphertext });
+                let Ok(ciphertext) = value.parse::<Ciphertext>() else {
+                    continue;
+                };
+                let Ok(context) = context(column, row) else {
+                    continue;
+                };
+                out.push(Record {
+                    id,
+                    context,
+                    ciphertext,
+                });
                 if out.len() == limit {
                     return Ok(out);
                 }
@@ -212,7 +237,12 @@ impl RecordSource for UserColumns<'_> {
         Ok(out)
     }
 
-    fn replace(&mut self, id: &str, expected: &Ciphertext, new: &Ciphertext) -> Result<bool, Self::Error> {
+    fn replace(
+        &mut self,
+        id: &str,
+        expected: &Ciphertext,
+        new: &Ciphertext,
+    ) -> Result<bool, Self::Error> {
         let Some((row, column)) = id.split_once(':') else {
             return Ok(false);
         };
@@ -257,7 +287,11 @@ pub struct RotationReport {
 ///
 /// # Errors
 /// [`CryptoError`] for a keyring or database failure; rerun to resume.
-pub fn rotate_keys(db: &Db, keyring_path: &Path, master: &Secret) -> Result<RotationReport, CryptoError> {
+pub fn rotate_keys(
+    db: &Db,
+    keyring_path: &Path,
+    master: &Secret,
+) -> Result<RotationReport, CryptoError> {
     let master = master_key(master)?;
     let mut keyring = load_or_create(keyring_path, &master)?;
     let checkpoint_path = keyring_path.with_extension("rewrap-checkpoint");
@@ -266,11 +300,18 @@ pub fn rotate_keys(db: &Db, keyring_path: &Path, master: &Secret) -> Result<Rota
         let new = keyring
             .add_key(KeyPurpose::Encryption)
             .map_err(|e| keyring_error(keyring_path, &e))?;
-        keyring.save(keyring_path, &master).map_err(|e| keyring_error(keyring_path, &e))?;
-        keyring.promote(new).map_err(|e| keyring_error(keyring_path, &e))?;
-        keyring.save(keyring_path, &master).map_err(|e| keyring_error(keyring_path, &e))?;
+        keyring
+            .save(keyring_path, &master)
+            .map_err(|e| keyring_error(keyring_path, &e))?;
+        keyring
+            .promote(new)
+            .map_err(|e| keyring_error(keyring_path, &e))?;
+        keyring
+            .save(keyring_path, &master)
+            .map_err(|e| keyring_error(keyring_path, &e))?;
     }
-    let crypter = Crypter::with_padding(&keyring, Padding::PADME).map_err(|e| keyring_error(keyring_path, &e))?;
+    let crypter = Crypter::with_padding(&keyring, Padding::PADME)
+        .map_err(|e| keyring_error(keyring_path, &e))?;
     let target = crypter.primary_key_id();
     let mut source = UserColumns { db };
     let mut checkpoints = FileCheckpoint::new(&checkpoint_path);

@@ -1,4 +1,4 @@
-//! The embedded SQLite database: schema, and one connection used from tokio's blocking pool.
+//! The embedded `SQLite` database: schema, and one connection used from tokio's blocking pool.
 
 use std::{
     path::Path,
@@ -82,8 +82,7 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-const USER_COLUMNS: &str =
-    "id, email, password_hash, role, display_name, bio, phone, address";
+const USER_COLUMNS: &str = "id, email, password_hash, role, display_name, bio, phone, address";
 
 impl Db {
     /// Opens (creating if needed) the database at `path` and applies the schema.
@@ -196,7 +195,14 @@ impl Db {
             c.execute(
                 "UPDATE users SET display_name = ?2, bio = ?3, phone = ?4, address = ?5,
                  updated_at = ?6 WHERE id = ?1",
-                params![user.id, user.display_name, user.bio, user.phone, user.address, now],
+                params![
+                    user.id,
+                    user.display_name,
+                    user.bio,
+                    user.phone,
+                    user.address,
+                    now
+                ],
             )?;
             Ok(())
         })

@@ -13,7 +13,7 @@ mod profile;
 mod shared;
 
 use std::{
-    collections::HashMap,
+    collections::BTreeMap,
     net::SocketAddr,
     path::PathBuf,
     sync::{Arc, Mutex},
@@ -21,7 +21,7 @@ use std::{
 };
 
 use palisade_audit::{AuditLog, MacKey, SigningKey};
-use palisade_password::{Hasher, Pepper, Peppers, PasswordPolicy};
+use palisade_password::{Hasher, PasswordPolicy, Pepper, Peppers};
 use palisade_token::{
     csrf::{CsrfTokens, OriginPolicy},
     jwt::{Algorithm, Issuer, KeySet, Verifier},
@@ -139,7 +139,11 @@ impl Args {
                     role: positional[2].clone(),
                 };
             }
-            _ => return Err(ConfigError::Usage(format!("unexpected arguments\n\n{USAGE}"))),
+            _ => {
+                return Err(ConfigError::Usage(format!(
+                    "unexpected arguments\n\n{USAGE}"
+                )));
+            }
         }
         Ok(out)
     }
@@ -183,7 +187,7 @@ fn component(component: &'static str) -> impl Fn(&dyn std::fmt::Display) -> Star
 ///
 /// # Errors
 /// [`StartError::Config`].
-pub fn load(args: &Args, env: &HashMap<String, String>) -> Result<(Config, Secrets), StartError> {
+pub fn load(args: &Args, env: &BTreeMap<String, String>) -> Result<(Config, Secrets), StartError> {
     let mut config = Config::load(args.config.as_deref(), env)?;
     if let Some(listen) = args.listen {
         config.listen = listen;
@@ -211,18 +215,20 @@ fn audit_log(config: &Config, secrets: &Secrets) -> Result<AuditLog, StartError>
         &secrets.audit_signing_key,
     ))));
     let builder = AuditLog::builder(&config.audit_dir);
-    let has_log = std::fs::read_dir(&config.audit_dir)
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false);
+    let has_log = std::fs::read_dir(&config.audit_dir).is_ok_and(|mut d| d.next().is_some());
     if has_log {
-        builder.open(signing).map_err(|e| component("audit log")(&e))
+        builder
+            .open(signing)
+            .map_err(|e| component("audit log")(&e))
     } else {
         let mac = MacKey::from_bytes(Secrets::array(&secrets.audit_mac_key));
-        builder.create(mac, signing).map_err(|e| component("audit log")(&e))
+        builder
+            .create(mac, signing)
+            .map_err(|e| component("audit log")(&e))
     }
 }
 
-async fn token_store(redis: Option<&redis::aio::ConnectionManager>, prefix: &str) -> TokenStore {
+fn token_store(redis: Option<&redis::aio::ConnectionManager>, prefix: &str) -> TokenStore {
     match redis {
         Some(conn) => TokenStore::Redis(RedisStore::with_connection(conn.clone(), prefix)),
         None => TokenStore::Memory(MemoryStore::new()),
@@ -268,7 +274,8 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
 
     let redis = match &config.redis_url {
         Some(url) => {
-            let client = redis::Client::open(url.as_str()).map_err(|e| component("redis")(&format!("{:?}", e.kind())))?;
+            let client = redis::Client::open(url.as_str())
+                .map_err(|e| component("redis")(&format!("{:?}", e.kind())))?;
             let conn = client
                 .get_connection_manager()
                 .await
@@ -277,19 +284,25 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         }
         None => None,
     };
-    let refresh = RefreshTokens::new(token_store(redis.as_ref(), "secure-api:refresh").await, key(&secrets.token_key))
-        .map_err(|e| component("refresh tokens")(&e))?
-        .policy(
-            RefreshPolicy::new(
-                Duration::from_secs(14 * 24 * 3600),
-                Duration::from_secs(30 * 24 * 3600),
-                Duration::from_secs(config.refresh_grace_secs),
-            )
-            .map_err(|e| component("refresh policy")(&e))?,
-        );
-    let revocation = RevocationList::new(token_store(redis.as_ref(), "secure-api:revoked").await);
-    let onetime = OneTimeTokens::new(token_store(redis.as_ref(), "secure-api:onetime").await, key(&secrets.token_key))
-        .map_err(|e| component("one-time tokens")(&e))?;
+    let refresh = RefreshTokens::new(
+        token_store(redis.as_ref(), "secure-api:refresh"),
+        key(&secrets.token_key),
+    )
+    .map_err(|e| component("refresh tokens")(&e))?
+    .policy(
+        RefreshPolicy::new(
+            Duration::from_secs(14 * 24 * 3600),
+            Duration::from_secs(30 * 24 * 3600),
+            Duration::from_secs(config.refresh_grace_secs),
+        )
+        .map_err(|e| component("refresh policy")(&e))?,
+    );
+    let revocation = RevocationList::new(token_store(redis.as_ref(), "secure-api:revoked"));
+    let onetime = OneTimeTokens::new(
+        token_store(redis.as_ref(), "secure-api:onetime"),
+        key(&secrets.token_key),
+    )
+    .map_err(|e| component("one-time tokens")(&e))?;
     let counters = match &redis {
         Some(conn) => Counters::redis(conn.clone(), "secure-api:count"),
         None => Counters::memory(),
@@ -322,25 +335,31 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
 ///
 /// # Errors
 /// [`StartError::Io`] if serving fails.
-pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> Result<(), StartError> {
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+) -> Result<(), StartError> {
     let audit = state.audit.clone();
     let ticker = tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(5));
         loop {
             interval.tick().await;
-            if let Ok(mut log) = audit.lock() {
-                if let Err(e) = log.tick() {
-                    tracing::error!(target: "secure_api::audit", error = %e, "audit tick failed");
-                }
+            if let Ok(mut log) = audit.lock()
+                && let Err(e) = log.tick()
+            {
+                tracing::error!(target: "secure_api::audit", error = %e, "audit tick failed");
             }
         }
     });
     let app = router(state.clone());
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     ticker.abort();
     if let Ok(mut log) = state.audit.lock() {
         let _ = log.tick();
@@ -353,12 +372,19 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> R
 /// reaches a log line is written.
 pub fn init_logging() {
     use tracing_subscriber::fmt;
-    let writer = palisade_redact::RedactingMakeWriter::new(std::io::stderr, palisade_redact::Redactor::new());
-    let _ = fmt().with_writer(writer).with_target(true).with_ansi(false).try_init();
+    let writer = palisade_redact::RedactingMakeWriter::new(
+        std::io::stderr,
+        palisade_redact::Redactor::new(),
+    );
+    let _ = fmt()
+        .with_writer(writer)
+        .with_target(true)
+        .with_ansi(false)
+        .try_init();
 }
 
 /// The whole program: parse, load, then serve or run a command. Returns the exit code.
-pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> i32 {
+pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
     let args = match Args::parse(args) {
         Ok(args) => args,
         Err(e) => {
@@ -381,14 +407,20 @@ pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> i32 {
         tracing::warn!(
             "INSECURE: --dev mode. Secrets missing from the environment were generated for this \
              run only; data lives in {}. Never use --dev in production.",
-            config.database.parent().map_or_else(String::new, |p| p.display().to_string())
+            config
+                .database
+                .parent()
+                .map_or_else(String::new, |p| p.display().to_string())
         );
     }
     match args.command {
         Command::RotateKeys => {
             let result = db::Db::open(&config.database)
                 .map_err(StartError::from)
-                .and_then(|db| crypto::rotate_keys(&db, &config.keyring, &secrets.master_key).map_err(StartError::from));
+                .and_then(|db| {
+                    crypto::rotate_keys(&db, &config.keyring, &secrets.master_key)
+                        .map_err(StartError::from)
+                });
             match result {
                 Ok(report) => {
                     tracing::info!(
@@ -413,7 +445,9 @@ pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> i32 {
                 tracing::error!("role must be admin or user");
                 return 2;
             }
-            match db::Db::open(&config.database).and_then(|db| db.set_role(&email.to_lowercase(), &role)) {
+            match db::Db::open(&config.database)
+                .and_then(|db| db.set_role(&email.to_lowercase(), &role))
+            {
                 Ok(true) => {
                     tracing::info!(role = %role, "role granted");
                     0

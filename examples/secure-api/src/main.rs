@@ -4,6 +4,8 @@
 async fn main() {
     secure_api::init_logging();
     let args = std::env::args().skip(1).collect();
-    let env = std::env::vars().filter(|(k, _)| k.starts_with("PALISADE_")).collect();
+    let env = std::env::vars()
+        .filter(|(k, _)| k.starts_with("PALISADE_"))
+        .collect();
     std::process::exit(secure_api::run(args, env).await);
 }

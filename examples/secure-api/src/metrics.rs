@@ -1,6 +1,10 @@
 //! Counters exposed at `GET /metrics` in the Prometheus text format.
 
-use std::{fmt::Write as _, sync::Arc, sync::atomic::{AtomicU64, Ordering}};
+use std::{
+    fmt::Write as _,
+    sync::Arc,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use axum::{
     extract::State,
@@ -26,12 +30,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn inc(&self, counter: &AtomicU64) {
+    pub(crate) fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn observe(&self, status: u16) {
-        self.inc(match status {
+        Self::inc(match status {
             200..=299 => &self.responses_2xx,
             300..=399 => &self.responses_3xx,
             400..=499 => &self.responses_4xx,
@@ -50,7 +54,11 @@ impl Metrics {
             ("4xx", &self.responses_4xx),
             ("5xx", &self.responses_5xx),
         ] {
-            let _ = writeln!(out, "secure_api_http_responses_total{{class=\"{class}\"}} {}", get(c));
+            let _ = writeln!(
+                out,
+                "secure_api_http_responses_total{{class=\"{class}\"}} {}",
+                get(c)
+            );
         }
         out.push_str("# HELP secure_api_logins_total Login attempts by result.\n");
         out.push_str("# TYPE secure_api_logins_total counter\n");
@@ -59,14 +67,34 @@ impl Metrics {
             ("failure", &self.login_failures),
             ("locked", &self.login_locked),
         ] {
-            let _ = writeln!(out, "secure_api_logins_total{{result=\"{result}\"}} {}", get(c));
+            let _ = writeln!(
+                out,
+                "secure_api_logins_total{{result=\"{result}\"}} {}",
+                get(c)
+            );
         }
         for (name, help, c) in [
-            ("secure_api_token_rejections_total", "Bearer tokens refused.", &self.token_rejections),
-            ("secure_api_rate_limited_total", "Requests refused by the rate limit.", &self.rate_limited),
-            ("secure_api_audit_failures_total", "Audit records that could not be written.", &self.audit_failures),
+            (
+                "secure_api_token_rejections_total",
+                "Bearer tokens refused.",
+                &self.token_rejections,
+            ),
+            (
+                "secure_api_rate_limited_total",
+                "Requests refused by the rate limit.",
+                &self.rate_limited,
+            ),
+            (
+                "secure_api_audit_failures_total",
+                "Audit records that could not be written.",
+                &self.audit_failures,
+            ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", get(c));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                get(c)
+            );
         }
         let _ = writeln!(
             out,

@@ -73,7 +73,10 @@ impl IntoResponse for ApiError {
             }
             Self::Internal(detail) => {
                 tracing::error!(target: "secure_api::error", detail = %detail, "internal error");
-                problem(StatusCode::INTERNAL_SERVER_ERROR, "the server could not complete the request")
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server could not complete the request",
+                )
             }
             Self::Unavailable => problem(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -3,13 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::{
-    Extension,
-    body::Bytes,
-    extract::State,
-    http::HeaderMap,
-    response::Response,
-};
+use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
 use palisade_audit::{Event, Outcome};
 use serde::Deserialize;
 use serde_json::json;
@@ -35,10 +29,9 @@ fn decrypt_field(
 ) -> Result<Option<String>, ApiError> {
     stored
         .map(|s| {
-            state
-                .crypto
-                .decrypt(column, row, s)
-                .map_err(|kind| ApiError::Internal(format!("decrypt users.{column} row {row}: {kind}")))
+            state.crypto.decrypt(column, row, s).map_err(|kind| {
+                ApiError::Internal(format!("decrypt users.{column} row {row}: {kind}"))
+            })
         })
         .transpose()
 }
@@ -98,7 +91,11 @@ pub(crate) async fn put_me(
     };
     let mut changed = Vec::new();
     if let Some(name) = input.display_name {
-        user.display_name = clean_text(&name, MAX_NAME, "display_name is too long or has control characters")?;
+        user.display_name = clean_text(
+            &name,
+            MAX_NAME,
+            "display_name is too long or has control characters",
+        )?;
         changed.push("display_name");
     }
     if let Some(bio) = input.bio {
@@ -113,14 +110,28 @@ pub(crate) async fn put_me(
         changed.push("bio");
     }
     if let Some(phone) = input.phone {
-        let phone = clean_text(&phone, MAX_PHONE, "phone is too long or has control characters")?;
-        if !phone.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
-            return Err(ApiError::BadRequest("phone may hold digits, spaces and + - ( ) . only"));
+        let phone = clean_text(
+            &phone,
+            MAX_PHONE,
+            "phone is too long or has control characters",
+        )?;
+        if !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
+            return Err(ApiError::BadRequest(
+                "phone may hold digits, spaces and + - ( ) . only",
+            ));
         }
         user.phone = if phone.is_empty() {
             None
         } else {
-            Some(state.crypto.encrypt("phone", id, &phone).map_err(ApiError::Internal)?)
+            Some(
+                state
+                    .crypto
+                    .encrypt("phone", id, &phone)
+                    .map_err(ApiError::Internal)?,
+            )
         };
         changed.push("phone");
     }
@@ -129,12 +140,19 @@ pub(crate) async fn put_me(
         if address.chars().count() > MAX_ADDRESS
             || address.chars().any(|c| c.is_control() && c != '\n')
         {
-            return Err(ApiError::BadRequest("address is too long or has control characters"));
+            return Err(ApiError::BadRequest(
+                "address is too long or has control characters",
+            ));
         }
         user.address = if address.is_empty() {
             None
         } else {
-            Some(state.crypto.encrypt("address", id, address).map_err(ApiError::Internal)?)
+            Some(
+                state
+                    .crypto
+                    .encrypt("address", id, address)
+                    .map_err(ApiError::Internal)?,
+            )
         };
         changed.push("address");
     }

@@ -71,7 +71,12 @@ impl RevocationStore for TokenStore {
 }
 
 impl OneTimeStore for TokenStore {
-    async fn put(&self, lookup_id: &str, record: OneTimeRecord, now: u64) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        lookup_id: &str,
+        record: OneTimeRecord,
+        now: u64,
+    ) -> Result<(), StoreError> {
         match self {
             Self::Memory(s) => s.put(lookup_id, record, now).await,
             Self::Redis(s) => s.put(lookup_id, record, now).await,

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 #[test]
 fn openapi_lists_exactly_the_served_routes() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
     assert!(text.starts_with("openapi: 3.1."), "OpenAPI 3.1");
     let mut documented = BTreeSet::new();
     let mut in_paths = false;

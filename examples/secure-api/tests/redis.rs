@@ -23,22 +23,46 @@ fn two_instances_share_limits_and_token_state_through_redis() {
     let keyring = dir_a.join("keyring").display().to_string();
     let b = Server::start(
         &dir_b,
-        &[shared[0], shared[1], shared[2], ("PALISADE_DATABASE", &db), ("PALISADE_KEYRING", &keyring)],
+        &[
+            shared[0],
+            shared[1],
+            shared[2],
+            ("PALISADE_DATABASE", &db),
+            ("PALISADE_KEYRING", &keyring),
+        ],
     );
 
     let login = a.account("judy@example.com", PASSWORD); // 2 requests
     let access = login["access_token"].as_str().unwrap().to_owned();
     let refresh = login["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(a.get("/me", &[("Authorization", &bearer(&access))]).status, 200); // 3
+    assert_eq!(
+        a.get("/me", &[("Authorization", &bearer(&access))]).status,
+        200
+    ); // 3
     // A family started on A rotates on B: the refresh store is shared.
-    let r = b.post("/auth/refresh", &[], &json!({"refresh_token": refresh}).to_string()); // 4
+    let r = b.post(
+        "/auth/refresh",
+        &[],
+        &json!({"refresh_token": refresh}).to_string(),
+    ); // 4
     assert_eq!(r.status, 200, "{}", r.body);
     // Replaying the rotated token on A is reuse.
-    let r = a.post("/auth/refresh", &[], &json!({"refresh_token": refresh}).to_string()); // 5
+    let r = a.post(
+        "/auth/refresh",
+        &[],
+        &json!({"refresh_token": refresh}).to_string(),
+    ); // 5
     assert_eq!(r.status, 401, "the rotation on B is seen by A");
     // Logout on B revokes the access token on A: the revocation list is shared.
-    assert_eq!(b.post("/auth/logout", &[("Authorization", &bearer(&access))], "").status, 204); // 6
-    assert_eq!(a.get("/me", &[("Authorization", &bearer(&access))]).status, 401); // 7
+    assert_eq!(
+        b.post("/auth/logout", &[("Authorization", &bearer(&access))], "")
+            .status,
+        204
+    ); // 6
+    assert_eq!(
+        a.get("/me", &[("Authorization", &bearer(&access))]).status,
+        401
+    ); // 7
 
     // One limit of 10 per client across both instances: alternate until refused.
     let mut allowed = 0;

@@ -1,9 +1,16 @@
 //! Test support: start the real `secure-api` binary on a free port and talk HTTP/1.1 to it
 //! over a plain `TcpStream`.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic, clippy::missing_panics_doc)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::missing_panics_doc
+)]
 
 use std::{
     collections::HashMap,
+    fmt::Write as _,
     io::{BufRead as _, BufReader, Read as _, Write as _},
     net::TcpStream,
     path::{Path, PathBuf},
@@ -14,13 +21,34 @@ use std::{
 
 /// Secrets for tests: fixed, distinct, never defaults.
 pub const SECRETS: &[(&str, &str)] = &[
-    ("PALISADE_JWT_KEY", "3f1c9a7e5b2d4f60817263a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"),
-    ("PALISADE_TOKEN_KEY", "a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff00"),
-    ("PALISADE_MASTER_KEY", "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1"),
-    ("PALISADE_AUDIT_MAC_KEY", "5a5b5c5d5e5f606162636465666768696a6b6c6d6e6f70717273747576777879"),
-    ("PALISADE_AUDIT_SIGNING_KEY", "9e8d7c6b5a49382716051f2e3d4c5b6a798897a6b5c4d3e2f1001f2e3d4c5b6a"),
-    ("PALISADE_PEPPER", "c0ffee00c0ffee01c0ffee02c0ffee03c0ffee04c0ffee05c0ffee06c0ffee07"),
-    ("PALISADE_CSRF_KEY", "d00dfeed11223344d00dfeed55667788d00dfeed99aabbccd00dfeedddeeff00"),
+    (
+        "PALISADE_JWT_KEY",
+        "3f1c9a7e5b2d4f60817263a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8",
+    ),
+    (
+        "PALISADE_TOKEN_KEY",
+        "a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff00",
+    ),
+    (
+        "PALISADE_MASTER_KEY",
+        "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1",
+    ),
+    (
+        "PALISADE_AUDIT_MAC_KEY",
+        "5a5b5c5d5e5f606162636465666768696a6b6c6d6e6f70717273747576777879",
+    ),
+    (
+        "PALISADE_AUDIT_SIGNING_KEY",
+        "9e8d7c6b5a49382716051f2e3d4c5b6a798897a6b5c4d3e2f1001f2e3d4c5b6a",
+    ),
+    (
+        "PALISADE_PEPPER",
+        "c0ffee00c0ffee01c0ffee02c0ffee03c0ffee04c0ffee05c0ffee06c0ffee07",
+    ),
+    (
+        "PALISADE_CSRF_KEY",
+        "d00dfeed11223344d00dfeed55667788d00dfeed99aabbccd00dfeedddeeff00",
+    ),
 ];
 
 pub const ORIGIN: &str = "https://app.example";
@@ -55,15 +83,28 @@ impl Response {
 }
 
 /// One HTTP/1.1 request with `Connection: close`.
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Response {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Response {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(req, "{k}: {v}\r\n");
     }
     if let Some(body) = body {
-        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+        let _ = write!(
+            req,
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
     }
     req.push_str("\r\n");
     if let Some(body) = body {
@@ -79,14 +120,31 @@ fn parse_response(raw: &[u8]) -> Response {
     let text = String::from_utf8_lossy(raw);
     let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_owned()))
         .collect();
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
-    Response { status, headers, body }
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut rest: &str) -> String {
@@ -113,7 +171,8 @@ pub struct Server {
 impl Server {
     /// A fresh directory for one test.
     pub fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("secure-api-test-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("secure-api-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -121,15 +180,28 @@ impl Server {
 
     /// Starts the binary with the test secrets and `extra` environment in `dir`.
     pub fn start(dir: &Path, extra: &[(&str, &str)]) -> Self {
-        Self::try_start(dir, extra, &[]).unwrap_or_else(|log| panic!("server did not start:\n{log}"))
+        Self::try_start(dir, extra, &[])
+            .unwrap_or_else(|log| panic!("server did not start:\n{log}"))
     }
 
     pub fn try_start(dir: &Path, extra: &[(&str, &str)], args: &[&str]) -> Result<Self, String> {
         let port = palisade_testkit::free_port().unwrap();
-        let mut env: HashMap<String, String> = SECRETS.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-        env.insert("PALISADE_DATABASE".into(), dir.join("db.sqlite").display().to_string());
-        env.insert("PALISADE_AUDIT_DIR".into(), dir.join("audit").display().to_string());
-        env.insert("PALISADE_KEYRING".into(), dir.join("keyring").display().to_string());
+        let mut env: HashMap<String, String> = SECRETS
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        env.insert(
+            "PALISADE_DATABASE".into(),
+            dir.join("db.sqlite").display().to_string(),
+        );
+        env.insert(
+            "PALISADE_AUDIT_DIR".into(),
+            dir.join("audit").display().to_string(),
+        );
+        env.insert(
+            "PALISADE_KEYRING".into(),
+            dir.join("keyring").display().to_string(),
+        );
         env.insert("PALISADE_ALLOWED_ORIGINS".into(), ORIGIN.into());
         env.insert("PALISADE_RATE_LIMIT".into(), "1000".into());
         for (k, v) in extra {
@@ -171,7 +243,12 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        Ok(Self { port, dir: dir.to_owned(), child, log })
+        Ok(Self {
+            port,
+            dir: dir.to_owned(),
+            child,
+            log,
+        })
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
@@ -191,11 +268,19 @@ impl Server {
     }
 
     pub fn register(&self, email: &str, password: &str) -> Response {
-        self.post("/auth/register", &[], &serde_json::json!({"email": email, "password": password}).to_string())
+        self.post(
+            "/auth/register",
+            &[],
+            &serde_json::json!({"email": email, "password": password}).to_string(),
+        )
     }
 
     pub fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/auth/login", &[], &serde_json::json!({"email": email, "password": password}).to_string())
+        self.post(
+            "/auth/login",
+            &[],
+            &serde_json::json!({"email": email, "password": password}).to_string(),
+        )
     }
 
     /// Registers and logs in; returns the login body.
@@ -216,15 +301,30 @@ impl Server {
                 |r| r.get(0),
             )
             .unwrap();
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"].as_str().unwrap().to_owned()
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Runs a one-off command (`rotate-keys`, `grant-role ...`) against this server's files.
     pub fn command(&self, args: &[&str]) -> std::process::Output {
-        let mut env: HashMap<String, String> = SECRETS.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-        env.insert("PALISADE_DATABASE".into(), self.dir.join("db.sqlite").display().to_string());
-        env.insert("PALISADE_AUDIT_DIR".into(), self.dir.join("audit").display().to_string());
-        env.insert("PALISADE_KEYRING".into(), self.dir.join("keyring").display().to_string());
+        let mut env: HashMap<String, String> = SECRETS
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        env.insert(
+            "PALISADE_DATABASE".into(),
+            self.dir.join("db.sqlite").display().to_string(),
+        );
+        env.insert(
+            "PALISADE_AUDIT_DIR".into(),
+            self.dir.join("audit").display().to_string(),
+        );
+        env.insert(
+            "PALISADE_KEYRING".into(),
+            self.dir.join("keyring").display().to_string(),
+        );
         Command::new(env!("CARGO_BIN_EXE_secure-api"))
             .args(args)
             .env_clear()
