@@ -217,6 +217,11 @@ impl<S: LoginStore> LoginThrottle<S> {
         self
     }
 
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
     /// Sets the store key prefix (default `palisade:login`).
     #[must_use]
     pub fn with_prefix(mut self, prefix: &str) -> Self {
