@@ -304,12 +304,12 @@ fn parse_node(node: &str) -> Hop {
     if let Ok(ip) = node.parse::<IpAddr>() {
         return Hop::Ip(ip.to_canonical());
     }
-    if let Some((host, port)) = node.split_once(':') {
-        if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(v4) = host.parse::<Ipv4Addr>() {
-                return Hop::Ip(IpAddr::V4(v4));
-            }
-        }
+    if let Some((host, port)) = node.split_once(':')
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(v4) = host.parse::<Ipv4Addr>()
+    {
+        return Hop::Ip(IpAddr::V4(v4));
     }
     Hop::Unknown
 }

@@ -58,10 +58,10 @@ fn push_retry_and_legacy(
     decision: &Decision,
     options: HeaderOptions,
 ) {
-    if !decision.allowed {
-        if let Some(retry) = decision.retry_after {
-            fields.push(("Retry-After", ceil_secs(retry).to_string()));
-        }
+    if !decision.allowed
+        && let Some(retry) = decision.retry_after
+    {
+        fields.push(("Retry-After", ceil_secs(retry).to_string()));
     }
     if options.legacy {
         fields.push(("X-RateLimit-Limit", decision.limit.to_string()));

@@ -88,7 +88,7 @@ impl fmt::Debug for Policy {
             .field("period", &self.period)
             .field("mode", &self.mode)
             .field("failure", &self.failure)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -106,10 +106,10 @@ impl MemoryLoginStore {
                 entry.counter.last_ms = now;
                 entry.expires_ms = expires_ms;
                 counters[i] = entry.counter;
-            } else if let Some(entry) = map.get(key) {
-                if entry.expires_ms > now {
-                    counters[i] = entry.counter;
-                }
+            } else if let Some(entry) = map.get(key)
+                && entry.expires_ms > now
+            {
+                counters[i] = entry.counter;
             }
         }
         Snapshot { now_ms: now, counters }

@@ -57,7 +57,7 @@ pub enum WhenFull {
 }
 
 /// Settings of a [`MemoryBackend`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct MemoryConfig {
     /// The most keys held across all policies (default 1,000,000).

@@ -225,7 +225,9 @@ impl StateStore for CappedStore {
                 return Err(e);
             }
         };
-        if self.inserts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 {
+        if self.inserts
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY) {
             self.sweep_next(probe.now);
         }
         let mut reserved = self.capacity.reserve();

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Settings of a [`RedisLimiter`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct RedisLimiterConfig {
     /// The local limiter used by [`FailurePolicy::Local`] while Redis is unreachable.
