@@ -21,11 +21,19 @@ fuzz_target!(|data: &[u8]| {
     } else {
         ForwardedHeader::XForwardedFor
     };
-    let resolver = ClientIpResolver::new(["10.0.0.0/8", "fd00::/8"], header).expect("valid networks");
-    let trusted_peer: IpAddr = if selector & 2 == 0 { [10, 0, 0, 1].into() } else { "fd00::1".parse().expect("address") };
+    let resolver =
+        ClientIpResolver::new(["10.0.0.0/8", "fd00::/8"], header).expect("valid networks");
+    let trusted_peer: IpAddr = if selector & 2 == 0 {
+        [10, 0, 0, 1].into()
+    } else {
+        "fd00::1".parse().expect("address")
+    };
     let untrusted_peer: IpAddr = [198, 51, 100, 1].into();
 
-    assert_eq!(resolver.resolve(untrusted_peer, values.iter().copied()), untrusted_peer);
+    assert_eq!(
+        resolver.resolve(untrusted_peer, values.iter().copied()),
+        untrusted_peer
+    );
 
     let mut hops = Vec::new();
     for v in &values {
@@ -35,6 +43,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let got = resolver.resolve(trusted_peer, values.iter().copied());
-    assert!(got == trusted_peer || hops.contains(&Hop::Ip(got)), "{got} not among the hops");
+    assert!(
+        got == trusted_peer || hops.contains(&Hop::Ip(got)),
+        "{got} not among the hops"
+    );
     let _ = resolver.key(got).to_string();
 });

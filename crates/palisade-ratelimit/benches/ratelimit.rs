@@ -27,10 +27,14 @@ fn one_key(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     let backend = MemoryBackend::default();
     let policy = policy();
-    g.bench_function("palisade", |b| b.iter(|| black_box(backend.check(black_box("203.0.113.7"), &policy))));
+    g.bench_function("palisade", |b| {
+        b.iter(|| black_box(backend.check(black_box("203.0.113.7"), &policy)))
+    });
     let raw = RateLimiter::keyed(quota());
     let key = "203.0.113.7".to_owned();
-    g.bench_function("governor", |b| b.iter(|| black_box(raw.check_key(black_box(&key)))));
+    g.bench_function("governor", |b| {
+        b.iter(|| black_box(raw.check_key(black_box(&key))))
+    });
     g.finish();
 }
 

@@ -20,10 +20,14 @@ const MAX_HOPS: usize = 64;
 #[non_exhaustive]
 pub enum ClientIpError {
     /// A trusted network is not an address or `address/prefix`.
-    #[error("trusted proxy network {0:?} is not an IP address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)")]
+    #[error(
+        "trusted proxy network {0:?} is not an IP address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)"
+    )]
     InvalidNetwork(String),
     /// A grouping prefix is longer than the address.
-    #[error("grouping prefix /{0} is longer than the address family allows (32 for IPv4, 128 for IPv6)")]
+    #[error(
+        "grouping prefix /{0} is longer than the address family allows (32 for IPv4, 128 for IPv6)"
+    )]
     InvalidPrefix(u8),
 }
 
@@ -74,7 +78,9 @@ fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
             let bits = u32::from(v4);
-            let m = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+            let m = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
             IpAddr::V4(Ipv4Addr::from(bits & m))
         }
         IpAddr::V6(v6) => {
@@ -220,7 +226,11 @@ impl ClientIpResolver {
 
     /// The client's address, given the peer address and every value of the configured header
     /// in the order received.
-    pub fn resolve<'a>(&self, peer: IpAddr, header_values: impl IntoIterator<Item = &'a str>) -> IpAddr {
+    pub fn resolve<'a>(
+        &self,
+        peer: IpAddr,
+        header_values: impl IntoIterator<Item = &'a str>,
+    ) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.is_trusted(peer) {
             return peer;
@@ -365,7 +375,11 @@ pub fn parse_forwarded(value: &str, hops: &mut Vec<Hop>) {
                         }
                     }
                 }
-                pair_value = Some(if closed { unquoted } else { String::from("\u{0}") });
+                pair_value = Some(if closed {
+                    unquoted
+                } else {
+                    String::from("\u{0}")
+                });
                 while i < bytes.len() && !matches!(bytes[i], b';' | b',') {
                     i += 1;
                 }
@@ -426,7 +440,10 @@ mod tests {
     #[test]
     fn x_forwarded_for_syntax() {
         let mut hops = Vec::new();
-        parse_x_forwarded_for(" 203.0.113.7 , [2001:db8::1]:443,10.0.0.1:8080,,garbage", &mut hops);
+        parse_x_forwarded_for(
+            " 203.0.113.7 , [2001:db8::1]:443,10.0.0.1:8080,,garbage",
+            &mut hops,
+        );
         assert_eq!(
             hops,
             vec![
@@ -443,7 +460,10 @@ mod tests {
         let n = Network::parse("10.0.0.0/8").expect("cidr");
         assert!(n.contains(ip("10.255.0.1")));
         assert!(!n.contains(ip("11.0.0.1")));
-        assert!(n.contains(ip("::ffff:10.1.2.3")), "IPv4-mapped IPv6 is IPv4");
+        assert!(
+            n.contains(ip("::ffff:10.1.2.3")),
+            "IPv4-mapped IPv6 is IPv4"
+        );
         assert!(Network::parse("10.0.0.0/33").is_err());
         assert!(Network::parse("nonsense").is_err());
         let all = Network::parse("0.0.0.0/0").expect("cidr");

@@ -46,7 +46,10 @@ impl Gcra {
 
     /// Cost-1 requests that conform at `now` given `tat`.
     pub(crate) fn remaining(self, tat: u64, now: u64) -> u64 {
-        (now + self.tau + self.t).saturating_sub(tat).min(self.tau + self.t) / self.t
+        (now + self.tau + self.t)
+            .saturating_sub(tat)
+            .min(self.tau + self.t)
+            / self.t
     }
 }
 

@@ -107,7 +107,10 @@ impl DeniedCache {
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -129,7 +132,10 @@ mod tests {
     fn holds_until_retry_after_and_respects_cost() {
         let cache = DeniedCache::new(2);
         cache.insert("p", "k", 2, 0, &denial(10));
-        assert!(cache.get("p", "k", 1, 0).is_none(), "cheaper request not covered");
+        assert!(
+            cache.get("p", "k", 1, 0).is_none(),
+            "cheaper request not covered"
+        );
         let hit = cache.get("p", "k", 2, 4_000_000).expect("still denied");
         assert_eq!(hit.retry_after, Some(Duration::from_millis(6)));
         assert!(cache.get("p", "other", 2, 0).is_none());

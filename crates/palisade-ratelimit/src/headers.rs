@@ -145,6 +145,10 @@ mod tests {
             ..denied
         };
         let fields = decision_fields(&policy, &allowed, HeaderOptions::default());
-        assert_eq!(fields.len(), 2, "no Retry-After, no legacy fields: {fields:?}");
+        assert_eq!(
+            fields.len(),
+            2,
+            "no Retry-After, no legacy fields: {fields:?}"
+        );
     }
 }

@@ -130,7 +130,10 @@ mod tests {
         assert!(first.allowed);
         assert_eq!(first.binding().map(|c| c.policy.name()), Some("ip"));
         let second = evaluate_local(&backend, &rules, NonZeroU32::MIN);
-        assert!(second.allowed, "the shadow policy denies but is not enforced");
+        assert!(
+            second.allowed,
+            "the shadow policy denies but is not enforced"
+        );
         assert_eq!(second.shadow_denials().count(), 1);
         let third = evaluate_local(&backend, &rules, NonZeroU32::MIN);
         assert!(!third.allowed);

@@ -220,7 +220,10 @@ mod tests {
             Policy::new("a b", 1, s),
             Err(PolicyError::InvalidName(_))
         ));
-        assert!(matches!(Policy::new("", 1, s), Err(PolicyError::InvalidName(_))));
+        assert!(matches!(
+            Policy::new("", 1, s),
+            Err(PolicyError::InvalidName(_))
+        ));
         assert_eq!(
             Policy::new("a", 2_000_000, s),
             Err(PolicyError::IntervalTooShort)

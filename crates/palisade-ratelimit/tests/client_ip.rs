@@ -11,8 +11,11 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn xff() -> ClientIpResolver {
-    ClientIpResolver::new(["10.0.0.0/8", "2001:db8:ffff::/48"], ForwardedHeader::XForwardedFor)
-        .expect("resolver")
+    ClientIpResolver::new(
+        ["10.0.0.0/8", "2001:db8:ffff::/48"],
+        ForwardedHeader::XForwardedFor,
+    )
+    .expect("resolver")
 }
 
 #[test]
@@ -38,9 +41,18 @@ fn leftmost_spoofed_entry_is_not_taken() {
 #[test]
 fn all_trusted_yields_leftmost_and_unknown_stops_at_the_proxy() {
     let r = xff();
-    assert_eq!(r.resolve(ip("10.0.0.2"), ["10.9.9.9, 10.0.0.1"]), ip("10.9.9.9"));
-    assert_eq!(r.resolve(ip("10.0.0.2"), ["1.1.1.1, garbage, 10.0.0.1"]), ip("10.0.0.1"));
-    assert_eq!(r.resolve(ip("10.0.0.2"), std::iter::empty()), ip("10.0.0.2"));
+    assert_eq!(
+        r.resolve(ip("10.0.0.2"), ["10.9.9.9, 10.0.0.1"]),
+        ip("10.9.9.9")
+    );
+    assert_eq!(
+        r.resolve(ip("10.0.0.2"), ["1.1.1.1, garbage, 10.0.0.1"]),
+        ip("10.0.0.1")
+    );
+    assert_eq!(
+        r.resolve(ip("10.0.0.2"), std::iter::empty()),
+        ip("10.0.0.2")
+    );
 }
 
 #[test]
@@ -52,7 +64,10 @@ fn forwarded_rfc7239() {
     );
     assert_eq!(got, ip("2001:db8:cafe::17"));
     // An X-Forwarded-For-only resolver does not read Forwarded syntax as addresses.
-    assert_eq!(xff().resolve(ip("10.0.0.2"), ["for=6.6.6.6"]), ip("10.0.0.2"));
+    assert_eq!(
+        xff().resolve(ip("10.0.0.2"), ["for=6.6.6.6"]),
+        ip("10.0.0.2")
+    );
 }
 
 #[test]
@@ -68,17 +83,29 @@ fn ipv6_clients_group_by_prefix() {
     );
     assert!(xff().with_ipv6_prefix(129).is_err());
     // IPv4-mapped IPv6 peers are IPv4.
-    assert_eq!(r.resolve(ip("::ffff:198.51.100.1"), ["1.2.3.4"]), ip("198.51.100.1"));
+    assert_eq!(
+        r.resolve(ip("::ffff:198.51.100.1"), ["1.2.3.4"]),
+        ip("198.51.100.1")
+    );
 }
 
 #[cfg(feature = "http")]
 #[test]
 fn reads_a_header_map() {
     let mut headers = http::HeaderMap::new();
-    headers.append("x-forwarded-for", "9.9.9.9, 203.0.113.5".parse().expect("value"));
+    headers.append(
+        "x-forwarded-for",
+        "9.9.9.9, 203.0.113.5".parse().expect("value"),
+    );
     headers.append("forwarded", "for=7.7.7.7".parse().expect("value"));
-    assert_eq!(xff().resolve_headers(ip("10.0.0.1"), &headers), ip("203.0.113.5"));
-    assert_eq!(xff().resolve_headers(ip("8.8.8.8"), &headers), ip("8.8.8.8"));
+    assert_eq!(
+        xff().resolve_headers(ip("10.0.0.1"), &headers),
+        ip("203.0.113.5")
+    );
+    assert_eq!(
+        xff().resolve_headers(ip("8.8.8.8"), &headers),
+        ip("8.8.8.8")
+    );
 }
 
 proptest! {

@@ -48,7 +48,11 @@ fn throttle(clock: &ManualClock) -> LoginThrottle<MemoryLoginStore> {
     )
 }
 
-async fn fail(t: &LoginThrottle<MemoryLoginStore>, account: &str, c: &ClientKey) -> palisade_ratelimit::login::LoginDecision {
+async fn fail(
+    t: &LoginThrottle<MemoryLoginStore>,
+    account: &str,
+    c: &ClientKey,
+) -> palisade_ratelimit::login::LoginDecision {
     t.record_failure(account, c).await.expect("memory store")
 }
 
@@ -108,15 +112,28 @@ async fn lockout_is_temporary_and_notified() {
     let d = d.expect("failures recorded");
     assert!(d.locked);
     assert_eq!(d.retry_after, Some(Duration::from_secs(900)));
-    assert!(events.lock().expect("events").iter().any(|e| matches!(
-        e,
-        SuspiciousActivity::AccountLocked { failures: 8, .. }
-    )));
+    assert!(
+        events
+            .lock()
+            .expect("events")
+            .iter()
+            .any(|e| matches!(e, SuspiciousActivity::AccountLocked { failures: 8, .. }))
+    );
     // Locked for everyone, including a fresh client.
-    assert!(!t.check("carol", &client("192.0.2.99")).await.expect("check").allowed);
+    assert!(
+        !t.check("carol", &client("192.0.2.99"))
+            .await
+            .expect("check")
+            .allowed
+    );
     // Temporary: after the lockout the account may try again.
     clock.advance(Duration::from_secs(900));
-    assert!(t.check("carol", &client("192.0.2.99")).await.expect("check").allowed);
+    assert!(
+        t.check("carol", &client("192.0.2.99"))
+            .await
+            .expect("check")
+            .allowed
+    );
 }
 
 #[tokio::test]
@@ -152,8 +169,19 @@ async fn credential_stuffing_from_one_network_is_throttled() {
     assert!(!last.allowed);
     assert_eq!(last.scope, Some(Scope::Client));
     // Another address in the same /56 is the same client network.
-    assert!(!t.check("user99", &client("2001:db8:aa:ff::2")).await.expect("check").allowed);
-    assert!(events.lock().expect("events").iter().any(|e| matches!(e, SuspiciousActivity::ClientThrottled { .. })));
+    assert!(
+        !t.check("user99", &client("2001:db8:aa:ff::2"))
+            .await
+            .expect("check")
+            .allowed
+    );
+    assert!(
+        events
+            .lock()
+            .expect("events")
+            .iter()
+            .any(|e| matches!(e, SuspiciousActivity::ClientThrottled { .. }))
+    );
     // A success does not clear the network's counter.
     t.record_success("user0", &c).await.expect("success");
     assert!(!t.check("user98", &c).await.expect("check").allowed);
@@ -166,7 +194,9 @@ async fn memory_store_is_bounded() {
     let t = LoginThrottle::new(store, policy());
     for i in 0..1000 {
         clock.advance(Duration::from_millis(1));
-        let _ = t.record_failure(&format!("acct{i}"), &client("203.0.113.9")).await;
+        let _ = t
+            .record_failure(&format!("acct{i}"), &client("203.0.113.9"))
+            .await;
     }
     assert!(t.store().len() <= 100, "{}", t.store().len());
     assert!(format!("{t:?}").contains("LoginThrottle"));

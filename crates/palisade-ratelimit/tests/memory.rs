@@ -52,7 +52,10 @@ fn triggers_and_resets_with_manual_clock() {
     let denied = backend.check("ip", &policy);
     assert!(!denied.allowed);
     assert_eq!(denied.retry_after, Some(Duration::from_secs(1)));
-    assert!(backend.check("other-ip", &policy).allowed, "keys are independent");
+    assert!(
+        backend.check("other-ip", &policy).allowed,
+        "keys are independent"
+    );
     clock.advance(Duration::from_secs(3));
     let d = backend.check("ip", &policy);
     assert!(d.allowed);
@@ -86,13 +89,19 @@ fn flood_of_distinct_keys_stays_under_cap() {
         assert!(backend.len() <= 1000);
     }
     assert_eq!(backend.len(), backend.count_entries());
-    assert!(denied_new >= 49_000, "new keys are denied while full: {denied_new}");
+    assert!(
+        denied_new >= 49_000,
+        "new keys are denied while full: {denied_new}"
+    );
     // The flood could not evict the victim's state and so reset its limit.
     assert!(!backend.check("victim", &victim).allowed);
     // Once the flood's entries expire they are swept and new keys fit again.
     clock.advance(Duration::from_secs(61));
     for i in 0..999 {
-        assert!(backend.check(&format!("later-{i}"), &policy).allowed, "key {i}");
+        assert!(
+            backend.check(&format!("later-{i}"), &policy).allowed,
+            "key {i}"
+        );
         assert!(backend.len() <= 1000);
     }
 }
@@ -102,7 +111,9 @@ fn full_store_can_admit_untracked_when_configured() {
     let clock = ManualClock::new();
     let backend = backend(
         &clock,
-        MemoryConfig::default().max_keys(10).when_full(WhenFull::Admit),
+        MemoryConfig::default()
+            .max_keys(10)
+            .when_full(WhenFull::Admit),
     );
     let policy = Policy::new("p", 1, Duration::from_secs(60)).expect("policy");
     for i in 0..100 {
@@ -125,7 +136,11 @@ fn expired_keys_are_cleaned_incrementally() {
     for i in 0..20_000 {
         let _ = backend.check(&format!("b{i}"), &policy);
     }
-    assert!(backend.len() < 40_000, "old entries swept: {}", backend.len());
+    assert!(
+        backend.len() < 40_000,
+        "old entries swept: {}",
+        backend.len()
+    );
     assert_eq!(backend.len(), backend.count_entries());
 }
 
@@ -194,6 +209,44 @@ proptest! {
                 prop_assert!(d.retry_after.is_some());
             }
             prop_assert!(admitted <= u64::from(burst) + elapsed / interval);
+        }
+    }
+}
+
+/// The integer GCRA model the vectors are generated from, written independently here.
+fn model(tat: &mut Option<u64>, now: u64, cost: u64, t: u64, tau: u64) -> bool {
+    let current = tat.unwrap_or(now);
+    if t * (cost - 1) > tau || now + tau < current + t * (cost - 1) {
+        return false;
+    }
+    *tat = Some(current.max(now) + t * cost);
+    true
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The governor-backed store decides exactly as the integer model, step by step.
+    #[test]
+    fn matches_the_integer_model(
+        limit in 1u32..10,
+        burst in 1u32..10,
+        steps in proptest::collection::vec((0u64..300, 1u32..6), 1..100),
+    ) {
+        let clock = ManualClock::new();
+        let backend = backend(&clock, MemoryConfig::default());
+        let policy = Policy::new("p", limit, Duration::from_secs(1))
+            .and_then(|p| p.with_burst(burst))
+            .expect("policy");
+        let t = policy.interval().as_nanos() as u64;
+        let tau = t * u64::from(burst - 1);
+        let mut tat = None;
+        let mut now = 0;
+        for (gap_ms, c) in steps {
+            clock.advance(Duration::from_millis(gap_ms));
+            now += gap_ms * 1_000_000;
+            let expected = model(&mut tat, now, u64::from(c), t, tau);
+            prop_assert_eq!(backend.check_n("k", &policy, cost(c)).allowed, expected);
         }
     }
 }

@@ -75,13 +75,30 @@ async fn server_clock_decisions_and_script_reload() {
     assert!(retry <= Duration::from_secs(1200) && retry > Duration::from_secs(1190));
     // The server forgets the script: EVALSHA fails with NOSCRIPT and the script is reloaded.
     let client = redis::Client::open(redis.url()).expect("client");
-    let mut conn = client.get_multiplexed_async_connection().await.expect("conn");
-    let () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut conn).await.expect("flush");
-    assert!(backend.check("other", &policy).await.expect("decision").allowed);
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("conn");
+    let () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .expect("flush");
+    assert!(
+        backend
+            .check("other", &policy)
+            .await
+            .expect("decision")
+            .allowed
+    );
     // Keys carry a cluster hash tag and expire when they equal a fresh key.
     let key = backend.key_for("client", &policy);
     assert_eq!(key, "palisade:rl:{api:client}");
-    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await.expect("pttl");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("pttl");
     assert!(ttl > 3_500_000 && ttl <= 3_600_001, "ttl {ttl}");
 }
 
@@ -96,7 +113,12 @@ async fn concurrent_tasks_on_one_key_never_over_admit() {
         tasks.push(tokio::spawn(async move {
             let mut admitted = 0u32;
             for _ in 0..60 {
-                if backend.check("one", &policy).await.expect("decision").allowed {
+                if backend
+                    .check("one", &policy)
+                    .await
+                    .expect("decision")
+                    .allowed
+                {
                     admitted += 1;
                 }
             }
@@ -126,7 +148,9 @@ impl Write for Captured {
 
 impl Captured {
     fn count(&self, needle: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().expect("log")).matches(needle).count()
+        String::from_utf8_lossy(&self.0.lock().expect("log"))
+            .matches(needle)
+            .count()
     }
 }
 
@@ -141,8 +165,11 @@ async fn outage(failure: FailurePolicy) {
 
     let mut redis = server();
     let limiter = RedisLimiter::new(
-        RedisBackend::new(&redis.url(), RedisConfig::default().timeout(Duration::from_millis(300)))
-            .expect("url"),
+        RedisBackend::new(
+            &redis.url(),
+            RedisConfig::default().timeout(Duration::from_millis(300)),
+        )
+        .expect("url"),
         RedisLimiterConfig::default().denied_cache_size(0),
     );
     let policy = Policy::new("outage", 2, Duration::from_secs(3600))
@@ -165,7 +192,11 @@ async fn outage(failure: FailurePolicy) {
         // The local limiter knows nothing of Redis's count: it admits its own burst of 2.
         _ => assert_eq!(admitted, 2),
     }
-    assert_eq!(logs.count("rate-limit store unreachable"), 1, "logged once, not per request");
+    assert_eq!(
+        logs.count("rate-limit store unreachable"),
+        1,
+        "logged once, not per request"
+    );
 
     redis.restart().expect("restart");
     let mut back = false;
@@ -211,7 +242,10 @@ async fn denied_keys_skip_redis_until_retry_after() {
     let cached = limiter.check("k", &policy).await;
     assert!(!cached.allowed);
     assert!(cached.retry_after.is_some());
-    assert!(!limiter.store_down(), "the cache answered; Redis was not asked");
+    assert!(
+        !limiter.store_down(),
+        "the cache answered; Redis was not asked"
+    );
     // Another key does go to Redis (and finds it down: the default policy fails closed).
     assert!(!limiter.check("other", &policy).await.allowed);
     assert!(limiter.store_down());
@@ -223,7 +257,10 @@ async fn multi_policy_over_redis() {
     let limiter = RedisLimiter::new(backend(&redis), RedisLimiterConfig::default());
     let per_ip = Policy::new("ip", 3, Duration::from_secs(60)).expect("policy");
     let per_user = Policy::new("user", 2, Duration::from_secs(60)).expect("policy");
-    let rules = [Rule::new(&per_ip, "192.0.2.1"), Rule::new(&per_user, "dave")];
+    let rules = [
+        Rule::new(&per_ip, "192.0.2.1"),
+        Rule::new(&per_user, "dave"),
+    ];
     assert!(evaluate(&limiter, &rules, NonZeroU32::MIN).await.allowed);
     assert!(evaluate(&limiter, &rules, NonZeroU32::MIN).await.allowed);
     let v = evaluate(&limiter, &rules, NonZeroU32::MIN).await;

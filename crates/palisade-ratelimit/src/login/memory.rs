@@ -58,7 +58,10 @@ impl MemoryLoginStore {
 
     /// Counters held.
     pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether no counter is held.
@@ -94,7 +97,8 @@ impl MemoryLoginStore {
                 if !map.contains_key(key) {
                     Self::make_room(&mut map, self.max, now);
                 }
-                let expires_ms = now.saturating_add(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
+                let expires_ms =
+                    now.saturating_add(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
                 let entry = map.entry(key.clone()).or_insert(Entry {
                     counter: Counter::default(),
                     expires_ms,
@@ -112,12 +116,18 @@ impl MemoryLoginStore {
                 counters[i] = entry.counter;
             }
         }
-        Snapshot { now_ms: now, counters }
+        Snapshot {
+            now_ms: now,
+            counters,
+        }
     }
 }
 
 impl LoginStore for MemoryLoginStore {
-    fn read(&self, keys: &[String; 3]) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
+    fn read(
+        &self,
+        keys: &[String; 3],
+    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
         std::future::ready(Ok(self.snapshot_now(keys, None)))
     }
 

@@ -123,7 +123,10 @@ pub struct Snapshot {
 /// (`RedisLoginStore`, feature `redis`).
 pub trait LoginStore: Send + Sync {
     /// Reads the three counters.
-    fn read(&self, keys: &[String; 3]) -> impl Future<Output = Result<Snapshot, BackendError>> + Send;
+    fn read(
+        &self,
+        keys: &[String; 3],
+    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send;
     /// Adds one failure to each counter, each kept for `window` after this failure.
     fn record_failure(
         &self,
@@ -212,7 +215,10 @@ impl<S: LoginStore> LoginThrottle<S> {
 
     /// Calls `hook` on suspicious activity (lockouts, throttled client networks).
     #[must_use]
-    pub fn on_suspicious(mut self, hook: impl Fn(&SuspiciousActivity) + Send + Sync + 'static) -> Self {
+    pub fn on_suspicious(
+        mut self,
+        hook: impl Fn(&SuspiciousActivity) + Send + Sync + 'static,
+    ) -> Self {
         self.hook = Some(Arc::new(hook));
         self
     }
@@ -254,12 +260,12 @@ impl<S: LoginStore> LoginThrottle<S> {
                 continue;
             }
             let mut delay = backoff.delay(c.failures);
-            if *s == Scope::Account
-                && self.policy.lockout_after.is_some_and(|n| c.failures >= n)
-            {
+            if *s == Scope::Account && self.policy.lockout_after.is_some_and(|n| c.failures >= n) {
                 delay = delay.max(self.policy.lockout);
             }
-            let until = c.last_ms.saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+            let until = c
+                .last_ms
+                .saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
             let left = Duration::from_millis(until.saturating_sub(snapshot.now_ms));
             if *s == Scope::Account && !left.is_zero() && delay >= self.policy.lockout {
                 locked = self.policy.lockout_after.is_some_and(|n| c.failures >= n);
@@ -283,7 +289,11 @@ impl<S: LoginStore> LoginThrottle<S> {
     /// # Errors
     ///
     /// [`BackendError`] when the store is unreachable (treat as "not now").
-    pub async fn check(&self, account: &str, client: &ClientKey) -> Result<LoginDecision, BackendError> {
+    pub async fn check(
+        &self,
+        account: &str,
+        client: &ClientKey,
+    ) -> Result<LoginDecision, BackendError> {
         let snapshot = self.store.read(&self.keys(account, client)).await?;
         Ok(self.judge(&snapshot))
     }
@@ -333,7 +343,11 @@ impl<S: LoginStore> LoginThrottle<S> {
     /// # Errors
     ///
     /// [`BackendError`] when the store is unreachable.
-    pub async fn record_success(&self, account: &str, client: &ClientKey) -> Result<(), BackendError> {
+    pub async fn record_success(
+        &self,
+        account: &str,
+        client: &ClientKey,
+    ) -> Result<(), BackendError> {
         let [a, ac, _] = self.keys(account, client);
         self.store.clear(&[a, ac]).await
     }

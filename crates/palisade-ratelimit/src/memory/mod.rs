@@ -176,7 +176,13 @@ impl MemoryBackend {
             .sum()
     }
 
-    pub(crate) fn check_at(&self, key: &str, policy: &Policy, cost: NonZeroU32, now: u64) -> Decision {
+    pub(crate) fn check_at(
+        &self,
+        key: &str,
+        policy: &Policy,
+        cost: NonZeroU32,
+        now: u64,
+    ) -> Decision {
         let slot = self.slot(policy);
         let probe = Probe {
             hash: self.hasher.hash_one(key.as_bytes()),
@@ -216,7 +222,13 @@ impl MemoryBackend {
         if probe.untracked.get() {
             slot.metrics.untracked();
         }
-        let decision = decide(slot.gcra, policy.limit(), now, outcome, Duration::from_nanos);
+        let decision = decide(
+            slot.gcra,
+            policy.limit(),
+            now,
+            outcome,
+            Duration::from_nanos,
+        );
         slot.metrics.record(&decision);
         decision
     }

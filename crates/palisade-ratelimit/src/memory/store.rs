@@ -20,8 +20,8 @@ use governor::{nanos::Nanos, state::StateStore};
 
 /// Entries inserted between two incremental sweeps of one shard.
 const SWEEP_EVERY: u64 = 128;
-/// Shards swept, beyond the key's own, before a full store gives up on a new key.
-const SWEEP_WHEN_FULL: usize = 4;
+/// Shards swept, at most, before a full store gives up on a new key.
+const SWEEP_WHEN_FULL: usize = 8;
 /// Target number of entries per shard at capacity: bounds the longest cleanup pause.
 const ENTRIES_PER_SHARD: usize = 2048;
 
@@ -106,6 +106,9 @@ impl Capacity {
 /// One policy's keyed state.
 pub(crate) struct CappedStore {
     shards: Box<[RwLock<Shard>]>,
+    /// Per shard, a lower bound of its entries' states (`u64::MAX` when empty): a shard whose
+    /// bound is in the future has nothing to clean, so finding work costs one load per shard.
+    earliest: Box<[AtomicU64]>,
     mask: usize,
     capacity: Arc<Capacity>,
     inserts: AtomicU64,
@@ -125,8 +128,10 @@ impl CappedStore {
         let wanted = (capacity.max_keys / ENTRIES_PER_SHARD).clamp(16, 4096);
         let n = wanted.next_power_of_two();
         let shards = (0..n).map(|_| RwLock::new(Shard::default())).collect();
+        let earliest = (0..n).map(|_| AtomicU64::new(u64::MAX)).collect();
         Self {
             shards,
+            earliest,
             mask: n - 1,
             capacity,
             inserts: AtomicU64::new(0),
@@ -134,33 +139,57 @@ impl CappedStore {
         }
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+    fn index(&self, hash: u64) -> usize {
         // The map itself uses the low bits; shard on the high ones.
-        &self.shards[(hash >> 40) as usize & self.mask]
+        (hash >> 40) as usize & self.mask
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+        &self.shards[self.index(hash)]
     }
 
     /// The stored state of a key, without changing it.
     pub(crate) fn peek(&self, hash: u64) -> Option<u64> {
-        let shard = self.shard(hash).read().unwrap_or_else(PoisonError::into_inner);
+        let shard = self
+            .shard(hash)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         shard.get(&hash).map(|s| s.load(Ordering::Acquire))
     }
 
     /// Removes entries whose state has expired by `now` from shard `index`; returns how many.
     fn sweep(&self, index: usize, now: u64) -> usize {
-        let mut shard = self.shards[index & self.mask]
+        let index = index & self.mask;
+        let mut shard = self.shards[index]
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         let before = shard.len();
-        shard.retain(|_, tat| tat.load(Ordering::Acquire) > now);
+        let mut earliest = u64::MAX;
+        shard.retain(|_, tat| {
+            let tat = tat.load(Ordering::Acquire);
+            let keep = tat > now;
+            if keep {
+                earliest = earliest.min(tat);
+            }
+            keep
+        });
         let removed = before - shard.len();
+        self.earliest[index].store(earliest, Ordering::Relaxed);
         self.capacity.release(removed);
         removed
     }
 
-    /// Sweeps the next shard in turn.
+    /// Sweeps the next shard, from the cursor on, that may hold expired entries.
     fn sweep_next(&self, now: u64) -> usize {
-        let index = self.cursor.fetch_add(1, Ordering::Relaxed);
-        self.sweep(index, now)
+        let start = self.cursor.fetch_add(1, Ordering::Relaxed);
+        for step in 0..self.shards.len() {
+            let index = (start + step) & self.mask;
+            if self.earliest[index].load(Ordering::Relaxed) <= now {
+                self.cursor.store(index + 1, Ordering::Relaxed);
+                return self.sweep(index, now);
+            }
+        }
+        0
     }
 
     /// Number of keys this store holds.
@@ -225,24 +254,20 @@ impl StateStore for CappedStore {
                 return Err(e);
             }
         };
-        if self.inserts
+        if self
+            .inserts
             .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(SWEEP_EVERY) {
+            .is_multiple_of(SWEEP_EVERY)
+        {
             self.sweep_next(probe.now);
         }
         let mut reserved = self.capacity.reserve();
-        if !reserved {
-            let own = (probe.hash >> 40) as usize;
-            if self.sweep(own, probe.now) > 0 {
-                reserved = self.capacity.reserve();
+        for _ in 0..SWEEP_WHEN_FULL {
+            if reserved {
+                break;
             }
-            for _ in 0..SWEEP_WHEN_FULL {
-                if reserved {
-                    break;
-                }
-                if self.sweep_next(probe.now) > 0 {
-                    reserved = self.capacity.reserve();
-                }
+            if self.sweep_next(probe.now) > 0 {
+                reserved = self.capacity.reserve();
             }
         }
         if !reserved {
@@ -265,6 +290,7 @@ impl StateStore for CappedStore {
             return Self::update(cell, probe, &f);
         }
         shard.insert(probe.hash, AtomicU64::new(next.as_u64()));
+        self.earliest[self.index(probe.hash)].fetch_min(next.as_u64(), Ordering::Relaxed);
         probe.seen.set(next.as_u64());
         Ok(result)
     }

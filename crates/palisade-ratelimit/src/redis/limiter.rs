@@ -131,7 +131,8 @@ impl RedisLimiter {
                     crate::BackendErrorKind::Unavailable => "unavailable",
                     _ => "protocol",
                 };
-                self.outage.failed(policy.name(), policy.failure_policy(), kind);
+                self.outage
+                    .failed(policy.name(), policy.failure_policy(), kind);
                 match policy.failure_policy() {
                     FailurePolicy::Open => Decision {
                         allowed: true,

@@ -35,13 +35,19 @@ impl RedisLoginStore {
         }
     }
 
-    async fn run(&self, keys: &[String; 3], mode: &str, window_ms: u64) -> Result<Snapshot, BackendError> {
+    async fn run(
+        &self,
+        keys: &[String; 3],
+        mode: &str,
+        window_ms: u64,
+    ) -> Result<Snapshot, BackendError> {
         let mut snapshot = Snapshot::default();
         for (i, key) in keys.iter().enumerate() {
             let mut conn = self.conn.clone();
             let mut invocation = self.script.key(key);
             invocation.arg(mode).arg(window_ms);
-            let reply = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
+            let reply =
+                tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
             let (failures, last, now): (u64, u64, u64) = match reply {
                 Err(_) => return Err(BackendError::new(BackendErrorKind::Timeout)),
                 Ok(Err(e)) => return Err(BackendError::new(super::backend::classify(&e))),
@@ -58,7 +64,10 @@ impl RedisLoginStore {
 }
 
 impl LoginStore for RedisLoginStore {
-    fn read(&self, keys: &[String; 3]) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
+    fn read(
+        &self,
+        keys: &[String; 3],
+    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
         self.run(keys, "read", 0)
     }
 
@@ -67,7 +76,11 @@ impl LoginStore for RedisLoginStore {
         keys: &[String; 3],
         window: Duration,
     ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
-        self.run(keys, "fail", u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1))
+        self.run(
+            keys,
+            "fail",
+            u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1),
+        )
     }
 
     fn clear(&self, keys: &[String]) -> impl Future<Output = Result<(), BackendError>> + Send {
