@@ -8,7 +8,7 @@ use std::{
     fmt,
     hash::BuildHasher,
     num::NonZeroU32,
-    sync::{Arc, PoisonError, RwLock, atomic::Ordering},
+    sync::{Arc, OnceLock, PoisonError, RwLock, atomic::Ordering},
     time::Duration,
 };
 
@@ -39,6 +39,9 @@ impl governor::clock::Clock for PinnedClock {
         Duration::from_nanos(PINNED.with(Cell::get))
     }
 }
+
+/// Policies looked up without a lock; more are found under a read lock.
+const FAST_SLOTS: usize = 32;
 
 type Governor = RateLimiter<Probe, SharedStore, PinnedClock, NoOpMiddleware<Duration>>;
 
@@ -106,6 +109,9 @@ pub struct MemoryBackend {
     clock: Arc<dyn Clock>,
     hasher: RandomState,
     capacity: Arc<Capacity>,
+    /// The first policies used, read without taking a lock.
+    fast: [OnceLock<Arc<Slot>>; FAST_SLOTS],
+    /// Every policy (the first ones too); written under its lock.
     slots: RwLock<Vec<Arc<Slot>>>,
 }
 
@@ -141,6 +147,7 @@ impl MemoryBackend {
                 keys: std::sync::atomic::AtomicUsize::new(0),
                 admit_untracked: config.when_full == WhenFull::Admit,
             }),
+            fast: std::array::from_fn(|_| OnceLock::new()),
             slots: RwLock::new(Vec::new()),
         }
     }
@@ -183,7 +190,27 @@ impl MemoryBackend {
         cost: NonZeroU32,
         now: u64,
     ) -> Decision {
+        for cell in &self.fast {
+            match cell.get() {
+                Some(slot) if slot.policy == *policy => {
+                    return self.decide_in(slot, key, policy, cost, now);
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
         let slot = self.slot(policy);
+        self.decide_in(&slot, key, policy, cost, now)
+    }
+
+    fn decide_in(
+        &self,
+        slot: &Slot,
+        key: &str,
+        policy: &Policy,
+        cost: NonZeroU32,
+        now: u64,
+    ) -> Decision {
         let probe = Probe {
             hash: self.hasher.hash_one(key.as_bytes()),
             now,
@@ -191,7 +218,12 @@ impl MemoryBackend {
             untracked: Cell::new(false),
         };
         PINNED.with(|p| p.set(now));
-        let outcome = match slot.limiter.check_key_n(&probe, cost) {
+        let checked = if cost == NonZeroU32::MIN {
+            Ok(slot.limiter.check_key(&probe))
+        } else {
+            slot.limiter.check_key_n(&probe, cost)
+        };
+        let outcome = match checked {
             Ok(Ok(())) => Outcome::Allowed {
                 tat: probe.seen.get(),
             },
@@ -264,6 +296,10 @@ impl MemoryBackend {
             store,
             metrics: PolicyMetrics::new(policy.name(), "memory"),
         });
+        if let Some(cell) = self.fast.get(slots.len()) {
+            // Filled in order under the write lock, so readers stop at the first empty cell.
+            let _ = cell.set(Arc::clone(&slot));
+        }
         slots.push(Arc::clone(&slot));
         slot
     }
