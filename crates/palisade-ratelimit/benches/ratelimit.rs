@@ -41,12 +41,12 @@ fn one_key(c: &mut Criterion) {
     let backend = MemoryBackend::default();
     let policy = policy();
     g.bench_function("palisade", |b| {
-        b.iter(|| black_box(backend.check(black_box("203.0.113.7"), &policy)))
+        b.iter(|| black_box(backend.check(black_box("203.0.113.7"), &policy)));
     });
     let raw = RateLimiter::keyed(quota());
     let key = "203.0.113.7".to_owned();
     g.bench_function("governor", |b| {
-        b.iter(|| black_box(raw.check_key(black_box(&key))))
+        b.iter(|| black_box(raw.check_key(black_box(&key))));
     });
     g.finish();
 }
@@ -119,7 +119,11 @@ fn redis_decisions(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let backend = rt.block_on(async {
-        palisade_ratelimit::redis::RedisBackend::new(&redis.url(), Default::default()).expect("url")
+        palisade_ratelimit::redis::RedisBackend::new(
+            &redis.url(),
+            palisade_ratelimit::redis::RedisConfig::default(),
+        )
+        .expect("url")
     });
     let policy = Policy::new("bench", 1_000_000, Duration::from_secs(1))
         .and_then(|p| p.with_burst(1_000))
