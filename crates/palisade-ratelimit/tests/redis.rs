@@ -32,6 +32,20 @@ fn backend(redis: &RedisServer) -> RedisBackend {
     RedisBackend::new(&redis.url(), RedisConfig::default()).expect("url")
 }
 
+#[test]
+fn constructing_outside_a_runtime_is_an_error_not_a_panic() {
+    assert!(matches!(
+        RedisBackend::new("redis://127.0.0.1/", RedisConfig::default()),
+        Err(palisade_ratelimit::redis::ConnectError::NoRuntime)
+    ));
+    assert!(matches!(
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async { RedisBackend::new("not a url", RedisConfig::default()) }),
+        Err(palisade_ratelimit::redis::ConnectError::InvalidUrl(_))
+    ));
+}
+
 fn cost(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).expect("positive cost")
 }

@@ -31,11 +31,11 @@ pub enum Scope {
     Client,
 }
 
-/// Delays for one scope: `free` failures cost nothing, then each failure doubles the delay
-/// from `base` up to `max`.
+/// Delays for one scope: after `free` failures the next attempt waits `base`, and each further
+/// failure doubles the wait, up to `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
-    /// Failures before any delay.
+    /// Failures that may happen before any wait.
     pub free: u32,
     /// The first delay.
     pub base: Duration,

@@ -61,6 +61,9 @@ pub enum ConnectError {
     /// The client could not be set up.
     #[error("cannot set up the Redis client: {0}")]
     Client(String),
+    /// Called outside a Tokio runtime; the connection's background task needs one.
+    #[error("RedisBackend::new must be called from within a Tokio runtime")]
+    NoRuntime,
 }
 
 pub(crate) fn classify(e: &redis::RedisError) -> BackendErrorKind {
@@ -103,8 +106,11 @@ impl RedisBackend {
     ///
     /// # Errors
     ///
-    /// [`ConnectError`] for an invalid URL.
+    /// [`ConnectError`] for an invalid URL, or outside a Tokio runtime.
     pub fn new(url: &str, config: RedisConfig) -> Result<Self, ConnectError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ConnectError::NoRuntime);
+        }
         let client = Client::open(url).map_err(|e| ConnectError::InvalidUrl(e.to_string()))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.timeout))
