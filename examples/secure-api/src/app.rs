@@ -17,6 +17,12 @@ use axum::{
 };
 use palisade_audit::{AuditLog, Event, Outcome};
 use palisade_password::{Hasher, Password, PasswordPolicy};
+use palisade_ratelimit::{
+    Policy,
+    client_ip::{ClientIpResolver, ClientKey},
+    headers::{self, HeaderOptions},
+    login::LoginThrottle,
+};
 use palisade_token::{
     ErrorKind, ExposeSecret as _,
     csrf::{CsrfTokens, Decision, OriginPolicy, RequestOrigin},
@@ -35,7 +41,7 @@ use crate::{
     metrics::Metrics,
     problem::ApiError,
     profile::FieldCrypto,
-    shared::{Counters, TokenStore, now},
+    shared::{LoginCounters, RateLimiter, TokenStore, now},
 };
 
 /// Everything the handlers share.
@@ -51,7 +57,10 @@ pub struct AppState {
     pub(crate) onetime: OneTimeTokens<TokenStore>,
     pub(crate) csrf: CsrfTokens,
     pub(crate) origins: OriginPolicy,
-    pub(crate) counters: Counters,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) rate_policy: Policy,
+    pub(crate) login_throttle: LoginThrottle<LoginCounters>,
+    pub(crate) resolver: ClientIpResolver,
     pub(crate) audit: Arc<Mutex<AuditLog>>,
     pub(crate) metrics: Metrics,
     pub(crate) html: palisade_sanitize::html::Policy,
@@ -127,17 +136,10 @@ impl AppState {
     }
 }
 
-fn client_of(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if trusted.contains(&peer.ip())
-        && let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return ip;
-    }
-    peer.ip()
+/// The client key (IPv6 grouped by /56) limits and login throttling count against.
+pub(crate) fn client_key(state: &AppState, client: Option<ClientIp>) -> ClientKey {
+    let ip = client.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0);
+    state.resolver.key(ip)
 }
 
 /// Builds the service: routes, then the layers (the last added runs first).
@@ -162,17 +164,23 @@ pub fn router(state: Arc<AppState>) -> Router {
             .max_age(Duration::from_secs(600))
     };
     let body_limit = tower_http::limit::RequestBodyLimitLayer::new(state.config.max_body_bytes);
+    routes_only(state.clone())
+        .layer(body_limit)
+        .layer(cors)
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn_with_state(state, request_log))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// The same routes and handlers with no layer at all: no security headers, request log, rate
+/// limit, CORS or body limit. For measuring what the layers cost; never serve this.
+pub fn routes_only(state: Arc<AppState>) -> Router {
     table()
         .into_iter()
         .fold(Router::new(), |router, (_, path, method_router)| {
             router.route(path, method_router)
         })
         .fallback(|| async { ApiError::NotFound })
-        .layer(body_limit)
-        .layer(cors)
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), request_log))
-        .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
@@ -212,7 +220,14 @@ async fn request_log(State(state): Shared, mut request: Request, next: Next) -> 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
-    let client = client_of(peer, request.headers(), &state.config.trusted_proxies);
+    let client = state.resolver.resolve(
+        peer.ip(),
+        request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
     request.extensions_mut().insert(ClientIp(client));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -231,40 +246,40 @@ async fn request_log(State(state): Shared, mut request: Request, next: Next) -> 
     response
 }
 
-/// Per-client fixed-window limit with the IETF `RateLimit` / `RateLimit-Policy` fields.
+/// The per-client limit (palisade-ratelimit's GCRA) with the IETF `RateLimit` /
+/// `RateLimit-Policy` fields on every limited response and `Retry-After` on a 429.
 async fn rate_limit(State(state): Shared, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if path == "/health" || path == "/metrics" {
         return next.run(request).await;
     }
-    let client = request
-        .extensions()
-        .get::<ClientIp>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.to_string());
-    let limit = u64::from(state.config.rate_limit);
-    let window = state.config.rate_window_secs;
-    let Ok(w) = state.counters.hit(&format!("rl:{client}"), window).await else {
-        return ApiError::Unavailable.into_response();
-    };
-    let remaining = limit.saturating_sub(w.count);
-    let policy = HeaderValue::from_str(&format!("\"per-client\";q={limit};w={window}"))
-        .unwrap_or(HeaderValue::from_static("\"per-client\""));
-    let fields = HeaderValue::from_str(&format!("\"per-client\";r={remaining};t={}", w.reset_secs))
-        .unwrap_or(HeaderValue::from_static("\"per-client\""));
-    let mut response = if w.count > limit {
+    let client = request.extensions().get::<ClientIp>().copied();
+    let key = client_key(&state, client);
+    let decision = state
+        .limiter
+        .check(&key.to_string(), &state.rate_policy)
+        .await;
+    let fields = headers::decision_fields(&state.rate_policy, &decision, HeaderOptions::default());
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
         Metrics::inc(&state.metrics.rate_limited);
         state.audit(
             Event::new("http.rate_limited")
-                .client(client)
+                .client(key.to_string())
                 .outcome(Outcome::Denied)
                 .field("path", path.to_owned()),
         );
-        ApiError::TooMany(w.reset_secs).into_response()
-    } else {
-        next.run(request).await
+        ApiError::TooMany(decision.retry_after.map_or(1, |d| d.as_secs().max(1))).into_response()
     };
-    response.headers_mut().insert("ratelimit-policy", policy);
-    response.headers_mut().insert("ratelimit", fields);
+    for (name, value) in fields {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(name),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     response
 }
 
@@ -457,23 +472,25 @@ async fn login(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let input: Credentials = parse(&body)?;
+    let key = client_key(&state, client.map(|c| c.0));
     let client = client.map_or_else(String::new, |c| c.0.0.to_string());
     let email = normalize_email(&input.email).map_err(|_| ApiError::BadCredentials)?;
-    let throttle_key = format!("login:{email}");
-    let locked = state
-        .counters
-        .peek(&throttle_key)
+    let gate = state
+        .login_throttle
+        .check(&email, &key)
         .await
         .map_err(|_| ApiError::Unavailable)?;
-    if locked.count >= u64::from(state.config.login_max_failures) {
+    if !gate.allowed {
         Metrics::inc(&state.metrics.login_locked);
         state.audit(
             Event::new("auth.login")
                 .client(client)
                 .outcome(Outcome::Denied)
-                .field("reason", "locked"),
+                .field("reason", if gate.locked { "locked" } else { "throttled" }),
         );
-        return Err(ApiError::TooMany(locked.reset_secs));
+        return Err(ApiError::TooMany(
+            gate.retry_after.map_or(1, |d| d.as_secs().max(1)),
+        ));
     }
     let user = state.db.user_by_email(email.clone()).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
@@ -486,10 +503,7 @@ async fn login(
         (Some(user), Ok(verified)) => (user, verified),
         (user, Err(e)) => {
             Metrics::inc(&state.metrics.login_failures);
-            let _ = state
-                .counters
-                .hit(&throttle_key, state.config.login_lockout_secs)
-                .await;
+            let _ = state.login_throttle.record_failure(&email, &key).await;
             let mut event = Event::new("auth.login")
                 .client(client)
                 .outcome(Outcome::Failure)
@@ -515,7 +529,7 @@ async fn login(
                 .outcome(Outcome::Success),
         );
     }
-    let _ = state.counters.clear(&throttle_key).await;
+    let _ = state.login_throttle.record_success(&email, &key).await;
     let grant = state
         .refresh
         .issue(&user.id.to_string())
@@ -728,6 +742,7 @@ async fn reset_confirm(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let input: ResetConfirm = parse(&body)?;
+    let client_ip = client.map(|c| c.0);
     let client = client.map_or_else(String::new, |c| c.0.0.to_string());
     let subject = match state
         .onetime
@@ -769,7 +784,8 @@ async fn reset_confirm(
         .set_password_hash(id, hash.as_str().to_owned(), now_i64())
         .await?;
     // The owner proved control of the mailbox: lift a login lockout.
-    let _ = state.counters.clear(&format!("login:{}", user.email)).await;
+    let key = client_key(&state, client_ip);
+    let _ = state.login_throttle.record_success(&user.email, &key).await;
     state.audit(
         Event::new("auth.password_reset")
             .actor(format!("user:{id}"))

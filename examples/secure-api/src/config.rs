@@ -111,8 +111,9 @@ pub struct Config {
     pub login_lockout_secs: u64,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
-    /// Peer addresses of reverse proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Networks of reverse proxies whose `X-Forwarded-For` is believed (`10.0.0.0/8`,
+    /// `192.0.2.7`).
+    pub trusted_proxies: Vec<String>,
     /// Where secrets come from when not in the environment.
     pub secrets: SecretFiles,
 }

@@ -22,6 +22,12 @@ use std::{
 
 use palisade_audit::{AuditLog, MacKey, SigningKey};
 use palisade_password::{Hasher, PasswordPolicy, Pepper, Peppers};
+use palisade_ratelimit::{
+    MemoryBackend, MemoryConfig, Policy,
+    client_ip::{ClientIpResolver, ForwardedHeader},
+    login::{LoginPolicy, LoginThrottle, MemoryLoginStore},
+    redis::{RedisBackend, RedisConfig, RedisLimiter, RedisLimiterConfig, RedisLoginStore},
+};
 use palisade_token::{
     csrf::{CsrfTokens, OriginPolicy},
     jwt::{Algorithm, Issuer, KeySet, Verifier},
@@ -33,12 +39,12 @@ use palisade_token::{
 use secrecy::{ExposeSecret as _, SecretBox};
 
 pub use crate::{
-    app::{AppState, router, routes},
+    app::{AppState, router, routes, routes_only},
     config::{Config, ConfigError, Secrets},
 };
 use crate::{
     config::Secret,
-    shared::{Counters, TokenStore},
+    shared::{LoginCounters, RateLimiter, TokenStore},
 };
 
 /// What the command line asked for.
@@ -239,6 +245,56 @@ fn key(secret: &Secret) -> &[u8] {
     secret.expose_secret()
 }
 
+/// palisade-ratelimit's pieces, in process or in Redis.
+struct Limits {
+    limiter: RateLimiter,
+    rate_policy: Policy,
+    login_throttle: LoginThrottle<LoginCounters>,
+    resolver: ClientIpResolver,
+}
+
+fn limits(config: &Config) -> Result<Limits, StartError> {
+    let rate_policy = Policy::new(
+        "per-client",
+        config.rate_limit,
+        Duration::from_secs(config.rate_window_secs),
+    )
+    .map_err(|e| component("rate limit")(&e))?;
+    let mut login_policy = LoginPolicy::default();
+    login_policy.account.free = config.login_max_failures;
+    login_policy.account_client.free = config.login_max_failures;
+    login_policy.lockout_after = Some(config.login_max_failures);
+    login_policy.lockout = Duration::from_secs(config.login_lockout_secs);
+    let (limiter, login_store) = match &config.redis_url {
+        Some(url) => {
+            let backend = RedisBackend::new(url, RedisConfig::default().prefix("secure-api:rl"))
+                .map_err(|e| component("redis rate limiter")(&e))?;
+            let login_store = LoginCounters::Redis(RedisLoginStore::new(&backend));
+            let limiter =
+                RateLimiter::Redis(RedisLimiter::new(backend, RedisLimiterConfig::default()));
+            (limiter, login_store)
+        }
+        None => (
+            RateLimiter::Memory(MemoryBackend::new(MemoryConfig::default())),
+            LoginCounters::Memory(MemoryLoginStore::new(100_000)),
+        ),
+    };
+    let login_throttle = LoginThrottle::new(login_store, login_policy).on_suspicious(
+        |event| tracing::warn!(target: "secure_api::login", ?event, "suspicious login activity"),
+    );
+    let resolver = ClientIpResolver::new(
+        config.trusted_proxies.iter().map(String::as_str),
+        ForwardedHeader::XForwardedFor,
+    )
+    .map_err(|e| component("trusted_proxies")(&e))?;
+    Ok(Limits {
+        limiter,
+        rate_policy,
+        login_throttle,
+        resolver,
+    })
+}
+
 /// Builds the shared state: database, keyring, audit log, token machinery, counters.
 ///
 /// # Errors
@@ -303,10 +359,12 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         key(&secrets.token_key),
     )
     .map_err(|e| component("one-time tokens")(&e))?;
-    let counters = match &redis {
-        Some(conn) => Counters::redis(conn.clone(), "secure-api:count"),
-        None => Counters::memory(),
-    };
+    let Limits {
+        limiter,
+        rate_policy,
+        login_throttle,
+        resolver,
+    } = limits(&config)?;
     let csrf = CsrfTokens::new(key(&secrets.csrf_key)).map_err(|e| component("csrf")(&e))?;
     let origins = OriginPolicy::new(config.allowed_origins.iter().map(String::as_str))
         .map_err(|e| component("allowed_origins")(&e))?;
@@ -322,7 +380,10 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         onetime,
         csrf,
         origins,
-        counters,
+        limiter,
+        rate_policy,
+        login_throttle,
+        resolver,
         audit,
         metrics: metrics::Metrics::default(),
         html: palisade_sanitize::html::Policy::basic(),
@@ -383,37 +444,9 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// The whole program: parse, load, then serve or run a command. Returns the exit code.
-pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
-    let args = match Args::parse(args) {
-        Ok(args) => args,
-        Err(e) => {
-            tracing::error!("{e}");
-            return 2;
-        }
-    };
-    if args.command == Command::Help {
-        tracing::info!("{USAGE}");
-        return 0;
-    }
-    let (config, secrets) = match load(&args, &env) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            tracing::error!("refusing to start: {e}");
-            return 2;
-        }
-    };
-    if args.dev {
-        tracing::warn!(
-            "INSECURE: --dev mode. Secrets missing from the environment were generated for this \
-             run only; data lives in {}. Never use --dev in production.",
-            config
-                .database
-                .parent()
-                .map_or_else(String::new, |p| p.display().to_string())
-        );
-    }
-    match args.command {
+/// `rotate-keys` and `grant-role`: work on the files, no server.
+fn offline_command(command: Command, config: &Config, secrets: &Secrets) -> i32 {
+    match command {
         Command::RotateKeys => {
             let result = db::Db::open(&config.database)
                 .map_err(StartError::from)
@@ -461,6 +494,44 @@ pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
                     1
                 }
             }
+        }
+        Command::Serve | Command::Help => 2,
+    }
+}
+
+/// The whole program: parse, load, then serve or run a command. Returns the exit code.
+pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
+    let args = match Args::parse(args) {
+        Ok(args) => args,
+        Err(e) => {
+            tracing::error!("{e}");
+            return 2;
+        }
+    };
+    if args.command == Command::Help {
+        tracing::info!("{USAGE}");
+        return 0;
+    }
+    let (config, secrets) = match load(&args, &env) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            tracing::error!("refusing to start: {e}");
+            return 2;
+        }
+    };
+    if args.dev {
+        tracing::warn!(
+            "INSECURE: --dev mode. Secrets missing from the environment were generated for this \
+             run only; data lives in {}. Never use --dev in production.",
+            config
+                .database
+                .parent()
+                .map_or_else(String::new, |p| p.display().to_string())
+        );
+    }
+    match args.command {
+        Command::RotateKeys | Command::GrantRole { .. } => {
+            offline_command(args.command, &config, &secrets)
         }
         Command::Serve | Command::Help => {
             let listen = config.listen;
