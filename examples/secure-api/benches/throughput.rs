@@ -67,7 +67,7 @@ async fn login(port: u16) -> String {
             .filter(|b| b.contains("access_token"))
         {
             let v: serde_json::Value = serde_json::from_str(json).unwrap();
-            token = v["access_token"].as_str().unwrap().to_owned();
+            v["access_token"].as_str().unwrap().clone_into(&mut token);
         }
     }
     assert!(!token.is_empty(), "login failed");
