@@ -149,7 +149,7 @@ fn main() {
             database: dir.join("db.sqlite"),
             audit_dir: dir.join("audit"),
             keyring: dir.join("keyring"),
-            rate_limit: 1_000_000_000,
+            rate_limit: 10_000_000,
             ..secure_api::Config::default()
         };
         let secrets = secure_api::Secrets::load(&config.secrets, &BTreeMap::new(), true).unwrap();
