@@ -1,0 +1,30 @@
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
+
+mod audit;
+mod body;
+mod client;
+mod errors;
+pub mod future;
+mod headers;
+mod log;
+mod problem;
+mod request_id;
+
+pub use crate::{
+    audit::{Audit, AuditHook, AuditLayer, AuditSink, SecurityEvent},
+    body::ResponseBody,
+    client::{ClientIp, PeerAddr, client_addr},
+    errors::{ERROR_TARGET, PanicToDetail, SanitizeErrors, SanitizeErrorsLayer, catch_panic},
+    headers::{Hsts, Https, SecurityHeaders, SecurityHeadersLayer, SecurityHeadersService},
+    log::{LogLine, REQUEST_TARGET, RequestLog, RequestLogLayer},
+    problem::{PROBLEM_JSON, Problem},
+    request_id::{REQUEST_ID_HEADER, request_id},
+};
+
+/// tower-http, re-exported at the version these layers are built and tested with: use its
+/// `cors`, `limit`, `request_id` and `catch_panic` modules beside palisade's layers (see the
+/// crate documentation for the order).
+pub use tower_http;
