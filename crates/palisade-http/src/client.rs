@@ -26,3 +26,9 @@ pub fn client_addr(extensions: &Extensions) -> Option<IpAddr> {
         .map(|c| c.0)
         .or_else(|| extensions.get::<PeerAddr>().map(|p| p.0.ip()))
 }
+
+/// The authenticated subject, put in request extensions by
+/// [`BearerLayer`](crate::BearerLayer) beside the verified claims; the per-user rate-limit key
+/// and the audit actor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal(pub std::sync::Arc<str>);

@@ -4,6 +4,7 @@
 #![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
 
 mod audit;
+mod auth;
 mod body;
 mod client;
 mod errors;
@@ -15,8 +16,12 @@ mod request_id;
 
 pub use crate::{
     audit::{Audit, AuditHook, AuditLayer, AuditSink, SecurityEvent},
+    auth::{
+        AUTH_TARGET, Authorized, Bearer, BearerLayer, Rejection, Require, RequireLayer,
+        TokenVerifier,
+    },
     body::ResponseBody,
-    client::{ClientIp, PeerAddr, client_addr},
+    client::{ClientIp, PeerAddr, Principal, client_addr},
     errors::{ERROR_TARGET, PanicToDetail, SanitizeErrors, SanitizeErrorsLayer, catch_panic},
     headers::{Hsts, Https, SecurityHeaders, SecurityHeadersLayer, SecurityHeadersService},
     log::{LogLine, REQUEST_TARGET, RequestLog, RequestLogLayer},
