@@ -7,11 +7,13 @@ mod audit;
 mod auth;
 mod body;
 mod client;
+mod client_layer;
 mod errors;
 pub mod future;
 mod headers;
 mod log;
 mod problem;
+mod rate;
 mod request_id;
 
 pub use crate::{
@@ -22,10 +24,12 @@ pub use crate::{
     },
     body::ResponseBody,
     client::{ClientIp, PeerAddr, Principal, client_addr},
+    client_layer::{ClientIpLayer, ClientIpService, PeerOnly, ResolveClient},
     errors::{ERROR_TARGET, PanicToDetail, SanitizeErrors, SanitizeErrorsLayer, catch_panic},
     headers::{Hsts, Https, SecurityHeaders, SecurityHeadersLayer, SecurityHeadersService},
     log::{LogLine, REQUEST_TARGET, RequestLog, RequestLogLayer},
     problem::{PROBLEM_JSON, Problem},
+    rate::{KeyBy, Limiter, RATE_TARGET, RateLimit, RateLimitLayer, Verdict},
     request_id::{REQUEST_ID_HEADER, request_id},
 };
 
