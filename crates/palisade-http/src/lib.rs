@@ -8,6 +8,8 @@ mod auth;
 mod body;
 mod client;
 mod client_layer;
+mod cookie;
+mod csrf;
 mod errors;
 pub mod future;
 mod headers;
@@ -25,6 +27,8 @@ pub use crate::{
     body::ResponseBody,
     client::{ClientIp, PeerAddr, Principal, client_addr},
     client_layer::{ClientIpLayer, ClientIpService, PeerOnly, ResolveClient},
+    cookie::{CookieValue, cookie},
+    csrf::{CSRF_TARGET, Csrf, CsrfCheck, CsrfLayer},
     errors::{ERROR_TARGET, PanicToDetail, SanitizeErrors, SanitizeErrorsLayer, catch_panic},
     headers::{Hsts, Https, SecurityHeaders, SecurityHeadersLayer, SecurityHeadersService},
     log::{LogLine, REQUEST_TARGET, RequestLog, RequestLogLayer},
