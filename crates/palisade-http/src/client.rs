@@ -19,6 +19,11 @@ pub struct PeerAddr(pub SocketAddr);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientIp(pub IpAddr);
 
+/// The key a client's requests are counted under (its address, or its IPv6 prefix), put in
+/// request extensions by [`ClientIpLayer`](crate::ClientIpLayer).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientKey(pub std::sync::Arc<str>);
+
 /// The best known client address: [`ClientIp`] if resolved, else the [`PeerAddr`]'s address.
 pub fn client_addr(extensions: &Extensions) -> Option<IpAddr> {
     extensions

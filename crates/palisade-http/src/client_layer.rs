@@ -10,7 +10,7 @@ use std::{
 use http::{Extensions, HeaderMap, Request};
 use tower::{Layer, Service};
 
-use crate::client::{ClientIp, PeerAddr};
+use crate::client::{ClientIp, ClientKey, PeerAddr};
 
 /// Finds the client behind the proxies a deployment trusts.
 ///
@@ -19,6 +19,12 @@ use crate::client::{ClientIp, PeerAddr};
 pub trait ResolveClient: Send + Sync + 'static {
     /// The client's address, given the TCP peer and the request headers.
     fn resolve(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr;
+
+    /// The key a client's requests are counted under: the address itself by default; an
+    /// IPv6 prefix (a subscriber's whole block) for palisade-ratelimit's resolver.
+    fn key(&self, client: IpAddr) -> String {
+        client.to_string()
+    }
 }
 
 /// Trusts no proxy: the client is the peer.
@@ -37,7 +43,7 @@ fn peer_extension(extensions: &Extensions) -> Option<SocketAddr> {
     extensions.get::<PeerAddr>().map(|p| p.0)
 }
 
-/// Puts a [`ClientIp`] in each request's extensions, for the logging, audit and rate-limit
+/// Puts a [`ClientIp`] and a [`ClientKey`] in each request's extensions, for the logging, audit and rate-limit
 /// layers inside it.
 ///
 /// The peer address is read with [`peer_from`](Self::peer_from) (by default from a
@@ -138,9 +144,12 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         // A client-supplied value never survives: only this layer decides.
         request.extensions_mut().remove::<ClientIp>();
+        request.extensions_mut().remove::<ClientKey>();
         if let Some(peer) = (self.layer.peer_from)(request.extensions()) {
             let ip = self.layer.resolver.resolve(peer, request.headers());
+            let key = self.layer.resolver.key(ip);
             request.extensions_mut().insert(ClientIp(ip));
+            request.extensions_mut().insert(ClientKey(Arc::from(key)));
             if request.extensions().get::<PeerAddr>().is_none() {
                 request.extensions_mut().insert(PeerAddr(peer));
             }

@@ -31,8 +31,9 @@ pub trait CsrfCheck: Send + Sync + 'static {
     /// The reason for logs and audit records when the request is cross-site.
     fn check_origin(&self, method: &Method, headers: &HeaderMap) -> Result<(), Cow<'static, str>>;
 
-    /// Whether `token` is a valid double-submit token for the session `session_id`.
-    fn verify_token(&self, session_id: &str, token: &str) -> bool;
+    /// Whether `cookie` and `submitted` (the header) are the same double-submit token, signed
+    /// for the session `session_id`. Compare in constant time.
+    fn verify_token(&self, session_id: &str, cookie: &str, submitted: &str) -> bool;
 }
 
 /// Refuses cross-site and token-less state-changing requests that carry the session cookie.
@@ -43,9 +44,9 @@ pub trait CsrfCheck: Send + Sync + 'static {
 /// browser never attaches those on its own. A checked request passes when
 ///
 /// 1. [`CsrfCheck::check_origin`] accepts its Fetch Metadata or origin;
-/// 2. the CSRF header and the CSRF cookie are both present, once each, and equal; and
-/// 3. [`CsrfCheck::verify_token`] accepts that token for the session id in the session cookie
-///    (so a token planted by a sibling domain for another session fails).
+/// 2. the CSRF header and the CSRF cookie are both present, once each; and
+/// 3. [`CsrfCheck::verify_token`] finds them equal and signed for the session id in the
+///    session cookie (so a token planted by a sibling domain for another session fails).
 ///
 /// Otherwise it gets `403` with a [`Problem`] and a [`SecurityEvent`] `csrf` naming the reason.
 /// A session cookie sent twice is refused: which one is genuine cannot be told.
@@ -126,12 +127,7 @@ impl<C: CsrfCheck> CsrfLayer<C> {
         let CookieValue::One(cookie_token) = cookie(headers, &self.token_cookie) else {
             return Err("missing_token_cookie".into());
         };
-        let equal: bool =
-            subtle::ConstantTimeEq::ct_eq(header.as_bytes(), cookie_token.as_bytes()).into();
-        if !equal {
-            return Err("token_mismatch".into());
-        }
-        if !self.check.verify_token(session, header) {
+        if !self.check.verify_token(session, cookie_token, header) {
             return Err("bad_token".into());
         }
         Ok(())

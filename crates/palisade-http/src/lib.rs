@@ -25,7 +25,7 @@ pub use crate::{
         TokenVerifier,
     },
     body::ResponseBody,
-    client::{ClientIp, PeerAddr, Principal, client_addr},
+    client::{ClientIp, ClientKey, PeerAddr, Principal, client_addr},
     client_layer::{ClientIpLayer, ClientIpService, PeerOnly, ResolveClient},
     cookie::{CookieValue, cookie},
     csrf::{CSRF_TARGET, Csrf, CsrfCheck, CsrfLayer},

@@ -16,7 +16,7 @@ use tower::{Layer, Service};
 
 use crate::{
     Problem, ResponseBody, SecurityEvent,
-    client::{ClientIp, Principal},
+    client::{ClientIp, ClientKey, Principal},
     future::BoxFuture,
     request_id::request_id,
 };
@@ -185,8 +185,13 @@ fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Option<String> {
         return Some(format!("user:{}", user.0));
     }
     extensions
-        .get::<ClientIp>()
-        .map(|ip| format!("ip:{}", ip.0))
+        .get::<ClientKey>()
+        .map(|key| format!("ip:{}", key.0))
+        .or_else(|| {
+            extensions
+                .get::<ClientIp>()
+                .map(|ip| format!("ip:{}", ip.0))
+        })
 }
 
 impl<S, L, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, L>

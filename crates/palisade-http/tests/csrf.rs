@@ -14,13 +14,16 @@ struct TestCheck;
 
 impl CsrfCheck for TestCheck {
     fn check_origin(&self, _: &Method, headers: &HeaderMap) -> Result<(), Cow<'static, str>> {
-        match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
+        match headers
+            .get("sec-fetch-site")
+            .map(http::HeaderValue::as_bytes)
+        {
             Some(b"cross-site") => Err("cross_site".into()),
             _ => Ok(()),
         }
     }
-    fn verify_token(&self, session_id: &str, token: &str) -> bool {
-        token == format!("{session_id}.ok")
+    fn verify_token(&self, session_id: &str, cookie: &str, submitted: &str) -> bool {
+        cookie == submitted && submitted == format!("{session_id}.ok")
     }
 }
 
