@@ -33,7 +33,7 @@ pub use crate::{
     headers::{Hsts, Https, SecurityHeaders, SecurityHeadersLayer, SecurityHeadersService},
     log::{LogLine, REQUEST_TARGET, RequestLog, RequestLogLayer},
     problem::{PROBLEM_JSON, Problem},
-    rate::{KeyBy, Limiter, RATE_TARGET, RateLimit, RateLimitLayer, Verdict},
+    rate::{KeyBy, RATE_TARGET, RateLimit, RateLimitLayer, RateLimiter, Verdict},
     request_id::{REQUEST_ID_HEADER, request_id},
 };
 

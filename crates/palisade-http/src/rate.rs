@@ -60,7 +60,7 @@ impl Verdict {
 /// Decides whether the holder of a key may make one more request.
 ///
 /// palisade-ratelimit's limiters implement it; the key is `ip:<address>` or `user:<subject>`.
-pub trait Limiter: Send + Sync + 'static {
+pub trait RateLimiter: Send + Sync + 'static {
     /// The decision for `key`.
     fn check(&self, key: &str) -> impl Future<Output = Verdict> + Send;
 }
@@ -77,7 +77,7 @@ pub enum KeyBy {
     UserOrClient,
 }
 
-/// Counts each request against a [`Limiter`] and refuses those over the limit.
+/// Counts each request against a [`RateLimiter`] and refuses those over the limit.
 ///
 /// Allowed responses carry the limiter's fields (`RateLimit`, `RateLimit-Policy`); refused
 /// requests get `429` with the fields, `Retry-After` and a [`Problem`], and a
@@ -113,7 +113,7 @@ impl<L> fmt::Debug for RateLimitLayer<L> {
     }
 }
 
-impl<L: Limiter> RateLimitLayer<L> {
+impl<L: RateLimiter> RateLimitLayer<L> {
     /// Requests counted by client address against `limiter`.
     pub fn new(limiter: L) -> Self {
         Self::from_arc(Arc::new(limiter))
@@ -199,7 +199,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    L: Limiter,
+    L: RateLimiter,
     ReqBody: Send + 'static,
     ResBody: Send + 'static,
 {

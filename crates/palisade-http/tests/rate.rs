@@ -15,7 +15,7 @@ use common::body_text;
 use http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use palisade_audit::Event;
 use palisade_http::{
-    AuditLayer, ClientIpLayer, KeyBy, Limiter, PeerAddr, Principal, RateLimitLayer, Verdict,
+    AuditLayer, ClientIpLayer, KeyBy, PeerAddr, Principal, RateLimitLayer, RateLimiter, Verdict,
 };
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -26,7 +26,7 @@ struct Counting {
     seen: Mutex<HashMap<String, u64>>,
 }
 
-impl Limiter for Counting {
+impl RateLimiter for Counting {
     async fn check(&self, key: &str) -> Verdict {
         let mut seen = self.seen.lock().unwrap();
         let used = seen.entry(key.to_owned()).or_default();
