@@ -168,3 +168,43 @@ impl Problem {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_round_trips_and_cannot_shadow_members(
+            detail in ".{0,64}",
+            id in ".{0,32}",
+            name in "[a-z_]{1,10}",
+            status in 400u16..600,
+        ) {
+            let status = StatusCode::from_u16(status).unwrap();
+            let problem = Problem::new(status)
+                .with_detail(detail.clone())
+                .with_request_id(id.clone())
+                .with_extension(name.clone(), "x");
+            let json: Value = serde_json::from_slice(&problem.to_json()).unwrap();
+            proptest::prop_assert_eq!(json["detail"].as_str(), Some(detail.as_str()));
+            proptest::prop_assert_eq!(json["request_id"].as_str(), Some(id.as_str()));
+            proptest::prop_assert_eq!(json["status"].as_u64(), Some(u64::from(status.as_u16())));
+            if !matches!(name.as_str(), "type" | "title" | "status" | "detail" | "instance" | "request_id") {
+                proptest::prop_assert_eq!(json[name.as_str()].as_str(), Some("x"));
+            }
+            proptest::prop_assert_eq!(json["type"].as_str(), Some("about:blank"));
+        }
+    }
+
+    #[test]
+    fn the_response_is_problem_json_and_not_cached() {
+        let response = Problem::new(StatusCode::UNAUTHORIZED)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+            .into_response::<String>();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+}
