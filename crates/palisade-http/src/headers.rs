@@ -85,7 +85,7 @@ impl Hsts {
 #[derive(Debug, Clone)]
 pub struct SecurityHeaders {
     fixed: Vec<(HeaderName, HeaderValue)>,
-    hsts: Option<Hsts>,
+    hsts: Option<HeaderValue>,
     https: Https,
     overwrite: bool,
 }
@@ -137,7 +137,7 @@ impl SecurityHeaders {
                     HeaderValue::from_static("same-origin"),
                 ),
             ],
-            hsts: Some(Hsts::default()),
+            hsts: Some(Hsts::default().value()),
             https: Https::Detect,
             overwrite: false,
         }
@@ -200,7 +200,7 @@ impl SecurityHeaders {
     /// never sends it.
     #[must_use]
     pub fn hsts(mut self, hsts: Option<Hsts>) -> Self {
-        self.hsts = hsts;
+        self.hsts = hsts.map(Hsts::value);
         self
     }
 
@@ -244,8 +244,10 @@ impl SecurityHeaders {
     fn apply(&self, headers: &mut HeaderMap, https: bool) {
         let hsts = self
             .hsts
+            .clone()
             .filter(|_| https)
-            .map(|h| (header::STRICT_TRANSPORT_SECURITY, h.value()));
+            .map(|value| (header::STRICT_TRANSPORT_SECURITY, value));
+        headers.reserve(self.fixed.len() + 1);
         for (name, value) in self.fixed.iter().cloned().chain(hsts) {
             if self.overwrite || !headers.contains_key(&name) {
                 headers.insert(name, value);
