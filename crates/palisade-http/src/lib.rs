@@ -17,6 +17,7 @@ mod log;
 mod problem;
 mod rate;
 mod request_id;
+mod token;
 
 pub use crate::{
     audit::{Audit, AuditHook, AuditLayer, AuditSink, SecurityEvent},
@@ -35,6 +36,7 @@ pub use crate::{
     problem::{PROBLEM_JSON, Problem},
     rate::{KeyBy, RATE_TARGET, RateLimit, RateLimitLayer, RateLimiter, Verdict},
     request_id::{REQUEST_ID_HEADER, request_id},
+    token::{JwtVerifier, NoRevocation, Revocation, TokenCsrf},
 };
 
 /// tower-http, re-exported at the version these layers are built and tested with: use its
