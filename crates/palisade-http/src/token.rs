@@ -86,9 +86,18 @@ impl<T, R> fmt::Debug for JwtVerifier<T, R> {
     }
 }
 
-impl<T> JwtVerifier<T, NoRevocation> {
-    /// Verifies with `verifier`, no revocation list.
+impl JwtVerifier {
+    /// Verifies with `verifier`, no revocation list; the application's claims stay a JSON map
+    /// (`Claims<Map<String, Value>>`, which is `Claims` with its default parameter).
     pub fn new(verifier: Verifier) -> Self {
+        Self::typed(verifier)
+    }
+}
+
+impl<T> JwtVerifier<T, NoRevocation> {
+    /// Verifies with `verifier`, no revocation list, deserializing the application's claims
+    /// into `T` (`Claims<T>` in the request's extensions).
+    pub fn typed(verifier: Verifier) -> Self {
         Self {
             verifier,
             revocation: NoRevocation,
