@@ -327,3 +327,41 @@ async fn csrf_signed_double_submit_and_fetch_metadata() {
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
     }
 }
+
+#[tokio::test]
+async fn refusals_carry_security_headers_and_problem_bodies() {
+    use palisade_http::{SecurityHeaders, SecurityHeadersLayer};
+    let t = tokens();
+    let reader = t
+        .issuer
+        .issue(Claims::empty().subject("bob").scope("orders:read"))
+        .unwrap();
+    let secured = |router: Router| router.layer(SecurityHeadersLayer::new(SecurityHeaders::api()));
+    let cases = [
+        (
+            secured(app(JwtVerifier::new(t.verifier.clone()))),
+            get_with("/me", "not-a-jwt"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            secured(app(JwtVerifier::new(t.verifier.clone()))),
+            get_with("/orders", &reader),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            secured(csrf_app()),
+            post("s-alice", None, None, Some("cross-site")),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (app, request, status) in cases {
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), status);
+        let h = response.headers();
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        assert!(h.contains_key(header::CONTENT_SECURITY_POLICY));
+        assert_eq!(h[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+    }
+}
