@@ -8,14 +8,16 @@ use axum::{Extension, Router, body::Body, routing::get};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderValue, Method, Request};
 use palisade_http::{
-    AuditLayer, BearerLayer, ClientIpLayer, JwtVerifier, PeerAddr, RequestLogLayer, RequireLayer,
-    SanitizeErrorsLayer, SecurityHeaders, SecurityHeadersLayer, catch_panic,
+    AuditLayer, BearerLayer, ClientIpLayer, JwtVerifier, KeyBy, PeerAddr, PolicyLimiter,
+    RateLimitLayer, RequestLogLayer, RequireLayer, SanitizeErrorsLayer, SecurityHeaders,
+    SecurityHeadersLayer, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
         request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     },
 };
+use palisade_ratelimit::{MemoryBackend, Policy};
 use palisade_token::jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey, Verifier};
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -36,8 +38,13 @@ fn bare() -> Router {
     Router::new().route("/me", get(me))
 }
 
-/// Every palisade layer, in the documented order.
+/// Every palisade layer, in the documented order, with limits no request here reaches.
 fn full() -> Router {
+    let limits = Arc::new(MemoryBackend::default());
+    let per_ip = Policy::new("per-ip", 1_000_000_000, Duration::from_secs(1_000_000))
+        .expect("a valid policy");
+    let per_user = Policy::new("per-user", 1_000_000_000, Duration::from_secs(1_000_000))
+        .expect("a valid policy");
     let verifier = Verifier::new(keys()).audience("bench");
     Router::new()
         .route("/me", get(|Extension(_claims): Extension<Claims>| me()))
@@ -52,6 +59,10 @@ fn full() -> Router {
                 .layer(SanitizeErrorsLayer::new())
                 .layer(catch_panic())
                 .layer(AuditLayer::new(|_event| {}))
+                .layer(RateLimitLayer::new(PolicyLimiter::new(
+                    limits.clone(),
+                    per_ip,
+                )))
                 .layer(
                     CorsLayer::new()
                         .allow_origin(AllowOrigin::list([HeaderValue::from_static(
@@ -60,7 +71,11 @@ fn full() -> Router {
                         .allow_methods([Method::GET]),
                 )
                 .layer(RequestBodyLimitLayer::new(64 * 1024))
-                .layer(BearerLayer::new(JwtVerifier::new(verifier))),
+                .layer(BearerLayer::new(JwtVerifier::new(verifier)))
+                .layer(
+                    RateLimitLayer::new(PolicyLimiter::new(limits, per_user))
+                        .key_by(KeyBy::UserOrClient),
+                ),
         )
 }
 

@@ -16,6 +16,7 @@ mod headers;
 mod log;
 mod problem;
 mod rate;
+mod ratelimit;
 mod request_id;
 mod token;
 
@@ -35,6 +36,7 @@ pub use crate::{
     log::{LogLine, REQUEST_TARGET, RequestLog, RequestLogLayer},
     problem::{PROBLEM_JSON, Problem},
     rate::{KeyBy, RATE_TARGET, RateLimit, RateLimitLayer, RateLimiter, Verdict},
+    ratelimit::PolicyLimiter,
     request_id::{REQUEST_ID_HEADER, request_id},
     token::{JwtVerifier, NoRevocation, Revocation, TokenCsrf},
 };
