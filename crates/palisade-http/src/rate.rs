@@ -79,7 +79,8 @@ pub enum KeyBy {
 
 /// Counts each request against a [`RateLimiter`] and refuses those over the limit.
 ///
-/// Allowed responses carry the limiter's fields (`RateLimit`, `RateLimit-Policy`); refused
+/// Allowed responses carry the limiter's fields (`RateLimit`, `RateLimit-Policy`), added beside
+/// those of other rate-limit layers; refused
 /// requests get `429` with the fields, `Retry-After` and a [`Problem`], and a
 /// [`SecurityEvent`] `ratelimit` for the audit layer. A request without a client address
 /// ([`ClientIpLayer`](crate::ClientIpLayer) missing, or the server gave no peer) is refused
@@ -235,8 +236,10 @@ where
             if verdict.allowed {
                 let mut response = inner.call(request).await?.map(ResponseBody::inner);
                 let headers = response.headers_mut();
+                // Appended, not replaced: with a limit per client and one per user, both
+                // policies are reported (field lines of one list, RFC 9110 section 5.3).
                 for (name, value) in verdict.fields {
-                    headers.insert(name, value);
+                    headers.append(name, value);
                 }
                 return Ok(response);
             }

@@ -184,3 +184,30 @@ async fn authenticated_users_get_their_own_budget() {
     let response = app.oneshot(request("alice")).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn two_limits_both_report_their_fields() {
+    let per_user = Policy::new("per-user", 5, Duration::from_secs(60)).unwrap();
+    let app = Router::new().route("/", get(|| async { "ok" })).layer(
+        ServiceBuilder::new()
+            .layer(ClientIpLayer::new())
+            .layer(per_client(5))
+            .layer(
+                RateLimitLayer::new(PolicyLimiter::new(
+                    Arc::new(MemoryBackend::default()),
+                    per_user,
+                ))
+                .key_by(KeyBy::UserOrClient),
+            ),
+    );
+    let response = app.oneshot(from("192.0.2.3:1", None)).await.unwrap();
+    let policies: Vec<String> = response
+        .headers()
+        .get_all("ratelimit-policy")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(policies.len(), 2, "{policies:?}");
+    assert!(policies.iter().any(|p| p.contains("per-ip")));
+    assert!(policies.iter().any(|p| p.contains("per-user")));
+}
