@@ -98,6 +98,13 @@ impl<W: Write> JsonRedactor<W> {
 
     /// Takes the next chunk of input; writes out everything that is settled.
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<(), JsonStreamError> {
+        let result = self.push_inner(chunk);
+        // Output settled before an error is written too: the reader sees where it stopped.
+        let written = self.write_pending();
+        result.and(written)
+    }
+
+    fn push_inner(&mut self, chunk: &[u8]) -> Result<(), JsonStreamError> {
         let mut i = 0;
         while i < chunk.len() {
             if let Lex::String { escaped: false } = self.lex {
@@ -121,11 +128,19 @@ impl<W: Write> JsonRedactor<W> {
             i += 1;
             self.offset += 1;
         }
-        self.write_pending()
+        Ok(())
     }
 
     /// Ends the input: it must end between complete top-level values.
     pub(crate) fn finish(mut self) -> Result<W, JsonStreamError> {
+        let result = self.finish_inner();
+        let written = self.write_pending();
+        result.and(written)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn finish_inner(&mut self) -> Result<(), JsonStreamError> {
         match self.lex {
             Lex::String { .. } => return Err(self.syntax("unterminated string")),
             Lex::Scalar => self.end_scalar()?,
@@ -134,9 +149,7 @@ impl<W: Write> JsonRedactor<W> {
         if !self.stack.is_empty() || self.expect != Expect::Value {
             return Err(self.syntax("the input ends inside an object or array"));
         }
-        self.write_pending()?;
-        self.out.flush()?;
-        Ok(self.out)
+        Ok(())
     }
 
     fn write_pending(&mut self) -> Result<(), JsonStreamError> {
