@@ -149,9 +149,7 @@ fn append(args: &AuditArgs) -> CmdResult {
     drop(text);
     let log_exists = args.log.is_dir()
         && std::fs::read_dir(&args.log).is_ok_and(|mut entries| {
-            entries.any(|e| {
-                e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("audit-"))
-            })
+            entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("audit-")))
         });
     let builder = AuditLog::builder(&args.log);
     let mut log = if log_exists {
@@ -167,8 +165,10 @@ fn append(args: &AuditArgs) -> CmdResult {
             .map_err(|e| Failure::usage(format!("audit log {}: {e}", args.log.display())))?;
         writeln!(out, "{}", receipt.seq).map_err(|e| Failure::io("writing", &e))?;
     }
-    log.tick()
-        .and_then(|()| log.flush())
+    // End every append with a signed checkpoint (which first seals any epoch that ended), so
+    // the records just written are covered by a signature as well as by MACs.
+    log.checkpoint()
+        .map(drop)
         .map_err(|e| Failure::usage(format!("audit log {}: {e}", args.log.display())))?;
     out.flush().map_err(|e| Failure::io("writing", &e))
 }

@@ -255,7 +255,10 @@ impl<W: Write> JsonRedactor<W> {
     }
 
     fn begin_value(&mut self, b: u8) -> Result<(), JsonStreamError> {
-        if !matches!(b, b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') {
+        if !matches!(
+            b,
+            b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+        ) {
             return Err(self.syntax("expected a JSON value"));
         }
         if self.sensitive_next {
@@ -391,7 +394,8 @@ mod tests {
 
     #[test]
     fn bytes_are_kept_when_nothing_is_found() {
-        let input = b"{ \"a\" : [ 1 , 2.50 , \"\\u00e9t\\u00e9\" ] }\n\n[ ]\n\"x\"\n-0.0e+1 true null\n";
+        let input =
+            b"{ \"a\" : [ 1 , 2.50 , \"\\u00e9t\\u00e9\" ] }\n\n[ ]\n\"x\"\n-0.0e+1 true null\n";
         assert_eq!(run_split(input), input);
     }
 

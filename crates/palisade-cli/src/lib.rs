@@ -16,13 +16,13 @@ use std::{ffi::OsString, io::Write, process::ExitCode};
 
 use clap::Parser as _;
 
-pub use crate::{
-    error::JsonStreamError,
-    redact::{RedactMode, redact_stream},
-};
 use crate::{
     args::{Cli, Command},
     error::Failure,
+};
+pub use crate::{
+    error::JsonStreamError,
+    redact::{RedactMode, redact_stream},
 };
 
 /// The exit status for success.

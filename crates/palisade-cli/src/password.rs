@@ -56,7 +56,9 @@ fn hasher_for(preset: Preset) -> Result<Hasher, Failure> {
 }
 
 fn hash(preset: &str) -> CmdResult {
-    let preset: Preset = preset.parse().map_err(|e| Failure::usage(format!("--preset: {e}")))?;
+    let preset: Preset = preset
+        .parse()
+        .map_err(|e| Failure::usage(format!("--preset: {e}")))?;
     let hasher = hasher_for(preset)?;
     let password = read_password()?;
     if password.expose_secret().is_empty() {

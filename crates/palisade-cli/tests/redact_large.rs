@@ -22,9 +22,9 @@ fn peak_kib(pid: u32) -> Option<u64> {
 /// A log line; every seventh carries a secret that must not come out.
 fn line(i: usize, out: &mut Vec<u8>) {
     match i % 7 {
-        0 => write!(out, "2026-11-22T20:00:{:02}Z WARN login user=u{i} password=hunter2-{i} from 203.0.113.9\n", i % 60),
-        3 => write!(out, "2026-11-22T20:00:{:02}Z INFO key AKIAIOSFODNN7EXAMPLE used by job {i}\n", i % 60),
-        _ => write!(out, "2026-11-22T20:00:{:02}Z INFO request id={i} path=/api/v1/items?page={} status=200 bytes=5120\n", i % 60, i % 97),
+        0 => writeln!(out, "2026-11-22T20:00:{:02}Z WARN login user=u{i} password=hunter2-{i} from 203.0.113.9", i % 60),
+        3 => writeln!(out, "2026-11-22T20:00:{:02}Z INFO key AKIAIOSFODNN7EXAMPLE used by job {i}", i % 60),
+        _ => writeln!(out, "2026-11-22T20:00:{:02}Z INFO request id={i} path=/api/v1/items?page={} status=200 bytes=5120", i % 60, i % 97),
     }
     .expect("write to Vec");
 }
@@ -73,7 +73,10 @@ fn two_hundred_megabytes_in_bounded_memory() {
             carry.extend_from_slice(&chunk[..n]);
             // Look at complete lines only, so nothing is split.
             let end = carry.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-            for l in carry[..end].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            for l in carry[..end]
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+            {
                 lines += 1;
                 let text = String::from_utf8_lossy(l);
                 leaked |= text.contains("hunter2") || text.contains("AKIAIOSFODNN7EXAMPLE");
