@@ -1,0 +1,214 @@
+//! Cross-site request forgery defences (OWASP CSRF cheat sheet): signed double-submit
+//! tokens bound to the session, and a Fetch Metadata / Origin check. Framework-agnostic:
+//! they take header values as strings and return a decision, never a response.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret as _, SecretBox};
+use subtle::ConstantTimeEq as _;
+
+use crate::error::{ConfigError, ErrorKind, InvalidToken};
+use crate::jwt::b64;
+
+/// Signed double-submit CSRF tokens: `base64url(random) "." base64url(HMAC(key, session id,
+/// random))`. Put the token in a cookie and in each form or header; accept a request only
+/// when both copies are equal and the signature binds them to the session.
+pub struct CsrfTokens {
+    key: SecretBox<[u8; 32]>,
+}
+
+impl fmt::Debug for CsrfTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CsrfTokens { key: [REDACTED] }")
+    }
+}
+
+impl CsrfTokens {
+    /// CSRF tokens under `key`, a server secret of at least 32 bytes.
+    ///
+    /// # Errors
+    /// [`ConfigError::SecretTooShort`].
+    pub fn new(key: &[u8]) -> Result<Self, ConfigError> {
+        if key.len() < 32 {
+            return Err(ConfigError::SecretTooShort {
+                alg: "HMAC-SHA256",
+                min: 32,
+                got: key.len(),
+            });
+        }
+        let mut k = Box::new([0u8; 32]);
+        if key.len() == 32 {
+            k.copy_from_slice(key);
+        } else {
+            use sha2::Digest as _;
+            k.copy_from_slice(&sha2::Sha256::digest(key));
+        }
+        Ok(Self {
+            key: SecretBox::new(k),
+        })
+    }
+
+    /// A new token for the session `session_id`.
+    pub fn issue(&self, session_id: &str) -> String {
+        let random = crate::random::bytes_32();
+        let mac = self.mac(session_id, &random);
+        format!("{}.{}", b64::encode(&random), b64::encode(&mac))
+    }
+
+    /// Checks a request: `cookie` and `submitted` (form field or header) must be the same
+    /// token, signed for `session_id`. Comparisons are constant-time.
+    ///
+    /// # Errors
+    /// [`InvalidToken`] with kind `CsrfMismatch`.
+    pub fn verify(
+        &self,
+        session_id: &str,
+        cookie: &str,
+        submitted: &str,
+    ) -> Result<(), InvalidToken> {
+        let fail = || InvalidToken::new(ErrorKind::CsrfMismatch);
+        if cookie.len() > 128 || !bool::from(cookie.as_bytes().ct_eq(submitted.as_bytes())) {
+            return Err(fail());
+        }
+        let (random, mac) = cookie.split_once('.').ok_or_else(fail)?;
+        let random = b64::decode(random)
+            .filter(|r| r.len() == 32)
+            .ok_or_else(fail)?;
+        let mac = b64::decode(mac).ok_or_else(fail)?;
+        let expected = self.mac(session_id, &random);
+        if bool::from(expected.as_slice().ct_eq(&mac)) {
+            Ok(())
+        } else {
+            Err(fail())
+        }
+    }
+
+    /// HMAC over the session id's length, the session id and the random value, so no
+    /// (session, random) pair can be shifted into another.
+    fn mac(&self, session_id: &str, random: &[u8]) -> [u8; 32] {
+        let mut data = Vec::with_capacity(8 + session_id.len() + random.len());
+        data.extend_from_slice(&(session_id.len() as u64).to_be_bytes());
+        data.extend_from_slice(session_id.as_bytes());
+        data.extend_from_slice(random);
+        crate::opaque::keyed(self.key.expose_secret(), &data)
+    }
+}
+
+/// What a request's headers say about where it came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestOrigin<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// `Sec-Fetch-Site`.
+    pub sec_fetch_site: Option<&'a str>,
+    /// `Origin`.
+    pub origin: Option<&'a str>,
+    /// `Referer`.
+    pub referer: Option<&'a str>,
+}
+
+/// The verdict on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Safe method, or the browser says the request comes from our origin.
+    Allow,
+    /// The request comes from another site (or an untrusted origin): refuse it.
+    Deny,
+    /// No browser signal at all (an old browser or a non-browser client): require the
+    /// double-submit token.
+    RequireToken,
+}
+
+/// A Fetch Metadata policy: `Sec-Fetch-Site` first, `Origin` then `Referer` as fallback.
+#[derive(Debug, Clone, Default)]
+pub struct OriginPolicy {
+    trusted: Vec<String>,
+    allow_same_site: bool,
+}
+
+impl OriginPolicy {
+    /// A policy trusting `origins` (each `scheme://host[:port]`, e.g. `https://app.example`).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidSetting`] if an origin has a path, no scheme, or a trailing slash.
+    pub fn new<I, S>(origins: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut trusted = Vec::new();
+        for o in origins {
+            let o = o.as_ref();
+            let Some((scheme, rest)) = o.split_once("://") else {
+                return Err(ConfigError::InvalidSetting("origin without scheme"));
+            };
+            if scheme.is_empty() || rest.is_empty() || rest.contains('/') {
+                return Err(ConfigError::InvalidSetting(
+                    "origin must be scheme://host[:port]",
+                ));
+            }
+            trusted.push(o.to_ascii_lowercase());
+        }
+        Ok(Self {
+            trusted,
+            allow_same_site: false,
+        })
+    }
+
+    /// Also allows `Sec-Fetch-Site: same-site` (sibling subdomains). Off by default: a
+    /// subdomain taken over is then a CSRF source.
+    #[must_use]
+    pub fn allow_same_site(mut self) -> Self {
+        self.allow_same_site = true;
+        self
+    }
+
+    /// Decides on a request.
+    pub fn check(&self, request: &RequestOrigin<'_>) -> Decision {
+        let method = request.method.to_ascii_uppercase();
+        if matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE") {
+            return Decision::Allow;
+        }
+        if let Some(site) = request.sec_fetch_site {
+            return match site.trim().to_ascii_lowercase().as_str() {
+                // `none`: typed in the address bar or opened from a bookmark, by the user.
+                "same-origin" | "none" => Decision::Allow,
+                "same-site" if self.allow_same_site => Decision::Allow,
+                _ => Decision::Deny,
+            };
+        }
+        if let Some(origin) = request.origin {
+            return self.judge_origin(origin.trim());
+        }
+        if let Some(referer) = request.referer {
+            return match origin_of(referer.trim()) {
+                Some(origin) => self.judge_origin(origin),
+                None => Decision::Deny,
+            };
+        }
+        Decision::RequireToken
+    }
+
+    fn judge_origin(&self, origin: &str) -> Decision {
+        if self.trusted.iter().any(|t| t.eq_ignore_ascii_case(origin)) {
+            Decision::Allow
+        } else {
+            // Includes `Origin: null` (sandboxed frames, file:, some redirects).
+            Decision::Deny
+        }
+    }
+}
+
+/// `scheme://authority` of a URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme.is_empty() {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if end == 0 || rest[..end].contains('@') {
+        return None;
+    }
+    Some(&url[..scheme.len() + 3 + end])
+}

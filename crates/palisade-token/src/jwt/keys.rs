@@ -1,0 +1,357 @@
+//! Signing and verifying keys, parsed once when they are built.
+
+use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256,
+    RSA_PSS_SHA256, RsaKeyPair,
+};
+use aws_lc_rs::{hmac, signature::KeyPair as _};
+use jsonwebtoken::{DecodingKey, EncodingKey, jwk::Jwk};
+use secrecy::{ExposeSecret as _, SecretSlice};
+use zeroize::Zeroizing;
+
+use super::algorithm::Algorithm;
+use crate::error::ConfigError;
+
+/// The longest `kid` accepted, in bytes.
+pub(crate) const MAX_KID_LEN: usize = 256;
+
+pub(crate) fn check_kid(kid: &str) -> Result<(), ConfigError> {
+    if kid.is_empty() || kid.len() > MAX_KID_LEN || kid.chars().any(char::is_control) {
+        return Err(ConfigError::InvalidKid);
+    }
+    Ok(())
+}
+
+enum SignerInner {
+    Hmac(Box<hmac::Key>),
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+/// A private key (or HMAC secret) that signs tokens, parsed once. Its public half is derived
+/// at construction, so a key set can verify what it signs and publish it in a JWKS.
+pub struct SigningKey {
+    alg: Algorithm,
+    kid: Option<String>,
+    inner: SignerInner,
+    rng: SystemRandom,
+    verifying: VerifyingKey,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .field("key", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// An HMAC key (HS256, HS384 or HS512) from raw secret bytes, at least as long as the
+    /// hash output (32, 48 or 64 bytes).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] for a non-HMAC algorithm, [`ConfigError::SecretTooShort`].
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
+        let verifying = VerifyingKey::hmac(alg, secret)?;
+        let key = hmac::Key::new(hmac_alg(alg), secret);
+        Ok(Self {
+            alg,
+            kid: None,
+            inner: SignerInner::Hmac(Box::new(key)),
+            rng: SystemRandom::new(),
+            verifying,
+        })
+    }
+
+    /// A private key in PEM for RS256/PS256 (PKCS#1 or PKCS#8), ES256 (PKCS#8 or SEC1 P-256)
+    /// or `EdDSA` (PKCS#8 Ed25519).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the PEM does not hold a private key for `alg` (RSA keys
+    /// must be 2048 to 8192 bits).
+    pub fn from_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::InvalidKey {
+            alg: alg.as_str(),
+            reason,
+        };
+        let (inner, encoding) = match alg {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+                return Err(invalid(
+                    "HMAC keys are raw secrets, not PEM; use SigningKey::hmac",
+                ));
+            }
+            Algorithm::RS256 | Algorithm::PS256 => {
+                let enc = EncodingKey::from_rsa_pem(pem)
+                    .map_err(|_| invalid("expected an RSA private key in PEM"))?;
+                let pair = RsaKeyPair::from_der(enc.as_bytes())
+                    .map_err(|_| invalid("RSA key rejected (2048 to 8192 bits required)"))?;
+                (SignerInner::Rsa(pair), enc)
+            }
+            Algorithm::ES256 => {
+                let der = match EncodingKey::from_ec_pem(pem) {
+                    Ok(enc) => Zeroizing::new(enc.as_bytes().to_vec()),
+                    Err(_) => sec1_der(pem)
+                        .ok_or_else(|| invalid("expected a P-256 private key in PEM"))?,
+                };
+                let pair =
+                    EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+                        .map_err(|_| invalid("not a P-256 private key"))?;
+                (SignerInner::Ec(pair), EncodingKey::from_ec_der(&der))
+            }
+            Algorithm::EdDSA => {
+                let enc = EncodingKey::from_ed_pem(pem)
+                    .map_err(|_| invalid("expected an Ed25519 private key in PEM"))?;
+                let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(enc.as_bytes())
+                    .map_err(|_| invalid("not an Ed25519 private key"))?;
+                (SignerInner::Ed(pair), enc)
+            }
+        };
+        let public = public_jwk(alg, &inner, &encoding).ok_or_else(|| invalid("public key"))?;
+        let decoding =
+            DecodingKey::from_jwk(&public).map_err(|_| invalid("public key not usable"))?;
+        Ok(Self {
+            alg,
+            kid: None,
+            inner,
+            rng: SystemRandom::new(),
+            verifying: VerifyingKey {
+                alg,
+                kid: None,
+                key: Arc::new(decoding),
+                jwk: Some(public),
+            },
+        })
+    }
+
+    /// Names the key; tokens it signs carry this `kid`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKid`] if empty, over 256 bytes or containing control characters.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, ConfigError> {
+        let kid = kid.into();
+        check_kid(&kid)?;
+        self.verifying.kid = Some(kid.clone());
+        self.kid = Some(kid);
+        Ok(self)
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key's `kid`, if named.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The public half (for HMAC, the same secret) as a verify-only key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.verifying.clone()
+    }
+
+    /// Signs `message` (the JWS signing input).
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ConfigError> {
+        let failed = || ConfigError::InvalidKey {
+            alg: self.alg.as_str(),
+            reason: "signing failed",
+        };
+        Ok(match &self.inner {
+            SignerInner::Hmac(key) => hmac::sign(key, message).as_ref().to_vec(),
+            SignerInner::Rsa(pair) => {
+                let padding = if self.alg == Algorithm::PS256 {
+                    &RSA_PSS_SHA256
+                } else {
+                    &RSA_PKCS1_SHA256
+                };
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(padding, &self.rng, message, &mut sig)
+                    .map_err(|_| failed())?;
+                sig
+            }
+            SignerInner::Ec(pair) => pair
+                .sign(&self.rng, message)
+                .map_err(|_| failed())?
+                .as_ref()
+                .to_vec(),
+            SignerInner::Ed(pair) => pair.sign(message).as_ref().to_vec(),
+        })
+    }
+}
+
+/// The DER body of a `BEGIN EC PRIVATE KEY` (SEC1) PEM, which jsonwebtoken does not read.
+fn sec1_der(pem: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    use base64::Engine as _;
+    const BEGIN: &str = "-----BEGIN EC PRIVATE KEY-----";
+    const END: &str = "-----END EC PRIVATE KEY-----";
+    let text = std::str::from_utf8(pem).ok()?;
+    let start = text.find(BEGIN)? + BEGIN.len();
+    let end = start + text[start..].find(END)?;
+    let body: Zeroizing<String> = Zeroizing::new(
+        text[start..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect(),
+    );
+    base64::engine::general_purpose::STANDARD
+        .decode(body.as_bytes())
+        .ok()
+        .map(Zeroizing::new)
+}
+
+fn hmac_alg(alg: Algorithm) -> hmac::Algorithm {
+    match alg {
+        Algorithm::HS384 => hmac::HMAC_SHA384,
+        Algorithm::HS512 => hmac::HMAC_SHA512,
+        _ => hmac::HMAC_SHA256,
+    }
+}
+
+fn public_jwk(alg: Algorithm, inner: &SignerInner, encoding: &EncodingKey) -> Option<Jwk> {
+    match inner {
+        // jsonwebtoken's JWK for Ed25519 expects the 48-byte PKCS#8 v1 form; derive it from
+        // the parsed pair instead, which also covers PKCS#8 v2 inputs.
+        SignerInner::Ed(pair) => {
+            let x = super::b64::encode(pair.public_key().as_ref());
+            let decoding = DecodingKey::from_ed_components(&x).ok()?;
+            Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
+        }
+        // Read the point from the parsed pair: jsonwebtoken's own derivation takes PKCS#8 only,
+        // while SEC1 (`BEGIN EC PRIVATE KEY`) keys are accepted here too.
+        SignerInner::Ec(pair) => {
+            let point = pair.public_key().as_ref();
+            if point.len() != 65 || point[0] != 4 {
+                return None;
+            }
+            let x = super::b64::encode(&point[1..33]);
+            let y = super::b64::encode(&point[33..]);
+            let decoding = DecodingKey::from_ec_components(&x, &y).ok()?;
+            Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
+        }
+        _ => Jwk::from_encoding_key(encoding, alg.to_jsonwebtoken()).ok(),
+    }
+}
+
+/// A key that only verifies: an HMAC secret, a public key, or a key imported from a JWKS.
+/// Cheap to clone (the parsed key is shared).
+#[derive(Clone)]
+pub struct VerifyingKey {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+    pub(crate) key: Arc<DecodingKey>,
+    /// The public JWK, for JWKS export; `None` for HMAC secrets, which are never exported.
+    pub(crate) jwk: Option<Jwk>,
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyingKey {
+    /// An HMAC verification key from raw secret bytes (same length rule as signing).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] for a non-HMAC algorithm, [`ConfigError::SecretTooShort`].
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
+        if !alg.is_hmac() {
+            return Err(ConfigError::InvalidKey {
+                alg: alg.as_str(),
+                reason: "a raw secret is only a key for HS256, HS384 or HS512",
+            });
+        }
+        let min = alg.min_secret_len();
+        if secret.len() < min {
+            return Err(ConfigError::SecretTooShort {
+                alg: alg.as_str(),
+                min,
+                got: secret.len(),
+            });
+        }
+        // jsonwebtoken's DecodingKey keeps its own copy; ours is dropped (zeroized) here.
+        let secret: SecretSlice<u8> = secret.to_vec().into();
+        Ok(Self {
+            alg,
+            kid: None,
+            key: Arc::new(DecodingKey::from_secret(secret.expose_secret())),
+            jwk: None,
+        })
+    }
+
+    /// A public key in PEM (`BEGIN PUBLIC KEY`, or `BEGIN RSA PUBLIC KEY` for RSA).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the PEM is not a public key for `alg`.
+    pub fn from_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::InvalidKey {
+            alg: alg.as_str(),
+            reason,
+        };
+        let key = match alg {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+                return Err(invalid(
+                    "HMAC keys are raw secrets, not PEM; use VerifyingKey::hmac",
+                ));
+            }
+            Algorithm::RS256 | Algorithm::PS256 => DecodingKey::from_rsa_pem(pem)
+                .map_err(|_| invalid("expected an RSA public key in PEM"))?,
+            Algorithm::ES256 => DecodingKey::from_ec_pem(pem)
+                .map_err(|_| invalid("expected a P-256 public key in PEM"))?,
+            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem)
+                .map_err(|_| invalid("expected an Ed25519 public key in PEM"))?,
+        };
+        let jwk = Jwk::from_decoding_key(&key, Some(alg.to_jsonwebtoken()))
+            .map_err(|_| invalid("public key parameters unreadable"))?;
+        super::jwks::check_public_jwk(alg, &jwk).map_err(invalid)?;
+        Ok(Self {
+            alg,
+            kid: None,
+            key: Arc::new(key),
+            jwk: Some(jwk),
+        })
+    }
+
+    /// Names the key; tokens must carry this `kid` to be checked with it.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKid`] if empty, over 256 bytes or containing control characters.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, ConfigError> {
+        let kid = kid.into();
+        check_kid(&kid)?;
+        self.kid = Some(kid);
+        Ok(self)
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key's `kid`, if named.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Verifies `signature_b64` over `message` with jsonwebtoken, using this key's algorithm.
+    pub(crate) fn verify(&self, signature_b64: &str, message: &[u8]) -> bool {
+        jsonwebtoken::crypto::verify(
+            signature_b64,
+            message,
+            &self.key,
+            self.alg.to_jsonwebtoken(),
+        )
+        .unwrap_or(false)
+    }
+}

@@ -1,0 +1,252 @@
+//! The strict verifier: every check on by default, configured only to add checks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::claims::{self, Claims};
+use super::header::{self, TokenType};
+use super::keyset::KeySet;
+use crate::clock::{self, Clock};
+use crate::error::{ConfigError, ErrorKind, InvalidToken};
+
+/// The default size cap: 8 KiB, generous for any bearer token a header can carry.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The default leeway for `nbf` and `iat`: 30 seconds of clock skew between hosts.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+
+/// Verifies JWTs against a [`KeySet`]. Strict without configuration:
+///
+/// - the token must be at most [`DEFAULT_MAX_TOKEN_BYTES`] long, checked before any decoding;
+/// - the key is chosen by `kid`, and the token's `alg` must be that key's algorithm
+///   (`none`, in any letter case, never is);
+/// - `crit`, embedded keys and key URLs (`jwk`, `jku`, `x5u`, `x5c`, `x5t`) are rejected;
+/// - the signature must verify, then `exp` must be present and in the future (no leeway);
+///   `nbf` and `iat` may be up to [`DEFAULT_LEEWAY`] in the future;
+/// - registered claims must have their JSON types (`exp` a number, `iss` a string...);
+/// - a token carrying `aud` is rejected unless an audience is configured and matches
+///   (RFC 7519 §4.1.3).
+///
+/// Configure the issuer, audience, `typ`, maximum age and leeway to add checks.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    keys: Arc<KeySet>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    typ: Option<TokenType>,
+    leeway: u64,
+    max_age: Option<u64>,
+    max_bytes: usize,
+    require_jti: bool,
+    clock: Arc<dyn Clock>,
+}
+
+impl Verifier {
+    /// A verifier for tokens signed by `keys`.
+    pub fn new(keys: impl Into<Arc<KeySet>>) -> Self {
+        Self {
+            keys: keys.into(),
+            issuer: None,
+            audience: None,
+            typ: None,
+            leeway: DEFAULT_LEEWAY.as_secs(),
+            max_age: None,
+            max_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            require_jti: false,
+            clock: clock::system(),
+        }
+    }
+
+    /// Requires `iss` to equal `issuer` exactly.
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Requires `aud` to be, or contain, `audience` exactly.
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Requires the header's `typ` to be `typ` (compared as RFC 7515 says: case-insensitive,
+    /// `application/` optional).
+    #[must_use]
+    pub fn typ(mut self, typ: TokenType) -> Self {
+        self.typ = Some(typ);
+        self
+    }
+
+    /// Rejects tokens whose `iat` is older than `max_age` (and tokens without `iat`).
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age.as_secs());
+        self
+    }
+
+    /// Requires a `jti` (needed to revoke tokens one by one).
+    #[must_use]
+    pub fn require_jti(mut self) -> Self {
+        self.require_jti = true;
+        self
+    }
+
+    /// The clock skew tolerated for `nbf` and `iat` (default 30 s, at most 5 minutes).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidSetting`] above 5 minutes.
+    pub fn leeway(mut self, leeway: Duration) -> Result<Self, ConfigError> {
+        if leeway > Duration::from_secs(300) {
+            return Err(ConfigError::InvalidSetting("leeway above 5 minutes"));
+        }
+        self.leeway = leeway.as_secs();
+        Ok(self)
+    }
+
+    /// The size cap in bytes (default 8 KiB; between 64 bytes and 1 MiB).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidSetting`] outside that range.
+    pub fn max_token_bytes(mut self, max: usize) -> Result<Self, ConfigError> {
+        if !(64..=1 << 20).contains(&max) {
+            return Err(ConfigError::InvalidSetting(
+                "max_token_bytes outside 64..=1 MiB",
+            ));
+        }
+        self.max_bytes = max;
+        Ok(self)
+    }
+
+    /// Uses `clock` instead of the system clock.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the key set (after a rotation) keeping every other setting.
+    #[must_use]
+    pub fn with_keys(&self, keys: impl Into<Arc<KeySet>>) -> Self {
+        Self {
+            keys: keys.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Verifies `token` and returns its claims, with the application's claims as `T`.
+    ///
+    /// # Errors
+    /// [`InvalidToken`]; its [`kind`](InvalidToken::kind) says why.
+    pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, InvalidToken> {
+        let payload = self.verify_payload(token)?;
+        serde_json::from_value(Value::Object(payload))
+            .map_err(|_| InvalidToken::new(ErrorKind::BadClaim))
+    }
+
+    /// Verifies `token` and returns the whole payload as a JSON object.
+    ///
+    /// # Errors
+    /// [`InvalidToken`].
+    pub fn verify_json(&self, token: &str) -> Result<Value, InvalidToken> {
+        self.verify_payload(token).map(Value::Object)
+    }
+
+    fn verify_payload(&self, token: &str) -> Result<Map<String, Value>, InvalidToken> {
+        self.check(token).map_err(InvalidToken::new)
+    }
+
+    fn check(&self, token: &str) -> Result<Map<String, Value>, ErrorKind> {
+        if token.len() > self.max_bytes {
+            return Err(ErrorKind::TooLarge);
+        }
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(ErrorKind::Malformed)?;
+        let (header_b64, payload_b64) =
+            signing_input.split_once('.').ok_or(ErrorKind::Malformed)?;
+        if payload_b64.contains('.') {
+            return Err(ErrorKind::Malformed);
+        }
+        let header_bytes = super::b64::decode(header_b64).ok_or(ErrorKind::Malformed)?;
+        let header = header::parse(&header_bytes)?;
+        let key = self
+            .keys
+            .find(header.kid.as_deref())
+            .ok_or(ErrorKind::UnknownKey)?;
+        if header.alg != key.alg.as_str() {
+            return Err(ErrorKind::AlgorithmMismatch);
+        }
+        if let Some(want) = &self.typ
+            && !header.typ.as_deref().is_some_and(|t| want.matches(t))
+        {
+            return Err(ErrorKind::WrongType);
+        }
+        // Decoded strictly here too, so acceptance never rests on the dependency's decoder.
+        if signature.is_empty()
+            || super::b64::decode(signature).is_none()
+            || !key.verify(signature, signing_input.as_bytes())
+        {
+            return Err(ErrorKind::BadSignature);
+        }
+        let payload_bytes = super::b64::decode(payload_b64).ok_or(ErrorKind::Malformed)?;
+        let mut payload = super::json::parse_object(&payload_bytes).ok_or(ErrorKind::Malformed)?;
+        let dates = self.check_claims(&payload)?;
+        // Fractional NumericDates were accepted and truncated; store them as integers so the
+        // typed claims read them.
+        for (name, value) in dates {
+            if let Some(v) = value {
+                payload.insert(name.to_owned(), Value::from(v));
+            }
+        }
+        Ok(payload)
+    }
+
+    fn check_claims(
+        &self,
+        payload: &Map<String, Value>,
+    ) -> Result<[(&'static str, Option<u64>); 3], ErrorKind> {
+        let reg = claims::registered(payload)?;
+        let now = self.clock.now();
+        let exp = reg.exp.ok_or(ErrorKind::MissingClaim)?;
+        if now >= exp {
+            return Err(ErrorKind::Expired);
+        }
+        if let Some(nbf) = reg.nbf
+            && nbf > now.saturating_add(self.leeway)
+        {
+            return Err(ErrorKind::NotYetValid);
+        }
+        if let Some(iat) = reg.iat
+            && iat > now.saturating_add(self.leeway)
+        {
+            return Err(ErrorKind::IssuedInFuture);
+        }
+        if let Some(max_age) = self.max_age {
+            let iat = reg.iat.ok_or(ErrorKind::MissingClaim)?;
+            if now.saturating_sub(iat) > max_age {
+                return Err(ErrorKind::TooOld);
+            }
+        }
+        if let Some(want) = &self.issuer {
+            match reg.iss {
+                None => return Err(ErrorKind::MissingClaim),
+                Some(iss) if iss != want => return Err(ErrorKind::WrongIssuer),
+                Some(_) => {}
+            }
+        }
+        match (&self.audience, &reg.aud) {
+            (Some(_), None) => return Err(ErrorKind::MissingClaim),
+            (Some(want), Some(aud)) if !aud.contains(want) => {
+                return Err(ErrorKind::WrongAudience);
+            }
+            (None, Some(_)) => return Err(ErrorKind::WrongAudience),
+            _ => {}
+        }
+        if self.require_jti && reg.jti.is_none_or(str::is_empty) {
+            return Err(ErrorKind::MissingClaim);
+        }
+        Ok([("exp", reg.exp), ("nbf", reg.nbf), ("iat", reg.iat)])
+    }
+}

@@ -1,0 +1,176 @@
+//! The in-memory store: one process, or tests.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{
+    NewFamily, OneTimeRecord, OneTimeStore, RefreshStore, RevocationStore, RotateOutcome, Rotation,
+};
+use crate::error::StoreError;
+
+#[derive(Debug)]
+struct Family {
+    subject: String,
+    expires_at: u64,
+    last_used: u64,
+    revoked: bool,
+}
+
+#[derive(Debug)]
+struct Token {
+    family: String,
+    rotated_at: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    families: HashMap<String, Family>,
+    tokens: HashMap<String, Token>,
+    revoked: HashMap<String, u64>,
+    one_time: HashMap<String, OneTimeRecord>,
+    writes: u64,
+}
+
+impl State {
+    /// Forgets expired entries every 1024 writes, so memory stays bounded by live tokens.
+    fn maybe_purge(&mut self, now: u64) {
+        self.writes += 1;
+        if !self.writes.is_multiple_of(1024) {
+            return;
+        }
+        self.families.retain(|_, f| f.expires_at > now);
+        let families = &self.families;
+        self.tokens.retain(|_, t| families.contains_key(&t.family));
+        self.revoked.retain(|_, exp| *exp > now);
+        self.one_time.retain(|_, r| r.expires_at > now);
+    }
+}
+
+/// Refresh families, revocations and one-time tokens in process memory, behind one mutex.
+/// Every decision is made under the lock, so concurrent refreshes see one order.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::new("memory store lock poisoned"))
+    }
+}
+
+impl RefreshStore for MemoryStore {
+    async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        state.maybe_purge(family.now);
+        state.families.insert(
+            family.family.to_owned(),
+            Family {
+                subject: family.subject.to_owned(),
+                expires_at: family.expires_at,
+                last_used: family.now,
+                revoked: false,
+            },
+        );
+        state.tokens.insert(
+            family.token.to_owned(),
+            Token {
+                family: family.family.to_owned(),
+                rotated_at: None,
+            },
+        );
+        Ok(())
+    }
+
+    async fn rotate(&self, r: Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+        let mut state = self.lock()?;
+        state.maybe_purge(r.now);
+        let State {
+            families, tokens, ..
+        } = &mut *state;
+        let Some(token) = tokens.get_mut(r.presented) else {
+            return Ok(RotateOutcome::Unknown);
+        };
+        let Some(family) = families.get_mut(&token.family) else {
+            return Ok(RotateOutcome::Unknown);
+        };
+        if family.revoked {
+            return Ok(RotateOutcome::Revoked);
+        }
+        if r.now >= family.expires_at || r.now >= family.last_used.saturating_add(r.idle_secs) {
+            return Ok(RotateOutcome::Expired);
+        }
+        match token.rotated_at {
+            Some(at) if r.now >= at.saturating_add(r.grace_secs) => {
+                family.revoked = true;
+                return Ok(RotateOutcome::Reused);
+            }
+            Some(_) => {}
+            None => token.rotated_at = Some(r.now),
+        }
+        family.last_used = r.now;
+        let outcome = RotateOutcome::Rotated {
+            family: token.family.clone(),
+            subject: family.subject.clone(),
+        };
+        let family_id = token.family.clone();
+        tokens.insert(
+            r.next.to_owned(),
+            Token {
+                family: family_id,
+                rotated_at: None,
+            },
+        );
+        Ok(outcome)
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        if let Some(f) = self.lock()?.families.get_mut(family) {
+            f.revoked = true;
+        }
+        Ok(())
+    }
+}
+
+impl RevocationStore for MemoryStore {
+    async fn revoke(&self, jti: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        state.maybe_purge(now);
+        if expires_at > now {
+            let entry = state.revoked.entry(jti.to_owned()).or_insert(expires_at);
+            *entry = (*entry).max(expires_at);
+        }
+        Ok(())
+    }
+
+    async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
+        Ok(self.lock()?.revoked.get(jti).is_some_and(|exp| *exp > now))
+    }
+}
+
+impl OneTimeStore for MemoryStore {
+    async fn put(
+        &self,
+        lookup_id: &str,
+        record: OneTimeRecord,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        state.maybe_purge(now);
+        state.one_time.insert(lookup_id.to_owned(), record);
+        Ok(())
+    }
+
+    async fn take(&self, lookup_id: &str, now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        let mut state = self.lock()?;
+        state.maybe_purge(now);
+        Ok(state.one_time.remove(lookup_id))
+    }
+}

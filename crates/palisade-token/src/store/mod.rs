@@ -1,0 +1,139 @@
+//! Where refresh families, revoked `jti`s and one-time tokens live: a trait per concern, an
+//! in-memory store for one process and tests, and a Redis store for a fleet.
+//!
+//! Every operation that decides something (rotate-and-detect-reuse, take-once) is a single
+//! atomic step in each store: a mutex in memory, a Lua script or `GETDEL` in Redis.
+
+use std::future::Future;
+
+use crate::error::StoreError;
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisStore;
+
+/// A new refresh-token family, stored with its first token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFamily<'a> {
+    /// The family id (random, 128 bits, base64url).
+    pub family: &'a str,
+    /// Who the tokens are for.
+    pub subject: &'a str,
+    /// The first token's hash (64 hex characters).
+    pub token: &'a str,
+    /// Now, in Unix seconds.
+    pub now: u64,
+    /// The absolute end of the family, in Unix seconds; the store may forget it after that.
+    pub expires_at: u64,
+}
+
+/// One refresh: the presented token's hash, the next token's hash, and the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation<'a> {
+    /// Hash of the presented token (64 hex characters).
+    pub presented: &'a str,
+    /// Hash of the token that replaces it.
+    pub next: &'a str,
+    /// Now, in Unix seconds.
+    pub now: u64,
+    /// The family expires if unused for this many seconds.
+    pub idle_secs: u64,
+    /// An already-rotated token presented again less than this many seconds after its
+    /// rotation is a concurrent refresh, not a reuse.
+    pub grace_secs: u64,
+}
+
+/// What a rotation decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotateOutcome {
+    /// The token was current (or rotated within the grace window); `next` is now current.
+    Rotated {
+        /// The family id.
+        family: String,
+        /// The family's subject.
+        subject: String,
+    },
+    /// The token is not known.
+    Unknown,
+    /// The family was revoked.
+    Revoked,
+    /// The family passed its idle or absolute lifetime.
+    Expired,
+    /// The token had already been rotated, outside the grace window: the family is now revoked.
+    Reused,
+}
+
+/// Storage for refresh-token families.
+pub trait RefreshStore: Send + Sync {
+    /// Stores a new family and its first token.
+    fn create_family(
+        &self,
+        family: NewFamily<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Atomically: find the presented token's family, check it is live, and either rotate
+    /// (presented token current, or rotated within the grace window) or, on reuse, revoke
+    /// the whole family.
+    fn rotate(
+        &self,
+        rotation: Rotation<'_>,
+    ) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send;
+
+    /// Revokes a family: none of its tokens refresh again.
+    fn revoke_family(&self, family: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Storage for revoked access-token ids.
+pub trait RevocationStore: Send + Sync {
+    /// Marks `jti` revoked until `expires_at` (the token's `exp`), after which the entry may
+    /// be forgotten: the token is rejected as expired anyway.
+    fn revoke(
+        &self,
+        jti: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether `jti` is revoked.
+    fn is_revoked(
+        &self,
+        jti: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A stored one-time token: its verifier, who it is for, and when it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTimeRecord {
+    /// The second half of the token's keyed hash, compared in constant time.
+    pub verifier: [u8; 16],
+    /// Who or what the token is for (a user id, an email address, an invitation id).
+    pub subject: String,
+    /// Expiry in Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Storage for one-time tokens.
+pub trait OneTimeStore: Send + Sync {
+    /// Stores a record under `lookup_id` until it expires (`now` in Unix seconds).
+    fn put(
+        &self,
+        lookup_id: &str,
+        record: OneTimeRecord,
+        now: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Atomically removes and returns the record under `lookup_id`: a token is redeemed at
+    /// most once, even by concurrent requests.
+    fn take(
+        &self,
+        lookup_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<OneTimeRecord>, StoreError>> + Send;
+}

@@ -1,0 +1,254 @@
+//! The Redis store: shared by every server of a fleet. Rotation is one Lua script (run with
+//! EVALSHA, reloaded if the server lost it), one-time tokens are taken with `GETDEL`, and
+//! every key expires with what it describes (relative TTLs computed from the application's
+//! clock, so a skewed Redis clock changes nothing).
+//!
+//! Keys (with the configured prefix `p`): `p:rf:<family>` (hash: subject, absolute expiry,
+//! last use, revoked flag), `p:rt:<token hash>` (hash: family, rotation time),
+//! `p:jti:<sha256(jti)>`, `p:ot:<lookup id>`. The rotation script reads the family key it
+//! learns from the token record, so the store expects a single Redis primary (or a cluster
+//! slot via a `{hash tag}` prefix), not a sharded cluster.
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands as _, Script};
+use sha2::Digest as _;
+
+use super::{
+    NewFamily, OneTimeRecord, OneTimeStore, RefreshStore, RevocationStore, RotateOutcome, Rotation,
+};
+use crate::error::StoreError;
+use crate::opaque::hex;
+
+const ROTATE: &str = r"
+local rec = redis.call('HMGET', KEYS[1], 'f', 'r')
+local fam = rec[1]
+if not fam then return {'unknown'} end
+local fkey = ARGV[4] .. fam
+local f = redis.call('HMGET', fkey, 'sub', 'exp', 'last', 'rev')
+if not f[1] then return {'unknown'} end
+if f[4] == '1' then return {'revoked'} end
+local now = tonumber(ARGV[1])
+local exp = tonumber(f[2])
+if now >= exp or now >= tonumber(f[3]) + tonumber(ARGV[2]) then return {'expired'} end
+if rec[2] then
+  if now >= tonumber(rec[2]) + tonumber(ARGV[3]) then
+    redis.call('HSET', fkey, 'rev', '1')
+    return {'reused'}
+  end
+else
+  redis.call('HSET', KEYS[1], 'r', ARGV[1])
+end
+redis.call('HSET', KEYS[2], 'f', fam)
+redis.call('EXPIRE', KEYS[2], exp - now)
+redis.call('HSET', fkey, 'last', ARGV[1])
+return {'ok', fam, f[1]}
+";
+
+const REVOKE_FAMILY: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'rev', '1') end
+return 1
+";
+
+/// Refresh families, revocations and one-time tokens in Redis.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    rotate: Script,
+    revoke_family: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn store_err(e: &redis::RedisError) -> StoreError {
+    StoreError::new(format!("redis: {:?}", e.kind()))
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://host:port/db`); keys start with `prefix` (e.g.
+    /// `"myapp:tokens"`). The connection reconnects by itself.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the URL is invalid or the server unreachable.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| store_err(&e))?;
+        let conn = client
+            .get_connection_manager()
+            .await
+            .map_err(|e| store_err(&e))?;
+        Ok(Self::with_connection(conn, prefix))
+    }
+
+    /// Uses an existing connection manager.
+    pub fn with_connection(conn: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            conn,
+            prefix: prefix.to_owned(),
+            rotate: Script::new(ROTATE),
+            revoke_family: Script::new(REVOKE_FAMILY),
+        }
+    }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}:{kind}:{id}", self.prefix)
+    }
+}
+
+impl RefreshStore for RedisStore {
+    async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
+        let fkey = self.key("rf", family.family);
+        let tkey = self.key("rt", family.token);
+        // Relative TTLs: the application's clock decides, whatever Redis's clock says.
+        let ttl = i64::try_from(family.expires_at.saturating_sub(family.now)).unwrap_or(i64::MAX);
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &fkey,
+                &[
+                    ("sub", family.subject.to_owned()),
+                    ("exp", family.expires_at.to_string()),
+                    ("last", family.now.to_string()),
+                    ("rev", "0".to_owned()),
+                ],
+            )
+            .ignore()
+            .expire(&fkey, ttl)
+            .ignore()
+            .hset(&tkey, "f", family.family)
+            .ignore()
+            .expire(&tkey, ttl)
+            .ignore()
+            .exec_async(&mut conn)
+            .await
+            .map_err(|e| store_err(&e))
+    }
+
+    async fn rotate(&self, r: Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Vec<String> = self
+            .rotate
+            .key(self.key("rt", r.presented))
+            .key(self.key("rt", r.next))
+            .arg(r.now)
+            .arg(r.idle_secs)
+            .arg(r.grace_secs)
+            .arg(format!("{}:rf:", self.prefix))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| store_err(&e))?;
+        Ok(match reply.as_slice() {
+            [ok, family, subject] if ok == "ok" => RotateOutcome::Rotated {
+                family: family.clone(),
+                subject: subject.clone(),
+            },
+            [s] if s == "revoked" => RotateOutcome::Revoked,
+            [s] if s == "expired" => RotateOutcome::Expired,
+            [s] if s == "reused" => RotateOutcome::Reused,
+            [s] if s == "unknown" => RotateOutcome::Unknown,
+            _ => return Err(StoreError::new("redis: unexpected rotation reply")),
+        })
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = self
+            .revoke_family
+            .key(self.key("rf", family))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| store_err(&e))?;
+        Ok(())
+    }
+}
+
+impl RevocationStore for RedisStore {
+    async fn revoke(&self, jti: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
+        if expires_at <= now {
+            return Ok(());
+        }
+        let key = self.key("jti", &hex(&sha2::Sha256::digest(jti.as_bytes())));
+        let mut conn = self.conn.clone();
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("EX")
+            .arg(expires_at - now)
+            .exec_async(&mut conn)
+            .await
+            .map_err(|e| store_err(&e))
+    }
+
+    async fn is_revoked(&self, jti: &str, _now: u64) -> Result<bool, StoreError> {
+        let key = self.key("jti", &hex(&sha2::Sha256::digest(jti.as_bytes())));
+        let mut conn = self.conn.clone();
+        conn.exists(&key).await.map_err(|e| store_err(&e))
+    }
+}
+
+impl OneTimeStore for RedisStore {
+    async fn put(
+        &self,
+        lookup_id: &str,
+        record: OneTimeRecord,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        if record.expires_at <= now {
+            return Ok(());
+        }
+        let key = self.key("ot", lookup_id);
+        let value = format!(
+            "{}|{}|{}",
+            record.expires_at,
+            hex(&record.verifier),
+            record.subject
+        );
+        let mut conn = self.conn.clone();
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .arg("EX")
+            .arg(record.expires_at - now)
+            .exec_async(&mut conn)
+            .await
+            .map_err(|e| store_err(&e))
+    }
+
+    async fn take(&self, lookup_id: &str, _now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        let key = self.key("ot", lookup_id);
+        let mut conn = self.conn.clone();
+        let value: Option<String> = redis::cmd("GETDEL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| store_err(&e))?;
+        let Some(value) = value else { return Ok(None) };
+        let mut parts = value.splitn(3, '|');
+        let (Some(exp), Some(verifier), Some(subject)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StoreError::new("redis: malformed one-time record"));
+        };
+        let expires_at = exp
+            .parse()
+            .map_err(|_| StoreError::new("redis: malformed one-time record"))?;
+        let mut v = [0u8; 16];
+        if verifier.len() != 32 || !verifier.is_ascii() {
+            return Err(StoreError::new("redis: malformed one-time record"));
+        }
+        for (i, slot) in v.iter_mut().enumerate() {
+            *slot = u8::from_str_radix(&verifier[i * 2..i * 2 + 2], 16)
+                .map_err(|_| StoreError::new("redis: malformed one-time record"))?;
+        }
+        Ok(Some(OneTimeRecord {
+            verifier: v,
+            subject: subject.to_owned(),
+            expires_at,
+        }))
+    }
+}
