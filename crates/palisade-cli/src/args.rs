@@ -1,5 +1,9 @@
 //! The command line, as clap parses it. Every secret comes from standard input, a file or the
 //! environment: no option takes a secret value.
+//!
+//! The doc comments below are the `--help` text users read, so names such as `EdDSA` and
+//! `PALISADE_MASTER_KEY` stay unquoted there.
+#![allow(clippy::doc_markdown)]
 
 use std::{io::Write, path::PathBuf};
 
@@ -28,6 +32,9 @@ pub(crate) enum Command {
     /// Hash a password, or check one against a stored hash.
     #[command(subcommand)]
     Password(PasswordCommand),
+    /// Sign or verify a JWT.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Copy standard input to standard output with every detected secret replaced.
     Redact(RedactArgs),
     /// Sanitize HTML read from standard input.
@@ -58,6 +65,86 @@ pub(crate) enum PasswordCommand {
         #[arg(long, value_name = "HASH")]
         hash: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Sign a JWT and print it in compact form. `iat`, `exp` (now + TTL) and a random `jti`
+    /// are added unless --claims sets them.
+    Sign(SignArgs),
+    /// Verify a JWT read from standard input (surrounding whitespace trimmed) under
+    /// palisade-token's strict defaults. Valid: prints the claims as one JSON object and exits
+    /// 0. Otherwise: prints the reason on standard error and exits 1.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The algorithm: HS256, HS384, HS512 (with --secret-file), RS256, PS256, ES256 or EdDSA
+    /// (with --private-key).
+    #[arg(long, value_name = "ALG")]
+    pub(crate) alg: String,
+    #[command(flatten)]
+    pub(crate) key: SignKey,
+    /// The key id written in the header.
+    #[arg(long, value_name = "KID")]
+    pub(crate) kid: Option<String>,
+    /// The issuer (`iss`).
+    #[arg(long, value_name = "ISS")]
+    pub(crate) iss: Option<String>,
+    /// The audience (`aud`).
+    #[arg(long, value_name = "AUD")]
+    pub(crate) aud: Option<String>,
+    /// The subject (`sub`).
+    #[arg(long, value_name = "SUB")]
+    pub(crate) sub: Option<String>,
+    /// Lifetime in seconds (default 900; 1 to 31 622 400).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) ttl: Option<u64>,
+    /// More claims, as a JSON object; --iss, --aud and --sub override the same claims here.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) claims: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct SignKey {
+    /// A file holding the raw HMAC secret (at least as long as the hash: 32, 48 or 64 bytes).
+    #[arg(long, value_name = "F")]
+    pub(crate) secret_file: Option<PathBuf>,
+    /// A PEM file holding the private key (RSA PKCS#1 or PKCS#8, P-256 PKCS#8 or SEC1,
+    /// Ed25519 PKCS#8).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) private_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The algorithm the token must use: HS256, HS384, HS512, RS256, PS256, ES256 or EdDSA.
+    #[arg(long, value_name = "ALG")]
+    pub(crate) alg: String,
+    #[command(flatten)]
+    pub(crate) key: VerifyKey,
+    /// The issuer `iss` must equal.
+    #[arg(long, value_name = "ISS")]
+    pub(crate) iss: Option<String>,
+    /// The audience `aud` must contain. A token with an `aud` is refused without it.
+    #[arg(long, value_name = "AUD")]
+    pub(crate) aud: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct VerifyKey {
+    /// A file holding the raw HMAC secret.
+    #[arg(long, value_name = "F")]
+    pub(crate) secret_file: Option<PathBuf>,
+    /// A PEM file holding the public key (SPKI, or PKCS#1 for RSA).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) public_key: Option<PathBuf>,
+    /// A JWKS file; the token's `kid` selects the key.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jwks: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -315,19 +315,38 @@ impl<W: Write> JsonRedactor<W> {
     }
 
     fn end_string(&mut self) -> Result<(), JsonStreamError> {
-        let decoded: String = serde_json::from_slice(&self.token)
-            .map_err(|_| self.syntax("an invalid string (bad escape or UTF-8)"))?;
+        let token = std::mem::take(&mut self.token);
+        let result = self.settle_string(&token);
+        self.token = token;
+        result
+    }
+
+    /// `token` is a complete string with its quotes.
+    fn settle_string(&mut self, token: &[u8]) -> Result<(), JsonStreamError> {
+        let body = &token[1..token.len() - 1];
+        // Without escapes the body is the text (control characters were refused as read).
+        let decoded: Cow<'_, str> = if body.contains(&b'\\') {
+            Cow::Owned(
+                serde_json::from_slice(token)
+                    .map_err(|_| self.syntax("an invalid string (bad escape or UTF-8)"))?,
+            )
+        } else {
+            Cow::Borrowed(
+                std::str::from_utf8(body)
+                    .map_err(|_| self.syntax("an invalid string (not UTF-8)"))?,
+            )
+        };
         if self.token_is_key {
             if self.mute.is_none() {
                 self.sensitive_next = self.redactor.is_sensitive_key(&decoded);
-                self.pending_out.extend_from_slice(&self.token);
+                self.pending_out.extend_from_slice(token);
             }
             self.expect = Expect::Colon;
             return Ok(());
         }
         if self.mute.is_none() {
             match self.redactor.redact(&decoded) {
-                Cow::Borrowed(_) => self.pending_out.extend_from_slice(&self.token),
+                Cow::Borrowed(_) => self.pending_out.extend_from_slice(token),
                 Cow::Owned(redacted) => {
                     let encoded = serde_json::to_string(&redacted)
                         .map_err(|_| self.syntax("a string could not be re-encoded"))?;
@@ -344,11 +363,7 @@ impl<W: Write> JsonRedactor<W> {
 
     fn end_scalar(&mut self) -> Result<(), JsonStreamError> {
         self.lex = Lex::Structure;
-        let valid = matches!(
-            serde_json::from_slice::<serde_json::Value>(&self.token),
-            Ok(serde_json::Value::Number(_) | serde_json::Value::Bool(_) | serde_json::Value::Null)
-        );
-        if !valid {
+        if !is_scalar(&self.token) {
             return Err(self.syntax("an invalid number or literal"));
         }
         if self.mute.is_none() {
@@ -357,6 +372,40 @@ impl<W: Write> JsonRedactor<W> {
         self.value_done();
         Ok(())
     }
+}
+
+/// Whether `token` is `true`, `false`, `null` or a number in JSON's grammar:
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn is_scalar(token: &[u8]) -> bool {
+    if matches!(token, b"true" | b"false" | b"null") {
+        return true;
+    }
+    let digits = |t: &[u8]| t.iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut t = token.strip_prefix(b"-").unwrap_or(token);
+    match t.first() {
+        Some(b'0') => t = &t[1..],
+        Some(b'1'..=b'9') => t = &t[digits(t)..],
+        _ => return false,
+    }
+    if let Some(rest) = t.strip_prefix(b".") {
+        let n = digits(rest);
+        if n == 0 {
+            return false;
+        }
+        t = &rest[n..];
+    }
+    if let Some(rest) = t.strip_prefix(b"e").or_else(|| t.strip_prefix(b"E")) {
+        let rest = rest
+            .strip_prefix(b"+")
+            .or_else(|| rest.strip_prefix(b"-"))
+            .unwrap_or(rest);
+        let n = digits(rest);
+        if n == 0 {
+            return false;
+        }
+        t = &rest[n..];
+    }
+    t.is_empty()
 }
 
 #[cfg(test)]
@@ -435,6 +484,25 @@ mod tests {
     }
 
     #[test]
+    fn scalars_follow_the_json_grammar() {
+        for ok in [
+            "0", "-0", "7", "-12", "1.5", "0.25e-3", "6E+10", "1e5", "true", "false", "null",
+        ] {
+            assert!(is_scalar(ok.as_bytes()), "{ok}");
+            let parsed: Result<serde_json::Value, _> = serde_json::from_str(ok);
+            assert!(parsed.is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "-", "01", "1.", ".5", "1e", "1e+", "+1", "tru", "nul", "0x10", "1.2.3", "--1",
+            "1-",
+        ] {
+            assert!(!is_scalar(bad.as_bytes()), "{bad}");
+            let parsed: Result<serde_json::Value, _> = serde_json::from_str(bad);
+            assert!(parsed.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn depth_is_bounded() {
         let deep = "[".repeat(MAX_DEPTH + 1);
         assert!(matches!(
@@ -455,7 +523,7 @@ mod tests {
                 Just(serde_json::Value::Null),
                 any::<bool>().prop_map(serde_json::Value::Bool),
                 any::<i64>().prop_map(serde_json::Value::from),
-                "[a-z ]{0,12}".prop_map(serde_json::Value::String),
+                "[a-z \"\\\\\n\u{e9}\u{1f600}]{0,12}".prop_map(serde_json::Value::String),
             ];
             leaf.prop_recursive(4, 32, 6, |inner| {
                 prop_oneof![

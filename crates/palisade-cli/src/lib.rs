@@ -11,6 +11,7 @@ mod json_stream;
 mod password;
 mod redact;
 mod sanitize;
+mod token;
 
 use std::{ffi::OsString, io::Write, process::ExitCode};
 
@@ -53,6 +54,7 @@ where
     };
     let result = match cli.command {
         Command::Password(cmd) => password::run(cmd),
+        Command::Token(cmd) => token::run(cmd),
         Command::Redact(cmd) => redact::run(&cmd),
         Command::Sanitize(cmd) => sanitize::run(&cmd),
         Command::Audit(cmd) => audit::run(cmd),
