@@ -35,6 +35,18 @@ pub(crate) enum Command {
     /// Sign or verify a JWT.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create, rotate, list and disable the keys of a keyring file.
+    #[command(subcommand)]
+    Keyring(KeyringCommand),
+    /// Encrypt standard input under the keyring's primary key; prints the ciphertext in text
+    /// form on one line.
+    Encrypt(CryptArgs),
+    /// Decrypt a ciphertext read from standard input and write the plaintext bytes. Exits 1
+    /// on any authentication failure: altered data, wrong context, wrong or disabled key.
+    Decrypt(CryptArgs),
+    /// Re-encrypt a ciphertext read from standard input under the keyring's primary key,
+    /// without printing the plaintext; prints the new ciphertext. Exits 1 as decrypt does.
+    Rewrap(CryptArgs),
     /// Copy standard input to standard output with every detected secret replaced.
     Redact(RedactArgs),
     /// Sanitize HTML read from standard input.
@@ -145,6 +157,68 @@ pub(crate) struct VerifyKey {
     /// A JWKS file; the token's `kid` selects the key.
     #[arg(long, value_name = "FILE")]
     pub(crate) jwks: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MasterKeyArgs {
+    /// A file holding the master key (base64 of 32 bytes, or the 32 raw bytes). Without it,
+    /// the environment variable PALISADE_MASTER_KEY (base64 of 32 bytes) is used.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) master_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyringCommand {
+    /// Create a keyring file with a new primary key (refuses to overwrite); prints its id.
+    New {
+        /// The keyring file to create.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        master: MasterKeyArgs,
+    },
+    /// Add a new primary encryption key; the old primary stays, decrypt-only. Prints the new
+    /// key's id.
+    Rotate {
+        /// The keyring file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        master: MasterKeyArgs,
+    },
+    /// Print one line per key, tab-separated: id, version, purpose, state, created, changed
+    /// (UTC). Never key material.
+    List {
+        /// The keyring file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        master: MasterKeyArgs,
+    },
+    /// Disable a key: it no longer decrypts. Refused while it is the primary.
+    Disable {
+        /// The keyring file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The key's id, as `list` prints it.
+        #[arg(value_name = "KEY_ID")]
+        key_id: String,
+        #[command(flatten)]
+        master: MasterKeyArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CryptArgs {
+    /// The keyring file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) keyring: PathBuf,
+    /// The encryption context: a field name, optionally followed by `;name=value` attributes
+    /// (`users.email;row=42;tenant=acme`). Decryption needs the same context.
+    #[arg(long, value_name = "CONTEXT")]
+    pub(crate) context: String,
+    #[command(flatten)]
+    pub(crate) master: MasterKeyArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod audit;
 mod error;
 mod input;
 mod json_stream;
+mod keys;
 mod password;
 mod redact;
 mod sanitize;
@@ -55,6 +56,10 @@ where
     let result = match cli.command {
         Command::Password(cmd) => password::run(cmd),
         Command::Token(cmd) => token::run(cmd),
+        Command::Keyring(cmd) => keys::run_keyring(cmd),
+        Command::Encrypt(args) => keys::encrypt(&args),
+        Command::Decrypt(args) => keys::decrypt(&args),
+        Command::Rewrap(args) => keys::rewrap(&args),
         Command::Redact(cmd) => redact::run(&cmd),
         Command::Sanitize(cmd) => sanitize::run(&cmd),
         Command::Audit(cmd) => audit::run(cmd),

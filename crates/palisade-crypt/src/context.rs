@@ -1,0 +1,218 @@
+//! Encryption contexts: what a ciphertext belongs to (field, row, tenant, ...), bound as
+//! associated data so a value copied elsewhere fails to decrypt.
+
+use std::{fmt, marker::PhantomData, str::FromStr};
+
+use crate::error::ContextError;
+
+const MAX_NAME: usize = 64;
+const MAX_VALUE: usize = 1024;
+const MAX_ATTRIBUTES: usize = 32;
+
+/// Where a value lives: a field name (such as `users.email`, which also selects the per-field
+/// subkey) and attributes such as the row id and tenant.
+///
+/// Attributes are kept sorted by name, so the same attributes given in any order make the same
+/// context. The text form is `field` or `field;name=value;...`, as the command line takes it.
+///
+/// ```
+/// use palisade_crypt::Context;
+/// let ctx = Context::new("users.email")?.with("row", "42")?.with("tenant", "acme")?;
+/// assert_eq!(ctx.to_string(), "users.email;row=42;tenant=acme");
+/// assert_eq!("users.email;tenant=acme;row=42".parse::<Context>()?, ctx);
+/// # Ok::<(), palisade_crypt::ContextError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Context {
+    field: String,
+    attributes: Vec<(String, String)>,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.'))
+}
+
+impl Context {
+    /// A context for `field` with no attributes yet.
+    ///
+    /// # Errors
+    /// [`ContextError::InvalidName`] unless the name is 1 to 64 characters from `a-z`, `0-9`,
+    /// `_`, `-`, `.`.
+    pub fn new(field: &str) -> Result<Self, ContextError> {
+        if !valid_name(field) {
+            return Err(ContextError::InvalidName {
+                name: field.to_owned(),
+            });
+        }
+        Ok(Self {
+            field: field.to_owned(),
+            attributes: Vec::new(),
+        })
+    }
+
+    /// Adds an attribute (row id, tenant, ...).
+    ///
+    /// # Errors
+    /// An invalid name, a value over 1024 bytes or containing `;`, a repeated name, or more
+    /// than 32 attributes.
+    pub fn with(mut self, name: &str, value: impl fmt::Display) -> Result<Self, ContextError> {
+        if !valid_name(name) {
+            return Err(ContextError::InvalidName {
+                name: name.to_owned(),
+            });
+        }
+        let value = value.to_string();
+        if value.len() > MAX_VALUE || value.contains(';') {
+            return Err(ContextError::InvalidValue {
+                name: name.to_owned(),
+            });
+        }
+        if self.attributes.len() >= MAX_ATTRIBUTES {
+            return Err(ContextError::TooManyAttributes);
+        }
+        match self
+            .attributes
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+        {
+            Ok(_) => Err(ContextError::DuplicateAttribute {
+                name: name.to_owned(),
+            }),
+            Err(at) => {
+                self.attributes.insert(at, (name.to_owned(), value));
+                Ok(self)
+            }
+        }
+    }
+
+    /// The field name.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// The attributes, sorted by name.
+    pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.attributes
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The canonical, unambiguous encoding bound as associated data: length-prefixed field,
+    /// attribute count, then length-prefixed names and values.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        out.push(self.field.len() as u8);
+        out.extend_from_slice(self.field.as_bytes());
+        out.push(self.attributes.len() as u8);
+        for (name, value) in &self.attributes {
+            out.push(name.len() as u8);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+            out.extend_from_slice(value.as_bytes());
+        }
+    }
+}
+
+impl fmt::Display for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.field)?;
+        for (name, value) in &self.attributes {
+            write!(f, ";{name}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Contexts name tables and rows, not secrets, so `Debug` shows them.
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Context({self})")
+    }
+}
+
+impl FromStr for Context {
+    type Err = ContextError;
+
+    fn from_str(text: &str) -> Result<Self, ContextError> {
+        let mut parts = text.split(';');
+        let field = parts.next().unwrap_or_default();
+        let mut ctx = Self::new(field)?;
+        for part in parts {
+            let Some((name, value)) = part.split_once('=') else {
+                return Err(ContextError::Syntax {
+                    text: text.to_owned(),
+                });
+            };
+            ctx = ctx.with(name, value)?;
+        }
+        Ok(ctx)
+    }
+}
+
+/// A column (or other field) known at compile time, so that one field's values cannot be
+/// decrypted as another's: [`Encrypted<F>`](crate::Encrypted) only opens with a
+/// [`FieldContext<F>`].
+///
+/// ```
+/// use palisade_crypt::Field;
+/// struct Email;
+/// impl Field for Email {
+///     const NAME: &'static str = "users.email";
+/// }
+/// ```
+pub trait Field {
+    /// The field name bound into every context (`a-z`, `0-9`, `_`, `-`, `.`; 1 to 64 bytes).
+    const NAME: &'static str;
+}
+
+/// A [`Context`] for the field `F`; add row attributes with [`FieldContext::with`].
+pub struct FieldContext<F> {
+    context: Context,
+    field: PhantomData<fn() -> F>,
+}
+
+impl<F: Field> FieldContext<F> {
+    /// The context of field `F` with no attributes.
+    ///
+    /// # Errors
+    /// [`ContextError::InvalidName`] if `F::NAME` is not a valid name.
+    pub fn new() -> Result<Self, ContextError> {
+        Ok(Self {
+            context: Context::new(F::NAME)?,
+            field: PhantomData,
+        })
+    }
+
+    /// Adds an attribute, as [`Context::with`].
+    ///
+    /// # Errors
+    /// As [`Context::with`].
+    pub fn with(self, name: &str, value: impl fmt::Display) -> Result<Self, ContextError> {
+        Ok(Self {
+            context: self.context.with(name, value)?,
+            field: PhantomData,
+        })
+    }
+
+    /// The untyped context.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+}
+
+impl<F> Clone for FieldContext<F> {
+    fn clone(&self) -> Self {
+        Self {
+            context: self.context.clone(),
+            field: PhantomData,
+        }
+    }
+}
+
+impl<F> fmt::Debug for FieldContext<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.context, f)
+    }
+}

@@ -1,0 +1,182 @@
+//! Key-encryption keys: what seals the keyring file. A KMS or Vault plugs in by implementing
+//! [`KeyEncryptionKey`].
+
+use std::{fmt, path::Path};
+
+use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit, Nonce};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use hmac::Mac as _;
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::error::KekError;
+
+/// The environment variable [`MasterKey::from_env`] reads.
+pub const MASTER_KEY_ENV: &str = "PALISADE_MASTER_KEY";
+
+/// Wraps and unwraps the keyring. Implementations for a KMS or Vault call the service in
+/// [`wrap`](KeyEncryptionKey::wrap) and [`unwrap`](KeyEncryptionKey::unwrap).
+pub trait KeyEncryptionKey: Send + Sync {
+    /// A public, non-secret fingerprint of this key-encryption key (for a local key, a keyed
+    /// hash; for a KMS, say, a hash of the key's ARN). Stored in the keyring file so loading
+    /// with the wrong key reports [`KeyringError::WrongMasterKey`](crate::KeyringError) rather
+    /// than corruption.
+    fn key_check(&self) -> [u8; 16];
+
+    /// Encrypts and authenticates `plaintext` bound to `aad`.
+    ///
+    /// # Errors
+    /// If the key service fails.
+    fn wrap(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, KekError>;
+
+    /// Reverses [`wrap`](KeyEncryptionKey::wrap).
+    ///
+    /// # Errors
+    /// [`KekError::Unwrap`] if `wrapped` or `aad` was altered or another key wrapped it.
+    fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, KekError>;
+}
+
+/// A local 256-bit master key; wraps with AES-256-GCM and a random nonce.
+pub struct MasterKey {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey([REDACTED])")
+    }
+}
+
+impl MasterKey {
+    /// A fresh random master key.
+    ///
+    /// # Errors
+    /// [`KekError::Random`].
+    pub fn generate() -> Result<Self, KekError> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(key.as_mut()).map_err(|_| KekError::Random)?;
+        Ok(Self { key })
+    }
+
+    /// From standard base64 of exactly 32 bytes (surrounding whitespace ignored).
+    ///
+    /// # Errors
+    /// [`KekError::InvalidMasterKey`].
+    pub fn from_base64(text: &str) -> Result<Self, KekError> {
+        let bytes = Zeroizing::new(
+            STANDARD
+                .decode(text.trim())
+                .map_err(|_| KekError::InvalidMasterKey)?,
+        );
+        Self::from_slice(&bytes)
+    }
+
+    fn from_slice(bytes: &[u8]) -> Result<Self, KekError> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        if bytes.len() != 32 {
+            return Err(KekError::InvalidMasterKey);
+        }
+        key.copy_from_slice(bytes);
+        Ok(Self { key })
+    }
+
+    /// From `PALISADE_MASTER_KEY` (base64 of 32 bytes).
+    ///
+    /// # Errors
+    /// [`KekError::MissingEnv`] or [`KekError::InvalidMasterKey`].
+    pub fn from_env() -> Result<Self, KekError> {
+        Self::from_env_var(MASTER_KEY_ENV)
+    }
+
+    /// From the named environment variable (base64 of 32 bytes).
+    ///
+    /// # Errors
+    /// [`KekError::MissingEnv`] or [`KekError::InvalidMasterKey`].
+    pub fn from_env_var(name: &str) -> Result<Self, KekError> {
+        let value =
+            Zeroizing::new(std::env::var(name).map_err(|_| KekError::MissingEnv(name.to_owned()))?);
+        Self::from_base64(&value)
+    }
+
+    /// From a file holding either base64 of 32 bytes or exactly 32 raw bytes.
+    ///
+    /// # Errors
+    /// [`KekError::Io`] or [`KekError::InvalidMasterKey`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KekError> {
+        let path = path.as_ref();
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KekError::Io {
+            path: path.to_owned(),
+            source,
+        })?);
+        if bytes.len() == 32 {
+            return Self::from_slice(&bytes);
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| KekError::InvalidMasterKey)?;
+        Self::from_base64(text)
+    }
+
+    /// The key as standard base64, for storing it in a secret manager.
+    pub fn to_base64(&self) -> SecretString {
+        SecretString::from(STANDARD.encode(self.key.as_ref()))
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new((&*self.key).into())
+    }
+}
+
+const KEY_CHECK_LABEL: &[u8] = b"palisade-crypt master key check v1";
+
+impl KeyEncryptionKey for MasterKey {
+    fn key_check(&self) -> [u8; 16] {
+        let mut mac = crate::cipher::hmac_sha256(&self.key);
+        mac.update(KEY_CHECK_LABEL);
+        let tag = mac.finalize().into_bytes();
+        let mut out = [0; 16];
+        out.copy_from_slice(&tag[..16]);
+        out
+    }
+
+    fn wrap(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, KekError> {
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).map_err(|_| KekError::Random)?;
+        let mut out = Vec::with_capacity(12 + plaintext.len() + 16);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let tag = self
+            .cipher()
+            .encrypt_inout_detached(&Nonce::from(nonce), aad, out[12..].as_mut().into())
+            .map_err(|_| KekError::Service("plaintext too long to wrap".to_owned()))?;
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, KekError> {
+        if wrapped.len() < 12 + 16 {
+            return Err(KekError::Unwrap);
+        }
+        let (nonce, rest) = wrapped.split_at(12);
+        let (body, tag) = rest.split_at(rest.len() - 16);
+        let mut out = Zeroizing::new(body.to_vec());
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| KekError::Unwrap)?;
+        let tag: [u8; 16] = tag.try_into().map_err(|_| KekError::Unwrap)?;
+        self.cipher()
+            .decrypt_inout_detached(
+                &Nonce::from(nonce),
+                aad,
+                out.as_mut_slice().into(),
+                &tag.into(),
+            )
+            .map_err(|_| KekError::Unwrap)?;
+        Ok(out)
+    }
+}
+
+impl MasterKey {
+    #[doc(hidden)]
+    pub fn insecure_from_bytes(key: [u8; 32]) -> Self {
+        Self {
+            key: Zeroizing::new(key),
+        }
+    }
+}

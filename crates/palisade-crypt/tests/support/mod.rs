@@ -1,0 +1,84 @@
+//! Vector parsing and fixed keyrings shared by the integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use palisade_crypt::{KeyId, KeyPurpose, KeyState, Keyring, Padding};
+
+/// Reads `key = value` blocks separated by blank lines, skipping `#` comments.
+pub fn read_blocks(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut blocks = Vec::new();
+    let mut current = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                blocks.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let (k, v) = line
+            .split_once(" = ")
+            .or_else(|| line.split_once(" ="))
+            .expect("key = value");
+        current.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    if !current.is_empty() {
+        blocks.push(current);
+    }
+    blocks
+}
+
+pub fn get<'a>(block: &'a [(String, String)], key: &str) -> &'a str {
+    block
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or_else(|| panic!("vector lacks {key}"), |(_, v)| v.as_str())
+}
+
+pub fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+pub fn key32(text: &str) -> [u8; 32] {
+    hex(text).try_into().expect("32 bytes")
+}
+
+pub fn padding(text: &str) -> Padding {
+    match text {
+        "none" => Padding::NONE,
+        "padme" => Padding::PADME,
+        other => Padding::bucket(
+            other
+                .strip_prefix("bucket:")
+                .expect("bucket:N")
+                .parse()
+                .expect("N"),
+        )
+        .expect("bucket"),
+    }
+}
+
+/// A keyring whose primary encryption key is `(id, key)`, plus a blind-index key.
+pub fn fixed_keyring(id: u32, key: [u8; 32]) -> Keyring {
+    Keyring::insecure_from_fixed_keys(&[
+        (
+            KeyId::insecure_from_u32(id),
+            1,
+            KeyPurpose::Encryption,
+            KeyState::Primary,
+            key,
+        ),
+        (
+            KeyId::insecure_from_u32(id ^ 0xffff_ffff),
+            2,
+            KeyPurpose::BlindIndex,
+            KeyState::Primary,
+            [7; 32],
+        ),
+    ])
+    .expect("valid keyring")
+}

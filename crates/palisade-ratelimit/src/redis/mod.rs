@@ -1,0 +1,9 @@
+//! Limits shared by a fleet through Redis, and the Redis store for login throttling.
+
+mod backend;
+mod limiter;
+mod login;
+
+pub use backend::{ConnectError, RedisBackend, RedisConfig};
+pub use limiter::{RedisLimiter, RedisLimiterConfig};
+pub use login::RedisLoginStore;

@@ -1,0 +1,302 @@
+//! The Redis backend against a real redis-server: shared vectors, failure policies with the
+//! server killed mid-test, concurrency, the denied cache, login counters.
+
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::{
+    io::Write,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use palisade_ratelimit::{
+    FailurePolicy, Policy,
+    client_ip::{ClientIpResolver, ForwardedHeader},
+    login::{LoginPolicy, LoginThrottle},
+    multi::{Rule, evaluate},
+    redis::{RedisBackend, RedisConfig, RedisLimiter, RedisLimiterConfig, RedisLoginStore},
+};
+use palisade_testkit::RedisServer;
+
+/// An arbitrary fixed server time for replayed sequences (2023-11-14), microseconds.
+const BASE_MICROS: u64 = 1_700_000_000_000_000;
+
+fn server() -> RedisServer {
+    RedisServer::start().expect("redis-server")
+}
+
+fn backend(redis: &RedisServer) -> RedisBackend {
+    RedisBackend::new(&redis.url(), RedisConfig::default()).expect("url")
+}
+
+#[test]
+fn constructing_outside_a_runtime_is_an_error_not_a_panic() {
+    assert!(matches!(
+        RedisBackend::new("redis://127.0.0.1/", RedisConfig::default()),
+        Err(palisade_ratelimit::redis::ConnectError::NoRuntime)
+    ));
+    assert!(matches!(
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async { RedisBackend::new("not a url", RedisConfig::default()) }),
+        Err(palisade_ratelimit::redis::ConnectError::InvalidUrl(_))
+    ));
+}
+
+fn cost(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).expect("positive cost")
+}
+
+#[tokio::test]
+async fn shared_vectors_give_the_same_decisions_as_in_process() {
+    let redis = server();
+    let backend = backend(&redis);
+    let mut steps = 0;
+    for case in common::cases() {
+        for step in &case.steps {
+            let got = backend
+                .check_n_replaying_time(
+                    &case.name,
+                    &case.policy,
+                    cost(step.cost),
+                    BASE_MICROS + step.at_ms * 1000,
+                )
+                .await
+                .expect("redis decision");
+            assert_eq!(got, step.expected, "{} line {}", case.name, step.line);
+            steps += 1;
+        }
+    }
+    assert!(steps > 200);
+}
+
+#[tokio::test]
+async fn server_clock_decisions_and_script_reload() {
+    let redis = server();
+    let backend = backend(&redis);
+    let policy = Policy::new("api", 3, Duration::from_secs(3600)).expect("policy");
+    for left in [2, 1, 0] {
+        let d = backend.check("client", &policy).await.expect("decision");
+        assert!(d.allowed);
+        assert_eq!(d.remaining, left);
+    }
+    let d = backend.check("client", &policy).await.expect("decision");
+    assert!(!d.allowed);
+    let retry = d.retry_after.expect("retry");
+    assert!(retry <= Duration::from_secs(1200) && retry > Duration::from_secs(1190));
+    // The server forgets the script: EVALSHA fails with NOSCRIPT and the script is reloaded.
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("conn");
+    let () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .expect("flush");
+    assert!(
+        backend
+            .check("other", &policy)
+            .await
+            .expect("decision")
+            .allowed
+    );
+    // Keys carry a cluster hash tag and expire when they equal a fresh key.
+    let key = backend.key_for("client", &policy);
+    assert_eq!(key, "palisade:rl:{api:client}");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("pttl");
+    assert!(ttl > 3_500_000 && ttl <= 3_600_001, "ttl {ttl}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_tasks_on_one_key_never_over_admit() {
+    let redis = server();
+    let backend = backend(&redis);
+    let policy = Policy::new("hot", 50, Duration::from_secs(3600)).expect("policy");
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (backend, policy) = (backend.clone(), policy.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut admitted = 0u32;
+            for _ in 0..60 {
+                if backend
+                    .check("one", &policy)
+                    .await
+                    .expect("decision")
+                    .allowed
+                {
+                    admitted += 1;
+                }
+            }
+            admitted
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("task");
+    }
+    assert_eq!(total, 50);
+}
+
+/// Counts the outage log lines.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn count(&self, needle: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().expect("log"))
+            .matches(needle)
+            .count()
+    }
+}
+
+async fn outage(failure: FailurePolicy) {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut redis = server();
+    let limiter = RedisLimiter::new(
+        RedisBackend::new(
+            &redis.url(),
+            RedisConfig::default().timeout(Duration::from_millis(300)),
+        )
+        .expect("url"),
+        RedisLimiterConfig::default().denied_cache_size(0),
+    );
+    let policy = Policy::new("outage", 2, Duration::from_secs(3600))
+        .expect("policy")
+        .with_failure_policy(failure);
+    assert!(limiter.check("k", &policy).await.allowed);
+    assert!(!limiter.store_down());
+
+    redis.stop();
+    let mut admitted = 0;
+    for _ in 0..5 {
+        if limiter.check("k", &policy).await.allowed {
+            admitted += 1;
+        }
+    }
+    assert!(limiter.store_down());
+    match failure {
+        FailurePolicy::Open => assert_eq!(admitted, 5),
+        FailurePolicy::Closed => assert_eq!(admitted, 0),
+        // The local limiter knows nothing of Redis's count: it admits its own burst of 2.
+        _ => assert_eq!(admitted, 2),
+    }
+    assert_eq!(
+        logs.count("rate-limit store unreachable"),
+        1,
+        "logged once, not per request"
+    );
+
+    redis.restart().expect("restart");
+    let mut back = false;
+    for _ in 0..50 {
+        let d = limiter.check("k", &policy).await;
+        if !limiter.store_down() {
+            // Redis kept nothing (no persistence) or its state: either way it decides again.
+            let _ = d;
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "decisions come from Redis again after restart");
+    assert_eq!(logs.count("rate-limit store reachable again"), 1);
+}
+
+#[tokio::test]
+async fn redis_down_fail_open() {
+    outage(FailurePolicy::Open).await;
+}
+
+#[tokio::test]
+async fn redis_down_fail_closed() {
+    outage(FailurePolicy::Closed).await;
+}
+
+#[tokio::test]
+async fn redis_down_fall_back_to_local() {
+    outage(FailurePolicy::Local).await;
+}
+
+#[tokio::test]
+async fn denied_keys_skip_redis_until_retry_after() {
+    let mut redis = server();
+    let limiter = RedisLimiter::new(backend(&redis), RedisLimiterConfig::default());
+    let policy = Policy::new("cached", 1, Duration::from_secs(3600)).expect("policy");
+    assert!(limiter.check("k", &policy).await.allowed);
+    let denied = limiter.check("k", &policy).await;
+    assert!(!denied.allowed);
+    // With Redis gone, the cached denial answers without a round trip (no outage seen).
+    redis.stop();
+    let cached = limiter.check("k", &policy).await;
+    assert!(!cached.allowed);
+    assert!(cached.retry_after.is_some());
+    assert!(
+        !limiter.store_down(),
+        "the cache answered; Redis was not asked"
+    );
+    // Another key does go to Redis (and finds it down: the default policy fails closed).
+    assert!(!limiter.check("other", &policy).await.allowed);
+    assert!(limiter.store_down());
+}
+
+#[tokio::test]
+async fn multi_policy_over_redis() {
+    let redis = server();
+    let limiter = RedisLimiter::new(backend(&redis), RedisLimiterConfig::default());
+    let per_ip = Policy::new("ip", 3, Duration::from_secs(60)).expect("policy");
+    let per_user = Policy::new("user", 2, Duration::from_secs(60)).expect("policy");
+    let rules = [
+        Rule::new(&per_ip, "192.0.2.1"),
+        Rule::new(&per_user, "dave"),
+    ];
+    assert!(evaluate(&limiter, &rules, NonZeroU32::MIN).await.allowed);
+    assert!(evaluate(&limiter, &rules, NonZeroU32::MIN).await.allowed);
+    let v = evaluate(&limiter, &rules, NonZeroU32::MIN).await;
+    assert!(!v.allowed);
+    assert_eq!(v.binding().map(|c| c.policy.name()), Some("user"));
+}
+
+#[tokio::test]
+async fn login_counters_in_redis() {
+    let redis = server();
+    let store = RedisLoginStore::new(&backend(&redis));
+    let t = LoginThrottle::new(store, LoginPolicy::default());
+    let resolver = ClientIpResolver::new([], ForwardedHeader::Forwarded).expect("resolver");
+    let c = resolver.key("203.0.113.7".parse().expect("ip"));
+    for _ in 0..2 {
+        assert!(t.record_failure("erin", &c).await.expect("store").allowed);
+    }
+    let d = t.record_failure("erin", &c).await.expect("store");
+    assert!(!d.allowed, "third failure from one client delays");
+    let wait = d.retry_after.expect("wait");
+    assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(900));
+    assert!(!t.check("erin", &c).await.expect("store").allowed);
+    t.record_success("erin", &c).await.expect("store");
+    assert!(t.check("erin", &c).await.expect("store").allowed);
+}
