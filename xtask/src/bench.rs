@@ -4,6 +4,8 @@
 //! function is a baseline (the raw crate palisade wraps, or a peer). The table gives each
 //! baseline's time and `palisade / baseline`: below 1.00 palisade is faster. Where Debian's
 //! `argon2` command (the libargon2 reference implementation) is installed, it is timed too.
+//! Peers that cannot join the audited dependency graph are benchmarked from `benches/peers`, a
+//! workspace of their own built into the same target directory.
 
 use std::{
     collections::BTreeMap,
@@ -38,6 +40,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             bench.arg("--quick");
         }
         step("criterion benches", &mut bench)?;
+        // Peers kept out of the audited workspace (see benches/peers/Cargo.toml), built into
+        // the same target directory so their results join the palisade groups of that name.
+        let mut peers = cargo(&["bench", "--manifest-path", "benches/peers/Cargo.toml", "--"]);
+        peers.env("CARGO_TARGET_DIR", target_dir()?);
+        if quick {
+            peers.arg("--quick");
+        }
+        step("peer benches (outside the workspace)", &mut peers)?;
     }
     let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
     measurements.extend(libargon2_reference());

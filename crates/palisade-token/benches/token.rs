@@ -6,9 +6,9 @@
 //! In every group the function named `palisade` is the subject; `cargo xtask bench` reports
 //! `palisade / baseline` for every other function.
 //!
-//! `jwt-simple` is not benchmarked: every build of it depends (through `superboring`) on the
-//! `rsa` crate, which carries `RUSTSEC-2023-0071`, and `cargo deny` refuses that even for a
-//! dev-dependency.
+//! `jwt-simple` is benchmarked in `benches/peers` (a workspace of its own): every build of it
+//! depends, through `superboring`, on the `rsa` crate, which carries `RUSTSEC-2023-0071`, and
+//! `cargo deny` refuses that even for a dev-dependency. Its groups carry the same names.
 
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -1,0 +1,226 @@
+//! `palisade keyring new|rotate|list|disable` and `palisade encrypt|decrypt|rewrap`, on
+//! palisade-crypt's keyrings and field encryption.
+
+use std::{
+    fmt::Write as _,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use palisade_crypt::{
+    Ciphertext, Context, Crypter, DecryptErrorKind, KeyId, KeyPurpose, Keyring, KeyringError,
+    MASTER_KEY_ENV, MasterKey,
+};
+
+use crate::{
+    args::{CryptArgs, KeyringCommand, MasterKeyArgs},
+    error::{CmdResult, Failure},
+    input,
+};
+
+/// The most plaintext `encrypt` reads; field encryption is for values, not files.
+const MAX_PLAINTEXT: usize = 16 * 1024 * 1024;
+/// The most ciphertext text `decrypt` and `rewrap` read (the plaintext bound, in base64, plus
+/// the header).
+const MAX_CIPHERTEXT_TEXT: usize = MAX_PLAINTEXT / 3 * 4 + 4096;
+
+fn master_key(args: &MasterKeyArgs) -> Result<MasterKey, Failure> {
+    match &args.master_key_file {
+        Some(path) => MasterKey::from_file(path)
+            .map_err(|e| Failure::usage(format!("--master-key-file {}: {e}", path.display()))),
+        None => MasterKey::from_env().map_err(|e| {
+            Failure::usage(format!(
+                "no master key: set {MASTER_KEY_ENV} (base64 of 32 bytes) or give \
+                 --master-key-file ({e})"
+            ))
+        }),
+    }
+}
+
+fn keyring_failure(path: &Path, e: &KeyringError) -> Failure {
+    Failure::usage(format!("keyring {}: {e}", path.display()))
+}
+
+fn load(path: &Path, master: &MasterKey) -> Result<Keyring, Failure> {
+    Keyring::load(path, master).map_err(|e| keyring_failure(path, &e))
+}
+
+fn print(text: &str) -> CmdResult {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::io("writing", &e))
+}
+
+pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
+    match cmd {
+        KeyringCommand::New { file, master } => {
+            let master = master_key(&master)?;
+            let keyring = Keyring::generate().map_err(|e| keyring_failure(&file, &e))?;
+            let primary = primary_id(&keyring, &file)?;
+            keyring
+                .save_new(&file, &master)
+                .map_err(|e| keyring_failure(&file, &e))?;
+            print(&format!("{primary}\n"))
+        }
+        KeyringCommand::Rotate { file, master } => {
+            let master = master_key(&master)?;
+            let mut keyring = load(&file, &master)?;
+            let id = keyring
+                .rotate(KeyPurpose::Encryption)
+                .map_err(|e| keyring_failure(&file, &e))?;
+            save(&keyring, &file, &master)?;
+            print(&format!("{id}\n"))
+        }
+        KeyringCommand::List { file, master } => {
+            let master = master_key(&master)?;
+            let keyring = load(&file, &master)?;
+            let mut keys: Vec<_> = keyring.keys().collect();
+            keys.sort_by_key(|k| (k.version, k.id));
+            let mut text = String::new();
+            for k in keys {
+                let _ = writeln!(
+                    text,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    k.id,
+                    k.version,
+                    k.purpose,
+                    k.state,
+                    rfc3339(k.created_at),
+                    rfc3339(k.changed_at)
+                );
+            }
+            print(&text)
+        }
+        KeyringCommand::Disable {
+            file,
+            key_id,
+            master,
+        } => {
+            let master = master_key(&master)?;
+            let id = KeyId::parse(&key_id).ok_or_else(|| {
+                Failure::usage("KEY_ID must be a key id as `keyring list` prints it (8 hex digits)")
+            })?;
+            let mut keyring = load(&file, &master)?;
+            keyring
+                .disable(id)
+                .map_err(|e| keyring_failure(&file, &e))?;
+            save(&keyring, &file, &master)
+        }
+    }
+}
+
+fn primary_id(keyring: &Keyring, file: &Path) -> Result<KeyId, Failure> {
+    keyring
+        .primary(KeyPurpose::Encryption)
+        .map(|k| k.id)
+        .map_err(|e| keyring_failure(file, &e))
+}
+
+fn save(keyring: &Keyring, file: &PathBuf, master: &MasterKey) -> CmdResult {
+    keyring
+        .save(file, master)
+        .map_err(|e| keyring_failure(file, &e))
+}
+
+fn crypter(args: &CryptArgs) -> Result<(Crypter, Context), Failure> {
+    let context: Context = args
+        .context
+        .parse()
+        .map_err(|e| Failure::usage(format!("--context: {e}")))?;
+    let master = master_key(&args.master)?;
+    let keyring = load(&args.keyring, &master)?;
+    let crypter = Crypter::new(&keyring).map_err(|e| keyring_failure(&args.keyring, &e))?;
+    Ok((crypter, context))
+}
+
+/// Reads a ciphertext in text form from standard input; text that is not one is altered data
+/// (exit 1), like any other authentication failure.
+fn read_ciphertext() -> Result<Ciphertext, Failure> {
+    let raw = input::stdin_bounded(MAX_CIPHERTEXT_TEXT, "the ciphertext on standard input")?;
+    let text = std::str::from_utf8(&raw)
+        .map_err(|_| Failure::negative("decryption failed: malformed"))?
+        .trim();
+    if text.is_empty() {
+        return Err(Failure::usage("no ciphertext on standard input"));
+    }
+    Ciphertext::from_text(text).map_err(|e| decrypt_failure(e.kind()))
+}
+
+fn decrypt_failure(kind: DecryptErrorKind) -> Failure {
+    Failure::negative(format!("decryption failed: {}", kind.as_str()))
+}
+
+pub(crate) fn encrypt(args: &CryptArgs) -> CmdResult {
+    let (crypter, context) = crypter(args)?;
+    let plaintext = input::stdin_bounded(MAX_PLAINTEXT, "the plaintext on standard input")?;
+    let ciphertext = crypter
+        .encrypt(&context, &plaintext)
+        .map_err(|e| Failure::usage(format!("encryption failed: {e}")))?;
+    print(&format!("{}\n", ciphertext.to_text()))
+}
+
+pub(crate) fn decrypt(args: &CryptArgs) -> CmdResult {
+    let (crypter, context) = crypter(args)?;
+    let ciphertext = read_ciphertext()?;
+    let plaintext = crypter
+        .decrypt(&context, &ciphertext)
+        .map_err(|e| decrypt_failure(e.kind()))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(plaintext.expose_secret())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::io("writing the plaintext", &e))
+}
+
+pub(crate) fn rewrap(args: &CryptArgs) -> CmdResult {
+    let (crypter, context) = crypter(args)?;
+    let ciphertext = read_ciphertext()?;
+    let rewrapped = crypter.rewrap(&context, &ciphertext).map_err(|e| {
+        e.decrypt_kind().map_or_else(
+            || Failure::usage(format!("re-encryption failed: {e}")),
+            decrypt_failure,
+        )
+    })?;
+    print(&format!("{}\n", rewrapped.to_text()))
+}
+
+/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+pub(crate) fn rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's `civil_from_days`, for
+/// non-negative day counts).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
+        assert_eq!(rfc3339(4_107_542_400), "2100-03-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,111 @@
+//! `palisade redact [--json]`: standard input to standard output, streaming.
+
+use std::io::{self, BufWriter, ErrorKind, Read, Write};
+
+use palisade_redact::{LineRedactor, Redactor};
+
+use crate::{
+    args::RedactArgs,
+    error::{CmdResult, Failure, JsonStreamError},
+    json_stream::JsonRedactor,
+};
+
+/// How [`redact_stream`] reads its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedactMode {
+    /// Text, line by line: every detected secret replaced, every other byte unchanged.
+    Text,
+    /// A sequence of JSON values: the value of every sensitive key replaced whatever its type,
+    /// every string redacted after its escapes are decoded, every other byte unchanged.
+    Json,
+}
+
+/// Bytes read from the input at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Copies `input` to `output` redacted, in memory bounded by the longest line (text; at
+/// most palisade-redact's `LineRedactor` bound of 1 MiB held) or the longest string (JSON; at
+/// most 16 MiB), whatever the input's size. This is `palisade redact`.
+///
+/// ```
+/// use palisade_cli::{RedactMode, redact_stream};
+///
+/// let mut out = Vec::new();
+/// redact_stream(&b"user=alice password=hunter2\n"[..], &mut out, RedactMode::Text)?;
+/// assert_eq!(out, b"user=alice password=[REDACTED]\n");
+///
+/// let mut out = Vec::new();
+/// redact_stream(&br#"{"user": "alice", "pin": 1234, "password": {"old": 1}}"#[..], &mut out, RedactMode::Json)?;
+/// assert_eq!(out, br#"{"user": "alice", "pin": 1234, "password": "[REDACTED]"}"#);
+/// # Ok::<(), palisade_cli::JsonStreamError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`JsonStreamError::Io`] when reading or writing fails; [`JsonStreamError::Syntax`] when
+/// JSON mode meets input that is not JSON (what came before it has been written, redacted).
+pub fn redact_stream(
+    mut input: impl Read,
+    output: impl Write,
+    mode: RedactMode,
+) -> Result<(), JsonStreamError> {
+    let redactor = Redactor::new();
+    let mut chunk = vec![0u8; CHUNK];
+    match mode {
+        RedactMode::Text => {
+            let mut output = output;
+            let mut lines = LineRedactor::new(redactor);
+            let mut out = Vec::with_capacity(CHUNK);
+            loop {
+                let n = read_some(&mut input, &mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                lines.push(&chunk[..n], &mut out);
+                output.write_all(&out)?;
+                out.clear();
+            }
+            lines.finish(&mut out);
+            output.write_all(&out)?;
+            output.flush()?;
+        }
+        RedactMode::Json => {
+            let mut json = JsonRedactor::new(redactor, output);
+            loop {
+                let n = read_some(&mut input, &mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                json.push(&chunk[..n])?;
+            }
+            json.finish()?;
+        }
+    }
+    Ok(())
+}
+
+fn read_some(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+pub(crate) fn run(args: &RedactArgs) -> CmdResult {
+    let mode = if args.json {
+        RedactMode::Json
+    } else {
+        RedactMode::Text
+    };
+    let stdout = io::stdout().lock();
+    match redact_stream(io::stdin().lock(), BufWriter::new(stdout), mode) {
+        Ok(()) => Ok(()),
+        // The reader went away (`palisade redact < log | head`): nothing more can leak.
+        Err(JsonStreamError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        Err(JsonStreamError::Io(e)) => Err(Failure::io("redact", &e)),
+        Err(e) => Err(Failure::usage(e)),
+    }
+}

@@ -1,0 +1,39 @@
+//! The client's address: the peer the server saw, and the client behind trusted proxies.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http::Extensions;
+
+/// The peer's socket address as the server accepted it (the TCP peer, possibly a proxy).
+///
+/// Servers put it in each request's extensions: axum does with its own `ConnectInfo` type
+/// when served through `into_make_service_with_connect_info`; use
+/// [`ClientIpLayer::peer_from`](crate::ClientIpLayer::peer_from) to read that, or insert a
+/// `PeerAddr` yourself in a hyper service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The client's address as this service determined it (after trusted-proxy resolution), put in
+/// request extensions by [`ClientIpLayer`](crate::ClientIpLayer) and read by the logging,
+/// audit and rate-limiting layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientIp(pub IpAddr);
+
+/// The key a client's requests are counted under (its address, or its IPv6 prefix), put in
+/// request extensions by [`ClientIpLayer`](crate::ClientIpLayer).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientKey(pub std::sync::Arc<str>);
+
+/// The best known client address: [`ClientIp`] if resolved, else the [`PeerAddr`]'s address.
+pub fn client_addr(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ClientIp>()
+        .map(|c| c.0)
+        .or_else(|| extensions.get::<PeerAddr>().map(|p| p.0.ip()))
+}
+
+/// The authenticated subject, put in request extensions by
+/// [`BearerLayer`](crate::BearerLayer) beside the verified claims; the per-user rate-limit key
+/// and the audit actor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal(pub std::sync::Arc<str>);

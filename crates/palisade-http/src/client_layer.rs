@@ -1,0 +1,159 @@
+//! `ClientIpLayer`: resolves the client's address once per request.
+
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use http::{Extensions, HeaderMap, Request};
+use tower::{Layer, Service};
+
+use crate::client::{ClientIp, ClientKey, PeerAddr};
+
+/// Finds the client behind the proxies a deployment trusts.
+///
+/// palisade-ratelimit's trusted-proxy configuration implements it; without one, the client
+/// is the peer and forwarding headers are ignored (a client can write any `X-Forwarded-For`).
+pub trait ResolveClient: Send + Sync + 'static {
+    /// The client's address, given the TCP peer and the request headers.
+    fn resolve(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr;
+
+    /// The key a client's requests are counted under: the address itself by default; an
+    /// IPv6 prefix (a subscriber's whole block) for palisade-ratelimit's resolver.
+    fn key(&self, client: IpAddr) -> String {
+        client.to_string()
+    }
+}
+
+/// Trusts no proxy: the client is the peer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PeerOnly;
+
+impl ResolveClient for PeerOnly {
+    fn resolve(&self, peer: SocketAddr, _headers: &HeaderMap) -> IpAddr {
+        peer.ip()
+    }
+}
+
+type PeerFrom = fn(&Extensions) -> Option<SocketAddr>;
+
+fn peer_extension(extensions: &Extensions) -> Option<SocketAddr> {
+    extensions.get::<PeerAddr>().map(|p| p.0)
+}
+
+/// Puts a [`ClientIp`] and a [`ClientKey`] in each request's extensions, for the logging, audit and rate-limit
+/// layers inside it.
+///
+/// The peer address is read with [`peer_from`](Self::peer_from) (by default from a
+/// [`PeerAddr`] extension); with axum served through `into_make_service_with_connect_info`:
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use axum::extract::ConnectInfo;
+/// use palisade_http::ClientIpLayer;
+///
+/// let layer = ClientIpLayer::new()
+///     .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
+/// # let _ = layer;
+/// ```
+///
+/// A request without a peer address gets no `ClientIp`; the rate-limit layer then refuses it
+/// rather than share one bucket among every such request.
+#[derive(Clone)]
+pub struct ClientIpLayer {
+    resolver: Arc<dyn ResolveClient>,
+    peer_from: PeerFrom,
+}
+
+impl fmt::Debug for ClientIpLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientIpLayer").finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientIpLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientIpLayer {
+    /// The client is the peer ([`PeerOnly`]); the peer comes from a [`PeerAddr`] extension.
+    pub fn new() -> Self {
+        Self {
+            resolver: Arc::new(PeerOnly),
+            peer_from: peer_extension,
+        }
+    }
+
+    /// How the client is found behind trusted proxies.
+    #[must_use]
+    pub fn resolver(mut self, resolver: impl ResolveClient) -> Self {
+        self.resolver = Arc::new(resolver);
+        self
+    }
+
+    /// Where the peer address is read from.
+    #[must_use]
+    pub fn peer_from(mut self, peer_from: fn(&Extensions) -> Option<SocketAddr>) -> Self {
+        self.peer_from = peer_from;
+        self
+    }
+}
+
+impl<S> Layer<S> for ClientIpLayer {
+    type Service = ClientIpService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ClientIpService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`ClientIpLayer`].
+#[derive(Clone)]
+pub struct ClientIpService<S> {
+    inner: S,
+    layer: ClientIpLayer,
+}
+
+impl<S: fmt::Debug> fmt::Debug for ClientIpService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientIpService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody> Service<Request<ReqBody>> for ClientIpService<S>
+where
+    S: Service<Request<ReqBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // A client-supplied value never survives: only this layer decides.
+        request.extensions_mut().remove::<ClientIp>();
+        request.extensions_mut().remove::<ClientKey>();
+        if let Some(peer) = (self.layer.peer_from)(request.extensions()) {
+            let ip = self.layer.resolver.resolve(peer, request.headers());
+            let key = self.layer.resolver.key(ip);
+            request.extensions_mut().insert(ClientIp(ip));
+            request.extensions_mut().insert(ClientKey(Arc::from(key)));
+            if request.extensions().get::<PeerAddr>().is_none() {
+                request.extensions_mut().insert(PeerAddr(peer));
+            }
+        }
+        self.inner.call(request)
+    }
+}

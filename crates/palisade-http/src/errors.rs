@@ -1,0 +1,244 @@
+//! Error sanitization: server errors leave as a generic problem document; their detail goes to
+//! the log, redacted.
+
+use std::{
+    fmt,
+    task::{Context, Poll},
+};
+
+use bytes::{Bytes, BytesMut};
+use http::{Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::BodyExt;
+use palisade_redact::Redactor;
+use tower::{BoxError, Layer, Service};
+
+use crate::{Problem, ResponseBody, future::BoxFuture, request_id::request_id};
+
+/// The tracing target of the events that carry the hidden detail.
+pub const ERROR_TARGET: &str = "palisade_http::error";
+
+const DEFAULT_MAX_DETAIL: usize = 4096;
+
+/// The detail sent to clients in place of the real one.
+const GENERIC_DETAIL: &str =
+    "The server could not complete the request. Quote the request id when reporting this.";
+
+/// Turns every server error into a generic RFC 9457 problem document with the request id.
+///
+/// A response with a 5xx status from the inner service keeps its status (and `Retry-After`, if
+/// any) but loses its body and other headers: the client receives `{"type":"about:blank",
+/// "title":"Internal Server Error","status":500,"detail":"…","request_id":"…"}`. An error
+/// returned by the inner service's future becomes the same 500 response (readiness errors
+/// still propagate, as tower requires).
+/// What was hidden (the first 4 KiB of the body, or the error's message) is logged with the
+/// request id at `ERROR` level on the target [`ERROR_TARGET`], after passing through a
+/// [`Redactor`]. Bodies are read only when their size is known and within that limit; a
+/// streaming body is dropped unread.
+///
+/// Put [`catch_panic`] inside it (nearer the handlers), so that a panic becomes a 500 response
+/// that is sanitized like any other.
+#[derive(Clone)]
+pub struct SanitizeErrorsLayer {
+    redactor: Redactor,
+    max_detail: usize,
+}
+
+impl fmt::Debug for SanitizeErrorsLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SanitizeErrorsLayer")
+            .field("max_detail", &self.max_detail)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SanitizeErrorsLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SanitizeErrorsLayer {
+    /// The layer, with palisade-redact's default redactor and a 4 KiB detail limit.
+    pub fn new() -> Self {
+        Self {
+            redactor: Redactor::new(),
+            max_detail: DEFAULT_MAX_DETAIL,
+        }
+    }
+
+    /// The redactor applied to logged details.
+    #[must_use]
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
+    /// Most bytes of a hidden body read for the log.
+    #[must_use]
+    pub fn max_detail(mut self, bytes: usize) -> Self {
+        self.max_detail = bytes;
+        self
+    }
+}
+
+impl<S> Layer<S> for SanitizeErrorsLayer {
+    type Service = SanitizeErrors<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SanitizeErrors {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`SanitizeErrorsLayer`].
+#[derive(Clone)]
+pub struct SanitizeErrors<S> {
+    inner: S,
+    layer: SanitizeErrorsLayer,
+}
+
+impl<S: fmt::Debug> fmt::Debug for SanitizeErrors<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SanitizeErrors")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SanitizeErrors<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError> + Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: fmt::Display,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let id = request_id(request.extensions(), request.headers());
+        let method = request.method().clone();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), ToString::to_string);
+        let layer = self.layer.clone();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let (status, detail, keep) = match future.await {
+                Ok(response) if response.status().is_server_error() => {
+                    let (parts, body) = response.into_parts();
+                    let detail = read_detail(body, layer.max_detail).await;
+                    (parts.status, detail, Some(parts))
+                }
+                Ok(response) => return Ok(response.map(ResponseBody::inner)),
+                Err(error) => {
+                    let error: BoxError = error.into();
+                    (StatusCode::INTERNAL_SERVER_ERROR, error.to_string(), None)
+                }
+            };
+            let redactor = &layer.redactor;
+            tracing::error!(
+                target: ERROR_TARGET,
+                request_id = id.as_deref().unwrap_or("-"),
+                method = %method,
+                path = %redactor.redact_url(&path),
+                status = status.as_u16(),
+                detail = %redactor.redact(&detail),
+                "server error hidden from the client",
+            );
+            let mut problem = Problem::new(status).with_detail(GENERIC_DETAIL);
+            if let Some(id) = id {
+                problem = problem.with_request_id(id);
+            }
+            let mut response = problem.into_response();
+            if let Some(parts) = keep {
+                if let Some(retry) = parts.headers.get(header::RETRY_AFTER) {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, retry.clone());
+                }
+                *response.extensions_mut() = parts.extensions;
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// The body as text, if its size is known and at most `max`; a note otherwise.
+async fn read_detail<B>(body: B, max: usize) -> String
+where
+    B: Body<Data = Bytes>,
+    B::Error: fmt::Display,
+{
+    let known = body.size_hint().upper();
+    match known {
+        Some(0) => return "(empty body)".to_owned(),
+        Some(n) if n <= max as u64 => {}
+        _ => return "(body not read: streaming or longer than the detail limit)".to_owned(),
+    }
+    let mut out = BytesMut::new();
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    let room = max.saturating_sub(out.len());
+                    out.extend_from_slice(&data[..data.len().min(room)]);
+                    if out.len() >= max {
+                        break;
+                    }
+                }
+            }
+            Err(error) => return format!("(body failed: {error})"),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A tower-http `ResponseForPanic` that logs nothing itself: it turns a panic into a 500
+/// response whose body is the panic message, which [`SanitizeErrorsLayer`] (outside it) then
+/// replaces with a generic problem and logs redacted.
+///
+/// tower-http's default handler logs the panic message as it is, which can carry a secret
+/// formatted into an assertion. Use [`catch_panic`] instead of `CatchPanicLayer::new()`.
+/// The standard library's panic hook still prints the message to standard error; install a
+/// hook of your own to silence or redact that.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PanicToDetail;
+
+impl tower_http::catch_panic::ResponseForPanic for PanicToDetail {
+    type ResponseBody = http_body_util::Full<Bytes>;
+
+    fn response_for_panic(
+        &mut self,
+        err: Box<dyn std::any::Any + Send + 'static>,
+    ) -> Response<Self::ResponseBody> {
+        let message = err
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| err.downcast_ref::<&str>().copied())
+            .unwrap_or("(panic payload is not a string)");
+        let mut response = Response::new(http_body_util::Full::new(Bytes::from(format!(
+            "panic: {message}"
+        ))));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response
+    }
+}
+
+/// tower-http's `CatchPanicLayer` with [`PanicToDetail`]: put it just inside
+/// [`SanitizeErrorsLayer`].
+pub fn catch_panic() -> tower_http::catch_panic::CatchPanicLayer<PanicToDetail> {
+    tower_http::catch_panic::CatchPanicLayer::custom(PanicToDetail)
+}

@@ -1,0 +1,47 @@
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
+
+mod audit;
+mod auth;
+mod body;
+mod client;
+mod client_layer;
+mod cookie;
+mod csrf;
+mod errors;
+pub mod future;
+mod headers;
+mod log;
+mod problem;
+mod rate;
+mod ratelimit;
+mod request_id;
+mod token;
+
+pub use crate::{
+    audit::{Audit, AuditHook, AuditLayer, AuditSink, SecurityEvent},
+    auth::{
+        AUTH_TARGET, Authorized, Bearer, BearerLayer, Rejection, Require, RequireLayer,
+        TokenVerifier,
+    },
+    body::ResponseBody,
+    client::{ClientIp, ClientKey, PeerAddr, Principal, client_addr},
+    client_layer::{ClientIpLayer, ClientIpService, PeerOnly, ResolveClient},
+    cookie::{CookieValue, cookie},
+    csrf::{CSRF_TARGET, Csrf, CsrfCheck, CsrfLayer},
+    errors::{ERROR_TARGET, PanicToDetail, SanitizeErrors, SanitizeErrorsLayer, catch_panic},
+    headers::{Hsts, Https, SecurityHeaders, SecurityHeadersLayer, SecurityHeadersService},
+    log::{LogLine, REQUEST_TARGET, RequestLog, RequestLogLayer},
+    problem::{PROBLEM_JSON, Problem},
+    rate::{KeyBy, RATE_TARGET, RateLimit, RateLimitLayer, RateLimiter, Verdict},
+    ratelimit::PolicyLimiter,
+    request_id::{REQUEST_ID_HEADER, request_id},
+    token::{JwtVerifier, NoRevocation, Revocation, TokenCsrf},
+};
+
+/// tower-http, re-exported at the version these layers are built and tested with: use its
+/// `cors`, `limit`, `request_id` and `catch_panic` modules beside palisade's layers (see the
+/// crate documentation for the order).
+pub use tower_http;

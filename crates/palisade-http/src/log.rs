@@ -1,0 +1,189 @@
+//! Request logging through palisade-redact.
+
+use std::{
+    fmt,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use http::{HeaderMap, Method, Request, Response};
+use palisade_redact::Redactor;
+use tower::{Layer, Service};
+
+use crate::{
+    client::client_addr,
+    future::{OnResult, ResponseFuture},
+    request_id::request_id,
+};
+
+/// The tracing target of request log events.
+pub const REQUEST_TARGET: &str = "palisade_http::request";
+
+/// Logs one tracing event per request when its response head is ready: method, path with the
+/// query redacted ([`Redactor::redact_url`]), status, latency in microseconds, request id,
+/// client address and, if asked for, the request headers redacted
+/// ([`Redactor::redact_headers`]: `Authorization`, `Cookie` and other sensitive headers never
+/// appear).
+///
+/// Events use the target [`REQUEST_TARGET`]: `INFO` below 500, `ERROR` for server errors and for
+/// errors of the inner service. Put the layer outside every other palisade layer, so that what
+/// they refuse is logged too.
+#[derive(Clone)]
+pub struct RequestLogLayer {
+    redactor: Redactor,
+    headers: bool,
+}
+
+impl fmt::Debug for RequestLogLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestLogLayer")
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RequestLogLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RequestLogLayer {
+    /// Request lines without headers, with palisade-redact's default redactor.
+    pub fn new() -> Self {
+        Self {
+            redactor: Redactor::new(),
+            headers: false,
+        }
+    }
+
+    /// The redactor applied to paths and headers.
+    #[must_use]
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
+    /// Also log the request headers, redacted.
+    #[must_use]
+    pub fn log_headers(mut self, on: bool) -> Self {
+        self.headers = on;
+        self
+    }
+}
+
+impl<S> Layer<S> for RequestLogLayer {
+    type Service = RequestLog<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestLog {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`RequestLogLayer`].
+#[derive(Clone)]
+pub struct RequestLog<S> {
+    inner: S,
+    layer: RequestLogLayer,
+}
+
+impl<S: fmt::Debug> fmt::Debug for RequestLog<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestLog")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+/// What is logged once the response is ready.
+#[derive(Debug)]
+pub struct LogLine {
+    start: Instant,
+    method: Method,
+    path: String,
+    request_id: Option<String>,
+    client: Option<String>,
+    headers: Option<HeaderMap>,
+}
+
+impl<B, E> OnResult<Response<B>, E> for LogLine {
+    fn on_result(self, result: &mut Result<Response<B>, E>) {
+        let latency_us = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let request_id = self.request_id.as_deref().unwrap_or("-");
+        let client = self.client.as_deref().unwrap_or("-");
+        let headers = self.headers.as_ref().map(|h| format!("{h:?}"));
+        let headers = headers.as_deref().unwrap_or("-");
+        match result {
+            Ok(response) if response.status().is_server_error() => tracing::error!(
+                target: REQUEST_TARGET,
+                method = %self.method,
+                path = %self.path,
+                status = response.status().as_u16(),
+                latency_us,
+                request_id,
+                client,
+                headers,
+                "request",
+            ),
+            Ok(response) => tracing::info!(
+                target: REQUEST_TARGET,
+                method = %self.method,
+                path = %self.path,
+                status = response.status().as_u16(),
+                latency_us,
+                request_id,
+                client,
+                headers,
+                "request",
+            ),
+            Err(_) => tracing::error!(
+                target: REQUEST_TARGET,
+                method = %self.method,
+                path = %self.path,
+                status = "error",
+                latency_us,
+                request_id,
+                client,
+                headers,
+                "request failed in the service",
+            ),
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestLog<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, LogLine>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let redactor = &self.layer.redactor;
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", http::uri::PathAndQuery::as_str);
+        let line = LogLine {
+            start: Instant::now(),
+            method: request.method().clone(),
+            path: redactor.redact_url(path).into_owned(),
+            request_id: request_id(request.extensions(), request.headers()),
+            client: client_addr(request.extensions()).map(|ip| ip.to_string()),
+            headers: self
+                .layer
+                .headers
+                .then(|| redactor.redact_headers(request.headers())),
+        };
+        ResponseFuture::new(self.inner.call(request), line)
+    }
+}

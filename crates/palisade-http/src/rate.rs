@@ -1,0 +1,275 @@
+//! Rate limiting: one decision per request, keyed by client address or authenticated user,
+//! with the IETF `RateLimit` fields on every answer and a problem document on 429.
+
+use std::{
+    borrow::Cow,
+    fmt,
+    future::Future,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use palisade_audit::Outcome;
+use tower::{Layer, Service};
+
+use crate::{
+    Problem, ResponseBody, SecurityEvent,
+    client::{ClientIp, ClientKey, Principal},
+    future::BoxFuture,
+    request_id::request_id,
+};
+
+/// The tracing target of rate-limit refusals.
+pub const RATE_TARGET: &str = "palisade_http::ratelimit";
+
+/// A limiter's answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    allowed: bool,
+    fields: Vec<(HeaderName, HeaderValue)>,
+    retry_after: Option<Duration>,
+}
+
+impl Verdict {
+    /// Allowed; `fields` (`RateLimit`, `RateLimit-Policy`, ...) are added to the response.
+    pub fn allow(fields: Vec<(HeaderName, HeaderValue)>) -> Self {
+        Self {
+            allowed: true,
+            fields,
+            retry_after: None,
+        }
+    }
+
+    /// Refused; the 429 carries `fields` and `Retry-After` (whole seconds, rounded up).
+    pub fn deny(fields: Vec<(HeaderName, HeaderValue)>, retry_after: Duration) -> Self {
+        Self {
+            allowed: false,
+            fields,
+            retry_after: Some(retry_after),
+        }
+    }
+
+    /// Whether the request may proceed.
+    pub fn is_allowed(&self) -> bool {
+        self.allowed
+    }
+}
+
+/// Decides whether the holder of a key may make one more request.
+///
+/// palisade-ratelimit's limiters implement it; the key is `ip:<address>` or `user:<subject>`.
+pub trait RateLimiter: Send + Sync + 'static {
+    /// The decision for `key`.
+    fn check(&self, key: &str) -> impl Future<Output = Verdict> + Send;
+}
+
+/// What a request is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum KeyBy {
+    /// The client address ([`ClientIp`], set by [`ClientIpLayer`](crate::ClientIpLayer)).
+    #[default]
+    Client,
+    /// The authenticated user ([`Principal`], set by [`BearerLayer`](crate::BearerLayer)),
+    /// or the client address for requests without one.
+    UserOrClient,
+}
+
+/// Counts each request against a [`RateLimiter`] and refuses those over the limit.
+///
+/// Allowed responses carry the limiter's fields (`RateLimit`, `RateLimit-Policy`), added beside
+/// those of other rate-limit layers; refused
+/// requests get `429` with the fields, `Retry-After` and a [`Problem`], and a
+/// [`SecurityEvent`] `ratelimit` for the audit layer. A request without a client address
+/// ([`ClientIpLayer`](crate::ClientIpLayer) missing, or the server gave no peer) is refused
+/// with 500 and logged, since counting it under a shared key would let one client exhaust
+/// everyone's budget.
+///
+/// Put one instance keyed by [`KeyBy::Client`] outside authentication (it also slows token
+/// guessing) and one keyed by [`KeyBy::UserOrClient`] inside it.
+pub struct RateLimitLayer<L> {
+    limiter: Arc<L>,
+    key_by: KeyBy,
+    name: Cow<'static, str>,
+}
+
+impl<L> Clone for RateLimitLayer<L> {
+    fn clone(&self) -> Self {
+        Self {
+            limiter: self.limiter.clone(),
+            key_by: self.key_by,
+            name: self.name.clone(),
+        }
+    }
+}
+
+impl<L> fmt::Debug for RateLimitLayer<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimitLayer")
+            .field("key_by", &self.key_by)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: RateLimiter> RateLimitLayer<L> {
+    /// Requests counted by client address against `limiter`.
+    pub fn new(limiter: L) -> Self {
+        Self::from_arc(Arc::new(limiter))
+    }
+
+    /// As [`new`](Self::new), sharing a limiter used elsewhere.
+    pub fn from_arc(limiter: Arc<L>) -> Self {
+        Self {
+            limiter,
+            key_by: KeyBy::Client,
+            name: Cow::Borrowed("default"),
+        }
+    }
+
+    /// What requests are counted against.
+    #[must_use]
+    pub fn key_by(mut self, key_by: KeyBy) -> Self {
+        self.key_by = key_by;
+        self
+    }
+
+    /// A name for logs and audit records (`per-ip`, `per-user`).
+    #[must_use]
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+}
+
+impl<S, L> Layer<S> for RateLimitLayer<L> {
+    type Service = RateLimit<S, L>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RateLimit {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`RateLimitLayer`].
+pub struct RateLimit<S, L> {
+    inner: S,
+    layer: RateLimitLayer<L>,
+}
+
+impl<S: Clone, L> Clone for RateLimit<S, L> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, L> fmt::Debug for RateLimit<S, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Option<String> {
+    if key_by == KeyBy::UserOrClient
+        && let Some(user) = extensions.get::<Principal>()
+    {
+        return Some(format!("user:{}", user.0));
+    }
+    extensions
+        .get::<ClientKey>()
+        .map(|key| format!("ip:{}", key.0))
+        .or_else(|| {
+            extensions
+                .get::<ClientIp>()
+                .map(|ip| format!("ip:{}", ip.0))
+        })
+}
+
+impl<S, L, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, L>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    L: RateLimiter,
+    ReqBody: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let id = request_id(request.extensions(), request.headers());
+        let layer = self.layer.clone();
+        let Some(key) = key_of(request.extensions(), layer.key_by) else {
+            tracing::error!(
+                target: RATE_TARGET,
+                limit = %layer.name,
+                request_id = id.as_deref().unwrap_or("-"),
+                "no client address for rate limiting: add ClientIpLayer and a peer address",
+            );
+            let mut problem = Problem::new(StatusCode::INTERNAL_SERVER_ERROR);
+            if let Some(id) = id {
+                problem = problem.with_request_id(id);
+            }
+            let response = problem.into_response();
+            return Box::pin(async move { Ok(response) });
+        };
+        Box::pin(async move {
+            let verdict = layer.limiter.check(&key).await;
+            if verdict.allowed {
+                let mut response = inner.call(request).await?.map(ResponseBody::inner);
+                let headers = response.headers_mut();
+                // Appended, not replaced: with a limit per client and one per user, both
+                // policies are reported (field lines of one list, RFC 9110 section 5.3).
+                for (name, value) in verdict.fields {
+                    headers.append(name, value);
+                }
+                return Ok(response);
+            }
+            let retry = verdict.retry_after.unwrap_or(Duration::from_secs(1));
+            let secs = retry.as_secs() + u64::from(retry.subsec_nanos() > 0);
+            tracing::warn!(
+                target: RATE_TARGET,
+                limit = %layer.name,
+                key = %key,
+                retry_after = secs,
+                request_id = id.as_deref().unwrap_or("-"),
+                "rate limit exceeded",
+            );
+            let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS)
+                .with_detail("Too many requests. Retry after the time in Retry-After.")
+                .with_header(header::RETRY_AFTER, HeaderValue::from(secs));
+            for (name, value) in verdict.fields {
+                problem = problem.with_header(name, value);
+            }
+            if let Some(id) = id {
+                problem = problem.with_request_id(id);
+            }
+            let mut response = problem.into_response();
+            let mut event =
+                SecurityEvent::new("ratelimit", Outcome::Denied).reason(layer.name.clone());
+            if let Some(user) = key.strip_prefix("user:") {
+                event = event.actor(user.to_owned());
+            }
+            response.extensions_mut().insert(event);
+            Ok(response)
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! palisade-token behind [`BearerLayer`](crate::BearerLayer) and
+//! [`CsrfLayer`](crate::CsrfLayer).
+
+use std::{borrow::Cow, fmt, future::Future, marker::PhantomData};
+
+use http::{HeaderMap, Method, header};
+use palisade_token::{
+    TokenError,
+    csrf::{CsrfTokens, Decision, OriginPolicy, RequestOrigin},
+    jwt::{Claims, Verifier},
+    revocation::RevocationList,
+    store::RevocationStore,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::{
+    auth::{Authorized, Rejection, TokenVerifier},
+    csrf::CsrfCheck,
+};
+
+impl<T> Authorized for Claims<T> {
+    fn subject(&self) -> Option<&str> {
+        self.sub.as_deref()
+    }
+
+    fn has_scope(&self, scope: &str) -> bool {
+        Claims::has_scope(self, scope)
+    }
+
+    fn has_role(&self, role: &str) -> bool {
+        Claims::has_role(self, role)
+    }
+}
+
+/// A check run after the signature and claims: is this token revoked?
+pub trait Revocation: Send + Sync + 'static {
+    /// `Ok` if the token may be used.
+    ///
+    /// # Errors
+    /// The rejection to log when it is revoked or cannot be checked.
+    fn check<T: Sync>(
+        &self,
+        claims: &Claims<T>,
+    ) -> impl Future<Output = Result<(), Rejection>> + Send;
+}
+
+/// No revocation list: a verified token is valid until it expires.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRevocation;
+
+impl Revocation for NoRevocation {
+    async fn check<T: Sync>(&self, _claims: &Claims<T>) -> Result<(), Rejection> {
+        Ok(())
+    }
+}
+
+impl<S: RevocationStore + 'static> Revocation for RevocationList<S> {
+    async fn check<T: Sync>(&self, claims: &Claims<T>) -> Result<(), Rejection> {
+        match RevocationList::check(self, claims).await {
+            Ok(()) => Ok(()),
+            Err(TokenError::Invalid(invalid)) => Err(Rejection::new(invalid.kind().as_str())),
+            // A store outage refuses the token (fail closed), with its own kind for the logs.
+            Err(_) => Err(Rejection::new("revocation_unavailable")),
+        }
+    }
+}
+
+/// palisade-token's JWT [`Verifier`] as a [`TokenVerifier`]: the claims `Claims<T>` go into
+/// the request's extensions (axum: `Extension<Claims<T>>`), and the rejection's kind
+/// (`expired`, `bad_signature`, `alg_none`...) goes to the log.
+///
+/// With [`revocation`](Self::revocation), each verified token is also checked against a
+/// palisade-token `RevocationList` (by `jti`); a store failure refuses the token.
+pub struct JwtVerifier<T = Map<String, Value>, R = NoRevocation> {
+    verifier: Verifier,
+    revocation: R,
+    claims: PhantomData<fn() -> T>,
+}
+
+impl<T, R> fmt::Debug for JwtVerifier<T, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtVerifier {
+    /// Verifies with `verifier`, no revocation list; the application's claims stay a JSON map
+    /// (`Claims<Map<String, Value>>`, which is `Claims` with its default parameter).
+    pub fn new(verifier: Verifier) -> Self {
+        Self::typed(verifier)
+    }
+}
+
+impl<T> JwtVerifier<T, NoRevocation> {
+    /// Verifies with `verifier`, no revocation list, deserializing the application's claims
+    /// into `T` (`Claims<T>` in the request's extensions).
+    pub fn typed(verifier: Verifier) -> Self {
+        Self {
+            verifier,
+            revocation: NoRevocation,
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<T, R> JwtVerifier<T, R> {
+    /// Also checks every verified token against `list`.
+    pub fn revocation<S: RevocationStore + 'static>(
+        self,
+        list: RevocationList<S>,
+    ) -> JwtVerifier<T, RevocationList<S>> {
+        JwtVerifier {
+            verifier: self.verifier,
+            revocation: list,
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<T, R> TokenVerifier for JwtVerifier<T, R>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    R: Revocation,
+{
+    type Claims = Claims<T>;
+
+    async fn verify(&self, token: &str) -> Result<Claims<T>, Rejection> {
+        let claims = self
+            .verifier
+            .verify::<T>(token)
+            .map_err(|e| Rejection::new(e.kind().as_str()))?;
+        self.revocation.check(&claims).await?;
+        Ok(claims)
+    }
+}
+
+/// palisade-token's CSRF defences as a [`CsrfCheck`]: `OriginPolicy` reads `Sec-Fetch-Site`,
+/// then `Origin`, then `Referer`; `CsrfTokens` verifies the signed double-submit token for the
+/// session.
+///
+/// A request the origin policy calls cross-site is refused even with a valid token; one with
+/// no browser signal at all, or from a trusted origin, still needs the token.
+pub struct TokenCsrf {
+    tokens: CsrfTokens,
+    policy: OriginPolicy,
+}
+
+impl fmt::Debug for TokenCsrf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCsrf")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenCsrf {
+    /// Tokens from `tokens`, origins judged by `policy`.
+    pub fn new(tokens: CsrfTokens, policy: OriginPolicy) -> Self {
+        Self { tokens, policy }
+    }
+}
+
+fn text(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl CsrfCheck for TokenCsrf {
+    fn check_origin(&self, method: &Method, headers: &HeaderMap) -> Result<(), Cow<'static, str>> {
+        let request = RequestOrigin {
+            method: method.as_str(),
+            sec_fetch_site: text(headers, "sec-fetch-site"),
+            origin: text(headers, header::ORIGIN),
+            referer: text(headers, header::REFERER),
+        };
+        match self.policy.check(&request) {
+            Decision::Allow | Decision::RequireToken => Ok(()),
+            Decision::Deny => Err(Cow::Borrowed("cross_site")),
+            _ => Err(Cow::Borrowed("origin_undecided")),
+        }
+    }
+
+    fn verify_token(&self, session_id: &str, cookie: &str, submitted: &str) -> bool {
+        self.tokens.verify(session_id, cookie, submitted).is_ok()
+    }
+}

@@ -1,0 +1,367 @@
+//! Bearer authentication and CSRF with palisade-token: real JWTs (HS256), a revocation list and
+//! signed double-submit tokens. Each attack test fails if its defence is removed.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Extension, Router, body::Body, routing::get};
+use common::{Capture, body_text};
+use http::{Method, Request, StatusCode, header};
+use palisade_http::{BearerLayer, CsrfLayer, JwtVerifier, RequireLayer, TokenCsrf};
+use palisade_token::{
+    clock::ManualClock,
+    csrf::{CsrfTokens, OriginPolicy},
+    jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey, Verifier},
+    revocation::RevocationList,
+    store::MemoryStore,
+};
+use tower::ServiceExt;
+
+const NOW: u64 = 1_800_000_000;
+const SECRET: &[u8] = b"http layer test secret, 32 bytes";
+
+fn keys() -> Arc<KeySet> {
+    let key = SigningKey::hmac(Algorithm::HS256, SECRET)
+        .unwrap()
+        .with_kid("k1")
+        .unwrap();
+    Arc::new(KeySet::single(key))
+}
+
+struct Tokens {
+    issuer: Issuer,
+    verifier: Verifier,
+    clock: Arc<ManualClock>,
+}
+
+fn tokens() -> Tokens {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let keys = keys();
+    let issuer = Issuer::new(keys.clone())
+        .unwrap()
+        .issuer("https://auth.example")
+        .audience("orders-api")
+        .ttl(Duration::from_secs(300))
+        .unwrap()
+        .clock(clock.clone());
+    let verifier = Verifier::new(keys)
+        .issuer("https://auth.example")
+        .audience("orders-api")
+        .clock(clock.clone());
+    Tokens {
+        issuer,
+        verifier,
+        clock,
+    }
+}
+
+type Jwt = Claims;
+
+fn app<V: palisade_http::TokenVerifier<Claims = Jwt>>(verifier: V) -> Router {
+    let orders = Router::new()
+        .route(
+            "/orders",
+            get(|| async { "orders" }).post(|| async { "created" }),
+        )
+        .route_layer(RequireLayer::<Jwt>::scopes(["orders:write"]));
+    let admin = Router::new()
+        .route("/admin", get(|| async { "admin" }))
+        .route_layer(RequireLayer::<Jwt>::roles(["admin"]));
+    Router::new()
+        .route(
+            "/me",
+            get(|Extension(claims): Extension<Jwt>| async move { claims.sub.unwrap_or_default() }),
+        )
+        .route("/health", get(|| async { "up" }))
+        .merge(orders)
+        .merge(admin)
+        .layer(BearerLayer::new(verifier).public_path("/health"))
+}
+
+fn get_with(uri: &str, token: &str) -> Request<Body> {
+    Request::builder()
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn refused_as(app: Router, token: &str, kind: &str) {
+    let (capture, _guard) = Capture::install();
+    let response = app.oneshot(get_with("/me", token)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{kind}");
+    assert_eq!(
+        response.headers()[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"api\", error=\"invalid_token\""
+    );
+    let body = body_text(response).await;
+    assert!(!body.contains(kind), "the body says why: {body}");
+    let log = capture.text();
+    assert!(log.contains(&format!("kind=\"{kind}\"")), "{log}");
+    assert!(!log.contains(token), "the token was logged: {log}");
+}
+
+#[tokio::test]
+async fn a_valid_jwt_reaches_the_handler_with_its_claims() {
+    let t = tokens();
+    let token = t.issuer.issue(Claims::empty().subject("alice")).unwrap();
+    let response = app(JwtVerifier::new(t.verifier))
+        .oneshot(get_with("/me", &token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, "alice");
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refused() {
+    let t = tokens();
+    let token = t.issuer.issue(Claims::empty().subject("alice")).unwrap();
+    t.clock.advance(Duration::from_secs(301));
+    refused_as(app(JwtVerifier::new(t.verifier)), &token, "expired").await;
+}
+
+#[tokio::test]
+async fn tampered_tokens_are_refused() {
+    let t = tokens();
+    let token = t.issuer.issue(Claims::empty().subject("alice")).unwrap();
+    // Swap the payload for one naming another subject; keep the signature.
+    let mut parts: Vec<&str> = token.split('.').collect();
+    let forged = t
+        .issuer
+        .issue(Claims::empty().subject("mallory").role("admin"))
+        .unwrap();
+    let forged_payload = forged.split('.').nth(1).unwrap().to_owned();
+    parts[1] = &forged_payload;
+    let tampered = parts.join(".");
+    refused_as(
+        app(JwtVerifier::new(t.verifier)),
+        &tampered,
+        "bad_signature",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn alg_none_tokens_are_refused() {
+    let t = tokens();
+    // {"alg":"none","typ":"JWT"} . {"sub":"admin","exp":1900000000,"iss":…,"aud":…} . (empty)
+    let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhZG1pbiIsImV4cCI6MTkwMDAwMDAwMCwiaXNzIjoiaHR0cHM6Ly9hdXRoLmV4YW1wbGUiLCJhdWQiOiJvcmRlcnMtYXBpIn0.";
+    refused_as(app(JwtVerifier::new(t.verifier)), none, "alg_none").await;
+}
+
+#[tokio::test]
+async fn tokens_for_another_audience_are_refused() {
+    let t = tokens();
+    let other = Issuer::new(keys())
+        .unwrap()
+        .issuer("https://auth.example")
+        .audience("billing-api")
+        .clock(t.clock.clone());
+    let token = other.issue(Claims::empty().subject("alice")).unwrap();
+    refused_as(app(JwtVerifier::new(t.verifier)), &token, "wrong_audience").await;
+}
+
+#[tokio::test]
+async fn revocation_list_is_consulted() {
+    let t = tokens();
+    let token = t.issuer.issue(Claims::empty().subject("alice")).unwrap();
+    let claims = t
+        .verifier
+        .verify::<serde_json::Map<String, serde_json::Value>>(&token)
+        .unwrap();
+    let list = RevocationList::new(MemoryStore::new()).clock(t.clock.clone());
+    list.revoke_claims(&claims).await.unwrap();
+    let verifier = JwtVerifier::new(t.verifier).revocation(list);
+    refused_as(app(verifier), &token, "revoked").await;
+}
+
+#[tokio::test]
+async fn scopes_and_roles_come_from_the_jwt() {
+    let t = tokens();
+    let reader = t
+        .issuer
+        .issue(Claims::empty().subject("bob").scope("orders:read"))
+        .unwrap();
+    let writer = t
+        .issuer
+        .issue(
+            Claims::empty()
+                .subject("carol")
+                .scope("orders:read orders:write"),
+        )
+        .unwrap();
+    let admin = t
+        .issuer
+        .issue(Claims::empty().subject("root").role("admin"))
+        .unwrap();
+    let app = app(JwtVerifier::new(t.verifier));
+    let response = app
+        .clone()
+        .oneshot(get_with("/orders", &reader))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()[header::WWW_AUTHENTICATE],
+        "Bearer error=\"insufficient_scope\", scope=\"orders:write\""
+    );
+    let response = app
+        .clone()
+        .oneshot(get_with("/orders", &writer))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app
+        .clone()
+        .oneshot(get_with("/admin", &writer))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .clone()
+        .oneshot(get_with("/admin", &admin))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app
+        .oneshot(Request::get("/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+const CSRF_KEY: &[u8] = b"csrf signing key for the tests!!";
+
+fn csrf_app() -> Router {
+    let check = TokenCsrf::new(
+        CsrfTokens::new(CSRF_KEY).unwrap(),
+        OriginPolicy::new(["https://app.example"]).unwrap(),
+    );
+    Router::new()
+        .route(
+            "/transfer",
+            get(|| async { "form" }).post(|| async { "moved" }),
+        )
+        .layer(CsrfLayer::new(check, "session"))
+}
+
+fn post(
+    session: &str,
+    cookie_token: Option<&str>,
+    header_token: Option<&str>,
+    site: Option<&str>,
+) -> Request<Body> {
+    let cookies = match cookie_token {
+        Some(t) => format!("session={session}; csrf_token={t}"),
+        None => format!("session={session}"),
+    };
+    let mut builder = Request::builder()
+        .method(Method::POST)
+        .uri("/transfer")
+        .header(header::COOKIE, cookies);
+    if let Some(t) = header_token {
+        builder = builder.header("x-csrf-token", t);
+    }
+    if let Some(site) = site {
+        builder = builder.header("sec-fetch-site", site);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn csrf_signed_double_submit_and_fetch_metadata() {
+    let tokens = CsrfTokens::new(CSRF_KEY).unwrap();
+    let mine = tokens.issue("s-alice");
+    let theirs = tokens.issue("s-mallory");
+    let ok = csrf_app()
+        .oneshot(post(
+            "s-alice",
+            Some(&mine),
+            Some(&mine),
+            Some("same-origin"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    // No browser signal (an old browser, curl): the token alone decides.
+    let ok = csrf_app()
+        .oneshot(post("s-alice", Some(&mine), Some(&mine), None))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let cases = [
+        (
+            "cross-site with a valid token",
+            post("s-alice", Some(&mine), Some(&mine), Some("cross-site")),
+        ),
+        (
+            "no header token",
+            post("s-alice", Some(&mine), None, Some("same-origin")),
+        ),
+        (
+            "no cookie token",
+            post("s-alice", None, Some(&mine), Some("same-origin")),
+        ),
+        (
+            "another session's token",
+            post("s-alice", Some(&theirs), Some(&theirs), Some("same-origin")),
+        ),
+        (
+            "forged token",
+            post(
+                "s-alice",
+                Some("AAAA.BBBB"),
+                Some("AAAA.BBBB"),
+                Some("same-origin"),
+            ),
+        ),
+        (
+            "mismatch",
+            post("s-alice", Some(&mine), Some(&theirs), Some("same-origin")),
+        ),
+    ];
+    for (what, request) in cases {
+        let response = csrf_app().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn refusals_carry_security_headers_and_problem_bodies() {
+    use palisade_http::{SecurityHeaders, SecurityHeadersLayer};
+    let t = tokens();
+    let reader = t
+        .issuer
+        .issue(Claims::empty().subject("bob").scope("orders:read"))
+        .unwrap();
+    let secured = |router: Router| router.layer(SecurityHeadersLayer::new(SecurityHeaders::api()));
+    let cases = [
+        (
+            secured(app(JwtVerifier::new(t.verifier.clone()))),
+            get_with("/me", "not-a-jwt"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            secured(app(JwtVerifier::new(t.verifier.clone()))),
+            get_with("/orders", &reader),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            secured(csrf_app()),
+            post("s-alice", None, None, Some("cross-site")),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (app, request, status) in cases {
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), status);
+        let h = response.headers();
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        assert!(h.contains_key(header::CONTENT_SECURITY_POLICY));
+        assert_eq!(h[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+    }
+}
