@@ -16,6 +16,7 @@ use axum::{
     routing::{MethodFilter, MethodRouter, on},
 };
 use palisade_audit::{AuditLog, Event, Outcome};
+use palisade_http::{SanitizeErrorsLayer, SecurityHeaders, SecurityHeadersLayer, catch_panic};
 use palisade_password::{Hasher, Password, PasswordPolicy};
 use palisade_ratelimit::{
     Policy,
@@ -78,6 +79,8 @@ impl std::fmt::Debug for AppState {
 type Shared = State<Arc<AppState>>;
 
 type Route = (&'static str, &'static str, MethodRouter<Arc<AppState>>);
+
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 fn filter(method: &str) -> MethodFilter {
     match method {
@@ -164,12 +167,28 @@ pub fn router(state: Arc<AppState>) -> Router {
             .max_age(Duration::from_secs(600))
     };
     let body_limit = tower_http::limit::RequestBodyLimitLayer::new(state.config.max_body_bytes);
+    let headers = SecurityHeaders::api()
+        .header(
+            header::CACHE_CONTROL,
+            Some(HeaderValue::from_static("no-store")),
+        )
+        .header(
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            Some(HeaderValue::from_static("same-origin")),
+        );
+    // The last layer added runs first: request id, request log, security headers (so errors,
+    // preflights and 413s carry them), error sanitizing around panics, then the rate limit,
+    // CORS and the body limit.
     routes_only(state.clone())
         .layer(body_limit)
         .layer(cors)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(catch_panic())
+        .layer(SanitizeErrorsLayer::new())
+        .layer(SecurityHeadersLayer::new(headers))
         .layer(middleware::from_fn_with_state(state, request_log))
-        .layer(middleware::from_fn(security_headers))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// The same routes and handlers with no layer at all: no security headers, request log, rate
@@ -182,34 +201,6 @@ pub fn routes_only(state: Arc<AppState>) -> Router {
         })
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
-}
-
-/// Security headers on every response, errors and preflights included.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let h = response.headers_mut();
-    let set = |h: &mut HeaderMap, name: &'static str, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
-    };
-    set(h, "x-content-type-options", "nosniff");
-    set(h, "x-frame-options", "DENY");
-    set(
-        h,
-        "content-security-policy",
-        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-    );
-    set(h, "referrer-policy", "no-referrer");
-    set(
-        h,
-        "permissions-policy",
-        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-    );
-    set(h, "cross-origin-opener-policy", "same-origin");
-    set(h, "cross-origin-resource-policy", "same-origin");
-    if !h.contains_key(header::CACHE_CONTROL) {
-        set(h, "cache-control", "no-store");
-    }
-    response
 }
 
 /// One log event per request: method, path (never the query), status, latency, client. The

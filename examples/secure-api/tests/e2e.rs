@@ -1,5 +1,10 @@
 //! End-to-end tests: the real binary on a free port, driven over HTTP.
-#![allow(clippy::unwrap_used, clippy::panic, clippy::too_many_lines, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    missing_docs
+)]
 
 mod common;
 
