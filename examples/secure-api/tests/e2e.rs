@@ -519,6 +519,7 @@ fn security_headers_on_every_response() {
         );
         assert!(r.header("permissions-policy").is_some());
         assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert!(r.header("x-request-id").is_some_and(|id| !id.is_empty()));
     }
 }
 
