@@ -1,0 +1,178 @@
+//! Requests per second for an authenticated `GET /me` over loopback: the full layer stack
+//! (`router`) against the same handlers with no layers (`routes_only`).
+//!
+//! A small load generator: `CONNECTIONS` keep-alive HTTP/1.1 connections, each sending
+//! requests back to back for `SECONDS`, after a warm-up. Run with
+//! `cargo bench -p secure-api --bench throughput`; `SECURE_API_BENCH_SECONDS` changes the
+//! measured time.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::print_stdout, missing_docs)]
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::{
+    io::{AsyncReadExt as _, AsyncWriteExt as _},
+    net::{TcpListener, TcpStream},
+};
+
+const CONNECTIONS: usize = 16;
+
+async fn one_request(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> u16 {
+    stream.write_all(request).await.unwrap();
+    buf.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed");
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = std::str::from_utf8(&buf[..end])
+            .unwrap()
+            .to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        if buf.len() >= end + 4 + length {
+            return head[9..12].parse().unwrap();
+        }
+    }
+}
+
+async fn login(port: u16) -> String {
+    let body = r#"{"email":"bench@example.com","password":"correct horse battery staple"}"#;
+    let mut token = String::new();
+    for path in ["/auth/register", "/auth/login"] {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\nContent-Type: \
+             application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        if let Some(json) = text
+            .split("\r\n\r\n")
+            .nth(1)
+            .filter(|b| b.contains("access_token"))
+        {
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            v["access_token"].as_str().unwrap().clone_into(&mut token);
+        }
+    }
+    assert!(!token.is_empty(), "login failed");
+    token
+}
+
+async fn measure(port: u16, token: &str, seconds: u64) -> f64 {
+    let request = Arc::new(
+        format!("GET /me HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n")
+            .into_bytes(),
+    );
+    let count = Arc::new(AtomicU64::new(0));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (request, count, measuring, stop) = (
+            request.clone(),
+            count.clone(),
+            measuring.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut buf = Vec::with_capacity(8192);
+            while !stop.load(Ordering::Relaxed) {
+                let status = one_request(&mut stream, &request, &mut buf).await;
+                assert_eq!(status, 200);
+                if measuring.load(Ordering::Relaxed) {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // warm-up
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let done = count.load(Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rps = done as f64 / elapsed;
+    rps
+}
+
+async fn serve(app: axum::Router) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    port
+}
+
+fn main() {
+    let seconds: u64 = std::env::var("SECURE_API_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = std::env::temp_dir().join(format!("secure-api-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = secure_api::Config {
+            database: dir.join("db.sqlite"),
+            audit_dir: dir.join("audit"),
+            keyring: dir.join("keyring"),
+            rate_limit: 10_000_000,
+            ..secure_api::Config::default()
+        };
+        let secrets = secure_api::Secrets::load(&config.secrets, &BTreeMap::new(), true).unwrap();
+        let state = secure_api::build_state(config, &secrets).await.unwrap();
+        let layered = serve(secure_api::router(state.clone())).await;
+        let bare = serve(secure_api::routes_only(state)).await;
+        let token = login(layered).await;
+
+        let full = measure(layered, &token, seconds).await;
+        let none = measure(bare, &token, seconds).await;
+        let full2 = measure(layered, &token, seconds).await;
+        let none2 = measure(bare, &token, seconds).await;
+        let full = f64::midpoint(full, full2);
+        let none = f64::midpoint(none, none2);
+        println!(
+            "authenticated GET /me, {CONNECTIONS} keep-alive connections, {seconds} s x 2 each"
+        );
+        println!("  full layer stack : {full:>9.0} req/s");
+        println!("  no layers        : {none:>9.0} req/s");
+        println!(
+            "  overhead         : {:>8.1} %",
+            (none / full - 1.0) * 100.0
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

@@ -1,0 +1,569 @@
+//! Configuration from a TOML file and `PALISADE_*` environment variables, and the secrets.
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use secrecy::{ExposeSecret as _, SecretBox};
+use serde::Deserialize;
+
+/// What can go wrong while reading the configuration or the secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML for this service.
+    #[error("invalid configuration file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// An environment variable or setting has an invalid value.
+    #[error("invalid setting {name}: {reason}")]
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A secret is missing: give it in the environment or in a file.
+    #[error(
+        "secret {name} is missing: set {env} or {env}_FILE (or `{file_key}` in the configuration \
+         file); use --dev for throwaway secrets on a development machine"
+    )]
+    MissingSecret {
+        /// The secret.
+        name: &'static str,
+        /// Its environment variable.
+        env: &'static str,
+        /// Its key in the configuration file's `[secrets]` table.
+        file_key: &'static str,
+    },
+    /// A secret is too short, or is a well-known default such as the README's example.
+    #[error("secret {name} is unusable: {reason}")]
+    WeakSecret {
+        /// The secret.
+        name: &'static str,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A secret file could not be read.
+    #[error("cannot read the file for secret {name} ({path}): {source}")]
+    SecretFile {
+        /// The secret.
+        name: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A command-line argument is wrong.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The service's settings. Every field has a default; the file and then the environment
+/// override them.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The `SQLite` database file, created on first run.
+    pub database: PathBuf,
+    /// Directory of the audit log, created on first run.
+    pub audit_dir: PathBuf,
+    /// The keyring file for field encryption, created on first run.
+    pub keyring: PathBuf,
+    /// Redis URL: rate limits, token revocation, refresh families and one-time tokens move
+    /// there, shared by every instance.
+    pub redis_url: Option<String>,
+    /// Origins allowed by CORS and by the CSRF origin check (`scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    /// JWT issuer and audience.
+    pub issuer: String,
+    /// Access-token lifetime in seconds.
+    pub access_ttl_secs: u64,
+    /// Password-reset token lifetime in seconds.
+    pub reset_ttl_secs: u64,
+    /// Seconds after a rotation during which the previous refresh token still refreshes (two
+    /// tabs refreshing at once); 0 to 60.
+    pub refresh_grace_secs: u64,
+    /// Requests per client address per window.
+    pub rate_limit: u32,
+    /// The rate-limit window in seconds.
+    pub rate_window_secs: u64,
+    /// Failed logins per account before it is locked.
+    pub login_max_failures: u32,
+    /// How long an account stays locked, in seconds.
+    pub login_lockout_secs: u64,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Networks of reverse proxies whose `X-Forwarded-For` is believed (`10.0.0.0/8`,
+    /// `192.0.2.7`).
+    pub trusted_proxies: Vec<String>,
+    /// Where secrets come from when not in the environment.
+    pub secrets: SecretFiles,
+}
+
+/// Files holding the secrets (`[secrets]` in the configuration file). Each may instead be
+/// given as `PALISADE_<NAME>` or `PALISADE_<NAME>_FILE` in the environment.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretFiles {
+    /// HMAC key signing access tokens.
+    pub jwt_key_file: Option<PathBuf>,
+    /// Key hashing refresh, reset and CSRF tokens at rest.
+    pub token_key_file: Option<PathBuf>,
+    /// Master key sealing the field-encryption keyring.
+    pub master_key_file: Option<PathBuf>,
+    /// Epoch-0 MAC key of the audit log (used when the log is created).
+    pub audit_mac_key_file: Option<PathBuf>,
+    /// Ed25519 seed signing audit checkpoints.
+    pub audit_signing_key_file: Option<PathBuf>,
+    /// Password pepper.
+    pub pepper_file: Option<PathBuf>,
+    /// Key signing CSRF tokens.
+    pub csrf_key_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: PathBuf::from("secure-api.db"),
+            audit_dir: PathBuf::from("secure-api-audit"),
+            keyring: PathBuf::from("secure-api.keyring"),
+            redis_url: None,
+            allowed_origins: vec!["http://localhost:3000".to_owned()],
+            issuer: "secure-api".to_owned(),
+            access_ttl_secs: 900,
+            reset_ttl_secs: 900,
+            refresh_grace_secs: 10,
+            rate_limit: 120,
+            rate_window_secs: 60,
+            login_max_failures: 5,
+            login_lockout_secs: 300,
+            max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            secrets: SecretFiles::default(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The Redis URL may carry a password.
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &self.database)
+            .field("audit_dir", &self.audit_dir)
+            .field("keyring", &self.keyring)
+            .field("redis", &self.redis_url.as_ref().map(|_| "[configured]"))
+            .field("allowed_origins", &self.allowed_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads `PALISADE_<NAME>` from `env`.
+fn var<'a>(env: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
+    env.get(name).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(
+    env: &BTreeMap<String, String>,
+    name: &'static str,
+    target: &mut T,
+) -> Result<(), ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    if let Some(value) = var(env, name) {
+        *target = value.parse().map_err(|e: T::Err| ConfigError::Invalid {
+            name,
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Reads `file` (if any), then applies the environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for an unreadable or invalid file or variable.
+    pub fn load(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.message().to_owned(),
+                })?
+            }
+            None => Self::default(),
+        };
+        parse_env(env, "PALISADE_LISTEN", &mut config.listen)?;
+        parse_env(env, "PALISADE_DATABASE", &mut config.database)?;
+        parse_env(env, "PALISADE_AUDIT_DIR", &mut config.audit_dir)?;
+        parse_env(env, "PALISADE_KEYRING", &mut config.keyring)?;
+        parse_env(env, "PALISADE_RATE_LIMIT", &mut config.rate_limit)?;
+        parse_env(
+            env,
+            "PALISADE_RATE_WINDOW_SECS",
+            &mut config.rate_window_secs,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_LOGIN_MAX_FAILURES",
+            &mut config.login_max_failures,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_LOGIN_LOCKOUT_SECS",
+            &mut config.login_lockout_secs,
+        )?;
+        parse_env(env, "PALISADE_ACCESS_TTL_SECS", &mut config.access_ttl_secs)?;
+        parse_env(
+            env,
+            "PALISADE_REFRESH_GRACE_SECS",
+            &mut config.refresh_grace_secs,
+        )?;
+        if let Some(url) = var(env, "PALISADE_REDIS_URL") {
+            config.redis_url = Some(url.to_owned());
+        }
+        if let Some(origins) = var(env, "PALISADE_ALLOWED_ORIGINS") {
+            config.allowed_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |name, reason: &str| {
+            Err(ConfigError::Invalid {
+                name,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.access_ttl_secs == 0 || self.access_ttl_secs > 24 * 3600 {
+            return bad("access_ttl_secs", "must be 1..=86400");
+        }
+        if self.reset_ttl_secs == 0 || self.reset_ttl_secs > 24 * 3600 {
+            return bad("reset_ttl_secs", "must be 1..=86400");
+        }
+        if self.refresh_grace_secs > 60 {
+            return bad("refresh_grace_secs", "must be 0..=60");
+        }
+        if self.rate_limit == 0 || self.rate_window_secs == 0 {
+            return bad("rate_limit", "the limit and its window must be positive");
+        }
+        if self.login_max_failures == 0 || self.login_lockout_secs == 0 {
+            return bad(
+                "login_max_failures",
+                "the limit and the lockout must be positive",
+            );
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("max_body_bytes", "must be at least 1024");
+        }
+        Ok(())
+    }
+}
+
+/// One 32-byte-or-longer secret.
+pub type Secret = SecretBox<[u8]>;
+
+/// Every secret the service needs.
+pub struct Secrets {
+    /// HMAC key signing access tokens.
+    pub jwt_key: Secret,
+    /// Key hashing refresh, reset and one-time tokens at rest.
+    pub token_key: Secret,
+    /// Master key sealing the field-encryption keyring (exactly 32 bytes).
+    pub master_key: Secret,
+    /// Epoch-0 MAC key of the audit log (exactly 32 bytes).
+    pub audit_mac_key: Secret,
+    /// Ed25519 seed signing audit checkpoints (exactly 32 bytes).
+    pub audit_signing_key: Secret,
+    /// Password pepper.
+    pub pepper: Secret,
+    /// Key signing CSRF tokens.
+    pub csrf_key: Secret,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secrets([REDACTED])")
+    }
+}
+
+/// Values that appear in documentation or are typed by people who mean "later"; refused
+/// whatever their length.
+const KNOWN_DEFAULTS: &[&str] = &[
+    "changeme",
+    "change-me",
+    "secret",
+    "password",
+    "default",
+    "example",
+    "development",
+    "0123456789abcdef0123456789abcdef",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "REPLACE-WITH-64-HEX-CHARACTERS-FROM-openssl-rand-hex-32-PLEASE!!",
+];
+
+struct SecretSpec {
+    name: &'static str,
+    env: &'static str,
+    file_key: &'static str,
+}
+
+const SPECS: [SecretSpec; 7] = [
+    SecretSpec {
+        name: "jwt_key",
+        env: "PALISADE_JWT_KEY",
+        file_key: "jwt_key_file",
+    },
+    SecretSpec {
+        name: "token_key",
+        env: "PALISADE_TOKEN_KEY",
+        file_key: "token_key_file",
+    },
+    SecretSpec {
+        name: "master_key",
+        env: "PALISADE_MASTER_KEY",
+        file_key: "master_key_file",
+    },
+    SecretSpec {
+        name: "audit_mac_key",
+        env: "PALISADE_AUDIT_MAC_KEY",
+        file_key: "audit_mac_key_file",
+    },
+    SecretSpec {
+        name: "audit_signing_key",
+        env: "PALISADE_AUDIT_SIGNING_KEY",
+        file_key: "audit_signing_key_file",
+    },
+    SecretSpec {
+        name: "pepper",
+        env: "PALISADE_PEPPER",
+        file_key: "pepper_file",
+    },
+    SecretSpec {
+        name: "csrf_key",
+        env: "PALISADE_CSRF_KEY",
+        file_key: "csrf_key_file",
+    },
+];
+
+/// Decodes a secret given as 64 hexadecimal characters (32 bytes, `openssl rand -hex 32`).
+fn decode_secret(name: &'static str, text: &str) -> Result<Secret, ConfigError> {
+    let text = text.trim();
+    if KNOWN_DEFAULTS.iter().any(|d| d.eq_ignore_ascii_case(text)) {
+        return Err(ConfigError::WeakSecret {
+            name,
+            reason: "it is a documented default; generate one with `openssl rand -hex 32`",
+        });
+    }
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ConfigError::WeakSecret {
+            name,
+            reason: "it must be 64 hexadecimal characters (32 bytes): `openssl rand -hex 32`",
+        });
+    }
+    let mut bytes = vec![0u8; 32];
+    for (i, pair) in text.as_bytes().chunks_exact(2).enumerate() {
+        let hi = hex_val(pair[0]);
+        let lo = hex_val(pair[1]);
+        bytes[i] = (hi << 4) | lo;
+    }
+    if bytes.iter().all(|b| *b == bytes[0]) {
+        return Err(ConfigError::WeakSecret {
+            name,
+            reason: "all its bytes are equal",
+        });
+    }
+    Ok(SecretBox::new(bytes.into_boxed_slice()))
+}
+
+fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+fn random_secret() -> Result<Secret, ConfigError> {
+    let mut bytes = vec![0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| ConfigError::Invalid {
+        name: "randomness",
+        reason: e.to_string(),
+    })?;
+    Ok(SecretBox::new(bytes.into_boxed_slice()))
+}
+
+impl Secrets {
+    /// Reads every secret from `PALISADE_<NAME>`, `PALISADE_<NAME>_FILE` or the configuration
+    /// file's `[secrets]` table. With `dev`, a missing secret is generated for this run only.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingSecret`], [`ConfigError::WeakSecret`] or
+    /// [`ConfigError::SecretFile`].
+    pub fn load(
+        files: &SecretFiles,
+        env: &BTreeMap<String, String>,
+        dev: bool,
+    ) -> Result<Self, ConfigError> {
+        let mut out = Vec::with_capacity(SPECS.len());
+        for spec in &SPECS {
+            let from_config = match spec.file_key {
+                "jwt_key_file" => files.jwt_key_file.as_ref(),
+                "token_key_file" => files.token_key_file.as_ref(),
+                "master_key_file" => files.master_key_file.as_ref(),
+                "audit_mac_key_file" => files.audit_mac_key_file.as_ref(),
+                "audit_signing_key_file" => files.audit_signing_key_file.as_ref(),
+                "pepper_file" => files.pepper_file.as_ref(),
+                _ => files.csrf_key_file.as_ref(),
+            };
+            let file_var = format!("{}_FILE", spec.env);
+            let file = var(env, &file_var)
+                .map(PathBuf::from)
+                .or_else(|| from_config.cloned());
+            let secret = if let Some(value) = var(env, spec.env) {
+                decode_secret(spec.name, value)?
+            } else if let Some(path) = file {
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|source| {
+                        ConfigError::SecretFile {
+                            name: spec.name,
+                            path: path.clone(),
+                            source,
+                        }
+                    })?);
+                decode_secret(spec.name, &text)?
+            } else if dev {
+                random_secret()?
+            } else {
+                return Err(ConfigError::MissingSecret {
+                    name: spec.name,
+                    env: spec.env,
+                    file_key: spec.file_key,
+                });
+            };
+            out.push(secret);
+        }
+        let mut it = out.into_iter();
+        let mut next = || {
+            it.next()
+                .ok_or(ConfigError::Usage("internal: secret count".into()))
+        };
+        Ok(Self {
+            jwt_key: next()?,
+            token_key: next()?,
+            master_key: next()?,
+            audit_mac_key: next()?,
+            audit_signing_key: next()?,
+            pepper: next()?,
+            csrf_key: next()?,
+        })
+    }
+
+    /// The first 32 bytes of `secret`, for APIs that take a fixed-size key.
+    pub(crate) fn array(secret: &Secret) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let bytes = secret.expose_secret();
+        let n = bytes.len().min(32);
+        out[..n].copy_from_slice(&bytes[..n]);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn missing_secret_is_refused_outside_dev() {
+        let err = Secrets::load(&SecretFiles::default(), &env(&[]), false).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::MissingSecret {
+                name: "jwt_key",
+                ..
+            }
+        ));
+        assert!(Secrets::load(&SecretFiles::default(), &env(&[]), true).is_ok());
+    }
+
+    #[test]
+    fn default_and_short_secrets_are_refused() {
+        for value in [
+            "changeme",
+            "0123456789abcdef0123456789abcdef",
+            "abcd",
+            &"a".repeat(64),
+        ] {
+            let err = Secrets::load(
+                &SecretFiles::default(),
+                &env(&[("PALISADE_JWT_KEY", value)]),
+                true,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, ConfigError::WeakSecret { .. }),
+                "{value}: {err}"
+            );
+            assert!(
+                !err.to_string().contains(value),
+                "the message echoes the secret"
+            );
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = std::env::temp_dir().join(format!("secure-api-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nrate_limit = 7\n").unwrap();
+        let config = Config::load(Some(&path), &env(&[("PALISADE_RATE_LIMIT", "9")])).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.rate_limit, 9);
+        std::fs::write(&path, "no_such_setting = 1\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&path), &env(&[])),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

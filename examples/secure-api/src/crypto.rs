@@ -1,0 +1,336 @@
+//! Field encryption of the profile's phone number and address with palisade-crypt, and the
+//! `rotate-keys` command that adds a key and re-encrypts every row.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock},
+    time::SystemTime,
+};
+
+use palisade_crypt::{
+    Ciphertext, Context, Crypter, DecryptErrorKind, FileCheckpoint, KeyPurpose, Keyring, MasterKey,
+    Padding, Record, RecordSource, RewrapJob,
+};
+use rusqlite::params;
+use secrecy::ExposeSecret as _;
+
+use crate::{config::Secret, db::Db};
+
+/// The encrypted profile columns.
+pub(crate) const COLUMNS: [&str; 2] = ["phone", "address"];
+
+/// Why the keyring could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// The master key is not 32 bytes.
+    #[error("the master key is invalid")]
+    MasterKey,
+    /// The keyring file could not be created, read or written.
+    #[error("keyring {path}: {message}")]
+    Keyring {
+        /// The keyring file.
+        path: PathBuf,
+        /// palisade-crypt's message (never key material).
+        message: String,
+    },
+    /// The database failed during the rewrap job.
+    #[error("rewrap job: {0}")]
+    Job(String),
+}
+
+pub(crate) fn master_key(secret: &Secret) -> Result<MasterKey, CryptoError> {
+    use base64::Engine as _;
+    let text = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD.encode(secret.expose_secret()),
+    );
+    MasterKey::from_base64(&text).map_err(|_| CryptoError::MasterKey)
+}
+
+fn keyring_error(path: &Path, e: &impl std::fmt::Display) -> CryptoError {
+    CryptoError::Keyring {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Loads the keyring, creating it (one fresh key) on first run.
+pub(crate) fn load_or_create(path: &Path, master: &MasterKey) -> Result<Keyring, CryptoError> {
+    if !path.exists() {
+        let keyring = Keyring::generate().map_err(|e| keyring_error(path, &e))?;
+        keyring
+            .save_new(path, master)
+            .map_err(|e| keyring_error(path, &e))?;
+        tracing::info!(target: "secure_api::crypto", "created a new keyring");
+    }
+    Keyring::load(path, master).map_err(|e| keyring_error(path, &e))
+}
+
+/// The row-bound context of one encrypted column.
+pub(crate) fn context(column: &str, row: i64) -> Result<Context, CryptoError> {
+    Context::new(&format!("users.{column}"))
+        .and_then(|c| c.with("row", row))
+        .map_err(|e| CryptoError::Job(e.to_string()))
+}
+
+/// The service's crypter, reloaded from the keyring file when a value names a key it does not
+/// know yet (another process ran `rotate-keys`).
+pub struct FieldCrypto {
+    crypter: RwLock<Arc<Crypter>>,
+    path: PathBuf,
+    master: MasterKey,
+    /// Modification time of the keyring file when it was last loaded.
+    loaded: std::sync::Mutex<Option<SystemTime>>,
+}
+
+impl std::fmt::Debug for FieldCrypto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldCrypto")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FieldCrypto {
+    /// Opens (or creates) the keyring at `path`.
+    ///
+    /// # Errors
+    /// [`CryptoError`] if the keyring cannot be read with this master key.
+    pub fn open(path: &Path, master: &Secret) -> Result<Self, CryptoError> {
+        let master = master_key(master)?;
+        let keyring = load_or_create(path, &master)?;
+        let crypter =
+            Crypter::with_padding(&keyring, Padding::PADME).map_err(|e| keyring_error(path, &e))?;
+        Ok(Self {
+            crypter: RwLock::new(Arc::new(crypter)),
+            path: path.to_owned(),
+            master,
+            loaded: std::sync::Mutex::new(modified(path)),
+        })
+    }
+
+    fn current(&self) -> Arc<Crypter> {
+        match self.crypter.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the keyring file if it changed since it was last loaded.
+    fn reload(&self) -> bool {
+        let now = modified(&self.path);
+        if let Ok(mut loaded) = self.loaded.lock() {
+            if *loaded == now {
+                return false;
+            }
+            *loaded = now;
+        }
+        let Ok(keyring) = Keyring::load(&self.path, &self.master) else {
+            return false;
+        };
+        let Ok(crypter) = Crypter::with_padding(&keyring, Padding::PADME) else {
+            return false;
+        };
+        if let Ok(mut slot) = self.crypter.write() {
+            *slot = Arc::new(crypter);
+            tracing::info!(target: "secure_api::crypto", "reloaded the keyring");
+            return true;
+        }
+        false
+    }
+
+    /// Encrypts `value` for `column` of user `row`, as `pc1:` text.
+    pub(crate) fn encrypt(&self, column: &str, row: i64, value: &str) -> Result<String, String> {
+        let ctx = context(column, row).map_err(|e| e.to_string())?;
+        self.current()
+            .encrypt(&ctx, value.as_bytes())
+            .map(|c| c.to_text())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Decrypts a stored value of `column` in user `row`.
+    pub(crate) fn decrypt(&self, column: &str, row: i64, stored: &str) -> Result<String, String> {
+        let ctx = context(column, row).map_err(|e| e.to_string())?;
+        let value: Ciphertext = stored
+            .parse()
+            .map_err(|_| "stored value is malformed".to_owned())?;
+        let attempt = |crypter: &Crypter| crypter.decrypt(&ctx, &value);
+        let plain = match attempt(&self.current()) {
+            Ok(p) => p,
+            Err(e) if e.kind() == DecryptErrorKind::UnknownKey && self.reload() => {
+                attempt(&self.current()).map_err(|e| e.kind().to_string())?
+            }
+            Err(e) => return Err(e.kind().to_string()),
+        };
+        String::from_utf8(plain.expose_secret().to_vec()).map_err(|_| "not UTF-8".to_owned())
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The users table as a [`RecordSource`]: one record per non-null encrypted column, with
+/// ids `<row, 20 digits>:<column>` so byte order is row order.
+struct UserColumns<'a> {
+    db: &'a Db,
+}
+
+fn record_id(row: i64, column: &str) -> String {
+    format!("{row:020}:{column}")
+}
+
+impl RecordSource for UserColumns<'_> {
+    type Error = crate::db::DbError;
+
+    fn scan(&mut self, after: Option<&str>, limit: usize) -> Result<Vec<Record>, Self::Error> {
+        let start: i64 = after
+            .and_then(|a| a.split_once(':'))
+            .and_then(|(row, _)| row.parse().ok())
+            .unwrap_or(0);
+        let rows = self.db.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, phone, address FROM users WHERE id >= ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        start,
+                        i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1)
+                    ],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ))
+                    },
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        let mut out = Vec::new();
+        for (row, phone, address) in rows {
+            // "address" < "phone": byte order within a row.
+            for (column, value) in [("address", address), ("phone", phone)] {
+                let id = record_id(row, column);
+                if after.is_some_and(|a| id.as_str() <= a) {
+                    continue;
+                }
+                let Some(value) = value else { continue };
+                let Ok(ciphertext) = value.parse::<Ciphertext>() else {
+                    continue;
+                };
+                let Ok(context) = context(column, row) else {
+                    continue;
+                };
+                out.push(Record {
+                    id,
+                    context,
+                    ciphertext,
+                });
+                if out.len() == limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn replace(
+        &mut self,
+        id: &str,
+        expected: &Ciphertext,
+        new: &Ciphertext,
+    ) -> Result<bool, Self::Error> {
+        let Some((row, column)) = id.split_once(':') else {
+            return Ok(false);
+        };
+        let Ok(row) = row.parse::<i64>() else {
+            return Ok(false);
+        };
+        // The column name comes from our own ids; only the two known names reach the SQL.
+        let Some(column) = COLUMNS.iter().find(|c| **c == column) else {
+            return Ok(false);
+        };
+        self.db.with(|c| {
+            let n = c.execute(
+                &format!("UPDATE users SET {column} = ?1 WHERE id = ?2 AND {column} = ?3"),
+                params![new.to_text(), row, expected.to_text()],
+            )?;
+            Ok(n == 1)
+        })
+    }
+}
+
+/// What `rotate-keys` did.
+#[derive(Debug)]
+pub struct RotationReport {
+    /// The new primary key id.
+    pub new_key: String,
+    /// Values re-encrypted under it.
+    pub rewrapped: u64,
+    /// Values already on it (written after the promotion).
+    pub already_current: u64,
+    /// Values another writer changed while the job ran (they are on the new key or will be
+    /// moved by a rerun).
+    pub raced: u64,
+    /// Values that failed to decrypt (left unchanged).
+    pub failed: usize,
+    /// Values still on an older key after the pass.
+    pub remaining_on_old_keys: u64,
+}
+
+/// Adds an encryption key, promotes it (saving the keyring after each step, so readers learn
+/// the key before any value uses it), then re-encrypts every row with the resumable job; a
+/// checkpoint beside the keyring lets a killed run continue.
+///
+/// # Errors
+/// [`CryptoError`] for a keyring or database failure; rerun to resume.
+pub fn rotate_keys(
+    db: &Db,
+    keyring_path: &Path,
+    master: &Secret,
+) -> Result<RotationReport, CryptoError> {
+    let master = master_key(master)?;
+    let mut keyring = load_or_create(keyring_path, &master)?;
+    let checkpoint_path = keyring_path.with_extension("rewrap-checkpoint");
+    // A checkpoint left by an interrupted run: finish that rotation instead of adding a key.
+    if !checkpoint_path.exists() {
+        let new = keyring
+            .add_key(KeyPurpose::Encryption)
+            .map_err(|e| keyring_error(keyring_path, &e))?;
+        keyring
+            .save(keyring_path, &master)
+            .map_err(|e| keyring_error(keyring_path, &e))?;
+        keyring
+            .promote(new)
+            .map_err(|e| keyring_error(keyring_path, &e))?;
+        keyring
+            .save(keyring_path, &master)
+            .map_err(|e| keyring_error(keyring_path, &e))?;
+    }
+    let crypter = Crypter::with_padding(&keyring, Padding::PADME)
+        .map_err(|e| keyring_error(keyring_path, &e))?;
+    let target = crypter.primary_key_id();
+    let mut source = UserColumns { db };
+    let mut checkpoints = FileCheckpoint::new(&checkpoint_path);
+    let report = RewrapJob::new(&crypter)
+        .batch_size(100)
+        .run(&mut source, &mut checkpoints)
+        .map_err(|e| CryptoError::Job(e.to_string()))?;
+    let remaining = report
+        .census
+        .iter()
+        .filter(|(id, _)| *id != target)
+        .map(|(_, n)| n)
+        .sum();
+    Ok(RotationReport {
+        new_key: target.to_string(),
+        rewrapped: report.totals.rewrapped,
+        already_current: report.totals.current,
+        raced: report.totals.raced,
+        failed: report.failures.len(),
+        remaining_on_old_keys: remaining,
+    })
+}

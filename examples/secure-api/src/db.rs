@@ -1,0 +1,257 @@
+//! The embedded `SQLite` database: schema, and one connection used from tokio's blocking pool.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+/// A database failure. Its text goes to the log only (redacted); clients see a generic 500.
+#[derive(Debug, thiserror::Error)]
+#[error("database: {0}")]
+pub struct DbError(String);
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS users (
+    id            INTEGER PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL DEFAULT 'user',
+    display_name  TEXT NOT NULL DEFAULT '',
+    bio           TEXT NOT NULL DEFAULT '',
+    phone         TEXT,
+    address       TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id         INTEGER PRIMARY KEY,
+    recipient  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+";
+
+/// A user row.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Email address (the login name).
+    pub email: String,
+    /// PHC string.
+    pub password_hash: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// Display name (plain text).
+    pub display_name: String,
+    /// Sanitized HTML.
+    pub bio: String,
+    /// Encrypted phone number (`pc1:` text), bound to this row.
+    pub phone: Option<String>,
+    /// Encrypted postal address (`pc1:` text), bound to this row.
+    pub address: Option<String>,
+}
+
+/// The database handle; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        email: row.get(1)?,
+        password_hash: row.get(2)?,
+        role: row.get(3)?,
+        display_name: row.get(4)?,
+        bio: row.get(5)?,
+        phone: row.get(6)?,
+        address: row.get(7)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, role, display_name, bio, phone, address";
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and applies the schema.
+    ///
+    /// # Errors
+    /// [`DbError`] if the file cannot be opened or the schema applied.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on tokio's blocking pool.
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| DbError("connection lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|_| DbError("database task failed".into()))?
+    }
+
+    /// Runs `f` with the connection on the current thread (for the offline commands).
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| DbError("connection lock poisoned".into()))?;
+        f(&mut guard)
+    }
+
+    /// Inserts a user; `Ok(None)` when the email is taken.
+    pub(crate) async fn insert_user(
+        &self,
+        email: String,
+        password_hash: String,
+        role: &'static str,
+        now: i64,
+    ) -> Result<Option<i64>, DbError> {
+        self.call(move |c| {
+            let n = c.execute(
+                "INSERT INTO users (email, password_hash, role, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(email) DO NOTHING",
+                params![email, password_hash, role, now],
+            )?;
+            Ok((n == 1).then(|| c.last_insert_rowid()))
+        })
+        .await
+    }
+
+    /// The user with this email.
+    pub(crate) async fn user_by_email(&self, email: String) -> Result<Option<User>, DbError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"),
+                params![email],
+                user_from_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    /// The user with this id.
+    pub(crate) async fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                params![id],
+                user_from_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    /// Replaces a user's password hash.
+    pub(crate) async fn set_password_hash(
+        &self,
+        id: i64,
+        hash: String,
+        now: i64,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, hash, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Writes the profile fields (already sanitized and encrypted).
+    pub(crate) async fn update_profile(&self, user: User, now: i64) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE users SET display_name = ?2, bio = ?3, phone = ?4, address = ?5,
+                 updated_at = ?6 WHERE id = ?1",
+                params![
+                    user.id,
+                    user.display_name,
+                    user.bio,
+                    user.phone,
+                    user.address,
+                    now
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Queues a message for delivery (the outbox a mailer would drain).
+    pub(crate) async fn push_outbox(
+        &self,
+        recipient: String,
+        kind: &'static str,
+        body: String,
+        now: i64,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO outbox (recipient, kind, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![recipient, kind, body, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Counts users (for `/metrics`).
+    pub(crate) async fn count_users(&self) -> Result<i64, DbError> {
+        self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
+            .await
+    }
+
+    /// Every user's id, email and role, for the admin listing.
+    pub(crate) async fn list_users(&self) -> Result<Vec<(i64, String, String)>, DbError> {
+        self.call(|c| {
+            let mut stmt = c.prepare("SELECT id, email, role FROM users ORDER BY id LIMIT 1000")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Promotes a user to `role` (the `grant-role` command).
+    pub(crate) fn set_role(&self, email: &str, role: &str) -> Result<bool, DbError> {
+        self.with(|c| {
+            Ok(c.execute(
+                "UPDATE users SET role = ?2 WHERE email = ?1",
+                params![email, role],
+            )? == 1)
+        })
+    }
+}

@@ -1,0 +1,737 @@
+//! End-to-end tests: the real binary on a free port, driven over HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    missing_docs
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ORIGIN, PASSWORD, SECRETS, Server, bearer};
+use palisade_token::jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey};
+use serde_json::json;
+
+fn me(server: &Server, access: &str) -> common::Response {
+    server.get("/me", &[("Authorization", &bearer(access))])
+}
+
+#[test]
+fn full_account_lifecycle() {
+    let dir = Server::temp_dir("lifecycle");
+    let server = Server::start(&dir, &[]);
+    assert_eq!(server.get("/health", &[]).status, 200);
+
+    let login = server.account("Alice@Example.com", PASSWORD);
+    let access = login["access_token"].as_str().unwrap().to_owned();
+    let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        server.register("alice@example.com", PASSWORD).status,
+        409,
+        "duplicate email"
+    );
+
+    let profile = me(&server, &access).json();
+    assert_eq!(profile["email"], "alice@example.com");
+    assert_eq!(profile["role"], "user");
+
+    // Profile: phone and address encrypted at rest, bound to the row.
+    let update = json!({
+        "display_name": "Alice",
+        "bio": "<p>Hi <b>there</b><script>alert(1)</script><img src=x onerror=alert(2)></p>",
+        "phone": "+1 555 0100",
+        "address": "1 Main Street\nSpringfield",
+    });
+    let r = server.put(
+        "/me",
+        &[("Authorization", &bearer(&access))],
+        &update.to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let profile = me(&server, &access).json();
+    assert_eq!(profile["phone"], "+1 555 0100");
+    assert_eq!(profile["address"], "1 Main Street\nSpringfield");
+    let bio = profile["bio"].as_str().unwrap();
+    assert!(bio.contains("<b>there</b>"), "{bio}");
+    assert!(
+        !bio.contains("<script") && !bio.contains("onerror") && !bio.contains("alert(1)"),
+        "{bio}"
+    );
+    let conn = rusqlite::Connection::open(dir.join("db.sqlite")).unwrap();
+    let (phone, address): (String, String) = conn
+        .query_row(
+            "SELECT phone, address FROM users WHERE email = 'alice@example.com'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(phone.starts_with("pc1:") && address.starts_with("pc1:"));
+    assert!(!phone.contains("555") && !address.contains("Main"));
+
+    // A ciphertext copied into another row does not decrypt there.
+    let bob = server.account("bob@example.com", PASSWORD);
+    conn.execute(
+        "UPDATE users SET phone = ?1 WHERE email = 'bob@example.com'",
+        [&phone],
+    )
+    .unwrap();
+    let r = me(&server, bob["access_token"].as_str().unwrap());
+    assert_eq!(r.status, 500);
+    assert!(!r.body.contains("555"));
+
+    // Refresh rotates; the new access token works.
+    let r = server.post(
+        "/auth/refresh",
+        &[],
+        &json!({"refresh_token": refresh}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rotated = r.json();
+    let access2 = rotated["access_token"].as_str().unwrap().to_owned();
+    let refresh2 = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(refresh, refresh2);
+    assert_eq!(me(&server, &access2).status, 200);
+
+    // Logout revokes the access token and the refresh family.
+    let r = server.post("/auth/logout", &[("Authorization", &bearer(&access2))], "");
+    assert_eq!(r.status, 204);
+    assert_eq!(me(&server, &access2).status, 401);
+    let r = server.post(
+        "/auth/refresh",
+        &[],
+        &json!({"refresh_token": refresh2}).to_string(),
+    );
+    assert_eq!(r.status, 401);
+
+    // Password reset through the outbox; the token works once.
+    let r = server.post(
+        "/auth/password-reset",
+        &[],
+        &json!({"email": "alice@example.com"}).to_string(),
+    );
+    assert_eq!(r.status, 202);
+    let unknown = server.post(
+        "/auth/password-reset",
+        &[],
+        &json!({"email": "nobody@example.com"}).to_string(),
+    );
+    assert_eq!(
+        (unknown.status, unknown.body.clone()),
+        (202, r.body.clone()),
+        "no account enumeration"
+    );
+    let token = server.outbox_token("alice@example.com");
+    assert!(token.starts_with("palp_"));
+    let new_password = "a brand new passphrase, long enough";
+    let confirm = json!({"token": token, "new_password": new_password}).to_string();
+    assert_eq!(
+        server
+            .post("/auth/password-reset/confirm", &[], &confirm)
+            .status,
+        204
+    );
+    assert_eq!(
+        server
+            .post("/auth/password-reset/confirm", &[], &confirm)
+            .status,
+        400,
+        "single use"
+    );
+    assert_eq!(server.login("alice@example.com", PASSWORD).status, 401);
+    assert_eq!(server.login("alice@example.com", new_password).status, 200);
+
+    let metrics = server.get("/metrics", &[]);
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert!(
+        metrics
+            .body
+            .contains("secure_api_logins_total{result=\"success\"}")
+    );
+    assert!(metrics.body.contains("secure_api_users 2"));
+
+    // The audit log holds the authentication events.
+    let audit: String = std::fs::read_dir(dir.join("audit"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    for action in [
+        "auth.register",
+        "auth.login",
+        "auth.refresh",
+        "auth.logout",
+        "auth.password_reset",
+        "profile.updated",
+    ] {
+        assert!(
+            audit.contains(&format!("\"action\":\"{action}\"")),
+            "{action} not audited"
+        );
+    }
+    assert!(!audit.contains(PASSWORD) && !audit.contains(&refresh));
+}
+
+fn forge(issued_at: u64, ttl: u64, key: &[u8]) -> String {
+    #[derive(Debug)]
+    struct At(u64);
+    impl palisade_token::clock::Clock for At {
+        fn now(&self) -> u64 {
+            self.0
+        }
+    }
+    let keys = KeySet::single(
+        SigningKey::hmac(Algorithm::HS256, key)
+            .unwrap()
+            .with_kid("k1")
+            .unwrap(),
+    );
+    Issuer::new(keys)
+        .unwrap()
+        .issuer("secure-api")
+        .audience("secure-api")
+        .ttl(Duration::from_secs(ttl))
+        .unwrap()
+        .clock(std::sync::Arc::new(At(issued_at)))
+        .issue(Claims::empty().subject("1").role("admin"))
+        .unwrap()
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn expired_tampered_and_alg_none_tokens_are_rejected() {
+    let dir = Server::temp_dir("tokens");
+    let server = Server::start(&dir, &[]);
+    let login = server.account("carol@example.com", PASSWORD);
+    let good = login["access_token"].as_str().unwrap();
+    assert_eq!(me(&server, good).status, 200);
+
+    let key = hex(SECRETS[0].1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Correctly signed with the service's key: accepted when fresh, rejected when expired.
+    let fresh = forge(now, 60, &key);
+    assert_eq!(me(&server, &fresh).status, 200);
+    let expired = forge(now - 3600, 60, &key);
+    let wrong_key = forge(now, 60, b"another key of at least 32 bytes!!");
+
+    let (head, rest) = good.split_once('.').unwrap();
+    let (payload, sig) = rest.split_once('.').unwrap();
+    let mut claims: serde_json::Value = serde_json::from_slice(&b64_decode(payload)).unwrap();
+    claims["roles"] = json!(["admin"]);
+    let tampered = format!("{head}.{}.{sig}", b64_encode(claims.to_string().as_bytes()));
+    let none = format!(
+        "{}.{payload}.",
+        b64_encode(br#"{"alg":"none","typ":"JWT"}"#)
+    );
+    let none_upper = format!(
+        "{}.{payload}.",
+        b64_encode(br#"{"alg":"NONE","typ":"JWT","kid":"k1"}"#)
+    );
+
+    for (name, token) in [
+        ("expired", expired.as_str()),
+        ("wrong key", wrong_key.as_str()),
+        ("tampered", tampered.as_str()),
+        ("alg none", none.as_str()),
+        ("alg NONE", none_upper.as_str()),
+        ("garbage", "not-a-token"),
+    ] {
+        let r = me(&server, token);
+        assert_eq!(r.status, 401, "{name}");
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\""),
+            "{name}"
+        );
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
+    assert_eq!(server.get("/me", &[]).status, 401, "no token");
+}
+
+fn b64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn b64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
+
+#[test]
+fn refresh_token_reuse_revokes_the_family() {
+    let dir = Server::temp_dir("reuse");
+    let server = Server::start(&dir, &[("PALISADE_REFRESH_GRACE_SECS", "0")]);
+    let login = server.account("dave@example.com", PASSWORD);
+    let first = login["refresh_token"].as_str().unwrap();
+    let r = server.post(
+        "/auth/refresh",
+        &[],
+        &json!({"refresh_token": first}).to_string(),
+    );
+    assert_eq!(r.status, 200);
+    let second = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    // An attacker replays the stolen first token: refused, and the family dies.
+    let r = server.post(
+        "/auth/refresh",
+        &[],
+        &json!({"refresh_token": first}).to_string(),
+    );
+    assert_eq!(r.status, 401);
+    let r = server.post(
+        "/auth/refresh",
+        &[],
+        &json!({"refresh_token": second}).to_string(),
+    );
+    assert_eq!(
+        r.status, 401,
+        "the legitimate holder's token is revoked with the family"
+    );
+    let audit: String = std::fs::read_dir(dir.join("audit"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(audit.contains("\"reason\":\"reused\""));
+}
+
+#[test]
+fn rate_limit_answers_429_with_headers() {
+    let dir = Server::temp_dir("ratelimit");
+    let server = Server::start(&dir, &[("PALISADE_RATE_LIMIT", "5")]);
+    for i in 0..5 {
+        let r = server.get("/nope", &[]);
+        assert_eq!(r.status, 404);
+        assert_eq!(
+            r.header("ratelimit-policy"),
+            Some("\"per-client\";q=5;w=60")
+        );
+        assert!(
+            r.header("ratelimit")
+                .unwrap()
+                .starts_with(&format!("\"per-client\";r={};t=", 4 - i))
+        );
+    }
+    let r = server.get("/me", &[]);
+    assert_eq!(r.status, 429);
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    assert!(
+        r.header("ratelimit")
+            .unwrap()
+            .starts_with("\"per-client\";r=0;t=")
+    );
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    assert_eq!(r.json()["status"], 429);
+    // Health and metrics stay reachable for probes.
+    assert_eq!(server.get("/health", &[]).status, 200);
+}
+
+#[test]
+fn login_lockout_and_recovery() {
+    let dir = Server::temp_dir("lockout");
+    let server = Server::start(&dir, &[("PALISADE_LOGIN_MAX_FAILURES", "3")]);
+    assert_eq!(server.register("erin@example.com", PASSWORD).status, 201);
+    for _ in 0..3 {
+        assert_eq!(
+            server
+                .login("erin@example.com", "not the right password at all")
+                .status,
+            401
+        );
+    }
+    // Locked: even the right password is refused, with Retry-After.
+    let r = server.login("erin@example.com", PASSWORD);
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").is_some());
+    // Unknown accounts fail the same way as wrong passwords (no enumeration).
+    assert_eq!(server.login("nobody@example.com", PASSWORD).status, 401);
+    // Recovery: a password reset proves control of the mailbox and lifts the lock.
+    assert_eq!(
+        server
+            .post(
+                "/auth/password-reset",
+                &[],
+                r#"{"email":"erin@example.com"}"#
+            )
+            .status,
+        202
+    );
+    let token = server.outbox_token("erin@example.com");
+    let new_password = "recovered through the mailbox today";
+    let confirm = json!({"token": token, "new_password": new_password}).to_string();
+    assert_eq!(
+        server
+            .post("/auth/password-reset/confirm", &[], &confirm)
+            .status,
+        204
+    );
+    assert_eq!(server.login("erin@example.com", new_password).status, 200);
+}
+
+#[test]
+fn csrf_is_required_for_cookie_refresh() {
+    let dir = Server::temp_dir("csrf");
+    let server = Server::start(&dir, &[]);
+    let r = {
+        assert_eq!(server.register("frank@example.com", PASSWORD).status, 201);
+        server.login("frank@example.com", PASSWORD)
+    };
+    let cookies = r.headers_named("set-cookie");
+    let refresh_cookie = cookies.iter().find(|c| c.starts_with("refresh=")).unwrap();
+    assert!(refresh_cookie.contains("HttpOnly") && refresh_cookie.contains("SameSite=Strict"));
+    let refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    let csrf = r.json()["csrf_token"].as_str().unwrap().to_owned();
+    let cookie = format!("refresh={refresh}; csrf={csrf}");
+
+    // No token: refused.
+    let r = server.post("/auth/refresh", &[("Cookie", &cookie)], "");
+    assert_eq!(r.status, 403);
+    // Wrong token: refused.
+    let r = server.post(
+        "/auth/refresh",
+        &[("Cookie", &cookie), ("X-CSRF-Token", "x.y")],
+        "",
+    );
+    assert_eq!(r.status, 403);
+    // Cross-site by Fetch Metadata, even with the token: refused.
+    let r = server.post(
+        "/auth/refresh",
+        &[
+            ("Cookie", &cookie),
+            ("X-CSRF-Token", &csrf),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        "",
+    );
+    assert_eq!(r.status, 403);
+    // A foreign origin: refused.
+    let r = server.post(
+        "/auth/refresh",
+        &[
+            ("Cookie", &cookie),
+            ("X-CSRF-Token", &csrf),
+            ("Origin", "https://evil.example"),
+        ],
+        "",
+    );
+    assert_eq!(r.status, 403);
+    // Same origin with the double-submitted token: accepted.
+    let r = server.post(
+        "/auth/refresh",
+        &[
+            ("Cookie", &cookie),
+            ("X-CSRF-Token", &csrf),
+            ("Origin", ORIGIN),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+        "",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn cors_preflight_allows_only_listed_origins() {
+    let dir = Server::temp_dir("cors");
+    let server = Server::start(&dir, &[]);
+    let preflight = |origin: &str| {
+        common::request(
+            server.port,
+            "OPTIONS",
+            "/me",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "PUT"),
+                (
+                    "Access-Control-Request-Headers",
+                    "authorization,content-type",
+                ),
+            ],
+            None,
+        )
+    };
+    let allowed = preflight(ORIGIN);
+    assert!(allowed.status < 300);
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(ORIGIN));
+    assert_eq!(
+        allowed.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    assert!(
+        allowed
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("PUT")
+    );
+    let refused = preflight("https://evil.example");
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+    assert_eq!(refused.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[test]
+fn security_headers_on_every_response() {
+    let dir = Server::temp_dir("headers");
+    let server = Server::start(&dir, &[("PALISADE_RATE_LIMIT", "7")]);
+    let big = format!("{{\"email\":\"{}\"}}", "a".repeat(70 * 1024));
+    let responses = vec![
+        server.get("/health", &[]),
+        server.get("/metrics", &[]),
+        server.get("/me", &[]),
+        server.get("/no/such/route", &[]),
+        server.post("/auth/login", &[], "{not json"),
+        server.post("/auth/register", &[], &big),
+        common::request(server.port, "DELETE", "/me", &[], None),
+        server.get("/admin/users", &[("Authorization", "Bearer x")]),
+        server.get("/me", &[]),
+        server.get("/me", &[]),
+    ];
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 401, 404, 400, 413, 405, 401, 401, 429]);
+    for r in &responses {
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("cross-origin-opener-policy", "same-origin"),
+        ] {
+            assert_eq!(r.header(name), Some(value), "{name} on {}", r.status);
+        }
+        assert!(
+            r.header("content-security-policy")
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        assert!(r.header("permissions-policy").is_some());
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert!(r.header("x-request-id").is_some_and(|id| !id.is_empty()));
+    }
+}
+
+#[test]
+fn admin_route_requires_the_role() {
+    let dir = Server::temp_dir("admin");
+    let server = Server::start(&dir, &[]);
+    let login = server.account("grace@example.com", PASSWORD);
+    let r = server.get(
+        "/admin/users",
+        &[(
+            "Authorization",
+            &bearer(login["access_token"].as_str().unwrap()),
+        )],
+    );
+    assert_eq!(r.status, 403);
+    let out = server.command(&["grant-role", "grace@example.com", "admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let login = server.login("grace@example.com", PASSWORD).json();
+    let r = server.get(
+        "/admin/users",
+        &[(
+            "Authorization",
+            &bearer(login["access_token"].as_str().unwrap()),
+        )],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["users"][0]["email"], "grace@example.com");
+    let audit: String = std::fs::read_dir(dir.join("audit"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(audit.contains("\"action\":\"authz.denied\""));
+}
+
+#[test]
+fn no_secret_in_logs_or_error_bodies() {
+    let dir = Server::temp_dir("leaks");
+    let server = Server::start(&dir, &[]);
+    let login = server.account("heidi@example.com", PASSWORD);
+    let access = login["access_token"].as_str().unwrap().to_owned();
+    let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    let mut bodies = Vec::new();
+    // Errors that carry the secret in the request.
+    bodies.push(
+        server
+            .login("heidi@example.com", "hunter2 is my password!!")
+            .body,
+    );
+    bodies.push(
+        server
+            .post(
+                "/auth/login",
+                &[],
+                &format!("{{\"email\":1,\"password\":\"{PASSWORD}\"}}"),
+            )
+            .body,
+    );
+    bodies.push(server.register("ivan@example.com", "short").body);
+    bodies.push(
+        server
+            .post(
+                "/auth/register",
+                &[],
+                &format!(
+                    "{{\"email\":\"x@example.com\",\"password\":\"{PASSWORD}\",\"extra\":true}}"
+                ),
+            )
+            .body,
+    );
+    bodies.push(server.get(&format!("/me?token={access}"), &[]).body);
+    bodies.push(
+        server
+            .post(
+                "/auth/refresh",
+                &[],
+                &format!("{{\"refresh_token\":\"{refresh}x\"}}"),
+            )
+            .body,
+    );
+    bodies.push(
+        server
+            .post(
+                "/auth/password-reset/confirm",
+                &[],
+                "{\"token\":\"palp_bogus\",\"new_password\":\"hunter2 is my password!!\"}",
+            )
+            .body,
+    );
+    let r = server.post(
+        "/auth/password-reset",
+        &[],
+        r#"{"email":"heidi@example.com"}"#,
+    );
+    assert_eq!(r.status, 202);
+    let reset = server.outbox_token("heidi@example.com");
+    std::thread::sleep(Duration::from_millis(300));
+    let logs = server.logs();
+    assert!(logs.contains("secure-api listening"), "{logs}");
+    assert!(logs.contains("path=/me"), "requests are logged: {logs}");
+    let mut secrets: Vec<String> = vec![PASSWORD.into(), "hunter2".into(), access, refresh, reset];
+    secrets.extend(SECRETS.iter().map(|(_, v)| (*v).to_owned()));
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "log leaks a secret");
+        for body in &bodies {
+            assert!(
+                !body.contains(secret.as_str()),
+                "an error body leaks a secret: {body}"
+            );
+        }
+    }
+}
+
+#[test]
+fn refuses_to_start_without_real_secrets_unless_dev() {
+    let dir = Server::temp_dir("secrets");
+    let err = Server::try_start(&dir, &[("PALISADE_JWT_KEY", "")], &[])
+        .err()
+        .expect("must refuse");
+    assert!(err.contains("secret jwt_key is missing"), "{err}");
+    let err = Server::try_start(&dir, &[("PALISADE_PEPPER", "changeme")], &[])
+        .err()
+        .expect("must refuse");
+    assert!(
+        err.contains("pepper is unusable") && !err.contains("changeme"),
+        "{err}"
+    );
+    let all_missing: Vec<(&str, &str)> = SECRETS.iter().map(|(k, _)| (*k, "")).collect();
+    let dev = Server::try_start(&dir, &all_missing, &["--dev"]).expect("--dev starts");
+    assert_eq!(dev.get("/health", &[]).status, 200);
+    assert!(dev.logs().contains("INSECURE: --dev mode"));
+}
+
+#[test]
+fn key_rotation_while_serving_loses_no_row() {
+    let dir = Server::temp_dir("rotate");
+    let server = Server::start(&dir, &[]);
+    let mut users = Vec::new();
+    for i in 0..12 {
+        let email = format!("user{i}@example.com");
+        let login = server.account(&email, PASSWORD);
+        let access = login["access_token"].as_str().unwrap().to_owned();
+        let body =
+            json!({"phone": format!("+1 555 01{i:02}"), "address": format!("{i} Rotation Road")});
+        assert_eq!(
+            server
+                .put(
+                    "/me",
+                    &[("Authorization", &bearer(&access))],
+                    &body.to_string()
+                )
+                .status,
+            200
+        );
+        users.push((i, access));
+    }
+    // Traffic keeps writing and reading while the rotation runs in another process.
+    let port = server.port;
+    let writers: Vec<_> = users
+        .iter()
+        .take(4)
+        .cloned()
+        .map(|(i, access)| {
+            std::thread::spawn(move || {
+                for round in 0..15 {
+                    let body = json!({"phone": format!("+1 555 9{i:02}{round:02}")});
+                    let r = common::request(
+                        port,
+                        "PUT",
+                        "/me",
+                        &[("Authorization", &bearer(&access))],
+                        Some(&body.to_string()),
+                    );
+                    assert_eq!(r.status, 200, "{}", r.body);
+                    let _ = round;
+                }
+            })
+        })
+        .collect();
+    let out = server.command(&["rotate-keys"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("rotate-keys finished"), "{stderr}");
+    for w in writers {
+        w.join().unwrap();
+    }
+    // Every row still decrypts, through the running server (which reloads the keyring).
+    for (i, access) in &users {
+        let r = me(&server, access);
+        assert_eq!(r.status, 200, "user {i}: {}", r.body);
+        let profile = r.json();
+        let expected_phone = if *i < 4 {
+            format!("+1 555 9{i:02}14")
+        } else {
+            format!("+1 555 01{i:02}")
+        };
+        assert_eq!(profile["phone"], expected_phone.as_str());
+        assert_eq!(profile["address"], format!("{i} Rotation Road").as_str());
+    }
+    // A second run moves anything the server wrote under the old key during the first one.
+    let out = server.command(&["rotate-keys"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(stderr.contains("remaining_on_old_keys=0"), "{stderr}");
+    for (i, access) in &users {
+        assert_eq!(
+            me(&server, access).status,
+            200,
+            "user {i} after the second rotation"
+        );
+    }
+}
