@@ -12,6 +12,7 @@ pub mod opaque;
 mod random;
 pub mod refresh;
 pub mod revocation;
+mod server_key;
 pub mod store;
 
 pub use error::{ConfigError, ErrorKind, InvalidToken, StoreError, TokenError};

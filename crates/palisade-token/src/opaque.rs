@@ -156,22 +156,8 @@ impl OpaqueTokens {
     /// # Errors
     /// [`ConfigError::SecretTooShort`].
     pub fn new(key: &[u8]) -> Result<Self, ConfigError> {
-        if key.len() < 32 {
-            return Err(ConfigError::SecretTooShort {
-                alg: "HMAC-SHA256",
-                min: 32,
-                got: key.len(),
-            });
-        }
-        let mut k = Box::new([0u8; 32]);
-        if key.len() == 32 {
-            k.copy_from_slice(key);
-        } else {
-            use sha2::Digest as _;
-            k.copy_from_slice(&Sha256::digest(key));
-        }
         Ok(Self {
-            key: SecretBox::new(k),
+            key: crate::server_key::server_key(key)?,
         })
     }
 
