@@ -362,6 +362,27 @@ fn normalize_email(email: &str) -> Result<String, ApiError> {
     }
 }
 
+/// A new password for the account `email`: checked against the policy (with the account's
+/// words as context), then hashed off the async threads.
+async fn new_password_hash(
+    state: &AppState,
+    password: String,
+    email: &str,
+) -> Result<palisade_password::PasswordHash, ApiError> {
+    let password = Password::from(password);
+    let context = palisade_password::Context::new()
+        .email(email)
+        .service_name("secure-api");
+    if let Err(violation) = state.policy.check(&password, &context) {
+        return Err(ApiError::WeakPassword(violation.to_string()));
+    }
+    state
+        .hasher
+        .hash_async(password)
+        .await
+        .map_err(|e| ApiError::Internal(format!("hash: {e}")))
+}
+
 async fn register(
     State(state): Shared,
     client: Option<axum::Extension<ClientIp>>,
@@ -369,18 +390,7 @@ async fn register(
 ) -> Result<Response, ApiError> {
     let input: Credentials = parse(&body)?;
     let email = normalize_email(&input.email)?;
-    let password = Password::from(input.password);
-    let context = palisade_password::Context::new()
-        .email(&email)
-        .service_name("secure-api");
-    if let Err(violation) = state.policy.check(&password, &context) {
-        return Err(ApiError::WeakPassword(violation.to_string()));
-    }
-    let hash = state
-        .hasher
-        .hash_async(password)
-        .await
-        .map_err(|e| ApiError::Internal(format!("hash: {e}")))?;
+    let hash = new_password_hash(&state, input.password, &email).await?;
     let id = state
         .db
         .insert_user(email, hash.as_str().to_owned(), "user", now_i64())
@@ -758,18 +768,7 @@ async fn reset_confirm(
     let Some(user) = state.db.user_by_id(id).await? else {
         return Err(ApiError::BadRequest("invalid or expired reset token"));
     };
-    let password = Password::from(input.new_password);
-    let context = palisade_password::Context::new()
-        .email(&user.email)
-        .service_name("secure-api");
-    if let Err(violation) = state.policy.check(&password, &context) {
-        return Err(ApiError::WeakPassword(violation.to_string()));
-    }
-    let hash = state
-        .hasher
-        .hash_async(password)
-        .await
-        .map_err(|e| ApiError::Internal(format!("hash: {e}")))?;
+    let hash = new_password_hash(&state, input.new_password, &user.email).await?;
     state
         .db
         .set_password_hash(id, hash.as_str().to_owned(), now_i64())
