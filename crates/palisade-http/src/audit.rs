@@ -60,6 +60,7 @@ pub struct SecurityEvent {
     outcome: Outcome,
     reason: Option<Cow<'static, str>>,
     actor: Option<String>,
+    fields: Vec<(Cow<'static, str>, String)>,
 }
 
 impl SecurityEvent {
@@ -70,6 +71,7 @@ impl SecurityEvent {
             outcome,
             reason: None,
             actor: None,
+            fields: Vec::new(),
         }
     }
 
@@ -85,6 +87,14 @@ impl SecurityEvent {
     #[must_use]
     pub fn actor(mut self, actor: impl Into<String>) -> Self {
         self.actor = Some(actor.into());
+        self
+    }
+
+    /// A further detail for the audit record (`fields` = `phone,address`, say). Never put a
+    /// secret or personal data here: the record is kept for years.
+    #[must_use]
+    pub fn field(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
+        self.fields.push((name.into(), value.into()));
         self
     }
 
@@ -201,6 +211,9 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
             .field("status", status.as_u16());
         if let Some(reason) = reported.reason {
             event = event.field("reason", reason.into_owned());
+        }
+        for (name, value) in reported.fields {
+            event = event.field(name.into_owned(), value);
         }
         if let Some(actor) = reported.actor {
             event = event.actor(actor);

@@ -75,6 +75,10 @@ pub enum KeyBy {
     /// The authenticated user ([`Principal`], set by [`BearerLayer`](crate::BearerLayer)),
     /// or the client address for requests without one.
     UserOrClient,
+    /// The authenticated user only: requests without a [`Principal`] (public paths) pass
+    /// uncounted and get no fields from this layer. Pair it with a [`KeyBy::Client`] layer
+    /// outside, which counts everything.
+    User,
 }
 
 /// Counts each request against a [`RateLimiter`] and refuses those over the limit.
@@ -88,7 +92,7 @@ pub enum KeyBy {
 /// everyone's budget.
 ///
 /// Put one instance keyed by [`KeyBy::Client`] outside authentication (it also slows token
-/// guessing) and one keyed by [`KeyBy::UserOrClient`] inside it.
+/// guessing) and one keyed by [`KeyBy::User`] or [`KeyBy::UserOrClient`] inside it.
 pub struct RateLimitLayer<L> {
     limiter: Arc<L>,
     key_by: KeyBy,
@@ -179,11 +183,23 @@ impl<S: fmt::Debug, L> fmt::Debug for RateLimit<S, L> {
     }
 }
 
-fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Option<String> {
-    if key_by == KeyBy::UserOrClient
+/// What a request is counted under.
+enum Key {
+    Counted(String),
+    /// [`KeyBy::User`] and no principal: not this layer's business.
+    Uncounted,
+    /// No address to count it under.
+    Unknown,
+}
+
+fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Key {
+    if key_by != KeyBy::Client
         && let Some(user) = extensions.get::<Principal>()
     {
-        return Some(format!("user:{}", user.0));
+        return Key::Counted(format!("user:{}", user.0));
+    }
+    if key_by == KeyBy::User {
+        return Key::Uncounted;
     }
     extensions
         .get::<ClientKey>()
@@ -193,6 +209,7 @@ fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Option<String> {
                 .get::<ClientIp>()
                 .map(|ip| format!("ip:{}", ip.0))
         })
+        .map_or(Key::Unknown, Key::Counted)
 }
 
 impl<S, L, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, L>
@@ -217,19 +234,30 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let id = request_id(request.extensions(), request.headers());
         let layer = self.layer.clone();
-        let Some(key) = key_of(request.extensions(), layer.key_by) else {
-            tracing::error!(
-                target: RATE_TARGET,
-                limit = %layer.name,
-                request_id = id.as_deref().unwrap_or("-"),
-                "no client address for rate limiting: add ClientIpLayer and a peer address",
-            );
-            let mut problem = Problem::new(StatusCode::INTERNAL_SERVER_ERROR);
-            if let Some(id) = id {
-                problem = problem.with_request_id(id);
+        let key = match key_of(request.extensions(), layer.key_by) {
+            Key::Counted(key) => key,
+            Key::Uncounted => {
+                return Box::pin(async move {
+                    inner
+                        .call(request)
+                        .await
+                        .map(|r| r.map(ResponseBody::inner))
+                });
             }
-            let response = problem.into_response();
-            return Box::pin(async move { Ok(response) });
+            Key::Unknown => {
+                tracing::error!(
+                    target: RATE_TARGET,
+                    limit = %layer.name,
+                    request_id = id.as_deref().unwrap_or("-"),
+                    "no client address for rate limiting: add ClientIpLayer and a peer address",
+                );
+                let mut problem = Problem::new(StatusCode::INTERNAL_SERVER_ERROR);
+                if let Some(id) = id {
+                    problem = problem.with_request_id(id);
+                }
+                let response = problem.into_response();
+                return Box::pin(async move { Ok(response) });
+            }
         };
         Box::pin(async move {
             let verdict = layer.limiter.check(&key).await;

@@ -65,6 +65,7 @@ fn routes() -> Router {
                 response.extensions_mut().insert(
                     SecurityEvent::new("auth.login", Outcome::Failure)
                         .reason("bad_password")
+                        .field("factor", "password")
                         .actor("user:42"),
                 );
                 response
@@ -417,6 +418,7 @@ async fn audit_records_refusals_and_reported_events() {
         .target("POST /login")
         .field("status", 401)
         .field("reason", "bad_password")
+        .field("factor", "password")
         .actor("user:42")
         .request_id("req-login-1");
     assert_eq!(recorded[0], expected);

@@ -180,3 +180,49 @@ async fn no_client_address_is_refused_not_pooled() {
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(limiter.seen.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn per_user_only_leaves_anonymous_requests_uncounted() {
+    let limiter = Arc::new(Counting {
+        limit: 1,
+        ..Counting::default()
+    });
+    // Anonymous requests (public paths) pass as often as they come, with no fields.
+    for _ in 0..3 {
+        let response = app(limiter.clone(), KeyBy::User, Arc::default())
+            .oneshot(from("203.0.113.7:1", None, None))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get("ratelimit").is_none());
+    }
+    assert!(limiter.seen.lock().unwrap().is_empty());
+    // A request without even an address is not this layer's to refuse either.
+    let request = Request::builder().uri("/").body(Body::empty()).unwrap();
+    let response = app(limiter.clone(), KeyBy::User, Arc::default())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Authenticated ones are counted per user.
+    let alice = || from("203.0.113.7:1", Some("alice"), None);
+    let app_ = || app(limiter.clone(), KeyBy::User, Arc::default());
+    assert_eq!(
+        app_().oneshot(alice()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app_().oneshot(alice()).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        limiter
+            .seen
+            .lock()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>(),
+        ["user:alice".to_owned()]
+    );
+}
