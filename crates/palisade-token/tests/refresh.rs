@@ -445,7 +445,11 @@ mod redis {
     fn subject_key(prefix: &str, subject: &str) -> String {
         use sha2::Digest as _;
         let digest = sha2::Sha256::digest(subject.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = digest.iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            write!(s, "{b:02x}").unwrap();
+            s
+        });
         format!("{prefix}:rs:{hex}")
     }
 
