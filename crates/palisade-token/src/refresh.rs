@@ -210,4 +210,20 @@ impl<S: RefreshStore> RefreshTokens<S> {
     pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
         self.store.revoke_family(family).await
     }
+
+    /// Signs `subject` out everywhere (after a password reset, an account takeover, a
+    /// "log out all devices" button): revokes every refresh family issued to `subject` so
+    /// far, without knowing their ids, and returns how many were live. From then on every
+    /// token of those families, current or already rotated, refreshes with kind `Revoked`.
+    /// Families issued after the call are unaffected, so the user can log in again at once.
+    ///
+    /// It does not touch access tokens already issued from those families: they stay valid
+    /// until they expire. Pair it with a short access-token lifetime, or revoke their `jti`s
+    /// in a [`RevocationList`](crate::revocation::RevocationList) too.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        self.store.revoke_subject(subject, self.clock.now()).await
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use palisade_token::ErrorKind;
 use palisade_token::clock::ManualClock;
 use palisade_token::refresh::{RefreshPolicy, RefreshTokens};
-use palisade_token::store::{MemoryStore, RefreshStore};
+use palisade_token::store::{MemoryStore, NewFamily, RefreshStore, RotateOutcome, Rotation};
 
 const KEY: &[u8] = b"refresh token hashing key 32 b..";
 
@@ -164,6 +164,112 @@ async fn concurrent_refreshes<S: RefreshStore + 'static>(store: S, strict_store:
     assert_eq!(ok, 1);
 }
 
+/// "Sign out everywhere": every family of one subject, current and rotated tokens alike,
+/// and nobody else's.
+async fn revoke_subject_everywhere<S: RefreshStore>(store: S) {
+    let clock = Arc::new(ManualClock::new(3_000_000));
+    let tokens = RefreshTokens::new(store, KEY)
+        .unwrap()
+        .policy(policy())
+        .clock(clock.clone());
+    let laptop = tokens.issue("alice").await.unwrap();
+    let phone = tokens.issue("alice").await.unwrap();
+    let bob = tokens.issue("bob").await.unwrap();
+    // The laptop's family has rotated: its first token is already spent, the second current.
+    let laptop_next = tokens.refresh(laptop.token()).await.unwrap();
+    clock.advance(Duration::from_secs(60));
+
+    assert_eq!(tokens.revoke_subject("alice").await.unwrap(), 2);
+    for token in [laptop.token(), laptop_next.token(), phone.token()] {
+        assert_eq!(
+            tokens.refresh(token).await.unwrap_err().kind(),
+            Some(ErrorKind::Revoked)
+        );
+    }
+    // Bob is untouched.
+    let bob_next = tokens.refresh(bob.token()).await.unwrap();
+    assert_eq!(bob_next.subject(), "bob");
+    // Alice can log in again at once, and that family works.
+    let again = tokens.issue("alice").await.unwrap();
+    let again_next = tokens.refresh(again.token()).await.unwrap();
+    assert_eq!(again_next.family(), again.family());
+
+    // Nothing to revoke: unknown subject, or one already signed out (its new family aside).
+    assert_eq!(tokens.revoke_subject("mallory").await.unwrap(), 0);
+    assert_eq!(tokens.revoke_subject("alice").await.unwrap(), 1);
+    assert_eq!(tokens.revoke_subject("alice").await.unwrap(), 0);
+    assert_eq!(
+        tokens.refresh(again_next.token()).await.unwrap_err().kind(),
+        Some(ErrorKind::Revoked)
+    );
+
+    // A family already revoked on its own, or past its absolute end, is not counted as live,
+    // and is still refused afterwards.
+    let a = tokens.issue("carol").await.unwrap();
+    let b = tokens.issue("carol").await.unwrap();
+    tokens.revoke_family(a.family()).await.unwrap();
+    assert_eq!(tokens.revoke_subject("carol").await.unwrap(), 1);
+    assert_eq!(
+        tokens.refresh(b.token()).await.unwrap_err().kind(),
+        Some(ErrorKind::Revoked)
+    );
+    let old = tokens.issue("dave").await.unwrap();
+    clock.advance(Duration::from_secs(86_400));
+    let fresh = tokens.issue("dave").await.unwrap();
+    assert_eq!(tokens.revoke_subject("dave").await.unwrap(), 1);
+    assert!(tokens.refresh(old.token()).await.is_err());
+    assert_eq!(
+        tokens.refresh(fresh.token()).await.unwrap_err().kind(),
+        Some(ErrorKind::Revoked)
+    );
+
+    // Subjects are compared exactly: no prefix, case or whitespace folding.
+    let e = tokens.issue("erin").await.unwrap();
+    for other in ["eri", "Erin", "erin ", "erin\0", ""] {
+        assert_eq!(tokens.revoke_subject(other).await.unwrap(), 0, "{other:?}");
+    }
+    tokens.refresh(e.token()).await.unwrap();
+}
+
+/// Fails if `create_family` does not index the family under its subject: the family is
+/// created through the store alone, and only the index can lead `revoke_subject` to it.
+async fn create_family_feeds_the_subject_index<S: RefreshStore>(store: S) {
+    let now = 4_000_000;
+    let token = "a".repeat(64);
+    store
+        .create_family(NewFamily {
+            family: "family-of-frank",
+            subject: "frank",
+            token: &token,
+            now,
+            expires_at: now + 600,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.revoke_subject("frank", now + 1).await.unwrap(), 1);
+    let outcome = store
+        .rotate(Rotation {
+            presented: &token,
+            next: &"b".repeat(64),
+            now: now + 2,
+            idle_secs: 600,
+            grace_secs: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, RotateOutcome::Revoked);
+}
+
+#[test]
+fn memory_revoke_subject() {
+    rt().block_on(revoke_subject_everywhere(MemoryStore::new()));
+}
+
+#[test]
+fn memory_create_family_feeds_the_subject_index() {
+    rt().block_on(create_family_feeds_the_subject_index(MemoryStore::new()));
+}
+
 #[test]
 fn memory_family_lifecycle() {
     rt().block_on(family_lifecycle(MemoryStore::new()));
@@ -276,7 +382,8 @@ mod redis {
                 .query_async(&mut conn)
                 .await
                 .unwrap();
-            assert_eq!(keys.len(), 2);
+            // The family, its token, and the subject index.
+            assert_eq!(keys.len(), 3);
             for key in keys {
                 let ttl: i64 = ::redis::cmd("TTL")
                     .arg(&key)
@@ -285,6 +392,129 @@ mod redis {
                     .unwrap();
                 assert!(ttl > 29 * 86_400 && ttl <= 30 * 86_400, "{key} {ttl}");
             }
+        });
+    }
+
+    #[test]
+    fn redis_revoke_subject() {
+        let redis = palisade_testkit::RedisServer::start().expect("redis-server");
+        rt().block_on(async {
+            let store = RedisStore::connect(&redis.url(), "rs1").await.unwrap();
+            revoke_subject_everywhere(store).await;
+            let store = RedisStore::connect(&redis.url(), "rs2").await.unwrap();
+            create_family_feeds_the_subject_index(store).await;
+        });
+    }
+
+    #[test]
+    fn redis_revoke_subject_is_shared_by_a_fleet() {
+        let redis = palisade_testkit::RedisServer::start().expect("redis-server");
+        rt().block_on(async {
+            let one = RefreshTokens::new(
+                RedisStore::connect(&redis.url(), "fleet").await.unwrap(),
+                KEY,
+            )
+            .unwrap();
+            let two = RefreshTokens::new(
+                RedisStore::connect(&redis.url(), "fleet").await.unwrap(),
+                KEY,
+            )
+            .unwrap();
+            let a = one.issue("alice").await.unwrap();
+            let b = two.issue("alice").await.unwrap();
+            assert_eq!(two.revoke_subject("alice").await.unwrap(), 2);
+            for t in [a.token(), b.token()] {
+                assert_eq!(
+                    one.refresh(t).await.unwrap_err().kind(),
+                    Some(ErrorKind::Revoked)
+                );
+            }
+            // The script is reloaded if Redis lost it.
+            let client = ::redis::Client::open(redis.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let _: () = ::redis::cmd("SCRIPT")
+                .arg("FLUSH")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let _ = one.issue("alice").await.unwrap();
+            assert_eq!(one.revoke_subject("alice").await.unwrap(), 1);
+        });
+    }
+
+    fn subject_key(prefix: &str, subject: &str) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(subject.as_bytes());
+        let hex = digest.iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            write!(s, "{b:02x}").unwrap();
+            s
+        });
+        format!("{prefix}:rs:{hex}")
+    }
+
+    /// The subject index lives as long as its longest family: a new key gets an expiry
+    /// (`GT` alone would leave it without one), a longer family extends it, a shorter one
+    /// does not cut it; entries past their family's end are dropped at the next login.
+    #[test]
+    fn redis_subject_index_expiry_and_pruning() {
+        let redis = palisade_testkit::RedisServer::start().expect("redis-server");
+        rt().block_on(async {
+            let clock = Arc::new(ManualClock::new(palisade_token::clock::Clock::now(
+                &palisade_token::clock::SystemClock,
+            )));
+            let s = Duration::from_secs;
+            let short =
+                RefreshTokens::new(RedisStore::connect(&redis.url(), "idx").await.unwrap(), KEY)
+                    .unwrap()
+                    .policy(RefreshPolicy::new(s(60), s(3600), s(0)).unwrap())
+                    .clock(clock.clone());
+            let long =
+                RefreshTokens::new(RedisStore::connect(&redis.url(), "idx").await.unwrap(), KEY)
+                    .unwrap()
+                    .policy(RefreshPolicy::new(s(60), s(86_400), s(0)).unwrap())
+                    .clock(clock.clone());
+            let client = ::redis::Client::open(redis.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let key = subject_key("idx", "alice");
+            let ttl = async |conn: &mut ::redis::aio::MultiplexedConnection| -> i64 {
+                ::redis::cmd("TTL")
+                    .arg(&key)
+                    .query_async(conn)
+                    .await
+                    .unwrap()
+            };
+
+            let _ = short.issue("alice").await.unwrap();
+            let t = ttl(&mut conn).await;
+            assert!((3590..=3600).contains(&t), "new key: {t}");
+            let _ = long.issue("alice").await.unwrap();
+            let t = ttl(&mut conn).await;
+            assert!((86_390..=86_400).contains(&t), "extended: {t}");
+            let _ = short.issue("alice").await.unwrap();
+            let t = ttl(&mut conn).await;
+            assert!((86_390..=86_400).contains(&t), "not shortened: {t}");
+
+            let count = async |conn: &mut ::redis::aio::MultiplexedConnection| -> u64 {
+                ::redis::cmd("ZCARD")
+                    .arg(subject_key("idx", "alice"))
+                    .query_async(conn)
+                    .await
+                    .unwrap()
+            };
+            assert_eq!(count(&mut conn).await, 3);
+            // By the application's clock both short families have ended: the next login
+            // drops them from the index.
+            clock.advance(s(7200));
+            let _ = short.issue("alice").await.unwrap();
+            assert_eq!(count(&mut conn).await, 2);
+            assert_eq!(long.revoke_subject("alice").await.unwrap(), 2);
+            let exists: bool = ::redis::cmd("EXISTS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(!exists);
         });
     }
 

@@ -1,6 +1,6 @@
 //! The in-memory store: one process, or tests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
@@ -25,6 +25,9 @@ struct Token {
 #[derive(Debug, Default)]
 struct State {
     families: HashMap<String, Family>,
+    /// Family ids by subject, for `revoke_subject`. Every id in it names a family in
+    /// `families` until that family expires; pruned with the families.
+    subjects: HashMap<String, HashSet<String>>,
     tokens: HashMap<String, Token>,
     revoked: HashMap<String, u64>,
     one_time: HashMap<String, OneTimeRecord>,
@@ -41,6 +44,10 @@ impl State {
         self.families.retain(|_, f| f.expires_at > now);
         let families = &self.families;
         self.tokens.retain(|_, t| families.contains_key(&t.family));
+        self.subjects.retain(|_, ids| {
+            ids.retain(|id| families.contains_key(id));
+            !ids.is_empty()
+        });
         self.revoked.retain(|_, exp| *exp > now);
         self.one_time.retain(|_, r| r.expires_at > now);
     }
@@ -70,6 +77,14 @@ impl RefreshStore for MemoryStore {
     async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
         let mut state = self.lock()?;
         state.maybe_purge(family.now);
+        let State {
+            families, subjects, ..
+        } = &mut *state;
+        let ids = subjects.entry(family.subject.to_owned()).or_default();
+        // The subject's own ids are pruned on every login, so a subject who logs in often
+        // holds only its live families even between purges.
+        ids.retain(|id| families.get(id).is_some_and(|f| f.expires_at > family.now));
+        ids.insert(family.family.to_owned());
         state.families.insert(
             family.family.to_owned(),
             Family {
@@ -137,6 +152,27 @@ impl RefreshStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
+        let mut state = self.lock()?;
+        state.maybe_purge(now);
+        let State {
+            families, subjects, ..
+        } = &mut *state;
+        let Some(ids) = subjects.remove(subject) else {
+            return Ok(0);
+        };
+        let mut live = 0;
+        for id in ids {
+            if let Some(f) = families.get_mut(&id) {
+                if !f.revoked && f.expires_at > now {
+                    live += 1;
+                }
+                f.revoked = true;
+            }
+        }
+        Ok(live)
+    }
 }
 
 impl RevocationStore for MemoryStore {
@@ -172,5 +208,90 @@ impl OneTimeStore for MemoryStore {
         let mut state = self.lock()?;
         state.maybe_purge(now);
         Ok(state.one_time.remove(lookup_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn run<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn family<'a>(id: &'a str, subject: &'a str, now: u64, expires_at: u64) -> NewFamily<'a> {
+        NewFamily {
+            family: id,
+            subject,
+            token: id,
+            now,
+            expires_at,
+        }
+    }
+
+    fn indexed(store: &MemoryStore, subject: &str) -> usize {
+        store
+            .lock()
+            .unwrap()
+            .subjects
+            .get(subject)
+            .map_or(0, HashSet::len)
+    }
+
+    /// A subject who keeps logging in holds only its live families in the index.
+    #[test]
+    fn subject_index_drops_expired_families_at_login() {
+        run(async {
+            let store = MemoryStore::new();
+            store
+                .create_family(family("a1", "alice", 0, 100))
+                .await
+                .unwrap();
+            store
+                .create_family(family("a2", "alice", 0, 200))
+                .await
+                .unwrap();
+            assert_eq!(indexed(&store, "alice"), 2);
+            store
+                .create_family(family("a3", "alice", 150, 300))
+                .await
+                .unwrap();
+            assert_eq!(indexed(&store, "alice"), 2);
+            for day in 1..100u64 {
+                let id = format!("d{day}");
+                let now = 1000 * day;
+                store
+                    .create_family(family(&id, "alice", now, now + 500))
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(indexed(&store, "alice"), 1);
+        });
+    }
+
+    /// The periodic purge forgets subjects whose families have all expired.
+    #[test]
+    fn subject_index_is_purged_with_the_families() {
+        run(async {
+            let store = MemoryStore::new();
+            store
+                .create_family(family("b1", "bob", 0, 10))
+                .await
+                .unwrap();
+            for i in 0..1100u64 {
+                store
+                    .revoke(&format!("jti-{i}"), 10_000, 500)
+                    .await
+                    .unwrap();
+            }
+            let state = store.lock().unwrap();
+            assert!(state.subjects.is_empty());
+            assert!(state.families.is_empty());
+        });
     }
 }

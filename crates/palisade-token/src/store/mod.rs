@@ -87,6 +87,21 @@ pub trait RefreshStore: Send + Sync {
 
     /// Revokes a family: none of its tokens refresh again.
     fn revoke_family(&self, family: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revokes every family of `subject` ("sign out everywhere", e.g. after a password reset)
+    /// and returns how many of them were live: not yet revoked and not past their absolute
+    /// end at `now` (Unix seconds). A family created after this call is not affected.
+    ///
+    /// The store keeps a per-subject index of family ids for this, filled by
+    /// [`create_family`](Self::create_family) and pruned of families past their absolute end,
+    /// so it holds at most the subject's live families. Revocation is one atomic step: a
+    /// concurrent `create_family` for the same subject lands entirely before it (and is
+    /// revoked) or entirely after it (and is not).
+    fn revoke_subject(
+        &self,
+        subject: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// Storage for revoked access-token ids.

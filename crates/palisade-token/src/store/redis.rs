@@ -5,9 +5,15 @@
 //!
 //! Keys (with the configured prefix `p`): `p:rf:<family>` (hash: subject, absolute expiry,
 //! last use, revoked flag), `p:rt:<token hash>` (hash: family, rotation time),
-//! `p:jti:<sha256(jti)>`, `p:ot:<lookup id>`. The rotation script reads the family key it
-//! learns from the token record, so the store expects a single Redis primary (or a cluster
-//! slot via a `{hash tag}` prefix), not a sharded cluster.
+//! `p:rs:<sha256(subject)>` (sorted set: the subject's family ids scored by their absolute
+//! expiry; entries past it are dropped at each login, and the key lives as long as its
+//! longest family), `p:jti:<sha256(jti)>`, `p:ot:<lookup id>`. Two scripts touch keys they
+//! derive at run time rather than receive: rotation reads the family key it learns from the
+//! token record, and subject revocation writes every family key listed in the subject's set.
+//! So the store expects a single Redis primary (or a cluster slot via a `{hash tag}` prefix),
+//! not a sharded cluster.
+//!
+//! The subject index needs Redis 7.0 or later (`EXPIRE ... NX` / `GT`).
 
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands as _, Script};
@@ -49,6 +55,24 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'rev', '1
 return 1
 ";
 
+// KEYS[1]: the subject's sorted set. ARGV[1]: now; ARGV[2]: the family key prefix.
+// Marks every listed family revoked as REVOKE_FAMILY does, counts those that were live
+// (not revoked, absolute expiry after now), and deletes the set.
+const REVOKE_SUBJECT: &str = r"
+local now = tonumber(ARGV[1])
+local live = 0
+for _, fam in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local fkey = ARGV[2] .. fam
+  if redis.call('EXISTS', fkey) == 1 then
+    local f = redis.call('HMGET', fkey, 'exp', 'rev')
+    if f[2] ~= '1' and (tonumber(f[1]) or 0) > now then live = live + 1 end
+    redis.call('HSET', fkey, 'rev', '1')
+  end
+end
+redis.call('DEL', KEYS[1])
+return live
+";
+
 /// Refresh families, revocations and one-time tokens in Redis.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -56,6 +80,7 @@ pub struct RedisStore {
     prefix: String,
     rotate: Script,
     revoke_family: Script,
+    revoke_subject: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -92,11 +117,17 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             rotate: Script::new(ROTATE),
             revoke_family: Script::new(REVOKE_FAMILY),
+            revoke_subject: Script::new(REVOKE_SUBJECT),
         }
     }
 
     fn key(&self, kind: &str, id: &str) -> String {
         format!("{}:{kind}:{id}", self.prefix)
+    }
+
+    /// The subject's index key; hashed like `jti`s, so any subject makes a short key.
+    fn subject_key(&self, subject: &str) -> String {
+        self.key("rs", &hex(&sha2::Sha256::digest(subject.as_bytes())))
     }
 }
 
@@ -104,6 +135,7 @@ impl RefreshStore for RedisStore {
     async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
         let fkey = self.key("rf", family.family);
         let tkey = self.key("rt", family.token);
+        let skey = self.subject_key(family.subject);
         // Relative TTLs: the application's clock decides, whatever Redis's clock says.
         let ttl = i64::try_from(family.expires_at.saturating_sub(family.now)).unwrap_or(i64::MAX);
         let mut conn = self.conn.clone();
@@ -124,6 +156,29 @@ impl RefreshStore for RedisStore {
             .hset(&tkey, "f", family.family)
             .ignore()
             .expire(&tkey, ttl)
+            .ignore()
+            // The subject index: add this family, drop those past their absolute end (by the
+            // application's clock, like the scores), and keep the key as long as its longest
+            // family. `GT` treats a key without expiry as infinite, so a new key needs `NX`.
+            .cmd("ZADD")
+            .arg(&skey)
+            .arg(family.expires_at)
+            .arg(family.family)
+            .ignore()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&skey)
+            .arg("-inf")
+            .arg(family.now)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&skey)
+            .arg(ttl)
+            .arg("NX")
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&skey)
+            .arg(ttl)
+            .arg("GT")
             .ignore()
             .exec_async(&mut conn)
             .await
@@ -165,6 +220,17 @@ impl RefreshStore for RedisStore {
             .await
             .map_err(|e| store_err(&e))?;
         Ok(())
+    }
+
+    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        self.revoke_subject
+            .key(self.subject_key(subject))
+            .arg(now)
+            .arg(format!("{}:rf:", self.prefix))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| store_err(&e))
     }
 }
 
