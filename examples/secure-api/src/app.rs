@@ -1,33 +1,40 @@
 //! The router, its handlers and the state they share.
 
 use std::{
-    net::{IpAddr, SocketAddr},
+    net::SocketAddr,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use axum::{
-    Router,
+    Extension, Router,
     body::Bytes,
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    middleware::{self, Next},
+    middleware,
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter, on},
 };
 use palisade_audit::{AuditLog, Event, Outcome};
-use palisade_http::{SanitizeErrorsLayer, SecurityHeaders, SecurityHeadersLayer, catch_panic};
+use palisade_http::{
+    AuditLayer, BearerLayer, ClientIp, ClientIpLayer, CsrfLayer, JwtVerifier, PolicyLimiter,
+    RateLimitLayer, RequestLogLayer, RequireLayer, SanitizeErrorsLayer, SecurityEvent,
+    SecurityHeaders, SecurityHeadersLayer, TokenCsrf, catch_panic,
+    tower_http::{
+        cors::{AllowOrigin, CorsLayer},
+        limit::RequestBodyLimitLayer,
+        request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    },
+};
 use palisade_password::{Hasher, Password, PasswordPolicy};
 use palisade_ratelimit::{
-    Policy,
     client_ip::{ClientIpResolver, ClientKey},
-    headers::{self, HeaderOptions},
     login::LoginThrottle,
 };
 use palisade_token::{
     ErrorKind, ExposeSecret as _,
-    csrf::{CsrfTokens, Decision, OriginPolicy, RequestOrigin},
-    jwt::{Claims, Issuer, Verifier},
+    csrf::CsrfTokens,
+    jwt::{Claims, Issuer},
     onetime::OneTimeTokens,
     opaque::Purpose,
     refresh::RefreshTokens,
@@ -40,10 +47,32 @@ use crate::{
     config::Config,
     db::Db,
     metrics::Metrics,
-    problem::ApiError,
+    problem::{ApiError, audited},
     profile::FieldCrypto,
     shared::{LoginCounters, RateLimiter, TokenStore, now},
 };
+
+/// The verified claims of an access token, put in the request's extensions by the bearer
+/// layer: `sub` is the user id, `roles` the account's role, `fam` the refresh family.
+pub type UserClaims = Claims<Map<String, Value>>;
+
+/// The bearer layer's verifier: signature and claims, then the revocation list.
+pub(crate) type AccessVerifier = JwtVerifier<Map<String, Value>, RevocationList<TokenStore>>;
+
+/// palisade-http's defences, built once from the configuration and secrets; [`router`]
+/// clones them onto the routes.
+#[derive(Debug, Clone)]
+pub(crate) struct Defences {
+    /// Bearer tokens: signature and claims, then the revocation list (which shares its store
+    /// with [`AppState::revocation`], so a logout takes effect at once).
+    pub(crate) bearer: BearerLayer<AccessVerifier>,
+    /// The cookie refresh: Fetch Metadata or origin, then the signed double-submit token.
+    pub(crate) csrf: CsrfLayer<TokenCsrf>,
+    /// Requests per client address.
+    pub(crate) per_client: RateLimitLayer<PolicyLimiter<RateLimiter>>,
+    /// Requests per authenticated user.
+    pub(crate) per_user: RateLimitLayer<PolicyLimiter<RateLimiter>>,
+}
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -52,20 +81,17 @@ pub struct AppState {
     pub(crate) hasher: Hasher,
     pub(crate) policy: PasswordPolicy,
     pub(crate) issuer: Issuer,
-    pub(crate) verifier: Verifier,
     pub(crate) refresh: RefreshTokens<TokenStore>,
     pub(crate) revocation: RevocationList<TokenStore>,
     pub(crate) onetime: OneTimeTokens<TokenStore>,
     pub(crate) csrf: CsrfTokens,
-    pub(crate) origins: OriginPolicy,
-    pub(crate) limiter: RateLimiter,
-    pub(crate) rate_policy: Policy,
     pub(crate) login_throttle: LoginThrottle<LoginCounters>,
     pub(crate) resolver: ClientIpResolver,
     pub(crate) audit: Arc<Mutex<AuditLog>>,
     pub(crate) metrics: Metrics,
     pub(crate) html: palisade_sanitize::html::Policy,
     pub(crate) crypto: FieldCrypto,
+    pub(crate) defences: Defences,
 }
 
 impl std::fmt::Debug for AppState {
@@ -78,9 +104,27 @@ impl std::fmt::Debug for AppState {
 
 type Shared = State<Arc<AppState>>;
 
-type Route = (&'static str, &'static str, MethodRouter<Arc<AppState>>);
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Health and metrics probes: no token, no rate limit.
+    Probe,
+    /// No token (register, login, password reset).
+    Public,
+    /// No token, but the refresh cookie may authenticate it: CSRF-checked.
+    Cookie,
+    /// A valid bearer token.
+    User,
+    /// A valid bearer token with the `admin` role.
+    Admin,
+}
 
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: MethodRouter<Arc<AppState>>,
+}
 
 fn filter(method: &str) -> MethodFilter {
     match method {
@@ -90,42 +134,51 @@ fn filter(method: &str) -> MethodFilter {
     }
 }
 
-/// Every route, in one table: the router is built from it and `openapi.yaml` is checked
-/// against it.
+/// Every route, in one table: the router, the bearer layer's public paths and the route
+/// list `openapi.yaml` is checked against all come from it.
 fn table() -> Vec<Route> {
     macro_rules! route {
-        ($method:literal, $path:literal, $handler:expr) => {
-            ($method, $path, on(filter($method), $handler))
+        ($method:literal, $path:literal, $access:ident, $handler:expr) => {
+            Route {
+                method: $method,
+                path: $path,
+                access: Access::$access,
+                handler: on(filter($method), $handler),
+            }
         };
     }
     vec![
-        route!("POST", "/auth/register", register),
-        route!("POST", "/auth/login", login),
-        route!("POST", "/auth/refresh", refresh),
-        route!("POST", "/auth/logout", logout),
-        route!("POST", "/auth/password-reset", reset_request),
-        route!("POST", "/auth/password-reset/confirm", reset_confirm),
-        route!("GET", "/me", crate::profile::get_me),
-        route!("PUT", "/me", crate::profile::put_me),
-        route!("GET", "/admin/users", admin_users),
-        route!("GET", "/health", health),
-        route!("GET", "/metrics", crate::metrics::metrics),
+        route!("POST", "/auth/register", Public, register),
+        route!("POST", "/auth/login", Public, login),
+        route!("POST", "/auth/refresh", Cookie, refresh),
+        route!("POST", "/auth/logout", User, logout),
+        route!("POST", "/auth/password-reset", Public, reset_request),
+        route!(
+            "POST",
+            "/auth/password-reset/confirm",
+            Public,
+            reset_confirm
+        ),
+        route!("GET", "/me", User, crate::profile::get_me),
+        route!("PUT", "/me", User, crate::profile::put_me),
+        route!("GET", "/admin/users", Admin, admin_users),
+        route!("GET", "/health", Probe, health),
+        route!("GET", "/metrics", Probe, crate::metrics::metrics),
     ]
 }
 
-/// The (method, path) of every route the router serves.
-pub fn routes() -> Vec<(&'static str, &'static str)> {
-    table().into_iter().map(|(m, p, _)| (m, p)).collect()
+/// The (method, path, access) of every route the router serves.
+pub fn routes() -> Vec<(&'static str, &'static str, Access)> {
+    table()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.access))
+        .collect()
 }
 
-/// The client's address: the peer, or the last `X-Forwarded-For` hop when the peer is a
-/// trusted proxy.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientIp(pub(crate) IpAddr);
-
 impl AppState {
-    /// Appends an audit record; a failure is logged (the request still completes: the audit
-    /// log is evidence, not a gate).
+    /// Appends an audit record written outside a response (a password rehash beside the
+    /// login's own record); a failure is logged and counted, and the request still completes:
+    /// the audit log is evidence, not a gate.
     pub(crate) fn audit(&self, event: Event) {
         let result = self
             .audit
@@ -139,34 +192,73 @@ impl AppState {
     }
 }
 
-/// The client key (IPv6 grouped by /56) limits and login throttling count against.
-pub(crate) fn client_key(state: &AppState, client: Option<ClientIp>) -> ClientKey {
-    let ip = client.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0);
+/// The client key (IPv6 grouped by /56) login throttling counts against.
+pub(crate) fn client_key(state: &AppState, client: Option<&ClientIp>) -> ClientKey {
+    let ip = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
     state.resolver.key(ip)
 }
 
-/// Builds the service: routes, then the layers (the last added runs first).
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config
+        .allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-csrf-token"),
+        ])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(600))
+}
+
+/// Builds the service: the routes behind palisade-http's layers.
+///
+/// From the outside in: request id; client address (trusted proxies); request log; counters;
+/// security headers (so errors, preflights and 413s carry them); error sanitizing around
+/// panics; the audit layer (records what every defence inside refused). Then the probes
+/// branch off; every other route has the per-client rate limit, CORS and the body limit; a
+/// matched route then needs a bearer token unless public, is counted per user, and the admin
+/// route needs the role; the cookie refresh is CSRF-checked.
 pub fn router(state: Arc<AppState>) -> Router {
-    let cors = {
-        use tower_http::cors::{AllowOrigin, CorsLayer};
-        let origins: Vec<HeaderValue> = state
-            .config
-            .allowed_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o).ok())
-            .collect();
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST, Method::PUT])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                header::HeaderName::from_static("x-csrf-token"),
-            ])
-            .allow_credentials(true)
-            .max_age(Duration::from_secs(600))
-    };
-    let body_limit = tower_http::limit::RequestBodyLimitLayer::new(state.config.max_body_bytes);
+    let Defences {
+        mut bearer,
+        csrf,
+        per_client,
+        per_user,
+    } = state.defences.clone();
+    let config = &state.config;
+    let admin = RequireLayer::<UserClaims>::roles(["admin"]);
+    let (mut api, mut probes) = (Router::new(), Router::new());
+    for route in table() {
+        match route.access {
+            Access::Probe => probes = probes.route(route.path, route.handler),
+            Access::Public => {
+                bearer = bearer.public_path(route.path);
+                api = api.route(route.path, route.handler);
+            }
+            Access::Cookie => {
+                bearer = bearer.public_path(route.path);
+                api = api.route(route.path, route.handler.route_layer(csrf.clone()));
+            }
+            Access::User => api = api.route(route.path, route.handler),
+            Access::Admin => {
+                api = api.route(route.path, route.handler.route_layer(admin.clone()));
+            }
+        }
+    }
+    // `route_layer`: an unknown path is a 404 and a wrong method a 405, not a 401.
+    let api = api
+        .fallback(|| async { ApiError::NotFound })
+        .route_layer(per_user)
+        .route_layer(bearer)
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(cors(config))
+        .layer(per_client);
     let headers = SecurityHeaders::api()
         .header(
             header::CACHE_CONTROL,
@@ -176,99 +268,48 @@ pub fn router(state: Arc<AppState>) -> Router {
             header::HeaderName::from_static("cross-origin-resource-policy"),
             Some(HeaderValue::from_static("same-origin")),
         );
-    // The last layer added runs first: request id, request log, security headers (so errors,
-    // preflights and 413s carry them), error sanitizing around panics, then the rate limit,
-    // CORS and the body limit.
-    routes_only(state.clone())
-        .layer(body_limit)
-        .layer(cors)
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+    let sink = state.clone();
+    let resolver = state.resolver.clone();
+    probes
+        .merge(api)
+        .with_state(state.clone())
+        .layer(AuditLayer::new(move |event: Event| sink.audit(event)))
         .layer(catch_panic())
         .layer(SanitizeErrorsLayer::new())
         .layer(SecurityHeadersLayer::new(headers))
-        .layer(middleware::from_fn_with_state(state, request_log))
+        .layer(middleware::map_response_with_state(state, count))
+        .layer(RequestLogLayer::new())
+        .layer(
+            ClientIpLayer::new()
+                .resolver(resolver)
+                .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// The same routes and handlers with no layer at all: no security headers, request log, rate
-/// limit, CORS or body limit. For measuring what the layers cost; never serve this.
+/// The same routes and handlers with no layer at all: no authentication, security headers,
+/// request log, rate limit, CORS or body limit. Handlers behind the bearer layer read the
+/// claims it would have inserted, so a caller must insert them. For measuring what the layers
+/// cost; never serve this.
 pub fn routes_only(state: Arc<AppState>) -> Router {
     table()
         .into_iter()
-        .fold(Router::new(), |router, (_, path, method_router)| {
-            router.route(path, method_router)
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
         })
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }
 
-/// One log event per request: method, path (never the query), status, latency, client. The
-/// subscriber's writer redacts whatever else might slip in.
-async fn request_log(State(state): Shared, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
-    let client = state.resolver.resolve(
-        peer.ip(),
-        request
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    );
-    request.extensions_mut().insert(ClientIp(client));
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    let status = response.status();
-    state.metrics.observe(status.as_u16());
-    tracing::info!(
-        target: "secure_api::request",
-        %method,
-        path = %path,
-        status = status.as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        client = %client,
-        "request"
-    );
-    response
-}
-
-/// The per-client limit (palisade-ratelimit's GCRA) with the IETF `RateLimit` /
-/// `RateLimit-Policy` fields on every limited response and `Retry-After` on a 429.
-async fn rate_limit(State(state): Shared, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if path == "/health" || path == "/metrics" {
-        return next.run(request).await;
-    }
-    let client = request.extensions().get::<ClientIp>().copied();
-    let key = client_key(&state, client);
-    let decision = state
-        .limiter
-        .check(&key.to_string(), &state.rate_policy)
-        .await;
-    let fields = headers::decision_fields(&state.rate_policy, &decision, HeaderOptions::default());
-    let mut response = if decision.allowed {
-        next.run(request).await
-    } else {
-        Metrics::inc(&state.metrics.rate_limited);
-        state.audit(
-            Event::new("http.rate_limited")
-                .client(key.to_string())
-                .outcome(Outcome::Denied)
-                .field("path", path.to_owned()),
-        );
-        ApiError::TooMany(decision.retry_after.map_or(1, |d| d.as_secs().max(1))).into_response()
-    };
-    for (name, value) in fields {
-        if let (Ok(name), Ok(value)) = (
-            axum::http::HeaderName::try_from(name),
-            HeaderValue::from_str(&value),
-        ) {
-            response.headers_mut().insert(name, value);
+/// The response counters of `GET /metrics`, and the refusals the layers reported.
+async fn count(State(state): Shared, response: Response) -> Response {
+    state.metrics.observe(response.status().as_u16());
+    if let Some(event) = response.extensions().get::<SecurityEvent>() {
+        match event.action() {
+            "auth.bearer" => Metrics::inc(&state.metrics.token_rejections),
+            "ratelimit" => Metrics::inc(&state.metrics.rate_limited),
+            _ => {}
         }
     }
     response
@@ -296,44 +337,8 @@ pub(crate) fn ok_json(value: &Value) -> Response {
     json_response(StatusCode::OK, value)
 }
 
-/// The verified claims of the request's bearer token, or 401 (audited).
-pub(crate) async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    client: Option<ClientIp>,
-) -> Result<Claims<Map<String, Value>>, ApiError> {
-    let client = client.map_or_else(String::new, |c| c.0.to_string());
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let reject = |kind: &str| {
-        Metrics::inc(&state.metrics.token_rejections);
-        state.audit(
-            Event::new("auth.token_rejected")
-                .client(client.clone())
-                .outcome(Outcome::Denied)
-                .field("reason", kind.to_owned()),
-        );
-        ApiError::Unauthorized
-    };
-    let Some(token) = token else {
-        return Err(reject("missing"));
-    };
-    let claims = state
-        .verifier
-        .verify::<Map<String, Value>>(token)
-        .map_err(|e| reject(e.kind().as_str()))?;
-    match state.revocation.check(&claims).await {
-        Ok(()) => Ok(claims),
-        Err(e) if e.kind().is_some() => Err(reject(e.kind().map_or("invalid", ErrorKind::as_str))),
-        Err(_) => Err(ApiError::Unavailable),
-    }
-}
-
 /// The numeric user id in `sub`.
-pub(crate) fn user_id(claims: &Claims<Map<String, Value>>) -> Result<i64, ApiError> {
+pub(crate) fn user_id(claims: &UserClaims) -> Result<i64, ApiError> {
     claims
         .sub
         .as_deref()
@@ -383,11 +388,13 @@ async fn new_password_hash(
         .map_err(|e| ApiError::Internal(format!("hash: {e}")))
 }
 
-async fn register(
-    State(state): Shared,
-    client: Option<axum::Extension<ClientIp>>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+/// An audit record of a handler's decision; the audit layer adds the client, the request id
+/// and the route.
+fn event(action: &'static str, outcome: Outcome) -> SecurityEvent {
+    SecurityEvent::new(action, outcome)
+}
+
+async fn register(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {
     let input: Credentials = parse(&body)?;
     let email = normalize_email(&input.email)?;
     let hash = new_password_hash(&state, input.password, &email).await?;
@@ -395,25 +402,16 @@ async fn register(
         .db
         .insert_user(email, hash.as_str().to_owned(), "user", now_i64())
         .await?;
-    let client = client.map_or_else(String::new, |c| c.0.0.to_string());
     let Some(id) = id else {
-        state.audit(
-            Event::new("auth.register")
-                .client(client)
-                .outcome(Outcome::Failure)
-                .field("reason", "email_taken"),
+        return Err(
+            ApiError::Conflict("an account with this email address exists")
+                .audited(event("auth.register", Outcome::Failure).reason("email_taken")),
         );
-        return Err(ApiError::Conflict(
-            "an account with this email address exists",
-        ));
     };
-    state.audit(
-        Event::new("auth.register")
-            .actor(format!("user:{id}"))
-            .client(client)
-            .outcome(Outcome::Success),
-    );
-    Ok(json_response(StatusCode::CREATED, &json!({ "id": id })))
+    Ok(audited(
+        json_response(StatusCode::CREATED, &json!({ "id": id })),
+        event("auth.register", Outcome::Success).actor(id.to_string()),
+    ))
 }
 
 pub(crate) fn now_i64() -> i64 {
@@ -469,12 +467,11 @@ fn session_response(
 
 async fn login(
     State(state): Shared,
-    client: Option<axum::Extension<ClientIp>>,
+    client: Option<Extension<ClientIp>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let input: Credentials = parse(&body)?;
-    let key = client_key(&state, client.map(|c| c.0));
-    let client = client.map_or_else(String::new, |c| c.0.0.to_string());
+    let key = client_key(&state, client.as_deref());
     let email = normalize_email(&input.email).map_err(|_| ApiError::BadCredentials)?;
     let gate = state
         .login_throttle
@@ -483,15 +480,11 @@ async fn login(
         .map_err(|_| ApiError::Unavailable)?;
     if !gate.allowed {
         Metrics::inc(&state.metrics.login_locked);
-        state.audit(
-            Event::new("auth.login")
-                .client(client)
-                .outcome(Outcome::Denied)
-                .field("reason", if gate.locked { "locked" } else { "throttled" }),
+        let reason = if gate.locked { "locked" } else { "throttled" };
+        return Err(
+            ApiError::TooMany(gate.retry_after.map_or(1, |d| d.as_secs().max(1)))
+                .audited(event("auth.login", Outcome::Denied).reason(reason)),
         );
-        return Err(ApiError::TooMany(
-            gate.retry_after.map_or(1, |d| d.as_secs().max(1)),
-        ));
     }
     let user = state.db.user_by_email(email.clone()).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
@@ -502,20 +495,18 @@ async fn login(
         .await;
     let (user, verified) = match (user, verified) {
         (Some(user), Ok(verified)) => (user, verified),
-        (user, Err(e)) => {
+        (user, verified) => {
             Metrics::inc(&state.metrics.login_failures);
             let _ = state.login_throttle.record_failure(&email, &key).await;
-            let mut event = Event::new("auth.login")
-                .client(client)
-                .outcome(Outcome::Failure)
-                .field("reason", e.kind().as_str());
+            let reason = verified
+                .err()
+                .map_or("unknown_account", |e| e.kind().as_str());
+            let mut record = event("auth.login", Outcome::Failure).reason(reason);
             if let Some(user) = user {
-                event = event.actor(format!("user:{}", user.id));
+                record = record.actor(user.id.to_string());
             }
-            state.audit(event);
-            return Err(ApiError::BadCredentials);
+            return Err(ApiError::BadCredentials.audited(record));
         }
-        (None, Ok(_)) => return Err(ApiError::BadCredentials),
     };
     if verified.needs_rehash()
         && let Ok(upgraded) = state.hasher.hash_async(password).await
@@ -524,9 +515,10 @@ async fn login(
             .db
             .set_password_hash(user.id, upgraded.as_str().to_owned(), now_i64())
             .await?;
+        // A second record beside the login's own, so written directly.
         state.audit(
             Event::new("auth.password_rehashed")
-                .actor(format!("user:{}", user.id))
+                .actor(user.id.to_string())
                 .outcome(Outcome::Success),
         );
     }
@@ -537,13 +529,10 @@ async fn login(
         .await
         .map_err(|_| ApiError::Unavailable)?;
     Metrics::inc(&state.metrics.login_successes);
-    state.audit(
-        Event::new("auth.login")
-            .actor(format!("user:{}", user.id))
-            .client(client)
-            .outcome(Outcome::Success),
-    );
-    session_response(&state, user.id, &user.role, grant.family(), grant.token())
+    Ok(audited(
+        session_response(&state, user.id, &user.role, grant.family(), grant.token())?,
+        event("auth.login", Outcome::Success).actor(user.id.to_string()),
+    ))
 }
 
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -563,54 +552,22 @@ struct RefreshInput {
     refresh_token: Option<String>,
 }
 
-/// A refresh from the `refresh` cookie is a cookie-authenticated state change: it needs the
-/// Fetch Metadata / origin check and the signed double-submit token.
-fn check_csrf(state: &AppState, headers: &HeaderMap, refresh: &str) -> Result<(), ApiError> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let origin = RequestOrigin {
-        method: "POST",
-        sec_fetch_site: get("sec-fetch-site"),
-        origin: get("origin"),
-        referer: get("referer"),
-    };
-    if state.origins.check(&origin) == Decision::Deny {
-        return Err(ApiError::Forbidden("cross-site request refused"));
-    }
-    let cookie = cookie_value(headers, "csrf").unwrap_or("");
-    let submitted = get("x-csrf-token").unwrap_or("");
-    state
-        .csrf
-        .verify(refresh, cookie, submitted)
-        .map_err(|_| ApiError::Forbidden("missing or invalid CSRF token"))
-}
-
+/// The refresh token from the body, or from the `refresh` cookie (the CSRF layer on this
+/// route has checked the origin and the double-submit token whenever that cookie is sent).
 async fn refresh(
     State(state): Shared,
-    client: Option<axum::Extension<ClientIp>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let client = client.map_or_else(String::new, |c| c.0.0.to_string());
     let input: RefreshInput = if body.is_empty() {
         RefreshInput::default()
     } else {
         parse(&body)?
     };
-    let presented = if let Some(token) = input.refresh_token {
-        token
-    } else if let Some(token) = cookie_value(&headers, "refresh") {
-        let token = token.to_owned();
-        if let Err(e) = check_csrf(&state, &headers, &token) {
-            state.audit(
-                Event::new("auth.csrf_rejected")
-                    .client(client)
-                    .outcome(Outcome::Denied),
-            );
-            return Err(e);
-        }
-        token
-    } else {
-        return Err(ApiError::BadRequest("no refresh token"));
+    let presented = match (input.refresh_token, cookie_value(&headers, "refresh")) {
+        (Some(token), _) => token,
+        (None, Some(token)) => token.to_owned(),
+        (None, None) => return Err(ApiError::BadRequest("no refresh token")),
     };
     let grant = match state.refresh.refresh(&presented).await {
         Ok(grant) => grant,
@@ -618,18 +575,13 @@ async fn refresh(
             let Some(kind) = e.kind() else {
                 return Err(ApiError::Unavailable);
             };
-            let outcome = if kind == ErrorKind::Reused {
+            let reason = if kind == ErrorKind::Reused {
                 "reused"
             } else {
                 kind.as_str()
             };
-            state.audit(
-                Event::new("auth.refresh")
-                    .client(client)
-                    .outcome(Outcome::Denied)
-                    .field("reason", outcome),
-            );
-            return Err(ApiError::Unauthorized);
+            return Err(ApiError::Unauthorized
+                .audited(event("auth.refresh", Outcome::Denied).reason(reason)));
         }
     };
     let id: i64 = grant
@@ -639,22 +591,16 @@ async fn refresh(
     let Some(user) = state.db.user_by_id(id).await? else {
         return Err(ApiError::Unauthorized);
     };
-    state.audit(
-        Event::new("auth.refresh")
-            .actor(format!("user:{id}"))
-            .client(client)
-            .outcome(Outcome::Success),
-    );
-    session_response(&state, id, &user.role, grant.family(), grant.token())
+    Ok(audited(
+        session_response(&state, id, &user.role, grant.family(), grant.token())?,
+        event("auth.refresh", Outcome::Success).actor(id.to_string()),
+    ))
 }
 
 async fn logout(
     State(state): Shared,
-    client: Option<axum::Extension<ClientIp>>,
-    headers: HeaderMap,
+    Extension(claims): Extension<UserClaims>,
 ) -> Result<Response, ApiError> {
-    let client_ip = client.map(|c| c.0);
-    let claims = authenticate(&state, &headers, client_ip).await?;
     let id = user_id(&claims)?;
     state
         .revocation
@@ -668,17 +614,14 @@ async fn logout(
             .await
             .map_err(|_| ApiError::Unavailable)?;
     }
-    state.audit(
-        Event::new("auth.logout")
-            .actor(format!("user:{id}"))
-            .client(client_ip.map_or_else(String::new, |c| c.0.to_string()))
-            .outcome(Outcome::Success),
-    );
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
     h.append(header::SET_COOKIE, cookie("refresh", "", "/auth", true, 0));
     h.append(header::SET_COOKIE, cookie("csrf", "", "/", false, 0));
-    Ok(response)
+    Ok(audited(
+        response,
+        event("auth.logout", Outcome::Success).actor(id.to_string()),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -687,14 +630,10 @@ struct ResetRequest {
     email: String,
 }
 
-async fn reset_request(
-    State(state): Shared,
-    client: Option<axum::Extension<ClientIp>>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn reset_request(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {
     let input: ResetRequest = parse(&body)?;
-    let client = client.map_or_else(String::new, |c| c.0.0.to_string());
     // The answer is the same whether or not the account exists.
+    let mut record = event("auth.password_reset_requested", Outcome::Failure).reason("bad_email");
     if let Ok(email) = normalize_email(&input.email) {
         if let Some(user) = state.db.user_by_email(email.clone()).await? {
             let ttl = Duration::from_secs(state.config.reset_ttl_secs);
@@ -709,24 +648,18 @@ async fn reset_request(
                 .db
                 .push_outbox(email, "password_reset", body, now_i64())
                 .await?;
-            state.audit(
-                Event::new("auth.password_reset_requested")
-                    .actor(format!("user:{}", user.id))
-                    .client(client)
-                    .outcome(Outcome::Success),
-            );
+            record =
+                event("auth.password_reset_requested", Outcome::Success).actor(user.id.to_string());
         } else {
-            state.audit(
-                Event::new("auth.password_reset_requested")
-                    .client(client)
-                    .outcome(Outcome::Failure)
-                    .field("reason", "unknown_account"),
-            );
+            record = record.reason("unknown_account");
         }
     }
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({ "status": "if the account exists, a reset message was sent" }),
+    Ok(audited(
+        json_response(
+            StatusCode::ACCEPTED,
+            &json!({ "status": "if the account exists, a reset message was sent" }),
+        ),
+        record,
     ))
 }
 
@@ -737,14 +670,15 @@ struct ResetConfirm {
     new_password: String,
 }
 
+/// Sets the new password, signs the account out everywhere (every refresh family; access
+/// tokens lapse within their lifetime) and lifts a login lockout.
 async fn reset_confirm(
     State(state): Shared,
-    client: Option<axum::Extension<ClientIp>>,
+    client: Option<Extension<ClientIp>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let input: ResetConfirm = parse(&body)?;
-    let client_ip = client.map(|c| c.0);
-    let client = client.map_or_else(String::new, |c| c.0.0.to_string());
+    let invalid = || ApiError::BadRequest("invalid or expired reset token");
     let subject = match state
         .onetime
         .redeem(Purpose::PasswordReset, &input.token)
@@ -752,68 +686,53 @@ async fn reset_confirm(
     {
         Ok(subject) => subject,
         Err(e) if e.kind().is_some() => {
-            state.audit(
-                Event::new("auth.password_reset")
-                    .client(client)
-                    .outcome(Outcome::Denied)
-                    .field("reason", e.kind().map_or("invalid", ErrorKind::as_str)),
+            let reason = e.kind().map_or("invalid", ErrorKind::as_str);
+            return Err(
+                invalid().audited(event("auth.password_reset", Outcome::Denied).reason(reason))
             );
-            return Err(ApiError::BadRequest("invalid or expired reset token"));
         }
         Err(_) => return Err(ApiError::Unavailable),
     };
-    let id: i64 = subject
-        .parse()
-        .map_err(|_| ApiError::BadRequest("invalid or expired reset token"))?;
+    let id: i64 = subject.parse().map_err(|_| invalid())?;
     let Some(user) = state.db.user_by_id(id).await? else {
-        return Err(ApiError::BadRequest("invalid or expired reset token"));
+        return Err(invalid());
     };
     let hash = new_password_hash(&state, input.new_password, &user.email).await?;
     state
         .db
         .set_password_hash(id, hash.as_str().to_owned(), now_i64())
         .await?;
+    let revoked = state
+        .refresh
+        .revoke_subject(&subject)
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
     // The owner proved control of the mailbox: lift a login lockout.
-    let key = client_key(&state, client_ip);
+    let key = client_key(&state, client.as_deref());
     let _ = state.login_throttle.record_success(&user.email, &key).await;
-    state.audit(
-        Event::new("auth.password_reset")
-            .actor(format!("user:{id}"))
-            .client(client)
-            .outcome(Outcome::Success),
-    );
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(audited(
+        StatusCode::NO_CONTENT.into_response(),
+        event("auth.password_reset", Outcome::Success)
+            .actor(subject)
+            .field("sessions_revoked", revoked.to_string()),
+    ))
 }
 
+/// Behind the admin role check.
 async fn admin_users(
     State(state): Shared,
-    client: Option<axum::Extension<ClientIp>>,
-    headers: HeaderMap,
+    Extension(claims): Extension<UserClaims>,
 ) -> Result<Response, ApiError> {
-    let client_ip = client.map(|c| c.0);
-    let claims = authenticate(&state, &headers, client_ip).await?;
     let id = user_id(&claims)?;
-    if !claims.has_role("admin") {
-        state.audit(
-            Event::new("authz.denied")
-                .actor(format!("user:{id}"))
-                .client(client_ip.map_or_else(String::new, |c| c.0.to_string()))
-                .outcome(Outcome::Denied)
-                .field("route", "/admin/users"),
-        );
-        return Err(ApiError::Forbidden("the admin role is required"));
-    }
     let users = state.db.list_users().await?;
-    state.audit(
-        Event::new("admin.users_listed")
-            .actor(format!("user:{id}"))
-            .outcome(Outcome::Success),
-    );
     let users: Vec<Value> = users
         .into_iter()
         .map(|(id, email, role)| json!({ "id": id, "email": email, "role": role }))
         .collect();
-    Ok(ok_json(&json!({ "users": users })))
+    Ok(audited(
+        ok_json(&json!({ "users": users })),
+        event("admin.users_listed", Outcome::Success).actor(id.to_string()),
+    ))
 }
 
 async fn health(State(state): Shared) -> Response {

@@ -103,6 +103,9 @@ pub struct Config {
     pub refresh_grace_secs: u64,
     /// Requests per client address per window.
     pub rate_limit: u32,
+    /// Requests per authenticated user per window (counted after the bearer token is verified,
+    /// so one account cannot use many addresses to exceed it).
+    pub rate_limit_per_user: u32,
     /// The rate-limit window in seconds.
     pub rate_window_secs: u64,
     /// Failed logins per account before it is locked.
@@ -153,6 +156,7 @@ impl Default for Config {
             reset_ttl_secs: 900,
             refresh_grace_secs: 10,
             rate_limit: 120,
+            rate_limit_per_user: 300,
             rate_window_secs: 60,
             login_max_failures: 5,
             login_lockout_secs: 300,
@@ -225,6 +229,11 @@ impl Config {
         parse_env(env, "PALISADE_RATE_LIMIT", &mut config.rate_limit)?;
         parse_env(
             env,
+            "PALISADE_RATE_LIMIT_PER_USER",
+            &mut config.rate_limit_per_user,
+        )?;
+        parse_env(
+            env,
             "PALISADE_RATE_WINDOW_SECS",
             &mut config.rate_window_secs,
         )?;
@@ -275,7 +284,7 @@ impl Config {
         if self.refresh_grace_secs > 60 {
             return bad("refresh_grace_secs", "must be 0..=60");
         }
-        if self.rate_limit == 0 || self.rate_window_secs == 0 {
+        if self.rate_limit == 0 || self.rate_limit_per_user == 0 || self.rate_window_secs == 0 {
             return bad("rate_limit", "the limit and its window must be positive");
         }
         if self.login_max_failures == 0 || self.login_lockout_secs == 0 {

@@ -21,6 +21,9 @@ use std::{
 };
 
 use palisade_audit::{AuditLog, MacKey, SigningKey};
+use palisade_http::{
+    BearerLayer, CsrfLayer, JwtVerifier, KeyBy, PolicyLimiter, RateLimitLayer, TokenCsrf,
+};
 use palisade_password::{Hasher, PasswordPolicy, Pepper, Peppers};
 use palisade_ratelimit::{
     MemoryBackend, MemoryConfig, Policy,
@@ -39,7 +42,7 @@ use palisade_token::{
 use secrecy::{ExposeSecret as _, SecretBox};
 
 pub use crate::{
-    app::{AppState, router, routes, routes_only},
+    app::{Access, AppState, UserClaims, router, routes, routes_only},
     config::{Config, ConfigError, Secrets},
 };
 use crate::{
@@ -237,7 +240,7 @@ fn audit_log(config: &Config, secrets: &Secrets) -> Result<AuditLog, StartError>
 fn token_store(redis: Option<&redis::aio::ConnectionManager>, prefix: &str) -> TokenStore {
     match redis {
         Some(conn) => TokenStore::Redis(RedisStore::with_connection(conn.clone(), prefix)),
-        None => TokenStore::Memory(MemoryStore::new()),
+        None => TokenStore::Memory(Arc::new(MemoryStore::new())),
     }
 }
 
@@ -247,19 +250,18 @@ fn key(secret: &Secret) -> &[u8] {
 
 /// palisade-ratelimit's pieces, in process or in Redis.
 struct Limits {
-    limiter: RateLimiter,
-    rate_policy: Policy,
+    per_client: RateLimitLayer<PolicyLimiter<RateLimiter>>,
+    per_user: RateLimitLayer<PolicyLimiter<RateLimiter>>,
     login_throttle: LoginThrottle<LoginCounters>,
     resolver: ClientIpResolver,
 }
 
 fn limits(config: &Config) -> Result<Limits, StartError> {
-    let rate_policy = Policy::new(
-        "per-client",
-        config.rate_limit,
-        Duration::from_secs(config.rate_window_secs),
-    )
-    .map_err(|e| component("rate limit")(&e))?;
+    let window = Duration::from_secs(config.rate_window_secs);
+    let per_client = Policy::new("per-client", config.rate_limit, window)
+        .map_err(|e| component("rate limit")(&e))?;
+    let per_user = Policy::new("per-user", config.rate_limit_per_user, window)
+        .map_err(|e| component("rate limit")(&e))?;
     let mut login_policy = LoginPolicy::default();
     login_policy.account.free = config.login_max_failures;
     login_policy.account_client.free = config.login_max_failures;
@@ -287,9 +289,14 @@ fn limits(config: &Config) -> Result<Limits, StartError> {
         ForwardedHeader::XForwardedFor,
     )
     .map_err(|e| component("trusted_proxies")(&e))?;
+    // One limiter for both policies, so its key cap covers them together.
+    let limiter = Arc::new(limiter);
     Ok(Limits {
-        limiter,
-        rate_policy,
+        per_client: RateLimitLayer::new(PolicyLimiter::new(limiter.clone(), per_client))
+            .name("per-client"),
+        per_user: RateLimitLayer::new(PolicyLimiter::new(limiter, per_user))
+            .key_by(KeyBy::User)
+            .name("per-user"),
         login_throttle,
         resolver,
     })
@@ -353,41 +360,52 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         )
         .map_err(|e| component("refresh policy")(&e))?,
     );
-    let revocation = RevocationList::new(token_store(redis.as_ref(), "secure-api:revoked"));
+    // The bearer layer checks the list the logout handler writes: one store, two handles.
+    let revoked = token_store(redis.as_ref(), "secure-api:revoked");
+    let revocation = RevocationList::new(revoked.clone());
+    let bearer =
+        BearerLayer::new(JwtVerifier::new(verifier).revocation(RevocationList::new(revoked)))
+            .realm(&config.issuer);
     let onetime = OneTimeTokens::new(
         token_store(redis.as_ref(), "secure-api:onetime"),
         key(&secrets.token_key),
     )
     .map_err(|e| component("one-time tokens")(&e))?;
     let Limits {
-        limiter,
-        rate_policy,
+        per_client,
+        per_user,
         login_throttle,
         resolver,
     } = limits(&config)?;
-    let csrf = CsrfTokens::new(key(&secrets.csrf_key)).map_err(|e| component("csrf")(&e))?;
+    let csrf_tokens = || CsrfTokens::new(key(&secrets.csrf_key)).map_err(|e| component("csrf")(&e));
     let origins = OriginPolicy::new(config.allowed_origins.iter().map(String::as_str))
         .map_err(|e| component("allowed_origins")(&e))?;
+    // The refresh cookie is the session; the token travels in the `csrf` cookie and the
+    // `x-csrf-token` header.
+    let csrf =
+        CsrfLayer::new(TokenCsrf::new(csrf_tokens()?, origins), "refresh").token_cookie("csrf");
 
     Ok(Arc::new(AppState {
         db,
         hasher,
         policy: PasswordPolicy::single_factor(),
         issuer,
-        verifier,
         refresh,
         revocation,
         onetime,
-        csrf,
-        origins,
-        limiter,
-        rate_policy,
+        csrf: csrf_tokens()?,
         login_throttle,
         resolver,
         audit,
         metrics: metrics::Metrics::default(),
         html: palisade_sanitize::html::Policy::basic(),
         crypto,
+        defences: app::Defences {
+            bearer,
+            csrf,
+            per_client,
+            per_user,
+        },
         config,
     }))
 }

@@ -4,6 +4,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use palisade_http::SecurityEvent;
 
 /// Everything a handler can answer with instead of success.
 #[derive(Debug)]
@@ -15,8 +16,6 @@ pub(crate) enum ApiError {
     Unauthorized,
     /// 401 for a login that failed (no `WWW-Authenticate`: it is not a bearer failure).
     BadCredentials,
-    /// 403: authenticated, not allowed (a role, or a CSRF check).
-    Forbidden(&'static str),
     /// 404.
     NotFound,
     /// 409: the email is taken.
@@ -29,6 +28,22 @@ pub(crate) enum ApiError {
     Internal(String),
     /// 503: a shared store is unreachable; fail closed.
     Unavailable,
+    /// Any of the above, with the audit record palisade-http's `AuditLayer` writes for it.
+    Audited(Box<ApiError>, SecurityEvent),
+}
+
+impl ApiError {
+    /// This error, recorded in the audit log as `event` (with the request id, client and
+    /// route, added by the audit layer).
+    pub(crate) fn audited(self, event: SecurityEvent) -> Self {
+        Self::Audited(Box::new(self), event)
+    }
+}
+
+/// `response`, recorded in the audit log as `event`.
+pub(crate) fn audited(mut response: Response, event: SecurityEvent) -> Response {
+    response.extensions_mut().insert(event);
+    response
 }
 
 fn problem(status: StatusCode, detail: &str) -> Response {
@@ -61,7 +76,6 @@ impl IntoResponse for ApiError {
             Self::BadCredentials => {
                 problem(StatusCode::UNAUTHORIZED, "wrong email address or password")
             }
-            Self::Forbidden(detail) => problem(StatusCode::FORBIDDEN, detail),
             Self::NotFound => problem(StatusCode::NOT_FOUND, "no such resource"),
             Self::Conflict(detail) => problem(StatusCode::CONFLICT, detail),
             Self::WeakPassword(detail) => problem(StatusCode::UNPROCESSABLE_ENTITY, &detail),
@@ -78,6 +92,7 @@ impl IntoResponse for ApiError {
                     "the server could not complete the request",
                 )
             }
+            Self::Audited(error, event) => audited(error.into_response(), event),
             Self::Unavailable => problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "a backing service is unavailable; try again later",

@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
-use palisade_audit::{Event, Outcome};
+use axum::{Extension, body::Bytes, extract::State, response::Response};
+use palisade_audit::Outcome;
+use palisade_http::SecurityEvent;
 use serde::Deserialize;
 use serde_json::json;
 
 pub(crate) use crate::crypto::FieldCrypto;
 use crate::{
-    app::{AppState, ClientIp, authenticate, now_i64, ok_json, parse, user_id},
-    problem::ApiError,
+    app::{AppState, UserClaims, now_i64, ok_json, parse, user_id},
+    problem::{ApiError, audited},
 };
 
 /// Longest display name, phone number and address, in characters.
@@ -38,10 +39,8 @@ fn decrypt_field(
 
 pub(crate) async fn get_me(
     State(state): State<Arc<AppState>>,
-    client: Option<Extension<ClientIp>>,
-    headers: HeaderMap,
+    Extension(claims): Extension<UserClaims>,
 ) -> Result<Response, ApiError> {
-    let claims = authenticate(&state, &headers, client.map(|c| c.0)).await?;
     let id = user_id(&claims)?;
     let Some(user) = state.db.user_by_id(id).await? else {
         return Err(ApiError::Unauthorized);
@@ -78,12 +77,9 @@ fn clean_text(value: &str, max: usize, what: &'static str) -> Result<String, Api
 
 pub(crate) async fn put_me(
     State(state): State<Arc<AppState>>,
-    client: Option<Extension<ClientIp>>,
-    headers: HeaderMap,
+    Extension(claims): Extension<UserClaims>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let client_ip = client.map(|c| c.0);
-    let claims = authenticate(&state, &headers, client_ip).await?;
     let id = user_id(&claims)?;
     let input: ProfileInput = parse(&body)?;
     let Some(mut user) = state.db.user_by_id(id).await? else {
@@ -157,12 +153,11 @@ pub(crate) async fn put_me(
         changed.push("address");
     }
     state.db.update_profile(user, now_i64()).await?;
-    state.audit(
-        Event::new("profile.updated")
-            .actor(format!("user:{id}"))
-            .client(client_ip.map_or_else(String::new, |c| c.0.to_string()))
-            .outcome(Outcome::Success)
+    let response = get_me(State(state), Extension(claims)).await?;
+    Ok(audited(
+        response,
+        SecurityEvent::new("profile.updated", Outcome::Success)
+            .actor(id.to_string())
             .field("fields", changed.join(",")),
-    );
-    get_me(State(state), client_ip.map(Extension), headers).await
+    ))
 }

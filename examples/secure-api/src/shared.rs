@@ -1,10 +1,14 @@
 //! State that several instances share through Redis, or that one instance keeps in memory:
 //! palisade-token's stores, palisade-ratelimit's limiter and its login-failure counters.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    num::NonZeroU32,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use palisade_ratelimit::{
-    BackendError, Decision, MemoryBackend, Policy,
+    BackendError, Decision, Limiter, MemoryBackend, Policy,
     login::{LoginStore, MemoryLoginStore, Snapshot},
     redis::{RedisLimiter, RedisLoginStore},
 };
@@ -24,10 +28,11 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// palisade-token's store: in process, or in Redis for a fleet.
-#[derive(Debug)]
+/// palisade-token's store: in process, or in Redis for a fleet. Cloning shares the store (the
+/// bearer layer's revocation check and the logout handler read and write the same list).
+#[derive(Debug, Clone)]
 pub(crate) enum TokenStore {
-    Memory(MemoryStore),
+    Memory(Arc<MemoryStore>),
     Redis(RedisStore),
 }
 
@@ -48,8 +53,15 @@ impl RefreshStore for TokenStore {
 
     async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
         match self {
-            Self::Memory(s) => RefreshStore::revoke_family(s, family).await,
+            Self::Memory(s) => RefreshStore::revoke_family(&**s, family).await,
             Self::Redis(s) => RefreshStore::revoke_family(s, family).await,
+        }
+    }
+
+    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
+        match self {
+            Self::Memory(s) => s.revoke_subject(subject, now).await,
+            Self::Redis(s) => s.revoke_subject(subject, now).await,
         }
     }
 }
@@ -106,11 +118,11 @@ impl std::fmt::Debug for RateLimiter {
     }
 }
 
-impl RateLimiter {
-    pub(crate) async fn check(&self, key: &str, policy: &Policy) -> Decision {
+impl Limiter for RateLimiter {
+    async fn decide(&self, key: &str, policy: &Policy, cost: NonZeroU32) -> Decision {
         match self {
-            Self::Memory(m) => m.check(key, policy),
-            Self::Redis(r) => r.check(key, policy).await,
+            Self::Memory(m) => m.decide(key, policy, cost).await,
+            Self::Redis(r) => r.decide(key, policy, cost).await,
         }
     }
 }

@@ -158,10 +158,7 @@ fn full_account_lifecycle() {
     assert!(metrics.body.contains("secure_api_users 2"));
 
     // The audit log holds the authentication events.
-    let audit: String = std::fs::read_dir(dir.join("audit"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
-        .collect();
+    let audit = server.audit();
     for action in [
         "auth.register",
         "auth.login",
@@ -255,12 +252,38 @@ fn expired_tampered_and_alg_none_tokens_are_rejected() {
         assert_eq!(r.status, 401, "{name}");
         assert_eq!(
             r.header("www-authenticate"),
-            Some("Bearer error=\"invalid_token\""),
+            Some("Bearer realm=\"secure-api\", error=\"invalid_token\""),
             "{name}"
         );
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
-    assert_eq!(server.get("/me", &[]).status, 401, "no token");
+    let r = server.get("/me", &[]);
+    assert_eq!(r.status, 401, "no token");
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"secure-api\""),
+        "RFC 6750 section 3.1: no error code when no credentials were sent"
+    );
+    // The reasons are in the audit log, never in the responses.
+    let audit = server.audit();
+    for reason in [
+        "expired",
+        "bad_signature",
+        "alg_none",
+        "malformed",
+        "missing",
+    ] {
+        assert!(
+            audit.contains(&format!("\"reason\":\"{reason}\"")),
+            "{reason} not audited"
+        );
+    }
+    assert!(audit.contains("\"action\":\"auth.bearer\""));
+    let metrics = server.get("/metrics", &[]).body;
+    assert!(
+        metrics.contains("\nsecure_api_token_rejections_total 7\n"),
+        "{metrics}"
+    );
 }
 
 fn b64_encode(bytes: &[u8]) -> String {
@@ -304,10 +327,7 @@ fn refresh_token_reuse_revokes_the_family() {
         r.status, 401,
         "the legitimate holder's token is revoked with the family"
     );
-    let audit: String = std::fs::read_dir(dir.join("audit"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
-        .collect();
+    let audit = server.audit();
     assert!(audit.contains("\"reason\":\"reused\""));
 }
 
@@ -341,6 +361,93 @@ fn rate_limit_answers_429_with_headers() {
     assert_eq!(r.json()["status"], 429);
     // Health and metrics stay reachable for probes.
     assert_eq!(server.get("/health", &[]).status, 200);
+}
+
+#[test]
+fn per_user_limit_follows_the_account() {
+    let dir = Server::temp_dir("peruser");
+    let server = Server::start(&dir, &[("PALISADE_RATE_LIMIT_PER_USER", "3")]);
+    // Public routes are not counted per user: two accounts register and log in.
+    let alice = server.account("alice.limit@example.com", PASSWORD);
+    let bob = server.account("bob.limit@example.com", PASSWORD);
+    let alice = alice["access_token"].as_str().unwrap();
+    for i in 0..3 {
+        let r = me(&server, alice);
+        assert_eq!(r.status, 200);
+        let policies = r.headers_named("ratelimit-policy");
+        assert!(policies.contains(&"\"per-user\";q=3;w=60"), "{policies:?}");
+        assert!(
+            policies.contains(&"\"per-client\";q=1000;w=60"),
+            "{policies:?}"
+        );
+        assert!(
+            r.headers_named("ratelimit")
+                .iter()
+                .any(|v| v.starts_with(&format!("\"per-user\";r={};t=", 2 - i)))
+        );
+    }
+    let r = me(&server, alice);
+    assert_eq!(r.status, 429);
+    assert!(
+        r.header("ratelimit")
+            .unwrap()
+            .starts_with("\"per-user\";r=0;t=")
+    );
+    assert!(r.header("retry-after").is_some());
+    // The same address, another account: its own budget.
+    assert_eq!(
+        me(&server, bob["access_token"].as_str().unwrap()).status,
+        200
+    );
+    let audit = server.audit();
+    assert!(audit.contains("\"reason\":\"per-user\""), "{audit}");
+}
+
+#[test]
+fn password_reset_signs_the_account_out_everywhere() {
+    let dir = Server::temp_dir("signout");
+    let server = Server::start(&dir, &[]);
+    let laptop = server.account("judy@example.com", PASSWORD);
+    let phone = server.login("judy@example.com", PASSWORD).json();
+    let refresh = |token: &serde_json::Value| {
+        server
+            .post(
+                "/auth/refresh",
+                &[],
+                &json!({"refresh_token": token}).to_string(),
+            )
+            .status
+    };
+    assert_eq!(
+        server
+            .post(
+                "/auth/password-reset",
+                &[],
+                r#"{"email":"judy@example.com"}"#
+            )
+            .status,
+        202
+    );
+    let token = server.outbox_token("judy@example.com");
+    let confirm = json!({"token": token, "new_password": "a new passphrase after the theft"});
+    assert_eq!(
+        server
+            .post("/auth/password-reset/confirm", &[], &confirm.to_string())
+            .status,
+        204
+    );
+    assert_eq!(
+        refresh(&laptop["refresh_token"]),
+        401,
+        "the laptop's session"
+    );
+    assert_eq!(refresh(&phone["refresh_token"]), 401, "the phone's session");
+    assert!(server.audit().contains("\"sessions_revoked\":\"2\""));
+    // A login with the new password starts a working session.
+    let fresh = server
+        .login("judy@example.com", "a new passphrase after the theft")
+        .json();
+    assert_eq!(refresh(&fresh["refresh_token"]), 200);
 }
 
 #[test]
@@ -496,7 +603,7 @@ fn security_headers_on_every_response() {
         server.get("/no/such/route", &[]),
         server.post("/auth/login", &[], "{not json"),
         server.post("/auth/register", &[], &big),
-        common::request(server.port, "DELETE", "/me", &[], None),
+        common::request(server.port, "DELETE", "/auth/login", &[], None),
         server.get("/admin/users", &[("Authorization", "Bearer x")]),
         server.get("/me", &[]),
         server.get("/me", &[]),
@@ -552,11 +659,9 @@ fn admin_route_requires_the_role() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["users"][0]["email"], "grace@example.com");
-    let audit: String = std::fs::read_dir(dir.join("audit"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
-        .collect();
-    assert!(audit.contains("\"action\":\"authz.denied\""));
+    let audit = server.audit();
+    assert!(audit.contains("\"action\":\"authz.required\""));
+    assert!(audit.contains("\"reason\":\"missing_role\""));
 }
 
 #[test]

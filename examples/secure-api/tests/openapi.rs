@@ -1,7 +1,10 @@
-//! `openapi.yaml` describes exactly the routes the router serves.
+//! `openapi.yaml` describes exactly the routes the router serves, and marks exactly those
+//! behind the bearer layer as needing a token.
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeSet;
+
+use secure_api::Access;
 
 #[test]
 fn openapi_lists_exactly_the_served_routes() {
@@ -11,6 +14,8 @@ fn openapi_lists_exactly_the_served_routes() {
     let mut documented = BTreeSet::new();
     let mut in_paths = false;
     let mut path = String::new();
+    let mut operation: Option<(String, String)> = None;
+    let mut bearer = BTreeSet::new();
     for line in text.lines() {
         if line == "paths:" {
             in_paths = true;
@@ -27,13 +32,29 @@ fn openapi_lists_exactly_the_served_routes() {
         } else if let Some(m) = line.strip_prefix("    ") {
             let m = m.trim_end_matches(':');
             if ["get", "put", "post", "delete", "patch"].contains(&m) {
-                documented.insert((m.to_uppercase(), path.clone()));
+                let op = (m.to_uppercase(), path.clone());
+                documented.insert(op.clone());
+                operation = Some(op);
+            } else if m.trim() == "security: [{ bearer: [] }]"
+                && let Some(op) = &operation
+            {
+                bearer.insert(op.clone());
             }
         }
     }
-    let served: BTreeSet<(String, String)> = secure_api::routes()
-        .into_iter()
-        .map(|(m, p)| (m.to_owned(), p.to_owned()))
+    let routes = secure_api::routes();
+    let served: BTreeSet<(String, String)> = routes
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
     assert_eq!(documented, served);
+    let protected: BTreeSet<(String, String)> = routes
+        .iter()
+        .filter(|(_, _, access)| matches!(access, Access::User | Access::Admin))
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(
+        bearer, protected,
+        "security: [{{ bearer: [] }}] on exactly these"
+    );
 }

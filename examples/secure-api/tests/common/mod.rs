@@ -160,6 +160,22 @@ fn dechunk(mut rest: &str) -> String {
     out
 }
 
+/// The test secrets and the database, audit log and keyring paths under `dir`.
+fn files_env(dir: &Path) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = SECRETS
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    for (name, file) in [
+        ("PALISADE_DATABASE", "db.sqlite"),
+        ("PALISADE_AUDIT_DIR", "audit"),
+        ("PALISADE_KEYRING", "keyring"),
+    ] {
+        env.insert(name.into(), dir.join(file).display().to_string());
+    }
+    env
+}
+
 /// A running server process; killed on drop.
 pub struct Server {
     pub port: u16,
@@ -186,22 +202,7 @@ impl Server {
 
     pub fn try_start(dir: &Path, extra: &[(&str, &str)], args: &[&str]) -> Result<Self, String> {
         let port = palisade_testkit::free_port().unwrap();
-        let mut env: HashMap<String, String> = SECRETS
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
-        env.insert(
-            "PALISADE_DATABASE".into(),
-            dir.join("db.sqlite").display().to_string(),
-        );
-        env.insert(
-            "PALISADE_AUDIT_DIR".into(),
-            dir.join("audit").display().to_string(),
-        );
-        env.insert(
-            "PALISADE_KEYRING".into(),
-            dir.join("keyring").display().to_string(),
-        );
+        let mut env = files_env(dir);
         env.insert("PALISADE_ALLOWED_ORIGINS".into(), ORIGIN.into());
         env.insert("PALISADE_RATE_LIMIT".into(), "1000".into());
         for (k, v) in extra {
@@ -267,6 +268,14 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Every audit record written so far, as the JSON lines of the log's segments.
+    pub fn audit(&self) -> String {
+        std::fs::read_dir(self.dir.join("audit"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .collect()
+    }
+
     pub fn register(&self, email: &str, password: &str) -> Response {
         self.post(
             "/auth/register",
@@ -309,22 +318,7 @@ impl Server {
 
     /// Runs a one-off command (`rotate-keys`, `grant-role ...`) against this server's files.
     pub fn command(&self, args: &[&str]) -> std::process::Output {
-        let mut env: HashMap<String, String> = SECRETS
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
-        env.insert(
-            "PALISADE_DATABASE".into(),
-            self.dir.join("db.sqlite").display().to_string(),
-        );
-        env.insert(
-            "PALISADE_AUDIT_DIR".into(),
-            self.dir.join("audit").display().to_string(),
-        );
-        env.insert(
-            "PALISADE_KEYRING".into(),
-            self.dir.join("keyring").display().to_string(),
-        );
+        let env = files_env(&self.dir);
         Command::new(env!("CARGO_BIN_EXE_secure-api"))
             .args(args)
             .env_clear()
