@@ -6,7 +6,7 @@ use std::{fmt, path::Path};
 use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit, Nonce};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::Mac as _;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretSlice, SecretString};
 use zeroize::Zeroizing;
 
 use crate::error::KekError;
@@ -78,6 +78,15 @@ impl MasterKey {
         }
         key.copy_from_slice(bytes);
         Ok(Self { key })
+    }
+
+    /// From exactly 32 raw bytes held in a secret (read from a secret manager, say), without
+    /// a detour through base64.
+    ///
+    /// # Errors
+    /// [`KekError::InvalidMasterKey`] if `key` is not 32 bytes long.
+    pub fn from_secret(key: &SecretSlice<u8>) -> Result<Self, KekError> {
+        Self::from_slice(key.expose_secret())
     }
 
     /// From `PALISADE_MASTER_KEY` (base64 of 32 bytes).

@@ -267,6 +267,17 @@ fn master_key_sources() {
     let from_text = MasterKey::from_base64(&format!("  {b64}\n")).expect("base64");
     assert!(Keyring::open(&sealed, &from_text).is_ok());
 
+    let raw =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &b64).expect("b64");
+    let from_raw = MasterKey::from_secret(&raw.clone().into()).expect("raw");
+    assert!(Keyring::open(&sealed, &from_raw).is_ok());
+    for wrong_length in [&raw[..31], &[raw.as_slice(), &[0]].concat()[..], &[]] {
+        assert!(matches!(
+            MasterKey::from_secret(&wrong_length.to_vec().into()),
+            Err(KekError::InvalidMasterKey)
+        ));
+    }
+
     let file = dir.0.join("master.key");
     std::fs::write(&file, format!("{b64}\n")).expect("write");
     assert!(Keyring::open(&sealed, &MasterKey::from_file(&file).expect("file")).is_ok());
