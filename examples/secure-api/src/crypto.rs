@@ -12,7 +12,6 @@ use palisade_crypt::{
     Padding, Record, RecordSource, RewrapJob,
 };
 use rusqlite::params;
-use secrecy::ExposeSecret as _;
 
 use crate::{config::Secret, db::Db};
 
@@ -40,11 +39,7 @@ pub enum CryptoError {
 }
 
 pub(crate) fn master_key(secret: &Secret) -> Result<MasterKey, CryptoError> {
-    use base64::Engine as _;
-    let text = zeroize::Zeroizing::new(
-        base64::engine::general_purpose::STANDARD.encode(secret.expose_secret()),
-    );
-    MasterKey::from_base64(&text).map_err(|_| CryptoError::MasterKey)
+    MasterKey::from_secret(secret).map_err(|_| CryptoError::MasterKey)
 }
 
 fn keyring_error(path: &Path, e: &impl std::fmt::Display) -> CryptoError {
