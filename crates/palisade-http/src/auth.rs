@@ -13,7 +13,9 @@ use palisade_audit::Outcome;
 use tower::{Layer, Service};
 
 use crate::{
-    Problem, ResponseBody, SecurityEvent, client::Principal, future::BoxFuture,
+    Problem, ResponseBody, SecurityEvent,
+    client::Principal,
+    future::{BoxFuture, passed},
     request_id::request_id,
 };
 
@@ -297,12 +299,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         if self.layer.public.contains(request.uri().path()) {
-            return Box::pin(async move {
-                inner
-                    .call(request)
-                    .await
-                    .map(|r| r.map(ResponseBody::inner))
-            });
+            return passed(inner.call(request));
         }
         let id = request_id(request.extensions(), request.headers());
         let token = match credential(request.headers()) {
@@ -515,10 +512,7 @@ where
             }),
         };
         match verdict {
-            Ok(()) => {
-                let future = self.inner.call(request);
-                Box::pin(async move { future.await.map(|r| r.map(ResponseBody::inner)) })
-            }
+            Ok(()) => passed(self.inner.call(request)),
             Err((status, reason, subject)) => {
                 tracing::warn!(
                     target: AUTH_TARGET,

@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 use crate::{
     Problem, ResponseBody, SecurityEvent,
     cookie::{CookieValue, cookie},
-    future::BoxFuture,
+    future::{BoxFuture, passed},
     request_id::request_id,
 };
 
@@ -187,10 +187,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         match self.layer.decide(request.method(), request.headers()) {
-            Ok(()) => {
-                let future = self.inner.call(request);
-                Box::pin(async move { future.await.map(|r| r.map(ResponseBody::inner)) })
-            }
+            Ok(()) => passed(self.inner.call(request)),
             Err(reason) => {
                 let id = request_id(request.extensions(), request.headers());
                 tracing::warn!(

@@ -6,9 +6,19 @@ use std::{
     task::{Context, Poll, ready},
 };
 
+use crate::ResponseBody;
+
 /// A boxed, sendable future: what the layers that must await something of their own (a body, a
 /// rate-limit decision) return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The inner service's response, passed on unchanged in the layers' body type.
+pub(crate) fn passed<F, B, E>(future: F) -> BoxFuture<Result<http::Response<ResponseBody<B>>, E>>
+where
+    F: Future<Output = Result<http::Response<B>, E>> + Send + 'static,
+{
+    Box::pin(async move { future.await.map(|r| r.map(ResponseBody::inner)) })
+}
 
 /// Runs once on the inner service's result, before it is handed back.
 pub trait OnResult<T, E> {

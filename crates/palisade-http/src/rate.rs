@@ -17,7 +17,7 @@ use tower::{Layer, Service};
 use crate::{
     Problem, ResponseBody, SecurityEvent,
     client::{ClientIp, ClientKey, Principal},
-    future::BoxFuture,
+    future::{BoxFuture, passed},
     request_id::request_id,
 };
 
@@ -236,14 +236,7 @@ where
         let layer = self.layer.clone();
         let key = match key_of(request.extensions(), layer.key_by) {
             Key::Counted(key) => key,
-            Key::Uncounted => {
-                return Box::pin(async move {
-                    inner
-                        .call(request)
-                        .await
-                        .map(|r| r.map(ResponseBody::inner))
-                });
-            }
+            Key::Uncounted => return passed(inner.call(request)),
             Key::Unknown => {
                 tracing::error!(
                     target: RATE_TARGET,
