@@ -139,14 +139,17 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     // The service's logging, redacting writer included, writing to nowhere: its cost is
-    // measured, the bench's output stays readable.
-    tracing_subscriber::fmt()
-        .with_writer(palisade_redact::RedactingMakeWriter::new(
-            std::io::sink,
-            palisade_redact::Redactor::new(),
-        ))
-        .with_ansi(false)
-        .init();
+    // measured and the bench's output stays readable. SECURE_API_BENCH_LOG=0 leaves it out.
+    let log = std::env::var("SECURE_API_BENCH_LOG").map_or(true, |v| v != "0");
+    if log {
+        tracing_subscriber::fmt()
+            .with_writer(palisade_redact::RedactingMakeWriter::new(
+                std::io::sink,
+                palisade_redact::Redactor::new(),
+            ))
+            .with_ansi(false)
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -178,7 +181,9 @@ fn main() {
         let full = f64::midpoint(full, full2);
         let none = f64::midpoint(none, none2);
         println!(
-            "authenticated GET /me, {CONNECTIONS} keep-alive connections, {seconds} s x 2 each"
+            "authenticated GET /me, {CONNECTIONS} keep-alive connections, {seconds} s x 2 each, \
+             request log {}",
+            if log { "on" } else { "off" }
         );
         println!("  full layer stack : {full:>9.0} req/s");
         println!("  no layers        : {none:>9.0} req/s");
