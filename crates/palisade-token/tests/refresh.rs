@@ -29,12 +29,17 @@ fn policy() -> RefreshPolicy {
     .unwrap()
 }
 
-async fn family_lifecycle<S: RefreshStore>(store: S) {
-    let clock = Arc::new(ManualClock::new(1_000_000));
-    let tokens = RefreshTokens::new(store, KEY)
+/// Refresh tokens in `store` with the test policy, on `clock`.
+fn on_clock<S: RefreshStore>(store: S, clock: &Arc<ManualClock>) -> RefreshTokens<S> {
+    RefreshTokens::new(store, KEY)
         .unwrap()
         .policy(policy())
-        .clock(clock.clone());
+        .clock(clock.clone())
+}
+
+async fn family_lifecycle<S: RefreshStore>(store: S) {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let tokens = on_clock(store, &clock);
     let t0 = tokens.issue("alice").await.unwrap();
     assert!(t0.token().starts_with("palr_"));
     let t1 = tokens.refresh(t0.token()).await.unwrap();
@@ -108,12 +113,7 @@ async fn family_lifecycle<S: RefreshStore>(store: S) {
 /// a distinct token, and they share one family.
 async fn concurrent_refreshes<S: RefreshStore + 'static>(store: S, strict_store: S) {
     let clock = Arc::new(ManualClock::new(2_000_000));
-    let tokens = Arc::new(
-        RefreshTokens::new(store, KEY)
-            .unwrap()
-            .policy(policy())
-            .clock(clock.clone()),
-    );
+    let tokens = Arc::new(on_clock(store, &clock));
     let first = tokens.issue("alice").await.unwrap();
     let presented = Arc::new(first.token().to_owned());
     let mut tasks = Vec::new();
@@ -168,10 +168,7 @@ async fn concurrent_refreshes<S: RefreshStore + 'static>(store: S, strict_store:
 /// and nobody else's.
 async fn revoke_subject_everywhere<S: RefreshStore>(store: S) {
     let clock = Arc::new(ManualClock::new(3_000_000));
-    let tokens = RefreshTokens::new(store, KEY)
-        .unwrap()
-        .policy(policy())
-        .clock(clock.clone());
+    let tokens = on_clock(store, &clock);
     let laptop = tokens.issue("alice").await.unwrap();
     let phone = tokens.issue("alice").await.unwrap();
     let bob = tokens.issue("bob").await.unwrap();
@@ -320,20 +317,14 @@ mod redis {
         let redis = palisade_testkit::RedisServer::start().expect("redis-server");
         rt().block_on(async {
             let clock = Arc::new(ManualClock::new(5_000_000));
-            let one = RefreshTokens::new(
+            let one = on_clock(
                 RedisStore::connect(&redis.url(), "fleet").await.unwrap(),
-                KEY,
-            )
-            .unwrap()
-            .policy(policy())
-            .clock(clock.clone());
-            let two = RefreshTokens::new(
+                &clock,
+            );
+            let two = on_clock(
                 RedisStore::connect(&redis.url(), "fleet").await.unwrap(),
-                KEY,
-            )
-            .unwrap()
-            .policy(policy())
-            .clock(clock.clone());
+                &clock,
+            );
             let t0 = one.issue("alice").await.unwrap();
             let t1 = two.refresh(t0.token()).await.unwrap();
             clock.advance(Duration::from_secs(30));

@@ -418,24 +418,7 @@ fn password_reset_signs_the_account_out_everywhere() {
             )
             .status
     };
-    assert_eq!(
-        server
-            .post(
-                "/auth/password-reset",
-                &[],
-                r#"{"email":"judy@example.com"}"#
-            )
-            .status,
-        202
-    );
-    let token = server.outbox_token("judy@example.com");
-    let confirm = json!({"token": token, "new_password": "a new passphrase after the theft"});
-    assert_eq!(
-        server
-            .post("/auth/password-reset/confirm", &[], &confirm.to_string())
-            .status,
-        204
-    );
+    server.reset_password("judy@example.com", "a new passphrase after the theft");
     assert_eq!(
         refresh(&laptop["refresh_token"]),
         401,
@@ -470,25 +453,8 @@ fn login_lockout_and_recovery() {
     // Unknown accounts fail the same way as wrong passwords (no enumeration).
     assert_eq!(server.login("nobody@example.com", PASSWORD).status, 401);
     // Recovery: a password reset proves control of the mailbox and lifts the lock.
-    assert_eq!(
-        server
-            .post(
-                "/auth/password-reset",
-                &[],
-                r#"{"email":"erin@example.com"}"#
-            )
-            .status,
-        202
-    );
-    let token = server.outbox_token("erin@example.com");
     let new_password = "recovered through the mailbox today";
-    let confirm = json!({"token": token, "new_password": new_password}).to_string();
-    assert_eq!(
-        server
-            .post("/auth/password-reset/confirm", &[], &confirm)
-            .status,
-        204
-    );
+    server.reset_password("erin@example.com", new_password);
     assert_eq!(server.login("erin@example.com", new_password).status, 200);
 }
 

@@ -316,6 +316,17 @@ impl Server {
             .to_owned()
     }
 
+    /// Requests a reset for `email`, reads the token from the outbox and sets `new_password`
+    /// with it, asserting each step succeeds.
+    pub fn reset_password(&self, email: &str, new_password: &str) {
+        let request = serde_json::json!({ "email": email }).to_string();
+        assert_eq!(self.post("/auth/password-reset", &[], &request).status, 202);
+        let token = self.outbox_token(email);
+        let confirm = serde_json::json!({ "token": token, "new_password": new_password });
+        let r = self.post("/auth/password-reset/confirm", &[], &confirm.to_string());
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+
     /// Runs a one-off command (`rotate-keys`, `grant-role ...`) against this server's files.
     pub fn command(&self, args: &[&str]) -> std::process::Output {
         let env = files_env(&self.dir);
