@@ -111,27 +111,28 @@ impl FieldCrypto {
         }
     }
 
-    /// Re-reads the keyring file if it changed since it was last loaded.
-    fn reload(&self) -> bool {
+    /// Re-reads the keyring file if it changed since it was last loaded. The whole check, load
+    /// and swap happen under one lock, so a request that finds the file unchanged waits for a
+    /// concurrent reload to finish instead of giving up before the new keys are in place.
+    fn reload(&self) {
+        let Ok(mut loaded) = self.loaded.lock() else {
+            return;
+        };
         let now = modified(&self.path);
-        if let Ok(mut loaded) = self.loaded.lock() {
-            if *loaded == now {
-                return false;
-            }
-            *loaded = now;
+        if *loaded == now {
+            return;
         }
         let Ok(keyring) = Keyring::load(&self.path, &self.master) else {
-            return false;
+            return;
         };
         let Ok(crypter) = Crypter::with_padding(&keyring, Padding::PADME) else {
-            return false;
+            return;
         };
         if let Ok(mut slot) = self.crypter.write() {
             *slot = Arc::new(crypter);
+            *loaded = now;
             tracing::info!(target: "secure_api::crypto", "reloaded the keyring");
-            return true;
         }
-        false
     }
 
     /// Encrypts `value` for `column` of user `row`, as `pc1:` text.
@@ -152,7 +153,10 @@ impl FieldCrypto {
         let attempt = |crypter: &Crypter| crypter.decrypt(&ctx, &value);
         let plain = match attempt(&self.current()) {
             Ok(p) => p,
-            Err(e) if e.kind() == DecryptErrorKind::UnknownKey && self.reload() => {
+            Err(e) if e.kind() == DecryptErrorKind::UnknownKey => {
+                // A key added by `rotate-keys` since the keyring was loaded: reload (or wait
+                // for the reload already under way) and try once more.
+                self.reload();
                 attempt(&self.current()).map_err(|e| e.kind().to_string())?
             }
             Err(e) => return Err(e.kind().to_string()),
