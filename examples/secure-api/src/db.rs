@@ -12,6 +12,12 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 #[error("database: {0}")]
 pub struct DbError(String);
 
+impl DbError {
+    pub(crate) fn new(message: String) -> Self {
+        Self(message)
+    }
+}
+
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
         Self(e.to_string())
@@ -32,6 +38,13 @@ CREATE TABLE IF NOT EXISTS users (
     address       TEXT,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_queue (
+    id         INTEGER PRIMARY KEY,
+    action     TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    fields     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id         INTEGER PRIMARY KEY,
@@ -246,12 +259,35 @@ impl Db {
     }
 
     /// Promotes a user to `role` (the `grant-role` command).
-    pub(crate) fn set_role(&self, email: &str, role: &str) -> Result<bool, DbError> {
+    /// Gives the account `email` the role `role` and queues the audit record of the change in
+    /// the same transaction. `Ok(false)` if there is no such account.
+    pub(crate) fn set_role(&self, email: &str, role: &str, now: i64) -> Result<bool, DbError> {
         self.with(|c| {
-            Ok(c.execute(
-                "UPDATE users SET role = ?2 WHERE email = ?1",
-                params![email, role],
-            )? == 1)
+            let tx = c.transaction()?;
+            let id: Option<i64> = tx
+                .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let Some(id) = id else {
+                return Ok(false);
+            };
+            tx.execute(
+                "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, role, now],
+            )?;
+            let mut fields = serde_json::Map::new();
+            fields.insert("user".into(), id.into());
+            fields.insert("role".into(), role.into());
+            crate::audit_queue::queue(
+                &tx,
+                "admin.role_granted",
+                palisade_audit::Outcome::Success,
+                &fields,
+                now,
+            )?;
+            tx.commit()?;
+            Ok(true)
         })
     }
 }

@@ -4,6 +4,7 @@
 #![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
 
 pub mod app;
+mod audit_queue;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -418,12 +419,17 @@ pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
 ) -> Result<(), StartError> {
-    let audit = state.audit.clone();
+    let background = state.clone();
     let ticker = tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(5));
-        loop {
+        // Every second: records the offline commands queued; every fifth: the log's tick.
+        let mut interval = tokio::time::interval(Duration::from_secs(1));
+        for second in 0u64.. {
             interval.tick().await;
-            if let Ok(mut log) = audit.lock()
+            if let Err(e) = audit_queue::drain(&background).await {
+                tracing::error!(target: "secure_api::audit", error = %e, "queued audit records not moved");
+            }
+            if second % 5 == 0
+                && let Ok(mut log) = background.audit.lock()
                 && let Err(e) = log.tick()
             {
                 tracing::error!(target: "secure_api::audit", error = %e, "audit tick failed");
@@ -462,16 +468,52 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// The audit record of a `rotate-keys` run, queued for the server to append.
+fn queue_rotation_record(
+    db: &db::Db,
+    result: &Result<crypto::RotationReport, crypto::CryptoError>,
+) {
+    let mut fields = serde_json::Map::new();
+    let outcome = match result {
+        Ok(report) => {
+            fields.insert("new_key".into(), report.new_key.clone().into());
+            fields.insert("rewrapped".into(), report.rewrapped.into());
+            fields.insert("failed".into(), report.failed.into());
+            fields.insert(
+                "remaining_on_old_keys".into(),
+                report.remaining_on_old_keys.into(),
+            );
+            if report.failed > 0 {
+                palisade_audit::Outcome::Failure
+            } else {
+                palisade_audit::Outcome::Success
+            }
+        }
+        Err(e) => {
+            fields.insert("error".into(), e.to_string().into());
+            palisade_audit::Outcome::Failure
+        }
+    };
+    let queued =
+        db.with(|c| audit_queue::queue(c, "keys.rotated", outcome, &fields, app::now_i64()));
+    if let Err(e) = queued {
+        tracing::error!("the audit record of this rotation could not be queued: {e}");
+    }
+}
+
 /// `rotate-keys` and `grant-role`: work on the files, no server.
 fn offline_command(command: Command, config: &Config, secrets: &Secrets) -> i32 {
     match command {
         Command::RotateKeys => {
-            let result = db::Db::open(&config.database)
-                .map_err(StartError::from)
-                .and_then(|db| {
-                    crypto::rotate_keys(&db, &config.keyring, &secrets.master_key)
-                        .map_err(StartError::from)
-                });
+            let db = match db::Db::open(&config.database) {
+                Ok(db) => db,
+                Err(e) => {
+                    tracing::error!("rotate-keys failed: {e}");
+                    return 1;
+                }
+            };
+            let result = crypto::rotate_keys(&db, &config.keyring, &secrets.master_key);
+            queue_rotation_record(&db, &result);
             match result {
                 Ok(report) => {
                     tracing::info!(
@@ -497,7 +539,7 @@ fn offline_command(command: Command, config: &Config, secrets: &Secrets) -> i32 
                 return 2;
             }
             match db::Db::open(&config.database)
-                .and_then(|db| db.set_role(&email.to_lowercase(), &role))
+                .and_then(|db| db.set_role(&email.to_lowercase(), &role, app::now_i64()))
             {
                 Ok(true) => {
                     tracing::info!(role = %role, "role granted");

@@ -627,6 +627,9 @@ fn admin_route_requires_the_role() {
     assert_eq!(r.json()["users"][0]["email"], "grace@example.com");
     let audit = server.audit();
     assert!(audit.contains("\"action\":\"authz.required\""));
+    // The offline command's record, queued with the change, appended by the server.
+    let audit = server.wait_for_audit("\"action\":\"admin.role_granted\"", 1);
+    assert!(audit.contains("\"actor\":\"cli\""));
     assert!(audit.contains("\"reason\":\"missing_role\""));
 }
 
@@ -758,6 +761,7 @@ fn key_rotation_while_serving_loses_no_row() {
         .take(4)
         .cloned()
         .map(|(i, access)| {
+            let log = server.log.clone();
             std::thread::spawn(move || {
                 for round in 0..15 {
                     let body = json!({"phone": format!("+1 555 9{i:02}{round:02}")});
@@ -768,8 +772,7 @@ fn key_rotation_while_serving_loses_no_row() {
                         &[("Authorization", &bearer(&access))],
                         Some(&body.to_string()),
                     );
-                    assert_eq!(r.status, 200, "{}", r.body);
-                    let _ = round;
+                    assert_eq!(r.status, 200, "{}\n{}", r.body, log.lock().unwrap());
                 }
             })
         })
@@ -798,6 +801,9 @@ fn key_rotation_while_serving_loses_no_row() {
     let out = server.command(&["rotate-keys"]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(stderr.contains("remaining_on_old_keys=0"), "{stderr}");
+    // Each run's record, queued by the command, appended by the server.
+    let audit = server.wait_for_audit("\"action\":\"keys.rotated\"", 2);
+    assert!(audit.contains("\"remaining_on_old_keys\":0"), "{audit}");
     for (i, access) in &users {
         assert_eq!(
             me(&server, access).status,

@@ -316,6 +316,22 @@ impl Server {
             .to_owned()
     }
 
+    /// Waits (up to 10 s) until the audit log contains `needle` `times` times; returns the log.
+    pub fn wait_for_audit(&self, needle: &str, times: usize) -> String {
+        let started = Instant::now();
+        loop {
+            let audit = self.audit();
+            if audit.matches(needle).count() >= times {
+                return audit;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{needle} never reached the audit log:\n{audit}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Requests a reset for `email`, reads the token from the outbox and sets `new_password`
     /// with it, asserting each step succeeds.
     pub fn reset_password(&self, email: &str, new_password: &str) {
