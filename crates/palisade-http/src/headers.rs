@@ -27,6 +27,25 @@ pub enum Https {
     Never,
 }
 
+/// Whether a request arrived over HTTPS: its URI has the `https` scheme, or a TLS-terminating
+/// proxy said so in `X-Forwarded-Proto: https` or `Forwarded: proto=https`.
+pub(crate) fn arrived_over_https(uri: &http::Uri, headers: &HeaderMap) -> bool {
+    uri.scheme() == Some(&http::uri::Scheme::HTTPS)
+        || headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+        || headers.get_all(header::FORWARDED).iter().any(|v| {
+            v.to_str().is_ok_and(|text| {
+                text.split([';', ',']).any(|pair| {
+                    let pair = pair.trim();
+                    pair.eq_ignore_ascii_case("proto=https")
+                        || pair.eq_ignore_ascii_case("proto=\"https\"")
+                })
+            })
+        })
+}
+
 /// `Strict-Transport-Security` settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hsts {
@@ -222,22 +241,7 @@ impl SecurityHeaders {
         match self.https {
             Https::Always => true,
             Https::Never => false,
-            Https::Detect => {
-                uri.scheme() == Some(&http::uri::Scheme::HTTPS)
-                    || headers
-                        .get_all("x-forwarded-proto")
-                        .iter()
-                        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
-                    || headers.get_all(header::FORWARDED).iter().any(|v| {
-                        v.to_str().is_ok_and(|text| {
-                            text.split([';', ',']).any(|pair| {
-                                let pair = pair.trim();
-                                pair.eq_ignore_ascii_case("proto=https")
-                                    || pair.eq_ignore_ascii_case("proto=\"https\"")
-                            })
-                        })
-                    })
-            }
+            Https::Detect => arrived_over_https(uri, headers),
         }
     }
 

@@ -17,6 +17,7 @@ mod log;
 mod problem;
 mod rate;
 mod ratelimit;
+mod redirect;
 mod request_id;
 mod token;
 
@@ -37,6 +38,7 @@ pub use crate::{
     problem::{PROBLEM_JSON, Problem},
     rate::{KeyBy, RATE_TARGET, RateLimit, RateLimitLayer, RateLimiter, Verdict},
     ratelimit::PolicyLimiter,
+    redirect::{HttpsRedirect, HttpsRedirectLayer},
     request_id::{REQUEST_ID_HEADER, request_id},
     token::{JwtVerifier, NoRevocation, Revocation, TokenCsrf},
 };
