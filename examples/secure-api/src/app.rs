@@ -17,9 +17,9 @@ use axum::{
 };
 use palisade_audit::{AuditLog, Event, Outcome};
 use palisade_http::{
-    AuditLayer, BearerLayer, ClientIp, ClientIpLayer, CsrfLayer, JwtVerifier, PolicyLimiter,
-    RateLimitLayer, RequestLogLayer, RequireLayer, SanitizeErrorsLayer, SecurityEvent,
-    SecurityHeaders, SecurityHeadersLayer, TokenCsrf, catch_panic,
+    AuditLayer, BearerLayer, ClientIp, ClientIpLayer, CsrfLayer, HttpsRedirectLayer, JwtVerifier,
+    PolicyLimiter, RateLimitLayer, RequestLogLayer, RequireLayer, SanitizeErrorsLayer,
+    SecurityEvent, SecurityHeaders, SecurityHeadersLayer, TokenCsrf, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
@@ -220,7 +220,8 @@ fn cors(config: &Config) -> CorsLayer {
 ///
 /// From the outside in: request id; client address (trusted proxies); request log; counters;
 /// security headers (so errors, preflights and 413s carry them); error sanitizing around
-/// panics; the audit layer (records what every defence inside refused). Then the probes
+/// panics; the HTTPS redirect when `https_redirect_host` is set (probes exempt); the audit
+/// layer (records what every defence inside refused). Then the probes
 /// branch off; every other route has the per-client rate limit, CORS and the body limit; a
 /// matched route then needs a bearer token unless public, is counted per user, and the admin
 /// route needs the role; the cookie refresh is CSRF-checked.
@@ -270,11 +271,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         );
     let sink = state.clone();
     let resolver = state.resolver.clone();
-    probes
+    let mut app = probes
         .merge(api)
         .with_state(state.clone())
-        .layer(AuditLayer::new(move |event: Event| sink.audit(event)))
-        .layer(catch_panic())
+        .layer(AuditLayer::new(move |event: Event| sink.audit(event)));
+    if let Some(authority) = config.redirect_authority() {
+        // Probes stay reachable over plain HTTP for a load balancer's health checks.
+        app = app.layer(
+            HttpsRedirectLayer::new(authority)
+                .exempt_path("/health")
+                .exempt_path("/metrics"),
+        );
+    }
+    app.layer(catch_panic())
         .layer(SanitizeErrorsLayer::new())
         .layer(SecurityHeadersLayer::new(headers))
         .layer(middleware::map_response_with_state(state, count))

@@ -90,6 +90,10 @@ pub struct Config {
     /// Redis URL: rate limits, token revocation, refresh families and one-time tokens move
     /// there, shared by every instance.
     pub redis_url: Option<String>,
+    /// The public host (`api.example.com`, with `:port` if not 443): plain-HTTP requests are
+    /// redirected to HTTPS there. Off when unset (behind a proxy that redirects itself, or in
+    /// development over plain HTTP).
+    pub https_redirect_host: Option<String>,
     /// Origins allowed by CORS and by the CSRF origin check (`scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
     /// JWT issuer and audience.
@@ -150,6 +154,7 @@ impl Default for Config {
             audit_dir: PathBuf::from("secure-api-audit"),
             keyring: PathBuf::from("secure-api.keyring"),
             redis_url: None,
+            https_redirect_host: None,
             allowed_origins: vec!["http://localhost:3000".to_owned()],
             issuer: "secure-api".to_owned(),
             access_ttl_secs: 900,
@@ -253,6 +258,9 @@ impl Config {
             "PALISADE_REFRESH_GRACE_SECS",
             &mut config.refresh_grace_secs,
         )?;
+        if let Some(host) = var(env, "PALISADE_HTTPS_REDIRECT_HOST") {
+            config.https_redirect_host = Some(host.to_owned());
+        }
         if let Some(url) = var(env, "PALISADE_REDIS_URL") {
             config.redis_url = Some(url.to_owned());
         }
@@ -268,6 +276,13 @@ impl Config {
         Ok(config)
     }
 
+    /// The validated `https_redirect_host`: a bare host (and port), nothing else.
+    pub(crate) fn redirect_authority(&self) -> Option<axum::http::uri::Authority> {
+        let host = self.https_redirect_host.as_deref()?;
+        let authority: axum::http::uri::Authority = host.parse().ok()?;
+        (authority.as_str() == host && !host.contains('@') && !host.is_empty()).then_some(authority)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |name, reason: &str| {
             Err(ConfigError::Invalid {
@@ -275,6 +290,12 @@ impl Config {
                 reason: reason.to_owned(),
             })
         };
+        if self.https_redirect_host.is_some() && self.redirect_authority().is_none() {
+            return bad(
+                "https_redirect_host",
+                "must be a host name, with :port if not 443",
+            );
+        }
         if self.access_ttl_secs == 0 || self.access_ttl_secs > 24 * 3600 {
             return bad("access_ttl_secs", "must be 1..=86400");
         }

@@ -597,6 +597,35 @@ fn security_headers_on_every_response() {
 }
 
 #[test]
+fn plain_http_is_redirected_to_the_public_host() {
+    let dir = Server::temp_dir("redirect");
+    let server = Server::start(&dir, &[("PALISADE_HTTPS_REDIRECT_HOST", "api.example")]);
+    let r = server.get("/me?tab=1", &[("Host", "evil.example")]);
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("https://api.example/me?tab=1"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    let r = server.post("/auth/login", &[], "{}");
+    assert_eq!(r.status, 308, "POST keeps its method");
+    // Through the TLS-terminating proxy the API answers; probes answer over plain HTTP.
+    let r = server.get("/me", &[("X-Forwarded-Proto", "https")]);
+    assert_eq!(r.status, 401);
+    assert!(
+        r.header("strict-transport-security").is_some(),
+        "HSTS over HTTPS"
+    );
+    assert_eq!(server.get("/health", &[]).status, 200);
+    // A host that is more than a host is refused at start.
+    let err = Server::try_start(
+        &Server::temp_dir("redirect-bad"),
+        &[("PALISADE_HTTPS_REDIRECT_HOST", "https://api.example/x")],
+        &[],
+    )
+    .err()
+    .expect("must refuse");
+    assert!(err.contains("https_redirect_host"), "{err}");
+}
+
+#[test]
 fn admin_route_requires_the_role() {
     let dir = Server::temp_dir("admin");
     let server = Server::start(&dir, &[]);
