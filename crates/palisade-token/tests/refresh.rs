@@ -295,8 +295,52 @@ mod redis {
     use palisade_token::onetime::OneTimeTokens;
     use palisade_token::opaque::Purpose;
     use palisade_token::revocation::RevocationList;
-    use palisade_token::store::RedisStore;
+    use palisade_token::store::{AnyStore, RedisStore};
     use palisade_token::{ExposeSecret as _, TokenError};
+
+    /// Clones of an `AnyStore` are one store: what one revokes or stores, another sees.
+    async fn any_store_clones_share_state(store: AnyStore) {
+        let checker = RevocationList::new(store.clone());
+        let revoker = RevocationList::new(store.clone());
+        // An `exp` far beyond what Redis accepts as an expiry is stored (capped), not refused.
+        revoker.revoke("jti-1", u64::MAX).await.unwrap();
+        let mut claims = palisade_token::jwt::Claims::empty();
+        claims.jti = Some("jti-1".to_owned());
+        assert_eq!(
+            checker.check(&claims).await.unwrap_err().kind(),
+            Some(ErrorKind::Revoked)
+        );
+        let issuer = OneTimeTokens::new(store.clone(), KEY).unwrap();
+        let redeemer = OneTimeTokens::new(store.clone(), KEY).unwrap();
+        let token = issuer
+            .issue(Purpose::PasswordReset, "alice", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            redeemer
+                .redeem(Purpose::PasswordReset, token.expose_secret())
+                .await
+                .unwrap(),
+            "alice"
+        );
+        revoke_subject_everywhere(store).await;
+    }
+
+    #[test]
+    fn any_store_runs_every_case_on_both_stores() {
+        let redis = palisade_testkit::RedisServer::start().expect("redis-server");
+        rt().block_on(async {
+            family_lifecycle(AnyStore::memory()).await;
+            any_store_clones_share_state(AnyStore::memory()).await;
+            let connect = |prefix: &'static str| {
+                let url = redis.url();
+                async move { AnyStore::from(RedisStore::connect(&url, prefix).await.unwrap()) }
+            };
+            family_lifecycle(connect("any1").await).await;
+            any_store_clones_share_state(connect("any2").await).await;
+            concurrent_refreshes(connect("any3").await, connect("any4").await).await;
+        });
+    }
 
     #[test]
     fn redis_family_lifecycle_and_concurrency() {

@@ -8,10 +8,15 @@ use std::future::Future;
 
 use crate::error::StoreError;
 
+#[cfg(feature = "redis")]
+mod any;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use any::AnyStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -91,6 +91,16 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
+/// The longest expiry given to a key: a hundred years. Redis refuses expiries whose
+/// milliseconds overflow an `i64`, and a token claiming to expire later than this is treated as
+/// expiring then.
+const MAX_TTL_SECS: u64 = 100 * 365 * 86_400;
+
+/// Seconds from `now` until `expires_at`, at most [`MAX_TTL_SECS`].
+fn ttl(expires_at: u64, now: u64) -> u64 {
+    expires_at.saturating_sub(now).min(MAX_TTL_SECS)
+}
+
 fn store_err(e: &redis::RedisError) -> StoreError {
     StoreError::new(format!("redis: {:?}", e.kind()))
 }
@@ -137,7 +147,7 @@ impl RefreshStore for RedisStore {
         let tkey = self.key("rt", family.token);
         let skey = self.subject_key(family.subject);
         // Relative TTLs: the application's clock decides, whatever Redis's clock says.
-        let ttl = i64::try_from(family.expires_at.saturating_sub(family.now)).unwrap_or(i64::MAX);
+        let ttl = i64::try_from(ttl(family.expires_at, family.now)).unwrap_or(i64::MAX);
         let mut conn = self.conn.clone();
         redis::pipe()
             .atomic()
@@ -245,7 +255,7 @@ impl RevocationStore for RedisStore {
             .arg(&key)
             .arg(1)
             .arg("EX")
-            .arg(expires_at - now)
+            .arg(ttl(expires_at, now))
             .exec_async(&mut conn)
             .await
             .map_err(|e| store_err(&e))
@@ -280,7 +290,7 @@ impl OneTimeStore for RedisStore {
             .arg(&key)
             .arg(value)
             .arg("EX")
-            .arg(record.expires_at - now)
+            .arg(ttl(record.expires_at, now))
             .exec_async(&mut conn)
             .await
             .map_err(|e| store_err(&e))
