@@ -39,6 +39,7 @@ use palisade_token::{
     opaque::Purpose,
     refresh::RefreshTokens,
     revocation::RevocationList,
+    store::AnyStore,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -49,7 +50,7 @@ use crate::{
     metrics::Metrics,
     problem::{ApiError, audited},
     profile::FieldCrypto,
-    shared::{LoginCounters, RateLimiter, TokenStore, now},
+    shared::{LoginCounters, RateLimiter, now},
 };
 
 /// The verified claims of an access token, put in the request's extensions by the bearer
@@ -57,7 +58,7 @@ use crate::{
 pub type UserClaims = Claims<Map<String, Value>>;
 
 /// The bearer layer's verifier: signature and claims, then the revocation list.
-pub(crate) type AccessVerifier = JwtVerifier<Map<String, Value>, RevocationList<TokenStore>>;
+pub(crate) type AccessVerifier = JwtVerifier<Map<String, Value>, RevocationList<AnyStore>>;
 
 /// palisade-http's defences, built once from the configuration and secrets; [`router`]
 /// clones them onto the routes.
@@ -81,9 +82,9 @@ pub struct AppState {
     pub(crate) hasher: Hasher,
     pub(crate) policy: PasswordPolicy,
     pub(crate) issuer: Issuer,
-    pub(crate) refresh: RefreshTokens<TokenStore>,
-    pub(crate) revocation: RevocationList<TokenStore>,
-    pub(crate) onetime: OneTimeTokens<TokenStore>,
+    pub(crate) refresh: RefreshTokens<AnyStore>,
+    pub(crate) revocation: RevocationList<AnyStore>,
+    pub(crate) onetime: OneTimeTokens<AnyStore>,
     pub(crate) csrf: CsrfTokens,
     pub(crate) login_throttle: LoginThrottle<LoginCounters>,
     pub(crate) resolver: ClientIpResolver,

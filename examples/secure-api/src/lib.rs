@@ -38,7 +38,7 @@ use palisade_token::{
     onetime::OneTimeTokens,
     refresh::{RefreshPolicy, RefreshTokens},
     revocation::RevocationList,
-    store::{MemoryStore, RedisStore},
+    store::{AnyStore, RedisStore},
 };
 use secrecy::{ExposeSecret as _, SecretBox};
 
@@ -48,7 +48,7 @@ pub use crate::{
 };
 use crate::{
     config::Secret,
-    shared::{LoginCounters, RateLimiter, TokenStore},
+    shared::{LoginCounters, RateLimiter},
 };
 
 /// What the command line asked for.
@@ -238,10 +238,10 @@ fn audit_log(config: &Config, secrets: &Secrets) -> Result<AuditLog, StartError>
     }
 }
 
-fn token_store(redis: Option<&redis::aio::ConnectionManager>, prefix: &str) -> TokenStore {
+fn token_store(redis: Option<&redis::aio::ConnectionManager>, prefix: &str) -> AnyStore {
     match redis {
-        Some(conn) => TokenStore::Redis(RedisStore::with_connection(conn.clone(), prefix)),
-        None => TokenStore::Memory(Arc::new(MemoryStore::new())),
+        Some(conn) => AnyStore::from(RedisStore::with_connection(conn.clone(), prefix)),
+        None => AnyStore::memory(),
     }
 }
 

@@ -1,9 +1,9 @@
 //! State that several instances share through Redis, or that one instance keeps in memory:
-//! palisade-token's stores, palisade-ratelimit's limiter and its login-failure counters.
+//! palisade-ratelimit's limiter and its login-failure counters (palisade-token's stores are
+//! its `AnyStore`).
 
 use std::{
     num::NonZeroU32,
-    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -13,94 +13,11 @@ use palisade_ratelimit::{
     redis::{RedisLimiter, RedisLoginStore},
 };
 
-use palisade_token::{
-    StoreError,
-    store::{
-        MemoryStore, NewFamily, OneTimeRecord, OneTimeStore, RedisStore, RefreshStore,
-        RevocationStore, RotateOutcome, Rotation,
-    },
-};
-
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// palisade-token's store: in process, or in Redis for a fleet. Cloning shares the store (the
-/// bearer layer's revocation check and the logout handler read and write the same list).
-#[derive(Debug, Clone)]
-pub(crate) enum TokenStore {
-    Memory(Arc<MemoryStore>),
-    Redis(RedisStore),
-}
-
-impl RefreshStore for TokenStore {
-    async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
-        match self {
-            Self::Memory(s) => s.create_family(family).await,
-            Self::Redis(s) => s.create_family(family).await,
-        }
-    }
-
-    async fn rotate(&self, rotation: Rotation<'_>) -> Result<RotateOutcome, StoreError> {
-        match self {
-            Self::Memory(s) => s.rotate(rotation).await,
-            Self::Redis(s) => s.rotate(rotation).await,
-        }
-    }
-
-    async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
-        match self {
-            Self::Memory(s) => RefreshStore::revoke_family(&**s, family).await,
-            Self::Redis(s) => RefreshStore::revoke_family(s, family).await,
-        }
-    }
-
-    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
-        match self {
-            Self::Memory(s) => s.revoke_subject(subject, now).await,
-            Self::Redis(s) => s.revoke_subject(subject, now).await,
-        }
-    }
-}
-
-impl RevocationStore for TokenStore {
-    async fn revoke(&self, jti: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
-        match self {
-            Self::Memory(s) => s.revoke(jti, expires_at, now).await,
-            Self::Redis(s) => s.revoke(jti, expires_at, now).await,
-        }
-    }
-
-    async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
-        match self {
-            Self::Memory(s) => s.is_revoked(jti, now).await,
-            Self::Redis(s) => s.is_revoked(jti, now).await,
-        }
-    }
-}
-
-impl OneTimeStore for TokenStore {
-    async fn put(
-        &self,
-        lookup_id: &str,
-        record: OneTimeRecord,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        match self {
-            Self::Memory(s) => s.put(lookup_id, record, now).await,
-            Self::Redis(s) => s.put(lookup_id, record, now).await,
-        }
-    }
-
-    async fn take(&self, lookup_id: &str, now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
-        match self {
-            Self::Memory(s) => s.take(lookup_id, now).await,
-            Self::Redis(s) => s.take(lookup_id, now).await,
-        }
-    }
 }
 
 /// The request limiter: palisade-ratelimit in process, or in Redis for a fleet.
