@@ -13,11 +13,14 @@ use std::{
 };
 
 use palisade_ratelimit::{
-    FailurePolicy, Policy,
+    FailurePolicy, Limiter, MemoryBackend, MemoryConfig, Policy,
     client_ip::{ClientIpResolver, ForwardedHeader},
-    login::{LoginPolicy, LoginThrottle},
+    login::{LoginPolicy, LoginStore, LoginThrottle, MemoryLoginStore},
     multi::{Rule, evaluate},
-    redis::{RedisBackend, RedisConfig, RedisLimiter, RedisLimiterConfig, RedisLoginStore},
+    redis::{
+        AnyLimiter, AnyLoginStore, RedisBackend, RedisConfig, RedisLimiter, RedisLimiterConfig,
+        RedisLoginStore,
+    },
 };
 use palisade_testkit::RedisServer;
 
@@ -285,7 +288,31 @@ async fn multi_policy_over_redis() {
 #[tokio::test]
 async fn login_counters_in_redis() {
     let redis = server();
-    let store = RedisLoginStore::new(&backend(&redis));
+    login_counters(RedisLoginStore::new(&backend(&redis))).await;
+}
+
+#[tokio::test]
+async fn any_limiter_and_login_store_choose_at_run_time() {
+    let redis = server();
+    let policy = Policy::new("any", 2, Duration::from_secs(3600)).expect("policy");
+    for limiter in [
+        AnyLimiter::from(MemoryBackend::new(MemoryConfig::default())),
+        AnyLimiter::from(RedisLimiter::new(
+            backend(&redis),
+            RedisLimiterConfig::default(),
+        )),
+    ] {
+        let name = format!("{limiter:?}");
+        for allowed in [true, true, false] {
+            let decision = limiter.decide("k", &policy, NonZeroU32::MIN).await;
+            assert_eq!(decision.allowed, allowed, "{name}");
+        }
+    }
+    login_counters(AnyLoginStore::from(MemoryLoginStore::new(100))).await;
+    login_counters(AnyLoginStore::from(RedisLoginStore::new(&backend(&redis)))).await;
+}
+
+async fn login_counters<S: LoginStore>(store: S) {
     let t = LoginThrottle::new(store, LoginPolicy::default());
     let resolver = ClientIpResolver::new([], ForwardedHeader::Forwarded).expect("resolver");
     let c = resolver.key("203.0.113.7".parse().expect("ip"));
