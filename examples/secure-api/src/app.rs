@@ -30,6 +30,7 @@ use palisade_password::{Hasher, Password, PasswordPolicy};
 use palisade_ratelimit::{
     client_ip::{ClientIpResolver, ClientKey},
     login::LoginThrottle,
+    redis::{AnyLimiter, AnyLoginStore},
 };
 use palisade_token::{
     ErrorKind, ExposeSecret as _,
@@ -50,7 +51,6 @@ use crate::{
     metrics::Metrics,
     problem::{ApiError, audited},
     profile::FieldCrypto,
-    shared::{LoginCounters, RateLimiter, now},
 };
 
 /// The verified claims of an access token, put in the request's extensions by the bearer
@@ -70,9 +70,9 @@ pub(crate) struct Defences {
     /// The cookie refresh: Fetch Metadata or origin, then the signed double-submit token.
     pub(crate) csrf: CsrfLayer<TokenCsrf>,
     /// Requests per client address.
-    pub(crate) per_client: RateLimitLayer<PolicyLimiter<RateLimiter>>,
+    pub(crate) per_client: RateLimitLayer<PolicyLimiter<AnyLimiter>>,
     /// Requests per authenticated user.
-    pub(crate) per_user: RateLimitLayer<PolicyLimiter<RateLimiter>>,
+    pub(crate) per_user: RateLimitLayer<PolicyLimiter<AnyLimiter>>,
 }
 
 /// Everything the handlers share.
@@ -86,7 +86,7 @@ pub struct AppState {
     pub(crate) revocation: RevocationList<AnyStore>,
     pub(crate) onetime: OneTimeTokens<AnyStore>,
     pub(crate) csrf: CsrfTokens,
-    pub(crate) login_throttle: LoginThrottle<LoginCounters>,
+    pub(crate) login_throttle: LoginThrottle<AnyLoginStore>,
     pub(crate) resolver: ClientIpResolver,
     pub(crate) audit: Arc<Mutex<AuditLog>>,
     pub(crate) metrics: Metrics,
@@ -425,7 +425,9 @@ async fn register(State(state): Shared, body: Bytes) -> Result<Response, ApiErro
 }
 
 pub(crate) fn now_i64() -> i64 {
-    i64::try_from(now()).unwrap_or(i64::MAX)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn cookie(name: &str, value: &str, path: &str, http_only: bool, max_age: u64) -> HeaderValue {

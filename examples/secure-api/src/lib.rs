@@ -11,7 +11,6 @@ pub mod db;
 pub mod metrics;
 mod problem;
 mod profile;
-mod shared;
 
 use std::{
     collections::BTreeMap,
@@ -30,7 +29,10 @@ use palisade_ratelimit::{
     MemoryBackend, MemoryConfig, Policy,
     client_ip::{ClientIpResolver, ForwardedHeader},
     login::{LoginPolicy, LoginThrottle, MemoryLoginStore},
-    redis::{RedisBackend, RedisConfig, RedisLimiter, RedisLimiterConfig, RedisLoginStore},
+    redis::{
+        AnyLimiter, AnyLoginStore, RedisBackend, RedisConfig, RedisLimiter, RedisLimiterConfig,
+        RedisLoginStore,
+    },
 };
 use palisade_token::{
     csrf::{CsrfTokens, OriginPolicy},
@@ -42,13 +44,10 @@ use palisade_token::{
 };
 use secrecy::{ExposeSecret as _, SecretBox};
 
+use crate::config::Secret;
 pub use crate::{
     app::{Access, AppState, UserClaims, router, routes, routes_only},
     config::{Config, ConfigError, Secrets},
-};
-use crate::{
-    config::Secret,
-    shared::{LoginCounters, RateLimiter},
 };
 
 /// What the command line asked for.
@@ -251,9 +250,9 @@ fn key(secret: &Secret) -> &[u8] {
 
 /// palisade-ratelimit's pieces, in process or in Redis.
 struct Limits {
-    per_client: RateLimitLayer<PolicyLimiter<RateLimiter>>,
-    per_user: RateLimitLayer<PolicyLimiter<RateLimiter>>,
-    login_throttle: LoginThrottle<LoginCounters>,
+    per_client: RateLimitLayer<PolicyLimiter<AnyLimiter>>,
+    per_user: RateLimitLayer<PolicyLimiter<AnyLimiter>>,
+    login_throttle: LoginThrottle<AnyLoginStore>,
     resolver: ClientIpResolver,
 }
 
@@ -272,14 +271,14 @@ fn limits(config: &Config) -> Result<Limits, StartError> {
         Some(url) => {
             let backend = RedisBackend::new(url, RedisConfig::default().prefix("secure-api:rl"))
                 .map_err(|e| component("redis rate limiter")(&e))?;
-            let login_store = LoginCounters::Redis(RedisLoginStore::new(&backend));
+            let login_store = AnyLoginStore::from(RedisLoginStore::new(&backend));
             let limiter =
-                RateLimiter::Redis(RedisLimiter::new(backend, RedisLimiterConfig::default()));
+                AnyLimiter::from(RedisLimiter::new(backend, RedisLimiterConfig::default()));
             (limiter, login_store)
         }
         None => (
-            RateLimiter::Memory(MemoryBackend::new(MemoryConfig::default())),
-            LoginCounters::Memory(MemoryLoginStore::new(100_000)),
+            AnyLimiter::from(MemoryBackend::new(MemoryConfig::default())),
+            AnyLoginStore::from(MemoryLoginStore::new(100_000)),
         ),
     };
     let login_throttle = LoginThrottle::new(login_store, login_policy).on_suspicious(
