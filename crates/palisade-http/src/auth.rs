@@ -10,8 +10,9 @@ use std::{
 
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use palisade_audit::Outcome;
-use tower::{Layer, Service};
+use tower::Service;
 
+use crate::service::layer_service;
 use crate::{
     Problem, ResponseBody, SecurityEvent,
     client::Principal,
@@ -187,39 +188,9 @@ impl<V: TokenVerifier> BearerLayer<V> {
     }
 }
 
-impl<S, V> Layer<S> for BearerLayer<V> {
-    type Service = Bearer<S, V>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Bearer {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`BearerLayer`].
-pub struct Bearer<S, V> {
-    inner: S,
-    layer: BearerLayer<V>,
-}
-
-impl<S: Clone, V> Clone for Bearer<S, V> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, V> fmt::Debug for Bearer<S, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bearer")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
+layer_service! {
+    /// The service of [`BearerLayer`].
+    pub struct Bearer<S, V> of BearerLayer<V>;
 }
 
 /// The token in an `Authorization` header, or why there is none.
@@ -448,39 +419,9 @@ impl<C: Authorized + Send + Sync + 'static> RequireLayer<C> {
     }
 }
 
-impl<S, C> Layer<S> for RequireLayer<C> {
-    type Service = Require<S, C>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Require {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`RequireLayer`].
-pub struct Require<S, C> {
-    inner: S,
-    layer: RequireLayer<C>,
-}
-
-impl<S: Clone, C> Clone for Require<S, C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, C> fmt::Debug for Require<S, C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Require")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
+layer_service! {
+    /// The service of [`RequireLayer`].
+    pub struct Require<S, C> of RequireLayer<C>;
 }
 
 impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S, C>

@@ -8,9 +8,10 @@ use std::{
 };
 
 use http::{Extensions, HeaderMap, Request};
-use tower::{Layer, Service};
+use tower::Service;
 
 use crate::client::{ClientIp, ClientKey, PeerAddr};
+use crate::service::layer_service;
 
 /// Finds the client behind the proxies a deployment trusts.
 ///
@@ -103,30 +104,9 @@ impl ClientIpLayer {
     }
 }
 
-impl<S> Layer<S> for ClientIpLayer {
-    type Service = ClientIpService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ClientIpService {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`ClientIpLayer`].
-#[derive(Clone)]
-pub struct ClientIpService<S> {
-    inner: S,
-    layer: ClientIpLayer,
-}
-
-impl<S: fmt::Debug> fmt::Debug for ClientIpService<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientIpService")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
+layer_service! {
+    /// The service of [`ClientIpLayer`].
+    pub struct ClientIpService<S> of ClientIpLayer;
 }
 
 impl<S, ReqBody> Service<Request<ReqBody>> for ClientIpService<S>

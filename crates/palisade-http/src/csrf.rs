@@ -10,8 +10,9 @@ use std::{
 
 use http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode};
 use palisade_audit::Outcome;
-use tower::{Layer, Service};
+use tower::Service;
 
+use crate::service::layer_service;
 use crate::{
     Problem, ResponseBody, SecurityEvent,
     cookie::{CookieValue, cookie},
@@ -134,39 +135,9 @@ impl<C: CsrfCheck> CsrfLayer<C> {
     }
 }
 
-impl<S, C> Layer<S> for CsrfLayer<C> {
-    type Service = Csrf<S, C>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Csrf {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`CsrfLayer`].
-pub struct Csrf<S, C> {
-    inner: S,
-    layer: CsrfLayer<C>,
-}
-
-impl<S: Clone, C> Clone for Csrf<S, C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, C> fmt::Debug for Csrf<S, C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Csrf")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
+layer_service! {
+    /// The service of [`CsrfLayer`].
+    pub struct Csrf<S, C> of CsrfLayer<C>;
 }
 
 impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for Csrf<S, C>

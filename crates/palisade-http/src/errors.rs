@@ -11,8 +11,9 @@ use http::{Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::BodyExt;
 use palisade_redact::Redactor;
-use tower::{BoxError, Layer, Service};
+use tower::{BoxError, Service};
 
+use crate::service::layer_service;
 use crate::{Problem, ResponseBody, future::BoxFuture, request_id::request_id};
 
 /// The tracing target of the events that carry the hidden detail.
@@ -82,31 +83,9 @@ impl SanitizeErrorsLayer {
     }
 }
 
-impl<S> Layer<S> for SanitizeErrorsLayer {
-    type Service = SanitizeErrors<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        SanitizeErrors {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`SanitizeErrorsLayer`].
-#[derive(Clone)]
-pub struct SanitizeErrors<S> {
-    inner: S,
-    layer: SanitizeErrorsLayer,
-}
-
-impl<S: fmt::Debug> fmt::Debug for SanitizeErrors<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SanitizeErrors")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
+layer_service! {
+    /// The service of [`SanitizeErrorsLayer`].
+    pub struct SanitizeErrors<S> of SanitizeErrorsLayer;
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SanitizeErrors<S>

@@ -19,6 +19,7 @@ mod rate;
 mod ratelimit;
 mod redirect;
 mod request_id;
+mod service;
 mod token;
 
 pub use crate::{

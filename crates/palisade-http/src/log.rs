@@ -8,8 +8,9 @@ use std::{
 
 use http::{HeaderMap, Method, Request, Response};
 use palisade_redact::Redactor;
-use tower::{Layer, Service};
+use tower::Service;
 
+use crate::service::layer_service;
 use crate::{
     client::client_addr,
     future::{OnResult, ResponseFuture},
@@ -72,31 +73,9 @@ impl RequestLogLayer {
     }
 }
 
-impl<S> Layer<S> for RequestLogLayer {
-    type Service = RequestLog<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequestLog {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`RequestLogLayer`].
-#[derive(Clone)]
-pub struct RequestLog<S> {
-    inner: S,
-    layer: RequestLogLayer,
-}
-
-impl<S: fmt::Debug> fmt::Debug for RequestLog<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestLog")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
+layer_service! {
+    /// The service of [`RequestLogLayer`].
+    pub struct RequestLog<S> of RequestLogLayer;
 }
 
 /// What is logged once the response is ready.

@@ -12,8 +12,9 @@ use std::{
 
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use palisade_audit::Outcome;
-use tower::{Layer, Service};
+use tower::Service;
 
+use crate::service::layer_service;
 use crate::{
     Problem, ResponseBody, SecurityEvent,
     client::{ClientIp, ClientKey, Principal},
@@ -148,39 +149,9 @@ impl<L: RateLimiter> RateLimitLayer<L> {
     }
 }
 
-impl<S, L> Layer<S> for RateLimitLayer<L> {
-    type Service = RateLimit<S, L>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RateLimit {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`RateLimitLayer`].
-pub struct RateLimit<S, L> {
-    inner: S,
-    layer: RateLimitLayer<L>,
-}
-
-impl<S: Clone, L> Clone for RateLimit<S, L> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, L> fmt::Debug for RateLimit<S, L> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimit")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
+layer_service! {
+    /// The service of [`RateLimitLayer`].
+    pub struct RateLimit<S, L> of RateLimitLayer<L>;
 }
 
 /// What a request is counted under.

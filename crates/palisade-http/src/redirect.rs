@@ -7,8 +7,9 @@ use std::{
 };
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header, uri::Authority};
-use tower::{Layer, Service};
+use tower::Service;
 
+use crate::service::layer_service;
 use crate::{
     ResponseBody,
     future::{BoxFuture, passed},
@@ -75,31 +76,9 @@ impl HttpsRedirectLayer {
     }
 }
 
-impl<S> Layer<S> for HttpsRedirectLayer {
-    type Service = HttpsRedirect<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        HttpsRedirect {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`HttpsRedirectLayer`].
-#[derive(Clone)]
-pub struct HttpsRedirect<S> {
-    inner: S,
-    layer: HttpsRedirectLayer,
-}
-
-impl<S: fmt::Debug> fmt::Debug for HttpsRedirect<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpsRedirect")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
+layer_service! {
+    /// The service of [`HttpsRedirectLayer`].
+    pub struct HttpsRedirect<S> of HttpsRedirectLayer;
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpsRedirect<S>
