@@ -15,6 +15,13 @@ fn key(name: &str) -> String {
 
 const HS_SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-hs256-test-secret";
 
+/// `palisade token VERB --alg ALG ARGS...` with `input` on standard input.
+fn cli_token(verb: &str, alg: &str, args: &[&str], input: &[u8]) -> Run {
+    let mut all = vec!["token", verb, "--alg", alg];
+    all.extend_from_slice(args);
+    run(&all, input)
+}
+
 fn token_of(r: &Run) -> String {
     r.expect_code(0);
     let out = r.stdout_str();
@@ -38,12 +45,10 @@ fn token_hs256_sign_and_verify() {
     let s = Scratch::new("token-hs");
     let secret = s.file("hs.key", HS_SECRET);
     let token = token_of(
-        run(
+        cli_token(
+            "sign",
+            "HS256",
             &[
-                "token",
-                "sign",
-                "--alg",
-                "HS256",
                 "--secret-file",
                 &secret,
                 "--kid",
@@ -109,17 +114,10 @@ fn token_hs256_sign_and_verify() {
     }
     // Another secret: bad signature.
     let other = s.file("other.key", b"another-secret-of-at-least-32-bytes!!");
-    let r = run(
-        &[
-            "token",
-            "verify",
-            "--alg",
-            "HS256",
-            "--secret-file",
-            &other,
-            "--aud",
-            "orders",
-        ],
+    let r = cli_token(
+        "verify",
+        "HS256",
+        &["--secret-file", &other, "--aud", "orders"],
         token.as_bytes(),
     );
     r.expect_code(1);
@@ -136,10 +134,7 @@ fn token_verify_refuses_the_classic_attacks() {
     let s = Scratch::new("token-attacks");
     let secret = s.file("hs.key", HS_SECRET);
     let verify = |alg: &str, input: &str| {
-        run(
-            &["token", "verify", "--alg", alg, "--secret-file", &secret],
-            input.as_bytes(),
-        )
+        cli_token("verify", alg, &["--secret-file", &secret], input.as_bytes())
     };
     // alg none, with and without a signature.
     for token in [
@@ -149,17 +144,10 @@ fn token_verify_refuses_the_classic_attacks() {
         verify("HS256", token).expect_code(1);
     }
     // Expired (an `exp` in the past) and missing `exp`.
-    let expired = token_of(&run(
-        &[
-            "token",
-            "sign",
-            "--alg",
-            "HS256",
-            "--secret-file",
-            &secret,
-            "--claims",
-            r#"{"exp":1000}"#,
-        ],
+    let expired = token_of(&cli_token(
+        "sign",
+        "HS256",
+        &["--secret-file", &secret, "--claims", r#"{"exp":1000}"#],
         b"",
     ));
     let r = verify("HS256", &expired);
@@ -167,12 +155,11 @@ fn token_verify_refuses_the_classic_attacks() {
     assert!(r.stderr.contains("expired"), "{}", r.stderr);
     // A token signed with HS256 presented as HS512 (with a secret long enough for HS512).
     let long = s.file("hs512.key", &[b'k'; 64]);
-    let hs256 = token_of(&run(
-        &["token", "sign", "--alg", "HS256", "--secret-file", &long],
-        b"",
-    ));
-    let r = run(
-        &["token", "verify", "--alg", "HS512", "--secret-file", &long],
+    let hs256 = token_of(&cli_token("sign", "HS256", &["--secret-file", &long], b""));
+    let r = cli_token(
+        "verify",
+        "HS512",
+        &["--secret-file", &long],
         hs256.as_bytes(),
     );
     r.expect_code(1);
@@ -180,26 +167,16 @@ fn token_verify_refuses_the_classic_attacks() {
     // Algorithm confusion: an HS256 token whose HMAC key is the RSA public key's PEM.
     let public_pem = std::fs::read(key("rsa2048.pub.pem")).expect("pem");
     let confused_key = s.file("confused.key", &public_pem);
-    let confused = token_of(&run(
-        &[
-            "token",
-            "sign",
-            "--alg",
-            "HS256",
-            "--secret-file",
-            &confused_key,
-        ],
+    let confused = token_of(&cli_token(
+        "sign",
+        "HS256",
+        &["--secret-file", &confused_key],
         b"",
     ));
-    run(
-        &[
-            "token",
-            "verify",
-            "--alg",
-            "RS256",
-            "--public-key",
-            &key("rsa2048.pub.pem"),
-        ],
+    cli_token(
+        "verify",
+        "RS256",
+        &["--public-key", &key("rsa2048.pub.pem")],
         confused.as_bytes(),
     )
     .expect_code(1);
@@ -219,37 +196,25 @@ fn token_asymmetric_keys_and_jwks() {
         ("RS256", "rsa2048.pem", "rsa2048.pub.pem", "rsa-1"),
         ("PS256", "rsa2048.pem", "rsa2048.pub.pem", "rsa-1"),
     ] {
-        let token = token_of(&run(
-            &[
-                "token",
-                "sign",
-                "--alg",
-                alg,
-                "--private-key",
-                &key(private),
-                "--kid",
-                kid,
-                "--sub",
-                "svc",
-            ],
+        let token = token_of(&cli_token(
+            "sign",
+            alg,
+            &["--private-key", &key(private), "--kid", kid, "--sub", "svc"],
             b"",
         ));
-        let claims = claims_of(&run(
-            &[
-                "token",
-                "verify",
-                "--alg",
-                alg,
-                "--public-key",
-                &key(public),
-            ],
+        let claims = claims_of(&cli_token(
+            "verify",
+            alg,
+            &["--public-key", &key(public)],
             token.as_bytes(),
         ));
         assert_eq!(claims["sub"], "svc", "{alg}");
         if alg != "PS256" {
             // The JWKS names each key's algorithm; the kid selects it.
-            let claims = claims_of(&run(
-                &["token", "verify", "--alg", alg, "--jwks", &key("jwks.json")],
+            let claims = claims_of(&cli_token(
+                "verify",
+                alg,
+                &["--jwks", &key("jwks.json")],
                 token.as_bytes(),
             ));
             assert_eq!(claims["sub"], "svc", "{alg}");
@@ -260,35 +225,25 @@ fn token_asymmetric_keys_and_jwks() {
         } else {
             "ed25519.pub.pem"
         };
-        let r = run(
-            &["token", "verify", "--alg", alg, "--public-key", &key(wrong)],
+        let r = cli_token(
+            "verify",
+            alg,
+            &["--public-key", &key(wrong)],
             token.as_bytes(),
         );
         assert!(matches!(r.code, 1 | 2), "{alg}: {r:?}");
     }
     // A kid the JWKS does not have.
-    let token = token_of(&run(
-        &[
-            "token",
-            "sign",
-            "--alg",
-            "EdDSA",
-            "--private-key",
-            &key("ed25519.pem"),
-            "--kid",
-            "ed-2",
-        ],
+    let token = token_of(&cli_token(
+        "sign",
+        "EdDSA",
+        &["--private-key", &key("ed25519.pem"), "--kid", "ed-2"],
         b"",
     ));
-    let r = run(
-        &[
-            "token",
-            "verify",
-            "--alg",
-            "EdDSA",
-            "--jwks",
-            &key("jwks.json"),
-        ],
+    let r = cli_token(
+        "verify",
+        "EdDSA",
+        &["--jwks", &key("jwks.json")],
         token.as_bytes(),
     );
     r.expect_code(1);
@@ -298,28 +253,16 @@ fn token_asymmetric_keys_and_jwks() {
 #[test]
 fn token_alg_binds_with_a_jwks() {
     // With a JWKS every key names its own algorithm: --alg still binds.
-    let token = token_of(&run(
-        &[
-            "token",
-            "sign",
-            "--alg",
-            "EdDSA",
-            "--private-key",
-            &key("ed25519.pem"),
-            "--kid",
-            "ed-1",
-        ],
+    let token = token_of(&cli_token(
+        "sign",
+        "EdDSA",
+        &["--private-key", &key("ed25519.pem"), "--kid", "ed-1"],
         b"",
     ));
-    let r = run(
-        &[
-            "token",
-            "verify",
-            "--alg",
-            "ES256",
-            "--jwks",
-            &key("jwks.json"),
-        ],
+    let r = cli_token(
+        "verify",
+        "ES256",
+        &["--jwks", &key("jwks.json")],
         token.as_bytes(),
     );
     r.expect_code(1);
