@@ -473,50 +473,51 @@ fn csrf_is_required_for_cookie_refresh() {
     let csrf = r.json()["csrf_token"].as_str().unwrap().to_owned();
     let cookie = format!("refresh={refresh}; csrf={csrf}");
 
-    // No token: refused.
-    let r = server.post("/auth/refresh", &[("Cookie", &cookie)], "");
-    assert_eq!(r.status, 403);
-    // Wrong token: refused.
-    let r = server.post(
-        "/auth/refresh",
-        &[("Cookie", &cookie), ("X-CSRF-Token", "x.y")],
-        "",
-    );
-    assert_eq!(r.status, 403);
-    // Cross-site by Fetch Metadata, even with the token: refused.
-    let r = server.post(
-        "/auth/refresh",
-        &[
-            ("Cookie", &cookie),
-            ("X-CSRF-Token", &csrf),
-            ("Sec-Fetch-Site", "cross-site"),
-        ],
-        "",
-    );
-    assert_eq!(r.status, 403);
-    // A foreign origin: refused.
-    let r = server.post(
-        "/auth/refresh",
-        &[
-            ("Cookie", &cookie),
-            ("X-CSRF-Token", &csrf),
-            ("Origin", "https://evil.example"),
-        ],
-        "",
-    );
-    assert_eq!(r.status, 403);
+    let cookie = ("Cookie", cookie.as_str());
+    let token = ("X-CSRF-Token", csrf.as_str());
+    let refused = [
+        ("no token", vec![cookie], "missing_token"),
+        (
+            "wrong token",
+            vec![cookie, ("X-CSRF-Token", "x.y")],
+            "bad_token",
+        ),
+        (
+            "cross-site by Fetch Metadata, even with the token",
+            vec![cookie, token, ("Sec-Fetch-Site", "cross-site")],
+            "cross_site",
+        ),
+        (
+            "a foreign origin, even with the token",
+            vec![cookie, token, ("Origin", "https://evil.example")],
+            "cross_site",
+        ),
+    ];
+    for (case, headers, _) in &refused {
+        assert_eq!(
+            server.post("/auth/refresh", headers, "").status,
+            403,
+            "{case}"
+        );
+    }
     // Same origin with the double-submitted token: accepted.
-    let r = server.post(
-        "/auth/refresh",
-        &[
-            ("Cookie", &cookie),
-            ("X-CSRF-Token", &csrf),
-            ("Origin", ORIGIN),
-            ("Sec-Fetch-Site", "same-origin"),
-        ],
-        "",
-    );
+    let same_origin = [
+        cookie,
+        token,
+        ("Origin", ORIGIN),
+        ("Sec-Fetch-Site", "same-origin"),
+    ];
+    let r = server.post("/auth/refresh", &same_origin, "");
     assert_eq!(r.status, 200, "{}", r.body);
+    // Each refusal is audited with its reason.
+    let audit = server.audit();
+    for (case, _, reason) in &refused {
+        assert!(
+            audit.contains(&format!("\"reason\":\"{reason}\"")),
+            "{case}"
+        );
+    }
+    assert!(audit.contains("\"action\":\"csrf\""));
 }
 
 #[test]
