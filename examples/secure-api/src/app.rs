@@ -710,15 +710,17 @@ async fn reset_confirm(
         return Err(invalid());
     };
     let hash = new_password_hash(&state, input.new_password, &user.email).await?;
-    state
-        .db
-        .set_password_hash(id, hash.as_str().to_owned(), now_i64())
-        .await?;
+    // Sessions end before the password changes: if either step fails, the account is left
+    // signed out rather than holding a new password beside the old sessions.
     let revoked = state
         .refresh
         .revoke_subject(&subject)
         .await
         .map_err(|_| ApiError::Unavailable)?;
+    state
+        .db
+        .set_password_hash(id, hash.as_str().to_owned(), now_i64())
+        .await?;
     // The owner proved control of the mailbox: lift a login lockout.
     let key = client_key(&state, client.as_deref());
     let _ = state.login_throttle.record_success(&user.email, &key).await;
