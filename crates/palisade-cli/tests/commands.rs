@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{Scratch, run, unhex};
+use common::{Scratch, run};
+use palisade_testkit::unhex;
 
 const PASSWORD: &[u8] = b"Tr0ub4dor&3-correct-horse";
 

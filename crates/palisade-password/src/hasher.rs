@@ -629,12 +629,7 @@ mod tests {
             .unwrap()
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use palisade_testkit::unhex as hex;
 
     /// RFC 9106 section 5 through the same path verification takes (budget, pooled buffer,
     /// secret input), since the public API cannot set associated data.

@@ -32,6 +32,23 @@ pub fn free_port() -> io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// Decodes hex (test vectors, keys written as hex).
+///
+/// # Panics
+///
+/// On an odd length or a character that is not a hex digit: a broken vector file.
+pub fn unhex(text: &str) -> Vec<u8> {
+    assert!(text.len().is_multiple_of(2), "odd-length hex: {text}");
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .expect("a hex digit pair")
+        })
+        .collect()
+}
+
 /// Why a test server could not be started.
 #[derive(Debug)]
 pub struct Error(String);

@@ -200,13 +200,6 @@ fn forge(issued_at: u64, ttl: u64, key: &[u8]) -> String {
         .unwrap()
 }
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 #[test]
 fn expired_tampered_and_alg_none_tokens_are_rejected() {
     let dir = Server::temp_dir("tokens");
@@ -215,7 +208,7 @@ fn expired_tampered_and_alg_none_tokens_are_rejected() {
     let good = login["access_token"].as_str().unwrap();
     assert_eq!(me(&server, good).status, 200);
 
-    let key = hex(SECRETS[0].1);
+    let key = palisade_testkit::unhex(SECRETS[0].1);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

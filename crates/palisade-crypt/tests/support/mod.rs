@@ -36,12 +36,7 @@ pub fn get<'a>(block: &'a [(String, String)], key: &str) -> &'a str {
         .map_or_else(|| panic!("vector lacks {key}"), |(_, v)| v.as_str())
 }
 
-pub fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-        .collect()
-}
+pub use palisade_testkit::unhex as hex;
 
 pub fn key32(text: &str) -> [u8; 32] {
     hex(text).try_into().expect("32 bytes")
