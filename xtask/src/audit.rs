@@ -1,6 +1,10 @@
 //! `cargo xtask audit`: the supply-chain and policy checks to run before a release.
 
-use std::{fs, path::Path};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use crate::{
     run::{cargo, metadata, step, succeeds, target_dir},
@@ -13,18 +17,33 @@ const DEFAULT_DB_DIR: &str = "advisory-db-3157b0e258782691";
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let advisory_db = crate::flag_value(args, "--advisory-db")?;
-    audit(advisory_db.as_deref())
+    let home = if args.iter().any(|a| a == "--fresh-cargo-home") {
+        CargoHome::Fresh
+    } else {
+        CargoHome::Inherited
+    };
+    audit(advisory_db.as_deref(), home)
 }
 
-pub(crate) fn audit(advisory_db: Option<&str>) -> Result<(), String> {
-    cargo_deny(advisory_db)?;
+/// Which cargo home the dependency checks run with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CargoHome {
+    /// The caller's (`$CARGO_HOME` or `~/.cargo`), with whatever its package cache holds.
+    Inherited,
+    /// An empty directory made for this run, as on a machine that has never built the
+    /// workspace: every package the checks read must be downloaded by the checks themselves.
+    Fresh,
+}
+
+pub(crate) fn audit(advisory_db: Option<&str>, home: CargoHome) -> Result<(), String> {
+    cargo_deny(advisory_db, home)?;
     forbid_unsafe()?;
     publish_metadata()?;
     eprintln!("xtask: audit passed");
     Ok(())
 }
 
-fn cargo_deny(advisory_db: Option<&str>) -> Result<(), String> {
+fn cargo_deny(advisory_db: Option<&str>, home: CargoHome) -> Result<(), String> {
     if !succeeds(&mut cargo(&["deny", "--version"])) {
         eprintln!(
             "xtask: cargo-deny is not installed; installing it now with \
@@ -37,10 +56,29 @@ fn cargo_deny(advisory_db: Option<&str>) -> Result<(), String> {
     }
     let root = workspace_root();
     let config = root.join("deny.toml");
+    let fresh_home = match home {
+        CargoHome::Inherited => None,
+        CargoHome::Fresh => Some(fresh_cargo_home()?),
+    };
+    // Runs a cargo command with the chosen cargo home.
+    let with_home = |args: &[&str]| {
+        let mut cmd = cargo(args);
+        if let Some(dir) = &fresh_home {
+            cmd.env("CARGO_HOME", dir);
+        }
+        cmd
+    };
+    // cargo-deny checks the graph for every target and feature (`all-features = true`), so it
+    // reads the manifests of packages no native build downloads (wasm-only and optional ones).
+    // Fetching the whole lock file first is what lets the check itself run offline.
+    step(
+        "cargo fetch (every package in Cargo.lock, for every target)",
+        &mut with_home(&["fetch", "--locked"]),
+    )?;
     match advisory_db {
         None => step(
             "cargo deny",
-            cargo(&["deny", "--config"]).arg(&config).arg("check"),
+            with_home(&["deny", "--config"]).arg(&config).arg("check"),
         ),
         Some(copy) => {
             let db_path = target_dir()?.join("advisory-dbs");
@@ -58,12 +96,26 @@ fn cargo_deny(advisory_db: Option<&str>) -> Result<(), String> {
             fs::write(&offline_config, offline).map_err(|e| format!("{e}"))?;
             step(
                 "cargo deny (offline advisory database)",
-                cargo(&["deny", "--offline", "--config"])
+                with_home(&["deny", "--offline", "--config"])
                     .arg(&offline_config)
                     .arg("check"),
             )
         }
     }
+}
+
+/// An empty cargo home under the target directory, emptied again on every run.
+fn fresh_cargo_home() -> Result<PathBuf, String> {
+    let dir = target_dir()?.join("audit-cargo-home");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    eprintln!(
+        "xtask: dependency checks run with an empty CARGO_HOME at {}",
+        dir.display()
+    );
+    Ok(dir)
 }
 
 /// Copies a plain directory tree of the RustSec database to `dest` and makes it the git
@@ -85,7 +137,7 @@ fn prepare_offline_db(source: &Path, dest: &Path) -> Result<(), String> {
     }
     copy_tree(source, dest)?;
     let git = |args: &[&str]| {
-        let mut cmd = std::process::Command::new("git");
+        let mut cmd = Command::new("git");
         cmd.arg("-C")
             .arg(dest)
             .args(["-c", "user.name=xtask", "-c", "user.email=xtask@localhost"])

@@ -23,8 +23,11 @@ usage: cargo xtask <command>
 
 commands:
   ci                       fmt, clippy, tests, doctests, docs, tidy and audit; stops at the first failure
-  audit [--advisory-db P]  cargo-deny (advisories, bans, licenses, sources), unsafe and metadata checks;
-                           P is an offline copy of the RustSec advisory database (a plain directory)
+  audit [--advisory-db P] [--fresh-cargo-home]
+                           cargo fetch, then cargo-deny (advisories, bans, licenses, sources), unsafe and
+                           metadata checks; P is an offline copy of the RustSec advisory database (a plain
+                           directory); --fresh-cargo-home runs the dependency checks with an empty
+                           CARGO_HOME, as on a new machine (ci always does)
   bench [--quick] [--write] [--report-only]
                            criterion benches, then a table of ratios; --write records it in docs/benchmarks.md;
                            --report-only prints the table from the last run's results without running
