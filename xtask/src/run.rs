@@ -17,9 +17,14 @@ pub(crate) fn cargo(args: &[&str]) -> Command {
 /// Runs `cmd` under a step name; an error names the step and the command.
 pub(crate) fn step(name: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("xtask: ==> {name}: {}", show(cmd));
+    let started = std::time::Instant::now();
     let status = cmd
         .status()
         .map_err(|e| format!("{name}: could not start `{}`: {e}", show(cmd)))?;
+    eprintln!(
+        "xtask: <== {name}: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     if status.success() {
         Ok(())
     } else {
