@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use common::{Run, Scratch, run_env};
 
 /// The marker: a valid field name, attribute name and key id alphabet where that matters, so
@@ -540,6 +542,35 @@ fn rows(f: &Fixtures) -> Vec<Row> {
             2,
         ),
     ];
+    for verb in ["new", "rotate", "disable"] {
+        let mut args = vec!["keyring", verb, ring];
+        if verb == "disable" {
+            args.push(MARK_KEY_ID);
+        }
+        args.extend(["--master-key-file", &missing]);
+        rows.push(row("keyring --master-key-file (missing)", &args, b"", 2));
+    }
+    for verb in ["encrypt", "decrypt", "rewrap"] {
+        for (option, value, good) in [
+            ("--context", ctx_duplicate.as_str(), "users.email"),
+            ("--keyring", missing.as_str(), ring),
+            ("--master-key-file", missing.as_str(), ""),
+        ] {
+            let mut args = vec![verb, "--keyring", ring, "--context", "users.email"];
+            if good.is_empty() {
+                args.extend([option, value]);
+            } else {
+                let at = args.iter().position(|a| *a == option).expect("option") + 1;
+                args[at] = value;
+            }
+            rows.push(row(
+                "crypt options on every crypt command",
+                &args,
+                b"pc1:x",
+                2,
+            ));
+        }
+    }
     rows.push(Row {
         covers: "token sign with every claim option (signs; the token is base64)",
         args: sign(&["--iss", MARK, "--aud", MARK, "--sub", MARK, "--kid", MARK]),
@@ -582,6 +613,139 @@ fn no_value_typed_after_an_option_is_ever_echoed() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every option and argument that takes a value, per command, as `--help` lists them:
+/// `"token sign --alg"`, `"keyring new <FILE>"`.
+fn value_taking_arguments() -> BTreeSet<String> {
+    fn walk(path: &mut Vec<String>, out: &mut BTreeSet<String>) {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = run_env(&args, b"", &[]);
+        help.expect_code(0);
+        let mut section = "";
+        let mut commands = Vec::new();
+        for line in help.stdout_str().lines() {
+            if !line.starts_with(' ') {
+                section = line;
+                continue;
+            }
+            let first = line.split_whitespace().next().unwrap_or("");
+            match section {
+                "Commands:" if first != "help" => commands.push(first.to_owned()),
+                "Arguments:" if first.starts_with('<') => {
+                    out.insert(format!("{} {first}", path.join(" ")));
+                }
+                "Options:" => {
+                    let words: Vec<&str> = line.split_whitespace().collect();
+                    if let Some(i) = words.iter().position(|w| w.starts_with("--"))
+                        && words.get(i + 1).is_some_and(|w| w.starts_with('<'))
+                    {
+                        out.insert(format!("{} {}", path.join(" "), words[i]));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for command in commands {
+            path.push(command);
+            walk(path, out);
+            path.pop();
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(&mut Vec::new(), &mut out);
+    out
+}
+
+/// What a row gives the marker to, in the form `value_taking_arguments` uses.
+fn marked_arguments(row: &Row, known: &BTreeSet<String>) -> BTreeSet<String> {
+    let is_command = |path: &[&str], word: &str| {
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", path.join(" "))
+        };
+        known
+            .iter()
+            .any(|k| k.starts_with(&format!("{prefix}{word} ")))
+    };
+    let args: Vec<&str> = row.args.iter().map(String::as_str).collect();
+    let mut path: Vec<&str> = Vec::new();
+    let mut rest = args.as_slice();
+    while let Some((word, tail)) = rest.split_first()
+        && !word.starts_with('-')
+        && is_command(&path, word)
+    {
+        path.push(word);
+        rest = tail;
+    }
+    let path = path.join(" ");
+    let positionals: Vec<&String> = known
+        .iter()
+        .filter(|k| {
+            k.strip_prefix(&format!("{path} "))
+                .is_some_and(|a| a.starts_with('<'))
+        })
+        .collect();
+    let marked = |value: &str| value.contains(MARK) || value.contains(MARK_KEY_ID);
+    let mut out = BTreeSet::new();
+    let mut position = 0;
+    let mut i = 0;
+    while i < rest.len() {
+        let word = rest[i];
+        let option = format!("{path} {word}");
+        if word.starts_with("--") && known.contains(&option) {
+            if rest.get(i + 1).is_some_and(|v| marked(v)) {
+                out.insert(option);
+            }
+            i += 2;
+            continue;
+        }
+        if !word.starts_with('-') {
+            // Positionals are listed in `--help` order, which `BTreeSet` does not keep: match
+            // by the argument's place in the usage line instead.
+            if let Some(name) = positional_name(&path, position, &positionals)
+                && marked(word)
+            {
+                out.insert(name);
+            }
+            position += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The name of the `position`-th positional argument of `path`, from its usage line.
+fn positional_name(path: &str, position: usize, known: &[&String]) -> Option<String> {
+    let mut args: Vec<&str> = path.split(' ').collect();
+    args.push("--help");
+    let help = run_env(&args, b"", &[]);
+    let usage = help.stdout_str();
+    let line = usage.lines().find(|l| l.starts_with("Usage: "))?.to_owned();
+    let names: Vec<&str> = line
+        .split_whitespace()
+        .filter(|w| w.starts_with('<') && w.ends_with('>') && !w.contains('|'))
+        .filter(|w| known.iter().any(|k| k.ends_with(&format!(" {w}"))))
+        .collect();
+    names.get(position).map(|n| format!("{path} {n}"))
+}
+
+#[test]
+fn the_table_gives_the_marker_to_every_option_that_takes_a_value() {
+    let known = value_taking_arguments();
+    assert!(known.len() > 20, "{known:?}");
+    let f = setup();
+    let covered: BTreeSet<String> = rows(&f)
+        .iter()
+        .flat_map(|row| marked_arguments(row, &known))
+        .collect();
+    let missing: Vec<&String> = known.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "no row of `rows` gives the marker to: {missing:?}"
+    );
 }
 
 #[test]
