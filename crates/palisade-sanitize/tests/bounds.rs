@@ -1,6 +1,6 @@
-//! The bounds `docs/threat-model.md` promises against resource exhaustion, one test each:
-//! "The report is capped at 1000 entries; names in it at 64 bytes." and "No recursion on
-//! input depth anywhere in palisade's code."
+//! The bounds `docs/threat-model.md` promises, one test each: "The report is capped at 1000
+//! entries; names in it at 64 bytes.", "No recursion on input depth anywhere in palisade's
+//! code." and `sanitize_file_name` "cuts to 255 bytes on a grapheme boundary".
 
 use std::thread;
 
@@ -138,4 +138,18 @@ fn no_recursion_on_input_depth_text_names_and_urls() {
         let url = format!("https://example.com/{}", "a/".repeat(1000));
         UrlPolicy::new().check(&url).expect("url");
     });
+}
+
+#[test]
+fn file_names_are_cut_to_255_bytes_on_a_grapheme_boundary() {
+    // One grapheme of four code points (12 bytes) that NFC leaves alone.
+    let cluster = "\u{915}\u{94d}\u{937}\u{93f}";
+    assert_eq!(cluster.len(), 12);
+    let out = sanitize_file_name(&cluster.repeat(30)).expect("a name");
+    assert_eq!(
+        out.len(),
+        252,
+        "21 whole graphemes, not 255 bytes of a cut one"
+    );
+    assert_eq!(out, cluster.repeat(21));
 }
