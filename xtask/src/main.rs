@@ -14,6 +14,7 @@ mod bench;
 mod ci;
 mod fuzz;
 mod run;
+mod security_policy;
 mod tidy;
 
 use std::{path::PathBuf, process::ExitCode};

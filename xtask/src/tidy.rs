@@ -50,6 +50,11 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
             problems.push(format!("{doc} is missing"));
         }
     }
+    let names: Vec<String> = crates
+        .iter()
+        .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    crate::security_policy::check(root, &names, &mut problems);
     scan_sources(root, &mut problems)?;
     check_vectors(root, &crates, &mut problems)?;
     if problems.is_empty() {

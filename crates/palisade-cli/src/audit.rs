@@ -12,7 +12,10 @@ use std::{
 };
 
 use hmac::{Hmac, KeyInit, Mac};
-use palisade_audit::{AuditLog, Event, MacKey, Outcome, SecretBox, SigningKey, Verifier};
+use palisade_audit::{
+    AppendError, AuditLog, Event, MacKey, OpenError, Outcome, SecretBox, SigningKey, Verifier,
+    VerifyError,
+};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -157,19 +160,19 @@ fn append(args: &AuditArgs) -> CmdResult {
     } else {
         builder.create(keys.mac, keys.signing)
     }
-    .map_err(|e| Failure::usage(format!("audit log {}: {e}", args.log.display())))?;
+    .map_err(|e| open_failure(&args.log, &e))?;
     let mut out = io::stdout().lock();
     for event in events {
         let receipt = log
             .append(event)
-            .map_err(|e| Failure::usage(format!("audit log {}: {e}", args.log.display())))?;
+            .map_err(|e| append_failure(&args.log, &e))?;
         writeln!(out, "{}", receipt.seq).map_err(|e| Failure::io("writing", &e))?;
     }
     // End every append with a signed checkpoint (which first seals any epoch that ended), so
     // the records just written are covered by a signature as well as by MACs.
     log.checkpoint()
         .map(drop)
-        .map_err(|e| Failure::usage(format!("audit log {}: {e}", args.log.display())))?;
+        .map_err(|e| append_failure(&args.log, &e))?;
     out.flush().map_err(|e| Failure::io("writing", &e))
 }
 
@@ -179,7 +182,7 @@ fn verify(args: &AuditArgs) -> CmdResult {
         .public_key(keys.signing.verifying_key())
         .mac_key(keys.mac)
         .verify_dir(&args.log)
-        .map_err(|e| Failure::usage(format!("audit log {}: {e}", args.log.display())))?;
+        .map_err(|e| verify_failure(&args.log, &e))?;
     let mut out = io::stdout().lock();
     if report.is_intact() {
         writeln!(
@@ -195,7 +198,7 @@ fn verify(args: &AuditArgs) -> CmdResult {
     let (line, summary) = match report.first_tampering() {
         Some(first) => {
             let place = match &first.position.file {
-                Some(file) => format!("{}:{}", file.display(), first.position.line),
+                Some(file) => format!("{}:{}", in_log(&args.log, file), first.position.line),
                 None => format!("line {}", first.position.line),
             };
             let seq = first
@@ -216,4 +219,51 @@ fn verify(args: &AuditArgs) -> CmdResult {
         .and_then(|()| out.flush())
         .map_err(|e| Failure::io("writing", &e))?;
     Err(Failure::negative(summary))
+}
+
+// The messages below name a file by its place in the log directory, never by the path typed
+// on the command line (palisade-audit's own messages carry the full path).
+
+/// `FILE` for the log directory itself, the relative name for a file in it.
+fn in_log(log: &Path, path: &Path) -> String {
+    match path.strip_prefix(log) {
+        Ok(rel) if rel.as_os_str().is_empty() => "FILE".to_owned(),
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => "a file outside FILE".to_owned(),
+    }
+}
+
+fn open_failure(log: &Path, e: &OpenError) -> Failure {
+    let what = match e {
+        OpenError::Io { path, source } => format!("{}: {source}", in_log(log, path)),
+        OpenError::Exists(_) => "an audit log already exists in FILE".to_owned(),
+        OpenError::NotFound(_) => "no audit log in FILE".to_owned(),
+        OpenError::Damaged { file, line, reason } => format!(
+            "{}: line {line}: {reason}; the log was left untouched, verify it",
+            in_log(log, file)
+        ),
+        OpenError::KeyFile { path, reason } => format!("{}: {reason}", in_log(log, path)),
+        other => other.to_string(),
+    };
+    Failure::usage(format!("audit log: {what}"))
+}
+
+fn append_failure(log: &Path, e: &AppendError) -> Failure {
+    let what = match e {
+        AppendError::Io { path, source } => format!("{}: {source}", in_log(log, path)),
+        other => other.to_string(),
+    };
+    Failure::usage(format!("audit log: {what}"))
+}
+
+fn verify_failure(log: &Path, e: &VerifyError) -> Failure {
+    let what = match e {
+        VerifyError::Io { path, source } => format!("{}: {source}", in_log(log, path)),
+        VerifyError::NotFound(_) => "no audit log files in FILE".to_owned(),
+        VerifyError::Malformed { file, line, reason } => {
+            format!("{}: line {line}: {reason}", in_log(log, file))
+        }
+        other => other.to_string(),
+    };
+    Failure::usage(format!("audit log: {what}"))
 }

@@ -1,15 +1,11 @@
 //! `palisade keyring new|rotate|list|disable` and `palisade encrypt|decrypt|rewrap`, on
 //! palisade-crypt's keyrings and field encryption.
 
-use std::{
-    fmt::Write as _,
-    io::Write,
-    path::{Path, PathBuf},
-};
+use std::{fmt::Write as _, io::Write, path::Path};
 
 use palisade_crypt::{
-    Ciphertext, Context, Crypter, DecryptErrorKind, KeyId, KeyPurpose, Keyring, KeyringError,
-    MASTER_KEY_ENV, MasterKey,
+    Ciphertext, Context, ContextError, Crypter, DecryptErrorKind, KekError, KeyId, KeyPurpose,
+    Keyring, KeyringError, MASTER_KEY_ENV, MasterKey,
 };
 
 use crate::{
@@ -27,22 +23,67 @@ const MAX_CIPHERTEXT_TEXT: usize = MAX_PLAINTEXT / 3 * 4 + 4096;
 fn master_key(args: &MasterKeyArgs) -> Result<MasterKey, Failure> {
     match &args.master_key_file {
         Some(path) => MasterKey::from_file(path)
-            .map_err(|e| Failure::usage(format!("--master-key-file {}: {e}", path.display()))),
+            .map_err(|e| Failure::usage(format!("--master-key-file: {}", kek_message(&e)))),
         None => MasterKey::from_env().map_err(|e| {
             Failure::usage(format!(
                 "no master key: set {MASTER_KEY_ENV} (base64 of 32 bytes) or give \
-                 --master-key-file ({e})"
+                 --master-key-file ({})",
+                kek_message(&e)
             ))
         }),
     }
 }
 
-fn keyring_failure(path: &Path, e: &KeyringError) -> Failure {
-    Failure::usage(format!("keyring {}: {e}", path.display()))
+// The messages below say what is wrong without the path, key id or context typed on the
+// command line: palisade-crypt's own messages name them, which a terminal must not show.
+
+fn kek_message(e: &KekError) -> String {
+    match e {
+        KekError::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn keyring_message(e: &KeyringError) -> String {
+    match e {
+        KeyringError::Io { source, .. } => source.to_string(),
+        KeyringError::AlreadyExists(_) => {
+            "the file already exists (a new keyring never overwrites one)".to_owned()
+        }
+        KeyringError::Kek(e) => format!("key-encryption key: {}", kek_message(e)),
+        KeyringError::UnknownKey(_) => "no key with that id in the keyring".to_owned(),
+        KeyringError::IsPrimary(_) => {
+            "that key is the primary key; rotate first so another key is primary".to_owned()
+        }
+        KeyringError::WrongState { state, needed, .. } => format!("that key is {state}; {needed}"),
+        KeyringError::StillInUse { remaining, .. } => {
+            format!("{remaining} ciphertext(s) still use that key; rewrap them first")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn context_failure(e: &ContextError) -> Failure {
+    let what = match e {
+        ContextError::InvalidName { .. } => {
+            "a field or attribute name is not 1 to 64 characters from a-z, 0-9, '_', '-' and '.'"
+        }
+        ContextError::InvalidValue { .. } => {
+            "an attribute value is longer than 1024 bytes or contains ';'"
+        }
+        ContextError::DuplicateAttribute { .. } => "an attribute is given twice",
+        ContextError::TooManyAttributes => "more than 32 attributes",
+        _ => "it must read `field` or `field;name=value;...`",
+    };
+    Failure::usage(format!("--context: {what}"))
+}
+
+fn keyring_failure(e: &KeyringError) -> Failure {
+    Failure::usage(format!("keyring file: {}", keyring_message(e)))
 }
 
 fn load(path: &Path, master: &MasterKey) -> Result<Keyring, Failure> {
-    Keyring::load(path, master).map_err(|e| keyring_failure(path, &e))
+    Keyring::load(path, master).map_err(|e| keyring_failure(&e))
 }
 
 fn print(text: &str) -> CmdResult {
@@ -56,11 +97,11 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
     match cmd {
         KeyringCommand::New { file, master } => {
             let master = master_key(&master)?;
-            let keyring = Keyring::generate().map_err(|e| keyring_failure(&file, &e))?;
-            let primary = primary_id(&keyring, &file)?;
+            let keyring = Keyring::generate().map_err(|e| keyring_failure(&e))?;
+            let primary = primary_id(&keyring)?;
             keyring
                 .save_new(&file, &master)
-                .map_err(|e| keyring_failure(&file, &e))?;
+                .map_err(|e| keyring_failure(&e))?;
             print(&format!("{primary}\n"))
         }
         KeyringCommand::Rotate { file, master } => {
@@ -68,7 +109,7 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
             let mut keyring = load(&file, &master)?;
             let id = keyring
                 .rotate(KeyPurpose::Encryption)
-                .map_err(|e| keyring_failure(&file, &e))?;
+                .map_err(|e| keyring_failure(&e))?;
             save(&keyring, &file, &master)?;
             print(&format!("{id}\n"))
         }
@@ -102,35 +143,28 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
                 Failure::usage("KEY_ID must be a key id as `keyring list` prints it (8 hex digits)")
             })?;
             let mut keyring = load(&file, &master)?;
-            keyring
-                .disable(id)
-                .map_err(|e| keyring_failure(&file, &e))?;
+            keyring.disable(id).map_err(|e| keyring_failure(&e))?;
             save(&keyring, &file, &master)
         }
     }
 }
 
-fn primary_id(keyring: &Keyring, file: &Path) -> Result<KeyId, Failure> {
+fn primary_id(keyring: &Keyring) -> Result<KeyId, Failure> {
     keyring
         .primary(KeyPurpose::Encryption)
         .map(|k| k.id)
-        .map_err(|e| keyring_failure(file, &e))
+        .map_err(|e| keyring_failure(&e))
 }
 
-fn save(keyring: &Keyring, file: &PathBuf, master: &MasterKey) -> CmdResult {
-    keyring
-        .save(file, master)
-        .map_err(|e| keyring_failure(file, &e))
+fn save(keyring: &Keyring, file: &Path, master: &MasterKey) -> CmdResult {
+    keyring.save(file, master).map_err(|e| keyring_failure(&e))
 }
 
 fn crypter(args: &CryptArgs) -> Result<(Crypter, Context), Failure> {
-    let context: Context = args
-        .context
-        .parse()
-        .map_err(|e| Failure::usage(format!("--context: {e}")))?;
+    let context: Context = args.context.parse().map_err(|e| context_failure(&e))?;
     let master = master_key(&args.master)?;
     let keyring = load(&args.keyring, &master)?;
-    let crypter = Crypter::new(&keyring).map_err(|e| keyring_failure(&args.keyring, &e))?;
+    let crypter = Crypter::new(&keyring).map_err(|e| keyring_failure(&e))?;
     Ok((crypter, context))
 }
 
@@ -166,9 +200,7 @@ pub(crate) fn decrypt(args: &CryptArgs) -> CmdResult {
     let plaintext = crypter
         .decrypt(&context, &ciphertext)
         .map_err(|e| decrypt_failure(e.kind()))?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(plaintext.expose_secret())
-        .and_then(|()| out.flush())
+    input::write_secret(plaintext.expose_secret())
         .map_err(|e| Failure::io("writing the plaintext", &e))
 }
 

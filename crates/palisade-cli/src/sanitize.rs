@@ -18,11 +18,7 @@ pub(crate) fn run(args: &SanitizeArgs) -> CmdResult {
     };
     // The policy refuses input over its limit; read one byte more so the refusal names it.
     let max = policy.limits().max_input_bytes;
-    let html = input::read_bounded(
-        std::io::stdin().lock(),
-        max.saturating_add(1),
-        "the HTML on standard input",
-    )?;
+    let html = input::stdin_bounded(max.saturating_add(1), "the HTML on standard input")?;
     let clean = policy.clean_bytes(&html).map_err(Failure::usage)?;
     let mut out = std::io::stdout().lock();
     out.write_all(clean.as_str().as_bytes())

@@ -8,6 +8,7 @@ use palisade_token::jwt::{
     VerifyingKey,
 };
 use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 use crate::{
     args::{SignArgs, TokenCommand, VerifyArgs},
@@ -38,14 +39,8 @@ fn algorithm(name: &str) -> Result<Algorithm, Failure> {
         })
 }
 
-fn document(path: &Path, option: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Failure::usage(format!("{option} {}: {e}", path.display())))?;
-    input::read_bounded(
-        file,
-        MAX_KEY_DOCUMENT,
-        &format!("{option} {}", path.display()),
-    )
+fn document(path: &Path, option: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    input::named_file(path, MAX_KEY_DOCUMENT, option)
 }
 
 fn sign(args: &SignArgs) -> CmdResult {
@@ -115,13 +110,17 @@ fn sign(args: &SignArgs) -> CmdResult {
             .ttl(Duration::from_secs(ttl))
             .map_err(|e| Failure::usage(format!("--ttl: {e}")))?;
     }
-    let token = issuer
-        .issue(claims)
-        .map_err(|e| Failure::usage(format!("signing: {e}")))?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{token}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::io("writing the token", &e))
+    // The token is a bearer credential: held in wiped buffers and written unbuffered.
+    let token = Zeroizing::new(
+        issuer
+            .issue(claims)
+            .map_err(|e| Failure::usage(format!("signing: {e}")))?,
+    );
+    // Sized once, so pushing the newline does not move the token and leave a copy behind.
+    let mut line = Zeroizing::new(Vec::with_capacity(token.len() + 1));
+    line.extend_from_slice(token.as_bytes());
+    line.push(b'\n');
+    input::write_secret(&line).map_err(|e| Failure::io("writing the token", &e))
 }
 
 /// The token's header, if it can be read; the verifier checks it again, with everything else.

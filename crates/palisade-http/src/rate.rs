@@ -43,7 +43,8 @@ impl Verdict {
         }
     }
 
-    /// Refused; the 429 carries `fields` and `Retry-After` (whole seconds, rounded up).
+    /// Refused; the 429 carries `fields` and `Retry-After` (whole seconds, rounded up, at
+    /// least 1).
     pub fn deny(fields: Vec<(HeaderName, HeaderValue)>, retry_after: Duration) -> Self {
         Self {
             allowed: false,
@@ -236,7 +237,9 @@ where
                 return Ok(response);
             }
             let retry = verdict.retry_after.unwrap_or(Duration::from_secs(1));
-            let secs = retry.as_secs() + u64::from(retry.subsec_nanos() > 0);
+            // Whole seconds, rounded up, and at least 1: `Retry-After: 0` invites a retry
+            // that is refused again.
+            let secs = (retry.as_secs() + u64::from(retry.subsec_nanos() > 0)).max(1);
             tracing::warn!(
                 target: RATE_TARGET,
                 limit = %layer.name,

@@ -61,7 +61,8 @@ fn push_retry_and_legacy(
     if !decision.allowed
         && let Some(retry) = decision.retry_after
     {
-        fields.push(("Retry-After", ceil_secs(retry).to_string()));
+        // At least 1: `Retry-After: 0` on a denial invites a retry that is denied again.
+        fields.push(("Retry-After", ceil_secs(retry).max(1).to_string()));
     }
     if options.legacy {
         fields.push(("X-RateLimit-Limit", decision.limit.to_string()));

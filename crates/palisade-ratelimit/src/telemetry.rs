@@ -45,6 +45,19 @@ pub(crate) fn shadow_denied(policy: &str) {
 }
 
 #[cfg(feature = "redis")]
+/// A decision the shared store took. Registered per call: next to the round trip to Redis,
+/// the registry lookup costs nothing worth caching.
+pub(crate) fn redis_decision(policy: &str, decision: &Decision) {
+    let outcome = if decision.allowed {
+        "allowed"
+    } else {
+        "denied"
+    };
+    metrics::counter!("palisade_ratelimit_decisions_total", "policy" => policy.to_owned(), "backend" => "redis", "outcome" => outcome)
+        .increment(1);
+}
+
+#[cfg(feature = "redis")]
 /// A decision taken while the shared store was unreachable.
 pub(crate) fn backend_error(policy: &str, fallback: &'static str) {
     metrics::counter!("palisade_ratelimit_backend_errors_total", "policy" => policy.to_owned(), "fallback" => fallback)

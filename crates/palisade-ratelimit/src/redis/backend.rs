@@ -205,12 +205,14 @@ impl RedisBackend {
             Ok(Ok(v)) => v,
         };
         let micros = |v: i64| Duration::from_micros(u64::try_from(v).unwrap_or(0));
-        Ok(Decision {
+        let decision = Decision {
             allowed: allowed == 1,
             limit: policy.limit(),
             remaining: u32::try_from(remaining).unwrap_or(0),
             reset: micros(reset),
             retry_after: (allowed != 1 && retry >= 0).then(|| micros(retry)),
-        })
+        };
+        crate::telemetry::redis_decision(policy.name(), &decision);
+        Ok(decision)
     }
 }
