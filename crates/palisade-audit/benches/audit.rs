@@ -10,6 +10,7 @@ use std::{
     hint::black_box,
     io::Write as _,
     path::PathBuf,
+    sync::Arc,
     time::Duration,
 };
 
@@ -60,7 +61,9 @@ fn new_log(name: &str, durability: Durability) -> AuditLog {
     let (mac, signing) = keys();
     AuditLog::builder(scratch(name))
         .durability(durability)
-        .create(mac, signing)
+        .signer(Arc::new(signing))
+        .epoch0_key(mac)
+        .create_with(|_| Ok(()))
         .expect("bench log")
 }
 
@@ -181,7 +184,9 @@ fn verify(c: &mut Criterion) {
             interval: Duration::from_secs(60),
         })
         .checkpoint_every(1000)
-        .create(mac, signing)
+        .signer(Arc::new(signing))
+        .epoch0_key(mac)
+        .create_with(|_| Ok(()))
         .expect("log");
     for i in 0..N {
         let _ = log.append(event(i)).expect("append");
