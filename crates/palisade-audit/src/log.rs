@@ -960,3 +960,31 @@ impl Drop for AuditLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::SYNCED_DIRS;
+
+    #[test]
+    fn the_directory_is_synced_on_rotation() {
+        let dir = std::env::temp_dir().join(format!("palisade-audit-sync-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut log = AuditLog::builder(&dir)
+            .max_file_bytes(64 * 1024)
+            .create_with(|_| Ok(()))
+            .unwrap();
+        SYNCED_DIRS.with(|s| s.borrow_mut().clear());
+        let first = log.path.clone();
+        while log.path == first {
+            let _ = log
+                .append(Event::new("x").field("pad", "y".repeat(500)))
+                .unwrap();
+        }
+        // The new segment's directory entry was made durable before the segment was used.
+        assert!(log.path.exists());
+        assert_eq!(SYNCED_DIRS.with(|s| s.borrow().clone()), vec![dir.clone()]);
+        drop(log);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

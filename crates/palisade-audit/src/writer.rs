@@ -66,6 +66,7 @@ enum Command {
 pub struct AuditWriter {
     tx: Option<SyncSender<Command>>,
     overflow: Overflow,
+    durability: crate::log::Durability,
     dropped: Arc<AtomicU64>,
     failure: Arc<Mutex<Option<String>>>,
     thread: Option<JoinHandle<Result<(), AppendError>>>,
@@ -103,6 +104,7 @@ impl AuditWriter {
             None => builder.durability(DEFAULT_GROUP),
         };
         let log = builder.open()?;
+        let durability = log.durability();
         let (tx, rx) = mpsc::sync_channel(capacity);
         let dropped = Arc::new(AtomicU64::new(0));
         let failure = Arc::new(Mutex::new(None));
@@ -120,6 +122,7 @@ impl AuditWriter {
         Ok(Self {
             tx: Some(tx),
             overflow,
+            durability,
             dropped,
             failure,
             thread: Some(thread),
@@ -146,6 +149,11 @@ impl AuditWriter {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             Queued::Dropped
         }
+    }
+
+    /// When the writer thread syncs ([`DEFAULT_GROUP`] unless the builder said otherwise).
+    pub fn durability(&self) -> crate::log::Durability {
+        self.durability
     }
 
     /// Events dropped so far (each also counted in an `audit.dropped` record).
