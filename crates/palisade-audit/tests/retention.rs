@@ -109,7 +109,11 @@ fn prune_then_verify_from_the_signed_cut() {
             .iter()
             .any(|f| f.kind == FindingKind::Pruned { first, last })
     );
-    assert_eq!(report.size(), exported.size() + 1, "the checkpoint record follows what it covers");
+    assert_eq!(
+        report.size(),
+        exported.size() + 1,
+        "the checkpoint record follows what it covers"
+    );
     // The writer carries on from the cut.
     let mut log = r.builder().open().unwrap();
     let _ = log.append(Event::new("after.prune")).unwrap();
