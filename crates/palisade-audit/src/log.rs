@@ -260,13 +260,12 @@ impl AuditLogBuilder {
             Some(k) => k,
             None => MacKey::generate()?,
         };
-        let (signer, key_text): (Arc<dyn CheckpointSigner>, _) = match self.signer.clone() {
-            Some(s) => (s, None),
-            None => {
-                let key = SigningKey::generate()?;
-                let text = key.to_file_text();
-                (Arc::new(key), Some(text))
-            }
+        let (signer, key_text): (Arc<dyn CheckpointSigner>, _) = if let Some(s) = &self.signer {
+            (s.clone(), None)
+        } else {
+            let key = SigningKey::generate()?;
+            let text = key.to_file_text();
+            (Arc::new(key), Some(text))
         };
         let origin = self
             .origin
@@ -334,15 +333,14 @@ impl AuditLogBuilder {
         }
         // Segments before the newest retention cut are an interrupted prune's leftovers.
         let segments = &all[crate::prune::start_of(&all, &dir).map_err(io_err(&dir))?..];
-        let signer: Arc<dyn CheckpointSigner> = match &self.signer {
-            Some(s) => s.clone(),
-            None => {
-                let path = dir.join(files::SIGNING_KEY_FILE);
-                if !path.exists() {
-                    return Err(OpenError::NoSigner(path));
-                }
-                Arc::new(SigningKey::read_file(&path)?)
+        let signer: Arc<dyn CheckpointSigner> = if let Some(s) = &self.signer {
+            s.clone()
+        } else {
+            let path = dir.join(files::SIGNING_KEY_FILE);
+            if !path.exists() {
+                return Err(OpenError::NoSigner(path));
             }
+            Arc::new(SigningKey::read_file(&path)?)
         };
         let (key_log_id, mut key) = files::load_key(&dir)?;
         let cut = if segments[0].0 == 0 {

@@ -1024,6 +1024,10 @@ impl<'v> State<'v> {
         self.last_checkpoint = Some(cp);
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "every end-of-log finding in report order, one after the other"
+    )]
     fn finish(mut self, files: usize) -> Report {
         let end = Position {
             seq: None,

@@ -253,7 +253,7 @@ fn a_hostile_mebibyte_segment_verifies_with_bounded_work() {
         let mut line = template
             .replacen("\"seq\":19,", &format!("\"seq\":{seq},"), 1)
             .replacen("\"epoch\":2,", &format!("\"epoch\":{epoch},"), 1);
-        if seq % 5 == 0 {
+        if seq.is_multiple_of(5) {
             line = line.replacen(
                 "\"kind\":\"event\"",
                 &format!("\"kind\":\"seal\",\"through\":{epoch}"),

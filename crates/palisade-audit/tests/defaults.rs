@@ -5,6 +5,8 @@ mod support;
 
 use std::{fs, sync::Arc, time::Duration};
 
+use base64::Engine as _;
+
 use palisade_audit::{
     AppendError, AuditLog, AuditWriter, Checkpoint, CheckpointSigner, Event, FindingKind, Overflow,
     Queued, SignError, SigningKey, VerifyingKey,
@@ -124,7 +126,6 @@ fn checkpoint_signatures_are_strict_ed25519_small_order_key() {
     let mut blob = weak.note_key_id("example.com/log").to_vec();
     blob.extend_from_slice(&identity);
     blob.extend_from_slice(&[0u8; 32]);
-    use base64::Engine as _;
     let note = format!(
         "{note_text}\n\u{2014} example.com/log {}\n",
         base64::engine::general_purpose::STANDARD.encode(blob)
@@ -135,15 +136,14 @@ fn checkpoint_signatures_are_strict_ed25519_small_order_key() {
 
 #[test]
 fn checkpoint_signatures_are_strict_ed25519_non_canonical_s() {
-    let fx = three_epochs("strict-s");
-    let cp = fx.open().checkpoint().unwrap();
-    assert!(cp.verify(&fx.public).is_ok());
     // S + L (the group order) is the same scalar, a second encoding of the same signature.
     const L: [u8; 32] = [
         0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
-    use base64::Engine as _;
+    let fx = three_epochs("strict-s");
+    let cp = fx.open().checkpoint().unwrap();
+    assert!(cp.verify(&fx.public).is_ok());
     let b64 = base64::engine::general_purpose::STANDARD;
     let note = cp.to_note();
     let sig_line = note.lines().last().unwrap();
@@ -225,7 +225,7 @@ fn the_block_policy_loses_nothing_and_services_default_to_group_commit() {
     let fx = Fixture::new("writer-block");
     drop(fx.create());
     let writer = AuditWriter::open(
-        palisade_audit::AuditLog::builder(fx.dir.path())
+        AuditLog::builder(fx.dir.path())
             .epoch_length(support::EPOCH)
             .clock(Arc::new(fx.clock.clone()))
             .signer(Arc::new(Fixture::signing(&fx.signing_seed))),

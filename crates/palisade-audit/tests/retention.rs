@@ -74,7 +74,7 @@ impl Rotated {
         let mut names: Vec<String> = fs::read_dir(self.dir())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".jsonl"))
+            .filter(|n| n.starts_with("audit-"))
             .collect();
         names.sort();
         names
@@ -91,7 +91,7 @@ fn prune_then_verify_from_the_signed_cut() {
     let r = Rotated::new("prune-verify");
     let exported = r.export();
     let before = r.segments();
-    let pruned = prune(r.dir(), date(3), &[exported.clone()], None).unwrap();
+    let pruned = prune(r.dir(), date(3), std::slice::from_ref(&exported), None).unwrap();
     let (first, last) = pruned.removed.expect("old segments removed");
     assert_eq!(first, 0);
     assert!(pruned.files_removed >= 1 && pruned.files_removed < before.len());
@@ -121,7 +121,7 @@ fn prune_then_verify_from_the_signed_cut() {
     assert!(r.verifier().verify_dir(r.dir()).unwrap().is_intact());
     // A second prune cuts further, from the first cut.
     let exported = r.export();
-    let again = prune(r.dir(), date(6), &[exported.clone()], None).unwrap();
+    let again = prune(r.dir(), date(6), std::slice::from_ref(&exported), None).unwrap();
     assert_eq!(again.removed.map(|(f, _)| f), Some(last + 1));
     let report = r
         .verifier()
@@ -142,7 +142,7 @@ fn prune_refuses_without_an_exported_checkpoint_and_past_the_newest_one() {
     // An early checkpoint (record 40) lets nothing after it go, whatever the date.
     let records = palisade_audit::read_records(r.dir()).unwrap();
     let early = records.iter().find_map(|r| r.checkpoint()).unwrap().clone();
-    let pruned = prune(r.dir(), date(9), &[early.clone()], None).unwrap();
+    let pruned = prune(r.dir(), date(9), std::slice::from_ref(&early), None).unwrap();
     assert_eq!(pruned.removed, None);
     assert_eq!(
         pruned.kept_because,
@@ -191,7 +191,7 @@ fn an_interrupted_prune_loses_nothing_and_a_rerun_completes() {
     let exported = r.export();
     let original = r.base.path().join("original");
     copy_dir(&r.dir(), &original);
-    let done = prune(r.dir(), date(3), &[exported.clone()], None).unwrap();
+    let done = prune(r.dir(), date(3), std::slice::from_ref(&exported), None).unwrap();
     assert!(
         done.files_removed >= 2,
         "the scenario needs two files to remove"
@@ -221,7 +221,7 @@ fn an_interrupted_prune_loses_nothing_and_a_rerun_completes() {
             .unwrap();
         assert!(report.is_intact(), "after {removed} removals: {report}");
         // Running the same prune again completes it.
-        let rerun = prune(r.dir(), date(3), &[exported.clone()], None).unwrap();
+        let rerun = prune(r.dir(), date(3), std::slice::from_ref(&exported), None).unwrap();
         assert_eq!(rerun.files_removed, done.files_removed - removed);
         assert_eq!(r.segments(), finished);
         let report = r

@@ -7,6 +7,7 @@
 //! never need the bundle, and nothing they read can re-derive an earlier epoch's key.
 
 use std::{
+    fmt::Write as _,
     io::{self, Write},
     path::{Path, PathBuf},
     sync::Arc,
@@ -315,26 +316,36 @@ fn verify(args: &VerifyArgs) -> CmdResult {
         .map_err(|e| log_failure(&args.log, e))?;
     let mut out = String::new();
     if report.is_intact() {
-        out.push_str(&format!(
-            "intact: {} record(s) in {} file(s)\n",
+        let _ = writeln!(
+            out,
+            "intact: {} record(s) in {} file(s)",
             report.records(),
             report.files()
-        ));
+        );
     }
     for f in report.findings() {
         match &f.kind {
-            FindingKind::Pruned { first, last } => out.push_str(&format!(
-                "note: records {first} to {last} were removed by a retention prune\n"
-            )),
-            FindingKind::NotAnchored { from, records } => out.push_str(&match report.anchored_size() {
-                Some(size) => format!(
-                    "note: the log extends the given checkpoint(s) up to record {}; the {records} record(s) after it could have been cut undetected\n",
-                    size - 1
-                ),
-                None => format!(
-                    "note: no external checkpoint was given: the {records} record(s) from record {from} on could have been cut undetected (give --checkpoint NOTE)\n"
-                ),
-            }),
+            FindingKind::Pruned { first, last } => {
+                let _ = writeln!(
+                    out,
+                    "note: records {first} to {last} were removed by a retention prune"
+                );
+            }
+            FindingKind::NotAnchored { from, records } => {
+                let _ = match report.anchored_size() {
+                    Some(size) => writeln!(
+                        out,
+                        "note: the log extends the given checkpoint(s) up to record {}; \
+                         the {records} record(s) after it could have been cut undetected",
+                        size - 1
+                    ),
+                    None => writeln!(
+                        out,
+                        "note: no external checkpoint was given: the {records} record(s) from \
+                         record {from} on could have been cut undetected (give --checkpoint NOTE)"
+                    ),
+                };
+            }
             _ => {}
         }
     }
@@ -417,7 +428,7 @@ fn prune(args: &PruneArgs) -> CmdResult {
         None => "pruned: nothing\n".to_owned(),
     };
     if let Some(why) = pruned.kept_because {
-        out.push_str(&format!("kept the next segment: {why}\n"));
+        let _ = writeln!(out, "kept the next segment: {why}");
     }
     write_out(&out)
 }

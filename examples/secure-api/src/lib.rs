@@ -223,7 +223,7 @@ fn audit_log(config: &Config, secrets: &Secrets) -> Result<AuditLog, StartError>
     let signing = SigningKey::from_secret(&SecretBox::new(Box::new(Secrets::array(
         &secrets.audit_signing_key,
     ))));
-    let builder = AuditLog::builder(&config.audit_dir).signer(std::sync::Arc::new(signing));
+    let builder = AuditLog::builder(&config.audit_dir).signer(Arc::new(signing));
     let has_log = std::fs::read_dir(&config.audit_dir).is_ok_and(|mut d| d.next().is_some());
     if has_log {
         builder.open().map_err(|e| component("audit log")(&e))
