@@ -579,20 +579,22 @@ fn check_line(
 ///
 /// ```
 /// use std::{sync::Arc, time::Duration};
-/// use palisade_audit::{AuditLog, Durability, Event, MacKey, Outcome, SigningKey, Verifier};
-/// use secrecy::ExposeSecret;
+/// use palisade_audit::{AuditLog, Durability, Event, Outcome, SigningKey, Verifier};
 ///
-/// # let dir = std::env::temp_dir().join(format!("palisade-audit-doc-log-{}", std::process::id()));
-/// # let _ = std::fs::remove_dir_all(&dir);
-/// let mac_key = MacKey::generate().unwrap();
-/// let offline_copy = MacKey::from_bytes(*mac_key.expose_secret()); // keep in a vault
+/// # let base = std::env::temp_dir().join(format!("palisade-audit-doc-log-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&base);
+/// # std::fs::create_dir_all(&base).unwrap();
+/// # let dir = base.join("log");
+/// // The checkpoint key in a file of its own (or an HSM behind `CheckpointSigner`).
 /// let signing = SigningKey::generate().unwrap();
 /// let public = signing.verifying_key();
+/// let mut bundle = None; // a vault's API would take it here
 ///
 /// let mut log = AuditLog::builder(&dir)
 ///     .epoch_length(Duration::from_secs(900))
 ///     .durability(Durability::Group { records: 64, interval: Duration::from_millis(50) })
-///     .create(mac_key, signing)
+///     .signer(Arc::new(signing))
+///     .create_with(|b| { bundle = Some(b.mac_key()); Ok(()) })
 ///     .unwrap();
 /// log.append(
 ///     Event::new("auth.login").actor("user:42").outcome(Outcome::Success)
@@ -600,9 +602,13 @@ fn check_line(
 /// ).unwrap();
 /// log.flush().unwrap();
 ///
-/// let report = Verifier::new().public_key(public).mac_key(offline_copy).verify_dir(&dir).unwrap();
+/// let report = Verifier::new()
+///     .public_key(public)
+///     .mac_key(bundle.unwrap())
+///     .verify_dir(&dir)
+///     .unwrap();
 /// assert!(report.is_intact(), "{report}");
-/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # std::fs::remove_dir_all(&base).unwrap();
 /// ```
 pub struct AuditLog {
     dir: PathBuf,

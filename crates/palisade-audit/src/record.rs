@@ -125,11 +125,11 @@ impl Body {
 /// A record read from a log, after its syntax was checked (not its MAC or links).
 ///
 /// ```
-/// # use palisade_audit::{AuditLog, Event, MacKey, SigningKey, RecordKind};
+/// # use palisade_audit::{AuditLog, Event, RecordKind};
 /// # let dir = std::env::temp_dir().join(format!("palisade-audit-doc-rec-{}", std::process::id()));
 /// # let _ = std::fs::remove_dir_all(&dir);
 /// let mut log = AuditLog::builder(&dir)
-///     .create(MacKey::generate().unwrap(), SigningKey::generate().unwrap())
+///     .create_with(|_bundle| Ok(())) // a real log keeps its bundle: see `create`
 ///     .unwrap();
 /// log.append(Event::new("auth.login").actor("user:42")).unwrap();
 /// let records = palisade_audit::read_records(&dir).unwrap();

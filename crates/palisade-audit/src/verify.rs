@@ -1212,11 +1212,11 @@ pub fn read_records(dir: impl AsRef<Path>) -> Result<Vec<Record>, VerifyError> {
 /// pruned: leaf `i` is the `i`-th record given).
 ///
 /// ```
-/// # use palisade_audit::{AuditLog, Event, MacKey, SigningKey};
+/// # use palisade_audit::{AuditLog, Event};
 /// # let dir = std::env::temp_dir().join(format!("palisade-audit-doc-tree-{}", std::process::id()));
 /// # let _ = std::fs::remove_dir_all(&dir);
 /// let mut log = AuditLog::builder(&dir)
-///     .create(MacKey::generate().unwrap(), SigningKey::generate().unwrap())
+///     .create_with(|_bundle| Ok(())) // a real log keeps its bundle: see `create`
 ///     .unwrap();
 /// log.append(Event::new("auth.logout")).unwrap();
 /// let checkpoint = log.checkpoint().unwrap();
