@@ -10,12 +10,13 @@ use std::{
     hint::black_box,
     io::Write as _,
     path::PathBuf,
+    sync::Arc,
     time::Duration,
 };
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use palisade_audit::{
-    AuditLog, Durability, Event, MacKey, Outcome, SigningKey, Verifier,
+    AuditLog, AuditWriter, Durability, Event, MacKey, Outcome, Overflow, SigningKey, Verifier,
     merkle::{self, Frontier, Tree},
 };
 use secrecy::SecretBox;
@@ -60,7 +61,9 @@ fn new_log(name: &str, durability: Durability) -> AuditLog {
     let (mac, signing) = keys();
     AuditLog::builder(scratch(name))
         .durability(durability)
-        .create(mac, signing)
+        .signer(Arc::new(signing))
+        .epoch0_key(mac)
+        .create_with(|_| Ok(()))
         .expect("bench log")
 }
 
@@ -170,6 +173,125 @@ fn append(c: &mut Criterion) {
     }
 }
 
+/// The service path: `AuditWriter::record` on the caller's thread, the append and the group
+/// commit (64 records or 50 ms) on the writer thread, against a plain JSON Lines append that
+/// syncs every 64 records on the caller's thread.
+fn writer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("audit/writer_group_commit_64");
+    group
+        .throughput(Throughput::Elements(1))
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4));
+    let dir = scratch("writer");
+    let (mac, signing) = keys();
+    let signing = Arc::new(signing);
+    drop(
+        AuditLog::builder(&dir)
+            .signer(signing.clone())
+            .epoch0_key(mac)
+            .create_with(|_| Ok(()))
+            .expect("bench log"),
+    );
+    let writer = AuditWriter::open(
+        AuditLog::builder(&dir).signer(signing),
+        4096,
+        Overflow::Block,
+    )
+    .expect("writer");
+    let mut n = 0u64;
+    group.bench_function("palisade", |b| {
+        b.iter(|| {
+            n += 1;
+            black_box(writer.record(event(n)))
+        });
+    });
+    writer.close().expect("close");
+    let mut plain = PlainJsonl::new("writer-plain", 64);
+    let mut n_plain = 0u64;
+    group.bench_function("plain jsonl append", |b| {
+        b.iter(|| {
+            n_plain += 1;
+            plain.append(&json_line(n_plain));
+        });
+    });
+    group.finish();
+}
+
+/// A 1 MiB segment of forged lines (far epochs, forged seals) after a genuine start: the
+/// verifier's cost per MiB of hostile input, against parsing the same bytes and hashing them.
+fn verify_hostile(c: &mut Criterion) {
+    let dir = scratch("hostile");
+    let (mac, signing) = keys();
+    let public = signing.verifying_key();
+    let mut log = AuditLog::builder(&dir)
+        .signer(Arc::new(signing))
+        .epoch0_key(mac)
+        .create_with(|_| Ok(()))
+        .expect("log");
+    for i in 0..10 {
+        let _ = log.append(event(i)).expect("append");
+    }
+    drop(log);
+    let mut data = fs::read(dir.join("audit-00000000000000000000.jsonl")).expect("log");
+    let template = String::from_utf8(data.clone())
+        .expect("utf-8")
+        .lines()
+        .last()
+        .expect("a line")
+        .to_owned();
+    let mut seq = 11u64;
+    while data.len() < 1 << 20 {
+        let epoch = if seq.is_multiple_of(2) {
+            (1u64 << 26) - seq
+        } else {
+            u64::MAX / 3
+        };
+        let line = template
+            .replacen("\"seq\":10,", &format!("\"seq\":{seq},"), 1)
+            .replacen("\"epoch\":0,", &format!("\"epoch\":{epoch},"), 1)
+            .replacen(
+                "\"kind\":\"event\"",
+                &format!("\"kind\":\"seal\",\"through\":{epoch}"),
+                1,
+            );
+        data.extend_from_slice(line.as_bytes());
+        data.push(b'\n');
+        seq += 1;
+    }
+    let mut group = c.benchmark_group("audit/verify_1mib_hostile");
+    group
+        .throughput(Throughput::Bytes(data.len() as u64))
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function("palisade", |b| {
+        b.iter(|| {
+            let report = Verifier::new()
+                .public_key(public)
+                .mac_key(MacKey::from_bytes([7; 32]))
+                .verify_bytes(&data);
+            assert!(!report.is_intact() && report.key_derivations() == 0);
+            report
+        });
+    });
+    group.bench_function("parse json and sha2 chain", |b| {
+        b.iter(|| parse_and_chain(&data));
+    });
+    group.finish();
+}
+
+fn parse_and_chain(data: &[u8]) -> [u8; 32] {
+    let mut prev = [0u8; 32];
+    for line in data.split(|&x| x == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(line).expect("json");
+        black_box(&v);
+        let mut h = Sha256::new();
+        h.update(prev);
+        h.update(line);
+        prev = h.finalize().into();
+    }
+    prev
+}
+
 fn verify(c: &mut Criterion) {
     const N: u64 = 10_000;
     let dir = scratch("verify");
@@ -181,7 +303,9 @@ fn verify(c: &mut Criterion) {
             interval: Duration::from_secs(60),
         })
         .checkpoint_every(1000)
-        .create(mac, signing)
+        .signer(Arc::new(signing))
+        .epoch0_key(mac)
+        .create_with(|_| Ok(()))
         .expect("log");
     for i in 0..N {
         let _ = log.append(event(i)).expect("append");
@@ -211,18 +335,7 @@ fn verify(c: &mut Criterion) {
         });
     });
     group.bench_function("parse json and sha2 chain", |b| {
-        b.iter(|| {
-            let mut prev = [0u8; 32];
-            for line in data.split(|&x| x == b'\n').filter(|l| !l.is_empty()) {
-                let v: serde_json::Value = serde_json::from_slice(line).expect("json");
-                black_box(&v);
-                let mut h = Sha256::new();
-                h.update(prev);
-                h.update(line);
-                prev = h.finalize().into();
-            }
-            prev
-        });
+        b.iter(|| parse_and_chain(&data));
     });
     group.finish();
 }
@@ -273,5 +386,5 @@ fn proofs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append, verify, proofs);
+criterion_group!(benches, append, writer, verify, verify_hostile, proofs);
 criterion_main!(benches);

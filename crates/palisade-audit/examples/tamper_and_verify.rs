@@ -6,25 +6,23 @@
 use std::{fs, sync::Arc, time::Duration};
 
 use palisade_audit::{
-    AuditLog, Checkpoint, Event, ExposeSecret, MacKey, ManualClock, Outcome, SigningKey, Timestamp,
-    Verifier,
+    AuditLog, Checkpoint, Event, ManualClock, Outcome, Timestamp, Verifier, VerifierBundle,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!("palisade-audit-example-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-
-    // The epoch-0 MAC key goes offline before the log uses it; the public key is published.
-    let mac_key = MacKey::generate()?;
-    let offline: [u8; 32] = *mac_key.expose_secret();
-    let signing = SigningKey::generate()?;
-    let public = signing.verifying_key();
+    let base = std::env::temp_dir().join(format!("palisade-audit-example-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&base);
+    fs::create_dir_all(&base)?;
+    let dir = base.join("log");
+    // The verifier bundle (epoch-0 MAC key, public key) is written once; an operator moves it
+    // off the writer's machine.
+    let bundle_path = base.join("verifier.bundle");
 
     let clock = ManualClock::new(Timestamp::from_unix_millis(1_767_225_600_000));
     let mut log = AuditLog::builder(&dir)
         .epoch_length(Duration::from_secs(900))
         .clock(Arc::new(clock.clone()))
-        .create(mac_key, signing)?;
+        .create(&bundle_path)?;
     for (i, user) in ["alice", "bob", "carol", "dave"].iter().enumerate() {
         let _receipt = log.append(
             Event::new("auth.login")
@@ -43,10 +41,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let witnessed: Checkpoint = log.checkpoint()?; // kept by a witness, off this machine
     drop(log);
 
+    let bundle = VerifierBundle::read_file(&bundle_path)?;
     let verifier = || {
         Verifier::new()
-            .public_key(public)
-            .mac_key(MacKey::from_bytes(offline))
+            .bundle(&bundle)
+            .clock(Arc::new(clock.clone()))
             .trusted_checkpoint(witnessed.clone())
     };
     println!("== untouched\n{}", verifier().verify_dir(&dir)?);
@@ -77,6 +76,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     fs::write(&file, lines[..lines.len() / 2].join("\n") + "\n")?;
     println!("== truncated\n{}", verifier().verify_dir(&dir)?);
 
-    fs::remove_dir_all(&dir)?;
+    fs::remove_dir_all(&base)?;
     Ok(())
 }

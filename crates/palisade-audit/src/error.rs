@@ -12,6 +12,15 @@ pub enum KeyError {
     /// The bytes are not an Ed25519 public key.
     #[error("not a valid Ed25519 public key")]
     InvalidPublicKey,
+    /// The file does not hold a palisade-audit checkpoint signing key.
+    #[error("not a palisade-audit checkpoint signing key file")]
+    InvalidSigningKey,
+    /// The file does not hold a palisade-audit verifier bundle.
+    #[error("not a palisade-audit verifier bundle")]
+    InvalidBundle,
+    /// The key file could not be read.
+    #[error("the key file cannot be read")]
+    Unreadable,
 }
 
 /// A checkpoint did not check out.
@@ -65,6 +74,14 @@ pub enum ConfigError {
     /// Checkpoints every 0 records.
     #[error("checkpoint_every must be at least 1 record")]
     NoCheckpoints,
+    /// The origin cannot name a log.
+    #[error(
+        "the origin must be 1 to 255 printable ASCII characters without spaces, '+', '\"' or '\\'"
+    )]
+    BadOrigin,
+    /// An [`AuditWriter`](crate::AuditWriter) queue of no records.
+    #[error("the audit queue must hold at least 1 record")]
+    EmptyQueue,
 }
 
 /// A log could not be created or opened.
@@ -110,6 +127,25 @@ pub enum OpenError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The verifier bundle could not be written or delivered, so no log was created.
+    #[error("{}the verifier bundle was not written ({source}); no log was created", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    BundleNotWritten {
+        /// The file, when the bundle was to go to one.
+        path: Option<PathBuf>,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// No checkpoint signing key: none was given and the directory holds none.
+    #[error("{0}: no checkpoint signing key here; give the log its signer")]
+    NoSigner(PathBuf),
+    /// A retention cut file is missing or does not check out.
+    #[error("{path}: {reason}")]
+    Cut {
+        /// The cut file (or the first segment, when no cut file matches it).
+        path: PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The signing key given is not the one the log was created with.
     #[error("the signing key (id {given}) is not this log's (id {expected})")]
     WrongSigningKey {
@@ -144,6 +180,9 @@ pub enum AppendError {
         /// The limit.
         max: usize,
     },
+    /// The checkpoint signer failed.
+    #[error(transparent)]
+    Sign(#[from] crate::keys::SignError),
     /// The clock jumped so far ahead that sealing every epoch in between would take too long.
     #[error("the clock jumped {epochs} epochs ahead; check the system clock")]
     ClockJump {

@@ -1,6 +1,7 @@
-//! Keys: the forward-evolving MAC key and the Ed25519 checkpoint keys.
+//! Keys: the forward-evolving MAC key, the Ed25519 checkpoint keys and the [`CheckpointSigner`]
+//! seam that lets the signing key live somewhere else (a file, an HSM, a KMS).
 
-use std::fmt;
+use std::{fmt, path::Path};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use ed25519_dalek::{Signer as _, Verifier as _};
@@ -9,13 +10,16 @@ use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::KeyError;
+use crate::{error::KeyError, files};
 
 type HmacSha256 = Hmac<Sha256>;
 
 /// The message that turns epoch `e`'s key into epoch `e + 1`'s: `k' = HMAC-SHA256(k, NEXT)`.
 /// Record MACs cover JSON objects, which start with `{`, so no record MAC equals a key.
 const NEXT_EPOCH: &[u8] = b"palisade-audit v1 next epoch";
+
+/// The C2SP signed-note signature type of Ed25519.
+pub(crate) const ED25519_NOTE_TYPE: u8 = 0x01;
 
 /// How many epochs a writer or verifier steps its MAC key forward in one go, at most
 /// (about half a minute of HMACs). Beyond that the clock or the record is wrong.
@@ -82,7 +86,12 @@ impl MacKey {
         *self = next;
     }
 
-    /// A new key `steps` epochs later, leaving `self` as it is (for verifiers).
+    /// A copy of this key (for verifiers, which keep the epoch-0 key while they step a copy).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self::at_epoch(self.epoch, *self.key.expose_secret())
+    }
+
+    /// A new key `steps` epochs later, leaving `self` as it is.
     pub(crate) fn derive_forward(&self, steps: u64) -> Self {
         let mut k = Self::at_epoch(self.epoch, *self.key.expose_secret());
         for _ in 0..steps {
@@ -136,15 +145,49 @@ impl fmt::Debug for MacKey {
     }
 }
 
+/// Why a [`CheckpointSigner`] could not sign: its device or service failed. Says nothing about
+/// the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the checkpoint signer failed: {reason}")]
+pub struct SignError {
+    reason: String,
+}
+
+impl SignError {
+    /// A failure described by `reason` (never put key material in it).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Signs checkpoints: the seam for a signing key kept outside the process's memory (an HSM or a
+/// KMS). [`SigningKey`] implements it for a key in memory, read from a file or generated.
+///
+/// A log names its signer's public key (as a C2SP note key id) in its genesis record, so
+/// [`open`](crate::AuditLogBuilder::open) refuses any other.
+pub trait CheckpointSigner: Send + Sync + fmt::Debug {
+    /// The public key that verifies this signer's signatures.
+    fn verifying_key(&self) -> VerifyingKey;
+
+    /// An Ed25519 (RFC 8032) signature of `message`.
+    ///
+    /// # Errors
+    ///
+    /// [`SignError`] when the device or service behind the signer fails.
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError>;
+}
+
 /// The Ed25519 key that signs checkpoints. Zeroized on drop; its `Debug` shows only the public
-/// key's id.
+/// key.
 ///
 /// ```
 /// use palisade_audit::SigningKey;
 ///
 /// let key = SigningKey::generate().unwrap();
 /// let public = key.verifying_key();
-/// assert!(format!("{key:?}").contains(&public.key_id()));
+/// assert!(format!("{key:?}").contains(&public.to_base64()));
 /// ```
 pub struct SigningKey(ed25519_dalek::SigningKey);
 
@@ -171,8 +214,59 @@ impl SigningKey {
         VerifyingKey(self.0.verifying_key())
     }
 
-    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.0.sign(message).to_bytes()
+    /// Writes the key to a new file (mode 0600 on Unix; never over an existing file), synced.
+    ///
+    /// # Errors
+    ///
+    /// The operating system's, [`io::ErrorKind::AlreadyExists`](std::io::ErrorKind) included.
+    pub fn write_new_file(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        files::write_new_private(path.as_ref(), self.to_file_text().as_bytes())
+    }
+
+    pub(crate) fn to_file_text(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(format!(
+            "{SIGNING_KEY_HEADER}\n{}\n",
+            zeroize::Zeroizing::new(STANDARD.encode(self.0.as_bytes())).as_str()
+        ))
+    }
+
+    /// Reads a key written by [`write_new_file`](Self::write_new_file).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Unreadable`] when the file cannot be read, [`KeyError::InvalidSigningKey`]
+    /// when it does not hold a key. Neither says anything about the file's contents.
+    pub fn read_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
+        let text = zeroize::Zeroizing::new(
+            files::read_small(path.as_ref()).map_err(|_| KeyError::Unreadable)?,
+        );
+        let mut lines = text.lines();
+        if lines.next() != Some(SIGNING_KEY_HEADER) {
+            return Err(KeyError::InvalidSigningKey);
+        }
+        let seed = zeroize::Zeroizing::new(
+            lines
+                .next()
+                .and_then(|l| STANDARD.decode(l.trim()).ok())
+                .ok_or(KeyError::InvalidSigningKey)?,
+        );
+        let seed: &[u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyError::InvalidSigningKey)?;
+        Ok(Self(ed25519_dalek::SigningKey::from_bytes(seed)))
+    }
+}
+
+const SIGNING_KEY_HEADER: &str = "palisade-audit checkpoint signing key v1";
+
+impl CheckpointSigner for SigningKey {
+    fn verifying_key(&self) -> VerifyingKey {
+        SigningKey::verifying_key(self)
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        Ok(self.0.sign(message).to_bytes())
     }
 }
 
@@ -185,7 +279,7 @@ impl ExposeSecret<[u8; 32]> for SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
-            .field("key_id", &self.verifying_key().key_id())
+            .field("public", &self.verifying_key().to_base64())
             .field("secret", &format_args!("[REDACTED]"))
             .finish()
     }
@@ -230,11 +324,29 @@ impl VerifyingKey {
         STANDARD.encode(self.0.to_bytes())
     }
 
-    /// A short id: the hex of the first four bytes of SHA-256 of the key. Records and
-    /// checkpoints name the key they expect by it.
-    pub fn key_id(&self) -> String {
-        let digest = Sha256::digest(self.0.as_bytes());
-        crate::hex::encode(&digest[..4])
+    /// The key's id under the note key name `name`, as C2SP signed notes compute it for
+    /// Ed25519: the first four bytes of `SHA-256(name || 0x0A || 0x01 || public key)`.
+    pub fn note_key_id(&self, name: &str) -> [u8; 4] {
+        let digest = Sha256::new()
+            .chain_update(name.as_bytes())
+            .chain_update([0x0a, ED25519_NOTE_TYPE])
+            .chain_update(self.0.as_bytes())
+            .finalize();
+        [digest[0], digest[1], digest[2], digest[3]]
+    }
+
+    /// The key as a signed-note verifier key, `<name>+<key id, 8 hex digits>+<base64 of 0x01 ||
+    /// public key>`: the form transparency-log witnesses and Go's `golang.org/x/mod/sumdb/note`
+    /// are configured with.
+    pub fn note_verifier_key(&self, name: &str) -> String {
+        let mut data = Vec::with_capacity(33);
+        data.push(ED25519_NOTE_TYPE);
+        data.extend_from_slice(self.0.as_bytes());
+        format!(
+            "{name}+{}+{}",
+            crate::hex::encode(&self.note_key_id(name)),
+            STANDARD.encode(data)
+        )
     }
 
     /// Checks a strict (RFC 8032, no malleability) Ed25519 signature.
@@ -274,7 +386,7 @@ mod tests {
     fn signatures_round_trip() {
         let key = SigningKey::from_secret(&SecretBox::new(Box::new([9; 32])));
         let public = key.verifying_key();
-        let sig = key.sign(b"message");
+        let sig = CheckpointSigner::sign(&key, b"message").unwrap();
         assert!(public.verify(b"message", &sig));
         assert!(!public.verify(b"messagf", &sig));
         let again = VerifyingKey::from_base64(&public.to_base64()).unwrap();

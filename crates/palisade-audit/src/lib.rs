@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
 
+mod bundle;
 mod checkpoint;
 mod clock;
 mod error;
@@ -12,28 +13,36 @@ mod hex;
 mod keys;
 mod log;
 pub mod merkle;
+mod prune;
 mod pseudonym;
 mod record;
 #[cfg(feature = "tracing")]
 mod tracing;
 mod verify;
+mod writer;
 
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub use crate::tracing::{AUDIT_TARGET, AuditLayer};
 pub use crate::{
+    bundle::VerifierBundle,
     checkpoint::Checkpoint,
     clock::{Clock, ManualClock, SystemClock, Timestamp},
     error::{AppendError, CheckpointError, ConfigError, KeyError, OpenError},
     event::{Event, Outcome},
-    keys::{MacKey, SigningKey, VerifyingKey},
-    log::{AuditLog, AuditLogBuilder, Durability, Receipt},
+    keys::{CheckpointSigner, MacKey, SignError, SigningKey, VerifyingKey},
+    log::{
+        AuditLog, AuditLogBuilder, DEFAULT_EPOCH, DEFAULT_GROUP, DEFAULT_MAX_FILE_BYTES,
+        Durability, Receipt,
+    },
+    prune::{KeptBecause, PruneError, Pruned, prune},
     pseudonym::Pseudonyms,
     record::{MAX_LINE_BYTES, Record, RecordKind},
     verify::{
         Finding, FindingKind, MAX_FINDINGS, Position, Report, Severity, Verifier, VerifyError,
         read_records, tree_of,
     },
+    writer::{AuditWriter, Overflow, Queued},
 };
 /// Re-exported so callers can handle keys without naming `secrecy`.
 pub use secrecy::{ExposeSecret, SecretBox};

@@ -12,22 +12,48 @@ use std::{
 use palisade_redact::Redactor;
 
 use crate::{
+    bundle::VerifierBundle,
     checkpoint::Checkpoint,
     clock::{Clock, SystemClock, Timestamp},
     error::{AppendError, ConfigError, KeyError, OpenError},
     event::Event,
-    files::{self, io_err},
+    files::{self, Line, LineReader, io_err},
     hex,
-    keys::{MAX_EPOCH_STEP, MacKey, SigningKey, VerifyingKey},
+    keys::{CheckpointSigner, MAX_EPOCH_STEP, MacKey, SigningKey, VerifyingKey},
     merkle::{Frontier, Hash},
-    record::{self, Body, Genesis, MAX_LINE_BYTES},
+    prune::Cut,
+    record::{self, Body, CheckpointBody, Genesis, MAX_LINE_BYTES},
 };
+
+/// The default epoch: 15 minutes.
+pub const DEFAULT_EPOCH: Duration = Duration::from_secs(15 * 60);
+/// The default size at which a segment file is closed and the next begun: 64 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 << 20;
+/// The default group commit of [`AuditWriter`](crate::AuditWriter): 64 records or 50 ms.
+pub const DEFAULT_GROUP: Durability = Durability::Group {
+    records: 64,
+    interval: Duration::from_millis(50),
+};
+
+/// Whether `origin` may name a log: 1 to 255 printable ASCII characters, no space, `+`, `"` or
+/// `\` (C2SP asks for no spaces or plus signs; the rest keeps it plain in JSON).
+pub(crate) fn valid_origin(origin: &str) -> bool {
+    (1..=255).contains(&origin.len())
+        && origin
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'+' | b'"' | b'\\'))
+}
 
 /// When appended records are made durable (`fsync`ed).
 ///
 /// A record is *committed* once it is durable; a crash never loses a committed record. A
 /// record written but not yet synced survives a crash of the process (it is in the operating
 /// system's cache) but not necessarily a power loss.
+///
+/// [`AuditLog`] used directly syncs every record unless told otherwise; [`AuditWriter`],
+/// the service front end, defaults to [`DEFAULT_GROUP`].
+///
+/// [`AuditWriter`]: crate::AuditWriter
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Durability {
@@ -58,11 +84,14 @@ pub struct Receipt {
 pub struct AuditLogBuilder {
     dir: PathBuf,
     epoch: Duration,
-    durability: Durability,
+    pub(crate) durability: Option<Durability>,
     max_file_bytes: u64,
     checkpoint_every: u64,
     clock: Arc<dyn Clock>,
     redactor: Redactor,
+    signer: Option<Arc<dyn CheckpointSigner>>,
+    origin: Option<String>,
+    epoch0: Option<MacKey>,
 }
 
 impl fmt::Debug for AuditLogBuilder {
@@ -74,6 +103,8 @@ impl fmt::Debug for AuditLogBuilder {
             .field("max_file_bytes", &self.max_file_bytes)
             .field("checkpoint_every", &self.checkpoint_every)
             .field("clock", &self.clock)
+            .field("signer", &self.signer)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -87,10 +118,38 @@ impl AuditLogBuilder {
         self
     }
 
-    /// When appends are synced (default [`Durability::EveryRecord`]).
+    /// When appends are synced (default [`Durability::EveryRecord`], and [`DEFAULT_GROUP`] for
+    /// an [`AuditWriter`](crate::AuditWriter)).
     #[must_use]
     pub fn durability(mut self, d: Durability) -> Self {
-        self.durability = d;
+        self.durability = Some(d);
+        self
+    }
+
+    /// Sign checkpoints with this signer (an HSM or KMS behind [`CheckpointSigner`], or a
+    /// [`SigningKey`] read from a file of its own) instead of a key kept in the log's directory.
+    /// `create` then writes no signing key; `open` needs the same signer again.
+    #[must_use]
+    pub fn signer(mut self, signer: Arc<dyn CheckpointSigner>) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// The log's name (default `palisade-audit/<log id in hex>`): the origin line of its
+    /// checkpoint notes and their signing key's name; a schema-less URL such as
+    /// `audit.example.com/billing` is the C2SP recommendation. Fixed at creation.
+    #[must_use]
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Start the MAC chain from this epoch-0 key instead of a fresh random one: for a key made
+    /// in a vault or KMS that keeps it. The writer steps it forward at the first epoch boundary
+    /// and keeps no copy; whoever keeps one elsewhere holds what the verifier bundle holds.
+    #[must_use]
+    pub fn epoch0_key(mut self, key: MacKey) -> Self {
+        self.epoch0 = Some(key);
         self
     }
 
@@ -139,7 +198,7 @@ impl AuditLogBuilder {
                 bytes: self.max_file_bytes,
             });
         }
-        if let Durability::Group { records, interval } = self.durability
+        if let Some(Durability::Group { records, interval }) = self.durability
             && (records == 0 || interval < Duration::from_millis(1))
         {
             return Err(ConfigError::EmptyGroup);
@@ -147,47 +206,100 @@ impl AuditLogBuilder {
         if self.checkpoint_every == 0 {
             return Err(ConfigError::NoCheckpoints);
         }
+        if let Some(origin) = &self.origin
+            && !valid_origin(origin)
+        {
+            return Err(ConfigError::BadOrigin);
+        }
         Ok(())
     }
 
-    /// Creates a new log in the directory (made if missing), with the epoch-0 MAC key and the
-    /// checkpoint signing key, and writes its genesis record.
-    ///
-    /// Keep a copy of `mac_key` offline before calling this (see [`MacKey`]): the log
-    /// steps it forward and the writer never holds it again.
+    /// Creates a new log in the directory (made if missing) with fresh keys, and writes its
+    /// [`VerifierBundle`] (the epoch-0 MAC key and the checkpoint public key) to `verifier_out`,
+    /// a new file readable by its owner only, before anything else: move that file off this
+    /// machine. The writer keeps only the current epoch's MAC key and, unless a
+    /// [`signer`](Self::signer) was given, the checkpoint signing key, in the directory.
     ///
     /// # Errors
     ///
     /// [`OpenError::Config`] for a bad setting, [`OpenError::Exists`] when the directory
-    /// already holds a log, [`OpenError::Io`] when it cannot be written.
-    pub fn create(self, mac_key: MacKey, signing: SigningKey) -> Result<AuditLog, OpenError> {
+    /// already holds a log, [`OpenError::BundleNotWritten`] when `verifier_out` exists or
+    /// cannot be written (nothing is created then), [`OpenError::Io`] when the directory cannot
+    /// be written.
+    pub fn create(self, verifier_out: impl AsRef<Path>) -> Result<AuditLog, OpenError> {
+        let path = verifier_out.as_ref().to_path_buf();
+        self.create_with(|bundle| bundle.write_new_file(&path))
+            .map_err(|e| match e {
+                OpenError::BundleNotWritten { source, .. } => OpenError::BundleNotWritten {
+                    path: Some(path.clone()),
+                    source,
+                },
+                other => other,
+            })
+    }
+
+    /// Creates a new log as [`create`](Self::create) does, handing the verifier bundle to
+    /// `deliver` (a vault's API, say) before the log exists. If `deliver` fails, nothing is
+    /// created.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create).
+    pub fn create_with(
+        mut self,
+        deliver: impl FnOnce(&VerifierBundle) -> std::io::Result<()>,
+    ) -> Result<AuditLog, OpenError> {
         self.validate()?;
         let dir = self.dir.clone();
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        if !files::segments(&dir).map_err(io_err(&dir))?.is_empty() {
+        if dir.is_dir() && !files::segments(&dir).map_err(io_err(&dir))?.is_empty() {
             return Err(OpenError::Exists(dir));
         }
         let mut log_id = [0u8; 16];
         getrandom::fill(&mut log_id).map_err(|_| KeyError::Randomness)?;
-        let key_id = hex::decode::<4>(&signing.verifying_key().key_id())
-            .ok_or(KeyError::InvalidPublicKey)?;
+        let mac_key = match self.epoch0.take() {
+            Some(k) => k,
+            None => MacKey::generate()?,
+        };
+        let (signer, key_text): (Arc<dyn CheckpointSigner>, _) = if let Some(s) = &self.signer {
+            (s.clone(), None)
+        } else {
+            let key = SigningKey::generate()?;
+            let text = key.to_file_text();
+            (Arc::new(key), Some(text))
+        };
+        let origin = self
+            .origin
+            .clone()
+            .unwrap_or_else(|| format!("palisade-audit/{}", hex::encode(&log_id)));
+        let public = signer.verifying_key();
         let genesis = Genesis {
             log_id,
             epoch_ms: u64::try_from(self.epoch.as_millis()).unwrap_or(u64::MAX),
             start: self.clock.now(),
-            key_id,
+            key_id: public.note_key_id(&origin),
+            origin,
         };
+        let bundle = VerifierBundle {
+            genesis: genesis.clone(),
+            public_key: public,
+            mac_key: mac_key.duplicate(),
+        };
+        deliver(&bundle).map_err(|source| OpenError::BundleNotWritten { path: None, source })?;
+        drop(bundle);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        if let Some(text) = key_text {
+            let path = dir.join(files::SIGNING_KEY_FILE);
+            files::replace_private(&dir, files::SIGNING_KEY_FILE, text.as_bytes())
+                .map_err(io_err(&path))?;
+        }
         files::save_key(&dir, &log_id, &mac_key)?;
         let path = dir.join(files::segment_name(0));
-        let file = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let file = files::create_new_private(&path).map_err(io_err(&path))?;
         files::sync_dir(&dir).map_err(io_err(&dir))?;
-        let mut log = AuditLog::assemble(self, genesis, signing, mac_key, file, path);
+        let mut log = AuditLog::assemble(self, genesis, signer, mac_key, file, path);
         let start = log.genesis.start;
-        log.write(&Body::Genesis(genesis), start)
+        let body = Body::Genesis(log.genesis.clone());
+        log.write(&body, start)
             .and_then(|_| log.sync())
             .map_err(|e| match e {
                 AppendError::Io { path, source } => OpenError::Io { path, source },
@@ -200,7 +312,8 @@ impl AuditLogBuilder {
         Ok(log)
     }
 
-    /// Opens an existing log to append to it, with the signing key it was created with.
+    /// Opens an existing log to append to it, with the [`signer`](Self::signer) it was created
+    /// with, or else the signing key in its directory.
     ///
     /// Every file is read and every link checked, and the records of the current epoch are
     /// checked against the current MAC key. A torn last line, left by a crash in the middle of
@@ -209,17 +322,33 @@ impl AuditLogBuilder {
     ///
     /// # Errors
     ///
-    /// [`OpenError`]: a bad setting, no log, damage, a missing or foreign key file, the wrong
-    /// signing key, or an I/O failure.
-    pub fn open(self, signing: SigningKey) -> Result<AuditLog, OpenError> {
+    /// [`OpenError`]: a bad setting, no log, damage, a missing or foreign key file, no signing
+    /// key or the wrong one, or an I/O failure.
+    pub fn open(self) -> Result<AuditLog, OpenError> {
         self.validate()?;
         let dir = self.dir.clone();
-        let segments = files::segments(&dir).map_err(io_err(&dir))?;
-        if segments.is_empty() {
+        let all = files::segments(&dir).map_err(io_err(&dir))?;
+        if all.is_empty() {
             return Err(OpenError::NotFound(dir));
         }
+        // Segments before the newest retention cut are an interrupted prune's leftovers.
+        let segments = &all[crate::prune::start_of(&all, &dir).map_err(io_err(&dir))?..];
+        let signer: Arc<dyn CheckpointSigner> = if let Some(s) = &self.signer {
+            s.clone()
+        } else {
+            let path = dir.join(files::SIGNING_KEY_FILE);
+            if !path.exists() {
+                return Err(OpenError::NoSigner(path));
+            }
+            Arc::new(SigningKey::read_file(&path)?)
+        };
         let (key_log_id, mut key) = files::load_key(&dir)?;
-        let scan = recover(&segments, &key)?;
+        let cut = if segments[0].0 == 0 {
+            None
+        } else {
+            Some(Cut::load(&dir, segments[0].0)?)
+        };
+        let scan = recover(segments, &key, cut.as_ref())?;
         let genesis = scan.genesis;
         let key_path = dir.join(files::KEY_FILE);
         if genesis.log_id != key_log_id {
@@ -228,11 +357,11 @@ impl AuditLogBuilder {
                 reason: "the epoch key file belongs to another log",
             });
         }
-        let given = signing.verifying_key().key_id();
-        if given != hex::encode(&genesis.key_id) {
+        let given = signer.verifying_key().note_key_id(&genesis.origin);
+        if given != genesis.key_id {
             return Err(OpenError::WrongSigningKey {
                 expected: hex::encode(&genesis.key_id),
-                given,
+                given: hex::encode(&given),
             });
         }
         // A crash between a seal and the key file's update leaves the key behind: catch up.
@@ -262,7 +391,7 @@ impl AuditLogBuilder {
             .append(true)
             .open(&scan.last_path)
             .map_err(io_err(&scan.last_path))?;
-        let mut log = AuditLog::assemble(self, genesis, signing, key, file, scan.last_path);
+        let mut log = AuditLog::assemble(self, genesis, signer, key, file, scan.last_path);
         log.next_seq = scan.next_seq;
         log.durable_seq = scan.next_seq;
         log.prev = scan.prev;
@@ -291,25 +420,26 @@ struct Scan {
     last_line: u64,
 }
 
-/// Reads every segment, checks links and current-epoch MACs, and cuts a torn tail.
-#[allow(
-    clippy::too_many_lines,
-    reason = "one pass over the files; split, the torn-tail rule would be harder to follow"
-)]
-fn recover(segments: &[(u64, PathBuf)], key: &MacKey) -> Result<Scan, OpenError> {
-    let mut genesis: Option<Genesis> = None;
-    let mut next_seq = 0u64;
-    let mut prev = [0u8; 32];
-    let mut frontier = Frontier::new();
-    let mut last_time = Timestamp::from_unix_millis(0);
-    let mut epoch = 0u64;
+/// Reads every segment (from a retention cut, if older ones were pruned), checks links and
+/// current-epoch MACs, and cuts a torn tail.
+fn recover(
+    segments: &[(u64, PathBuf)],
+    key: &MacKey,
+    cut: Option<&Cut>,
+) -> Result<Scan, OpenError> {
+    let mut genesis: Option<Genesis> = cut.map(|c| c.genesis.clone());
+    let mut next_seq = cut.map_or(0, |c| c.size);
+    let mut prev = cut.map_or([0u8; 32], |c| c.prev);
+    let mut frontier = cut.map_or_else(Frontier::new, |c| c.frontier.clone());
+    let mut last_time = cut.map_or(Timestamp::from_unix_millis(0), |c| c.last_time);
+    let mut epoch = cut.map_or(0, |c| c.epoch);
     let mut since_checkpoint = 0u64;
     let mut latest_checkpoint = None;
     let mut last_len = 0;
     let mut last_line = 0;
+    let mut line = Vec::new();
     for (i, (first_seq, path)) in segments.iter().enumerate() {
         let is_last = i + 1 == segments.len();
-        let data = fs::read(path).map_err(io_err(path))?;
         let damaged = |line: u64, reason: String| OpenError::Damaged {
             file: path.clone(),
             line,
@@ -321,48 +451,45 @@ fn recover(segments: &[(u64, PathBuf)], key: &MacKey) -> Result<Scan, OpenError>
                 format!("the file should start at record {next_seq}"),
             ));
         }
-        let mut offset = 0usize;
+        let file = File::open(path).map_err(io_err(path))?;
+        let mut reader = LineReader::new(std::io::BufReader::with_capacity(1 << 16, file));
         let mut line_no = 0u64;
-        while offset < data.len() {
+        while let Some(kind) = reader.next_line(&mut line).map_err(io_err(path))? {
             line_no += 1;
-            let rest = &data[offset..];
-            let end = rest.iter().position(|&b| b == b'\n');
-            let problem = match end {
-                None => Some("incomplete last line".to_owned()),
-                Some(end) => {
-                    check_line(&rest[..end], key, next_seq, &prev, epoch, genesis.as_ref()).err()
+            let problem = match kind {
+                Line::Complete => {
+                    check_line(&line, key, next_seq, &prev, epoch, genesis.as_ref()).err()
                 }
+                Line::TooLong => Some("line too long".to_owned()),
+                Line::Incomplete => Some("incomplete last line".to_owned()),
             };
             if let Some(reason) = problem {
                 // Only a crash's leftover is cut: an incomplete last line, or a last line
                 // holding NUL bytes (blocks allocated but never written), with nothing after
-                // it. Records never contain a raw NUL or newline.
-                let this = &rest[..end.map_or(rest.len(), |e| e + 1)];
-                let after = &rest[this.len()..];
-                let torn = is_last
-                    && (end.is_none() || this.contains(&0))
-                    && after.iter().all(|&b| b == b'\n' || b == 0);
-                if !torn {
+                // it but NULs and newlines. Records never contain a raw NUL or newline.
+                let start = reader.line_start();
+                let torn_line =
+                    kind == Line::Incomplete || (kind == Line::Complete && line.contains(&0));
+                if !(is_last
+                    && torn_line
+                    && only_zeros_after(&mut reader, &mut line).map_err(io_err(path))?)
+                {
                     return Err(damaged(line_no, reason));
                 }
                 let file = OpenOptions::new()
                     .write(true)
                     .open(path)
                     .map_err(io_err(path))?;
-                file.set_len(offset as u64).map_err(io_err(path))?;
+                file.set_len(start).map_err(io_err(path))?;
                 file.sync_all().map_err(io_err(path))?;
                 break;
             }
-            let end = end.unwrap_or(rest.len());
-            let rec = record::parse(&rest[..end])
-                .map_err(|reason| damaged(line_no, reason.to_owned()))?;
+            let rec = record::parse(&line).map_err(|reason| damaged(line_no, reason.to_owned()))?;
             match &rec.body {
-                Body::Genesis(g) => genesis = Some(*g),
+                Body::Genesis(g) => genesis = Some(g.clone()),
                 Body::Seal { through } => epoch = through + 1,
                 Body::Checkpoint(cp) => {
-                    let mut cp = cp.clone();
-                    cp.log_id = genesis.map(|g| g.log_id).unwrap_or_default();
-                    latest_checkpoint = Some(cp);
+                    latest_checkpoint = genesis.as_ref().map(|g| cp.resolve(g));
                     since_checkpoint = 0;
                 }
                 Body::Event(_) => {}
@@ -374,11 +501,10 @@ fn recover(segments: &[(u64, PathBuf)], key: &MacKey) -> Result<Scan, OpenError>
             prev = rec.hash;
             frontier.push(rec.hash);
             next_seq += 1;
-            offset += end + 1;
             last_line = line_no;
-        }
-        if is_last {
-            last_len = offset as u64;
+            if is_last {
+                last_len = reader.line_start() + line.len() as u64 + 1;
+            }
         }
     }
     let genesis = genesis.ok_or_else(|| OpenError::Damaged {
@@ -399,6 +525,19 @@ fn recover(segments: &[(u64, PathBuf)], key: &MacKey) -> Result<Scan, OpenError>
         last_len,
         last_line,
     })
+}
+
+/// Whether the rest of the input holds nothing but NULs and newlines.
+fn only_zeros_after<R: std::io::BufRead>(
+    reader: &mut LineReader<R>,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    while let Some(kind) = reader.next_line(buf)? {
+        if kind == Line::TooLong || buf.iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether a complete line is the next record: syntax, sequence, link, epoch and, for the
@@ -440,20 +579,22 @@ fn check_line(
 ///
 /// ```
 /// use std::{sync::Arc, time::Duration};
-/// use palisade_audit::{AuditLog, Durability, Event, MacKey, Outcome, SigningKey, Verifier};
-/// use secrecy::ExposeSecret;
+/// use palisade_audit::{AuditLog, Durability, Event, Outcome, SigningKey, Verifier};
 ///
-/// # let dir = std::env::temp_dir().join(format!("palisade-audit-doc-log-{}", std::process::id()));
-/// # let _ = std::fs::remove_dir_all(&dir);
-/// let mac_key = MacKey::generate().unwrap();
-/// let offline_copy = MacKey::from_bytes(*mac_key.expose_secret()); // keep in a vault
+/// # let base = std::env::temp_dir().join(format!("palisade-audit-doc-log-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&base);
+/// # std::fs::create_dir_all(&base).unwrap();
+/// # let dir = base.join("log");
+/// // The checkpoint key in a file of its own (or an HSM behind `CheckpointSigner`).
 /// let signing = SigningKey::generate().unwrap();
 /// let public = signing.verifying_key();
+/// let mut bundle = None; // a vault's API would take it here
 ///
 /// let mut log = AuditLog::builder(&dir)
 ///     .epoch_length(Duration::from_secs(900))
 ///     .durability(Durability::Group { records: 64, interval: Duration::from_millis(50) })
-///     .create(mac_key, signing)
+///     .signer(Arc::new(signing))
+///     .create_with(|b| { bundle = Some(b.mac_key()); Ok(()) })
 ///     .unwrap();
 /// log.append(
 ///     Event::new("auth.login").actor("user:42").outcome(Outcome::Success)
@@ -461,14 +602,18 @@ fn check_line(
 /// ).unwrap();
 /// log.flush().unwrap();
 ///
-/// let report = Verifier::new().public_key(public).mac_key(offline_copy).verify_dir(&dir).unwrap();
+/// let report = Verifier::new()
+///     .public_key(public)
+///     .mac_key(bundle.unwrap())
+///     .verify_dir(&dir)
+///     .unwrap();
 /// assert!(report.is_intact(), "{report}");
-/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # std::fs::remove_dir_all(&base).unwrap();
 /// ```
 pub struct AuditLog {
     dir: PathBuf,
     genesis: Genesis,
-    signing: SigningKey,
+    signer: Arc<dyn CheckpointSigner>,
     key: MacKey,
     clock: Arc<dyn Clock>,
     redactor: Redactor,
@@ -508,19 +653,22 @@ impl AuditLog {
     pub fn builder(dir: impl AsRef<Path>) -> AuditLogBuilder {
         AuditLogBuilder {
             dir: dir.as_ref().to_path_buf(),
-            epoch: Duration::from_secs(900),
-            durability: Durability::EveryRecord,
-            max_file_bytes: 64 << 20,
+            epoch: DEFAULT_EPOCH,
+            durability: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             checkpoint_every: 10_000,
             clock: Arc::new(SystemClock),
             redactor: Redactor::new(),
+            signer: None,
+            origin: None,
+            epoch0: None,
         }
     }
 
     fn assemble(
         b: AuditLogBuilder,
         genesis: Genesis,
-        signing: SigningKey,
+        signer: Arc<dyn CheckpointSigner>,
         key: MacKey,
         file: File,
         path: PathBuf,
@@ -528,11 +676,11 @@ impl AuditLog {
         Self {
             dir: b.dir,
             genesis,
-            signing,
+            signer,
             key,
             clock: b.clock,
             redactor: b.redactor,
-            durability: b.durability,
+            durability: b.durability.unwrap_or_default(),
             max_file_bytes: b.max_file_bytes,
             checkpoint_every: b.checkpoint_every,
             file,
@@ -644,7 +792,27 @@ impl AuditLog {
 
     /// The key that verifies this log's checkpoints.
     pub fn verifying_key(&self) -> VerifyingKey {
-        self.signing.verifying_key()
+        self.signer.verifying_key()
+    }
+
+    /// The log's name: its checkpoints' origin line.
+    pub fn origin(&self) -> &str {
+        &self.genesis.origin
+    }
+
+    /// The epoch length, fixed when the log was created (default 15 minutes).
+    pub fn epoch_length(&self) -> Duration {
+        Duration::from_millis(self.genesis.epoch_ms)
+    }
+
+    /// The size past which the current segment file is closed (default 64 MiB).
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_bytes
+    }
+
+    /// When appends are synced.
+    pub fn durability(&self) -> Durability {
+        self.durability
     }
 
     /// The latest checkpoint written.
@@ -694,13 +862,12 @@ impl AuditLog {
 
     fn write_checkpoint(&mut self, now: Timestamp) -> Result<Checkpoint, AppendError> {
         let cp = Checkpoint::sign(
-            self.genesis.log_id,
+            &self.genesis.origin,
             self.next_seq,
             self.frontier.root(),
-            now,
-            &self.signing,
-        );
-        self.write(&Body::Checkpoint(cp.clone()), now)?;
+            self.signer.as_ref(),
+        )?;
+        self.write(&Body::Checkpoint(CheckpointBody::of(&cp)), now)?;
         self.since_checkpoint = 0;
         self.latest_checkpoint = Some(cp.clone());
         Ok(cp)
@@ -752,11 +919,7 @@ impl AuditLog {
             path: path.to_path_buf(),
             source,
         };
-        let file = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| fail(&path, e))?;
+        let file = files::create_new_private(&path).map_err(|e| fail(&path, e))?;
         files::sync_dir(&self.dir).map_err(|e| fail(&self.dir, e))?;
         self.file = file;
         self.path = path;
@@ -799,5 +962,33 @@ impl Drop for AuditLog {
         if !self.poisoned {
             let _ = self.sync();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::SYNCED_DIRS;
+
+    #[test]
+    fn the_directory_is_synced_on_rotation() {
+        let dir = std::env::temp_dir().join(format!("palisade-audit-sync-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut log = AuditLog::builder(&dir)
+            .max_file_bytes(64 * 1024)
+            .create_with(|_| Ok(()))
+            .unwrap();
+        SYNCED_DIRS.with(|s| s.borrow_mut().clear());
+        let first = log.path.clone();
+        while log.path == first {
+            let _ = log
+                .append(Event::new("x").field("pad", "y".repeat(500)))
+                .unwrap();
+        }
+        // The new segment's directory entry was made durable before the segment was used.
+        assert!(log.path.exists());
+        assert_eq!(SYNCED_DIRS.with(|s| s.borrow().clone()), vec![dir.clone()]);
+        drop(log);
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

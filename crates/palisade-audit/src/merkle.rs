@@ -234,15 +234,189 @@ impl Frontier {
 
     /// The tree's root.
     pub fn root(&self) -> Hash {
-        let mut it = self.nodes.iter().rev();
-        let Some(&(_, mut r)) = it.next() else {
-            return empty_root();
-        };
-        for (_, left) in it {
-            r = node_hash(left, &r);
-        }
-        r
+        fold(self.nodes.iter().map(|(_, h)| h))
     }
+
+    /// The perfect subtrees' roots, largest (leftmost) first: with [`size`](Self::size), all
+    /// that is needed to carry on the tree ([`from_parts`](Self::from_parts)).
+    pub fn hashes(&self) -> Vec<Hash> {
+        self.nodes.iter().map(|&(_, h)| h).collect()
+    }
+
+    /// The frontier of a tree of `size` leaves from its perfect subtrees' roots, largest first;
+    /// `None` unless there is one hash per bit set in `size`.
+    pub fn from_parts(size: u64, hashes: &[Hash]) -> Option<Self> {
+        if hashes.len() != size.count_ones() as usize {
+            return None;
+        }
+        let heights = (0..64u32).rev().filter(|h| size >> h & 1 == 1);
+        Some(Self {
+            size,
+            nodes: heights.zip(hashes.iter().copied()).collect(),
+        })
+    }
+
+    /// `(first leaf, leaf count, hash)` of each perfect subtree, left to right.
+    fn spans(&self) -> impl Iterator<Item = (u64, u64, Hash)> + '_ {
+        let mut start = 0u64;
+        self.nodes.iter().map(move |&(h, hash)| {
+            let len = 1u64 << h;
+            start += len;
+            (start - len, len, hash)
+        })
+    }
+}
+
+/// MTH of consecutive perfect subtrees whose sizes decrease left to right: the last is folded
+/// into each one before it, as RFC 9162's split at the largest power of two does.
+fn fold<'a>(nodes: impl DoubleEndedIterator<Item = &'a Hash>) -> Hash {
+    let mut it = nodes.rev();
+    let Some(&last) = it.next() else {
+        return empty_root();
+    };
+    let mut r = last;
+    for left in it {
+        r = node_hash(left, &r);
+    }
+    r
+}
+
+/// Builds the RFC 9162 consistency proof from an earlier tree to the tree as it grows, in
+/// `O(log n)` memory and without keeping the leaves: start it with the earlier tree's
+/// [`Frontier`], push every later leaf, then ask for the [`proof`](Self::proof). A verifier that
+/// streams a log proves with it that the log extends a checkpoint kept elsewhere.
+///
+/// ```
+/// use palisade_audit::merkle::{self, ConsistencyBuilder, Frontier};
+///
+/// let mut frontier = Frontier::new();
+/// for i in 0u8..5 {
+///     frontier.push(merkle::leaf_hash(&[i]));
+/// }
+/// let old_root = frontier.root();
+/// let mut builder = ConsistencyBuilder::new(frontier.clone());
+/// for i in 5u8..12 {
+///     frontier.push(merkle::leaf_hash(&[i]));
+///     builder.push(merkle::leaf_hash(&[i]));
+/// }
+/// let proof = builder.proof().unwrap();
+/// assert!(proof.verify(&old_root, &frontier.root()).is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConsistencyBuilder {
+    old: Frontier,
+    /// `(first leaf, height, hash)` of the maximal perfect subtrees covering the leaves pushed
+    /// since the old tree, left to right.
+    tail: Vec<(u64, u32, Hash)>,
+    size: u64,
+}
+
+impl ConsistencyBuilder {
+    /// Starts from the earlier tree.
+    pub fn new(old: Frontier) -> Self {
+        let size = old.size();
+        Self {
+            old,
+            tail: Vec::new(),
+            size,
+        }
+    }
+
+    /// The earlier tree's size.
+    pub fn old_size(&self) -> u64 {
+        self.old.size()
+    }
+
+    /// The later tree's size so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash to the later tree.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (self.size, 0u32, leaf);
+        while let Some(&(start, h, left)) = self.tail.last() {
+            // Merge only with a left sibling: same height, starting on a boundary of the parent.
+            if h != node.1 || start % (2u64 << h) != 0 {
+                break;
+            }
+            self.tail.pop();
+            node = (start, h + 1, node_hash(&left, &node.2));
+        }
+        self.tail.push(node);
+        self.size += 1;
+    }
+
+    /// The proof that the earlier tree is a prefix of the tree pushed so far.
+    ///
+    /// `None` is never returned for trees built through [`push`](Self::push) (every hash the
+    /// proof needs is kept); it is there so a logic error cannot panic.
+    pub fn proof(&self) -> Option<ConsistencyProof> {
+        let (m, n) = (self.old.size(), self.size);
+        let mut path = Vec::new();
+        if m > 0 && m < n {
+            subproof(m, 0, n, true, &mut path, &|lo, hi| self.mth(lo, hi))?;
+        }
+        Some(ConsistencyProof {
+            old_size: m,
+            new_size: n,
+            path,
+        })
+    }
+
+    /// MTH(D[lo:hi]) from the kept subtrees that tile that range exactly.
+    fn mth(&self, lo: u64, hi: u64) -> Option<Hash> {
+        let m = self.old.size();
+        let spans: Vec<(u64, u64, Hash)> = if hi <= m {
+            self.old
+                .spans()
+                .filter(|&(s, l, _)| s >= lo && s + l <= hi)
+                .collect()
+        } else if lo >= m {
+            self.tail
+                .iter()
+                .map(|&(s, h, hash)| (s, 1u64 << h, hash))
+                .filter(|&(s, l, _)| s >= lo && s + l <= hi)
+                .collect()
+        } else {
+            return None;
+        };
+        let mut at = lo;
+        for &(s, l, _) in &spans {
+            if s != at {
+                return None;
+            }
+            at += l;
+        }
+        (at == hi && !spans.is_empty()).then(|| fold(spans.iter().map(|(_, _, h)| h)))
+    }
+}
+
+/// SUBPROOF(m, D[lo:hi], b) of RFC 9162 2.1.4.1, with `mth` giving MTH of any range it needs.
+fn subproof(
+    m: u64,
+    lo: u64,
+    hi: u64,
+    b: bool,
+    out: &mut Vec<Hash>,
+    mth: &dyn Fn(u64, u64) -> Option<Hash>,
+) -> Option<()> {
+    let n = hi - lo;
+    if m == n {
+        if !b {
+            out.push(mth(lo, hi)?);
+        }
+        return Some(());
+    }
+    let k = split(n);
+    if m <= k {
+        subproof(m, lo, lo + k, b, out, mth)?;
+        out.push(mth(lo + k, hi)?);
+    } else {
+        subproof(m - k, lo + k, hi, false, out, mth)?;
+        out.push(mth(lo, lo + k)?);
+    }
+    Some(())
 }
 
 /// A whole tree, kept level by level so roots at any size and proofs cost `O(log² n)` hashes.
@@ -321,7 +495,9 @@ impl Tree {
         }
         let mut path = Vec::new();
         if old_size > 0 && old_size < new_size {
-            self.subproof(old_size, 0, new_size, true, &mut path);
+            subproof(old_size, 0, new_size, true, &mut path, &|lo, hi| {
+                Some(self.mth(lo, hi))
+            })?;
         }
         Some(ConsistencyProof {
             old_size,
@@ -365,25 +541,6 @@ impl Tree {
             out.push(self.mth(lo, lo + k));
         }
     }
-
-    /// SUBPROOF(m, D[lo:hi], b) of RFC 9162 2.1.4.1.
-    fn subproof(&self, m: u64, lo: u64, hi: u64, b: bool, out: &mut Vec<Hash>) {
-        let n = hi - lo;
-        if m == n {
-            if !b {
-                out.push(self.mth(lo, hi));
-            }
-            return;
-        }
-        let k = split(n);
-        if m <= k {
-            self.subproof(m, lo, lo + k, b, out);
-            out.push(self.mth(lo + k, hi));
-        } else {
-            self.subproof(m - k, lo + k, hi, false, out);
-            out.push(self.mth(lo, lo + k));
-        }
-    }
 }
 
 /// The largest power of two strictly below `n` (`n >= 2`).
@@ -403,6 +560,30 @@ mod tests {
         assert_eq!(split(5), 4);
         assert_eq!(split(8), 4);
         assert_eq!(split(9), 8);
+    }
+
+    #[test]
+    fn streamed_consistency_proofs_equal_the_whole_trees() {
+        let mut tree = Tree::new();
+        let leaves: Vec<Hash> = (0u32..70).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for l in &leaves {
+            tree.push(*l);
+        }
+        for m in 0..=70u64 {
+            let mut old = Frontier::new();
+            for l in &leaves[..m as usize] {
+                old.push(*l);
+            }
+            let again = Frontier::from_parts(m, &old.hashes()).unwrap();
+            assert_eq!(again, old);
+            let mut b = ConsistencyBuilder::new(old);
+            for n in m..=70 {
+                assert_eq!(b.proof(), tree.consistency_proof(m, n), "{m} -> {n}");
+                if n < 70 {
+                    b.push(leaves[n as usize]);
+                }
+            }
+        }
     }
 
     #[test]

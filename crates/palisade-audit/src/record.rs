@@ -55,12 +55,15 @@ impl RecordKind {
 }
 
 /// The log's parameters, fixed at creation and written into the genesis record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Genesis {
     pub(crate) log_id: [u8; 16],
     pub(crate) epoch_ms: u64,
     pub(crate) start: Timestamp,
+    /// The checkpoint key's C2SP note key id under the origin.
     pub(crate) key_id: [u8; 4],
+    /// The log's name: its checkpoints' origin line and their signing key's name.
+    pub(crate) origin: String,
 }
 
 impl Genesis {
@@ -76,7 +79,36 @@ pub(crate) enum Body {
     Genesis(Genesis),
     Event(Value),
     Seal { through: u64 },
-    Checkpoint(Checkpoint),
+    Checkpoint(CheckpointBody),
+}
+
+/// What a checkpoint record stores: the log's origin and key id are in its genesis record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CheckpointBody {
+    pub(crate) size: u64,
+    pub(crate) root: Hash,
+    pub(crate) signature: [u8; 64],
+}
+
+impl CheckpointBody {
+    pub(crate) fn of(cp: &Checkpoint) -> Self {
+        Self {
+            size: cp.size(),
+            root: cp.root(),
+            signature: cp.own_signature(),
+        }
+    }
+
+    /// The checkpoint as a note, with the log's origin and key id.
+    pub(crate) fn resolve(&self, genesis: &Genesis) -> Checkpoint {
+        Checkpoint::from_parts(
+            &genesis.origin,
+            genesis.key_id,
+            self.size,
+            self.root,
+            self.signature,
+        )
+    }
 }
 
 impl Body {
@@ -93,11 +125,11 @@ impl Body {
 /// A record read from a log, after its syntax was checked (not its MAC or links).
 ///
 /// ```
-/// # use palisade_audit::{AuditLog, Event, MacKey, SigningKey, RecordKind};
+/// # use palisade_audit::{AuditLog, Event, RecordKind};
 /// # let dir = std::env::temp_dir().join(format!("palisade-audit-doc-rec-{}", std::process::id()));
 /// # let _ = std::fs::remove_dir_all(&dir);
 /// let mut log = AuditLog::builder(&dir)
-///     .create(MacKey::generate().unwrap(), SigningKey::generate().unwrap())
+///     .create_with(|_bundle| Ok(())) // a real log keeps its bundle: see `create`
 ///     .unwrap();
 /// log.append(Event::new("auth.login").actor("user:42")).unwrap();
 /// let records = palisade_audit::read_records(&dir).unwrap();
@@ -114,6 +146,8 @@ pub struct Record {
     pub(crate) prev: Hash,
     pub(crate) mac: [u8; 32],
     pub(crate) hash: Hash,
+    /// The checkpoint as a note, once the genesis record that names the log is known.
+    pub(crate) resolved: Option<Checkpoint>,
 }
 
 impl Record {
@@ -145,13 +179,10 @@ impl Record {
         }
     }
 
-    /// The checkpoint, for checkpoint records (with the log's id when read by
-    /// [`read_records`](crate::read_records)).
+    /// The checkpoint, for checkpoint records read by [`read_records`](crate::read_records)
+    /// (which knows the log's origin from its genesis record).
     pub fn checkpoint(&self) -> Option<&Checkpoint> {
-        match &self.body {
-            Body::Checkpoint(c) => Some(c),
-            _ => None,
-        }
+        self.resolved.as_ref()
     }
 
     /// The record's hash: the RFC 9162 leaf hash of its content, and its Merkle tree leaf.
@@ -182,11 +213,12 @@ pub(crate) fn encode(
         Body::Genesis(g) => {
             let _ = write!(
                 line,
-                "\"log_id\":\"{}\",\"epoch_ms\":{},\"start\":\"{}\",\"key_id\":\"{}\"",
+                "\"log_id\":\"{}\",\"epoch_ms\":{},\"start\":\"{}\",\"key_id\":\"{}\",\"origin\":{}",
                 hex::encode(&g.log_id),
                 g.epoch_ms,
                 g.start,
-                hex::encode(&g.key_id)
+                hex::encode(&g.key_id),
+                Value::String(g.origin.clone())
             );
         }
         Body::Event(v) => {
@@ -271,6 +303,10 @@ pub(crate) fn parse(line: &[u8]) -> Result<Record, Malformed> {
             key_id: str_of("key_id")
                 .and_then(hex::decode::<4>)
                 .ok_or("no valid key_id")?,
+            origin: str_of("origin")
+                .filter(|o| crate::log::valid_origin(o))
+                .ok_or("no valid origin")?
+                .to_owned(),
         }),
         "event" => Body::Event(
             obj.get("event")
@@ -281,13 +317,11 @@ pub(crate) fn parse(line: &[u8]) -> Result<Record, Malformed> {
         "seal" => Body::Seal {
             through: u64_of("through").ok_or("no through")?,
         },
-        "checkpoint" => Body::Checkpoint(Checkpoint {
-            log_id: [0; 16],
+        "checkpoint" => Body::Checkpoint(CheckpointBody {
             size: u64_of("size").ok_or("no size")?,
             root: str_of("root")
                 .and_then(hex::decode::<32>)
                 .ok_or("no valid root")?,
-            time,
             signature: str_of("sig")
                 .and_then(hex::decode::<64>)
                 .ok_or("no valid sig")?,
@@ -302,6 +336,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<Record, Malformed> {
         prev,
         mac,
         hash: merkle::leaf_hash(&content),
+        resolved: None,
     })
 }
 

@@ -37,13 +37,13 @@ pub const AUDIT_TARGET: &str = "audit";
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use palisade_audit::{AuditLayer, AuditLog, MacKey, SigningKey};
+/// use palisade_audit::{AuditLayer, AuditLog};
 /// use tracing_subscriber::layer::SubscriberExt;
 ///
 /// # let dir = std::env::temp_dir().join(format!("palisade-audit-doc-layer-{}", std::process::id()));
 /// # let _ = std::fs::remove_dir_all(&dir);
 /// let log = AuditLog::builder(&dir)
-///     .create(MacKey::generate().unwrap(), SigningKey::generate().unwrap())
+///     .create_with(|_bundle| Ok(())) // a real log keeps its bundle: see `create`
 ///     .unwrap();
 /// let log = Arc::new(Mutex::new(log));
 /// let layer = AuditLayer::new(Arc::clone(&log));

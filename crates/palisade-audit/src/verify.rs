@@ -1,19 +1,28 @@
 //! The verifier: reads a log and reports every problem it finds, with its position.
 
 use std::{
-    fmt, fs, io,
+    fmt,
+    fs::File,
+    io::{self, BufRead, BufReader},
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
 use crate::{
+    bundle::VerifierBundle,
     checkpoint::Checkpoint,
-    clock::Timestamp,
-    files, hex,
+    clock::{Clock, SystemClock, Timestamp},
+    files::{self, Line, LineReader},
     keys::{MAX_EPOCH_STEP, MacKey, VerifyingKey},
-    merkle::{self, Frontier, Hash},
+    merkle::{ConsistencyBuilder, Frontier, Hash},
+    prune::{self, Cut},
     record::{self, Body, Genesis, Record},
 };
+
+/// How far past the verifier's clock a writer's clock may run: the verifier derives epoch keys
+/// up to the epoch of its own time plus this, never further.
+const CLOCK_SLACK: Duration = Duration::from_secs(86_400);
 
 /// The most findings a report lists; past it they are only counted, so a hostile file cannot
 /// make the report grow without bound.
@@ -134,11 +143,37 @@ pub enum FindingKind {
         /// The epoch found.
         found: u64,
     },
-    /// The record's epoch is too far from the last one to derive its key; its MAC was not
-    /// checked.
+    /// The record's epoch was not reached through an authenticated seal (or lies beyond the
+    /// epoch of the verification time), so its key was never derived and its MAC not checked:
+    /// a verifier steps its key only forward, only when a seal it checked tells it to.
     EpochOutOfReach {
         /// The epoch found.
         found: u64,
+    },
+    /// The retention cut file the log starts from does not check out.
+    BadCut {
+        /// Why.
+        reason: &'static str,
+    },
+    /// Records before the log's first file were removed by a retention prune.
+    Pruned {
+        /// The first record the last prune removed.
+        first: u64,
+        /// The last record removed.
+        last: u64,
+    },
+    /// A trusted checkpoint covers only records removed by a retention prune; it cannot be
+    /// checked against the records that remain.
+    TrustedBeforeCut {
+        /// Its size.
+        size: u64,
+    },
+    /// Records not covered by any trusted checkpoint: cutting them off would go unnoticed.
+    NotAnchored {
+        /// The first such record.
+        from: u64,
+        /// How many.
+        records: u64,
     },
     /// A checkpoint in the log does not match the records before it.
     CheckpointMismatch {
@@ -189,7 +224,11 @@ impl FindingKind {
     /// How serious it is.
     pub fn severity(&self) -> Severity {
         match self {
-            Self::UnsealedTail { .. } | Self::UncheckpointedTail { .. } => Severity::Notice,
+            Self::UnsealedTail { .. }
+            | Self::UncheckpointedTail { .. }
+            | Self::Pruned { .. }
+            | Self::TrustedBeforeCut { .. }
+            | Self::NotAnchored { .. } => Severity::Notice,
             Self::TornLastLine | Self::TimeWentBackwards { .. } => Severity::Warning,
             _ => Severity::Tamper,
         }
@@ -223,9 +262,26 @@ impl fmt::Display for FindingKind {
                     "record in sealed epoch {found}; expected epoch {expected}"
                 )
             }
-            Self::EpochOutOfReach { found } => {
-                write!(f, "epoch {found} is too far ahead to check its MAC")
+            Self::EpochOutOfReach { found } => write!(
+                f,
+                "epoch {found} was not reached through a checked seal; its MACs were not checked"
+            ),
+            Self::BadCut { reason } => write!(f, "the retention cut file is bad: {reason}"),
+            Self::Pruned { first, last } => {
+                write!(
+                    f,
+                    "records {first} to {last} were removed by a retention prune"
+                )
             }
+            Self::TrustedBeforeCut { size } => write!(
+                f,
+                "a trusted checkpoint of size {size} covers only pruned records"
+            ),
+            Self::NotAnchored { from, records } => write!(
+                f,
+                "{records} record(s) from record {from} on are not covered by a trusted \
+                 checkpoint: they could have been cut off undetected"
+            ),
             Self::CheckpointMismatch { size } => {
                 write!(
                     f,
@@ -291,6 +347,9 @@ pub struct Report {
     root: Hash,
     macs_checked: bool,
     signatures_checked: bool,
+    key_derivations: u64,
+    anchored: Option<u64>,
+    start: u64,
 }
 
 impl Report {
@@ -350,6 +409,24 @@ impl Report {
     pub fn signatures_checked(&self) -> bool {
         self.signatures_checked
     }
+
+    /// How many epoch keys the verifier derived (one HMAC each): its costliest work, bounded by
+    /// the epochs the log's authenticated seals reach, never by what a record claims.
+    pub fn key_derivations(&self) -> u64 {
+        self.key_derivations
+    }
+
+    /// The size of the largest trusted checkpoint the log was proved to extend (by an RFC 9162
+    /// consistency proof), if any: records from there on could have been cut undetected.
+    pub fn anchored_size(&self) -> Option<u64> {
+        self.anchored
+    }
+
+    /// The log's size: the sequence number its next record would have (records removed by a
+    /// retention prune included).
+    pub fn size(&self) -> u64 {
+        self.start + self.records
+    }
 }
 
 impl fmt::Display for Report {
@@ -385,14 +462,19 @@ impl fmt::Display for Report {
 /// checkpoint roots and signatures (given the public key), and consistency with checkpoints
 /// kept elsewhere.
 ///
+/// Its work is linear in the log's size and its memory constant: files are streamed line by
+/// line (a line longer than [`MAX_LINE_BYTES`](crate::MAX_LINE_BYTES) is skipped, never
+/// buffered); each record costs one MAC; the epoch key is only ever stepped forward, and only
+/// when a seal whose MAC it checked says so, never past the epoch of the verification time, so
+/// a forged record claiming a far epoch costs nothing.
+///
 /// ```
-/// # use palisade_audit::{AuditLog, Event, MacKey, SigningKey, Verifier, FindingKind};
-/// # use secrecy::ExposeSecret;
-/// # let dir = std::env::temp_dir().join(format!("palisade-audit-doc-ver-{}", std::process::id()));
-/// # let _ = std::fs::remove_dir_all(&dir);
-/// let mac_key = MacKey::generate().unwrap();
-/// let offline = MacKey::from_bytes(*mac_key.expose_secret());
-/// let mut log = AuditLog::builder(&dir).create(mac_key, SigningKey::generate().unwrap()).unwrap();
+/// # use palisade_audit::{AuditLog, Event, FindingKind, Verifier, VerifierBundle};
+/// # let base = std::env::temp_dir().join(format!("palisade-audit-doc-ver-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&base);
+/// # std::fs::create_dir_all(&base).unwrap();
+/// # let dir = base.join("log");
+/// let mut log = AuditLog::builder(&dir).create(base.join("verifier")).unwrap();
 /// for i in 0..3 {
 ///     log.append(Event::new("data.read").target(format!("row:{i}"))).unwrap();
 /// }
@@ -403,24 +485,37 @@ impl fmt::Display for Report {
 /// let text = std::fs::read_to_string(&file).unwrap().replace("row:1", "row:9");
 /// std::fs::write(&file, text).unwrap();
 ///
-/// let report = Verifier::new().mac_key(offline).verify_dir(&dir).unwrap();
+/// let bundle = VerifierBundle::read_file(base.join("verifier")).unwrap();
+/// let report = Verifier::new().bundle(&bundle).verify_dir(&dir).unwrap();
 /// let first = report.first_tampering().unwrap();
 /// assert_eq!(first.position.seq, Some(2));
 /// assert_eq!(first.kind, FindingKind::BadMac);
-/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # std::fs::remove_dir_all(&base).unwrap();
 /// ```
 #[derive(Debug, Default)]
 pub struct Verifier {
     public_key: Option<VerifyingKey>,
     mac_key: Option<MacKey>,
+    genesis: Option<Genesis>,
     trusted: Vec<Checkpoint>,
     now: Option<Timestamp>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl Verifier {
     /// A verifier that checks links, sequence, time and epochs; add keys to check more.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Everything the bundle holds: the public key, the epoch-0 MAC key, and the log's
+    /// identity (a log whose genesis record differs is reported).
+    #[must_use]
+    pub fn bundle(mut self, bundle: &VerifierBundle) -> Self {
+        self.public_key = Some(bundle.public_key);
+        self.mac_key = Some(bundle.mac_key.duplicate());
+        self.genesis = Some(bundle.genesis.clone());
+        self
     }
 
     /// Check checkpoint signatures and the genesis record's key id with this key.
@@ -430,7 +525,7 @@ impl Verifier {
         self
     }
 
-    /// Check every record's MAC: the epoch-0 key is stepped forward to each record's epoch.
+    /// Check every record's MAC: the epoch-0 key is stepped forward at each checked seal.
     #[must_use]
     pub fn mac_key(mut self, key: MacKey) -> Self {
         self.mac_key = Some(key);
@@ -438,7 +533,8 @@ impl Verifier {
     }
 
     /// A checkpoint kept outside the writer's machine (by a witness, or from an earlier
-    /// verification): the log must extend it. May be given several times.
+    /// verification): the log must extend it, proved by an RFC 9162 consistency proof. May be
+    /// given several times.
     #[must_use]
     pub fn trusted_checkpoint(mut self, checkpoint: Checkpoint) -> Self {
         self.trusted.push(checkpoint);
@@ -452,7 +548,22 @@ impl Verifier {
         self
     }
 
-    /// Verifies the log in `dir`, every file in order.
+    /// The clock whose time bounds how far epoch keys are derived (default the system clock;
+    /// [`now`](Self::now), when given, is used instead).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    fn time(&self) -> Timestamp {
+        self.now.unwrap_or_else(|| match &self.clock {
+            Some(c) => c.now(),
+            None => SystemClock.now(),
+        })
+    }
+
+    /// Verifies the log in `dir`, every file in order, from its retention cut if it was pruned.
     ///
     /// # Errors
     ///
@@ -460,15 +571,49 @@ impl Verifier {
     /// in the log itself are findings in the report.
     pub fn verify_dir(&self, dir: impl AsRef<Path>) -> Result<Report, VerifyError> {
         let dir = dir.as_ref();
-        let segments = log_segments(dir)?;
+        let all = log_segments(dir)?;
+        let io_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| VerifyError::Io { path, source }
+        };
+        let start = prune::start_of(&all, dir).map_err(io_err(dir))?;
+        let segments = &all[start..];
         let mut state = State::new(self);
+        if segments[0].0 != 0 {
+            let path = dir.join(prune::cut_name(segments[0].0));
+            let pos = Position {
+                file: Some(path.clone()),
+                line: 1,
+                seq: None,
+            };
+            match files::read_small(&path) {
+                Ok(text) => match Cut::parse(&text) {
+                    Some(cut) => state.begin_at_cut(&pos, &cut),
+                    None => state.report(
+                        &pos,
+                        FindingKind::BadCut {
+                            reason: "not a valid cut file",
+                        },
+                    ),
+                },
+                Err(_) => state.report(
+                    &pos,
+                    FindingKind::BadCut {
+                        reason: "the first records are gone and no cut file says where the log continues",
+                    },
+                ),
+            }
+        }
         let count = segments.len();
         for (i, (_, path)) in segments.iter().enumerate() {
-            let data = fs::read(path).map_err(|source| VerifyError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            state.feed_file(Some(path), &data, i + 1 == count);
+            let file = File::open(path).map_err(io_err(path))?;
+            state
+                .feed(
+                    Some(path),
+                    BufReader::with_capacity(1 << 16, file),
+                    i + 1 == count,
+                )
+                .map_err(io_err(path))?;
         }
         Ok(state.finish(count))
     }
@@ -476,46 +621,76 @@ impl Verifier {
     /// Verifies a log given as the bytes of its JSON Lines, all files joined in order.
     pub fn verify_bytes(&self, data: &[u8]) -> Report {
         let mut state = State::new(self);
-        state.feed_file(None, data, true);
+        // Reading from memory cannot fail.
+        let _ = state.feed(None, data, true);
         state.finish(1)
     }
+}
+
+/// A trusted checkpoint on its way through the log.
+struct Trusted<'v> {
+    checkpoint: &'v Checkpoint,
+    /// Started when the log reaches the checkpoint's size.
+    proof: Option<ConsistencyBuilder>,
 }
 
 struct State<'v> {
     v: &'v Verifier,
     genesis: Option<Genesis>,
+    /// Genesis parameters a verifier may trust: the bundle's, or the log's once its MAC checks.
+    trusted_genesis: Option<Genesis>,
+    /// The last epoch whose key may be derived (from the trusted genesis and the time).
+    max_epoch: Option<u64>,
+    start: u64,
     expected_seq: u64,
     prev: Option<Hash>,
     last_time: Option<Timestamp>,
     epoch: u64,
     sealed_through: Option<u64>,
     key: Option<MacKey>,
+    key_derivations: u64,
+    unreachable: Option<u64>,
     frontier: Frontier,
     records: u64,
     since_seal: u64,
     since_checkpoint: u64,
     last_checkpoint: Option<Checkpoint>,
+    trusted: Vec<Trusted<'v>>,
     findings: Vec<Finding>,
     uncounted: u64,
     last_position: Position,
+    line: Vec<u8>,
 }
 
 impl<'v> State<'v> {
     fn new(v: &'v Verifier) -> Self {
-        Self {
+        let mut state = Self {
             v,
             genesis: None,
+            trusted_genesis: None,
+            max_epoch: None,
+            start: 0,
             expected_seq: 0,
             prev: None,
             last_time: None,
             epoch: 0,
             sealed_through: None,
-            key: v.mac_key.as_ref().map(|k| k.derive_forward(0)),
+            key: v.mac_key.as_ref().map(MacKey::duplicate),
+            key_derivations: 0,
+            unreachable: None,
             frontier: Frontier::new(),
             records: 0,
             since_seal: 0,
             since_checkpoint: 0,
             last_checkpoint: None,
+            trusted: v
+                .trusted
+                .iter()
+                .map(|checkpoint| Trusted {
+                    checkpoint,
+                    proof: None,
+                })
+                .collect(),
             findings: Vec::new(),
             uncounted: 0,
             last_position: Position {
@@ -523,7 +698,18 @@ impl<'v> State<'v> {
                 line: 0,
                 seq: None,
             },
+            line: Vec::new(),
+        };
+        if let Some(g) = &v.genesis {
+            state.trust_genesis(g.clone());
         }
+        state
+    }
+
+    fn trust_genesis(&mut self, g: Genesis) {
+        let limit = self.v.time().saturating_add(CLOCK_SLACK);
+        self.max_epoch = Some(g.epoch_of(limit));
+        self.trusted_genesis = Some(g);
     }
 
     fn report(&mut self, position: &Position, kind: FindingKind) {
@@ -537,47 +723,124 @@ impl<'v> State<'v> {
         }
     }
 
-    fn feed_file(&mut self, file: Option<&Path>, data: &[u8], is_last: bool) {
+    /// Starts from a retention cut instead of a genesis record.
+    fn begin_at_cut(&mut self, pos: &Position, cut: &Cut) {
+        if let Some(pk) = &self.v.public_key
+            && !cut.signed_by(pk)
+        {
+            self.report(
+                pos,
+                FindingKind::BadCut {
+                    reason: "not signed by the checkpoint key",
+                },
+            );
+        }
+        let genesis_ok = match &self.key {
+            Some(k0) if k0.epoch() == 0 => record::split_mac(cut.genesis_line.as_bytes())
+                .is_ok_and(|(content, mac)| k0.check(&content, &mac)),
+            _ => true,
+        };
+        if !genesis_ok {
+            self.report(pos, FindingKind::BadMac);
+        } else if self.trusted_genesis.is_none() && self.key.is_some() {
+            self.trust_genesis(cut.genesis.clone());
+        }
+        self.check_genesis(pos, &cut.genesis);
+        self.genesis = Some(cut.genesis.clone());
+        self.start = cut.size;
+        self.expected_seq = cut.size;
+        self.prev = Some(cut.prev);
+        self.frontier = cut.frontier.clone();
+        self.last_time = Some(cut.last_time);
+        self.epoch = cut.epoch;
+        self.sealed_through = cut.epoch.checked_sub(1);
+        self.report(
+            pos,
+            FindingKind::Pruned {
+                first: cut.first,
+                last: cut.size - 1,
+            },
+        );
+        if genesis_ok {
+            self.advance_key(pos, cut.epoch);
+        }
+        let early: Vec<u64> = self
+            .trusted
+            .iter()
+            .map(|t| t.checkpoint.size())
+            .filter(|&s| s < cut.size)
+            .collect();
+        for size in early {
+            self.report(pos, FindingKind::TrustedBeforeCut { size });
+        }
+    }
+
+    fn feed(&mut self, file: Option<&Path>, reader: impl BufRead, is_last: bool) -> io::Result<()> {
+        let mut reader = LineReader::new(reader);
+        let mut line = std::mem::take(&mut self.line);
         let mut line_no = 0;
-        let mut rest = data;
-        while !rest.is_empty() {
+        while let Some(kind) = reader.next_line(&mut line)? {
             line_no += 1;
             let mut position = Position {
                 file: file.map(Path::to_path_buf),
                 line: line_no,
                 seq: None,
             };
-            let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-                let kind = if is_last {
-                    FindingKind::TornLastLine
-                } else {
-                    FindingKind::Malformed {
-                        reason: "incomplete line in a closed file",
-                    }
-                };
-                self.report(&position, kind);
-                break;
-            };
-            let line = &rest[..end];
-            rest = &rest[end + 1..];
-            self.feed_line(&mut position, line);
+            match kind {
+                Line::Complete => self.feed_line(&mut position, &line),
+                Line::TooLong => self.unreadable(&position, "line too long"),
+                Line::Incomplete => {
+                    let kind = if is_last {
+                        FindingKind::TornLastLine
+                    } else {
+                        FindingKind::Malformed {
+                            reason: "incomplete line in a closed file",
+                        }
+                    };
+                    self.report(&position, kind);
+                }
+            }
             self.last_position = position;
+        }
+        self.line = line;
+        Ok(())
+    }
+
+    /// A line that is no record: reported, and counted so later positions and checkpoint sizes
+    /// stay aligned.
+    fn unreadable(&mut self, pos: &Position, reason: &'static str) {
+        self.start_trusted_proofs();
+        self.report(pos, FindingKind::Malformed { reason });
+        self.push_leaf([0; 32]);
+        self.prev = None;
+        self.expected_seq += 1;
+        self.records += 1;
+    }
+
+    fn push_leaf(&mut self, hash: Hash) {
+        self.frontier.push(hash);
+        for t in &mut self.trusted {
+            if let Some(b) = &mut t.proof {
+                b.push(hash);
+            }
+        }
+    }
+
+    /// Snapshots the tree for every trusted checkpoint of exactly the size read so far.
+    fn start_trusted_proofs(&mut self) {
+        let size = self.frontier.size();
+        for t in &mut self.trusted {
+            if t.proof.is_none() && t.checkpoint.size() == size {
+                t.proof = Some(ConsistencyBuilder::new(self.frontier.clone()));
+            }
         }
     }
 
     fn feed_line(&mut self, pos: &mut Position, line: &[u8]) {
-        self.check_trusted_at_current_size(pos);
+        self.start_trusted_proofs();
         let rec = match record::parse(line) {
             Ok(rec) => rec,
-            Err(reason) => {
-                self.report(pos, FindingKind::Malformed { reason });
-                // Keep counting so later positions and checkpoint sizes stay aligned.
-                self.frontier.push(merkle::leaf_hash(line));
-                self.prev = None;
-                self.expected_seq += 1;
-                self.records += 1;
-                return;
-            }
+            Err(reason) => return self.unreadable(pos, reason),
         };
         pos.seq = Some(rec.seq);
         self.check_links(pos, &rec);
@@ -588,12 +851,8 @@ impl<'v> State<'v> {
                 if self.genesis.is_some() || rec.seq != 0 {
                     self.report(pos, FindingKind::BadGenesis);
                 } else {
-                    self.genesis = Some(*g);
-                    if let Some(pk) = &self.v.public_key
-                        && pk.key_id() != hex::encode(&g.key_id)
-                    {
-                        self.report(pos, FindingKind::WrongKey);
-                    }
+                    self.check_genesis(pos, g);
+                    self.genesis = Some(g.clone());
                 }
             }
             Body::Seal { through } => {
@@ -610,10 +869,13 @@ impl<'v> State<'v> {
                     self.since_seal = 0;
                 }
             }
-            Body::Checkpoint(cp) => self.check_checkpoint(pos, &rec, cp),
+            Body::Checkpoint(cp) => {
+                let cp = self.genesis.as_ref().map(|g| cp.resolve(g));
+                self.check_checkpoint(pos, &rec, cp);
+            }
             Body::Event(_) => {}
         }
-        if self.records == 0 && !matches!(rec.body, Body::Genesis(_)) {
+        if self.records == 0 && self.start == 0 && !matches!(rec.body, Body::Genesis(_)) {
             self.report(pos, FindingKind::BadGenesis);
         }
         if !matches!(rec.body, Body::Seal { .. }) {
@@ -622,10 +884,24 @@ impl<'v> State<'v> {
         if !matches!(rec.body, Body::Checkpoint(_)) {
             self.since_checkpoint += 1;
         }
-        self.frontier.push(rec.hash);
+        self.push_leaf(rec.hash);
         self.prev = Some(rec.hash);
         self.expected_seq = rec.seq.saturating_add(1);
         self.records += 1;
+    }
+
+    /// The genesis record (or the cut's copy) against the bundle and the public key.
+    fn check_genesis(&mut self, pos: &Position, g: &Genesis) {
+        if let Some(expected) = &self.v.genesis
+            && expected != g
+        {
+            self.report(pos, FindingKind::BadGenesis);
+        }
+        if let Some(pk) = &self.v.public_key
+            && pk.note_key_id(&g.origin) != g.key_id
+        {
+            self.report(pos, FindingKind::WrongKey);
+        }
     }
 
     fn check_links(&mut self, pos: &Position, rec: &Record) {
@@ -639,7 +915,7 @@ impl<'v> State<'v> {
             );
             return;
         }
-        let expected_prev = if self.records == 0 {
+        let expected_prev = if self.records == 0 && self.start == 0 {
             Some([0; 32])
         } else {
             self.prev
@@ -652,32 +928,47 @@ impl<'v> State<'v> {
     }
 
     fn check_mac(&mut self, pos: &Position, rec: &Record, line: &[u8]) {
-        let authentic = |key: &MacKey| {
-            record::split_mac(line).is_ok_and(|(content, mac)| key.check(&content, &mac))
-        };
-        let Some(current) = &self.key else { return };
-        let ok = if rec.epoch >= current.epoch() {
-            let steps = rec.epoch - current.epoch();
-            if steps > MAX_EPOCH_STEP {
+        let Some(key) = &self.key else { return };
+        if rec.epoch != key.epoch() {
+            // Keys move only forward, through checked seals: a record in another epoch is
+            // reported here once per epoch when nothing else explains it.
+            if rec.epoch == self.epoch && self.unreachable != Some(rec.epoch) {
+                self.unreachable = Some(rec.epoch);
                 self.report(pos, FindingKind::EpochOutOfReach { found: rec.epoch });
-                return;
             }
-            if steps > 0 {
-                self.key = Some(current.derive_forward(steps));
-            }
-            self.key.as_ref().is_some_and(authentic)
-        } else {
-            // An epoch earlier than the last one seen: derive its key afresh from epoch 0.
-            let Some(k0) = &self.v.mac_key else { return };
-            if rec.epoch > MAX_EPOCH_STEP {
-                self.report(pos, FindingKind::EpochOutOfReach { found: rec.epoch });
-                return;
-            }
-            authentic(&k0.derive_forward(rec.epoch))
-        };
-        if !ok {
-            self.report(pos, FindingKind::BadMac);
+            return;
         }
+        let authentic =
+            record::split_mac(line).is_ok_and(|(content, mac)| key.check(&content, &mac));
+        if !authentic {
+            self.report(pos, FindingKind::BadMac);
+            return;
+        }
+        match &rec.body {
+            Body::Genesis(g) if rec.seq == 0 && self.trusted_genesis.is_none() => {
+                self.trust_genesis(g.clone());
+            }
+            Body::Seal { through } if *through >= rec.epoch => {
+                self.advance_key(pos, through.saturating_add(1));
+            }
+            _ => {}
+        }
+    }
+
+    /// Steps the key forward to `epoch`, if the trusted genesis and the time allow it.
+    fn advance_key(&mut self, pos: &Position, epoch: u64) {
+        let Some(key) = &self.key else { return };
+        if epoch <= key.epoch() {
+            return;
+        }
+        let steps = epoch - key.epoch();
+        if steps > MAX_EPOCH_STEP || self.max_epoch.is_none_or(|max| epoch > max) {
+            self.unreachable = Some(epoch);
+            self.report(pos, FindingKind::EpochOutOfReach { found: epoch });
+            return;
+        }
+        self.key = Some(key.derive_forward(steps));
+        self.key_derivations += steps;
     }
 
     fn check_time_and_epoch(&mut self, pos: &Position, rec: &Record) {
@@ -713,66 +1004,84 @@ impl<'v> State<'v> {
         }
     }
 
-    fn check_checkpoint(&mut self, pos: &Position, rec: &Record, cp: &Checkpoint) {
-        let mut cp = cp.clone();
-        cp.log_id = self.genesis.map(|g| g.log_id).unwrap_or_default();
-        if cp.size != rec.seq || cp.size != self.frontier.size() || cp.root != self.frontier.root()
+    fn check_checkpoint(&mut self, pos: &Position, rec: &Record, cp: Option<Checkpoint>) {
+        let Some(cp) = cp else {
+            self.report(pos, FindingKind::BadGenesis);
+            return;
+        };
+        if cp.size() != rec.seq
+            || cp.size() != self.frontier.size()
+            || cp.root() != self.frontier.root()
         {
-            self.report(pos, FindingKind::CheckpointMismatch { size: cp.size });
+            self.report(pos, FindingKind::CheckpointMismatch { size: cp.size() });
         }
         if let Some(pk) = &self.v.public_key
             && cp.verify(pk).is_err()
         {
-            self.report(pos, FindingKind::BadCheckpointSignature { size: cp.size });
+            self.report(pos, FindingKind::BadCheckpointSignature { size: cp.size() });
         }
         self.since_checkpoint = 0;
         self.last_checkpoint = Some(cp);
     }
 
-    /// Compares every trusted checkpoint whose size is the number of records read so far.
-    fn check_trusted_at_current_size(&mut self, pos: &Position) {
-        let size = self.frontier.size();
-        let mut forked = Vec::new();
-        for t in &self.v.trusted {
-            if t.size == size && t.root != self.frontier.root() {
-                forked.push(t.size);
-            }
-        }
-        for size in forked {
-            self.report(pos, FindingKind::ForkedFromTrusted { size });
-        }
-    }
-
+    #[allow(
+        clippy::too_many_lines,
+        reason = "every end-of-log finding in report order, one after the other"
+    )]
     fn finish(mut self, files: usize) -> Report {
         let end = Position {
             seq: None,
             ..self.last_position.clone()
         };
-        self.check_trusted_at_current_size(&end);
-        let log_id = self.genesis.map(|g| g.log_id);
-        for t in &self.v.trusted {
-            if log_id.is_some_and(|id| id != t.log_id) {
+        self.start_trusted_proofs();
+        let size = self.frontier.size();
+        let root = self.frontier.root();
+        let origin = self.genesis.as_ref().map(|g| g.origin.clone());
+        let mut anchored: Option<u64> = None;
+        let trusted = std::mem::take(&mut self.trusted);
+        for t in &trusted {
+            let cp = t.checkpoint;
+            if origin.as_ref().is_some_and(|o| o != cp.origin()) {
                 self.report(&end, FindingKind::TrustedFromOtherLog);
+                continue;
             }
             if let Some(pk) = &self.v.public_key
-                && t.verify(pk).is_err()
+                && cp.verify(pk).is_err()
             {
-                self.report(&end, FindingKind::BadCheckpointSignature { size: t.size });
+                self.report(
+                    &end,
+                    FindingKind::BadCheckpointSignature { size: cp.size() },
+                );
+                continue;
             }
-            if t.size > self.records {
+            if cp.size() < self.start {
+                continue; // reported as TrustedBeforeCut at the start
+            }
+            if cp.size() > size {
                 self.report(
                     &end,
                     FindingKind::TruncatedBelowTrusted {
-                        trusted_size: t.size,
-                        found: self.records,
+                        trusted_size: cp.size(),
+                        found: size,
                     },
                 );
+                continue;
+            }
+            let proved = t
+                .proof
+                .as_ref()
+                .and_then(ConsistencyBuilder::proof)
+                .is_some_and(|p| p.verify(&cp.root(), &root).is_ok());
+            if proved {
+                anchored = anchored.max(Some(cp.size()));
+            } else {
+                self.report(&end, FindingKind::ForkedFromTrusted { size: cp.size() });
             }
         }
-        if self.records == 0 {
+        if self.records == 0 && self.start == 0 {
             self.report(&end, FindingKind::BadGenesis);
         }
-        if let (Some(now), Some(g)) = (self.v.now, self.genesis) {
+        if let (Some(now), Some(g)) = (self.v.now, &self.genesis) {
             let now_epoch = g.epoch_of(Timestamp::from_unix_millis(
                 now.unix_millis()
                     .saturating_sub(SEAL_GRACE.as_millis() as u64),
@@ -803,6 +1112,16 @@ impl<'v> State<'v> {
                 },
             );
         }
+        let from = anchored.unwrap_or(self.start).max(self.start);
+        if size > from {
+            self.report(
+                &end,
+                FindingKind::NotAnchored {
+                    from,
+                    records: size - from,
+                },
+            );
+        }
         Report {
             records: self.records,
             files,
@@ -810,9 +1129,12 @@ impl<'v> State<'v> {
             uncounted: self.uncounted,
             last_checkpoint: self.last_checkpoint,
             sealed_through: self.sealed_through,
-            root: self.frontier.root(),
+            root,
             macs_checked: self.v.mac_key.is_some(),
             signatures_checked: self.v.public_key.is_some(),
+            key_derivations: self.key_derivations,
+            anchored,
+            start: self.start,
         }
     }
 }
@@ -837,29 +1159,47 @@ fn log_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, VerifyError> {
 /// [`VerifyError`] when a file cannot be read or a line is not a record.
 pub fn read_records(dir: impl AsRef<Path>) -> Result<Vec<Record>, VerifyError> {
     let dir = dir.as_ref();
-    let segments = log_segments(dir)?;
+    let all = log_segments(dir)?;
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| VerifyError::Io { path, source }
+    };
+    let start = prune::start_of(&all, dir).map_err(io_err(dir))?;
+    let mut genesis = None;
+    if all[start].0 != 0 {
+        let path = dir.join(prune::cut_name(all[start].0));
+        let cut = files::read_small(&path)
+            .ok()
+            .and_then(|t| Cut::parse(&t))
+            .ok_or(VerifyError::Malformed {
+                file: path.clone(),
+                line: 1,
+                reason: "not a valid cut file",
+            })?;
+        genesis = Some(cut.genesis);
+    }
     let mut out = Vec::new();
-    let mut log_id = [0u8; 16];
-    for (_, path) in &segments {
-        let data = fs::read(path).map_err(|source| VerifyError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let mut lines = data.split(|&b| b == b'\n').peekable();
+    let mut line = Vec::new();
+    for (_, path) in &all[start..] {
+        let file = File::open(path).map_err(io_err(path))?;
+        let mut reader = LineReader::new(BufReader::with_capacity(1 << 16, file));
         let mut line_no = 0;
-        while let Some(line) = lines.next() {
+        while let Some(kind) = reader.next_line(&mut line).map_err(io_err(path))? {
             line_no += 1;
-            if lines.peek().is_none() {
-                break; // after the last newline: empty, or an incomplete line
-            }
-            let mut rec = record::parse(line).map_err(|reason| VerifyError::Malformed {
+            let malformed = |reason| VerifyError::Malformed {
                 file: path.clone(),
                 line: line_no,
                 reason,
-            })?;
-            match &mut rec.body {
-                Body::Genesis(g) => log_id = g.log_id,
-                Body::Checkpoint(cp) => cp.log_id = log_id,
+            };
+            match kind {
+                Line::Incomplete => break,
+                Line::TooLong => return Err(malformed("line too long")),
+                Line::Complete => {}
+            }
+            let mut rec = record::parse(&line).map_err(malformed)?;
+            match &rec.body {
+                Body::Genesis(g) => genesis = Some(g.clone()),
+                Body::Checkpoint(cp) => rec.resolved = genesis.as_ref().map(|g| cp.resolve(g)),
                 _ => {}
             }
             out.push(rec);
@@ -868,14 +1208,15 @@ pub fn read_records(dir: impl AsRef<Path>) -> Result<Vec<Record>, VerifyError> {
     Ok(out)
 }
 
-/// The Merkle tree over `records`, for inclusion and consistency proofs.
+/// The Merkle tree over `records`, for inclusion and consistency proofs (of a log never
+/// pruned: leaf `i` is the `i`-th record given).
 ///
 /// ```
-/// # use palisade_audit::{AuditLog, Event, MacKey, SigningKey};
+/// # use palisade_audit::{AuditLog, Event};
 /// # let dir = std::env::temp_dir().join(format!("palisade-audit-doc-tree-{}", std::process::id()));
 /// # let _ = std::fs::remove_dir_all(&dir);
 /// let mut log = AuditLog::builder(&dir)
-///     .create(MacKey::generate().unwrap(), SigningKey::generate().unwrap())
+///     .create_with(|_bundle| Ok(())) // a real log keeps its bundle: see `create`
 ///     .unwrap();
 /// log.append(Event::new("auth.logout")).unwrap();
 /// let checkpoint = log.checkpoint().unwrap();
@@ -886,8 +1227,8 @@ pub fn read_records(dir: impl AsRef<Path>) -> Result<Vec<Record>, VerifyError> {
 /// assert!(checkpoint.verify_inclusion(&records[1].hash(), &proof).is_ok());
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
-pub fn tree_of(records: &[Record]) -> merkle::Tree {
-    let mut tree = merkle::Tree::new();
+pub fn tree_of(records: &[Record]) -> crate::merkle::Tree {
+    let mut tree = crate::merkle::Tree::new();
     for r in records {
         tree.push(r.hash);
     }

@@ -78,10 +78,7 @@ fn damage_before_the_tail_is_refused_and_left_alone() {
     lines[7] = lines[7].replace("\"size\":7", "\"size\":8");
     fx.write_lines(&lines);
     let before = fs::read(fx.file()).unwrap();
-    let err = fx
-        .builder()
-        .open(Fixture::signing(&fx.signing_seed))
-        .unwrap_err();
+    let err = fx.keyed().open().unwrap_err();
     match err {
         OpenError::Damaged { line, .. } => assert_eq!(line, 9), // record 8 no longer links
         other => panic!("expected Damaged, got {other}"),
@@ -96,10 +93,7 @@ fn a_complete_but_forged_last_line_is_refused() {
     let last = lines.len() - 1;
     lines[last] = lines[last].replace("row:24", "row:00");
     fx.write_lines(&lines);
-    let err = fx
-        .builder()
-        .open(Fixture::signing(&fx.signing_seed))
-        .unwrap_err();
+    let err = fx.keyed().open().unwrap_err();
     assert!(matches!(err, OpenError::Damaged { line: 20, .. }), "{err}");
 }
 
@@ -134,10 +128,7 @@ fn a_cut_seal_makes_the_key_file_ahead_and_open_refuses() {
     let mut lines = fx.lines();
     lines.truncate(13); // epoch 1's seal and everything after it
     fx.write_lines(&lines);
-    let err = fx
-        .builder()
-        .open(Fixture::signing(&fx.signing_seed))
-        .unwrap_err();
+    let err = fx.keyed().open().unwrap_err();
     assert!(matches!(err, OpenError::Damaged { .. }), "{err}");
     assert!(err.to_string().contains("truncation"));
 }
@@ -151,10 +142,9 @@ fn group_commit_reports_durability() {
             records: 3,
             interval: std::time::Duration::from_millis(100),
         })
-        .create(
-            palisade_audit::MacKey::from_bytes(fx.k0),
-            Fixture::signing(&fx.signing_seed),
-        )
+        .signer(std::sync::Arc::new(Fixture::signing(&fx.signing_seed)))
+        .epoch0_key(palisade_audit::MacKey::from_bytes(fx.k0))
+        .create_with(|_| Ok(()))
         .unwrap();
     assert_eq!(log.durable_len(), 1);
     let a = log.append(Event::new("a")).unwrap();
@@ -187,32 +177,29 @@ fn idle_epochs_are_sealed_by_tick() {
 #[test]
 fn open_checks_its_inputs() {
     let fx = three_epochs("inputs");
-    let err = fx.builder().open(Fixture::signing(&[1; 32])).unwrap_err();
-    assert!(matches!(err, OpenError::WrongSigningKey { .. }), "{err}");
     let err = fx
         .builder()
-        .create(
-            palisade_audit::MacKey::from_bytes([0; 32]),
-            Fixture::signing(&[1; 32]),
-        )
+        .signer(std::sync::Arc::new(Fixture::signing(&[1; 32])))
+        .open()
         .unwrap_err();
+    assert!(matches!(err, OpenError::WrongSigningKey { .. }), "{err}");
+    let err = fx.builder().create_with(|_| Ok(())).unwrap_err();
     assert!(matches!(err, OpenError::Exists(_)), "{err}");
     let empty = support::TempDir::new("empty");
     let err = palisade_audit::AuditLog::builder(empty.path())
-        .open(Fixture::signing(&[1; 32]))
+        .signer(std::sync::Arc::new(Fixture::signing(&[1; 32])))
+        .open()
         .unwrap_err();
     assert!(matches!(err, OpenError::NotFound(_)), "{err}");
     let err = fx
         .builder()
         .epoch_length(std::time::Duration::from_millis(10))
-        .open(Fixture::signing(&fx.signing_seed))
+        .signer(std::sync::Arc::new(Fixture::signing(&fx.signing_seed)))
+        .open()
         .unwrap_err();
     assert!(err.to_string().contains("at least 1 s"), "{err}");
     fs::write(fx.dir.path().join("epoch.key"), "garbage").unwrap();
-    let err = fx
-        .builder()
-        .open(Fixture::signing(&fx.signing_seed))
-        .unwrap_err();
+    let err = fx.keyed().open().unwrap_err();
     assert!(matches!(err, OpenError::KeyFile { .. }), "{err}");
 }
 

@@ -13,10 +13,9 @@ fn rotated(tag: &str) -> Fixture {
         .builder()
         .max_file_bytes(64 * 1024)
         .checkpoint_every(100)
-        .create(
-            palisade_audit::MacKey::from_bytes(fx.k0),
-            Fixture::signing(&fx.signing_seed),
-        )
+        .signer(std::sync::Arc::new(Fixture::signing(&fx.signing_seed)))
+        .epoch0_key(palisade_audit::MacKey::from_bytes(fx.k0))
+        .create_with(|_| Ok(()))
         .unwrap();
     for i in 0..600 {
         let _ = log
@@ -82,11 +81,7 @@ fn a_deleted_file_is_a_gap_at_the_next_file() {
     assert_eq!(f.position.file.as_deref(), Some(files[2].as_path()));
     assert_eq!(f.position.line, 1);
     // The writer refuses to open it too.
-    assert!(
-        fx.builder()
-            .open(Fixture::signing(&fx.signing_seed))
-            .is_err()
-    );
+    assert!(fx.keyed().open().is_err());
 }
 
 #[test]

@@ -51,9 +51,9 @@ pub(crate) enum Command {
     Redact(RedactArgs),
     /// Sanitize HTML read from standard input.
     Sanitize(SanitizeArgs),
-    /// Append to or verify a tamper-evident audit log.
+    /// Create, append to, verify, anchor and prune a tamper-evident audit log.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(crate::audit::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,33 +244,6 @@ pub(crate) enum PolicyName {
     Strict,
     Basic,
     Rich,
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum AuditCommand {
-    /// Append one record per JSON object read from standard input (JSON Lines, or objects
-    /// one after another); creates the log if the directory holds none. Prints each new
-    /// record's sequence number.
-    ///
-    /// Each object needs an `action` string; `actor`, `client`, `target`, `outcome`
-    /// (success, failure, denied, unknown) and `request_id` are optional strings; `fields`
-    /// (an object) and every other member become the record's extra fields. Every value is
-    /// redacted before it is written.
-    Append(AuditArgs),
-    /// Verify every record's chain link, MAC and checkpoint signature. Exits 0 when intact;
-    /// otherwise prints the first bad record's sequence number and what is wrong, and exits 1.
-    Verify(AuditArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct AuditArgs {
-    /// The log: a directory of `audit-*.jsonl` segment files and the writer's epoch key.
-    #[arg(value_name = "FILE")]
-    pub(crate) log: PathBuf,
-    /// A file holding at least 32 secret bytes; the log's MAC and checkpoint signing keys are
-    /// derived from it.
-    #[arg(long, value_name = "F")]
-    pub(crate) key_file: PathBuf,
 }
 
 /// Prints a clap error as palisade prints every error (one line on standard error, exit 2),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::run;
 use palisade_testkit::unhex;
 
 const PASSWORD: &[u8] = b"Tr0ub4dor&3-correct-horse";
@@ -19,8 +19,11 @@ fn help_on_every_command_exits_0() {
         &["redact", "--help"],
         &["sanitize", "--help"],
         &["audit", "--help"],
+        &["audit", "init", "--help"],
         &["audit", "append", "--help"],
         &["audit", "verify", "--help"],
+        &["audit", "checkpoint", "--help"],
+        &["audit", "prune", "--help"],
     ] {
         let r = run(args, b"");
         r.expect_code(0);
@@ -300,133 +303,4 @@ fn sanitize_refuses_oversized_deep_or_invalid_input() {
     run(&["sanitize"], &vec![b'a'; 2 * 1024 * 1024]).expect_code(2);
     run(&["sanitize"], "<div>".repeat(1000).as_bytes()).expect_code(2);
     run(&["sanitize"], b"<p>\xff</p>").expect_code(2);
-}
-
-// ---------------------------------------------------------------- audit
-
-fn audit_setup(name: &str) -> (Scratch, String, String) {
-    let scratch = Scratch::new(name);
-    let key = scratch.file("audit.key", &[0x5a; 32]);
-    let log = scratch.join("log");
-    (scratch, key, log)
-}
-
-#[test]
-fn audit_append_then_verify() {
-    let (_s, key, log) = audit_setup("audit-ok");
-    let input = br#"{"action":"auth.login","actor":"user:42","client":"203.0.113.9","outcome":"failure","fields":{"password":"hunter2"}}
-{"action":"key.rotate","target":"keyring:main","outcome":"success","request_id":"req-1","attempt":3}
-"#;
-    let r = run(&["audit", "append", &log, "--key-file", &key], input);
-    r.expect_code(0).never_shows(b"hunter2");
-    assert_eq!(r.stdout_str(), "1\n2\n");
-    // Appending again continues the chain, after the checkpoint that ended the first run.
-    let r = run(
-        &["audit", "append", &log, "--key-file", &key],
-        br#"{"action":"data.read"}"#,
-    );
-    assert_eq!(r.expect_code(0).stdout_str(), "4\n");
-
-    // Secrets are redacted before they are written.
-    let text = std::fs::read_to_string(
-        std::path::Path::new(&log).join("audit-00000000000000000000.jsonl"),
-    )
-    .expect("segment");
-    assert!(!text.contains("hunter2") && text.contains("[REDACTED]"));
-
-    let r = run(&["audit", "verify", &log, "--key-file", &key], b"");
-    r.expect_code(0);
-    // genesis, two events, a checkpoint, an event, a checkpoint.
-    assert_eq!(r.stdout_str(), "intact: 6 record(s) in 1 file(s)\n");
-}
-
-#[test]
-fn audit_verify_reports_the_first_tampered_record() {
-    let (_s, key, log) = audit_setup("audit-tamper");
-    let input = b"{\"action\":\"a\",\"target\":\"row:1\"}\n{\"action\":\"b\",\"target\":\"row:2\"}\n{\"action\":\"c\",\"target\":\"row:3\"}\n";
-    run(&["audit", "append", &log, "--key-file", &key], input).expect_code(0);
-    let file = std::path::Path::new(&log).join("audit-00000000000000000000.jsonl");
-    let text = std::fs::read_to_string(&file).expect("segment");
-    std::fs::write(&file, text.replace("row:2", "row:9")).expect("tamper");
-
-    let r = run(&["audit", "verify", &log, "--key-file", &key], b"");
-    r.expect_code(1);
-    let out = r.stdout_str();
-    assert!(out.starts_with("tampered: record 2 ("), "{out}");
-    assert!(out.contains("MAC does not verify"), "{out}");
-    assert!(r.stderr.contains("record 2"), "{}", r.stderr);
-}
-
-#[test]
-fn audit_verify_with_the_wrong_key_exits_1() {
-    let (s, key, log) = audit_setup("audit-wrong-key");
-    run(
-        &["audit", "append", &log, "--key-file", &key],
-        b"{\"action\":\"a\"}",
-    )
-    .expect_code(0);
-    let other = s.file("other.key", &[0xa5; 40]);
-    run(&["audit", "verify", &log, "--key-file", &other], b"").expect_code(1);
-    // The writer refuses to append with another key.
-    run(
-        &["audit", "append", &log, "--key-file", &other],
-        b"{\"action\":\"b\"}",
-    )
-    .expect_code(2);
-}
-
-#[test]
-fn audit_key_file_rules() {
-    let (s, _key, log) = audit_setup("audit-keys");
-    let short = s.file("short.key", &[7u8; 31]);
-    let secret_bytes = b"SECRETSECRETSECRETSECRETSECRET!";
-    let short_secret = s.file("short2.key", secret_bytes);
-    for k in [&short, &short_secret] {
-        run(
-            &["audit", "append", &log, "--key-file", k],
-            b"{\"action\":\"a\"}",
-        )
-        .expect_code(2)
-        .never_shows(secret_bytes);
-        run(&["audit", "verify", &log, "--key-file", k], b"").expect_code(2);
-    }
-    let missing = s.join("missing.key");
-    run(
-        &["audit", "append", &log, "--key-file", &missing],
-        b"{\"action\":\"a\"}",
-    )
-    .expect_code(2);
-    // A long key file is fine, and its bytes never appear anywhere.
-    let long_secret = b"a-much-longer-secret-value-that-is-well-over-32-bytes";
-    let long_key = s.file("long.key", long_secret);
-    run(
-        &["audit", "append", &log, "--key-file", &long_key],
-        b"{\"action\":\"a\"}",
-    )
-    .expect_code(0)
-    .never_shows(long_secret);
-    run(&["audit", "verify", &log, "--key-file", &long_key], b"")
-        .expect_code(0)
-        .never_shows(long_secret);
-}
-
-#[test]
-fn audit_append_checks_every_object_before_writing() {
-    let (_s, key, log) = audit_setup("audit-input");
-    for bad in [
-        &b"[1,2]"[..],
-        b"{\"actor\":\"no action\"}",
-        b"{\"action\":\"a\"}\n{\"action\":\"b\",\"outcome\":\"maybe\"}",
-        b"{\"action\":\"a\"}\nnot json",
-        b"{\"action\":\"a\",\"fields\":[1]}",
-        b"{\"action\":\"a\",\"actor\":7}",
-    ] {
-        run(&["audit", "append", &log, "--key-file", &key], bad).expect_code(2);
-        assert!(
-            !std::path::Path::new(&log).exists(),
-            "nothing is written for bad input"
-        );
-    }
-    // No log yet: verify is an input error, not a negative answer.
-    run(&["audit", "verify", &log, "--key-file", &key], b"").expect_code(2);
 }

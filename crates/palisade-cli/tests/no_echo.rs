@@ -25,7 +25,9 @@ struct Fixtures {
     marked: String,
     hs_key: String,
     keyring: String,
-    audit_key: String,
+    /// A log made by `audit init` (outside the marked directory) and its verifier bundle.
+    audit_log: String,
+    audit_verifier: String,
     /// A valid HS256 token from `https://issuer.example` for `orders`.
     token: Vec<u8>,
 }
@@ -42,7 +44,26 @@ fn setup() -> Fixtures {
         &[("PALISADE_MASTER_KEY", MASTER)],
     )
     .expect_code(0);
-    let audit_key = scratch.file("audit.key", &[0x5a; 32]);
+    let audit_log = scratch.join("audit-log");
+    let audit_verifier = scratch.join("audit.verifier");
+    run_env(
+        &[
+            "audit",
+            "init",
+            &audit_log,
+            "--verifier-out",
+            &audit_verifier,
+        ],
+        b"",
+        &[],
+    )
+    .expect_code(0);
+    run_env(
+        &["audit", "append", &audit_log],
+        b"{\"action\":\"a\"}\n",
+        &[],
+    )
+    .expect_code(0);
     let signed = run_env(
         &[
             "token",
@@ -66,7 +87,8 @@ fn setup() -> Fixtures {
         marked,
         hs_key,
         keyring,
-        audit_key,
+        audit_log,
+        audit_verifier,
         token,
     }
 }
@@ -119,10 +141,12 @@ fn rows(f: &Fixtures) -> Vec<Row> {
     .expect("bad pem");
     let bad_jwks = marked(f, "bad.jwks");
     std::fs::write(&bad_jwks, b"{\"keys\":[{\"kty\":\"oct\"}]}").expect("bad jwks");
-    let audit_log = marked(f, "log");
+    let no_log = marked(f, "log");
     let hs = f.hs_key.as_str();
     let ring = f.keyring.as_str();
-    let key = f.audit_key.as_str();
+    let log = f.audit_log.as_str();
+    let verifier = f.audit_verifier.as_str();
+    let bad_origin = format!("{MARK} +");
     let token = f.token.as_slice();
     let sign = |extra: &[&str]| {
         let mut a = vec!["token", "sign", "--alg", "HS256", "--secret-file", hs];
@@ -518,27 +542,139 @@ fn rows(f: &Fixtures) -> Vec<Row> {
         row("redact ARG", &["redact", MARK], b"x\n", 2),
         // audit
         row(
-            "audit append --key-file (missing)",
-            &["audit", "append", &audit_log, "--key-file", &missing],
-            b"{\"action\":\"a\"}",
-            2,
-        ),
-        row(
-            "audit verify --key-file (too short)",
-            &["audit", "verify", &audit_log, "--key-file", &short_key],
+            "audit init DIR (a file)",
+            &[
+                "audit",
+                "init",
+                &existing,
+                "--verifier-out",
+                &marked(f, "a.verifier"),
+            ],
             b"",
             2,
         ),
         row(
-            "audit verify FILE (no log)",
-            &["audit", "verify", &audit_log, "--key-file", key],
+            "audit init --verifier-out (exists)",
+            &[
+                "audit",
+                "init",
+                &marked(f, "new-log"),
+                "--verifier-out",
+                &existing,
+            ],
             b"",
             2,
         ),
         row(
-            "audit append FILE (a file, not a directory)",
-            &["audit", "append", &existing, "--key-file", key],
+            "audit init --signing-key (not a key)",
+            &[
+                "audit",
+                "init",
+                &marked(f, "new-log"),
+                "--verifier-out",
+                &marked(f, "b.verifier"),
+                "--signing-key",
+                &existing,
+            ],
+            b"",
+            2,
+        ),
+        row(
+            "audit init --origin (invalid)",
+            &[
+                "audit",
+                "init",
+                &marked(f, "new-log"),
+                "--verifier-out",
+                &marked(f, "c.verifier"),
+                "--origin",
+                &bad_origin,
+            ],
+            b"",
+            2,
+        ),
+        row(
+            "audit append DIR (no log)",
+            &["audit", "append", &no_log],
             b"{\"action\":\"a\"}",
+            2,
+        ),
+        row(
+            "audit append --signing-key (missing)",
+            &["audit", "append", log, "--signing-key", &missing],
+            b"{\"action\":\"a\"}",
+            2,
+        ),
+        row(
+            "audit verify DIR (no log)",
+            &["audit", "verify", &no_log, "--verifier", verifier],
+            b"",
+            2,
+        ),
+        row(
+            "audit verify --verifier (not a bundle)",
+            &["audit", "verify", log, "--verifier", &existing],
+            b"",
+            2,
+        ),
+        row(
+            "audit verify --checkpoint (not a note)",
+            &[
+                "audit",
+                "verify",
+                log,
+                "--verifier",
+                verifier,
+                "--checkpoint",
+                &existing,
+            ],
+            b"",
+            2,
+        ),
+        row(
+            "audit checkpoint DIR (no log)",
+            &["audit", "checkpoint", &no_log],
+            b"",
+            2,
+        ),
+        row(
+            "audit prune DIR (no log)",
+            &["audit", "prune", &no_log, "--before", "2026-01-01"],
+            b"",
+            2,
+        ),
+        row(
+            "audit prune --before",
+            &["audit", "prune", log, "--before", MARK],
+            b"",
+            2,
+        ),
+        row(
+            "audit prune --checkpoint (missing)",
+            &[
+                "audit",
+                "prune",
+                log,
+                "--before",
+                "2026-01-01",
+                "--checkpoint",
+                &missing,
+            ],
+            b"",
+            2,
+        ),
+        row(
+            "audit prune --signing-key (missing)",
+            &[
+                "audit",
+                "prune",
+                log,
+                "--before",
+                "2026-01-01",
+                "--signing-key",
+                &missing,
+            ],
+            b"",
             2,
         ),
     ];
@@ -765,8 +901,15 @@ fn a_wrong_master_key_names_no_file() {
 fn audit_verify_names_the_tampered_segment_by_its_name_only() {
     let f = setup();
     let log = marked(&f, "audit");
+    let verifier = marked(&f, "audit.verifier");
     run_env(
-        &["audit", "append", &log, "--key-file", &f.audit_key],
+        &["audit", "init", &log, "--verifier-out", &verifier],
+        b"",
+        &[],
+    )
+    .expect_code(0);
+    run_env(
+        &["audit", "append", &log],
         b"{\"action\":\"a\",\"target\":\"row:1\"}\n{\"action\":\"b\",\"target\":\"row:2\"}\n",
         &[],
     )
@@ -775,7 +918,7 @@ fn audit_verify_names_the_tampered_segment_by_its_name_only() {
     let text = std::fs::read_to_string(&segment).expect("segment");
     std::fs::write(&segment, text.replace("row:2", "row:9")).expect("tamper");
     let r = run_env(
-        &["audit", "verify", &log, "--key-file", &f.audit_key],
+        &["audit", "verify", &log, "--verifier", &verifier],
         b"",
         &[],
     );

@@ -223,16 +223,17 @@ fn audit_log(config: &Config, secrets: &Secrets) -> Result<AuditLog, StartError>
     let signing = SigningKey::from_secret(&SecretBox::new(Box::new(Secrets::array(
         &secrets.audit_signing_key,
     ))));
-    let builder = AuditLog::builder(&config.audit_dir);
+    let builder = AuditLog::builder(&config.audit_dir).signer(Arc::new(signing));
     let has_log = std::fs::read_dir(&config.audit_dir).is_ok_and(|mut d| d.next().is_some());
     if has_log {
-        builder
-            .open(signing)
-            .map_err(|e| component("audit log")(&e))
+        builder.open().map_err(|e| component("audit log")(&e))
     } else {
+        // The configured epoch-0 key starts the chain; the operator's copy of it (the
+        // `audit_mac_key` secret) is what verifies the log, so the bundle is not kept here.
         let mac = MacKey::from_bytes(Secrets::array(&secrets.audit_mac_key));
         builder
-            .create(mac, signing)
+            .epoch0_key(mac)
+            .create_with(|_| Ok(()))
             .map_err(|e| component("audit log")(&e))
     }
 }

@@ -78,25 +78,29 @@ impl Fixture {
             .durability(Durability::EveryRecord)
     }
 
-    pub(crate) fn create(&self) -> AuditLog {
+    /// The builder with the fixture's signer and epoch-0 key.
+    pub(crate) fn keyed(&self) -> palisade_audit::AuditLogBuilder {
         self.builder()
-            .create(
-                MacKey::from_bytes(self.k0),
-                Self::signing(&self.signing_seed),
-            )
+            .signer(Arc::new(Self::signing(&self.signing_seed)))
+            .epoch0_key(MacKey::from_bytes(self.k0))
+    }
+
+    pub(crate) fn create(&self) -> AuditLog {
+        self.keyed()
+            .create_with(|_| Ok(()))
             .expect("log can be created")
     }
 
     pub(crate) fn open(&self) -> AuditLog {
-        self.builder()
-            .open(Self::signing(&self.signing_seed))
-            .expect("log can be opened")
+        self.keyed().open().expect("log can be opened")
     }
 
+    /// A verifier with both keys, on the fixture's clock.
     pub(crate) fn verifier(&self) -> palisade_audit::Verifier {
         palisade_audit::Verifier::new()
             .public_key(self.public)
             .mac_key(MacKey::from_bytes(self.k0))
+            .clock(Arc::new(self.clock.clone()))
     }
 
     /// The only segment file.
