@@ -49,7 +49,7 @@ pub enum ConfigError {
     /// so every hash this hasher made would be refused by its own verify.
     #[error(
         "argon2 parameters (m={m_kib} KiB, t={t}, p={p}) exceed the configured limits; raise \
-         them with Limits::max_memory_kib / max_time_cost / max_parallelism"
+         them with Limits::max_memory_kib / max_time_cost / max_parallelism / max_work"
     )]
     ParamsExceedLimits {
         /// Memory cost of the policy.
@@ -131,8 +131,18 @@ pub enum VerifyErrorKind {
     ExceedsLimits,
     /// The stored hash names a pepper id this hasher does not know.
     UnknownPepper,
+    /// The hasher has peppers but the stored hash was made without one (an Argon2 hash
+    /// without `keyid`, or a legacy hash): refused as a possible planted downgrade. Open a
+    /// migration window with
+    /// [`HasherBuilder::insecure_accept_unpeppered_hashes`](crate::HasherBuilder::insecure_accept_unpeppered_hashes)
+    /// while old hashes remain.
+    PepperDowngrade,
     /// The password is longer than [`Limits::max_password_bytes`](crate::Limits).
     PasswordTooLong,
+    /// The password is longer than the 72 bytes bcrypt reads, and the stored hash is bcrypt:
+    /// refused rather than truncated, since any password sharing the first 72 bytes would
+    /// match. Counts as a mismatch; a user whose real password is that long needs a reset.
+    BcryptTruncation,
     /// The memory budget was exhausted for longer than the configured wait.
     Busy,
     /// The hashing task was cancelled or panicked (async helpers only).
@@ -149,7 +159,9 @@ impl VerifyErrorKind {
             Self::Unsupported => "unsupported",
             Self::ExceedsLimits => "exceeds_limits",
             Self::UnknownPepper => "unknown_pepper",
+            Self::PepperDowngrade => "pepper_downgrade",
             Self::PasswordTooLong => "password_too_long",
+            Self::BcryptTruncation => "bcrypt_truncation",
             Self::Busy => "busy",
             Self::TaskFailed => "task_failed",
         }
@@ -181,13 +193,16 @@ impl VerifyError {
         self.kind
     }
 
-    /// True when the password was checked and is wrong (or there was no account): the answer
+    /// True when the password was checked and is wrong (or there was no account, or it is
+    /// longer than a bcrypt hash can check without truncating): the answer
     /// to give the user is "wrong user name or password". Every other kind is a fault of the
     /// stored data or the server.
     pub const fn is_mismatch(&self) -> bool {
         matches!(
             self.kind,
-            VerifyErrorKind::Mismatch | VerifyErrorKind::NoStoredHash
+            VerifyErrorKind::Mismatch
+                | VerifyErrorKind::NoStoredHash
+                | VerifyErrorKind::BcryptTruncation
         )
     }
 }

@@ -4,11 +4,11 @@ use std::{sync::Arc, time::Duration};
 
 use argon2::{Algorithm, Argon2, Version};
 use password_hash::phc;
-use subtle::ConstantTimeEq;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use zeroize::Zeroizing;
 
 use crate::{
+    ct::digests_match,
     error::{ConfigError, HashError, VerifyError, VerifyErrorKind},
     limits::Limits,
     memory::MemoryBudget,
@@ -67,6 +67,8 @@ struct Inner {
     params: Params,
     limits: Limits,
     peppers: Option<Peppers>,
+    /// With peppers configured, whether hashes made without one still verify.
+    accept_unpeppered: bool,
     budget: MemoryBudget,
     normalize: bool,
 }
@@ -101,6 +103,7 @@ impl core::fmt::Debug for Hasher {
             .field("params", &i.params)
             .field("limits", &i.limits)
             .field("peppers", &i.peppers)
+            .field("accept_unpeppered", &i.accept_unpeppered)
             .field("budget", &i.budget)
             .field("normalize", &i.normalize)
             .finish()
@@ -116,13 +119,7 @@ impl Default for Hasher {
 impl Hasher {
     /// Argon2id at OWASP's parameters, default limits, a 512 MiB memory budget, no pepper.
     pub fn new() -> Self {
-        Self::from_parts(
-            Params::DEFAULT,
-            Limits::DEFAULT,
-            None,
-            BudgetConfig::DEFAULT,
-            true,
-        )
+        Self::from_builder(HasherBuilder::default())
     }
 
     /// A builder for every other configuration.
@@ -130,20 +127,16 @@ impl Hasher {
         HasherBuilder::default()
     }
 
-    fn from_parts(
-        params: Params,
-        limits: Limits,
-        peppers: Option<Peppers>,
-        budget: BudgetConfig,
-        normalize: bool,
-    ) -> Self {
+    fn from_builder(b: HasherBuilder) -> Self {
+        let budget = b.budget;
         Self {
             inner: Arc::new(Inner {
-                params,
-                limits,
-                peppers,
+                params: b.params,
+                limits: b.limits,
+                peppers: b.peppers,
+                accept_unpeppered: b.accept_unpeppered,
                 budget: MemoryBudget::new(budget.budget_kib, budget.pool_kib, budget.max_wait),
-                normalize,
+                normalize: b.normalize,
             }),
         }
     }
@@ -188,9 +181,16 @@ impl Hasher {
     ///
     /// # Errors
     /// [`VerifyError`] when the password is wrong, the stored hash is malformed, unsupported
-    /// or beyond the limits, its pepper is unknown, or the memory budget is exhausted.
+    /// or beyond the limits, its pepper is unknown, it was made without a pepper while this
+    /// hasher has peppers (`PepperDowngrade`), the password is over 72 bytes against a bcrypt
+    /// hash (`BcryptTruncation`), or the memory budget is exhausted.
     pub fn verify(&self, password: &Password, stored: &str) -> Result<Verified, VerifyError> {
         let parsed = stored::parse(stored, &self.inner.limits)?;
+        if let Err(downgrade) = self.check_peppered(&parsed) {
+            // The work of a real verification, so the refusal does not show in the timing.
+            let _ = self.dummy_verify(password);
+            return Err(downgrade.into());
+        }
         let password = self.prepare(password)?;
         match parsed {
             Stored::Argon2(stored) => self.verify_argon2(&password, &stored),
@@ -199,9 +199,12 @@ impl Hasher {
                 let _permit = self
                     .inner
                     .budget
-                    .acquire(stored.memory_kib(), false)
+                    .acquire(
+                        stored.budget_kib(self.inner.params.t(), self.inner.limits.max_memory_kib),
+                        false,
+                    )
                     .map_err(|_| VerifyErrorKind::Busy)?;
-                if stored.matches(&password) {
+                if stored.matches(&password)? {
                     Ok(Verified {
                         rehash: Some(RehashReason::LegacyAlgorithm),
                     })
@@ -243,13 +246,33 @@ impl Hasher {
     /// [`VerifyError`] when `stored` is malformed, unsupported, beyond the limits or names an
     /// unknown pepper.
     pub fn needs_rehash(&self, stored: &str) -> Result<Option<RehashReason>, VerifyError> {
-        match stored::parse(stored, &self.inner.limits)? {
+        let parsed = stored::parse(stored, &self.inner.limits)?;
+        self.check_peppered(&parsed)?;
+        match parsed {
             Stored::Argon2(stored) => {
                 self.pepper_for(&stored)?;
                 Ok(self.rehash_reason(&stored))
             }
             #[cfg(feature = "legacy")]
             Stored::Legacy(_) => Ok(Some(RehashReason::LegacyAlgorithm)),
+        }
+    }
+
+    /// Refuses a hash made without a pepper when this hasher has peppers, unless the
+    /// migration window is open ([`HasherBuilder::insecure_accept_unpeppered_hashes`]).
+    ///
+    /// Whoever can write one row of the password table could otherwise plant a cheap
+    /// unpeppered hash of a password they know, and the pepper would protect nothing.
+    fn check_peppered(&self, stored: &Stored) -> Result<(), VerifyErrorKind> {
+        let unpeppered = match stored {
+            Stored::Argon2(stored) => stored.params.keyid().is_empty(),
+            #[cfg(feature = "legacy")]
+            Stored::Legacy(_) => true,
+        };
+        if unpeppered && self.inner.peppers.is_some() && !self.inner.accept_unpeppered {
+            Err(VerifyErrorKind::PepperDowngrade)
+        } else {
+            Ok(())
         }
     }
 
@@ -304,7 +327,7 @@ impl Hasher {
             &stored.salt,
             &mut out,
         )?;
-        if bool::from(out.as_slice().ct_eq(&stored.hash)) {
+        if digests_match(out.as_slice(), stored.hash.as_slice()) {
             Ok(Verified {
                 rehash: self.rehash_reason(stored),
             })
@@ -315,15 +338,25 @@ impl Hasher {
 
     /// The work of a real verification at policy parameters, whose result is thrown away.
     fn dummy_verify(&self, password: &Password) -> Result<(), VerifyErrorKind> {
-        let password = self.prepare(password)?;
         let mut salt = [0u8; SALT_LEN];
         // A failing RNG leaves a zero salt, which is as good for a dummy.
         let _ = getrandom::fill(&mut salt);
-        let (_, out) = self.hash_at_policy(&password, &salt)?;
+        let (_, out) = self.dummy_hash(password, &salt)?;
         // The comparison a real verification ends with, against a value of the same length.
         let expected = vec![0u8; out.len()];
-        let _ = out.as_slice().ct_eq(&expected);
+        let _ = digests_match(out.as_slice(), expected.as_slice());
         Ok(())
+    }
+
+    /// The dummy's hash: the password prepared as for a real verification, then hashed at
+    /// the policy's parameters with the current pepper.
+    fn dummy_hash(
+        &self,
+        password: &Password,
+        salt: &[u8],
+    ) -> Result<(argon2::Params, Zeroizing<Vec<u8>>), VerifyErrorKind> {
+        let password = self.prepare(password)?;
+        self.hash_at_policy(&password, salt)
     }
 
     /// Argon2id v1.3 of a prepared password at the policy's parameters with the current
@@ -477,6 +510,7 @@ pub struct HasherBuilder {
     params: Params,
     limits: Limits,
     peppers: Option<Peppers>,
+    accept_unpeppered: bool,
     budget: BudgetConfig,
     normalize: bool,
 }
@@ -487,6 +521,7 @@ impl Default for HasherBuilder {
             params: Params::DEFAULT,
             limits: Limits::DEFAULT,
             peppers: None,
+            accept_unpeppered: false,
             budget: BudgetConfig::DEFAULT,
             normalize: true,
         }
@@ -509,9 +544,29 @@ impl HasherBuilder {
     }
 
     /// Peppers: the current one for new hashes, retired ones to verify old hashes.
+    ///
+    /// From then on a stored hash made without a pepper (an Argon2 hash without `keyid`, and
+    /// every bcrypt, PBKDF2 or scrypt hash) is refused with kind
+    /// [`VerifyErrorKind::PepperDowngrade`]: a planted unpeppered hash of a known password
+    /// must not log anyone in. To migrate existing hashes, open a window with
+    /// [`insecure_accept_unpeppered_hashes`](Self::insecure_accept_unpeppered_hashes).
     #[must_use]
     pub fn peppers(mut self, peppers: Peppers) -> Self {
         self.peppers = Some(peppers);
+        self
+    }
+
+    /// Migration window: with peppers configured, still verify hashes made without a pepper
+    /// (each success reports [`RehashReason::PepperMissing`] or
+    /// [`RehashReason::LegacyAlgorithm`], so the login rehashes it with the pepper).
+    ///
+    /// While this is on, anyone who can write a row of the password table can plant an
+    /// unpeppered hash of a password they know and log in with it: the pepper then protects
+    /// nothing. Turn it on only until every account has logged in once or been reset, and
+    /// use [`Hasher::needs_rehash`] to find the hashes left.
+    #[must_use]
+    pub fn insecure_accept_unpeppered_hashes(mut self) -> Self {
+        self.accept_unpeppered = true;
         self
     }
 
@@ -547,7 +602,11 @@ impl HasherBuilder {
     /// [`ConfigError::BudgetTooSmall`] when the budget cannot hold one hash at the limits.
     pub fn build(self) -> Result<Hasher, ConfigError> {
         let (p, l) = (&self.params, &self.limits);
-        if p.m_kib() > l.max_memory_kib || p.t() > l.max_time_cost || p.p() > l.max_parallelism {
+        if p.m_kib() > l.max_memory_kib
+            || p.t() > l.max_time_cost
+            || p.p() > l.max_parallelism
+            || p.work() > l.max_work
+        {
             return Err(ConfigError::ParamsExceedLimits {
                 m_kib: p.m_kib(),
                 t: p.t(),
@@ -561,13 +620,7 @@ impl HasherBuilder {
                 needed_kib,
             });
         }
-        Ok(Hasher::from_parts(
-            self.params,
-            self.limits,
-            self.peppers,
-            self.budget,
-            self.normalize,
-        ))
+        Ok(Hasher::from_builder(self))
     }
 }
 
@@ -743,9 +796,78 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), VerifyErrorKind::NoStoredHash);
         assert!(err.is_mismatch());
-        // A buffer of the policy's size was filled and returned to the pool.
+        // A buffer of the policy's size was filled and returned to the pool, cleared.
         assert_eq!(hasher.inner.budget.snapshot(), (0, 256));
         assert_eq!(hasher.inner.budget.peak_kib(), 256);
+        assert_eq!(hasher.inner.budget.pool_is_all_zeros(), (true, 1));
+    }
+
+    /// The unknown-account dummy hashes with the current pepper, not a retired one or none:
+    /// its parameters name the current pepper's id and its output is Argon2id keyed with the
+    /// current pepper's secret, computed here by the `argon2` crate directly.
+    #[test]
+    fn dummy_verification_uses_the_current_pepper() {
+        let secret = |byte: u8| secrecy::SecretBox::new(vec![byte; 32].into_boxed_slice());
+        let peppers = Peppers::new(Pepper::new("new", secret(0x11)).unwrap())
+            .with_retired(Pepper::new("old", secret(0x22)).unwrap())
+            .unwrap();
+        let hasher = Hasher::builder()
+            .params(Params::insecure(64, 1, 1).unwrap())
+            .peppers(peppers)
+            .build()
+            .unwrap();
+        let salt = [7u8; SALT_LEN];
+        let (params, out) = hasher.dummy_hash(&Password::from("guess"), &salt).unwrap();
+        assert_eq!(params.keyid(), b"new");
+        let expected = |key: u8| {
+            let mut tag = vec![0u8; out.len()];
+            Argon2::new_with_secret(
+                &[key; 32],
+                Algorithm::Argon2id,
+                Version::V0x13,
+                params.clone(),
+            )
+            .unwrap()
+            .hash_password_into(b"guess", &salt, &mut tag)
+            .unwrap();
+            tag
+        };
+        assert_eq!(out.as_slice(), expected(0x11).as_slice());
+        assert_ne!(out.as_slice(), expected(0x22).as_slice());
+        // And `verify_account(_, None)` runs this dummy: it fails as an unknown account.
+        let err = hasher
+            .verify_account(&Password::from("guess"), None)
+            .unwrap_err();
+        assert_eq!(err.kind(), VerifyErrorKind::NoStoredHash);
+    }
+
+    /// `Hasher::new()` and an untouched builder admit 512 MiB of hashes at once, wait 2 s
+    /// for room before `Busy`, and pool up to 128 MiB of idle buffers.
+    #[test]
+    fn memory_budget_defaults_are_512_mib_and_a_2_s_wait() {
+        let expected = (512 * 1024, 128 * 1024, Duration::from_secs(2));
+        assert_eq!(Hasher::new().inner.budget.settings(), expected);
+        assert_eq!(Hasher::default().inner.budget.settings(), expected);
+        assert_eq!(
+            Hasher::builder().build().unwrap().inner.budget.settings(),
+            expected
+        );
+    }
+
+    /// Memory and passes each within their caps, their product 100 times the policy: refused
+    /// before the budget hands out a byte.
+    #[test]
+    fn hostile_product_hash_is_refused_before_allocation() {
+        let hasher = Hasher::new();
+        let good = cheap(64).hash(&Password::from("pw")).unwrap();
+        let hostile = good
+            .as_str()
+            .replace("m=64", "m=262144")
+            .replace("t=1", "t=16");
+        let err = hasher.verify(&Password::from("pw"), &hostile).unwrap_err();
+        assert_eq!(err.kind(), VerifyErrorKind::ExceedsLimits);
+        assert_eq!(hasher.inner.budget.snapshot(), (0, 0));
+        assert_eq!(hasher.inner.budget.peak_kib(), 0);
     }
 
     #[test]
@@ -779,6 +901,57 @@ mod tests {
         assert!(
             hasher
                 .verify(&Password::from("pw"), stored.as_str())
+                .is_ok()
+        );
+    }
+
+    /// `hash_async`, `verify_async` and `verify_account_async` run on tokio's blocking pool,
+    /// never on the async thread: with the memory budget held, the first poll of each returns
+    /// `Pending` on a current-thread runtime. Run inline, it would block that only thread until
+    /// the wait ran out and return `Busy`.
+    #[cfg(feature = "tokio")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn async_helpers_run_off_the_async_thread() {
+        use std::{pin::pin, task::Poll};
+
+        async fn first_poll_pends<T>(
+            hasher: &Hasher,
+            future: impl Future<Output = Result<T, impl core::fmt::Debug>>,
+        ) {
+            let held = hasher.inner.budget.acquire(256, false).unwrap();
+            let mut future = pin!(future);
+            let first = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await;
+            assert!(first.is_pending(), "ran on the async thread");
+            drop(held);
+            let _ = future.await;
+        }
+
+        let hasher = Hasher::builder()
+            .params(Params::insecure(256, 1, 1).unwrap())
+            .limits(Limits {
+                max_memory_kib: 256,
+                ..Limits::DEFAULT
+            })
+            .memory_budget(256, Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let stored = hasher.hash(&Password::from("pw")).unwrap();
+        first_poll_pends(&hasher, hasher.hash_async(Password::from("pw"))).await;
+        first_poll_pends(
+            &hasher,
+            hasher.verify_async(Password::from("pw"), stored.as_str().to_owned()),
+        )
+        .await;
+        first_poll_pends(
+            &hasher,
+            hasher.verify_account_async(Password::from("pw"), None),
+        )
+        .await;
+        // And they still give the synchronous answers.
+        assert!(
+            hasher
+                .verify_async(Password::from("pw"), stored.as_str().to_owned())
+                .await
                 .is_ok()
         );
     }

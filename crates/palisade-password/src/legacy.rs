@@ -8,15 +8,14 @@ use base64::{
 };
 use password_hash::phc;
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::{error::VerifyErrorKind, limits::Limits};
+use crate::{ct::digests_match, error::VerifyErrorKind, limits::Limits};
 
 /// A parsed legacy hash.
 pub(crate) enum LegacyStored {
     /// `$2a$`, `$2b$`, `$2y$`: the whole string, already checked for shape and cost.
-    Bcrypt { full: String },
+    Bcrypt { full: String, cost: u32 },
     /// Any of the three PBKDF2-HMAC-SHA256 encodings.
     Pbkdf2Sha256 {
         iterations: u32,
@@ -33,19 +32,43 @@ pub(crate) enum LegacyStored {
 }
 
 impl LegacyStored {
-    /// Memory the verification needs from the budget, in KiB (scrypt's `128·r·N`; bcrypt
-    /// and PBKDF2 need a few KiB, counted as 4).
-    pub(crate) fn memory_kib(&self) -> u64 {
-        match self {
+    /// What the verification is charged in the memory budget, in KiB.
+    ///
+    /// scrypt: the memory it allocates, `128·r·(N + p + 1)` bytes. bcrypt and PBKDF2 need a
+    /// few KiB but burn CPU time, so they are charged the memory an Argon2 hash at the
+    /// policy's `passes` would hold for as long: the budget then bounds the work in flight,
+    /// not only the bytes. Never more than `cap_kib` (the largest Argon2 memory the limits
+    /// allow, which the budget always holds).
+    pub(crate) fn budget_kib(&self, passes: u32, cap_kib: u32) -> u64 {
+        let passes = u64::from(passes.max(1));
+        let charge = match self {
             Self::Scrypt { memory_kib, .. } => *memory_kib,
-            Self::Bcrypt { .. } | Self::Pbkdf2Sha256 { .. } => 4,
-        }
+            Self::Pbkdf2Sha256 {
+                iterations, hash, ..
+            } => {
+                // One PBKDF2 run of 32 output bytes per 32-byte block of the stored hash.
+                let blocks = hash.len().div_ceil(32) as u64;
+                u64::from(*iterations) * blocks / PBKDF2_ITERATIONS_PER_KIB_PASS / passes
+            }
+            Self::Bcrypt { cost, .. } => (1u64 << cost) * BCRYPT_KIB_PASSES_PER_ROUND / passes,
+        };
+        charge.clamp(MIN_CHARGE_KIB, u64::from(cap_kib))
     }
 
     /// Recomputes the hash of `password` and compares in constant time.
-    pub(crate) fn matches(&self, password: &[u8]) -> bool {
-        match self {
-            Self::Bcrypt { full, .. } => bcrypt::verify(password, full).unwrap_or(false),
+    ///
+    /// bcrypt reads only the first 72 bytes of a password, so any longer password sharing
+    /// them would match. A password over 72 bytes is refused against a bcrypt hash
+    /// ([`VerifyErrorKind::BcryptTruncation`]) instead, before any work: verification never
+    /// truncates, and no such password can be rehashed into Argon2id by a login.
+    pub(crate) fn matches(&self, password: &[u8]) -> Result<bool, VerifyErrorKind> {
+        Ok(match self {
+            Self::Bcrypt { full, .. } => {
+                if password.len() > BCRYPT_MAX_PASSWORD {
+                    return Err(VerifyErrorKind::BcryptTruncation);
+                }
+                bcrypt::verify(password, full).unwrap_or(false)
+            }
             Self::Pbkdf2Sha256 {
                 iterations,
                 salt,
@@ -53,18 +76,32 @@ impl LegacyStored {
             } => {
                 let mut out = Zeroizing::new(vec![0u8; hash.len()]);
                 pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, *iterations, &mut out);
-                bool::from(out.ct_eq(hash))
+                digests_match(out.as_slice(), hash.as_slice())
             }
             Self::Scrypt {
                 params, salt, hash, ..
             } => {
                 let mut out = Zeroizing::new(vec![0u8; hash.len()]);
                 scrypt::scrypt(password, salt, params, &mut out).is_ok()
-                    && bool::from(out.ct_eq(hash))
+                    && digests_match(out.as_slice(), hash.as_slice())
             }
-        }
+        })
     }
 }
+
+/// The smallest budget charge, in KiB: the few KiB any verification holds.
+const MIN_CHARGE_KIB: u64 = 4;
+
+/// PBKDF2-HMAC-SHA256 iterations that take about as long as Argon2 filling one 1 KiB block
+/// (measured 6 to 10, rounded to a power of two; docs/benchmarks.md).
+const PBKDF2_ITERATIONS_PER_KIB_PASS: u64 = 8;
+
+/// Argon2 blocks (KiB × passes) that take about as long as one bcrypt round, a cost of `c`
+/// being `2^c` rounds (measured 48 to 77; docs/benchmarks.md).
+const BCRYPT_KIB_PASSES_PER_ROUND: u64 = 64;
+
+/// The longest password bcrypt reads in full, in bytes.
+const BCRYPT_MAX_PASSWORD: usize = 72;
 
 /// passlib's "adapted base64": the standard alphabet with `.` for `+`, no padding.
 fn ab64_decode(s: &str) -> Option<Vec<u8>> {
@@ -128,7 +165,10 @@ fn parse_bcrypt(s: &str, limits: &Limits) -> Result<LegacyStored, VerifyErrorKin
     if cost > limits.max_bcrypt_cost {
         return Err(VerifyErrorKind::ExceedsLimits);
     }
-    Ok(LegacyStored::Bcrypt { full: s.to_owned() })
+    Ok(LegacyStored::Bcrypt {
+        full: s.to_owned(),
+        cost,
+    })
 }
 
 fn checked_lengths(salt: Vec<u8>, hash: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>), VerifyErrorKind> {
@@ -251,9 +291,15 @@ fn parse_scrypt(s: &str, limits: &Limits) -> Result<LegacyStored, VerifyErrorKin
     if log_n == 0 || log_n >= 64 || r == 0 || p == 0 {
         return Err(VerifyErrorKind::Malformed);
     }
-    // Memory is 128·r·N bytes; time grows with N·r·p. Check both before building anything.
-    let memory_kib = (128u128 << log_n) * u128::from(r) / 1024;
-    if memory_kib > u128::from(limits.max_memory_kib) || p > limits.max_parallelism {
+    // Memory is 128·r·(N + p + 1) bytes; each of the p lanes writes then reads the 128·r·N
+    // bytes. Check both before building anything (log_n < 64 and r, p < 2^32: no overflow).
+    let (n, r128) = (1u128 << log_n, 128 * u128::from(r));
+    let memory_kib = (r128 * (n + u128::from(p) + 1)).div_ceil(1024);
+    let work = r128 * n / 1024 * 2 * u128::from(p);
+    if memory_kib > u128::from(limits.max_memory_kib)
+        || p > limits.max_parallelism
+        || work > u128::from(limits.max_work)
+    {
         return Err(VerifyErrorKind::ExceedsLimits);
     }
     let log_n = u8::try_from(log_n).map_err(|_| VerifyErrorKind::Malformed)?;
@@ -297,6 +343,39 @@ mod tests {
             kind("$scrypt$ln=30,r=8,p=1$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdHNhbHRzYWx0c2FsdHNhbHQ"),
             VerifyErrorKind::ExceedsLimits
         );
+        // N = 2^18, r = 8: 256 MiB, within the memory cap, but 16 lanes each writing and
+        // reading it is far beyond the work cap.
+        assert_eq!(
+            kind("$scrypt$ln=18,r=8,p=16$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdHNhbHRzYWx0c2FsdHNhbHQ"),
+            VerifyErrorKind::ExceedsLimits
+        );
+    }
+
+    /// PBKDF2 and bcrypt are charged for their time, scrypt for all it allocates.
+    #[test]
+    fn legacy_hashes_are_charged_their_real_cost() {
+        let cap = Limits::DEFAULT.max_memory_kib;
+        let parse = |s: &str| parse(s, &Limits::DEFAULT).unwrap_or_else(|_| panic!("{s}"));
+        let scrypt =
+            parse("$scrypt$ln=10,r=8,p=4$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdHNhbHRzYWx0c2FsdHNhbHQ");
+        // 128·8·(1024 + 4 + 1) bytes.
+        assert_eq!(scrypt.budget_kib(2, cap), 1029);
+        // OWASP's 600 000 iterations take about as long as 37 500 KiB of Argon2 at t = 2,
+        // twice the default policy's memory; before, PBKDF2 was charged 4 KiB.
+        let owasp = parse(
+            "$pbkdf2-sha256$i=600000,l=32$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdHNhbHRzYWx0c2FsdHNhbHQ",
+        );
+        assert_eq!(owasp.budget_kib(2, cap), 37_500);
+        assert_eq!(owasp.budget_kib(1, cap), 75_000);
+        let cheap = parse(
+            "$pbkdf2-sha256$i=10,l=32$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdHNhbHRzYWx0c2FsdHNhbHQ",
+        );
+        assert_eq!(cheap.budget_kib(2, cap), MIN_CHARGE_KIB);
+        // bcrypt cost 10 is 1024 rounds; cost 16 would be 2 GiB, capped at the limit.
+        let bcrypt10 = parse("$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234");
+        assert_eq!(bcrypt10.budget_kib(2, cap), 32_768);
+        let bcrypt16 = parse("$2b$16$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234");
+        assert_eq!(bcrypt16.budget_kib(2, cap), u64::from(cap));
     }
 
     #[test]

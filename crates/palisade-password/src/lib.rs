@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
 
+mod ct;
 mod error;
 mod hasher;
 #[cfg(feature = "legacy")]

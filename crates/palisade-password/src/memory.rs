@@ -6,9 +6,10 @@
 //! server turns into 503 instead of being killed for running out of memory.
 //!
 //! Freed working memory is kept in a small pool and handed to the next hash of the same size,
-//! which skips the allocation and page faults of a fresh 19 MiB buffer. Argon2 overwrites every
-//! block in its first pass, so a reused buffer needs no clearing; buffers leaving the pool are
-//! zeroized before they are freed (the raw `argon2` crate frees its memory uncleared).
+//! which skips the allocation and page faults of a fresh 19 MiB buffer. Argon2's blocks are
+//! derived from the password, so a buffer is zeroized when its hash ends: before it goes back
+//! to the pool (idle pooled memory holds nothing), or before it is freed (the raw `argon2`
+//! crate frees its memory uncleared). The clear runs outside the pool's lock.
 
 use std::{
     fmt,
@@ -19,26 +20,50 @@ use std::{
 use argon2::Block;
 use zeroize::Zeroize;
 
-/// One buffer of Argon2 blocks (1 KiB each).
-pub(crate) struct Buffer(Vec<Block>);
+/// One buffer of Argon2 blocks (1 KiB each), and whether it is known to be all zeros.
+pub(crate) struct Buffer {
+    blocks: Vec<Block>,
+    clean: bool,
+}
 
 impl Buffer {
     fn new(blocks: usize) -> Self {
-        Self(vec![Block::new(); blocks])
+        Self {
+            blocks: vec![Block::new(); blocks],
+            clean: true,
+        }
     }
 
     fn kib(&self) -> u64 {
-        self.0.len() as u64
+        self.blocks.len() as u64
     }
 
+    /// The blocks, to be filled: the buffer is no longer known to be clean.
     pub(crate) fn blocks(&mut self) -> &mut [Block] {
-        &mut self.0
+        self.clean = false;
+        &mut self.blocks
+    }
+
+    /// Zeroizes the blocks in place (keeping their length, unlike `Vec::zeroize`) unless they
+    /// are known to be zero already.
+    fn clear(&mut self) {
+        if !self.clean {
+            self.blocks.iter_mut().for_each(Zeroize::zeroize);
+            self.clean = true;
+        }
+    }
+
+    #[cfg(test)]
+    fn is_all_zeros(&self) -> bool {
+        self.blocks
+            .iter()
+            .all(|block| block.as_ref().iter().all(|&word| word == 0))
     }
 }
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        self.0.zeroize();
+        self.clear();
     }
 }
 
@@ -152,7 +177,10 @@ impl MemoryBudget {
         })
     }
 
-    fn release(&self, kib: u64, buffer: Option<Buffer>) {
+    fn release(&self, kib: u64, mut buffer: Option<Buffer>) {
+        if let Some(buffer) = &mut buffer {
+            buffer.clear();
+        }
         let mut state = self.lock();
         state.in_use_kib -= kib;
         let mut dropped = None;
@@ -174,6 +202,22 @@ impl MemoryBudget {
     pub(crate) fn snapshot(&self) -> (u64, u64) {
         let state = self.lock();
         (state.in_use_kib, state.pooled_kib)
+    }
+
+    /// Whether every idle pooled buffer is all zeros, and how many there are.
+    #[cfg(test)]
+    pub(crate) fn pool_is_all_zeros(&self) -> (bool, usize) {
+        let state = self.lock();
+        (
+            state.pool.iter().all(Buffer::is_all_zeros),
+            state.pool.len(),
+        )
+    }
+
+    /// (budget, pool, wait): the settings this budget was built with.
+    #[cfg(test)]
+    pub(crate) fn settings(&self) -> (u64, u64, Duration) {
+        (self.budget_kib, self.pool_kib, self.max_wait)
     }
 
     /// The highest in-use KiB seen.
@@ -221,6 +265,18 @@ mod tests {
         assert_eq!(budget.snapshot(), (100, 0));
         drop((b, c));
         assert!(budget.acquire(101, false).is_err());
+    }
+
+    /// A buffer that held a hash's blocks is all zeros once it is back in the pool.
+    #[test]
+    fn pooled_buffer_is_all_zeros_after_return() {
+        let budget = MemoryBudget::new(100, 100, Duration::ZERO);
+        let mut permit = budget.acquire(8, true).unwrap();
+        for block in permit.buffer().unwrap().blocks() {
+            block.as_mut().fill(0x5a5a_5a5a_5a5a_5a5a);
+        }
+        drop(permit);
+        assert_eq!(budget.pool_is_all_zeros(), (true, 1));
     }
 
     #[test]

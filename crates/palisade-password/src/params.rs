@@ -99,6 +99,12 @@ impl Params {
         self.p
     }
 
+    /// The work these parameters ask for, as [`Limits::max_work`](crate::Limits::max_work)
+    /// counts it: memory (KiB) × passes × lanes.
+    pub const fn work(&self) -> u64 {
+        self.m_kib as u64 * self.t as u64 * self.p as u64
+    }
+
     /// Hash output length in bytes.
     pub const fn output_len(&self) -> usize {
         self.output_len

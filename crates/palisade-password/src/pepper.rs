@@ -129,6 +129,14 @@ mod tests {
         );
     }
 
+    /// The secret bytes live in a `SecretBox`, which zeroizes them on drop.
+    #[test]
+    fn pepper_secret_is_zeroized_on_drop() {
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+        let pepper = Pepper::new("a", secret(32)).unwrap();
+        zeroized_on_drop(&pepper.secret);
+    }
+
     #[test]
     fn duplicate_ids_are_refused_and_debug_hides_secret() {
         let set = Peppers::new(Pepper::new("a", secret(32)).unwrap());

@@ -414,6 +414,30 @@ mod tests {
         assert_eq!(check(&mfa, "密码密码密码密码", &Context::new()), Ok(()));
     }
 
+    /// Compatibility characters are counted as NFKC spells them out: two U+3300 SQUARE
+    /// APAATO are eight characters ("アパートアパート"), and fifteen U+FDFA (one code point,
+    /// eighteen after NFKC) are 270, over the default maximum of 256.
+    #[test]
+    fn length_counts_compatibility_characters_after_nfkc() {
+        let none = Context::new();
+        assert_eq!(
+            check(&PasswordPolicy::with_mfa(), "\u{3300}\u{3300}", &none),
+            Ok(())
+        );
+        assert_eq!(
+            check(&PasswordPolicy::with_mfa(), "\u{3300}", &none),
+            Err(PolicyViolation::TooShort { min: 8, actual: 4 })
+        );
+        assert_eq!(
+            check(
+                &PasswordPolicy::single_factor(),
+                &"\u{fdfa}".repeat(15),
+                &none
+            ),
+            Err(PolicyViolation::TooLong { max: 256 })
+        );
+    }
+
     #[test]
     fn configuration_bounds() {
         assert!(PasswordPolicy::single_factor().with_lengths(7, 64).is_err());

@@ -85,8 +85,17 @@ fn pepper_rotation_keeps_old_hashes_and_flags_them() {
     let old = v1.hash(&pw).unwrap();
     assert!(old.as_str().contains(",keyid="), "{old:?}");
     assert!(!v1.verify(&pw, old.as_str()).unwrap().needs_rehash());
+    let migrating = Hasher::builder()
+        .params(Params::insecure(64, 1, 1).unwrap())
+        .peppers(Peppers::new(pepper("v1", 1)))
+        .insecure_accept_unpeppered_hashes()
+        .build()
+        .unwrap();
     assert_eq!(
-        v1.verify(&pw, unpeppered.as_str()).unwrap().rehash_reason(),
+        migrating
+            .verify(&pw, unpeppered.as_str())
+            .unwrap()
+            .rehash_reason(),
         Some(RehashReason::PepperMissing)
     );
 
@@ -111,6 +120,26 @@ fn pepper_rotation_keeps_old_hashes_and_flags_them() {
         impostor.verify(&pw, new.as_str()).unwrap_err().kind(),
         VerifyErrorKind::Mismatch
     );
+}
+
+/// Whoever can write one row plants an unpeppered hash of a password they know: a hasher
+/// with peppers refuses it, names the downgrade for the logs, and tells the caller nothing.
+#[test]
+fn planted_unpeppered_hash_is_refused_by_a_peppered_hasher() {
+    let known = Password::from("attacker knows this one");
+    let planted = hasher(64, 1).hash(&known).unwrap();
+    let h = peppered(Peppers::new(pepper("v1", 1)));
+    let err = h.verify(&known, planted.as_str()).unwrap_err();
+    assert_eq!(err.kind(), VerifyErrorKind::PepperDowngrade);
+    assert_eq!(err.kind().as_str(), "pepper_downgrade");
+    assert!(!err.is_mismatch());
+    assert_eq!(err.to_string(), "password verification failed");
+    assert_eq!(
+        h.needs_rehash(planted.as_str()).unwrap_err().kind(),
+        VerifyErrorKind::PepperDowngrade
+    );
+    // Without peppers nothing changes.
+    assert!(hasher(64, 1).verify(&known, planted.as_str()).is_ok());
 }
 
 #[test]
@@ -150,6 +179,14 @@ fn configuration_errors_are_specific() {
     assert!(matches!(small_budget, ConfigError::BudgetTooSmall { .. }));
     let mut limits = Limits::DEFAULT;
     limits.max_memory_kib = 4 * 1024 * 1024;
+    let big_work = Hasher::builder()
+        .params(Preset::Rfc9106First)
+        .limits(limits)
+        .memory_budget(4 * 1024 * 1024, Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(big_work.to_string().contains("max_work"));
+    limits.max_work = Preset::Rfc9106First.params().work();
     assert!(
         Hasher::builder()
             .params(Preset::Rfc9106First)
@@ -200,9 +237,46 @@ fn unicode_is_normalized_unless_turned_off() {
     assert!(raw.verify(&decomposed, stored.as_str()).is_err());
 }
 
+/// `max_password_bytes` counts the password after NFKC: a compatibility character that
+/// expands (U+3300 SQUARE APAATO, 3 bytes, is "アパート", 12 bytes) is measured expanded, on
+/// hash and on verify. The password as typed is also checked first, so full-width letters
+/// (3 bytes each, 1 after NFKC) over the limit are refused before any normalization work.
+#[test]
+fn password_length_limit_is_checked_after_nfkc() {
+    let mut limits = Limits::DEFAULT;
+    limits.max_password_bytes = 12;
+    let h = Hasher::builder()
+        .params(Params::insecure(64, 1, 1).unwrap())
+        .limits(limits)
+        .build()
+        .unwrap();
+    let expands = Password::from("a\u{3300}"); // 4 bytes typed, 13 after NFKC
+    assert_eq!(expands.expose_secret().len(), 4);
+    assert!(matches!(
+        h.hash(&expands),
+        Err(palisade_password::HashError::PasswordTooLong)
+    ));
+    let stored = h.hash(&Password::from("\u{3300}")).unwrap(); // 12 bytes after NFKC: fits
+    assert_eq!(
+        h.verify(&expands, stored.as_str()).unwrap_err().kind(),
+        VerifyErrorKind::PasswordTooLong
+    );
+    assert!(
+        h.verify(&Password::from("アパート"), stored.as_str())
+            .is_ok()
+    );
+    // Five full-width letters: 15 bytes typed, 5 after NFKC, refused as typed.
+    let wide = Password::from("\u{ff46}\u{ff55}\u{ff4c}\u{ff4c}\u{ff59}");
+    assert_eq!(
+        h.verify(&wide, stored.as_str()).unwrap_err().kind(),
+        VerifyErrorKind::PasswordTooLong
+    );
+    assert!(h.hash(&Password::from("fully")).is_ok());
+}
+
 #[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_helpers_run_off_the_executor() {
+async fn async_helpers_give_the_synchronous_answers() {
     let h = hasher(64, 1);
     let stored = h.hash_async(Password::from("pw")).await.unwrap();
     assert!(

@@ -2,6 +2,8 @@
 //! each file) must verify, and every one of them, mutated, must not.
 
 use palisade_password::{Hasher, Password, RehashReason, VerifyErrorKind};
+#[cfg(feature = "legacy")]
+use palisade_password::{Pepper, Peppers};
 
 struct Record {
     line: usize,
@@ -49,13 +51,17 @@ fn flip_last(stored: &str) -> String {
 fn run(file: &str, expect_rehash: impl Fn(&str) -> Option<RehashReason>) {
     let hasher = Hasher::new();
     for r in records(file) {
+        if r.stored.starts_with("$2") && r.password.len() > 72 {
+            continue; // refused, see `bcrypt_refuses_passwords_past_72_bytes`
+        }
         let at = format!("{file}:{}", r.line);
         let verified = hasher
             .verify(&Password::from(r.password.as_str()), &r.stored)
             .unwrap_or_else(|e| panic!("{at}: {:?}", e.kind()));
         assert_eq!(verified.rehash_reason(), expect_rehash(&r.stored), "{at}");
 
-        let wrong = format!("x{}", r.password); // bcrypt ignores bytes past 72
+        // Another password of at most the same length (bcrypt refuses more than 72 bytes).
+        let wrong = format!("x{}", r.password.get(1..).unwrap_or_default());
         let err = hasher
             .verify(&Password::from(wrong), &r.stored)
             .unwrap_err();
@@ -115,6 +121,73 @@ mod legacy {
     #[test]
     fn bcrypt() {
         run("bcrypt.txt", legacy);
+    }
+
+    /// bcrypt, PBKDF2 and scrypt hashes never used the pepper: a hasher with peppers refuses
+    /// every one of them unless the migration window is open.
+    #[test]
+    fn planted_legacy_hashes_are_refused_by_a_peppered_hasher() {
+        let pepper = || {
+            Pepper::new(
+                "v1",
+                palisade_password::SecretBox::new(vec![5u8; 32].into_boxed_slice()),
+            )
+            .unwrap()
+        };
+        let strict = Hasher::builder()
+            .peppers(Peppers::new(pepper()))
+            .build()
+            .unwrap();
+        let migrating = Hasher::builder()
+            .peppers(Peppers::new(pepper()))
+            .insecure_accept_unpeppered_hashes()
+            .build()
+            .unwrap();
+        for file in [
+            "bcrypt.txt",
+            "pbkdf2_sha256_phc.txt",
+            "pbkdf2_sha256_passlib.txt",
+            "django_pbkdf2_sha256.txt",
+            "scrypt_phc.txt",
+        ] {
+            let r = &records(file)[0];
+            let password = Password::from(r.password.as_str());
+            let err = strict.verify(&password, &r.stored).unwrap_err();
+            assert_eq!(err.kind(), VerifyErrorKind::PepperDowngrade, "{file}");
+            let verified = migrating.verify(&password, &r.stored).unwrap();
+            assert_eq!(
+                verified.rehash_reason(),
+                Some(RehashReason::LegacyAlgorithm),
+                "{file}"
+            );
+        }
+    }
+
+    /// The vector file's 80-byte password was hashed as its first 72 bytes. Those 72 bytes
+    /// verify; the full password and a 73-byte one sharing the 72 are refused, so no longer
+    /// password can log in and be rehashed into Argon2id.
+    #[test]
+    fn bcrypt_refuses_passwords_past_72_bytes() {
+        let hasher = Hasher::new();
+        let long = records("bcrypt.txt")
+            .into_iter()
+            .find(|r| r.password.len() == 80)
+            .expect("the 80-byte record");
+        let verified = hasher
+            .verify(&Password::from(&long.password[..72]), &long.stored)
+            .expect("the 72 bytes bcrypt hashed");
+        assert_eq!(
+            verified.rehash_reason(),
+            Some(RehashReason::LegacyAlgorithm)
+        );
+        for password in [&long.password[..73], long.password.as_str()] {
+            let err = hasher
+                .verify(&Password::from(password), &long.stored)
+                .unwrap_err();
+            assert_eq!(err.kind(), VerifyErrorKind::BcryptTruncation);
+            assert!(err.is_mismatch());
+            assert_eq!(err.to_string(), "password verification failed");
+        }
     }
 
     #[test]
