@@ -217,6 +217,17 @@ impl Caches {
         fields.push((field.to_owned(), subkey));
     }
 
+    /// Marks `field`'s current writer subkey as having served `uses` messages, so a test can
+    /// reach [`SUBKEY_BUDGET`] without encrypting 2^32 values.
+    #[cfg(test)]
+    pub(crate) fn set_writer_uses(&self, field: &str, uses: u64) {
+        if let Ok(map) = self.writers.read()
+            && let Some(slot) = map.get(field)
+        {
+            slot.uses.store(uses, Ordering::Relaxed);
+        }
+    }
+
     /// The subkey for reading a value written under `id` and `salt` for `field`.
     pub(crate) fn reader(
         &self,

@@ -11,8 +11,7 @@ use crate::{
     context::{Context, Field, FieldContext},
     error::{DecryptError, DecryptErrorKind, EncryptError},
     format::{
-        ALG_AES256GCM_HKDF, Ciphertext, FLAG_PADDED, HEADER_LEN, NONCE_LEN, SALT_LEN, TAG_LEN,
-        VERSION,
+        ALG_AES256GCM_HKDF, Ciphertext, FLAG_PADDED, HEADER_LEN, NONCE_LEN, TAG_LEN, VERSION,
     },
     keyring::{KeyId, KeyPurpose, KeyState, Keyring, Material},
     padding::{Padding, unpadded_len},
@@ -284,12 +283,14 @@ impl Crypter {
     ///
     /// # Errors
     /// As [`Crypter::encrypt`].
+    #[cfg(feature = "insecure-test-vectors")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "insecure-test-vectors")))]
     #[doc(hidden)]
     pub fn insecure_encrypt_with_fixed_randomness(
         &self,
         context: &Context,
         plaintext: &[u8],
-        salt: [u8; SALT_LEN],
+        salt: [u8; crate::format::SALT_LEN],
         nonce: [u8; NONCE_LEN],
     ) -> Result<Ciphertext, EncryptError> {
         let inner = &*self.inner;
@@ -431,5 +432,55 @@ impl Crypter {
             .map_err(RewrapError::Decrypt)?;
         self.encrypt(context, plaintext.expose_secret())
             .map_err(RewrapError::Encrypt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SUBKEY_BUDGET, format::SALT_AT, format::SALT_LEN};
+
+    fn salt(ct: &Ciphertext) -> [u8; SALT_LEN] {
+        let mut out = [0; SALT_LEN];
+        out.copy_from_slice(&ct.as_bytes()[SALT_AT..SALT_AT + SALT_LEN]);
+        out
+    }
+
+    #[test]
+    fn a_writer_draws_a_new_salt_after_2_pow_32_messages_under_one_subkey() {
+        let keyring = Keyring::generate().unwrap();
+        let crypter = Crypter::new(&keyring).unwrap();
+        let ctx = Context::new("users.email").unwrap();
+
+        let first = crypter.encrypt(&ctx, b"first").unwrap();
+        let second = crypter.encrypt(&ctx, b"second").unwrap();
+        assert_eq!(salt(&first), salt(&second));
+
+        // As if 2^32 - 1 messages had gone out under this subkey: one more is allowed...
+        crypter
+            .inner
+            .caches
+            .set_writer_uses(ctx.field(), SUBKEY_BUDGET - 1);
+        let last = crypter.encrypt(&ctx, b"last").unwrap();
+        assert_eq!(salt(&last), salt(&first));
+        // ...and the next one is under a freshly drawn salt, whose budget starts again.
+        let rolled = crypter.encrypt(&ctx, b"rolled").unwrap();
+        assert_ne!(salt(&rolled), salt(&first));
+        let after = crypter.encrypt(&ctx, b"after").unwrap();
+        assert_eq!(salt(&after), salt(&rolled));
+
+        for (ct, text) in [
+            (&first, "first"),
+            (&last, "last"),
+            (&rolled, "rolled"),
+            (&after, "after"),
+        ] {
+            let opened = crypter.decrypt(&ctx, ct).unwrap();
+            assert_eq!(opened.expose_secret(), text.as_bytes());
+        }
+        // Another field's subkey is untouched by this one's budget.
+        let other = Context::new("users.phone").unwrap();
+        let other_ct = crypter.encrypt(&other, b"x").unwrap();
+        assert_ne!(salt(&other_ct), salt(&rolled));
     }
 }

@@ -208,6 +208,30 @@ pub enum KeyringError {
     /// The key-encryption key failed.
     #[error("key-encryption key: {0}")]
     Kek(#[from] KekError),
+    /// Another writer saved the keyring file after this keyring was loaded: saving would lose
+    /// its change. Load the file again, redo the change and save.
+    #[error(
+        "the keyring file changed since it was loaded (generation {on_disk}, loaded at \
+         {loaded}); load it again and redo the change"
+    )]
+    StaleWrite {
+        /// The generation this keyring was loaded or last saved at.
+        loaded: u64,
+        /// The generation of the file now.
+        on_disk: u64,
+    },
+    /// The keyring file is older than the minimum generation it was opened with: an older
+    /// sealed copy was put in its place.
+    #[error(
+        "the keyring file is generation {generation}, older than the minimum {minimum}: \
+         an older copy replaced it"
+    )]
+    RolledBack {
+        /// The file's generation.
+        generation: u64,
+        /// The minimum accepted.
+        minimum: u64,
+    },
     /// The file already exists (creating a new keyring never overwrites one).
     #[error("{0} already exists")]
     AlreadyExists(std::path::PathBuf),

@@ -36,10 +36,20 @@ pub trait KeyEncryptionKey: Send + Sync {
     fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, KekError>;
 }
 
-/// A local 256-bit master key; wraps with AES-256-GCM and a random nonce.
+/// A local 256-bit master key; wraps with AES-256-GCM and a random nonce. Zeroized on drop.
+///
+/// It has no `Display`, so it cannot be printed by mistake:
+///
+/// ```compile_fail
+/// let key = palisade_crypt::MasterKey::generate().unwrap();
+/// let _ = format!("{key}");
+/// ```
 pub struct MasterKey {
     key: Zeroizing<[u8; 32]>,
 }
+
+/// The key bytes live in a `Zeroizing` buffer.
+impl zeroize::ZeroizeOnDrop for MasterKey {}
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -187,5 +197,20 @@ impl MasterKey {
         Self {
             key: Zeroizing::new(key),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiles only while the value zeroizes itself on drop.
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+
+    #[test]
+    fn master_keys_are_zeroized_on_drop() {
+        let key = MasterKey::generate().unwrap();
+        zeroized_on_drop(&key.key);
+        zeroized_on_drop(&key);
     }
 }

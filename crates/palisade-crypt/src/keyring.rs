@@ -143,6 +143,14 @@ pub(crate) struct Entry {
 /// [`Keyring::save`](crate::Keyring::save); running [`Crypter`](crate::Crypter)s keep the
 /// snapshot they were built from.
 ///
+/// Key material is held in `Zeroizing` buffers shared by the keyring and the crypters built from
+/// it, and zeroized when the last of them is dropped. A keyring has no `Display`:
+///
+/// ```compile_fail
+/// let keyring = palisade_crypt::Keyring::generate().unwrap();
+/// let _ = format!("{keyring}");
+/// ```
+///
 /// Safe rotation (Tink's order): [`add_key`](Keyring::add_key) and distribute the keyring to
 /// every reader, then [`promote`](Keyring::promote) it, then rewrap, then
 /// [`disable_checked`](Keyring::disable_checked) the old key.
@@ -150,6 +158,9 @@ pub(crate) struct Entry {
 pub struct Keyring {
     pub(crate) entries: Vec<Entry>,
     pub(crate) min_decryption_version: u32,
+    /// The generation of the file this keyring was loaded from or last saved to; 0 for a
+    /// keyring never saved.
+    pub(crate) generation: u64,
     clock: Arc<dyn Clock>,
 }
 
@@ -159,6 +170,7 @@ impl fmt::Debug for Keyring {
         f.debug_struct("Keyring")
             .field("keys", &self.keys().collect::<Vec<_>>())
             .field("min_decryption_version", &self.min_decryption_version)
+            .field("generation", &self.generation)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
@@ -187,6 +199,7 @@ impl Keyring {
         let mut ring = Self {
             entries: Vec::new(),
             min_decryption_version: 0,
+            generation: 0,
             clock,
         };
         for purpose in [KeyPurpose::Encryption, KeyPurpose::BlindIndex] {
@@ -203,10 +216,18 @@ impl Keyring {
         let ring = Self {
             entries,
             min_decryption_version,
+            generation: 0,
             clock: Arc::new(SystemClock),
         };
         ring.validate()?;
         Ok(ring)
+    }
+
+    /// The generation of the keyring file this keyring was loaded from or last saved to (0
+    /// before its first save). Every save writes the next one. Record it outside the file
+    /// and pass it to [`Keyring::load_at_least`] to refuse a rolled-back file.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Uses `clock` for the dates of later changes.
@@ -503,5 +524,33 @@ impl Keyring {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod zeroize_tests {
+    use super::*;
+
+    /// Compiles only while the value zeroizes itself on drop.
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+
+    #[test]
+    fn keyring_key_material_is_zeroized_on_drop() {
+        let keyring = Keyring::generate().unwrap();
+        let mut seen = 0;
+        for entry in &keyring.entries {
+            if let Some(material) = &entry.material {
+                zeroized_on_drop::<Material>(material);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 2);
+    }
+
+    #[test]
+    fn derived_subkey_ciphers_are_zeroized_on_drop() {
+        let material = random_material().unwrap();
+        let subkey = crate::cipher::Subkey::derive(&material, KeyId(1), &[0; 16], "users.email");
+        zeroized_on_drop(&subkey.cipher);
     }
 }

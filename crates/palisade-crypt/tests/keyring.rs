@@ -197,12 +197,20 @@ fn save_load_round_trip_and_atomicity() {
             .expose_secret(),
         b"kept"
     );
-    // No temporary files are left behind.
-    let names: Vec<_> = std::fs::read_dir(&dir.0)
+    // No temporary files are left behind; the lock file stays (removing it would let two
+    // writers lock two different files).
+    let mut names: Vec<_> = std::fs::read_dir(&dir.0)
         .expect("dir")
         .map(|e| e.expect("e").file_name())
         .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("ring.pck")]);
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            std::ffi::OsString::from(".ring.pck.lock"),
+            std::ffi::OsString::from("ring.pck")
+        ]
+    );
     // Material never appears in the file in clear.
     let bytes = std::fs::read(&path).expect("read");
     assert!(bytes.starts_with(b"PCKR"));
@@ -213,7 +221,7 @@ fn wrong_master_key_and_corruption_are_distinct_and_change_nothing() {
     let dir = TempDir::new("corrupt");
     let path = dir.0.join("ring.pck");
     let master = MasterKey::generate().expect("master");
-    let keyring = Keyring::generate().expect("keyring");
+    let mut keyring = Keyring::generate().expect("keyring");
     keyring.save_new(&path, &master).expect("save");
     let original = std::fs::read(&path).expect("read");
 

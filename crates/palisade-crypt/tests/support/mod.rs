@@ -77,3 +77,27 @@ pub fn fixed_keyring(id: u32, key: [u8; 32]) -> Keyring {
     ])
     .expect("valid keyring")
 }
+
+/// A new master key in `dir/master.key` (base64) and a new keyring sealed under it in
+/// `dir/ring.pck`, as a deployment has them; the master key is returned.
+pub fn keyring_file(dir: &std::path::Path) -> palisade_crypt::MasterKey {
+    use secrecy::ExposeSecret as _;
+    let master = palisade_crypt::MasterKey::generate().expect("master");
+    std::fs::write(dir.join("master.key"), master.to_base64().expose_secret())
+        .expect("master key file");
+    Keyring::generate()
+        .expect("keyring")
+        .save_new(dir.join("ring.pck"), &master)
+        .expect("save_new");
+    master
+}
+
+/// This test binary again, running only the test `name`, with `var` naming `dir`: a second
+/// process for tests of what several processes sharing one file do.
+pub fn second_process(name: &str, var: &str, dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    command
+        .args(["--exact", name, "--test-threads", "1"])
+        .env(var, dir);
+    command
+}
