@@ -91,13 +91,17 @@ pub struct RequestOrigin<'a> {
     pub origin: Option<&'a str>,
     /// `Referer`.
     pub referer: Option<&'a str>,
+    /// `Host` (or the HTTP/2 `:authority`): the service's own `host[:port]` as the client
+    /// addressed it. Used only for browsers that send no `Sec-Fetch-Site`.
+    pub host: Option<&'a str>,
 }
 
 /// The verdict on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Decision {
-    /// Safe method, or the browser says the request comes from our origin.
+    /// Safe method, the browser says the request comes from our origin, or it comes from a
+    /// trusted origin.
     Allow,
     /// The request comes from another site (or an untrusted origin): refuse it.
     Deny,
@@ -106,7 +110,19 @@ pub enum Decision {
     RequireToken,
 }
 
-/// A Fetch Metadata policy: `Sec-Fetch-Site` first, `Origin` then `Referer` as fallback.
+/// A Fetch Metadata policy after Go 1.25's `http.CrossOriginProtection`.
+///
+/// For a state-changing method:
+///
+/// 1. `Sec-Fetch-Site: same-origin` or `none` (the user typed the address) is allowed.
+/// 2. Any other `Sec-Fetch-Site` (`same-site`, `cross-site`) is allowed only when `Origin` is
+///    one of the trusted origins: a single-page app on another origin that the service
+///    trusts. Everything else is denied.
+/// 3. A browser that sends no `Sec-Fetch-Site` is judged by `Origin` (then `Referer`): allowed
+///    when it names the request's own `Host` or a trusted origin, denied otherwise.
+/// 4. No signal at all: [`Decision::RequireToken`].
+///
+/// Safe methods (`GET`, `HEAD`, `OPTIONS`, `TRACE`) are always allowed.
 #[derive(Debug, Clone, Default)]
 pub struct OriginPolicy {
     trusted: Vec<String>,
@@ -142,8 +158,9 @@ impl OriginPolicy {
         })
     }
 
-    /// Also allows `Sec-Fetch-Site: same-site` (sibling subdomains). Off by default: a
-    /// subdomain taken over is then a CSRF source.
+    /// Also allows `Sec-Fetch-Site: same-site` from any origin of the same site (sibling
+    /// subdomains), trusted or not. Off by default: a subdomain taken over is then a CSRF
+    /// source. To admit one sibling, list its origin instead.
     #[must_use]
     pub fn allow_same_site(mut self) -> Self {
         self.allow_same_site = true;
@@ -156,31 +173,46 @@ impl OriginPolicy {
         if matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE") {
             return Decision::Allow;
         }
+        let origin = request.origin.map(str::trim);
         if let Some(site) = request.sec_fetch_site {
             return match site.trim().to_ascii_lowercase().as_str() {
                 // `none`: typed in the address bar or opened from a bookmark, by the user.
                 "same-origin" | "none" => Decision::Allow,
                 "same-site" if self.allow_same_site => Decision::Allow,
+                // A browser that sends Fetch Metadata always sends `Origin` on a cross-origin
+                // state-changing request: only a trusted one passes.
+                _ if origin.is_some_and(|o| self.is_trusted(o)) => Decision::Allow,
                 _ => Decision::Deny,
             };
         }
-        if let Some(origin) = request.origin {
-            return self.judge_origin(origin.trim());
+        if let Some(origin) = origin {
+            return self.judge_origin(origin, request.host);
         }
         if let Some(referer) = request.referer {
             return match origin_of(referer.trim()) {
-                Some(origin) => self.judge_origin(origin),
+                Some(origin) => self.judge_origin(origin, request.host),
                 None => Decision::Deny,
             };
         }
         Decision::RequireToken
     }
 
-    fn judge_origin(&self, origin: &str) -> Decision {
-        if self.trusted.iter().any(|t| t.eq_ignore_ascii_case(origin)) {
+    fn is_trusted(&self, origin: &str) -> bool {
+        self.trusted.iter().any(|t| t.eq_ignore_ascii_case(origin))
+    }
+
+    /// `origin` names the request's own host, or is trusted. `Origin: null` (sandboxed
+    /// frames, `file:`, some redirects) is neither.
+    fn judge_origin(&self, origin: &str, host: Option<&str>) -> Decision {
+        let own = host.map(str::trim).is_some_and(|host| {
+            !host.is_empty()
+                && origin
+                    .split_once("://")
+                    .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        });
+        if own || self.is_trusted(origin) {
             Decision::Allow
         } else {
-            // Includes `Origin: null` (sandboxed frames, file:, some redirects).
             Decision::Deny
         }
     }

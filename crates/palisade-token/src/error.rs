@@ -25,7 +25,9 @@ pub enum ConfigError {
         reason: &'static str,
     },
     /// An algorithm name that palisade-token does not support.
-    #[error("unsupported algorithm {0:?}: use HS256, HS384, HS512, RS256, PS256, ES256 or EdDSA")]
+    #[error(
+        "unsupported algorithm {0:?}: use HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA"
+    )]
     UnsupportedAlgorithm(String),
     /// Two keys in one key set share a `kid`.
     #[error("two keys share the kid {0:?}")]
@@ -51,6 +53,16 @@ pub enum ConfigError {
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     InvalidSetting(&'static str),
+    /// `jsonwebtoken`'s process-wide crypto provider was chosen before palisade-token could
+    /// make it AWS-LC. palisade-token itself still signs and verifies with AWS-LC.
+    #[error(
+        "jsonwebtoken's process-wide crypto provider was already chosen: another crate installed \
+         one, or jsonwebtoken was used first and picked one from its features (with both \
+         `aws_lc_rs` and `rust_crypto` enabled, that one panics on every call). Call \
+         palisade_token::jwt::pin_crypto_provider() at the start of main, before anything else \
+         uses jsonwebtoken, and make sure no other crate installs a provider"
+    )]
+    ConflictingCryptoProvider,
 }
 
 /// Why a token was rejected. For logs and metrics only: callers answer every one of these
@@ -74,13 +86,16 @@ pub enum ErrorKind {
     UnknownCritical,
     /// The header's `typ` is not the configured one.
     WrongType,
+    /// A `typ` is configured and the header carries none (RFC 8725 §3.11 explicit typing).
+    MissingType,
     /// The header uses an unsupported feature (`b64: false`, nested JWTs).
     UnsupportedHeader,
     /// The signature is missing or does not verify.
     BadSignature,
     /// A claim has the wrong JSON type (`exp` as a string, `aud` as a number...).
     BadClaim,
-    /// A required claim is absent (`exp`, or `iss`/`aud`/`iat`/`jti` when configured).
+    /// A required claim is absent: `exp`, `iss`/`aud`/`iat` when configured, or one named by
+    /// `Verifier::require_claims` (present but `null` or an empty string counts as absent).
     MissingClaim,
     /// `exp` is in the past.
     Expired,
@@ -120,6 +135,7 @@ impl ErrorKind {
             Self::EmbeddedKey => "embedded_key",
             Self::UnknownCritical => "unknown_critical",
             Self::WrongType => "wrong_type",
+            Self::MissingType => "missing_type",
             Self::UnsupportedHeader => "unsupported_header",
             Self::BadSignature => "bad_signature",
             Self::BadClaim => "bad_claim",

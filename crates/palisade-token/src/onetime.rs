@@ -80,6 +80,27 @@ impl<S: OneTimeStore> OneTimeTokens<S> {
         Ok(issued.token().to_owned().into())
     }
 
+    /// The subject of `token` for `purpose`, leaving it redeemable: to check what the
+    /// redemption will do (a new password against the account's policy, say) before spending
+    /// the token. The answer is advisory; only [`redeem`](Self::redeem) decides.
+    ///
+    /// # Errors
+    /// As [`redeem`](Self::redeem).
+    pub async fn peek(&self, purpose: Purpose, token: &str) -> Result<String, TokenError> {
+        let hash = self.hasher.hash(purpose, token)?;
+        let now = self.clock.now();
+        let Some(record) = self.store.peek(&hash.lookup_id(), now).await? else {
+            return Err(ErrorKind::Unknown.into());
+        };
+        if !hash.matches(&record.verifier) {
+            return Err(ErrorKind::Unknown.into());
+        }
+        if now >= record.expires_at {
+            return Err(ErrorKind::Expired.into());
+        }
+        Ok(record.subject)
+    }
+
     /// Redeems `token` for `purpose`: returns its subject and removes it, so a second
     /// redemption fails.
     ///

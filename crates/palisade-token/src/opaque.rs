@@ -163,11 +163,15 @@ impl OpaqueTokens {
 
     /// A new token for `purpose`.
     pub fn issue(&self, purpose: Purpose) -> Issued {
-        let random = crate::random::base62(43);
+        self.assemble(purpose, &crate::random::base62(43))
+    }
+
+    /// The token for `purpose` whose body is the 43 base62 characters `random`.
+    pub(crate) fn assemble(&self, purpose: Purpose, random: &str) -> Issued {
         let mut token = String::with_capacity(54);
         token.push_str(purpose.prefix());
-        token.push_str(&random);
-        token.push_str(&palisade_redact::opaque::checksum(&random));
+        token.push_str(random);
+        token.push_str(&palisade_redact::opaque::checksum(random));
         let hash = self.hash_unchecked(&token);
         Issued {
             token: token.into(),

@@ -15,10 +15,16 @@ pub(crate) fn fill(buf: &mut [u8]) {
 /// `n` uniformly random base62 characters (rejection sampling: bytes >= 248 are dropped).
 /// 43 characters carry 256 bits.
 pub(crate) fn base62(n: usize) -> String {
+    base62_from(n, fill)
+}
+
+/// `n` base62 characters drawn from the byte source `source` (called with a 64-byte buffer
+/// until enough bytes survive the rejection sampling of [`base62`]).
+pub(crate) fn base62_from(n: usize, mut source: impl FnMut(&mut [u8])) -> String {
     let mut out = String::with_capacity(n);
     let mut buf = [0u8; 64];
     while out.len() < n {
-        fill(&mut buf);
+        source(&mut buf);
         for b in buf {
             if b < 248 && out.len() < n {
                 out.push(char::from(BASE62[usize::from(b % 62)]));

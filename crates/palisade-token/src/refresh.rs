@@ -1,16 +1,24 @@
 //! Refresh tokens in families: every use rotates the token, and presenting a rotated token
-//! again (outside a short grace window for concurrent refreshes) revokes the whole family.
+//! again revokes the whole family, except inside a short grace window, where an exchange that
+//! is retried (a lost response, two tabs refreshing at once) gets the very successor the
+//! first exchange got. One successor per token, as Ory Hydra does: a replayed token never
+//! opens a branch of its own.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret as _, SecretString};
+use hkdf::Hkdf;
+use secrecy::{ExposeSecret as _, SecretBox, SecretString};
+use sha2::Sha256;
 
 use crate::clock::{self, Clock};
 use crate::error::{ConfigError, ErrorKind, StoreError, TokenError};
-use crate::opaque::{OpaqueTokens, Purpose, hex};
+use crate::opaque::{Issued, OpaqueTokens, Purpose, hex};
 use crate::store::{NewFamily, RefreshStore, RotateOutcome, Rotation};
+
+/// Domain separation of the successor derivation from every other use of the server key.
+const SUCCESSOR_SALT: &[u8] = b"palisade-token refresh successor v1";
 
 /// Lifetimes of a refresh family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +30,9 @@ pub struct RefreshPolicy {
 
 impl RefreshPolicy {
     /// Defaults: a family dies after 14 days unused or 30 days in all (Auth0's defaults are
-    /// 15 and 30), and a rotated token may be presented again for 10 seconds (two tabs
-    /// refreshing at once) before that counts as reuse.
+    /// 15 and 30), and for 10 seconds after its rotation a token may be exchanged again for
+    /// the same successor (a retry, or two tabs refreshing at once) while that successor is
+    /// unused; anything else counts as reuse.
     pub const DEFAULT: Self = Self {
         idle: Duration::from_secs(14 * 24 * 3600),
         absolute: Duration::from_secs(30 * 24 * 3600),
@@ -99,6 +108,9 @@ impl RefreshGrant {
 pub struct RefreshTokens<S> {
     store: S,
     hasher: OpaqueTokens,
+    /// Derives each token's successor from the token (HKDF-SHA256), so every exchange of one
+    /// token yields the same successor.
+    successor_key: SecretBox<[u8; 32]>,
     policy: RefreshPolicy,
     clock: Arc<dyn Clock>,
 }
@@ -121,6 +133,7 @@ impl<S: RefreshStore> RefreshTokens<S> {
         Ok(Self {
             store,
             hasher: OpaqueTokens::new(key)?,
+            successor_key: crate::server_key::server_key(key)?,
             policy: RefreshPolicy::DEFAULT,
             clock: clock::system(),
         })
@@ -172,13 +185,17 @@ impl<S: RefreshStore> RefreshTokens<S> {
 
     /// Exchanges `token` for the next one in its family.
     ///
+    /// The successor is derived from `token` under the server key, so exchanging the same
+    /// token again inside the grace window returns the same successor, and only while that
+    /// successor has not been used itself; any other second exchange is reuse.
+    ///
     /// # Errors
     /// [`TokenError::Invalid`] with kind `BadChecksum`/`WrongPurpose` (not a refresh token),
     /// `Unknown`, `Revoked`, `Expired`, or `Reused` (the family is now revoked: the token
     /// was stolen or replayed); [`TokenError::Store`].
     pub async fn refresh(&self, token: &str) -> Result<RefreshGrant, TokenError> {
         let presented = hex(&self.hasher.hash(Purpose::Refresh, token)?.to_bytes());
-        let next = self.hasher.issue(Purpose::Refresh);
+        let next = self.successor(token);
         let next_hash = hex(&next.hash().to_bytes());
         let outcome = self
             .store
@@ -201,6 +218,20 @@ impl<S: RefreshStore> RefreshTokens<S> {
             RotateOutcome::Expired => Err(ErrorKind::Expired.into()),
             RotateOutcome::Reused => Err(ErrorKind::Reused.into()),
         }
+    }
+
+    /// The one successor of `token`: 43 base62 characters from HKDF-SHA256 under the server
+    /// key, with the token as info. Only the server can compute it, and it is the same for
+    /// every exchange of `token`.
+    fn successor(&self, token: &str) -> Issued {
+        let hkdf = Hkdf::<Sha256>::new(Some(SUCCESSOR_SALT), self.successor_key.expose_secret());
+        let mut block = 0u32;
+        let body = crate::random::base62_from(43, |buf| {
+            block = block.wrapping_add(1);
+            // 64 bytes is far below HKDF-SHA256's 8,160-byte limit, so `expand` cannot fail.
+            let _ = hkdf.expand_multi_info(&[token.as_bytes(), &block.to_be_bytes()], buf);
+        });
+        self.hasher.assemble(Purpose::Refresh, &body)
     }
 
     /// Revokes a family (logout, password change).

@@ -23,3 +23,18 @@ pub(crate) fn server_key(key: &[u8]) -> Result<SecretBox<[u8; 32]>, ConfigError>
     }
     Ok(SecretBox::new(k))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiles only while the value zeroizes itself on drop.
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+
+    #[test]
+    fn server_keys_are_zeroized_on_drop() {
+        for len in [32, 64] {
+            zeroized_on_drop(&server_key(&vec![1; len]).unwrap());
+        }
+    }
+}

@@ -65,35 +65,101 @@ fn req<'a>(
         sec_fetch_site: site,
         origin,
         referer,
+        host: Some("api.example"),
     }
 }
 
+/// The header combinations browsers send, for a service at `https://api.example` whose
+/// single-page app is served from the trusted `https://app.example`.
 #[test]
 fn fetch_metadata_decisions() {
     let policy = OriginPolicy::new(["https://app.example", "https://admin.example:8443"]).unwrap();
+    let api = Some("https://api.example");
+    let app = Some("https://app.example");
+    let evil = Some("https://evil.example");
     let cases = [
-        (req("GET", Some("cross-site"), None, None), Decision::Allow),
+        // Safe methods pass whatever their origin.
+        (req("GET", Some("cross-site"), evil, None), Decision::Allow),
+        (req("HEAD", Some("cross-site"), None, None), Decision::Allow),
+        // The page's own scripts and forms: `same-origin` with its own Origin.
+        (req("post", Some("same-origin"), api, None), Decision::Allow),
+        // Typed in the address bar or a bookmark: `none`, no Origin.
+        (req("POST", Some("none"), None, None), Decision::Allow),
+        // The trusted single-page app: `same-site` (app.example.com to api.example.com) or
+        // `cross-site` (another registrable domain), always with its Origin.
+        (req("POST", Some("same-site"), app, None), Decision::Allow),
+        (req("POST", Some("cross-site"), app, None), Decision::Allow),
         (
-            req("post", Some("same-origin"), None, None),
+            req(
+                "PUT",
+                Some("cross-site"),
+                Some("https://admin.example:8443"),
+                None,
+            ),
             Decision::Allow,
         ),
-        (req("POST", Some("none"), None, None), Decision::Allow),
+        // Anyone else's page, or a sibling subdomain that is not trusted.
+        (req("POST", Some("cross-site"), evil, None), Decision::Deny),
         (
             req(
                 "POST",
-                Some("cross-site"),
-                Some("https://app.example"),
+                Some("same-site"),
+                Some("https://blog.api.example"),
                 None,
             ),
             Decision::Deny,
         ),
         (req("POST", Some("same-site"), None, None), Decision::Deny),
-        (req("DELETE", Some("bogus"), None, None), Decision::Deny),
-        // No Sec-Fetch-Site: Origin decides.
         (
-            req("POST", None, Some("https://app.example"), None),
+            req("POST", Some("cross-site"), Some("null"), None),
+            Decision::Deny,
+        ),
+        (
+            req(
+                "POST",
+                Some("cross-site"),
+                Some("https://app.example.evil"),
+                None,
+            ),
+            Decision::Deny,
+        ),
+        // A Referer is no substitute for the Origin once Sec-Fetch-Site says cross-site.
+        (
+            req(
+                "POST",
+                Some("cross-site"),
+                None,
+                Some("https://app.example/"),
+            ),
+            Decision::Deny,
+        ),
+        (req("DELETE", Some("bogus"), None, None), Decision::Deny),
+        (req("DELETE", Some("bogus"), app, None), Decision::Allow),
+    ];
+    for (request, want) in cases {
+        assert_eq!(policy.check(&request), want, "{request:?}");
+    }
+    let lenient = policy.allow_same_site();
+    assert_eq!(
+        lenient.check(&req("POST", Some("same-site"), None, None)),
+        Decision::Allow
+    );
+}
+
+/// Browsers without Fetch Metadata: the Origin against the Host, then the trusted list; then
+/// the Referer's origin; then nothing, and the token decides.
+#[test]
+fn origin_and_referer_fallback_decisions() {
+    let policy = OriginPolicy::new(["https://app.example", "https://admin.example:8443"]).unwrap();
+    let api = Some("https://api.example");
+    let app = Some("https://app.example");
+    let cases = [
+        (req("POST", None, api, None), Decision::Allow),
+        (
+            req("POST", None, Some("HTTPS://API.EXAMPLE"), None),
             Decision::Allow,
         ),
+        (req("POST", None, app, None), Decision::Allow),
         (
             req("POST", None, Some("HTTPS://APP.EXAMPLE"), None),
             Decision::Allow,
@@ -107,6 +173,10 @@ fn fetch_metadata_decisions() {
             Decision::Deny,
         ),
         (
+            req("POST", None, Some("https://api.example:8443"), None),
+            Decision::Deny,
+        ),
+        (
             req("POST", None, Some("https://app.example.evil"), None),
             Decision::Deny,
         ),
@@ -114,6 +184,10 @@ fn fetch_metadata_decisions() {
         // No Origin either: Referer's origin decides.
         (
             req("PUT", None, None, Some("https://app.example/settings?x=1")),
+            Decision::Allow,
+        ),
+        (
+            req("PUT", None, None, Some("https://api.example/form")),
             Decision::Allow,
         ),
         (
@@ -131,11 +205,17 @@ fn fetch_metadata_decisions() {
     for (request, want) in cases {
         assert_eq!(policy.check(&request), want, "{request:?}");
     }
-    let lenient = policy.allow_same_site();
-    assert_eq!(
-        lenient.check(&req("POST", Some("same-site"), None, None)),
-        Decision::Allow
-    );
+}
+
+/// Without a `Host` (a request that names none), only the trusted list admits an `Origin`.
+#[test]
+fn origin_without_host_needs_the_trusted_list() {
+    let policy = OriginPolicy::new(["https://app.example"]).unwrap();
+    let mut request = req("POST", None, Some("https://api.example"), None);
+    request.host = None;
+    assert_eq!(policy.check(&request), Decision::Deny);
+    request.origin = Some("https://app.example");
+    assert_eq!(policy.check(&request), Decision::Allow);
 }
 
 #[test]

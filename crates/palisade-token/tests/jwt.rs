@@ -21,11 +21,10 @@ fn signing_key(alg: Algorithm) -> SigningKey {
         Algorithm::HS256 => SigningKey::hmac(alg, &common::secret("hs256.hex")),
         Algorithm::HS384 => SigningKey::hmac(alg, &common::secret("hs384.hex")),
         Algorithm::HS512 => SigningKey::hmac(alg, &common::secret("hs512.hex")),
-        Algorithm::RS256 | Algorithm::PS256 => {
-            SigningKey::from_pem(alg, &common::key_file("rsa_private.pem"))
-        }
         Algorithm::ES256 => SigningKey::from_pem(alg, &common::key_file("ec_private.pem")),
-        _ => SigningKey::from_pem(alg, &common::key_file("ed25519_private.pem")),
+        Algorithm::ES384 => SigningKey::from_pem(alg, &common::key_file("ec_p384_private.pem")),
+        Algorithm::EdDSA => SigningKey::from_pem(alg, &common::key_file("ed25519_private.pem")),
+        _ => SigningKey::from_pem(alg, &common::key_file("rsa_private.pem")),
     }
     .unwrap()
 }
@@ -33,13 +32,16 @@ fn signing_key(alg: Algorithm) -> SigningKey {
 fn public_key(alg: Algorithm) -> VerifyingKey {
     match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => signing_key(alg).verifying_key(),
-        Algorithm::RS256 | Algorithm::PS256 => {
-            VerifyingKey::from_pem(alg, &common::key_file("rsa_public.pem")).unwrap()
-        }
         Algorithm::ES256 => {
             VerifyingKey::from_pem(alg, &common::key_file("ec_public.pem")).unwrap()
         }
-        _ => VerifyingKey::from_pem(alg, &common::key_file("ed25519_public.pem")).unwrap(),
+        Algorithm::ES384 => {
+            VerifyingKey::from_pem(alg, &common::key_file("ec_p384_public.pem")).unwrap()
+        }
+        Algorithm::EdDSA => {
+            VerifyingKey::from_pem(alg, &common::key_file("ed25519_public.pem")).unwrap()
+        }
+        _ => VerifyingKey::from_pem(alg, &common::key_file("rsa_public.pem")).unwrap(),
     }
 }
 
@@ -247,7 +249,7 @@ fn parsing_algorithm_names() {
     for alg in Algorithm::ALL {
         assert_eq!(alg.as_str().parse::<Algorithm>().unwrap(), alg);
     }
-    for bad in ["none", "hs256", "RS512", "ES384", "Ed25519", ""] {
+    for bad in ["none", "hs256", "ES512", "PS1024", "Ed25519", ""] {
         assert!(bad.parse::<Algorithm>().is_err(), "{bad}");
     }
 }

@@ -47,21 +47,39 @@ async fn family_lifecycle<S: RefreshStore>(store: S) {
     assert_eq!(t1.subject(), "alice");
     assert_ne!(t1.token(), t0.token());
     clock.advance(Duration::from_secs(5));
-    // Within the grace window the previous token still refreshes (a second tab).
-    let t1b = tokens.refresh(t0.token()).await.unwrap();
-    assert_eq!(t1b.family(), t0.family());
-    // Both descendants work.
+    // Within the grace window the exchange may be retried (a lost response, a second tab):
+    // it gets the same successor, however often.
+    for _ in 0..3 {
+        let again = tokens.refresh(t0.token()).await.unwrap();
+        assert_eq!(again.token(), t1.token());
+        assert_eq!(again.family(), t0.family());
+    }
     clock.advance(Duration::from_secs(1));
     let t2 = tokens.refresh(t1.token()).await.unwrap();
-    let _t2b = tokens.refresh(t1b.token()).await.unwrap();
-    // After the window, presenting t0 again is reuse: the family dies.
-    clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        tokens.refresh(t1.token()).await.unwrap().token(),
+        t2.token()
+    );
+    // t0 is still inside its grace window, but its successor has been used: a replay of
+    // t0 now is reuse, and the family dies.
     assert_eq!(
         tokens.refresh(t0.token()).await.unwrap_err().kind(),
         Some(ErrorKind::Reused)
     );
     assert_eq!(
         tokens.refresh(t2.token()).await.unwrap_err().kind(),
+        Some(ErrorKind::Revoked)
+    );
+    // After the window, presenting a rotated token again is reuse too.
+    let u0 = tokens.issue("alice").await.unwrap();
+    let u1 = tokens.refresh(u0.token()).await.unwrap();
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        tokens.refresh(u0.token()).await.unwrap_err().kind(),
+        Some(ErrorKind::Reused)
+    );
+    assert_eq!(
+        tokens.refresh(u1.token()).await.unwrap_err().kind(),
         Some(ErrorKind::Revoked)
     );
 
@@ -109,8 +127,11 @@ async fn family_lifecycle<S: RefreshStore>(store: S) {
     tokens.revoke_family("no-such-family").await.unwrap();
 }
 
-/// Many tasks refresh the same token at once: all succeed inside the grace window, each gets
-/// a distinct token, and they share one family.
+/// Many tasks refresh the same token at once: all succeed inside the grace window and all get
+/// the same successor (one successor per token), so no replay opens a branch of its own.
+/// Then tasks race the rotated token against its successor: every grant of the old token is
+/// that successor, every grant of the successor is its one successor, and a replay that
+/// lost the race revokes the family.
 async fn concurrent_refreshes<S: RefreshStore + 'static>(store: S, strict_store: S) {
     let clock = Arc::new(ManualClock::new(2_000_000));
     let tokens = Arc::new(on_clock(store, &clock));
@@ -128,8 +149,57 @@ async fn concurrent_refreshes<S: RefreshStore + 'static>(store: S, strict_store:
     for task in tasks {
         let grant = task.await.unwrap().unwrap();
         assert_eq!(grant.family(), first.family());
-        assert!(seen.insert(grant.token().to_owned()));
+        seen.insert(grant.token().to_owned());
     }
+    assert_eq!(seen.len(), 1, "one successor per token");
+    let t1 = Arc::new(seen.into_iter().next().unwrap());
+
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let tokens = tokens.clone();
+        let token = if i % 2 == 0 {
+            presented.clone()
+        } else {
+            t1.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let result = tokens.refresh(&token).await;
+            (i % 2 == 0, result)
+        }));
+    }
+    let (mut from_t0, mut from_t1, mut reused) = (Vec::new(), Vec::new(), false);
+    for task in tasks {
+        match task.await.unwrap() {
+            (old, Ok(grant)) => {
+                if old {
+                    from_t0.push(grant.token().to_owned());
+                } else {
+                    from_t1.push(grant.token().to_owned());
+                }
+            }
+            (_, Err(e)) => {
+                assert!(
+                    matches!(e.kind(), Some(ErrorKind::Reused | ErrorKind::Revoked)),
+                    "{e:?}"
+                );
+                reused = true;
+            }
+        }
+    }
+    assert!(
+        from_t0.iter().all(|t| t == t1.as_str()),
+        "t0 only ever yields t1"
+    );
+    from_t1.sort();
+    from_t1.dedup();
+    assert!(from_t1.len() <= 1, "t1 has one successor: {from_t1:?}");
+    if reused && let Some(t2) = from_t1.first() {
+        assert_eq!(
+            tokens.refresh(t2).await.unwrap_err().kind(),
+            Some(ErrorKind::Revoked)
+        );
+    }
+
     // With no grace window, exactly one concurrent refresh wins and the rest are reuse.
     let strict = Arc::new(
         RefreshTokens::new(strict_store, KEY)
@@ -162,6 +232,52 @@ async fn concurrent_refreshes<S: RefreshStore + 'static>(store: S, strict_store:
         }
     }
     assert_eq!(ok, 1);
+}
+
+/// A rotation one second after `now`, with a 10 s grace window.
+fn rotation<'a>(presented: &'a str, next: &'a str, now: u64) -> Rotation<'a> {
+    Rotation {
+        presented,
+        next,
+        now: now + 1,
+        idle_secs: 600,
+        grace_secs: 10,
+    }
+}
+
+/// At the store itself: a rotated token asked for a second, different successor inside the
+/// grace window is reuse, and the family dies; the same successor is a retry.
+async fn one_successor_per_token<S: RefreshStore>(store: S) {
+    let now = 6_000_000;
+    let (t0, t1, other) = ("0".repeat(64), "1".repeat(64), "2".repeat(64));
+    store
+        .create_family(NewFamily {
+            family: "fam-one",
+            subject: "alice",
+            token: &t0,
+            now,
+            expires_at: now + 3600,
+        })
+        .await
+        .unwrap();
+    let rotated = RotateOutcome::Rotated {
+        family: "fam-one".into(),
+        subject: "alice".into(),
+    };
+    assert_eq!(
+        store.rotate(rotation(&t0, &t1, now)).await.unwrap(),
+        rotated
+    );
+    assert_eq!(
+        store.rotate(rotation(&t0, &t1, now)).await.unwrap(),
+        rotated
+    );
+    assert_eq!(
+        store.rotate(rotation(&t0, &other, now)).await.unwrap(),
+        RotateOutcome::Reused
+    );
+    let next = rotation(&t1, &other, now);
+    assert_eq!(store.rotate(next).await.unwrap(), RotateOutcome::Revoked);
 }
 
 /// "Sign out everywhere": every family of one subject, current and rotated tokens alike,
@@ -273,6 +389,11 @@ fn memory_family_lifecycle() {
 }
 
 #[test]
+fn memory_one_successor_per_token() {
+    rt().block_on(one_successor_per_token(MemoryStore::new()));
+}
+
+#[test]
 fn memory_concurrent_refreshes() {
     rt().block_on(concurrent_refreshes(MemoryStore::new(), MemoryStore::new()));
 }
@@ -351,6 +472,8 @@ mod redis {
             let a = RedisStore::connect(&redis.url(), "t2").await.unwrap();
             let b = RedisStore::connect(&redis.url(), "t3").await.unwrap();
             concurrent_refreshes(a, b).await;
+            let c = RedisStore::connect(&redis.url(), "t4").await.unwrap();
+            one_successor_per_token(c).await;
         });
     }
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use crate::error::ConfigError;
 
-/// A JWS algorithm (RFC 7518, RFC 8037). A key has exactly one; tokens are verified with the
+/// A JWS algorithm (RFC 7518, RFC 8037). ES512 is absent: `jsonwebtoken` has no P-521. A key has exactly one; tokens are verified with the
 /// key's algorithm, never with the one their header names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -18,23 +18,38 @@ pub enum Algorithm {
     HS512,
     /// RSASSA-PKCS1-v1_5 with SHA-256; keys of 2048 to 8192 bits.
     RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384; keys of 2048 to 8192 bits.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512; keys of 2048 to 8192 bits.
+    RS512,
     /// RSASSA-PSS with SHA-256; keys of 2048 to 8192 bits.
     PS256,
+    /// RSASSA-PSS with SHA-384; keys of 2048 to 8192 bits.
+    PS384,
+    /// RSASSA-PSS with SHA-512; keys of 2048 to 8192 bits.
+    PS512,
     /// ECDSA on P-256 with SHA-256.
     ES256,
+    /// ECDSA on P-384 with SHA-384.
+    ES384,
     /// Ed25519 (RFC 8037).
     EdDSA,
 }
 
 impl Algorithm {
     /// Every supported algorithm.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 12] = [
         Self::HS256,
         Self::HS384,
         Self::HS512,
         Self::RS256,
+        Self::RS384,
+        Self::RS512,
         Self::PS256,
+        Self::PS384,
+        Self::PS512,
         Self::ES256,
+        Self::ES384,
         Self::EdDSA,
     ];
 
@@ -45,8 +60,13 @@ impl Algorithm {
             Self::HS384 => "HS384",
             Self::HS512 => "HS512",
             Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
             Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
             Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
             Self::EdDSA => "EdDSA",
         }
     }
@@ -54,6 +74,14 @@ impl Algorithm {
     /// Whether this is an HMAC (shared-secret) algorithm.
     pub fn is_hmac(self) -> bool {
         matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
+    }
+
+    /// Whether this is an RSA algorithm (PKCS#1 v1.5 or PSS).
+    pub(crate) fn is_rsa(self) -> bool {
+        matches!(
+            self,
+            Self::RS256 | Self::RS384 | Self::RS512 | Self::PS256 | Self::PS384 | Self::PS512
+        )
     }
 
     /// The minimum HMAC secret length: the hash output length (RFC 7518 §3.2).
@@ -71,8 +99,13 @@ impl Algorithm {
             Self::HS384 => jsonwebtoken::Algorithm::HS384,
             Self::HS512 => jsonwebtoken::Algorithm::HS512,
             Self::RS256 => jsonwebtoken::Algorithm::RS256,
+            Self::RS384 => jsonwebtoken::Algorithm::RS384,
+            Self::RS512 => jsonwebtoken::Algorithm::RS512,
             Self::PS256 => jsonwebtoken::Algorithm::PS256,
+            Self::PS384 => jsonwebtoken::Algorithm::PS384,
+            Self::PS512 => jsonwebtoken::Algorithm::PS512,
             Self::ES256 => jsonwebtoken::Algorithm::ES256,
+            Self::ES384 => jsonwebtoken::Algorithm::ES384,
             Self::EdDSA => jsonwebtoken::Algorithm::EdDSA,
         }
     }

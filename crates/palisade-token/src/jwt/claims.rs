@@ -154,7 +154,6 @@ pub(crate) struct Registered<'a> {
     pub(crate) iat: Option<u64>,
     pub(crate) iss: Option<&'a str>,
     pub(crate) aud: Option<Audience>,
-    pub(crate) jti: Option<&'a str>,
 }
 
 /// A `NumericDate`: a non-negative JSON number (fractions truncated). Strings, negatives,
@@ -201,11 +200,10 @@ pub(crate) fn registered(payload: &Map<String, Value>) -> Result<Registered<'_>,
     if let Some(v) = payload.get("iss") {
         out.iss = Some(string(v)?);
     }
-    if let Some(v) = payload.get("jti") {
-        out.jti = Some(string(v)?);
-    }
-    if let Some(v) = payload.get("sub") {
-        string(v)?;
+    for name in ["jti", "sub"] {
+        if let Some(v) = payload.get(name) {
+            string(v)?;
+        }
     }
     if let Some(v) = payload.get("scope") {
         string(v)?;

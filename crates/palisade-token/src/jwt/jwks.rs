@@ -9,20 +9,29 @@ use super::keys::{VerifyingKey, check_kid};
 use crate::error::ConfigError;
 
 /// Checks that a public JWK is usable with `alg`: the right key type and curve, and RSA
-/// moduli of at least 2048 bits.
+/// moduli of 2048 to 8192 bits, the sizes signing keys are held to.
 pub(crate) fn check_public_jwk(alg: Algorithm, jwk: &Jwk) -> Result<(), &'static str> {
     match (&jwk.algorithm, alg) {
-        (AlgorithmParameters::RSA(rsa), Algorithm::RS256 | Algorithm::PS256) => {
+        (AlgorithmParameters::RSA(rsa), _) if alg.is_rsa() => {
             let n = super::b64::decode(&rsa.n).ok_or("RSA modulus is not base64url")?;
             let significant = n.iter().skip_while(|b| **b == 0).count();
             if significant < 256 {
                 return Err("RSA modulus shorter than 2048 bits");
+            }
+            if significant > 1024 {
+                return Err("RSA modulus longer than 8192 bits");
             }
             Ok(())
         }
         (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
             if ec.curve != EllipticCurve::P256 {
                 return Err("ES256 needs a P-256 key");
+            }
+            Ok(())
+        }
+        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES384) => {
+            if ec.curve != EllipticCurve::P384 {
+                return Err("ES384 needs a P-384 key");
             }
             Ok(())
         }
@@ -64,6 +73,7 @@ pub(crate) struct Imported {
 /// encryption (`use: "enc"`) or of unsupported types/algorithms are skipped; a key carrying
 /// private parameters, a weak RSA modulus or contradictory `alg`/`kty` is an error.
 pub(crate) fn import(document: &str) -> Result<Imported, ConfigError> {
+    super::backend::install();
     let bad = |msg: &str| ConfigError::InvalidJwks(msg.to_owned());
     let doc: Value = serde_json::from_str(document).map_err(|_| bad("not JSON"))?;
     let entries = doc
@@ -100,6 +110,7 @@ pub(crate) fn import(document: &str) -> Result<Imported, ConfigError> {
             None => match (kty, obj.get("crv").and_then(Value::as_str)) {
                 ("RSA", _) => Algorithm::RS256,
                 ("EC", Some("P-256")) => Algorithm::ES256,
+                ("EC", Some("P-384")) => Algorithm::ES384,
                 ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
                 _ => continue,
             },

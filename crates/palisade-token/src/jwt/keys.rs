@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256,
-    RSA_PSS_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+    EcdsaSigningAlgorithm, Ed25519KeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512,
+    RSA_PSS_SHA256, RSA_PSS_SHA384, RSA_PSS_SHA512, RsaEncoding, RsaKeyPair,
 };
 use aws_lc_rs::{hmac, signature::KeyPair as _};
 use jsonwebtoken::{DecodingKey, EncodingKey, jwk::Jwk};
@@ -35,6 +36,14 @@ enum SignerInner {
 
 /// A private key (or HMAC secret) that signs tokens, parsed once. Its public half is derived
 /// at construction, so a key set can verify what it signs and publish it in a JWKS.
+///
+/// Its `Debug` hides the key, and it has no `Display`:
+///
+/// ```compile_fail
+/// use palisade_token::jwt::{Algorithm, SigningKey};
+/// let key = SigningKey::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+/// let _ = format!("{key}");
+/// ```
 pub struct SigningKey {
     alg: Algorithm,
     kid: Option<String>,
@@ -60,6 +69,7 @@ impl SigningKey {
     /// # Errors
     /// [`ConfigError::InvalidKey`] for a non-HMAC algorithm, [`ConfigError::SecretTooShort`].
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
+        super::backend::install();
         let verifying = VerifyingKey::hmac(alg, secret)?;
         let key = hmac::Key::new(hmac_alg(alg), secret);
         Ok(Self {
@@ -71,13 +81,14 @@ impl SigningKey {
         })
     }
 
-    /// A private key in PEM for RS256/PS256 (PKCS#1 or PKCS#8), ES256 (PKCS#8 or SEC1 P-256)
-    /// or `EdDSA` (PKCS#8 Ed25519).
+    /// A private key in PEM for RS256/384/512 and PS256/384/512 (PKCS#1 or PKCS#8), ES256
+    /// (PKCS#8 or SEC1 P-256), ES384 (PKCS#8 or SEC1 P-384) or `EdDSA` (PKCS#8 Ed25519).
     ///
     /// # Errors
     /// [`ConfigError::InvalidKey`] if the PEM does not hold a private key for `alg` (RSA keys
     /// must be 2048 to 8192 bits).
     pub fn from_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
+        super::backend::install();
         let invalid = |reason| ConfigError::InvalidKey {
             alg: alg.as_str(),
             reason,
@@ -88,22 +99,36 @@ impl SigningKey {
                     "HMAC keys are raw secrets, not PEM; use SigningKey::hmac",
                 ));
             }
-            Algorithm::RS256 | Algorithm::PS256 => {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => {
                 let enc = EncodingKey::from_rsa_pem(pem)
                     .map_err(|_| invalid("expected an RSA private key in PEM"))?;
                 let pair = RsaKeyPair::from_der(enc.as_bytes())
                     .map_err(|_| invalid("RSA key rejected (2048 to 8192 bits required)"))?;
                 (SignerInner::Rsa(pair), enc)
             }
-            Algorithm::ES256 => {
+            Algorithm::ES256 | Algorithm::ES384 => {
+                let (curve, wrong_curve) = if alg == Algorithm::ES256 {
+                    (
+                        "expected a P-256 private key in PEM",
+                        "not a P-256 private key",
+                    )
+                } else {
+                    (
+                        "expected a P-384 private key in PEM",
+                        "not a P-384 private key",
+                    )
+                };
                 let der = match EncodingKey::from_ec_pem(pem) {
                     Ok(enc) => Zeroizing::new(enc.as_bytes().to_vec()),
-                    Err(_) => sec1_der(pem)
-                        .ok_or_else(|| invalid("expected a P-256 private key in PEM"))?,
+                    Err(_) => sec1_der(pem).ok_or_else(|| invalid(curve))?,
                 };
-                let pair =
-                    EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
-                        .map_err(|_| invalid("not a P-256 private key"))?;
+                let pair = EcdsaKeyPair::from_private_key_der(ecdsa_signing(alg), &der)
+                    .map_err(|_| invalid(wrong_curve))?;
                 (SignerInner::Ec(pair), EncodingKey::from_ec_der(&der))
             }
             Algorithm::EdDSA => {
@@ -167,13 +192,8 @@ impl SigningKey {
         Ok(match &self.inner {
             SignerInner::Hmac(key) => hmac::sign(key, message).as_ref().to_vec(),
             SignerInner::Rsa(pair) => {
-                let padding = if self.alg == Algorithm::PS256 {
-                    &RSA_PSS_SHA256
-                } else {
-                    &RSA_PKCS1_SHA256
-                };
                 let mut sig = vec![0; pair.public_modulus_len()];
-                pair.sign(padding, &self.rng, message, &mut sig)
+                pair.sign(rsa_padding(self.alg), &self.rng, message, &mut sig)
                     .map_err(|_| failed())?;
                 sig
             }
@@ -207,6 +227,25 @@ fn sec1_der(pem: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         .map(Zeroizing::new)
 }
 
+fn rsa_padding(alg: Algorithm) -> &'static dyn RsaEncoding {
+    match alg {
+        Algorithm::RS384 => &RSA_PKCS1_SHA384,
+        Algorithm::RS512 => &RSA_PKCS1_SHA512,
+        Algorithm::PS256 => &RSA_PSS_SHA256,
+        Algorithm::PS384 => &RSA_PSS_SHA384,
+        Algorithm::PS512 => &RSA_PSS_SHA512,
+        _ => &RSA_PKCS1_SHA256,
+    }
+}
+
+fn ecdsa_signing(alg: Algorithm) -> &'static EcdsaSigningAlgorithm {
+    if alg == Algorithm::ES384 {
+        &ECDSA_P384_SHA384_FIXED_SIGNING
+    } else {
+        &ECDSA_P256_SHA256_FIXED_SIGNING
+    }
+}
+
 fn hmac_alg(alg: Algorithm) -> hmac::Algorithm {
     match alg {
         Algorithm::HS384 => hmac::HMAC_SHA384,
@@ -215,6 +254,8 @@ fn hmac_alg(alg: Algorithm) -> hmac::Algorithm {
     }
 }
 
+/// The public JWK of a private key. Built from (modulus, exponent) or curve points, which
+/// `jsonwebtoken` turns into a JWK without its process-wide provider (see `backend`).
 fn public_jwk(alg: Algorithm, inner: &SignerInner, encoding: &EncodingKey) -> Option<Jwk> {
     match inner {
         // jsonwebtoken's JWK for Ed25519 expects the 48-byte PKCS#8 v1 form; derive it from
@@ -227,21 +268,34 @@ fn public_jwk(alg: Algorithm, inner: &SignerInner, encoding: &EncodingKey) -> Op
         // Read the point from the parsed pair: jsonwebtoken's own derivation takes PKCS#8 only,
         // while SEC1 (`BEGIN EC PRIVATE KEY`) keys are accepted here too.
         SignerInner::Ec(pair) => {
+            // An uncompressed point: 0x04, then x and y of 32 (P-256) or 48 (P-384) bytes.
             let point = pair.public_key().as_ref();
-            if point.len() != 65 || point[0] != 4 {
+            let (&tag, xy) = point.split_first()?;
+            if tag != 4 || !matches!(xy.len(), 64 | 96) {
                 return None;
             }
-            let x = super::b64::encode(&point[1..33]);
-            let y = super::b64::encode(&point[33..]);
+            let (x, y) = xy.split_at(xy.len() / 2);
+            let x = super::b64::encode(x);
+            let y = super::b64::encode(y);
             let decoding = DecodingKey::from_ec_components(&x, &y).ok()?;
             Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
         }
-        _ => Jwk::from_encoding_key(encoding, alg.to_jsonwebtoken()).ok(),
+        SignerInner::Rsa(_) => {
+            let decoding = super::backend::rsa_public_from_private(encoding.as_bytes())?;
+            Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
+        }
+        SignerInner::Hmac(_) => None,
     }
 }
 
 /// A key that only verifies: an HMAC secret, a public key, or a key imported from a JWKS.
-/// Cheap to clone (the parsed key is shared).
+/// Cheap to clone (the parsed key is shared). Like [`SigningKey`], it has no `Display`:
+///
+/// ```compile_fail
+/// use palisade_token::jwt::{Algorithm, VerifyingKey};
+/// let key = VerifyingKey::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+/// let _ = format!("{key}");
+/// ```
 #[derive(Clone)]
 pub struct VerifyingKey {
     pub(crate) alg: Algorithm,
@@ -266,6 +320,7 @@ impl VerifyingKey {
     /// # Errors
     /// [`ConfigError::InvalidKey`] for a non-HMAC algorithm, [`ConfigError::SecretTooShort`].
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
+        super::backend::install();
         if !alg.is_hmac() {
             return Err(ConfigError::InvalidKey {
                 alg: alg.as_str(),
@@ -293,8 +348,10 @@ impl VerifyingKey {
     /// A public key in PEM (`BEGIN PUBLIC KEY`, or `BEGIN RSA PUBLIC KEY` for RSA).
     ///
     /// # Errors
-    /// [`ConfigError::InvalidKey`] if the PEM is not a public key for `alg`.
+    /// [`ConfigError::InvalidKey`] if the PEM is not a public key for `alg` (RSA keys must be
+    /// 2048 to 8192 bits).
     pub fn from_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
+        super::backend::install();
         let invalid = |reason| ConfigError::InvalidKey {
             alg: alg.as_str(),
             reason,
@@ -305,10 +362,21 @@ impl VerifyingKey {
                     "HMAC keys are raw secrets, not PEM; use VerifyingKey::hmac",
                 ));
             }
-            Algorithm::RS256 | Algorithm::PS256 => DecodingKey::from_rsa_pem(pem)
-                .map_err(|_| invalid("expected an RSA public key in PEM"))?,
-            Algorithm::ES256 => DecodingKey::from_ec_pem(pem)
-                .map_err(|_| invalid("expected a P-256 public key in PEM"))?,
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem)
+                .ok()
+                .and_then(|der| {
+                    der.try_get_as_bytes()
+                        .ok()
+                        .and_then(super::backend::rsa_public_components)
+                })
+                .ok_or_else(|| invalid("expected an RSA public key in PEM"))?,
+            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem)
+                .map_err(|_| invalid("expected an EC public key in PEM"))?,
             Algorithm::EdDSA => DecodingKey::from_ed_pem(pem)
                 .map_err(|_| invalid("expected an Ed25519 public key in PEM"))?,
         };
@@ -344,14 +412,27 @@ impl VerifyingKey {
         self.kid.as_deref()
     }
 
-    /// Verifies `signature_b64` over `message` with jsonwebtoken, using this key's algorithm.
-    pub(crate) fn verify(&self, signature_b64: &str, message: &[u8]) -> bool {
-        jsonwebtoken::crypto::verify(
-            signature_b64,
-            message,
-            &self.key,
-            self.alg.to_jsonwebtoken(),
-        )
-        .unwrap_or(false)
+    /// Verifies the decoded `signature` over `message` with AWS-LC, using this key's algorithm.
+    pub(crate) fn verify(&self, signature: &Vec<u8>, message: &[u8]) -> bool {
+        super::backend::verify(signature, message, &self.key, self.alg.to_jsonwebtoken())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiles only while the value zeroizes itself on drop.
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+
+    #[test]
+    fn verifying_keys_hold_their_secret_in_a_buffer_zeroized_on_drop() {
+        // The HMAC secret (or public key) a verifying key checks with, and the copy a signing
+        // key keeps to verify its own tokens, are jsonwebtoken `DecodingKey`s, which zeroize
+        // their bytes when the last clone of the shared key is dropped.
+        let verifying = VerifyingKey::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+        zeroized_on_drop::<DecodingKey>(&verifying.key);
+        let signing = SigningKey::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+        zeroized_on_drop::<DecodingKey>(&signing.verifying.key);
     }
 }

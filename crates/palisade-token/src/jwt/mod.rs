@@ -2,6 +2,7 @@
 
 mod algorithm;
 pub(crate) mod b64;
+mod backend;
 mod claims;
 mod header;
 pub(crate) mod json;
@@ -12,6 +13,7 @@ mod signer;
 mod verifier;
 
 pub use algorithm::Algorithm;
+pub use backend::pin_crypto_provider;
 pub use claims::{Audience, Claims};
 pub use header::TokenType;
 pub use keys::{SigningKey, VerifyingKey};

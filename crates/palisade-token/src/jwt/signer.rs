@@ -25,6 +25,7 @@ pub struct Issuer {
     iss: Option<String>,
     audience: Option<Audience>,
     typ: Option<TokenType>,
+    require_sub: bool,
     ttl: u64,
     clock: Arc<dyn Clock>,
 }
@@ -44,9 +45,23 @@ impl Issuer {
             iss: None,
             audience: None,
             typ: Some(TokenType::Jwt),
+            require_sub: false,
             ttl: DEFAULT_TTL.as_secs(),
             clock: clock::system(),
         })
+    }
+
+    /// The preset for access tokens (RFC 9068): the header's `typ` is `at+jwt`, and claims
+    /// without a subject are refused when issued, so every token passes
+    /// [`Verifier::access_tokens`](super::Verifier::access_tokens) (`iat` and `jti` are filled
+    /// as always).
+    ///
+    /// # Errors
+    /// [`ConfigError::NoSigningKey`] if the set has none.
+    pub fn access_tokens(keys: impl Into<Arc<KeySet>>) -> Result<Self, ConfigError> {
+        let mut issuer = Self::new(keys)?.typ(TokenType::AccessToken);
+        issuer.require_sub = true;
+        Ok(issuer)
     }
 
     /// Sets `iss` on every token that has none.
@@ -107,8 +122,14 @@ impl Issuer {
     /// Signs `claims`, filling the empty registered claims.
     ///
     /// # Errors
-    /// [`ConfigError::Claims`] if the application's claims do not serialize to a JSON object.
+    /// [`ConfigError::Claims`] if the application's claims do not serialize to a JSON object,
+    /// or, for the [`access_tokens`](Self::access_tokens) preset, have no `sub`.
     pub fn issue<T: Serialize>(&self, mut claims: Claims<T>) -> Result<String, ConfigError> {
+        if self.require_sub && claims.sub.as_deref().is_none_or(str::is_empty) {
+            return Err(ConfigError::Claims(
+                "an access token needs a subject (sub)".to_owned(),
+            ));
+        }
         let now = self.clock.now();
         if claims.iss.is_none() {
             claims.iss.clone_from(&self.iss);

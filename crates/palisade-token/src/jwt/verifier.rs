@@ -17,6 +17,18 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The default leeway for `nbf` and `iat`: 30 seconds of clock skew between hosts.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
+/// The claims [`Verifier::access_tokens`] requires besides `exp`.
+const ACCESS_TOKEN_CLAIMS: [&str; 3] = ["sub", "iat", "jti"];
+
+/// Whether a required claim is there: present, not `null`, not an empty string.
+fn present(payload: &Map<String, Value>, name: &str) -> bool {
+    match payload.get(name) {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
 /// Verifies JWTs against a [`KeySet`]. Strict without configuration:
 ///
 /// - the token must be at most [`DEFAULT_MAX_TOKEN_BYTES`] long, checked before any decoding;
@@ -29,7 +41,8 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// - a token carrying `aud` is rejected unless an audience is configured and matches
 ///   (RFC 7519 §4.1.3).
 ///
-/// Configure the issuer, audience, `typ`, maximum age and leeway to add checks.
+/// Configure the issuer, audience, `typ`, required claims, maximum age and leeway to add
+/// checks. [`Verifier::access_tokens`] is the preset for OAuth 2.0 access tokens (RFC 9068).
 #[derive(Debug, Clone)]
 pub struct Verifier {
     keys: Arc<KeySet>,
@@ -39,7 +52,7 @@ pub struct Verifier {
     leeway: u64,
     max_age: Option<u64>,
     max_bytes: usize,
-    require_jti: bool,
+    required: Vec<String>,
     clock: Arc<dyn Clock>,
 }
 
@@ -54,9 +67,22 @@ impl Verifier {
             leeway: DEFAULT_LEEWAY.as_secs(),
             max_age: None,
             max_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            require_jti: false,
+            required: Vec::new(),
             clock: clock::system(),
         }
+    }
+
+    /// The preset for access tokens (RFC 9068, with RFC 8725 §3.11 explicit typing): the
+    /// header's `typ` must be `at+jwt`, and `sub`, `iat` and `jti` must be present, so an ID
+    /// token or any other JWT signed by the same key is never taken for an access token.
+    /// Tokens from [`Issuer::access_tokens`](super::Issuer::access_tokens) pass it. Add
+    /// [`issuer`](Self::issuer) and [`audience`](Self::audience), which RFC 9068 also
+    /// requires; `client_id` is left to the application
+    /// ([`require_claims`](Self::require_claims)).
+    pub fn access_tokens(keys: impl Into<Arc<KeySet>>) -> Self {
+        Self::new(keys)
+            .typ(TokenType::AccessToken)
+            .require_claims(ACCESS_TOKEN_CLAIMS)
     }
 
     /// Requires `iss` to equal `issuer` exactly.
@@ -74,7 +100,8 @@ impl Verifier {
     }
 
     /// Requires the header's `typ` to be `typ` (compared as RFC 7515 says: case-insensitive,
-    /// `application/` optional).
+    /// `application/` optional). A token without `typ` is refused
+    /// ([`ErrorKind::MissingType`]), one with another `typ` too ([`ErrorKind::WrongType`]).
     #[must_use]
     pub fn typ(mut self, typ: TokenType) -> Self {
         self.typ = Some(typ);
@@ -88,10 +115,29 @@ impl Verifier {
         self
     }
 
-    /// Requires a `jti` (needed to revoke tokens one by one).
+    /// Requires a `jti` (needed to revoke tokens one by one); the same as
+    /// `require_claims(["jti"])`.
     #[must_use]
-    pub fn require_jti(mut self) -> Self {
-        self.require_jti = true;
+    pub fn require_jti(self) -> Self {
+        self.require_claims(["jti"])
+    }
+
+    /// Requires each named claim (`"sub"`, `"jti"`, `"client_id"`...) to be present, not
+    /// `null` and, if a string, not empty. Checked after the signature and before the caller
+    /// sees any claim; a token missing one is refused ([`ErrorKind::MissingClaim`]). Adds to
+    /// the claims already required.
+    #[must_use]
+    pub fn require_claims<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for name in names {
+            let name = name.into();
+            if !self.required.contains(&name) {
+                self.required.push(name);
+            }
+        }
         self
     }
 
@@ -178,16 +224,18 @@ impl Verifier {
         if header.alg != key.alg.as_str() {
             return Err(ErrorKind::AlgorithmMismatch);
         }
-        if let Some(want) = &self.typ
-            && !header.typ.as_deref().is_some_and(|t| want.matches(t))
-        {
-            return Err(ErrorKind::WrongType);
+        if let Some(want) = &self.typ {
+            match header.typ.as_deref() {
+                None => return Err(ErrorKind::MissingType),
+                Some(typ) if !want.matches(typ) => return Err(ErrorKind::WrongType),
+                Some(_) => {}
+            }
         }
-        // Decoded strictly here too, so acceptance never rests on the dependency's decoder.
-        if signature.is_empty()
-            || super::b64::decode(signature).is_none()
-            || !key.verify(signature, signing_input.as_bytes())
-        {
+        // Decoded strictly here, so acceptance never rests on the dependency's decoder.
+        let signature = super::b64::decode(signature)
+            .filter(|s| !s.is_empty())
+            .ok_or(ErrorKind::BadSignature)?;
+        if !key.verify(&signature, signing_input.as_bytes()) {
             return Err(ErrorKind::BadSignature);
         }
         let payload_bytes = super::b64::decode(payload_b64).ok_or(ErrorKind::Malformed)?;
@@ -244,7 +292,7 @@ impl Verifier {
             (None, Some(_)) => return Err(ErrorKind::WrongAudience),
             _ => {}
         }
-        if self.require_jti && reg.jti.is_none_or(str::is_empty) {
+        if !self.required.iter().all(|name| present(payload, name)) {
             return Err(ErrorKind::MissingClaim);
         }
         Ok([("exp", reg.exp), ("nbf", reg.nbf), ("iat", reg.iat)])

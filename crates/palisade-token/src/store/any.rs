@@ -29,6 +29,10 @@ use crate::error::StoreError;
 /// # Ok(())
 /// # }
 /// ```
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made once at startup and cloned a few times; boxing the Redis store would only add an indirection to every call"
+)]
 #[derive(Debug, Clone)]
 pub enum AnyStore {
     /// In this process only ([`MemoryStore`]).
@@ -96,6 +100,20 @@ impl RevocationStore for AnyStore {
     async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
         forward!(self, s => s.is_revoked(jti, now))
     }
+
+    async fn revoke_subject_before(
+        &self,
+        subject: &str,
+        not_before: u64,
+        keep_until: u64,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        forward!(self, s => s.revoke_subject_before(subject, not_before, keep_until, now))
+    }
+
+    async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
+        forward!(self, s => s.subject_not_before(subject, now))
+    }
 }
 
 impl OneTimeStore for AnyStore {
@@ -110,5 +128,9 @@ impl OneTimeStore for AnyStore {
 
     async fn take(&self, lookup_id: &str, now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
         forward!(self, s => s.take(lookup_id, now))
+    }
+
+    async fn peek(&self, lookup_id: &str, now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        forward!(self, s => s.peek(lookup_id, now))
     }
 }

@@ -19,7 +19,8 @@ struct Family {
 #[derive(Debug)]
 struct Token {
     family: String,
-    rotated_at: Option<u64>,
+    /// When the token was exchanged, and the hash of its one successor.
+    rotated: Option<(u64, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +31,8 @@ struct State {
     subjects: HashMap<String, HashSet<String>>,
     tokens: HashMap<String, Token>,
     revoked: HashMap<String, u64>,
+    /// Per subject: (not before, keep until).
+    not_before: HashMap<String, (u64, u64)>,
     one_time: HashMap<String, OneTimeRecord>,
     writes: u64,
 }
@@ -49,6 +52,7 @@ impl State {
             !ids.is_empty()
         });
         self.revoked.retain(|_, exp| *exp > now);
+        self.not_before.retain(|_, (_, keep)| *keep > now);
         self.one_time.retain(|_, r| r.expires_at > now);
     }
 }
@@ -98,7 +102,7 @@ impl RefreshStore for MemoryStore {
             family.token.to_owned(),
             Token {
                 family: family.family.to_owned(),
-                rotated_at: None,
+                rotated: None,
             },
         );
         Ok(())
@@ -110,7 +114,7 @@ impl RefreshStore for MemoryStore {
         let State {
             families, tokens, ..
         } = &mut *state;
-        let Some(token) = tokens.get_mut(r.presented) else {
+        let Some(token) = tokens.get(r.presented) else {
             return Ok(RotateOutcome::Unknown);
         };
         let Some(family) = families.get_mut(&token.family) else {
@@ -122,27 +126,37 @@ impl RefreshStore for MemoryStore {
         if r.now >= family.expires_at || r.now >= family.last_used.saturating_add(r.idle_secs) {
             return Ok(RotateOutcome::Expired);
         }
-        match token.rotated_at {
-            Some(at) if r.now >= at.saturating_add(r.grace_secs) => {
-                family.revoked = true;
-                return Ok(RotateOutcome::Reused);
-            }
-            Some(_) => {}
-            None => token.rotated_at = Some(r.now),
-        }
-        family.last_used = r.now;
         let outcome = RotateOutcome::Rotated {
             family: token.family.clone(),
             subject: family.subject.clone(),
         };
-        let family_id = token.family.clone();
-        tokens.insert(
-            r.next.to_owned(),
-            Token {
-                family: family_id,
-                rotated_at: None,
-            },
-        );
+        match &token.rotated {
+            None => {
+                let family_id = token.family.clone();
+                tokens.insert(
+                    r.next.to_owned(),
+                    Token {
+                        family: family_id,
+                        rotated: None,
+                    },
+                );
+                if let Some(token) = tokens.get_mut(r.presented) {
+                    token.rotated = Some((r.now, r.next.to_owned()));
+                }
+            }
+            // A retry inside the grace window: the same successor, still unused.
+            Some((at, successor))
+                if r.now < at.saturating_add(r.grace_secs)
+                    && successor == r.next
+                    && tokens
+                        .get(r.next)
+                        .is_some_and(|next| next.rotated.is_none()) => {}
+            Some(_) => {
+                family.revoked = true;
+                return Ok(RotateOutcome::Reused);
+            }
+        }
+        family.last_used = r.now;
         Ok(outcome)
     }
 
@@ -189,6 +203,34 @@ impl RevocationStore for MemoryStore {
     async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
         Ok(self.lock()?.revoked.get(jti).is_some_and(|exp| *exp > now))
     }
+
+    async fn revoke_subject_before(
+        &self,
+        subject: &str,
+        not_before: u64,
+        keep_until: u64,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        state.maybe_purge(now);
+        if keep_until > now {
+            let entry = state
+                .not_before
+                .entry(subject.to_owned())
+                .or_insert((not_before, keep_until));
+            *entry = (entry.0.max(not_before), entry.1.max(keep_until));
+        }
+        Ok(())
+    }
+
+    async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .lock()?
+            .not_before
+            .get(subject)
+            .filter(|(_, keep)| *keep > now)
+            .map(|(nb, _)| *nb))
+    }
 }
 
 impl OneTimeStore for MemoryStore {
@@ -208,6 +250,10 @@ impl OneTimeStore for MemoryStore {
         let mut state = self.lock()?;
         state.maybe_purge(now);
         Ok(state.one_time.remove(lookup_id))
+    }
+
+    async fn peek(&self, lookup_id: &str, _now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        Ok(self.lock()?.one_time.get(lookup_id).cloned())
     }
 }
 

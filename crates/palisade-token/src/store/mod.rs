@@ -42,14 +42,16 @@ pub struct NewFamily<'a> {
 pub struct Rotation<'a> {
     /// Hash of the presented token (64 hex characters).
     pub presented: &'a str,
-    /// Hash of the token that replaces it.
+    /// Hash of the token that replaces it: the same for every exchange of one token, since
+    /// the successor is derived from the presented token.
     pub next: &'a str,
     /// Now, in Unix seconds.
     pub now: u64,
     /// The family expires if unused for this many seconds.
     pub idle_secs: u64,
     /// An already-rotated token presented again less than this many seconds after its
-    /// rotation is a concurrent refresh, not a reuse.
+    /// rotation, with the same `next` while that successor is still unused, is a retried or
+    /// concurrent refresh, not a reuse: it gets the same successor.
     pub grace_secs: u64,
 }
 
@@ -57,7 +59,8 @@ pub struct Rotation<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RotateOutcome {
-    /// The token was current (or rotated within the grace window); `next` is now current.
+    /// The token was current and `next` is now current, or the exchange was retried within
+    /// the grace window and `next` (the same successor) still is.
     Rotated {
         /// The family id.
         family: String,
@@ -70,7 +73,8 @@ pub enum RotateOutcome {
     Revoked,
     /// The family passed its idle or absolute lifetime.
     Expired,
-    /// The token had already been rotated, outside the grace window: the family is now revoked.
+    /// The token had already been rotated, and this is not a retry within the grace window
+    /// for the same, unused successor: the family is now revoked.
     Reused,
 }
 
@@ -83,8 +87,9 @@ pub trait RefreshStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Atomically: find the presented token's family, check it is live, and either rotate
-    /// (presented token current, or rotated within the grace window) or, on reuse, revoke
-    /// the whole family.
+    /// (presented token current: record `next` as its one successor), answer a retry (rotated
+    /// within the grace window to this same `next`, which is still unused) or, on reuse,
+    /// revoke the whole family. A token never gets a second, different successor.
     fn rotate(
         &self,
         rotation: Rotation<'_>,
@@ -126,6 +131,25 @@ pub trait RevocationStore: Send + Sync {
         jti: &str,
         now: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Refuses every token of `subject` issued before `not_before` (Unix seconds): "sign out
+    /// everywhere" for access tokens. The entry may be forgotten after `keep_until`, when every
+    /// token it refuses has expired anyway. Atomic, and it only ever moves the mark later: of
+    /// two concurrent calls the later `not_before` wins, whatever their order.
+    fn revoke_subject_before(
+        &self,
+        subject: &str,
+        not_before: u64,
+        keep_until: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The `not_before` mark of `subject`, if one is kept.
+    fn subject_not_before(
+        &self,
+        subject: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 }
 
 /// A stored one-time token: its verifier, who it is for, and when it expires.
@@ -152,6 +176,14 @@ pub trait OneTimeStore: Send + Sync {
     /// Atomically removes and returns the record under `lookup_id`: a token is redeemed at
     /// most once, even by concurrent requests.
     fn take(
+        &self,
+        lookup_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<OneTimeRecord>, StoreError>> + Send;
+
+    /// The record under `lookup_id`, left in place (to look at a token's subject before
+    /// deciding to redeem it).
+    fn peek(
         &self,
         lookup_id: &str,
         now: u64,

@@ -4,10 +4,11 @@
 //! clock, so a skewed Redis clock changes nothing).
 //!
 //! Keys (with the configured prefix `p`): `p:rf:<family>` (hash: subject, absolute expiry,
-//! last use, revoked flag), `p:rt:<token hash>` (hash: family, rotation time),
+//! last use, revoked flag), `p:rt:<token hash>` (hash: family, rotation time, successor hash),
 //! `p:rs:<sha256(subject)>` (sorted set: the subject's family ids scored by their absolute
 //! expiry; entries past it are dropped at each login, and the key lives as long as its
-//! longest family), `p:jti:<sha256(jti)>`, `p:ot:<lookup id>`. Two scripts touch keys they
+//! longest family), `p:jti:<sha256(jti)>`, `p:nb:<sha256(subject)>` (a subject's not-before mark),
+//! `p:ot:<lookup id>`. Two scripts touch keys they
 //! derive at run time rather than receive: rotation reads the family key it learns from the
 //! token record, and subject revocation writes every family key listed in the subject's set.
 //! So the store expects a single Redis primary (or a cluster slot via a `{hash tag}` prefix),
@@ -25,8 +26,13 @@ use super::{
 use crate::error::StoreError;
 use crate::opaque::hex;
 
+// KEYS[1]: the presented token's record; KEYS[2]: its successor's. ARGV[1]: now; ARGV[2]:
+// idle seconds; ARGV[3]: grace seconds; ARGV[4]: the family key prefix; ARGV[5]: the
+// successor's hash. A current token records its one successor (`n`) and rotation time (`r`);
+// a rotated one passes again only within the grace window, for that same successor, while
+// the successor is unused; anything else revokes the family.
 const ROTATE: &str = r"
-local rec = redis.call('HMGET', KEYS[1], 'f', 'r')
+local rec = redis.call('HMGET', KEYS[1], 'f', 'r', 'n')
 local fam = rec[1]
 if not fam then return {'unknown'} end
 local fkey = ARGV[4] .. fam
@@ -37,15 +43,17 @@ local now = tonumber(ARGV[1])
 local exp = tonumber(f[2])
 if now >= exp or now >= tonumber(f[3]) + tonumber(ARGV[2]) then return {'expired'} end
 if rec[2] then
-  if now >= tonumber(rec[2]) + tonumber(ARGV[3]) then
+  local retry = now < tonumber(rec[2]) + tonumber(ARGV[3]) and rec[3] == ARGV[5]
+    and redis.call('HEXISTS', KEYS[2], 'f') == 1 and redis.call('HEXISTS', KEYS[2], 'r') == 0
+  if not retry then
     redis.call('HSET', fkey, 'rev', '1')
     return {'reused'}
   end
 else
-  redis.call('HSET', KEYS[1], 'r', ARGV[1])
+  redis.call('HSET', KEYS[1], 'r', ARGV[1], 'n', ARGV[5])
+  redis.call('HSET', KEYS[2], 'f', fam)
+  redis.call('EXPIRE', KEYS[2], exp - now)
 end
-redis.call('HSET', KEYS[2], 'f', fam)
-redis.call('EXPIRE', KEYS[2], exp - now)
 redis.call('HSET', fkey, 'last', ARGV[1])
 return {'ok', fam, f[1]}
 ";
@@ -73,6 +81,19 @@ redis.call('DEL', KEYS[1])
 return live
 ";
 
+// KEYS[1]: the subject's not-before key. ARGV[1]: not before; ARGV[2]: seconds to keep it.
+// Keeps the later of the stored and the new mark, and the longer of the two lifetimes.
+const REVOKE_SUBJECT_BEFORE: &str = r"
+local value = ARGV[1]
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) > tonumber(value) then value = cur end
+local ttl = tonumber(ARGV[2])
+local left = redis.call('TTL', KEYS[1])
+if left > ttl then ttl = left end
+redis.call('SET', KEYS[1], value, 'EX', ttl)
+return 1
+";
+
 /// Refresh families, revocations and one-time tokens in Redis.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -81,6 +102,7 @@ pub struct RedisStore {
     rotate: Script,
     revoke_family: Script,
     revoke_subject: Script,
+    revoke_subject_before: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -128,11 +150,17 @@ impl RedisStore {
             rotate: Script::new(ROTATE),
             revoke_family: Script::new(REVOKE_FAMILY),
             revoke_subject: Script::new(REVOKE_SUBJECT),
+            revoke_subject_before: Script::new(REVOKE_SUBJECT_BEFORE),
         }
     }
 
     fn key(&self, kind: &str, id: &str) -> String {
         format!("{}:{kind}:{id}", self.prefix)
+    }
+
+    /// The subject's not-before key, hashed like the index key.
+    fn not_before_key(&self, subject: &str) -> String {
+        self.key("nb", &hex(&sha2::Sha256::digest(subject.as_bytes())))
     }
 
     /// The subject's index key; hashed like `jti`s, so any subject makes a short key.
@@ -205,6 +233,7 @@ impl RefreshStore for RedisStore {
             .arg(r.idle_secs)
             .arg(r.grace_secs)
             .arg(format!("{}:rf:", self.prefix))
+            .arg(r.next)
             .invoke_async(&mut conn)
             .await
             .map_err(|e| store_err(&e))?;
@@ -266,6 +295,46 @@ impl RevocationStore for RedisStore {
         let mut conn = self.conn.clone();
         conn.exists(&key).await.map_err(|e| store_err(&e))
     }
+
+    async fn revoke_subject_before(
+        &self,
+        subject: &str,
+        not_before: u64,
+        keep_until: u64,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        if keep_until <= now {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let _: i64 = self
+            .revoke_subject_before
+            .key(self.not_before_key(subject))
+            .arg(not_before)
+            .arg(ttl(keep_until, now))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| store_err(&e))?;
+        Ok(())
+    }
+
+    async fn subject_not_before(
+        &self,
+        subject: &str,
+        _now: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut conn = self.conn.clone();
+        let value: Option<String> = conn
+            .get(self.not_before_key(subject))
+            .await
+            .map_err(|e| store_err(&e))?;
+        value
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| StoreError::new("redis: malformed not-before mark"))
+            })
+            .transpose()
+    }
 }
 
 impl OneTimeStore for RedisStore {
@@ -304,27 +373,36 @@ impl OneTimeStore for RedisStore {
             .query_async(&mut conn)
             .await
             .map_err(|e| store_err(&e))?;
-        let Some(value) = value else { return Ok(None) };
-        let mut parts = value.splitn(3, '|');
-        let (Some(exp), Some(verifier), Some(subject)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(StoreError::new("redis: malformed one-time record"));
-        };
-        let expires_at = exp
-            .parse()
-            .map_err(|_| StoreError::new("redis: malformed one-time record"))?;
-        let mut v = [0u8; 16];
-        if verifier.len() != 32 || !verifier.is_ascii() {
-            return Err(StoreError::new("redis: malformed one-time record"));
-        }
-        for (i, slot) in v.iter_mut().enumerate() {
-            *slot = u8::from_str_radix(&verifier[i * 2..i * 2 + 2], 16)
-                .map_err(|_| StoreError::new("redis: malformed one-time record"))?;
-        }
-        Ok(Some(OneTimeRecord {
-            verifier: v,
-            subject: subject.to_owned(),
-            expires_at,
-        }))
+        value.as_deref().map(parse_one_time).transpose()
     }
+
+    async fn peek(&self, lookup_id: &str, _now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        let key = self.key("ot", lookup_id);
+        let mut conn = self.conn.clone();
+        let value: Option<String> = conn.get(&key).await.map_err(|e| store_err(&e))?;
+        value.as_deref().map(parse_one_time).transpose()
+    }
+}
+
+/// A one-time record as `put` writes it: `expires_at|hex(verifier)|subject`.
+fn parse_one_time(value: &str) -> Result<OneTimeRecord, StoreError> {
+    let malformed = || StoreError::new("redis: malformed one-time record");
+    let mut parts = value.splitn(3, '|');
+    let (Some(exp), Some(verifier), Some(subject)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed());
+    };
+    let expires_at = exp.parse().map_err(|_| malformed())?;
+    let mut v = [0u8; 16];
+    if verifier.len() != 32 || !verifier.is_ascii() {
+        return Err(malformed());
+    }
+    for (i, slot) in v.iter_mut().enumerate() {
+        *slot = u8::from_str_radix(&verifier[i * 2..i * 2 + 2], 16).map_err(|_| malformed())?;
+    }
+    Ok(OneTimeRecord {
+        verifier: v,
+        subject: subject.to_owned(),
+        expires_at,
+    })
 }

@@ -82,6 +82,12 @@ def ensure_keys() -> None:
         weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
         write_private(KEYS / "rsa1024_private.pem", weak, pkcs8)
         write_public(KEYS / "rsa1024_public.pem", weak)
+    if not (KEYS / "rsa8192_private.pem").exists():
+        # The RSA size bounds: 8192 bits is the largest accepted, 8200 just over it.
+        for bits in (8192, 8200):
+            key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+            write_private(KEYS / f"rsa{bits}_private.pem", key, pkcs8)
+            write_public(KEYS / f"rsa{bits}_public.pem", key)
     if not (KEYS / "ec_private.pem").exists():
         for name in ("ec", "ec_other"):
             key = ec.generate_private_key(ec.SECP256R1())
@@ -92,6 +98,12 @@ def ensure_keys() -> None:
         p384 = ec.generate_private_key(ec.SECP384R1())
         write_private(KEYS / "ec_p384_private.pem", p384, pkcs8)
         write_public(KEYS / "ec_p384_public.pem", p384)
+    if not (KEYS / "ec_p384_other_private.pem").exists():
+        p384 = ec.generate_private_key(ec.SECP384R1())
+        write_private(KEYS / "ec_p384_other_private.pem", p384, pkcs8)
+        write_public(KEYS / "ec_p384_other_public.pem", p384)
+        key = serialization.load_pem_private_key((KEYS / "ec_p384_private.pem").read_bytes(), None)
+        write_private(KEYS / "ec_p384_private_sec1.pem", key, serialization.PrivateFormat.TraditionalOpenSSL)
     if not (KEYS / "ed25519_private.pem").exists():
         for name in ("ed25519", "ed25519_other"):
             key = ed25519.Ed25519PrivateKey.generate()
@@ -108,8 +120,13 @@ ALGS = {
     "HS384": ("hs384.hex", "hs384.hex", "hs384_other.hex"),
     "HS512": ("hs512.hex", "hs512.hex", "hs512_other.hex"),
     "RS256": ("rsa_private.pem", "rsa_public.pem", "rsa_other_private.pem"),
+    "RS384": ("rsa_private.pem", "rsa_public.pem", "rsa_other_private.pem"),
+    "RS512": ("rsa_private.pem", "rsa_public.pem", "rsa_other_private.pem"),
     "PS256": ("rsa_private.pem", "rsa_public.pem", "rsa_other_private.pem"),
+    "PS384": ("rsa_private.pem", "rsa_public.pem", "rsa_other_private.pem"),
+    "PS512": ("rsa_private.pem", "rsa_public.pem", "rsa_other_private.pem"),
     "ES256": ("ec_private.pem", "ec_public.pem", "ec_other_private.pem"),
+    "ES384": ("ec_p384_private.pem", "ec_p384_public.pem", "ec_p384_other_private.pem"),
     "EdDSA": ("ed25519_private.pem", "ed25519_public.pem", "ed25519_other_private.pem"),
 }
 
