@@ -9,7 +9,7 @@ use std::{collections::BTreeSet, num::NonZeroU32, time::Duration};
 use palisade_ratelimit::{
     MemoryBackend, MemoryConfig, Mode, Policy, WhenFull,
     client_ip::{ClientIpResolver, ForwardedHeader},
-    login::{LoginPolicy, LoginThrottle, MemoryLoginStore},
+    login::{Admission, LoginPolicy, LoginThrottle, MemoryLoginStore},
     multi::{Rule, evaluate_local},
 };
 use recorder::{counters, recorder, value};
@@ -99,10 +99,15 @@ fn exercise_in_process_once() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let decision = runtime
-        .block_on(throttle.record_failure("alice", &client))
-        .expect("memory store");
-    assert!(decision.allowed, "one failure is free");
+    runtime.block_on(async {
+        match throttle.begin("alice", &client, None).await {
+            Ok(Admission::Admitted(attempt)) => {
+                let failure = attempt.fail();
+                assert!(!failure.limit_reached, "one failure is free");
+            }
+            other => panic!("the first attempt is admitted: {other:?}"),
+        }
+    });
 }
 
 fn assert_in_process_counts() {

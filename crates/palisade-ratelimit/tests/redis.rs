@@ -4,6 +4,7 @@
 #![cfg(feature = "redis")]
 
 mod common;
+mod login_scenarios;
 
 use std::{
     io::Write,
@@ -14,8 +15,7 @@ use std::{
 
 use palisade_ratelimit::{
     FailurePolicy, Limiter, MemoryBackend, MemoryConfig, Policy,
-    client_ip::{ClientIpResolver, ForwardedHeader},
-    login::{LoginPolicy, LoginStore, LoginThrottle, MemoryLoginStore},
+    login::{Admission, MemoryLoginStore},
     multi::{Rule, evaluate},
     redis::{
         AnyLimiter, AnyLoginStore, RedisBackend, RedisConfig, RedisLimiter, RedisLimiterConfig,
@@ -312,18 +312,56 @@ async fn any_limiter_and_login_store_choose_at_run_time() {
     login_counters(AnyLoginStore::from(RedisLoginStore::new(&backend(&redis)))).await;
 }
 
-async fn login_counters<S: LoginStore>(store: S) {
-    let t = LoginThrottle::new(store, LoginPolicy::default());
-    let resolver = ClientIpResolver::new([], ForwardedHeader::Forwarded).expect("resolver");
-    let c = resolver.key("203.0.113.7".parse().expect("ip"));
-    for _ in 0..2 {
-        assert!(t.record_failure("erin", &c).await.expect("store").allowed);
-    }
-    let d = t.record_failure("erin", &c).await.expect("store");
-    assert!(!d.allowed, "third failure from one client delays");
-    let wait = d.retry_after.expect("wait");
-    assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(900));
-    assert!(!t.check("erin", &c).await.expect("store").allowed);
-    t.record_success("erin", &c).await.expect("store");
-    assert!(t.check("erin", &c).await.expect("store").allowed);
+async fn login_counters<S: palisade_ratelimit::login::LoginStore>(store: S) {
+    login_scenarios::one_client_is_locked_out_of_one_account(store).await;
+}
+
+#[tokio::test]
+async fn login_attackers_elsewhere_never_lock_the_owner_out() {
+    let redis = server();
+    login_scenarios::attackers_elsewhere_never_lock_the_owner_out(RedisLoginStore::new(&backend(
+        &redis,
+    )))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_concurrent_guesses_never_exceed_the_limit() {
+    let redis = server();
+    login_scenarios::concurrent_guesses_never_exceed_the_limit(RedisLoginStore::new(&backend(
+        &redis,
+    )))
+    .await;
+}
+
+#[tokio::test]
+async fn login_not_checked_is_free_but_dropped_is_counted() {
+    let redis = server();
+    login_scenarios::not_checked_is_free_but_dropped_is_counted(RedisLoginStore::new(&backend(
+        &redis,
+    )))
+    .await;
+}
+
+#[tokio::test]
+async fn login_failing_device_cookie_is_distrusted() {
+    let redis = server();
+    login_scenarios::failing_device_cookie_is_distrusted(RedisLoginStore::new(&backend(&redis)))
+        .await;
+}
+
+#[tokio::test]
+async fn login_store_down_is_an_error_never_an_admission() {
+    let mut redis = server();
+    let t = login_scenarios::throttle(RedisLoginStore::new(&backend(&redis)));
+    let c = login_scenarios::client("203.0.113.77");
+    let attempt = login_scenarios::admitted(t.begin("kim", &c, None).await.expect("store"));
+    redis.stop();
+    // The reservation made before the outage stands: failing needs no store.
+    let _ = attempt.fail();
+    assert!(t.begin("kim", &c, None).await.is_err());
+    assert!(!matches!(
+        t.begin("kim", &c, None).await,
+        Ok(Admission::Admitted(_))
+    ));
 }

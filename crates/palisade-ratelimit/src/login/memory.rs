@@ -1,14 +1,14 @@
-//! Failure counters held in process, bounded in number.
+//! Login counters held in process, bounded in number; a reservation is decided and counted
+//! under one lock.
 
 use std::{
     collections::HashMap,
     fmt,
     future::Future,
     sync::{Arc, Mutex, PoisonError},
-    time::Duration,
 };
 
-use super::{Counter, LoginStore, Snapshot};
+use super::store::{AttemptKeys, Counter, Limits, LoginStore, Reservation, decide};
 use crate::{
     clock::{Clock, MonotonicClock},
     error::BackendError,
@@ -88,18 +88,30 @@ impl MemoryLoginStore {
         map.retain(|_, e| e.counter.last_ms > cutoff);
     }
 
-    fn snapshot_now(&self, keys: &[String; 3], add: Option<Duration>) -> Snapshot {
+    fn counter(map: &HashMap<String, Entry>, key: &str, now: u64) -> Counter {
+        map.get(key)
+            .filter(|e| e.expires_ms > now)
+            .map_or_else(Counter::default, |e| e.counter)
+    }
+
+    fn reserve_now(&self, keys: &AttemptKeys, limits: &Limits) -> Reservation {
         let now = self.now_ms();
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut counters = [Counter::default(); 3];
-        for (i, key) in keys.iter().enumerate() {
-            if let Some(window) = add {
-                if !map.contains_key(key) {
+        let reservation = decide(
+            limits,
+            now,
+            Self::counter(&map, &keys.account, now),
+            Self::counter(&map, &keys.account_client, now),
+            Self::counter(&map, &keys.client, now),
+            keys.device.as_deref().map(|d| Self::counter(&map, d, now)),
+        );
+        if matches!(reservation, Reservation::Reserved(_)) {
+            let expires_ms = now.saturating_add(limits.window_ms());
+            for key in keys.all() {
+                if !map.contains_key(&key) {
                     Self::make_room(&mut map, self.max, now);
                 }
-                let expires_ms =
-                    now.saturating_add(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
-                let entry = map.entry(key.clone()).or_insert(Entry {
+                let entry = map.entry(key).or_insert(Entry {
                     counter: Counter::default(),
                     expires_ms,
                 });
@@ -109,41 +121,39 @@ impl MemoryLoginStore {
                 entry.counter.failures = entry.counter.failures.saturating_add(1);
                 entry.counter.last_ms = now;
                 entry.expires_ms = expires_ms;
-                counters[i] = entry.counter;
-            } else if let Some(entry) = map.get(key)
-                && entry.expires_ms > now
-            {
-                counters[i] = entry.counter;
             }
         }
-        Snapshot {
-            now_ms: now,
-            counters,
+        reservation
+    }
+
+    fn undo_now(&self, release: &[String], clear: &[String]) {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        for key in release {
+            if let Some(entry) = map.get_mut(key) {
+                entry.counter.failures = entry.counter.failures.saturating_sub(1);
+            }
+        }
+        for key in clear {
+            map.remove(key);
         }
     }
 }
 
 impl LoginStore for MemoryLoginStore {
-    fn read(
+    fn reserve(
         &self,
-        keys: &[String; 3],
-    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
-        std::future::ready(Ok(self.snapshot_now(keys, None)))
+        keys: &AttemptKeys,
+        limits: &Limits,
+    ) -> impl Future<Output = Result<Reservation, BackendError>> + Send {
+        std::future::ready(Ok(self.reserve_now(keys, limits)))
     }
 
-    fn record_failure(
+    fn undo(
         &self,
-        keys: &[String; 3],
-        window: Duration,
-    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
-        std::future::ready(Ok(self.snapshot_now(keys, Some(window))))
-    }
-
-    fn clear(&self, keys: &[String]) -> impl Future<Output = Result<(), BackendError>> + Send {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        for key in keys {
-            map.remove(key);
-        }
+        release: &[String],
+        clear: &[String],
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        self.undo_now(release, clear);
         std::future::ready(Ok(()))
     }
 }

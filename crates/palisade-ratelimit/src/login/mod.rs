@@ -1,38 +1,47 @@
-//! Login throttling after OWASP's authentication guidance and NIST SP 800-63B §5.2.2.
+//! Login throttling that locks out the attacker, not the user (OWASP's authentication
+//! guidance, NIST SP 800-63B §5.2.2).
 //!
-//! Failures are counted in three scopes: per account (a distributed attack on one account),
-//! per (account, client network) (one client guessing one account) and per client network
-//! (one client trying many accounts: credential stuffing). Past a scope's free failures each
-//! further failure doubles a delay, capped; an account with many failures is locked out for a
-//! limited time, never permanently by default. Success clears the account's and the pair's
-//! counters. The throttle never asks whether an account exists: unknown accounts are counted
-//! exactly like known ones, so its answers reveal nothing about which names are real.
+//! - **Hard limits** only where the attacker is: per (account, client network) and per client
+//!   network. Past them an attempt is refused until the lockout ends.
+//! - **Account-wide**, failures from anywhere only add a delay, capped
+//!   ([`LoginPolicy::account_delay`]), and past a threshold the attempt reports that a second
+//!   factor is advised: guesses from other networks never lock the owner out.
+//! - **Device cookies** ([`DeviceCookies`]): a signed, expiring cookie issued after a
+//!   successful login exempts that device from the account-wide delay and from the
+//!   (account, client) lockout; a device whose cookie keeps failing has a counter of its own
+//!   and stops being trusted past [`LoginPolicy::device`].
+//! - **Reservation**: [`LoginThrottle::begin`] counts the attempt as a failure atomically,
+//!   before the password is checked, so concurrent guesses can never together pass a limit.
+//!   [`LoginAttempt::succeed`], [`LoginAttempt::fail`] and [`LoginAttempt::not_checked`]
+//!   settle it; an attempt dropped unsettled stays counted as a failure.
+//!
+//! The throttle never asks whether an account exists: unknown accounts are counted exactly
+//! like known ones, so its answers reveal nothing about which names are real.
 
+mod attempt;
+mod device;
 mod memory;
+mod store;
 
-use std::{fmt, future::Future, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
+pub use attempt::{Admission, Failure, LoginAttempt, Refusal, Success};
+pub use device::{
+    DeviceCookieError, DeviceCookieErrorKind, DeviceCookieSetupError, DeviceCookies, DeviceId,
+    MIN_KEY_LEN,
+};
 pub use memory::MemoryLoginStore;
+pub use store::{
+    AttemptKeys, Counter, HardLimit, Limits, LoginStore, Reservation, Reserved, Scope,
+};
 
 use crate::{client_ip::ClientKey, error::BackendError};
 
 /// Longest account name used in a store key, in bytes; longer names are truncated.
 const MAX_ACCOUNT_LEN: usize = 256;
 
-/// Which counter a limit belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Scope {
-    /// Failures for one account from anywhere.
-    Account,
-    /// Failures for one account from one client network.
-    AccountClient,
-    /// Failures from one client network for any account.
-    Client,
-}
-
-/// Delays for one scope: after `free` failures the next attempt waits `base`, and each further
-/// failure doubles the wait, up to `max`.
+/// Delays: after `free` failures the next attempt waits `base`, and each further failure
+/// doubles the wait, up to `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// Failures that may happen before any wait.
@@ -44,7 +53,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// The delay after `failures` failures.
+    /// The delay after `failures` failures: never more than `max`.
     pub fn delay(&self, failures: u32) -> Duration {
         if failures < self.free.max(1) {
             return Duration::ZERO;
@@ -56,22 +65,26 @@ impl Backoff {
     }
 }
 
-/// Login throttling settings. The defaults follow NIST SP 800-63B (at most 100 consecutive
-/// failures per account before the account is blocked, here temporarily).
+/// Login throttling settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoginPolicy {
-    /// Per-account delays (default: 10 free, 1 s doubling to 15 min).
-    pub account: Backoff,
-    /// Per (account, client network) delays (default: 3 free, 1 s doubling to 15 min).
-    pub account_client: Backoff,
-    /// Per client network delays (default: 100 free, 1 s doubling to 1 h).
-    pub client: Backoff,
-    /// Account failures that lock the account (default 100); `None` never locks.
-    pub lockout_after: Option<u32>,
-    /// How long a lockout lasts (default 1 h); it ends by itself.
-    pub lockout: Duration,
-    /// How long a counter is kept after its last failure (default 24 h).
+    /// Per (account, client network), for clients without a trusted device cookie
+    /// (default: 5 failures, then locked 15 min).
+    pub account_client: HardLimit,
+    /// Per client network, across accounts: credential stuffing (default: 100 failures, then
+    /// locked 1 h).
+    pub client: HardLimit,
+    /// Per device cookie: past it the device is no longer trusted and is treated like any
+    /// other client (default: 5 failures, for 15 min).
+    pub device: HardLimit,
+    /// Account-wide delay for clients without a trusted device cookie (default: 5 free, 1 s
+    /// doubling to at most 8 s). It never refuses.
+    pub account_delay: Backoff,
+    /// Account-wide failures from which an attempt reports that a second factor is advised
+    /// (default 10; 0 never).
+    pub second_factor_after: u32,
+    /// How long a counter is kept after its last attempt (default 24 h).
     pub window: Duration,
 }
 
@@ -79,90 +92,52 @@ impl Default for LoginPolicy {
     fn default() -> Self {
         let fifteen_min = Duration::from_secs(15 * 60);
         Self {
-            account: Backoff {
-                free: 10,
-                base: Duration::from_secs(1),
-                max: fifteen_min,
+            account_client: HardLimit {
+                failures: 5,
+                lockout: fifteen_min,
             },
-            account_client: Backoff {
-                free: 3,
-                base: Duration::from_secs(1),
-                max: fifteen_min,
+            client: HardLimit {
+                failures: 100,
+                lockout: Duration::from_secs(3600),
             },
-            client: Backoff {
-                free: 100,
-                base: Duration::from_secs(1),
-                max: Duration::from_secs(3600),
+            device: HardLimit {
+                failures: 5,
+                lockout: fifteen_min,
             },
-            lockout_after: Some(100),
-            lockout: Duration::from_secs(3600),
+            account_delay: Backoff {
+                free: 5,
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(8),
+            },
+            second_factor_after: 10,
             window: Duration::from_secs(24 * 3600),
         }
     }
 }
 
-/// One counter as stored: failures and the store-clock time of the last one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counter {
-    /// Failures counted.
-    pub failures: u32,
-    /// Milliseconds on the store's clock at the last failure.
-    pub last_ms: u64,
-}
-
-/// The three counters for one attempt, and the store's clock when they were read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    /// The store's clock, milliseconds.
-    pub now_ms: u64,
-    /// Account, account+client, client: in [`Scope`] order.
-    pub counters: [Counter; 3],
-}
-
-/// Where failure counters live: in process ([`MemoryLoginStore`]) or in Redis
-/// (`RedisLoginStore`, feature `redis`).
-pub trait LoginStore: Send + Sync {
-    /// Reads the three counters.
-    fn read(
-        &self,
-        keys: &[String; 3],
-    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send;
-    /// Adds one failure to each counter, each kept for `window` after this failure.
-    fn record_failure(
-        &self,
-        keys: &[String; 3],
-        window: Duration,
-    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send;
-    /// Deletes counters.
-    fn clear(&self, keys: &[String]) -> impl Future<Output = Result<(), BackendError>> + Send;
-}
-
-/// The throttle's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
-pub struct LoginDecision {
-    /// Whether a login attempt may be made now.
-    pub allowed: bool,
-    /// When denied, how long until an attempt is allowed.
-    pub retry_after: Option<Duration>,
-    /// The scope imposing the longest wait.
-    pub scope: Option<Scope>,
-    /// Whether the account is in a (temporary) lockout.
-    pub locked: bool,
+impl LoginPolicy {
+    fn limits(&self) -> Limits {
+        Limits {
+            account_client: self.account_client,
+            client: self.client,
+            device: self.device,
+            window: self.window,
+        }
+    }
 }
 
 /// Something a security team may want to hear about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SuspiciousActivity {
-    /// An account reached the lockout threshold.
-    AccountLocked {
+    /// An account reached [`LoginPolicy::second_factor_after`] failures from anywhere.
+    AccountUnderAttack {
         /// The account, as given to the throttle.
         account: String,
         /// Failures counted.
         failures: u32,
     },
-    /// A client network started being delayed (many failures across accounts).
+    /// A client network reached its hard limit (many failures across accounts).
     ClientThrottled {
         /// The client network.
         client: ClientKey,
@@ -179,6 +154,7 @@ pub struct LoginThrottle<S> {
     policy: LoginPolicy,
     prefix: String,
     hook: Option<Hook>,
+    devices: Option<DeviceCookies>,
 }
 
 impl<S> fmt::Debug for LoginThrottle<S> {
@@ -186,6 +162,7 @@ impl<S> fmt::Debug for LoginThrottle<S> {
         f.debug_struct("LoginThrottle")
             .field("policy", &self.policy)
             .field("hook", &self.hook.is_some())
+            .field("devices", &self.devices)
             .finish_non_exhaustive()
     }
 }
@@ -202,18 +179,27 @@ fn truncate(account: &str) -> &str {
 }
 
 impl<S: LoginStore> LoginThrottle<S> {
-    /// A throttle with the given policy. Account names are used as given: normalise them
-    /// (case, Unicode) the way the login form does before calling.
+    /// A throttle with the given policy and no device cookies. Account names are used as
+    /// given: normalise them (case, Unicode) the way the login form does before calling.
     pub fn new(store: S, policy: LoginPolicy) -> Self {
         Self {
             store,
             policy,
             prefix: "palisade:login".to_owned(),
             hook: None,
+            devices: None,
         }
     }
 
-    /// Calls `hook` on suspicious activity (lockouts, throttled client networks).
+    /// Issues a device cookie on every successful login ([`Success::device_cookie`]) and
+    /// trusts a valid one given to [`begin`](Self::begin).
+    #[must_use]
+    pub fn with_device_cookies(mut self, cookies: DeviceCookies) -> Self {
+        self.devices = Some(cookies);
+        self
+    }
+
+    /// Calls `hook` on suspicious activity (accounts under attack, throttled client networks).
     #[must_use]
     pub fn on_suspicious(
         mut self,
@@ -228,127 +214,98 @@ impl<S: LoginStore> LoginThrottle<S> {
         &self.store
     }
 
-    /// Sets the store key prefix (default `palisade:login`).
+    /// The policy.
+    pub fn policy(&self) -> &LoginPolicy {
+        &self.policy
+    }
+
+    /// The device cookies, when configured.
+    pub fn device_cookies(&self) -> Option<&DeviceCookies> {
+        self.devices.as_ref()
+    }
+
+    /// Sets the store key prefix (default `palisade:login`). Every key starts with it inside
+    /// one Redis hash tag, so one attempt's keys share a cluster slot.
     #[must_use]
     pub fn with_prefix(mut self, prefix: &str) -> Self {
         prefix.clone_into(&mut self.prefix);
         self
     }
 
-    fn keys(&self, account: &str, client: &ClientKey) -> [String; 3] {
+    fn keys(&self, account: &str, client: &ClientKey, device: Option<DeviceId>) -> AttemptKeys {
         let account = truncate(account);
         let p = &self.prefix;
-        [
-            format!("{p}:{{a:{account}}}"),
-            format!("{p}:{{ac:{client}:{account}}}"),
-            format!("{p}:{{c:{client}}}"),
-        ]
-    }
-
-    fn judge(&self, snapshot: &Snapshot) -> LoginDecision {
-        let backoffs = [
-            (Scope::Account, self.policy.account),
-            (Scope::AccountClient, self.policy.account_client),
-            (Scope::Client, self.policy.client),
-        ];
-        let mut wait = Duration::ZERO;
-        let mut scope = None;
-        let mut locked = false;
-        for (i, (s, backoff)) in backoffs.iter().enumerate() {
-            let c = snapshot.counters[i];
-            if c.failures == 0 {
-                continue;
-            }
-            let mut delay = backoff.delay(c.failures);
-            if *s == Scope::Account && self.policy.lockout_after.is_some_and(|n| c.failures >= n) {
-                delay = delay.max(self.policy.lockout);
-            }
-            let until = c
-                .last_ms
-                .saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-            let left = Duration::from_millis(until.saturating_sub(snapshot.now_ms));
-            if *s == Scope::Account && !left.is_zero() && delay >= self.policy.lockout {
-                locked = self.policy.lockout_after.is_some_and(|n| c.failures >= n);
-            }
-            if left > wait {
-                wait = left;
-                scope = Some(*s);
-            }
-        }
-        LoginDecision {
-            allowed: wait.is_zero(),
-            retry_after: (!wait.is_zero()).then_some(wait),
-            scope,
-            locked,
+        // Client strings and device ids hold no space, so `<client> <account>` is unambiguous.
+        AttemptKeys {
+            account: format!("{{{p}}}:a:{account}"),
+            account_client: format!("{{{p}}}:ac:{client} {account}"),
+            client: format!("{{{p}}}:c:{client}"),
+            device: device.map(|d| format!("{{{p}}}:d:{d} {account}")),
         }
     }
 
-    /// Whether `account` may attempt a login from `client` now. Call before verifying the
-    /// password, for known and unknown accounts alike.
+    /// Reserves a login attempt at `account` from `client`, before the password is checked,
+    /// for known and unknown accounts alike. `device_cookie` is the value of the device cookie
+    /// the client sent, if any; an invalid one is ignored (the reason is logged at debug).
+    ///
+    /// The attempt is counted as a failure from here on: settle it with
+    /// [`LoginAttempt::succeed`], [`LoginAttempt::fail`] or [`LoginAttempt::not_checked`].
     ///
     /// # Errors
     ///
-    /// [`BackendError`] when the store is unreachable (treat as "not now").
-    pub async fn check(
+    /// [`BackendError`] when the store is unreachable: refuse the login (fail closed).
+    pub async fn begin(
         &self,
         account: &str,
         client: &ClientKey,
-    ) -> Result<LoginDecision, BackendError> {
-        let snapshot = self.store.read(&self.keys(account, client)).await?;
-        Ok(self.judge(&snapshot))
+        device_cookie: Option<&str>,
+    ) -> Result<Admission<'_, S>, BackendError> {
+        let device = match (&self.devices, device_cookie) {
+            (Some(devices), Some(cookie)) => match devices.verify(truncate(account), cookie) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::debug!(
+                        target: "palisade_ratelimit",
+                        kind = ?e.kind(),
+                        "login: device cookie not trusted"
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
+        let keys = self.keys(account, client, device);
+        match self.store.reserve(&keys, &self.policy.limits()).await? {
+            Reservation::Refused { scope, wait_ms } => Ok(Admission::Refused(Refusal {
+                scope,
+                retry_after: Duration::from_millis(wait_ms.max(1)),
+            })),
+            Reservation::Reserved(reserved) => Ok(Admission::Admitted(LoginAttempt::new(
+                self,
+                keys,
+                reserved,
+                truncate(account),
+                *client,
+            ))),
+        }
     }
 
-    /// Records a failed attempt (wrong password or unknown account) and returns the wait it
-    /// imposes.
+    /// Lifts the lockout of `account` for `client` and clears its account-wide counter: for a
+    /// proof of control that is not the password, such as a completed password reset.
     ///
     /// # Errors
     ///
     /// [`BackendError`] when the store is unreachable.
-    pub async fn record_failure(
-        &self,
-        account: &str,
-        client: &ClientKey,
-    ) -> Result<LoginDecision, BackendError> {
-        let snapshot = self
-            .store
-            .record_failure(&self.keys(account, client), self.policy.window)
-            .await?;
-        let decision = self.judge(&snapshot);
+    pub async fn unlock(&self, account: &str, client: &ClientKey) -> Result<(), BackendError> {
+        let keys = self.keys(account, client, None);
+        self.store
+            .undo(&[], &[keys.account, keys.account_client])
+            .await
+    }
+
+    fn notify(&self, event: &SuspiciousActivity) {
         if let Some(hook) = &self.hook {
-            let [acct, _, net] = snapshot.counters;
-            if self.policy.lockout_after == Some(acct.failures) {
-                hook(&SuspiciousActivity::AccountLocked {
-                    account: truncate(account).to_owned(),
-                    failures: acct.failures,
-                });
-            }
-            if net.failures == self.policy.client.free.max(1) {
-                hook(&SuspiciousActivity::ClientThrottled {
-                    client: *client,
-                    failures: net.failures,
-                });
-            }
+            hook(event);
         }
-        if decision.locked {
-            tracing::warn!(target: "palisade_ratelimit", "login: account locked out temporarily");
-        }
-        metrics::counter!("palisade_ratelimit_login_failures_total").increment(1);
-        Ok(decision)
-    }
-
-    /// Records a successful login: clears the account's and the (account, client) counters.
-    /// The client network's counter stays, so one valid account does not reset a network that
-    /// is trying many others.
-    ///
-    /// # Errors
-    ///
-    /// [`BackendError`] when the store is unreachable.
-    pub async fn record_success(
-        &self,
-        account: &str,
-        client: &ClientKey,
-    ) -> Result<(), BackendError> {
-        let [a, ac, _] = self.keys(account, client);
-        self.store.clear(&[a, ac]).await
     }
 }

@@ -1,11 +1,11 @@
 //! `AnyLimiter` and `AnyLoginStore`: in process or in Redis, chosen at run time.
 
-use std::{fmt, num::NonZeroU32, time::Duration};
+use std::{fmt, num::NonZeroU32};
 
 use super::{RedisLimiter, RedisLoginStore};
 use crate::{
     BackendError, Decision, Limiter, MemoryBackend, Policy,
-    login::{LoginStore, MemoryLoginStore, Snapshot},
+    login::{AttemptKeys, Limits, LoginStore, MemoryLoginStore, Reservation},
 };
 
 /// The in-process limiter or the fleet-wide Redis one, picked when the service starts (from
@@ -67,7 +67,7 @@ impl Limiter for AnyLimiter {
     }
 }
 
-/// Login-failure counters in process or in Redis, chosen at run time (see [`AnyLimiter`]).
+/// Login counters in process or in Redis, chosen at run time (see [`AnyLimiter`]).
 pub enum AnyLoginStore {
     /// In this process ([`MemoryLoginStore`]).
     Memory(MemoryLoginStore),
@@ -97,28 +97,21 @@ impl From<RedisLoginStore> for AnyLoginStore {
 }
 
 impl LoginStore for AnyLoginStore {
-    async fn read(&self, keys: &[String; 3]) -> Result<Snapshot, BackendError> {
-        match self {
-            Self::Memory(s) => s.read(keys).await,
-            Self::Redis(s) => s.read(keys).await,
-        }
-    }
-
-    async fn record_failure(
+    async fn reserve(
         &self,
-        keys: &[String; 3],
-        window: Duration,
-    ) -> Result<Snapshot, BackendError> {
+        keys: &AttemptKeys,
+        limits: &Limits,
+    ) -> Result<Reservation, BackendError> {
         match self {
-            Self::Memory(s) => s.record_failure(keys, window).await,
-            Self::Redis(s) => s.record_failure(keys, window).await,
+            Self::Memory(s) => s.reserve(keys, limits).await,
+            Self::Redis(s) => s.reserve(keys, limits).await,
         }
     }
 
-    async fn clear(&self, keys: &[String]) -> Result<(), BackendError> {
+    async fn undo(&self, release: &[String], clear: &[String]) -> Result<(), BackendError> {
         match self {
-            Self::Memory(s) => s.clear(keys).await,
-            Self::Redis(s) => s.clear(keys).await,
+            Self::Memory(s) => s.undo(release, clear).await,
+            Self::Redis(s) => s.undo(release, clear).await,
         }
     }
 }

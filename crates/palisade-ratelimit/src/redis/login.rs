@@ -1,4 +1,4 @@
-//! Login failure counters in Redis, on the server's clock.
+//! Login counters in Redis, on the server's clock: one script call reserves an attempt.
 
 use std::{fmt, future::Future, time::Duration};
 
@@ -7,11 +7,11 @@ use redis::{Script, aio::ConnectionManager};
 use super::backend::RedisBackend;
 use crate::{
     error::{BackendError, BackendErrorKind},
-    login::{Counter, LoginStore, Snapshot},
+    login::{AttemptKeys, Counter, Limits, LoginStore, Reservation, Reserved, Scope},
 };
 
-/// Login failure counters in Redis. Each counter is its own key (cluster-safe); one attempt
-/// costs three script calls.
+/// Login counters in Redis. One attempt's keys share a hash tag (the throttle's prefix), so a
+/// reservation is one atomic script call on a single node or a cluster.
 #[derive(Clone)]
 pub struct RedisLoginStore {
     conn: ConnectionManager,
@@ -25,6 +25,21 @@ impl fmt::Debug for RedisLoginStore {
     }
 }
 
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn counter(f: i64, t: i64) -> Counter {
+    Counter {
+        failures: u32::try_from(f.max(0)).unwrap_or(u32::MAX),
+        last_ms: u64::try_from(t.max(0)).unwrap_or(0),
+    }
+}
+
+fn protocol() -> BackendError {
+    BackendError::new(BackendErrorKind::Protocol)
+}
+
 impl RedisLoginStore {
     /// A store sharing the backend's connection.
     pub fn new(backend: &RedisBackend) -> Self {
@@ -35,66 +50,88 @@ impl RedisLoginStore {
         }
     }
 
-    async fn run(
+    async fn call(
         &self,
-        keys: &[String; 3],
-        mode: &str,
-        window_ms: u64,
-    ) -> Result<Snapshot, BackendError> {
-        let mut snapshot = Snapshot::default();
-        for (i, key) in keys.iter().enumerate() {
-            let mut conn = self.conn.clone();
-            let mut invocation = self.script.key(key);
-            invocation.arg(mode).arg(window_ms);
-            let reply =
-                tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
-            let (failures, last, now): (u64, u64, u64) = match reply {
-                Err(_) => return Err(BackendError::new(BackendErrorKind::Timeout)),
-                Ok(Err(e)) => return Err(BackendError::new(super::backend::classify(&e))),
-                Ok(Ok(v)) => v,
-            };
-            snapshot.now_ms = now;
-            snapshot.counters[i] = Counter {
-                failures: u32::try_from(failures).unwrap_or(u32::MAX),
-                last_ms: last,
-            };
+        keys: &[String],
+        args: &[u64],
+        op: &str,
+    ) -> Result<Vec<i64>, BackendError> {
+        let mut conn = self.conn.clone();
+        let mut invocation = self.script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
         }
-        Ok(snapshot)
+        invocation.arg(op);
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await {
+            Err(_) => Err(BackendError::new(BackendErrorKind::Timeout)),
+            Ok(Err(e)) => Err(BackendError::new(super::backend::classify(&e))),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    async fn reserve_in_redis(
+        &self,
+        keys: &AttemptKeys,
+        limits: &Limits,
+    ) -> Result<Reservation, BackendError> {
+        let args = [
+            limits.window_ms(),
+            u64::from(limits.account_client.failures),
+            ms(limits.account_client.lockout),
+            u64::from(limits.client.failures),
+            ms(limits.client.lockout),
+            u64::from(limits.device.failures),
+            ms(limits.device.lockout),
+        ];
+        let reply = self.call(&keys.all(), &args, "reserve").await?;
+        match reply.as_slice() {
+            [0, scope, wait] => Ok(Reservation::Refused {
+                scope: if *scope == 2 {
+                    Scope::Client
+                } else {
+                    Scope::AccountClient
+                },
+                wait_ms: u64::try_from(*wait).unwrap_or(1).max(1),
+            }),
+            [1, trusted, now, af, at, pf, pt, cf, ct, df, dt] => {
+                Ok(Reservation::Reserved(Reserved {
+                    now_ms: u64::try_from(*now).map_err(|_| protocol())?,
+                    trusted: *trusted == 1,
+                    account: counter(*af, *at),
+                    account_client: counter(*pf, *pt),
+                    client: counter(*cf, *ct),
+                    device: keys.device.as_ref().map(|_| counter(*df, *dt)),
+                }))
+            }
+            _ => Err(protocol()),
+        }
     }
 }
 
 impl LoginStore for RedisLoginStore {
-    fn read(
+    fn reserve(
         &self,
-        keys: &[String; 3],
-    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
-        self.run(keys, "read", 0)
+        keys: &AttemptKeys,
+        limits: &Limits,
+    ) -> impl Future<Output = Result<Reservation, BackendError>> + Send {
+        self.reserve_in_redis(keys, limits)
     }
 
-    fn record_failure(
+    fn undo(
         &self,
-        keys: &[String; 3],
-        window: Duration,
-    ) -> impl Future<Output = Result<Snapshot, BackendError>> + Send {
-        self.run(
-            keys,
-            "fail",
-            u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1),
-        )
-    }
-
-    fn clear(&self, keys: &[String]) -> impl Future<Output = Result<(), BackendError>> + Send {
-        let mut conn = self.conn.clone();
-        let mut cmd = redis::cmd("DEL");
-        for key in keys {
-            cmd.arg(key);
-        }
+        release: &[String],
+        clear: &[String],
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        let keys: Vec<String> = release.iter().chain(clear).cloned().collect();
+        let n = release.len() as u64;
         async move {
-            match tokio::time::timeout(self.timeout, cmd.query_async::<()>(&mut conn)).await {
-                Err(_) => Err(BackendError::new(BackendErrorKind::Timeout)),
-                Ok(Err(e)) => Err(BackendError::new(super::backend::classify(&e))),
-                Ok(Ok(())) => Ok(()),
+            if keys.is_empty() {
+                return Ok(());
             }
+            self.call(&keys, &[n], "undo").await.map(|_| ())
         }
     }
 }
