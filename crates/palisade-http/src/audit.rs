@@ -2,9 +2,11 @@
 
 use std::{
     borrow::Cow,
+    collections::HashMap,
     fmt,
     sync::{Arc, Mutex},
     task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
 use http::{Method, Request, Response, StatusCode};
@@ -14,7 +16,7 @@ use tower::{Layer, Service};
 use crate::{
     client::client_addr,
     future::{OnResult, ResponseFuture},
-    request_id::request_id,
+    request_id::{client_request_id, request_id},
 };
 
 /// Where audit events go.
@@ -120,9 +122,13 @@ impl SecurityEvent {
 /// target (no query).
 ///
 /// Put it outside the defences (bearer, CSRF, rate limit) and inside the request-id layer.
+///
+/// With [`aggregate_refusals`](Self::aggregate_refusals), a flood of refusals costs one record
+/// per window instead of one per request.
 #[derive(Clone)]
 pub struct AuditLayer {
     sink: Arc<dyn AuditSink>,
+    refusals: Option<Arc<Refusals>>,
 }
 
 impl fmt::Debug for AuditLayer {
@@ -134,14 +140,179 @@ impl fmt::Debug for AuditLayer {
 impl AuditLayer {
     /// A layer recording into `sink`.
     pub fn new(sink: impl AuditSink) -> Self {
-        Self {
-            sink: Arc::new(sink),
-        }
+        Self::from_arc(Arc::new(sink))
     }
 
     /// A layer recording into a shared sink (an `Arc<Mutex<AuditLog>>` also used elsewhere).
     pub fn from_arc(sink: Arc<dyn AuditSink>) -> Self {
-        Self { sink }
+        Self {
+            sink,
+            refusals: None,
+        }
+    }
+
+    /// Folds repeated refusals (401, 403 and 429 responses) into one record per `window`.
+    ///
+    /// The first refusal of a kind is recorded at once; further refusals of the same kind
+    /// (same client, action, reason, status, actor, fields and method and path) within the
+    /// window are only counted, and the count is recorded when the window has closed, as the
+    /// same event with the fields `repeated` (how many were folded) and `window_secs` and
+    /// without a request id. Call [`flush_refusals`](Self::flush_refusals) on a timer so the
+    /// count of a flood that stopped is written too. At most `MAX_REFUSAL_KINDS` (10 000)
+    /// kinds are tracked at once; beyond that, refusals are recorded one by one.
+    #[must_use]
+    pub fn aggregate_refusals(mut self, window: Duration) -> Self {
+        self.refusals = Some(Arc::new(Refusals::new(window, MAX_REFUSAL_KINDS)));
+        self
+    }
+
+    /// Records the counts of every refusal window that has closed (see
+    /// [`aggregate_refusals`](Self::aggregate_refusals)); with `all`, of every open window too
+    /// (at shutdown).
+    pub fn flush_refusals(&self, all: bool) {
+        if let Some(refusals) = &self.refusals {
+            for event in refusals.flush(Instant::now(), all) {
+                self.sink.record(event);
+            }
+        }
+    }
+}
+
+/// The most refusal kinds [`AuditLayer::aggregate_refusals`] tracks at once.
+pub const MAX_REFUSAL_KINDS: usize = 10_000;
+
+/// What makes two refusals "the same" for aggregation: everything recorded but the request id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RefusalKind {
+    action: String,
+    outcome: &'static str,
+    status: u16,
+    target: String,
+    client: Option<String>,
+    reason: Option<String>,
+    actor: Option<String>,
+    fields: Vec<(String, String)>,
+}
+
+impl RefusalKind {
+    fn event(&self) -> Event {
+        let mut event = Event::new(self.action.clone())
+            .outcome(Outcome::from_name(self.outcome))
+            .target(self.target.clone())
+            .field("status", self.status);
+        if let Some(reason) = &self.reason {
+            event = event.field("reason", reason.clone());
+        }
+        for (name, value) in &self.fields {
+            event = event.field(name.clone(), value.clone());
+        }
+        if let Some(actor) = &self.actor {
+            event = event.actor(actor.clone());
+        }
+        if let Some(client) = &self.client {
+            event = event.client(client.clone());
+        }
+        event
+    }
+}
+
+/// The open windows of [`AuditLayer::aggregate_refusals`].
+struct Refusals {
+    window: Duration,
+    max_kinds: usize,
+    open: Mutex<HashMap<RefusalKind, Window>>,
+}
+
+struct Window {
+    opened: Instant,
+    repeated: u64,
+}
+
+/// What to do with one refusal.
+#[derive(Debug, PartialEq, Eq)]
+enum Fold {
+    /// Record it now (the first of its window, or untracked).
+    Record,
+    /// Counted in an open window.
+    Counted,
+}
+
+impl Refusals {
+    fn new(window: Duration, max_kinds: usize) -> Self {
+        Self {
+            window,
+            max_kinds,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn summary(&self, kind: &RefusalKind, repeated: u64) -> Event {
+        kind.event()
+            .field("repeated", repeated)
+            .field("window_secs", self.window.as_secs())
+    }
+
+    /// Folds one refusal at `now`; returns whether to record it, and the counts of windows it
+    /// closed.
+    fn fold(&self, kind: &RefusalKind, now: Instant) -> (Fold, Vec<Event>) {
+        let mut closed = Vec::new();
+        // A poisoned lock only means a panic elsewhere mid-update; the map stays usable.
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(window) = open.get_mut(kind) {
+            if now.saturating_duration_since(window.opened) < self.window {
+                window.repeated += 1;
+                return (Fold::Counted, closed);
+            }
+            if window.repeated > 0 {
+                closed.push(self.summary(kind, window.repeated));
+            }
+            *window = Window {
+                opened: now,
+                repeated: 0,
+            };
+            return (Fold::Record, closed);
+        }
+        if open.len() >= self.max_kinds {
+            closed.extend(self.close(&mut open, now, false));
+        }
+        if open.len() < self.max_kinds {
+            let _ = open.insert(
+                kind.clone(),
+                Window {
+                    opened: now,
+                    repeated: 0,
+                },
+            );
+        }
+        (Fold::Record, closed)
+    }
+
+    fn close(
+        &self,
+        open: &mut HashMap<RefusalKind, Window>,
+        now: Instant,
+        all: bool,
+    ) -> Vec<Event> {
+        let mut closed = Vec::new();
+        open.retain(|kind, window| {
+            let keep = !all && now.saturating_duration_since(window.opened) < self.window;
+            if !keep && window.repeated > 0 {
+                closed.push(self.summary(kind, window.repeated));
+            }
+            keep
+        });
+        closed
+    }
+
+    fn flush(&self, now: Instant, all: bool) -> Vec<Event> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.close(&mut open, now, all)
     }
 }
 
@@ -152,6 +323,7 @@ impl<S> Layer<S> for AuditLayer {
         Audit {
             inner,
             sink: self.sink.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -161,6 +333,7 @@ impl<S> Layer<S> for AuditLayer {
 pub struct Audit<S> {
     inner: S,
     sink: Arc<dyn AuditSink>,
+    refusals: Option<Arc<Refusals>>,
 }
 
 impl<S: fmt::Debug> fmt::Debug for Audit<S> {
@@ -174,9 +347,11 @@ impl<S: fmt::Debug> fmt::Debug for Audit<S> {
 /// What the audit record needs from the request.
 pub struct AuditHook {
     sink: Arc<dyn AuditSink>,
+    refusals: Option<Arc<Refusals>>,
     method: Method,
     path: String,
     request_id: Option<String>,
+    client_request_id: Option<String>,
     client: Option<String>,
 }
 
@@ -205,6 +380,43 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
             _ => None,
         });
         let Some(reported) = reported else { return };
+        if let Some(refusals) = &self.refusals
+            && matches!(
+                status,
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+            )
+        {
+            let kind = RefusalKind {
+                action: reported.action.into_owned(),
+                outcome: reported.outcome.as_str(),
+                status: status.as_u16(),
+                target: format!("{} {}", self.method, self.path),
+                client: self.client,
+                reason: reported.reason.map(Cow::into_owned),
+                actor: reported.actor,
+                fields: reported
+                    .fields
+                    .into_iter()
+                    .map(|(name, value)| (name.into_owned(), value))
+                    .collect(),
+            };
+            let (fold, closed) = refusals.fold(&kind, Instant::now());
+            for summary in closed {
+                self.sink.record(summary);
+            }
+            if fold == Fold::Record {
+                let mut event = kind.event();
+                if let Some(id) = self.request_id {
+                    event = event.request_id(id);
+                }
+                // Not part of the kind: a client could otherwise open a window per request.
+                if let Some(id) = self.client_request_id {
+                    event = event.field("client_request_id", id);
+                }
+                self.sink.record(event);
+            }
+            return;
+        }
         let mut event = Event::new(reported.action.into_owned())
             .outcome(reported.outcome)
             .target(format!("{} {}", self.method, self.path))
@@ -223,6 +435,9 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
         }
         if let Some(id) = self.request_id {
             event = event.request_id(id);
+        }
+        if let Some(id) = self.client_request_id {
+            event = event.field("client_request_id", id);
         }
         self.sink.record(event);
     }
@@ -243,11 +458,90 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let hook = AuditHook {
             sink: self.sink.clone(),
+            refusals: self.refusals.clone(),
             method: request.method().clone(),
             path: request.uri().path().to_owned(),
             request_id: request_id(request.extensions(), request.headers()),
+            client_request_id: client_request_id(request.extensions()).map(str::to_owned),
             client: client_addr(request.extensions()).map(|ip| ip.to_string()),
         };
         ResponseFuture::new(self.inner.call(request), hook)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(client: &str) -> RefusalKind {
+        RefusalKind {
+            action: "auth.bearer".into(),
+            outcome: "failure",
+            status: 401,
+            target: "GET /me".into(),
+            client: Some(client.into()),
+            reason: Some("missing".into()),
+            actor: None,
+            fields: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn repeated_refusals_are_recorded_once_per_window_with_their_count() {
+        let refusals = Refusals::new(Duration::from_secs(10), 100);
+        let t0 = Instant::now();
+        assert_eq!(refusals.fold(&kind("192.0.2.1"), t0).0, Fold::Record);
+        for i in 1..300 {
+            let (fold, closed) = refusals.fold(&kind("192.0.2.1"), t0 + Duration::from_millis(i));
+            assert_eq!(fold, Fold::Counted);
+            assert!(closed.is_empty());
+        }
+        // Another client is its own kind.
+        assert_eq!(refusals.fold(&kind("192.0.2.2"), t0).0, Fold::Record);
+        assert!(
+            refusals
+                .flush(t0 + Duration::from_secs(9), false)
+                .is_empty()
+        );
+        let closed = refusals.flush(t0 + Duration::from_secs(10), false);
+        assert_eq!(
+            closed.len(),
+            1,
+            "only the window with repeats writes a count"
+        );
+        // The next refusal after the window is recorded again.
+        assert_eq!(
+            refusals
+                .fold(&kind("192.0.2.1"), t0 + Duration::from_secs(11))
+                .0,
+            Fold::Record
+        );
+    }
+
+    #[test]
+    fn a_closed_window_is_counted_by_the_next_refusal_of_its_kind() {
+        let refusals = Refusals::new(Duration::from_secs(10), 100);
+        let t0 = Instant::now();
+        let _ = refusals.fold(&kind("192.0.2.1"), t0);
+        let _ = refusals.fold(&kind("192.0.2.1"), t0 + Duration::from_secs(1));
+        let (fold, closed) = refusals.fold(&kind("192.0.2.1"), t0 + Duration::from_secs(12));
+        assert_eq!(fold, Fold::Record);
+        assert_eq!(closed.len(), 1);
+    }
+
+    #[test]
+    fn beyond_the_kind_cap_refusals_are_recorded_one_by_one() {
+        let refusals = Refusals::new(Duration::from_secs(10), 2);
+        let t0 = Instant::now();
+        let _ = refusals.fold(&kind("192.0.2.1"), t0);
+        let _ = refusals.fold(&kind("192.0.2.2"), t0);
+        for _ in 0..3 {
+            assert_eq!(refusals.fold(&kind("192.0.2.3"), t0).0, Fold::Record);
+        }
+        assert!(refusals.open.lock().unwrap().len() <= 2);
+        assert!(
+            refusals.flush(t0, true).is_empty(),
+            "no repeats were folded"
+        );
     }
 }

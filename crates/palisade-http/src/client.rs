@@ -24,6 +24,14 @@ pub struct ClientIp(pub IpAddr);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientKey(pub std::sync::Arc<str>);
 
+/// The request came from a peer the deployment trusts as a proxy, so its forwarding headers
+/// (`X-Forwarded-Proto`, `Forwarded: proto=`) describe the client's connection. Put in request
+/// extensions by [`ClientIpLayer`](crate::ClientIpLayer) when its resolver
+/// ([`ResolveClient::is_trusted_proxy`](crate::ResolveClient::is_trusted_proxy)) trusts the
+/// peer; any copy already there is removed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TrustedProxy;
+
 /// The best known client address: [`ClientIp`] if resolved, else the [`PeerAddr`]'s address.
 pub fn client_addr(extensions: &Extensions) -> Option<IpAddr> {
     extensions

@@ -10,7 +10,7 @@ use std::{
 use http::{Extensions, HeaderMap, Request};
 use tower::Service;
 
-use crate::client::{ClientIp, ClientKey, PeerAddr};
+use crate::client::{ClientIp, ClientKey, PeerAddr, TrustedProxy};
 use crate::service::layer_service;
 
 /// Finds the client behind the proxies a deployment trusts.
@@ -25,6 +25,12 @@ pub trait ResolveClient: Send + Sync + 'static {
     /// IPv6 prefix (a subscriber's whole block) for palisade-ratelimit's resolver.
     fn key(&self, client: IpAddr) -> String {
         client.to_string()
+    }
+
+    /// Whether `peer` is a proxy whose forwarding headers are believed; `false` by default.
+    fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        let _ = peer;
+        false
     }
 }
 
@@ -45,7 +51,8 @@ fn peer_extension(extensions: &Extensions) -> Option<SocketAddr> {
 }
 
 /// Puts a [`ClientIp`] and a [`ClientKey`] in each request's extensions, for the logging, audit and rate-limit
-/// layers inside it.
+/// layers inside it, and [`TrustedProxy`] when the peer is a trusted proxy (so
+/// [`SecurityHeadersLayer`](crate::SecurityHeadersLayer) believes its `X-Forwarded-Proto`).
 ///
 /// The peer address is read with [`peer_from`](Self::peer_from) (by default from a
 /// [`PeerAddr`] extension); with axum served through `into_make_service_with_connect_info`:
@@ -125,7 +132,11 @@ where
         // A client-supplied value never survives: only this layer decides.
         request.extensions_mut().remove::<ClientIp>();
         request.extensions_mut().remove::<ClientKey>();
+        request.extensions_mut().remove::<TrustedProxy>();
         if let Some(peer) = (self.layer.peer_from)(request.extensions()) {
+            if self.layer.resolver.is_trusted_proxy(peer.ip()) {
+                request.extensions_mut().insert(TrustedProxy);
+            }
             let ip = self.layer.resolver.resolve(peer, request.headers());
             let key = self.layer.resolver.key(ip);
             request.extensions_mut().insert(ClientIp(ip));

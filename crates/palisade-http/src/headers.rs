@@ -16,9 +16,12 @@ use crate::future::{OnResult, ResponseFuture};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Https {
-    /// The request arrived over HTTPS if its URI has the `https` scheme or a TLS-terminating
-    /// proxy said so in `X-Forwarded-Proto: https` or `Forwarded: proto=https`. A client that
-    /// forges these on plain HTTP only receives a header its browser ignores.
+    /// The request arrived over HTTPS if its URI has the `https` scheme, or a TLS-terminating
+    /// proxy the deployment trusts said so in `X-Forwarded-Proto: https` or
+    /// `Forwarded: proto=https`. Those headers count only on a request that carries the
+    /// [`TrustedProxy`](crate::TrustedProxy) extension, which
+    /// [`ClientIpLayer`](crate::ClientIpLayer) inserts when its resolver trusts the peer (put
+    /// that layer outside this one); from any other peer they are a client's claim and ignored.
     #[default]
     Detect,
     /// Every request is HTTPS: the service is reachable only through TLS.
@@ -237,11 +240,14 @@ impl SecurityHeaders {
         self
     }
 
-    fn is_https(&self, uri: &http::Uri, headers: &HeaderMap) -> bool {
+    fn is_https(&self, uri: &http::Uri, headers: &HeaderMap, via_trusted_proxy: bool) -> bool {
         match self.https {
             Https::Always => true,
             Https::Never => false,
-            Https::Detect => arrived_over_https(uri, headers),
+            Https::Detect => {
+                uri.scheme() == Some(&http::uri::Scheme::HTTPS)
+                    || (via_trusted_proxy && arrived_over_https(uri, headers))
+            }
         }
     }
 
@@ -321,7 +327,13 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let https = self.config.is_https(request.uri(), request.headers());
+        let via_trusted_proxy = request
+            .extensions()
+            .get::<crate::client::TrustedProxy>()
+            .is_some();
+        let https = self
+            .config
+            .is_https(request.uri(), request.headers(), via_trusted_proxy);
         let hook = AddHeaders {
             config: self.config.clone(),
             https,

@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod client;
 mod client_layer;
+mod content_type;
 mod cookie;
 mod csrf;
 mod errors;
@@ -23,14 +24,15 @@ mod service;
 mod token;
 
 pub use crate::{
-    audit::{Audit, AuditHook, AuditLayer, AuditSink, SecurityEvent},
+    audit::{Audit, AuditHook, AuditLayer, AuditSink, MAX_REFUSAL_KINDS, SecurityEvent},
     auth::{
         AUTH_TARGET, Authorized, Bearer, BearerLayer, Rejection, Require, RequireLayer,
         TokenVerifier,
     },
     body::ResponseBody,
-    client::{ClientIp, ClientKey, PeerAddr, Principal, client_addr},
+    client::{ClientIp, ClientKey, PeerAddr, Principal, TrustedProxy, client_addr},
     client_layer::{ClientIpLayer, ClientIpService, PeerOnly, ResolveClient},
+    content_type::{CONTENT_TYPE_TARGET, ContentType, ContentTypeLayer},
     cookie::{CookieValue, cookie},
     csrf::{CSRF_TARGET, Csrf, CsrfCheck, CsrfLayer},
     errors::{ERROR_TARGET, PanicToDetail, SanitizeErrors, SanitizeErrorsLayer, catch_panic},
@@ -40,7 +42,10 @@ pub use crate::{
     rate::{KeyBy, RATE_TARGET, RateLimit, RateLimitLayer, RateLimiter, Verdict},
     ratelimit::PolicyLimiter,
     redirect::{HttpsRedirect, HttpsRedirectLayer},
-    request_id::{REQUEST_ID_HEADER, request_id},
+    request_id::{
+        ClientRequestId, ClientRequestIdLayer, ClientRequestIdService, REQUEST_ID_HEADER,
+        client_request_id, request_id,
+    },
     token::{JwtVerifier, NoRevocation, Revocation, TokenCsrf},
 };
 

@@ -14,7 +14,7 @@ use crate::service::layer_service;
 use crate::{
     client::client_addr,
     future::{OnResult, ResponseFuture},
-    request_id::request_id,
+    request_id::{client_request_id, request_id},
 };
 
 /// The tracing target of request log events.
@@ -85,6 +85,7 @@ pub struct LogLine {
     method: Method,
     path: String,
     request_id: Option<String>,
+    client_request_id: Option<String>,
     client: Option<String>,
     headers: Option<HeaderMap>,
 }
@@ -93,6 +94,7 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
     fn on_result(self, result: &mut Result<Response<B>, E>) {
         let latency_us = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
         let request_id = self.request_id.as_deref().unwrap_or("-");
+        let client_request_id = self.client_request_id.as_deref().unwrap_or("-");
         let client = self.client.as_deref().unwrap_or("-");
         let headers = self.headers.as_ref().map(|h| format!("{h:?}"));
         let headers = headers.as_deref().unwrap_or("-");
@@ -104,6 +106,7 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
                 status = response.status().as_u16(),
                 latency_us,
                 request_id,
+                client_request_id,
                 client,
                 headers,
                 "request",
@@ -115,6 +118,7 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
                 status = response.status().as_u16(),
                 latency_us,
                 request_id,
+                client_request_id,
                 client,
                 headers,
                 "request",
@@ -126,6 +130,7 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
                 status = "error",
                 latency_us,
                 request_id,
+                client_request_id,
                 client,
                 headers,
                 "request failed in the service",
@@ -157,6 +162,7 @@ where
             method: request.method().clone(),
             path: redactor.redact_url(path).into_owned(),
             request_id: request_id(request.extensions(), request.headers()),
+            client_request_id: client_request_id(request.extensions()).map(str::to_owned),
             client: client_addr(request.extensions()).map(|ip| ip.to_string()),
             headers: self
                 .layer

@@ -21,6 +21,10 @@ impl ResolveClient for ClientIpResolver {
     fn key(&self, client: IpAddr) -> String {
         ClientIpResolver::key(self, client).to_string()
     }
+
+    fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.is_trusted(peer)
+    }
 }
 
 /// A palisade-ratelimit [`Limiter`] (the in-process `MemoryBackend`, or the fleet-wide

@@ -1,7 +1,16 @@
-//! Reading the request id that tower-http's `SetRequestIdLayer` put on a request.
+//! Reading the request id that tower-http's `SetRequestIdLayer` put on a request, and keeping a
+//! client's own `x-request-id` apart from it.
 
-use http::{Extensions, HeaderMap, HeaderValue};
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use http::{Extensions, HeaderMap, HeaderValue, Request};
+use tower::Service;
 use tower_http::request_id::RequestId;
+
+use crate::service::layer_service;
 
 /// The header tower-http's `x_request_id` constructors use, and the one read as a fallback.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -18,6 +27,94 @@ pub fn request_id(extensions: &Extensions, headers: &HeaderMap) -> Option<String
         .map(RequestId::header_value)
         .or_else(|| headers.get(REQUEST_ID_HEADER))?;
     checked(value)
+}
+
+/// Longest client request id kept.
+const CLIENT_MAX_LEN: usize = 64;
+
+/// The `x-request-id` a client sent, kept apart from the id the server chose: put in request
+/// extensions by [`ClientRequestIdLayer`], read by the log and audit layers, which record it as
+/// `client_request_id` beside the server's `request_id`. Only `[A-Za-z0-9._:-]` characters
+/// are kept, at most 64 of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientRequestId(pub Arc<str>);
+
+/// The client's request id in `extensions`, if [`ClientRequestIdLayer`] kept one.
+pub fn client_request_id(extensions: &Extensions) -> Option<&str> {
+    extensions.get::<ClientRequestId>().map(|id| &*id.0)
+}
+
+/// Takes the client's `x-request-id` header off each request, so the `SetRequestIdLayer`
+/// inside it always chooses the server's own id (tower-http keeps an id the request already
+/// has), and keeps the client's value, sanitized, as a [`ClientRequestId`] extension.
+///
+/// A client can thus correlate its calls without writing the id the server's logs and audit
+/// records are keyed by. Put it outside `SetRequestIdLayer`:
+///
+/// ```
+/// use palisade_http::{
+///     ClientRequestIdLayer,
+///     tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+/// };
+/// use tower::ServiceBuilder;
+///
+/// let stack = ServiceBuilder::new()
+///     .layer(ClientRequestIdLayer::new())
+///     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+///     .layer(PropagateRequestIdLayer::x_request_id());
+/// # let _ = stack;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientRequestIdLayer;
+
+impl ClientRequestIdLayer {
+    /// The layer.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+layer_service! {
+    /// The service of [`ClientRequestIdLayer`].
+    pub struct ClientRequestIdService<S> of ClientRequestIdLayer;
+}
+
+impl<S, ReqBody> Service<Request<ReqBody>> for ClientRequestIdService<S>
+where
+    S: Service<Request<ReqBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        request.extensions_mut().remove::<ClientRequestId>();
+        request.extensions_mut().remove::<RequestId>();
+        let sent: Vec<HeaderValue> = match request.headers_mut().entry(REQUEST_ID_HEADER) {
+            http::header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
+            http::header::Entry::Vacant(_) => Vec::new(),
+        };
+        // Two ids: keep neither, as with any header sent twice that should be single.
+        if let [value] = sent.as_slice() {
+            let kept: String = value
+                .as_bytes()
+                .iter()
+                .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+                .take(CLIENT_MAX_LEN)
+                .map(|&b| char::from(b))
+                .collect();
+            if !kept.is_empty() {
+                request
+                    .extensions_mut()
+                    .insert(ClientRequestId(Arc::from(kept)));
+            }
+        }
+        self.inner.call(request)
+    }
 }
 
 fn checked(value: &HeaderValue) -> Option<String> {

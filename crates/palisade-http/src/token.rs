@@ -138,11 +138,13 @@ where
 }
 
 /// palisade-token's CSRF defences as a [`CsrfCheck`]: `OriginPolicy` reads `Sec-Fetch-Site`,
-/// then `Origin`, then `Referer`; `CsrfTokens` verifies the signed double-submit token for the
-/// session.
+/// then `Origin` (against the `Host` header and the trusted origins), then `Referer`;
+/// `CsrfTokens` verifies the signed double-submit token for the session.
 ///
 /// A request the origin policy calls cross-site is refused even with a valid token; one with
-/// no browser signal at all, or from a trusted origin, still needs the token.
+/// no browser signal at all, or from a trusted origin, still needs the token. Only the `Host`
+/// header is compared (an HTTP/2 request names its authority in the URI instead): without it,
+/// a browser lacking Fetch Metadata passes only from a trusted origin.
 pub struct TokenCsrf {
     tokens: CsrfTokens,
     policy: OriginPolicy,
@@ -174,6 +176,7 @@ impl CsrfCheck for TokenCsrf {
             sec_fetch_site: text(headers, "sec-fetch-site"),
             origin: text(headers, header::ORIGIN),
             referer: text(headers, header::REFERER),
+            host: text(headers, header::HOST),
         };
         match self.policy.check(&request) {
             Decision::Allow | Decision::RequireToken => Ok(()),

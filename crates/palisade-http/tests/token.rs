@@ -328,6 +328,43 @@ async fn csrf_signed_double_submit_and_fetch_metadata() {
     }
 }
 
+/// The single-page app on a trusted origin, and browsers without Fetch Metadata on the
+/// service's own origin, pass with the token; an untrusted origin does not.
+#[tokio::test]
+async fn csrf_trusted_origin_and_own_host_pass() {
+    let tokens = CsrfTokens::new(CSRF_KEY).unwrap();
+    let mine = tokens.issue("s-alice");
+    let with = |site: Option<&str>, origin: &str| {
+        let mut request = post("s-alice", Some(&mine), Some(&mine), site);
+        let headers = request.headers_mut();
+        headers.insert(header::ORIGIN, origin.parse().unwrap());
+        headers.insert(header::HOST, "api.example".parse().unwrap());
+        request
+    };
+    let cases = [
+        (Some("same-site"), "https://app.example", StatusCode::OK),
+        (Some("cross-site"), "https://app.example", StatusCode::OK),
+        (Some("same-origin"), "https://api.example", StatusCode::OK),
+        (None, "https://api.example", StatusCode::OK),
+        (None, "https://app.example", StatusCode::OK),
+        (
+            Some("cross-site"),
+            "https://evil.example",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Some("same-site"),
+            "https://blog.example",
+            StatusCode::FORBIDDEN,
+        ),
+        (None, "https://evil.example", StatusCode::FORBIDDEN),
+    ];
+    for (site, origin, want) in cases {
+        let response = csrf_app().oneshot(with(site, origin)).await.unwrap();
+        assert_eq!(response.status(), want, "{site:?} {origin}");
+    }
+}
+
 #[tokio::test]
 async fn refusals_carry_security_headers_and_problem_bodies() {
     use palisade_http::{SecurityHeaders, SecurityHeadersLayer};
