@@ -48,6 +48,13 @@ fn random32() -> Result<[u8; 32], KeyError> {
 /// let restored = MacKey::from_bytes(saved);
 /// assert_eq!(format!("{restored:?}"), "MacKey { epoch: 0, key: [REDACTED] }");
 /// ```
+///
+/// It has no `Display`, so it cannot be printed by mistake:
+///
+/// ```compile_fail
+/// let key = palisade_audit::MacKey::generate().unwrap();
+/// let _ = format!("{key}");
+/// ```
 pub struct MacKey {
     epoch: u64,
     key: SecretBox<[u8; 32]>,
@@ -130,6 +137,9 @@ impl MacKey {
     }
 }
 
+/// The key bytes live in a `SecretBox`, which zeroizes them on drop.
+impl zeroize::ZeroizeOnDrop for MacKey {}
+
 impl ExposeSecret<[u8; 32]> for MacKey {
     fn expose_secret(&self) -> &[u8; 32] {
         self.key.expose_secret()
@@ -188,6 +198,13 @@ pub trait CheckpointSigner: Send + Sync + fmt::Debug {
 /// let key = SigningKey::generate().unwrap();
 /// let public = key.verifying_key();
 /// assert!(format!("{key:?}").contains(&public.to_base64()));
+/// ```
+///
+/// It has no `Display`, so it cannot be printed by mistake:
+///
+/// ```compile_fail
+/// let key = palisade_audit::SigningKey::generate().unwrap();
+/// let _ = format!("{key}");
 /// ```
 pub struct SigningKey(ed25519_dalek::SigningKey);
 
@@ -269,6 +286,10 @@ impl CheckpointSigner for SigningKey {
         Ok(self.0.sign(message).to_bytes())
     }
 }
+
+/// `ed25519_dalek`'s key (its `zeroize` feature is on) zeroizes its secret scalar and seed on
+/// drop.
+impl zeroize::ZeroizeOnDrop for SigningKey {}
 
 impl ExposeSecret<[u8; 32]> for SigningKey {
     fn expose_secret(&self) -> &[u8; 32] {
@@ -392,5 +413,21 @@ mod tests {
         let again = VerifyingKey::from_base64(&public.to_base64()).unwrap();
         assert_eq!(again, public);
         assert!(!format!("{key:?}").contains(&format!("{:?}", [9u8; 32])));
+    }
+
+    /// Compiles only while the field holding the secret zeroizes itself on drop.
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+
+    #[test]
+    fn mac_keys_and_signing_keys_are_zeroized_on_drop() {
+        let mac = MacKey::generate().unwrap();
+        zeroized_on_drop(&mac.key);
+        zeroized_on_drop(&mac);
+        let mut stepped = mac.duplicate();
+        stepped.advance();
+        zeroized_on_drop(&stepped.key);
+        let signing = SigningKey::generate().unwrap();
+        zeroized_on_drop(&signing.0);
+        zeroized_on_drop(&signing);
     }
 }

@@ -97,7 +97,7 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
     match cmd {
         KeyringCommand::New { file, master } => {
             let master = master_key(&master)?;
-            let keyring = Keyring::generate().map_err(|e| keyring_failure(&e))?;
+            let mut keyring = Keyring::generate().map_err(|e| keyring_failure(&e))?;
             let primary = primary_id(&keyring)?;
             keyring
                 .save_new(&file, &master)
@@ -110,7 +110,7 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
             let id = keyring
                 .rotate(KeyPurpose::Encryption)
                 .map_err(|e| keyring_failure(&e))?;
-            save(&keyring, &file, &master)?;
+            save(&mut keyring, &file, &master)?;
             print(&format!("{id}\n"))
         }
         KeyringCommand::List { file, master } => {
@@ -144,7 +144,7 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
             })?;
             let mut keyring = load(&file, &master)?;
             keyring.disable(id).map_err(|e| keyring_failure(&e))?;
-            save(&keyring, &file, &master)
+            save(&mut keyring, &file, &master)
         }
     }
 }
@@ -156,7 +156,7 @@ fn primary_id(keyring: &Keyring) -> Result<KeyId, Failure> {
         .map_err(|e| keyring_failure(&e))
 }
 
-fn save(keyring: &Keyring, file: &Path, master: &MasterKey) -> CmdResult {
+fn save(keyring: &mut Keyring, file: &Path, master: &MasterKey) -> CmdResult {
     keyring.save(file, master).map_err(|e| keyring_failure(&e))
 }
 

@@ -30,15 +30,14 @@ fn read_password() -> Result<Password, Failure> {
 }
 
 /// Limits that admit every preset the command can hash with, so `verify` reads what `hash`
-/// writes: the defaults, with memory raised to the largest preset (RFC 9106's 2 GiB).
+/// writes: the defaults, with memory and work raised to the largest preset (RFC 9106's 2 GiB).
 fn cli_limits() -> Limits {
     let mut limits = Limits::DEFAULT;
-    let largest = Preset::ALL
-        .iter()
-        .map(|p| p.params().m_kib())
-        .max()
-        .unwrap_or(limits.max_memory_kib);
-    limits.max_memory_kib = limits.max_memory_kib.max(largest);
+    for preset in Preset::ALL {
+        let params = preset.params();
+        limits.max_memory_kib = limits.max_memory_kib.max(params.m_kib());
+        limits.max_work = limits.max_work.max(params.work());
+    }
     limits
 }
 

@@ -10,8 +10,13 @@ use crate::{detect, redactor::Redactor};
 /// Complete lines are redacted as they arrive; a partial line waits for the rest. A line that
 /// opens a PEM private key block waits, with the lines after it, for the block's END line (up
 /// to `max_pending` bytes; past that the held text is redacted from the BEGIN line on, so a
-/// truncated key never leaks). A line longer than `max_pending` with no newline is cut at its
-/// last space, tab or comma; without one, at `max_pending`.
+/// truncated key never leaks). A line longer than `max_pending` with no newline is cut at a
+/// space, tab or comma where nothing before the cut can make what follows a secret: a cut is
+/// taken only if a value placed right after it would pass through unredacted, so a key, its
+/// operator and quotes, or an authorization scheme is never separated from its value. When no
+/// such cut is found among the last separators, the rest of that line is dropped and replaced
+/// by one `[REDACTED]`: in doubt, nothing leaks. A line with no separator at all is cut at
+/// `max_pending`.
 ///
 /// ```
 /// use palisade_redact::{LineRedactor, Redactor};
@@ -31,7 +36,18 @@ pub struct LineRedactor {
     /// Inside a private key block whose start was already redacted (the block outgrew
     /// `max_pending`): its remaining lines are dropped up to and including the END line.
     in_block: bool,
+    /// An overlong line had no safe cut: its remaining bytes are dropped up to its newline.
+    in_unsafe_line: bool,
 }
+
+/// How many bytes before a cut are read to decide whether the cut is safe: far more than any
+/// key name, operator, quotes and authorization scheme together.
+const CUT_CONTEXT: usize = 1024;
+/// How many separators, from the last one back, are tried as a cut before failing closed.
+const CUT_TRIES: usize = 64;
+/// Values placed after a candidate cut: bare and quoted, as a value follows `key=`, `key: `,
+/// `"key": ` or `Bearer `. Plain letters and digits that no detector flags on their own.
+const CUT_PROBES: [&[u8]; 2] = [b"probevalue42", b"\"probevalue42\""];
 
 impl LineRedactor {
     /// Default bound on held text: 1 MiB.
@@ -49,6 +65,7 @@ impl LineRedactor {
             pending: Vec::new(),
             max_pending: max_pending.max(4096),
             in_block: false,
+            in_unsafe_line: false,
         }
     }
 
@@ -56,7 +73,12 @@ impl LineRedactor {
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.pending.extend_from_slice(chunk);
         self.skip_block_rest();
+        self.skip_unsafe_line_rest();
         let (ready, forced_open_block) = self.ready_len();
+        if ready == 0 && self.pending.len() > self.max_pending && !self.pending.contains(&b'\n') {
+            self.fail_closed(out);
+            return;
+        }
         if ready > 0 {
             let rest = self.pending.split_off(ready);
             out.extend_from_slice(&self.redactor.redact_bytes(&self.pending));
@@ -66,6 +88,60 @@ impl LineRedactor {
                 self.in_block = true;
                 self.skip_block_rest();
             }
+        }
+    }
+
+    /// The last cut of an overlong line that separates nothing a detector needs, trying the
+    /// last [`CUT_TRIES`] separators. `None` when there is none: the caller fails closed.
+    fn safe_cut(&self, p: &[u8]) -> Option<usize> {
+        let mut end = p.len();
+        if memchr::memrchr3(b' ', b'\t', b',', p).is_none() {
+            // One unbroken run of bytes: cut at the bound, if that leaves no key behind.
+            return self.cut_is_safe(p).then_some(p.len());
+        }
+        for _ in 0..CUT_TRIES {
+            let cut = memchr::memrchr3(b' ', b'\t', b',', &p[..end])? + 1;
+            if self.cut_is_safe(&p[..cut]) {
+                return Some(cut);
+            }
+            end = cut - 1;
+        }
+        None
+    }
+
+    /// Whether a value right after `before` would come out unredacted, so nothing in
+    /// `before` (within [`CUT_CONTEXT`]) makes what follows the cut a secret.
+    fn cut_is_safe(&self, before: &[u8]) -> bool {
+        let context = &before[before.len().saturating_sub(CUT_CONTEXT)..];
+        CUT_PROBES.iter().all(|probe| {
+            let mut text = Vec::with_capacity(context.len() + probe.len());
+            text.extend_from_slice(context);
+            text.extend_from_slice(probe);
+            self.redactor.redact_bytes(&text).ends_with(probe)
+        })
+    }
+
+    /// Fails closed on an overlong line with no safe cut: what is held of it is redacted and
+    /// released, then the rest of the line up to its newline is replaced by one marker.
+    fn fail_closed(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.redactor.redact_bytes(&self.pending));
+        out.extend_from_slice(b"[REDACTED]");
+        self.pending.clear();
+        self.in_unsafe_line = true;
+    }
+
+    /// Drops the rest of an overlong line that had no safe cut, through (not including) its
+    /// newline.
+    fn skip_unsafe_line_rest(&mut self) {
+        if !self.in_unsafe_line {
+            return;
+        }
+        match memchr::memchr(b'\n', &self.pending) {
+            Some(newline) => {
+                self.pending.drain(..newline);
+                self.in_unsafe_line = false;
+            }
+            None => self.pending.clear(),
         }
     }
 
@@ -88,11 +164,13 @@ impl LineRedactor {
 
     /// Ends the stream: appends whatever is held, redacted.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if !self.in_block {
+        self.skip_unsafe_line_rest();
+        if !self.in_block && !self.in_unsafe_line {
             out.extend_from_slice(&self.redactor.redact_bytes(&self.pending));
         }
         self.pending.clear();
         self.in_block = false;
+        self.in_unsafe_line = false;
     }
 
     /// How many leading pending bytes can be redacted now, and whether that releases a
@@ -103,9 +181,11 @@ impl LineRedactor {
             if p.len() <= self.max_pending {
                 return (0, false);
             }
-            // An overlong line: cut where no token can continue.
-            let cut = memchr::memrchr3(b' ', b'\t', b',', p).map_or(p.len(), |i| i + 1);
-            return (cut, detect::hold_point(&p[..cut]).is_some());
+            // An overlong line: cut where no token can continue and no key is left behind.
+            return match self.safe_cut(p) {
+                Some(cut) => (cut, detect::hold_point(&p[..cut]).is_some()),
+                None => (0, false),
+            };
         };
         let complete = last_newline + 1;
         match detect::hold_point(&p[..complete]) {

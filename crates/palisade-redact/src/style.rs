@@ -144,6 +144,28 @@ mod tests {
         assert_eq!(render(&prefix, "pässwörtlich-lang"), "päss[REDACTED]");
     }
 
+    /// The `Partial` rule as documented: shown only when at most a quarter of the value is
+    /// shown and at least 8 characters stay hidden, counted in characters.
+    #[test]
+    fn partial_shows_at_most_a_quarter_and_hides_at_least_eight() {
+        let both = Style::Partial {
+            prefix: 4,
+            suffix: 4,
+        };
+        // 32 characters: 8 shown is exactly a quarter.
+        let value: String = ('a'..='z').chain('0'..='5').collect();
+        assert_eq!(render(&both, &value), "abcd[REDACTED]2345");
+        // 31 characters: 8 shown is more than a quarter.
+        assert_eq!(render(&both, &value[..31]), "[REDACTED]");
+        let one = Style::Partial {
+            prefix: 1,
+            suffix: 0,
+        };
+        // 8 hidden is enough, 7 is not (and characters, not bytes, are counted).
+        assert_eq!(render(&one, "ääääääääa"), "ä[REDACTED]");
+        assert_eq!(render(&one, "äääääääa"), "[REDACTED]");
+    }
+
     #[test]
     fn keyed_hash_correlates_without_revealing() {
         let key = KeyedHashKey::new(SecretBox::new(vec![1u8; 32].into_boxed_slice())).unwrap();

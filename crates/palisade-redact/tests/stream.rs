@@ -197,3 +197,63 @@ mod tracing_writer {
         }
     }
 }
+
+/// One overlong line arriving in two writes: the first ends with `before` and takes the held
+/// text just past the bound, so its last separator is the one right after `before`; the second
+/// brings the value.
+fn overlong(before: &str, tail: &str) -> String {
+    let mut s = LineRedactor::with_max_pending(Redactor::new(), 4096);
+    let mut out = Vec::new();
+    let first = format!("{} {before}", "x".repeat(4100 - before.len()));
+    s.push(first.as_bytes(), &mut out);
+    s.push(tail.as_bytes(), &mut out);
+    s.finish(&mut out);
+    String::from_utf8(out).unwrap()
+}
+
+/// The long-line claim: no cut of an overlong line separates a key from its value, whatever
+/// the shape (`key: value`, JSON members, an authorization scheme), so a secret split across
+/// writes is still seen whole.
+#[test]
+fn a_cut_never_separates_a_key_from_its_value() {
+    let cases = [
+        ("password: ", "hunter2hunter2 rest\n", "hunter2hunter2"),
+        (
+            "{\"password\": ",
+            "\"hunter2hunter2\", \"x\": 1}\n",
+            "hunter2hunter2",
+        ),
+        (
+            "Authorization: Bearer ",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl done\n",
+            "eyJzdWIiOiIxIn0",
+        ),
+    ];
+    for (before, tail, secret) in cases {
+        let text = overlong(before, tail);
+        assert!(
+            !text.contains(secret),
+            "{before:?}: {}",
+            &text[text.len() - 120..]
+        );
+        assert!(text.ends_with('\n'), "the line's end is kept");
+    }
+}
+
+/// Failing closed: a line whose every recent separator follows a key has no safe cut; the
+/// rest of that line is replaced by one marker and the next line comes through.
+#[test]
+fn an_overlong_line_without_a_safe_cut_fails_closed() {
+    let mut s = LineRedactor::with_max_pending(Redactor::new(), 4096);
+    let mut out = Vec::new();
+    s.push("password: ".repeat(500).as_bytes(), &mut out);
+    s.push(b"hunter2hunter2 and more\nnext line\n", &mut out);
+    s.finish(&mut out);
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        text.ends_with("[REDACTED]\nnext line\n"),
+        "{}",
+        &text[text.len() - 80..]
+    );
+}
