@@ -161,6 +161,7 @@ fn main() {
         let config = secure_api::Config {
             database: dir.join("db.sqlite"),
             audit_dir: dir.join("audit"),
+            audit_verifier_out: Some(dir.join("audit.verifier")),
             keyring: dir.join("keyring"),
             rate_limit: 10_000_000,
             rate_limit_per_user: 10_000_000,

@@ -7,7 +7,7 @@
 //! down), deleting each only after it was appended. A crash between the two appends a record
 //! twice, never loses one; the `queued_id` field tells duplicates apart.
 
-use palisade_audit::{Event, Outcome};
+use palisade_audit::{Event, Outcome, Queued as Admission};
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
@@ -68,12 +68,12 @@ impl Queued {
     }
 }
 
-/// Appends the queued records to the audit log (up to 100, oldest first), syncs it, then
-/// deletes them from the queue. Returns how many were moved.
+/// Hands the queued records to the audit writer (up to 100, oldest first), waits until they
+/// are appended and synced, then deletes them from the queue. Returns how many were moved.
 ///
 /// # Errors
-/// The database's or the log's; an append that fails stops the pass and leaves that record
-/// and the ones after it queued.
+/// The database's or the writer's; a record the writer's full queue refuses stops the pass and
+/// stays queued with the ones after it.
 pub(crate) async fn drain(state: &AppState) -> Result<usize, DbError> {
     let queued = state
         .db
@@ -97,29 +97,31 @@ pub(crate) async fn drain(state: &AppState) -> Result<usize, DbError> {
     if queued.is_empty() {
         return Ok(0);
     }
-    // Append and sync first; only records that are on disk leave the queue.
-    let (appended, failure) = {
-        let mut log = state
-            .audit
-            .lock()
-            .map_err(|_| DbError::new("audit lock poisoned".into()))?;
-        let mut appended = Vec::with_capacity(queued.len());
-        let mut failure = None;
-        for record in queued {
-            let id = record.id;
-            match log.append(record.event()) {
-                Ok(_) => appended.push(id),
-                Err(e) => {
-                    failure = Some(format!("audit append: {e}"));
-                    break;
-                }
-            }
+    // Append and sync first; only records that are on disk leave the queue. A record the
+    // writer's full queue refused stays queued for the next pass.
+    let mut appended = Vec::with_capacity(queued.len());
+    for record in queued {
+        let id = record.id;
+        if state.audit.record(record.event()) == Admission::Dropped {
+            break;
         }
-        if let Err(e) = log.flush() {
-            return Err(DbError::new(format!("audit sync: {e}")));
+        appended.push(id);
+    }
+    let writer = state.audit.clone();
+    let synced = tokio::task::spawn_blocking(move || {
+        writer.flush()?;
+        // An append that failed is reported here, not by the flush.
+        match writer.last_failure() {
+            Some(_) => Err(palisade_audit::AppendError::Poisoned),
+            None => Ok(()),
         }
-        (appended, failure)
-    };
+    })
+    .await;
+    match synced {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(DbError::new(format!("audit sync: {e}"))),
+        Err(e) => return Err(DbError::new(format!("audit sync: {e}"))),
+    }
     let moved = appended.len();
     state
         .db
@@ -132,8 +134,5 @@ pub(crate) async fn drain(state: &AppState) -> Result<usize, DbError> {
             Ok(())
         })
         .await?;
-    match failure {
-        Some(message) => Err(DbError::new(message)),
-        None => Ok(moved),
-    }
+    Ok(moved)
 }

@@ -83,13 +83,29 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The `SQLite` database file, created on first run.
     pub database: PathBuf,
-    /// Directory of the audit log, created on first run.
+    /// Directory of the audit log. It holds what appending needs (the current epoch's MAC key
+    /// and the log), never what verifying needs.
     pub audit_dir: PathBuf,
+    /// Where to write the audit log's verifier bundle (its epoch-0 MAC key and checkpoint
+    /// public key) when the log is created on first start: a new file, never overwritten, that
+    /// the operator moves off this machine. Unset, a missing log stops the start; create one
+    /// with `secure-api audit-init --verifier-out FILE`.
+    pub audit_verifier_out: Option<PathBuf>,
+    /// The audit log's epoch in seconds (default 900): how often its MAC key moves forward and
+    /// the records so far are sealed. Used when the log is created.
+    pub audit_epoch_secs: u64,
+    /// The admin listener, serving `GET /metrics` (loopback by default: keep it off the
+    /// public network).
+    pub admin_listen: SocketAddr,
     /// The keyring file for field encryption, created on first run.
     pub keyring: PathBuf,
     /// Redis URL: rate limits, token revocation, refresh families and one-time tokens move
-    /// there, shared by every instance.
+    /// there, shared by every instance. A URL with a password belongs in
+    /// [`redis_url_file`](Self::redis_url_file) or `PALISADE_REDIS_URL`, not on a command line.
     pub redis_url: Option<String>,
+    /// A file holding the Redis URL (first line; `PALISADE_REDIS_URL_FILE`, `--redis-url-file`),
+    /// so a password in it appears in no process list or configuration file.
+    pub redis_url_file: Option<PathBuf>,
     /// The public host (`api.example.com`, with `:port` if not 443): plain-HTTP requests are
     /// redirected to HTTPS there. Off when unset (behind a proxy that redirects itself, or in
     /// development over plain HTTP).
@@ -112,15 +128,32 @@ pub struct Config {
     pub rate_limit_per_user: u32,
     /// The rate-limit window in seconds.
     pub rate_window_secs: u64,
-    /// Failed logins per account before it is locked.
+    /// Failed logins for one account from one client address before that address is locked
+    /// out of the account (other addresses only see a delay of a few seconds).
     pub login_max_failures: u32,
-    /// How long an account stays locked, in seconds.
+    /// How long such a lockout lasts, in seconds.
     pub login_lockout_secs: u64,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
     /// Networks of reverse proxies whose `X-Forwarded-For` is believed (`10.0.0.0/8`,
     /// `192.0.2.7`).
     pub trusted_proxies: Vec<String>,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection is kept waiting for its next request.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body, from the end of its headers.
+    pub body_read_timeout_secs: u64,
+    /// Seconds a request may take in all before it is answered 408.
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; more are answered 503 at once, not queued.
+    pub max_concurrent_requests: usize,
+    /// Seconds in-flight requests are given to finish after SIGTERM or Ctrl-C.
+    pub shutdown_grace_secs: u64,
+    /// MiB of memory the password hasher may hold at once (each check takes about 19 MiB);
+    /// a check that does not fit within `hash_wait_ms` is answered 503.
+    pub hash_memory_mib: u64,
+    /// Milliseconds a password check waits for memory before it is answered 503.
+    pub hash_wait_ms: u64,
     /// Where secrets come from when not in the environment.
     pub secrets: SecretFiles,
 }
@@ -136,14 +169,14 @@ pub struct SecretFiles {
     pub token_key_file: Option<PathBuf>,
     /// Master key sealing the field-encryption keyring.
     pub master_key_file: Option<PathBuf>,
-    /// Epoch-0 MAC key of the audit log (used when the log is created).
-    pub audit_mac_key_file: Option<PathBuf>,
     /// Ed25519 seed signing audit checkpoints.
     pub audit_signing_key_file: Option<PathBuf>,
     /// Password pepper.
     pub pepper_file: Option<PathBuf>,
     /// Key signing CSRF tokens.
     pub csrf_key_file: Option<PathBuf>,
+    /// Key signing device cookies (a browser that logged in to an account before).
+    pub device_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -152,8 +185,12 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: PathBuf::from("secure-api.db"),
             audit_dir: PathBuf::from("secure-api-audit"),
+            audit_verifier_out: None,
+            audit_epoch_secs: 900,
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             keyring: PathBuf::from("secure-api.keyring"),
             redis_url: None,
+            redis_url_file: None,
             https_redirect_host: None,
             allowed_origins: vec!["http://localhost:3000".to_owned()],
             issuer: "secure-api".to_owned(),
@@ -167,6 +204,13 @@ impl Default for Config {
             login_lockout_secs: 300,
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 15,
+            request_timeout_secs: 30,
+            max_concurrent_requests: 512,
+            shutdown_grace_secs: 20,
+            hash_memory_mib: 512,
+            hash_wait_ms: 2000,
             secrets: SecretFiles::default(),
         }
     }
@@ -179,11 +223,32 @@ impl fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("database", &self.database)
             .field("audit_dir", &self.audit_dir)
+            .field("audit_verifier_out", &self.audit_verifier_out)
+            .field("admin_listen", &self.admin_listen)
             .field("keyring", &self.keyring)
             .field("redis", &self.redis_url.as_ref().map(|_| "[configured]"))
             .field("allowed_origins", &self.allowed_origins)
             .finish_non_exhaustive()
     }
+}
+
+/// The Redis URL in the first line of `path`. An error names the file, never its content.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] if the file cannot be read or is empty.
+pub(crate) fn read_redis_url(path: &Path) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+        name: "redis_url_file",
+        reason: format!("{}: {}", path.display(), e.kind()),
+    })?;
+    let url = text.lines().next().unwrap_or_default().trim();
+    if url.is_empty() {
+        return Err(ConfigError::Invalid {
+            name: "redis_url_file",
+            reason: format!("{} is empty", path.display()),
+        });
+    }
+    Ok(url.to_owned())
 }
 
 /// Reads `PALISADE_<NAME>` from `env`.
@@ -231,38 +296,35 @@ impl Config {
         parse_env(env, "PALISADE_DATABASE", &mut config.database)?;
         parse_env(env, "PALISADE_AUDIT_DIR", &mut config.audit_dir)?;
         parse_env(env, "PALISADE_KEYRING", &mut config.keyring)?;
-        parse_env(env, "PALISADE_RATE_LIMIT", &mut config.rate_limit)?;
         parse_env(
             env,
-            "PALISADE_RATE_LIMIT_PER_USER",
-            &mut config.rate_limit_per_user,
+            "PALISADE_AUDIT_EPOCH_SECS",
+            &mut config.audit_epoch_secs,
         )?;
-        parse_env(
-            env,
-            "PALISADE_RATE_WINDOW_SECS",
-            &mut config.rate_window_secs,
-        )?;
-        parse_env(
-            env,
-            "PALISADE_LOGIN_MAX_FAILURES",
-            &mut config.login_max_failures,
-        )?;
-        parse_env(
-            env,
-            "PALISADE_LOGIN_LOCKOUT_SECS",
-            &mut config.login_lockout_secs,
-        )?;
-        parse_env(env, "PALISADE_ACCESS_TTL_SECS", &mut config.access_ttl_secs)?;
-        parse_env(
-            env,
-            "PALISADE_REFRESH_GRACE_SECS",
-            &mut config.refresh_grace_secs,
-        )?;
+        parse_env(env, "PALISADE_ADMIN_LISTEN", &mut config.admin_listen)?;
+        if let Some(path) = var(env, "PALISADE_AUDIT_VERIFIER_OUT") {
+            config.audit_verifier_out = Some(PathBuf::from(path));
+        }
+        config.limits_from_env(env)?;
         if let Some(host) = var(env, "PALISADE_HTTPS_REDIRECT_HOST") {
             config.https_redirect_host = Some(host.to_owned());
         }
         if let Some(url) = var(env, "PALISADE_REDIS_URL") {
             config.redis_url = Some(url.to_owned());
+        }
+        if let Some(path) = var(env, "PALISADE_REDIS_URL_FILE") {
+            config.redis_url_file = Some(PathBuf::from(path));
+        }
+        if let Some(path) = config.redis_url_file.clone() {
+            config.redis_url = Some(read_redis_url(&path)?);
+        }
+        if let Some(proxies) = var(env, "PALISADE_TRUSTED_PROXIES") {
+            config.trusted_proxies = proxies
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(origins) = var(env, "PALISADE_ALLOWED_ORIGINS") {
             config.allowed_origins = origins
@@ -274,6 +336,61 @@ impl Config {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// The numeric limits and timeouts from `PALISADE_*`.
+    fn limits_from_env(&mut self, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+        parse_env(env, "PALISADE_RATE_LIMIT", &mut self.rate_limit)?;
+        parse_env(
+            env,
+            "PALISADE_RATE_LIMIT_PER_USER",
+            &mut self.rate_limit_per_user,
+        )?;
+        parse_env(env, "PALISADE_RATE_WINDOW_SECS", &mut self.rate_window_secs)?;
+        parse_env(
+            env,
+            "PALISADE_LOGIN_MAX_FAILURES",
+            &mut self.login_max_failures,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_LOGIN_LOCKOUT_SECS",
+            &mut self.login_lockout_secs,
+        )?;
+        parse_env(env, "PALISADE_ACCESS_TTL_SECS", &mut self.access_ttl_secs)?;
+        parse_env(
+            env,
+            "PALISADE_REFRESH_GRACE_SECS",
+            &mut self.refresh_grace_secs,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_HEADER_READ_TIMEOUT_SECS",
+            &mut self.header_read_timeout_secs,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_BODY_READ_TIMEOUT_SECS",
+            &mut self.body_read_timeout_secs,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_REQUEST_TIMEOUT_SECS",
+            &mut self.request_timeout_secs,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_MAX_CONCURRENT_REQUESTS",
+            &mut self.max_concurrent_requests,
+        )?;
+        parse_env(
+            env,
+            "PALISADE_SHUTDOWN_GRACE_SECS",
+            &mut self.shutdown_grace_secs,
+        )?;
+        parse_env(env, "PALISADE_HASH_MEMORY_MIB", &mut self.hash_memory_mib)?;
+        parse_env(env, "PALISADE_HASH_WAIT_MS", &mut self.hash_wait_ms)?;
+        Ok(())
     }
 
     /// The validated `https_redirect_host`: a bare host (and port), nothing else.
@@ -314,8 +431,26 @@ impl Config {
                 "the limit and the lockout must be positive",
             );
         }
+        if self.audit_epoch_secs == 0 || self.audit_epoch_secs > 7 * 86_400 {
+            return bad("audit_epoch_secs", "must be 1..=604800");
+        }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes", "must be at least 1024");
+        }
+        for (name, secs) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("request_timeout_secs", self.request_timeout_secs),
+        ] {
+            if secs == 0 || secs > 3600 {
+                return bad(name, "must be 1..=3600");
+            }
+        }
+        if self.shutdown_grace_secs > 3600 {
+            return bad("shutdown_grace_secs", "must be 0..=3600");
+        }
+        if self.max_concurrent_requests == 0 {
+            return bad("max_concurrent_requests", "must be positive");
         }
         Ok(())
     }
@@ -332,14 +467,14 @@ pub struct Secrets {
     pub token_key: Secret,
     /// Master key sealing the field-encryption keyring (exactly 32 bytes).
     pub master_key: Secret,
-    /// Epoch-0 MAC key of the audit log (exactly 32 bytes).
-    pub audit_mac_key: Secret,
     /// Ed25519 seed signing audit checkpoints (exactly 32 bytes).
     pub audit_signing_key: Secret,
     /// Password pepper.
     pub pepper: Secret,
     /// Key signing CSRF tokens.
     pub csrf_key: Secret,
+    /// Key signing device cookies.
+    pub device_key: Secret,
 }
 
 impl fmt::Debug for Secrets {
@@ -386,11 +521,6 @@ const SPECS: [SecretSpec; 7] = [
         file_key: "master_key_file",
     },
     SecretSpec {
-        name: "audit_mac_key",
-        env: "PALISADE_AUDIT_MAC_KEY",
-        file_key: "audit_mac_key_file",
-    },
-    SecretSpec {
         name: "audit_signing_key",
         env: "PALISADE_AUDIT_SIGNING_KEY",
         file_key: "audit_signing_key_file",
@@ -404,6 +534,11 @@ const SPECS: [SecretSpec; 7] = [
         name: "csrf_key",
         env: "PALISADE_CSRF_KEY",
         file_key: "csrf_key_file",
+    },
+    SecretSpec {
+        name: "device_key",
+        env: "PALISADE_DEVICE_KEY",
+        file_key: "device_key_file",
     },
 ];
 
@@ -473,9 +608,9 @@ impl Secrets {
                 "jwt_key_file" => files.jwt_key_file.as_ref(),
                 "token_key_file" => files.token_key_file.as_ref(),
                 "master_key_file" => files.master_key_file.as_ref(),
-                "audit_mac_key_file" => files.audit_mac_key_file.as_ref(),
                 "audit_signing_key_file" => files.audit_signing_key_file.as_ref(),
                 "pepper_file" => files.pepper_file.as_ref(),
+                "device_key_file" => files.device_key_file.as_ref(),
                 _ => files.csrf_key_file.as_ref(),
             };
             let file_var = format!("{}_FILE", spec.env);
@@ -514,10 +649,10 @@ impl Secrets {
             jwt_key: next()?,
             token_key: next()?,
             master_key: next()?,
-            audit_mac_key: next()?,
             audit_signing_key: next()?,
             pepper: next()?,
             csrf_key: next()?,
+            device_key: next()?,
         })
     }
 
@@ -553,6 +688,33 @@ mod tests {
             }
         ));
         assert!(Secrets::load(&SecretFiles::default(), &env(&[]), true).is_ok());
+    }
+
+    #[test]
+    fn the_device_key_is_required_like_every_other_secret() {
+        let others: Vec<(String, String)> = SPECS
+            .iter()
+            .filter(|spec| spec.name != "device_key")
+            .enumerate()
+            .map(|(i, spec)| {
+                (
+                    spec.env.to_owned(),
+                    format!("{:02x}", i + 1).repeat(31) + "ab",
+                )
+            })
+            .collect();
+        let others: BTreeMap<String, String> = others.into_iter().collect();
+        let err = Secrets::load(&SecretFiles::default(), &others, false).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::MissingSecret {
+                name: "device_key",
+                env: "PALISADE_DEVICE_KEY",
+                ..
+            }
+        ));
+        let dev = Secrets::load(&SecretFiles::default(), &others, true).unwrap();
+        assert_eq!(dev.device_key.expose_secret().len(), 32);
     }
 
     #[test]

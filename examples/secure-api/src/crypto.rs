@@ -52,7 +52,7 @@ fn keyring_error(path: &Path, e: &impl std::fmt::Display) -> CryptoError {
 /// Loads the keyring, creating it (one fresh key) on first run.
 pub(crate) fn load_or_create(path: &Path, master: &MasterKey) -> Result<Keyring, CryptoError> {
     if !path.exists() {
-        let keyring = Keyring::generate().map_err(|e| keyring_error(path, &e))?;
+        let mut keyring = Keyring::generate().map_err(|e| keyring_error(path, &e))?;
         keyring
             .save_new(path, master)
             .map_err(|e| keyring_error(path, &e))?;

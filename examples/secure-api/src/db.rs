@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS audit_queue (
     fields     TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reset_queue (
+    id         INTEGER PRIMARY KEY,
+    email      TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outbox (
     id         INTEGER PRIMARY KEY,
     recipient  TEXT NOT NULL,
@@ -54,6 +59,19 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at INTEGER NOT NULL
 );
 ";
+
+/// Columns added after the first schema, added to a database created before them.
+fn migrate(conn: &Connection) -> Result<(), DbError> {
+    let has_epoch: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('users') WHERE name = 'reset_epoch'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_epoch {
+        conn.execute_batch("ALTER TABLE users ADD COLUMN reset_epoch INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
+}
 
 /// A user row.
 #[derive(Debug, Clone)]
@@ -74,6 +92,9 @@ pub struct User {
     pub phone: Option<String>,
     /// Encrypted postal address (`pc1:` text), bound to this row.
     pub address: Option<String>,
+    /// Bumped by every password change: a reset token names the epoch it was issued in, so a
+    /// change ends every reset token issued before it.
+    pub reset_epoch: i64,
 }
 
 /// The database handle; cheap to clone.
@@ -92,10 +113,15 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         bio: row.get(5)?,
         phone: row.get(6)?,
         address: row.get(7)?,
+        reset_epoch: row.get(8)?,
     })
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, role, display_name, bio, phone, address";
+const USER_COLUMNS: &str =
+    "id, email, password_hash, role, display_name, bio, phone, address, reset_epoch";
+
+/// How long a statement waits for a lock another connection holds.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Db {
     /// Opens (creating if needed) the database at `path` and applies the schema.
@@ -104,8 +130,9 @@ impl Db {
     /// [`DbError`] if the file cannot be opened or the schema applied.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -140,21 +167,84 @@ impl Db {
         f(&mut guard)
     }
 
-    /// Inserts a user; `Ok(None)` when the email is taken.
-    pub(crate) async fn insert_user(
+    /// Registers `email`, or, when it is taken, mails its owner instead: one transaction
+    /// either way (an insert and an outbox row), so both take the same work. `Some(id)` for a
+    /// new account.
+    pub(crate) async fn register_or_notify(
         &self,
         email: String,
         password_hash: String,
-        role: &'static str,
         now: i64,
     ) -> Result<Option<i64>, DbError> {
         self.call(move |c| {
-            let n = c.execute(
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let inserted = tx.execute(
                 "INSERT INTO users (email, password_hash, role, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(email) DO NOTHING",
-                params![email, password_hash, role, now],
+                 VALUES (?1, ?2, 'user', ?3, ?3) ON CONFLICT(email) DO NOTHING",
+                params![email, password_hash, now],
+            )? == 1;
+            let id = inserted.then(|| tx.last_insert_rowid());
+            let (kind, body) = if inserted {
+                (
+                    "welcome",
+                    "Your account was created. If this was not you, ignore this message.",
+                )
+            } else {
+                (
+                    "account_exists",
+                    "Someone tried to register with your address, which already has an \
+                     account. If it was you, log in or reset your password.",
+                )
+            };
+            tx.execute(
+                "INSERT INTO outbox (recipient, kind, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    email,
+                    kind,
+                    serde_json::json!({ "text": body }).to_string(),
+                    now
+                ],
             )?;
-            Ok((n == 1).then(|| c.last_insert_rowid()))
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    /// Queues a password-reset request for `email` (known or not): the request path does this
+    /// and nothing that depends on the account; the reset worker resolves it.
+    pub(crate) async fn queue_reset(&self, email: String, now: i64) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO reset_queue (email, created_at) VALUES (?1, ?2)",
+                params![email, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The oldest `limit` queued reset requests: (row id, email, queued at).
+    pub(crate) async fn queued_resets(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(i64, String, i64)>, DbError> {
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare("SELECT id, email, created_at FROM reset_queue ORDER BY id LIMIT ?1")?;
+            let rows = stmt
+                .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Removes a handled reset request.
+    pub(crate) async fn unqueue_reset(&self, id: i64) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute("DELETE FROM reset_queue WHERE id = ?1", [id])?;
+            Ok(())
         })
         .await
     }
@@ -202,6 +292,28 @@ impl Db {
         .await
     }
 
+    /// Sets a new password and bumps the account's reset epoch, ending every reset token
+    /// issued before. With `epoch`, only if the account is still at that epoch (a reset token
+    /// of an earlier epoch, or one that lost a race with another change, sets nothing).
+    /// Whether the password was set.
+    pub(crate) async fn change_password(
+        &self,
+        id: i64,
+        hash: String,
+        epoch: Option<i64>,
+        now: i64,
+    ) -> Result<bool, DbError> {
+        self.call(move |c| {
+            let n = c.execute(
+                "UPDATE users SET password_hash = ?2, reset_epoch = reset_epoch + 1,
+                 updated_at = ?3 WHERE id = ?1 AND (?4 IS NULL OR reset_epoch = ?4)",
+                params![id, hash, now, epoch],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     /// Writes the profile fields (already sanitized and encrypted).
     pub(crate) async fn update_profile(&self, user: User, now: i64) -> Result<(), DbError> {
         self.call(move |c| {
@@ -238,12 +350,6 @@ impl Db {
             Ok(())
         })
         .await
-    }
-
-    /// Counts users (for `/metrics`).
-    pub(crate) async fn count_users(&self) -> Result<i64, DbError> {
-        self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
-            .await
     }
 
     /// Every user's id, email and role, for the admin listing.

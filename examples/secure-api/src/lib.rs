@@ -4,23 +4,26 @@
 #![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
 
 pub mod app;
+mod audit;
 mod audit_queue;
 pub mod config;
 pub mod crypto;
 pub mod db;
+mod files;
+mod handlers;
 pub mod metrics;
 mod problem;
-mod profile;
+mod server;
+pub mod token_store;
 
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
-    path::PathBuf,
-    sync::{Arc, Mutex},
+    path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
-use palisade_audit::{AuditLog, MacKey, SigningKey};
 use palisade_http::{
     BearerLayer, CsrfLayer, JwtVerifier, KeyBy, PolicyLimiter, RateLimitLayer, TokenCsrf,
 };
@@ -28,7 +31,7 @@ use palisade_password::{Hasher, PasswordPolicy, Pepper, Peppers};
 use palisade_ratelimit::{
     MemoryBackend, MemoryConfig, Policy,
     client_ip::{ClientIpResolver, ForwardedHeader},
-    login::{LoginPolicy, LoginThrottle, MemoryLoginStore},
+    login::{DeviceCookies, HardLimit, LoginPolicy, LoginThrottle, MemoryLoginStore},
     redis::{
         AnyLimiter, AnyLoginStore, RedisBackend, RedisConfig, RedisLimiter, RedisLimiterConfig,
         RedisLoginStore,
@@ -40,14 +43,17 @@ use palisade_token::{
     onetime::OneTimeTokens,
     refresh::{RefreshPolicy, RefreshTokens},
     revocation::RevocationList,
-    store::{AnyStore, RedisStore},
+    store::RedisStore,
 };
 use secrecy::{ExposeSecret as _, SecretBox};
 
-use crate::config::Secret;
 pub use crate::{
     app::{Access, AppState, UserClaims, router, routes, routes_only},
     config::{Config, ConfigError, Secrets},
+};
+use crate::{
+    config::Secret,
+    token_store::{SqliteTokenStore, TokenStore},
 };
 
 /// What the command line asked for.
@@ -64,6 +70,11 @@ pub enum Command {
         /// `admin` or `user`.
         role: String,
     },
+    /// Create the audit log and write its verifier bundle to `verifier_out` (a new file).
+    AuditInit {
+        /// Where the bundle goes; the operator moves it off the machine.
+        verifier_out: PathBuf,
+    },
     /// Print the usage.
     Help,
 }
@@ -77,20 +88,28 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// `--listen ADDR`.
     pub listen: Option<SocketAddr>,
-    /// `--redis-url URL`.
+    /// `--redis-url URL` (refused with a password: use `--redis-url-file`).
     pub redis_url: Option<String>,
+    /// `--redis-url-file FILE`.
+    pub redis_url_file: Option<PathBuf>,
     /// `--dev`: throwaway secrets, loudly insecure.
     pub dev: bool,
 }
 
 /// The usage text.
 pub const USAGE: &str = "\
-usage: secure-api [serve] [--config FILE] [--listen ADDR] [--redis-url URL] [--dev]
+usage: secure-api [serve] [--config FILE] [--listen ADDR] [--redis-url URL]
+                  [--redis-url-file FILE] [--dev]
        secure-api rotate-keys --config FILE
        secure-api grant-role EMAIL ROLE [--config FILE]
+       secure-api audit-init --verifier-out FILE [--config FILE]
 
 Secrets come from PALISADE_<NAME> or PALISADE_<NAME>_FILE (or [secrets] in the config file),
-never from the command line. --dev generates throwaway secrets and is insecure.";
+never from the command line: a Redis URL with a password goes in --redis-url-file or
+PALISADE_REDIS_URL. --dev generates throwaway secrets and is insecure.
+
+audit-init creates the audit log and writes its verifier bundle to FILE (never over an
+existing file): move FILE off this machine; `palisade audit verify DIR --verifier FILE`.";
 
 impl Args {
     /// Parses `args` (without the program name).
@@ -103,8 +122,10 @@ impl Args {
             config: None,
             listen: None,
             redis_url: None,
+            redis_url_file: None,
             dev: false,
         };
+        let mut verifier_out = None;
         let mut positional = Vec::new();
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
@@ -126,7 +147,22 @@ impl Args {
                         ConfigError::Usage(format!("--listen: not an address: {v}"))
                     })?);
                 }
-                "--redis-url" => out.redis_url = Some(value("--redis-url")?),
+                "--redis-url" => {
+                    let url = value("--redis-url")?;
+                    if has_password(&url) {
+                        // Every local user can read a command line; never echo the value.
+                        return Err(ConfigError::Usage(format!(
+                            "--redis-url carries a password, which the process list shows to \
+                             every local user: put the URL in --redis-url-file or \
+                             PALISADE_REDIS_URL\n\n{USAGE}"
+                        )));
+                    }
+                    out.redis_url = Some(url);
+                }
+                "--redis-url-file" => {
+                    out.redis_url_file = Some(PathBuf::from(value("--redis-url-file")?));
+                }
+                "--verifier-out" => verifier_out = Some(PathBuf::from(value("--verifier-out")?)),
                 "--dev" => out.dev = true,
                 "-h" | "--help" => out.command = Command::Help,
                 f if f.starts_with('-') => {
@@ -142,6 +178,14 @@ impl Args {
         match positional.first().map(String::as_str) {
             None | Some("serve") if positional.len() <= 1 => {}
             Some("rotate-keys") if positional.len() == 1 => out.command = Command::RotateKeys,
+            Some("audit-init") if positional.len() == 1 => {
+                let Some(verifier_out) = verifier_out.take() else {
+                    return Err(ConfigError::Usage(format!(
+                        "audit-init needs --verifier-out FILE\n\n{USAGE}"
+                    )));
+                };
+                out.command = Command::AuditInit { verifier_out };
+            }
             Some("grant-role") if positional.len() == 3 => {
                 out.command = Command::GrantRole {
                     email: positional[1].clone(),
@@ -154,8 +198,20 @@ impl Args {
                 )));
             }
         }
+        if verifier_out.is_some() {
+            return Err(ConfigError::Usage(format!(
+                "--verifier-out belongs to audit-init\n\n{USAGE}"
+            )));
+        }
         Ok(out)
     }
+}
+
+/// Whether a URL has userinfo (`scheme://user:password@host` or `scheme://:password@host`).
+fn has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.contains('@')
 }
 
 /// Why the service could not start.
@@ -204,49 +260,120 @@ pub fn load(args: &Args, env: &BTreeMap<String, String>) -> Result<(Config, Secr
     if let Some(url) = &args.redis_url {
         config.redis_url = Some(url.clone());
     }
+    if let Some(path) = &args.redis_url_file {
+        config.redis_url = Some(config::read_redis_url(path)?);
+    }
     if args.dev && args.config.is_none() {
         // Throwaway secrets cannot open yesterday's keyring or audit log: a fresh directory.
-        let dir = std::env::temp_dir().join(format!("secure-api-dev-{}", std::process::id()));
-        config.database = dir.join("secure-api.db");
-        config.audit_dir = dir.join("audit");
-        config.keyring = dir.join("keyring");
-        std::fs::create_dir_all(&dir).map_err(|e| ConfigError::Invalid {
+        let dir = files::new_dev_dir(&std::env::temp_dir()).map_err(|e| ConfigError::Invalid {
             name: "dev directory",
             reason: e.to_string(),
         })?;
+        config.database = dir.join("secure-api.db");
+        config.audit_dir = dir.join("audit");
+        config.keyring = dir.join("keyring");
+        config.audit_verifier_out = Some(dir.join("audit.verifier"));
+    }
+    if env.contains_key("PALISADE_AUDIT_MAC_KEY") || env.contains_key("PALISADE_AUDIT_MAC_KEY_FILE")
+    {
+        tracing::warn!(
+            "PALISADE_AUDIT_MAC_KEY is no longer read: the audit log's verifier bundle is written \
+             when the log is created. Keep an old key offline to verify the log it started, and \
+             remove it from this machine."
+        );
     }
     let secrets = Secrets::load(&config.secrets, env, args.dev)?;
     Ok((config, secrets))
 }
 
-fn audit_log(config: &Config, secrets: &Secrets) -> Result<AuditLog, StartError> {
-    let signing = SigningKey::from_secret(&SecretBox::new(Box::new(Secrets::array(
-        &secrets.audit_signing_key,
-    ))));
-    let builder = AuditLog::builder(&config.audit_dir).signer(Arc::new(signing));
-    let has_log = std::fs::read_dir(&config.audit_dir).is_ok_and(|mut d| d.next().is_some());
-    if has_log {
-        builder.open().map_err(|e| component("audit log")(&e))
-    } else {
-        // The configured epoch-0 key starts the chain; the operator's copy of it (the
-        // `audit_mac_key` secret) is what verifies the log, so the bundle is not kept here.
-        let mac = MacKey::from_bytes(Secrets::array(&secrets.audit_mac_key));
-        builder
-            .epoch0_key(mac)
-            .create_with(|_| Ok(()))
-            .map_err(|e| component("audit log")(&e))
+/// The token state under `prefix` in Redis, or else in the database (one store for every
+/// kind of token: each has its own tables).
+fn token_store(
+    redis: Option<&redis::aio::ConnectionManager>,
+    local: &SqliteTokenStore,
+    prefix: &str,
+) -> TokenStore {
+    match redis {
+        Some(conn) => TokenStore::Redis(RedisStore::with_connection(conn.clone(), prefix)),
+        None => TokenStore::Sqlite(local.clone()),
     }
 }
 
-fn token_store(redis: Option<&redis::aio::ConnectionManager>, prefix: &str) -> AnyStore {
-    match redis {
-        Some(conn) => AnyStore::from(RedisStore::with_connection(conn.clone(), prefix)),
-        None => AnyStore::memory(),
+/// Says at startup where logouts, resets and refresh families are kept and whether they
+/// survive a restart: the database, or Redis with the persistence its `INFO` reports.
+async fn log_token_persistence(redis: Option<&redis::aio::ConnectionManager>, database: &Path) {
+    let Some(conn) = redis else {
+        tracing::info!(
+            target: "secure_api::tokens",
+            database = %database.display(),
+            "token state persistence: sqlite (revocations, refresh families and one-time \
+             tokens are kept in the database and survive a restart)"
+        );
+        return;
+    };
+    let mut conn = conn.clone();
+    let info: Result<String, _> = redis::cmd("INFO")
+        .arg("persistence")
+        .query_async(&mut conn)
+        .await;
+    let field = |info: &str, name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(|v| v.trim().to_owned())
+    };
+    let save: Result<Vec<String>, _> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("save")
+        .query_async(&mut conn)
+        .await;
+    let aof = info
+        .as_deref()
+        .ok()
+        .and_then(|i| field(i, "aof_enabled"))
+        .is_some_and(|v| v == "1");
+    let rdb = save
+        .ok()
+        .and_then(|v| v.get(1).cloned())
+        .filter(|v| !v.trim().is_empty());
+    match (aof, rdb) {
+        (true, _) => tracing::info!(
+            target: "secure_api::tokens",
+            "token state persistence: redis aof (appendonly yes)"
+        ),
+        (false, Some(save)) => tracing::warn!(
+            target: "secure_api::tokens",
+            %save,
+            "token state persistence: redis rdb snapshots only; a Redis crash forgets the \
+             logouts and resets since the last snapshot (use appendonly yes)"
+        ),
+        (false, None) => tracing::warn!(
+            target: "secure_api::tokens",
+            "token state persistence: none (redis has neither AOF nor RDB, or CONFIG is \
+             disabled); a Redis restart re-admits logged-out tokens and loses every \
+             refresh family: use appendonly yes"
+        ),
     }
 }
 
 fn key(secret: &Secret) -> &[u8] {
     secret.expose_secret()
+}
+
+/// The password hasher: the configured pepper and memory budget.
+fn password_hasher(config: &Config, secrets: &Secrets) -> Result<Hasher, StartError> {
+    let pepper = Pepper::new(
+        "p1",
+        SecretBox::new(secrets.pepper.expose_secret().to_vec().into_boxed_slice()),
+    )
+    .map_err(|e| component("pepper")(&e))?;
+    Hasher::builder()
+        .peppers(Peppers::new(pepper))
+        .memory_budget(
+            config.hash_memory_mib.saturating_mul(1024),
+            Duration::from_millis(config.hash_wait_ms),
+        )
+        .build()
+        .map_err(|e| component("password hasher")(&e))
 }
 
 /// palisade-ratelimit's pieces, in process or in Redis.
@@ -255,23 +382,29 @@ struct Limits {
     per_user: RateLimitLayer<PolicyLimiter<AnyLimiter>>,
     login_throttle: LoginThrottle<AnyLoginStore>,
     resolver: ClientIpResolver,
+    /// The limiter under both request limits, for the service's own policies.
+    limiter: Arc<AnyLimiter>,
 }
 
-fn limits(config: &Config) -> Result<Limits, StartError> {
+fn limits(config: &Config, device_key: &Secret) -> Result<Limits, StartError> {
     let window = Duration::from_secs(config.rate_window_secs);
     let per_client = Policy::new("per-client", config.rate_limit, window)
         .map_err(|e| component("rate limit")(&e))?;
     let per_user = Policy::new("per-user", config.rate_limit_per_user, window)
         .map_err(|e| component("rate limit")(&e))?;
+    // Hard lockout only for the (account, client) pair and the client network; other clients'
+    // failures only slow the account down, and a device cookie exempts a known browser.
     let mut login_policy = LoginPolicy::default();
-    login_policy.account.free = config.login_max_failures;
-    login_policy.account_client.free = config.login_max_failures;
-    login_policy.lockout_after = Some(config.login_max_failures);
-    login_policy.lockout = Duration::from_secs(config.login_lockout_secs);
+    login_policy.account_client = HardLimit {
+        failures: config.login_max_failures,
+        lockout: Duration::from_secs(config.login_lockout_secs),
+    };
+    login_policy.account_delay.free = config.login_max_failures;
     let (limiter, login_store) = match &config.redis_url {
         Some(url) => {
             let backend = RedisBackend::new(url, RedisConfig::default().prefix("secure-api:rl"))
-                .map_err(|e| component("redis rate limiter")(&e))?;
+                // The message of a URL error may quote the URL, password and all.
+                .map_err(|_| component("redis rate limiter")(&"the Redis URL is not usable"))?;
             let login_store = AnyLoginStore::from(RedisLoginStore::new(&backend));
             let limiter =
                 AnyLimiter::from(RedisLimiter::new(backend, RedisLimiterConfig::default()));
@@ -282,9 +415,15 @@ fn limits(config: &Config) -> Result<Limits, StartError> {
             AnyLoginStore::from(MemoryLoginStore::new(100_000)),
         ),
     };
-    let login_throttle = LoginThrottle::new(login_store, login_policy).on_suspicious(
-        |event| tracing::warn!(target: "secure_api::login", ?event, "suspicious login activity"),
-    );
+    let device_cookies = DeviceCookies::new(SecretBox::new(
+        device_key.expose_secret().to_vec().into_boxed_slice(),
+    ))
+    .map_err(|e| component("device_key")(&e))?;
+    let login_throttle = LoginThrottle::new(login_store, login_policy)
+        .with_device_cookies(device_cookies)
+        .on_suspicious(
+            |event| tracing::warn!(target: "secure_api::login", ?event, "suspicious login activity"),
+        );
     let resolver = ClientIpResolver::new(
         config.trusted_proxies.iter().map(String::as_str),
         ForwardedHeader::XForwardedFor,
@@ -295,47 +434,20 @@ fn limits(config: &Config) -> Result<Limits, StartError> {
     Ok(Limits {
         per_client: RateLimitLayer::new(PolicyLimiter::new(limiter.clone(), per_client))
             .name("per-client"),
-        per_user: RateLimitLayer::new(PolicyLimiter::new(limiter, per_user))
+        per_user: RateLimitLayer::new(PolicyLimiter::new(limiter.clone(), per_user))
             .key_by(KeyBy::User)
             .name("per-user"),
         login_throttle,
         resolver,
+        limiter,
     })
 }
 
-/// Builds the shared state: database, keyring, audit log, token machinery, counters.
-///
-/// # Errors
-/// [`StartError`] for anything that cannot be opened or configured.
-pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppState>, StartError> {
-    let db = db::Db::open(&config.database)?;
-    let crypto = crypto::FieldCrypto::open(&config.keyring, &secrets.master_key)?;
-    let audit = Arc::new(Mutex::new(audit_log(&config, secrets)?));
-
-    let pepper = Pepper::new(
-        "p1",
-        SecretBox::new(secrets.pepper.expose_secret().to_vec().into_boxed_slice()),
-    )
-    .map_err(|e| component("pepper")(&e))?;
-    let hasher = Hasher::builder()
-        .peppers(Peppers::new(pepper))
-        .build()
-        .map_err(|e| component("password hasher")(&e))?;
-
-    let jwt = palisade_token::jwt::SigningKey::hmac(Algorithm::HS256, key(&secrets.jwt_key))
-        .and_then(|k| k.with_kid("k1"))
-        .map_err(|e| component("jwt key")(&e))?;
-    let keys = Arc::new(KeySet::single(jwt));
-    let issuer = Issuer::new(keys.clone())
-        .and_then(|i| i.ttl(Duration::from_secs(config.access_ttl_secs)))
-        .map_err(|e| component("jwt issuer")(&e))?
-        .issuer(config.issuer.clone())
-        .audience(config.issuer.clone());
-    let verifier = Verifier::new(keys)
-        .issuer(config.issuer.clone())
-        .audience(config.issuer.clone())
-        .require_jti();
-
+/// The Redis connection when `redis_url` is set; logs where the token state persists either
+/// way.
+async fn connect_redis(
+    config: &Config,
+) -> Result<Option<redis::aio::ConnectionManager>, StartError> {
     let redis = match &config.redis_url {
         Some(url) => {
             let client = redis::Client::open(url.as_str())
@@ -348,8 +460,62 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         }
         None => None,
     };
+    log_token_persistence(redis.as_ref(), &config.database).await;
+    Ok(redis)
+}
+
+/// The revocation list the handlers write and the bearer layer that checks it: one store, two
+/// handles. Not-before marks are kept as long as an access token issued before them could be
+/// presented: its lifetime plus the verifier's clock leeway.
+fn revocation(
+    store: TokenStore,
+    verifier: Verifier,
+    config: &Config,
+) -> (RevocationList<TokenStore>, BearerLayer<app::AccessVerifier>) {
+    let lifetime = Duration::from_secs(config.access_ttl_secs)
+        + palisade_token::jwt::DEFAULT_LEEWAY
+        + Duration::from_secs(1);
+    let list = RevocationList::new(store.clone()).max_token_lifetime(lifetime);
+    let bearer = BearerLayer::new(
+        JwtVerifier::new(verifier)
+            .revocation(RevocationList::new(store).max_token_lifetime(lifetime)),
+    )
+    .realm(&config.issuer);
+    (list, bearer)
+}
+
+/// Builds the shared state: database, keyring, audit log, token machinery, counters.
+///
+/// # Errors
+/// [`StartError`] for anything that cannot be opened or configured.
+pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppState>, StartError> {
+    files::prepare(&config).map_err(|e| component("data files")(&e))?;
+    let db = db::Db::open(&config.database)?;
+    let local_tokens = SqliteTokenStore::new(db.clone())?;
+    let crypto = crypto::FieldCrypto::open(&config.keyring, &secrets.master_key)?;
+    files::owner_only(&config.keyring).map_err(|e| component("keyring")(&e))?;
+    let audit = Arc::new(audit::writer(&config, secrets)?);
+
+    let hasher = password_hasher(&config, secrets)?;
+
+    let jwt = palisade_token::jwt::SigningKey::hmac(Algorithm::HS256, key(&secrets.jwt_key))
+        .and_then(|k| k.with_kid("k1"))
+        .map_err(|e| component("jwt key")(&e))?;
+    let keys = Arc::new(KeySet::single(jwt));
+    // Access tokens per RFC 9068: `typ: at+jwt`, required by the verifier with `sub`, `iat` and
+    // `jti` (revocation needs it), so no other JWT signed by this key passes for one.
+    let issuer = Issuer::access_tokens(keys.clone())
+        .and_then(|i| i.ttl(Duration::from_secs(config.access_ttl_secs)))
+        .map_err(|e| component("jwt issuer")(&e))?
+        .issuer(config.issuer.clone())
+        .audience(config.issuer.clone());
+    let verifier = Verifier::access_tokens(keys)
+        .issuer(config.issuer.clone())
+        .audience(config.issuer.clone());
+
+    let redis = connect_redis(&config).await?;
     let refresh = RefreshTokens::new(
-        token_store(redis.as_ref(), "secure-api:refresh"),
+        token_store(redis.as_ref(), &local_tokens, "secure-api:refresh"),
         key(&secrets.token_key),
     )
     .map_err(|e| component("refresh tokens")(&e))?
@@ -361,14 +527,13 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         )
         .map_err(|e| component("refresh policy")(&e))?,
     );
-    // The bearer layer checks the list the logout handler writes: one store, two handles.
-    let revoked = token_store(redis.as_ref(), "secure-api:revoked");
-    let revocation = RevocationList::new(revoked.clone());
-    let bearer =
-        BearerLayer::new(JwtVerifier::new(verifier).revocation(RevocationList::new(revoked)))
-            .realm(&config.issuer);
+    let (revocation, bearer) = revocation(
+        token_store(redis.as_ref(), &local_tokens, "secure-api:revoked"),
+        verifier,
+        &config,
+    );
     let onetime = OneTimeTokens::new(
-        token_store(redis.as_ref(), "secure-api:onetime"),
+        token_store(redis.as_ref(), &local_tokens, "secure-api:onetime"),
         key(&secrets.token_key),
     )
     .map_err(|e| component("one-time tokens")(&e))?;
@@ -377,7 +542,11 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         per_user,
         login_throttle,
         resolver,
-    } = limits(&config)?;
+        limiter,
+    } = limits(&config, &secrets.device_key)?;
+    let reset_limits = handlers::reset::ResetLimits::new(limiter.clone())
+        .map_err(|e| component("reset limits")(&e))?;
+    let audit_layer = audit::layer(&audit);
     let csrf_tokens = || CsrfTokens::new(key(&secrets.csrf_key)).map_err(|e| component("csrf")(&e));
     let origins = OriginPolicy::new(config.allowed_origins.iter().map(String::as_str))
         .map_err(|e| component("allowed_origins")(&e))?;
@@ -386,7 +555,10 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
     let csrf =
         CsrfLayer::new(TokenCsrf::new(csrf_tokens()?, origins), "refresh").token_cookie("csrf");
 
-    Ok(Arc::new(AppState {
+    let state = Arc::new(AppState {
+        local_tokens: redis.is_none().then_some(local_tokens),
+        reset_limits,
+        reset_wakeup: tokio::sync::Notify::new(),
         db,
         hasher,
         policy: PasswordPolicy::single_factor(),
@@ -398,6 +570,10 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         login_throttle,
         resolver,
         audit,
+        audit_layer,
+        redis,
+        limiter,
+        backends: handlers::health::Backends::default(),
         metrics: metrics::Metrics::default(),
         html: palisade_sanitize::html::Policy::basic(),
         crypto,
@@ -408,49 +584,71 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
             per_user,
         },
         config,
-    }))
+    });
+    handlers::health::check(&state).await;
+    Ok(state)
 }
 
-/// Serves on `listener` until ctrl-c, ticking the audit log every few seconds.
+/// Serves on `listener` until SIGTERM or Ctrl-C, ticking the audit log every few seconds, then
+/// lets in-flight requests finish (up to `shutdown_grace_secs`) and flushes the audit log.
+///
+/// Each connection has `header_read_timeout_secs` to send a request's headers (and no longer
+/// to sit idle between keep-alive requests), `body_read_timeout_secs` for its body and
+/// `request_timeout_secs` in all; beyond `max_concurrent_requests` requests are answered 503.
 ///
 /// # Errors
-/// [`StartError::Io`] if serving fails.
+/// None at present: accept errors are logged and retried. The `Result` is kept for callers.
 pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
 ) -> Result<(), StartError> {
     let background = state.clone();
     let ticker = tokio::spawn(async move {
-        // Every second: records the offline commands queued; every fifth: the log's tick.
+        // Every second: the records the offline commands queued, the counts of closed
+        // refusal windows, and the backends' readiness; every minute, expired token rows. The
+        // writer thread ticks the log.
         let mut interval = tokio::time::interval(Duration::from_secs(1));
         for second in 0u64.. {
             interval.tick().await;
             if let Err(e) = audit_queue::drain(&background).await {
                 tracing::error!(target: "secure_api::audit", error = %e, "queued audit records not moved");
             }
-            if second % 5 == 0
-                && let Ok(mut log) = background.audit.lock()
-                && let Err(e) = log.tick()
+            if second % 60 == 30
+                && let Some(tokens) = &background.local_tokens
+                && let Err(e) = tokens
+                    .purge(u64::try_from(app::now_i64()).unwrap_or(0))
+                    .await
             {
-                tracing::error!(target: "secure_api::audit", error = %e, "audit tick failed");
+                tracing::error!(target: "secure_api::tokens", error = %e, "token purge failed");
             }
+            background.audit_layer.flush_refusals(false);
+            handlers::health::check(&background).await;
         }
     });
-    let app = router(state.clone());
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    let resets = state.clone();
+    let reset_worker = tokio::spawn(async move {
+        // Queued reset requests are resolved here, off the request path; a store failure is
+        // retried on the next wake-up or second.
+        loop {
+            if let Err(e) = handlers::reset::drain_queue(&resets).await {
+                tracing::error!(target: "secure_api::reset", error = ?e, "reset queue not drained");
+            }
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), resets.reset_wakeup.notified()).await;
+        }
+    });
+    let limits = server::Limits::from_config(&state.config);
+    let app = server::limited(router(state.clone()), limits);
+    server::run(listener, app, limits, server::shutdown_signal()).await;
     ticker.abort();
-    if let Ok(mut log) = state.audit.lock() {
-        let _ = log.tick();
-        let _ = log.flush();
+    reset_worker.abort();
+    state.audit_layer.flush_refusals(true);
+    let writer = state.audit.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || writer.flush()).await {
+        tracing::error!(target: "secure_api::audit", error = %e, "audit flush at shutdown failed");
     }
-    result.map_err(StartError::Io)
+    tracing::info!("secure-api stopped");
+    Ok(())
 }
 
 /// Logging to standard error through palisade-redact, so no token, key or password that
@@ -513,6 +711,9 @@ fn offline_command(command: Command, config: &Config, secrets: &Secrets) -> i32 
                 }
             };
             let result = crypto::rotate_keys(&db, &config.keyring, &secrets.master_key);
+            if let Err(e) = files::owner_only(&config.keyring) {
+                tracing::error!("the new keyring could not be made private: {e}");
+            }
             queue_rotation_record(&db, &result);
             match result {
                 Ok(report) => {
@@ -555,6 +756,20 @@ fn offline_command(command: Command, config: &Config, secrets: &Secrets) -> i32 
                 }
             }
         }
+        Command::AuditInit { verifier_out } => match audit::init(config, secrets, &verifier_out) {
+            Ok(()) => {
+                tracing::info!(
+                    log = %config.audit_dir.display(),
+                    bundle = %verifier_out.display(),
+                    "audit log created; move the verifier bundle off this machine"
+                );
+                0
+            }
+            Err(e) => {
+                tracing::error!("audit-init refused: {e}");
+                1
+            }
+        },
         Command::Serve | Command::Help => 2,
     }
 }
@@ -590,11 +805,11 @@ pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
         );
     }
     match args.command {
-        Command::RotateKeys | Command::GrantRole { .. } => {
+        Command::RotateKeys | Command::GrantRole { .. } | Command::AuditInit { .. } => {
             offline_command(args.command, &config, &secrets)
         }
         Command::Serve | Command::Help => {
-            let listen = config.listen;
+            let (listen, admin_listen) = (config.listen, config.admin_listen);
             let state = match build_state(config, &secrets).await {
                 Ok(state) => state,
                 Err(e) => {
@@ -610,8 +825,16 @@ pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
                     return 1;
                 }
             };
+            let admin = match tokio::net::TcpListener::bind(admin_listen).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!("cannot listen on {admin_listen} (admin_listen): {e}");
+                    return 1;
+                }
+            };
+            tokio::spawn(metrics::serve_admin(state.clone(), admin));
             let addr = listener.local_addr().map_or(listen, |a| a);
-            tracing::info!(%addr, "secure-api listening");
+            tracing::info!(%addr, %admin_listen, "secure-api listening");
             match serve(state, listener).await {
                 Ok(()) => 0,
                 Err(e) => {

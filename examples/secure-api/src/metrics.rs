@@ -1,4 +1,8 @@
-//! Counters exposed at `GET /metrics` in the Prometheus text format.
+//! Counters exposed at `GET /metrics` in the Prometheus text format, on the admin listener
+//! only (`admin_listen`, loopback by default), never on the public one.
+//!
+//! Counters only: rendering reads atomics and queries no backend, so a scrape costs nothing
+//! and discloses no count of accounts.
 
 use std::{
     fmt::Write as _,
@@ -26,7 +30,6 @@ pub struct Metrics {
     pub(crate) login_locked: AtomicU64,
     pub(crate) token_rejections: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
-    pub(crate) audit_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -43,7 +46,7 @@ impl Metrics {
         });
     }
 
-    fn render(&self, users: i64) -> String {
+    fn render(&self, audit_dropped: u64) -> String {
         let mut out = String::with_capacity(1024);
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         out.push_str("# HELP secure_api_http_responses_total HTTP responses by status class.\n");
@@ -84,11 +87,6 @@ impl Metrics {
                 "Requests refused by the rate limit.",
                 &self.rate_limited,
             ),
-            (
-                "secure_api_audit_failures_total",
-                "Audit records that could not be written.",
-                &self.audit_failures,
-            ),
         ] {
             let _ = writeln!(
                 out,
@@ -96,9 +94,12 @@ impl Metrics {
                 get(c)
             );
         }
+        let name = "secure_api_audit_dropped_total";
         let _ = writeln!(
             out,
-            "# HELP secure_api_users Registered accounts.\n# TYPE secure_api_users gauge\nsecure_api_users {users}"
+            "# HELP {name} Audit events dropped because the writer's queue was full (each \
+             drop is also counted in an audit.dropped record).\n# TYPE {name} counter\n{name} \
+             {audit_dropped}"
         );
         out
     }
@@ -106,13 +107,26 @@ impl Metrics {
 
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let users = state.db.count_users().await.unwrap_or(-1);
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(users),
+        state.metrics.render(state.audit.dropped()),
     )
         .into_response()
+}
+
+/// The admin listener's routes: `GET /metrics` and nothing else (every other path is a 404).
+pub fn admin_router(state: Arc<AppState>) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .with_state(state)
+}
+
+/// Serves [`admin_router`] on `listener` until the process ends; a failure is logged.
+pub async fn serve_admin(state: Arc<AppState>, listener: tokio::net::TcpListener) {
+    if let Err(e) = axum::serve(listener, admin_router(state)).await {
+        tracing::error!(target: "secure_api::admin", error = %e, "admin listener stopped");
+    }
 }

@@ -28,6 +28,10 @@ pub(crate) enum ApiError {
     Internal(String),
     /// 503: a shared store is unreachable; fail closed.
     Unavailable,
+    /// 503 naming the backend that is unreachable (`redis`), in the body's `backend` member:
+    /// the request was refused because the service cannot decide it, not because of the
+    /// client.
+    BackendUnavailable(&'static str),
     /// Any of the above, with the audit record palisade-http's `AuditLayer` writes for it.
     Audited(Box<ApiError>, SecurityEvent),
 }
@@ -40,6 +44,41 @@ impl ApiError {
     }
 }
 
+/// A server-error body written by the service for the client (which backend is down), kept in
+/// the response's extensions: `SanitizeErrorsLayer` replaces every 5xx body with a generic one
+/// but keeps the extensions, and [`restore_public_body`], just outside it, puts this back. Only
+/// fixed text the service composed goes here, never a message from a backend or the request.
+#[derive(Debug, Clone)]
+pub(crate) struct PublicBody {
+    content_type: &'static str,
+    body: String,
+}
+
+/// `response` with its body marked as written for the client (see [`PublicBody`]).
+pub(crate) fn public_body(
+    mut response: Response,
+    content_type: &'static str,
+    body: String,
+) -> Response {
+    response
+        .extensions_mut()
+        .insert(PublicBody { content_type, body });
+    response
+}
+
+/// Puts a [`PublicBody`] back after `SanitizeErrorsLayer` hid it.
+pub(crate) async fn restore_public_body(mut response: Response) -> Response {
+    if let Some(public) = response.extensions_mut().remove::<PublicBody>() {
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(public.content_type),
+        );
+        *response.body_mut() = axum::body::Body::from(public.body);
+    }
+    response
+}
+
 /// `response`, recorded in the audit log as `event`.
 pub(crate) fn audited(mut response: Response, event: SecurityEvent) -> Response {
     response.extensions_mut().insert(event);
@@ -47,17 +86,34 @@ pub(crate) fn audited(mut response: Response, event: SecurityEvent) -> Response 
 }
 
 fn problem(status: StatusCode, detail: &str) -> Response {
-    let body = serde_json::json!({
+    problem_with(status, detail, serde_json::Map::new())
+}
+
+/// A problem document with extension members (RFC 9457 section 3.2).
+fn problem_with(
+    status: StatusCode,
+    detail: &str,
+    extensions: serde_json::Map<String, serde_json::Value>,
+) -> Response {
+    let mut body = serde_json::json!({
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "detail": detail,
     });
-    let mut response = (status, body.to_string()).into_response();
+    if let Some(members) = body.as_object_mut() {
+        members.extend(extensions);
+    }
+    let text = body.to_string();
+    let mut response = (status, text.clone()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
+    if status.is_server_error() && status != StatusCode::INTERNAL_SERVER_ERROR {
+        // A 503 names what is unavailable; `restore_public_body` keeps it from the sanitizer.
+        response = public_body(response, "application/problem+json", text);
+    }
     response
 }
 
@@ -97,6 +153,18 @@ impl IntoResponse for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "a backing service is unavailable; try again later",
             ),
+            Self::BackendUnavailable(backend) => {
+                let mut extensions = serde_json::Map::new();
+                extensions.insert("backend".into(), backend.into());
+                let mut r = problem_with(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("{backend} is unavailable; try again later"),
+                    extensions,
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
+            }
         }
     }
 }

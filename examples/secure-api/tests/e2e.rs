@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::{ORIGIN, PASSWORD, SECRETS, Server, bearer};
-use palisade_token::jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey};
+use palisade_token::jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey, TokenType};
 use serde_json::json;
 
 fn me(server: &Server, access: &str) -> common::Response {
@@ -29,8 +29,8 @@ fn full_account_lifecycle() {
     let refresh = login["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(
         server.register("alice@example.com", PASSWORD).status,
-        409,
-        "duplicate email"
+        201,
+        "a taken email is answered like a new one"
     );
 
     let profile = me(&server, &access).json();
@@ -142,7 +142,7 @@ fn full_account_lifecycle() {
     assert_eq!(server.login("alice@example.com", PASSWORD).status, 401);
     assert_eq!(server.login("alice@example.com", new_password).status, 200);
 
-    let metrics = server.get("/metrics", &[]);
+    let metrics = server.metrics();
     assert_eq!(metrics.status, 200);
     assert!(
         metrics
@@ -155,7 +155,10 @@ fn full_account_lifecycle() {
             .body
             .contains("secure_api_logins_total{result=\"success\"}")
     );
-    assert!(metrics.body.contains("secure_api_users 2"));
+    assert!(
+        !metrics.body.contains("secure_api_users"),
+        "no account count is disclosed"
+    );
 
     // The audit log holds the authentication events.
     let audit = server.audit();
@@ -176,6 +179,11 @@ fn full_account_lifecycle() {
 }
 
 fn forge(issued_at: u64, ttl: u64, key: &[u8]) -> String {
+    forge_typed(issued_at, ttl, key, TokenType::AccessToken)
+}
+
+/// A token signed with `key` as the service signs its own, with the header's `typ` as given.
+fn forge_typed(issued_at: u64, ttl: u64, key: &[u8], typ: TokenType) -> String {
     #[derive(Debug)]
     struct At(u64);
     impl palisade_token::clock::Clock for At {
@@ -191,6 +199,7 @@ fn forge(issued_at: u64, ttl: u64, key: &[u8]) -> String {
     );
     Issuer::new(keys)
         .unwrap()
+        .typ(typ)
         .issuer("secure-api")
         .audience("secure-api")
         .ttl(Duration::from_secs(ttl))
@@ -218,6 +227,9 @@ fn expired_tampered_and_alg_none_tokens_are_rejected() {
     assert_eq!(me(&server, &fresh).status, 200);
     let expired = forge(now - 3600, 60, &key);
     let wrong_key = forge(now, 60, b"another key of at least 32 bytes!!");
+    // Signed with the service's key, but a plain JWT (`typ: JWT`), not an access token
+    // (RFC 8725 section 3.11 explicit typing).
+    let plain_jwt = forge_typed(now, 60, &key, TokenType::Jwt);
 
     let (head, rest) = good.split_once('.').unwrap();
     let (payload, sig) = rest.split_once('.').unwrap();
@@ -236,6 +248,7 @@ fn expired_tampered_and_alg_none_tokens_are_rejected() {
     for (name, token) in [
         ("expired", expired.as_str()),
         ("wrong key", wrong_key.as_str()),
+        ("plain JWT, not an access token", plain_jwt.as_str()),
         ("tampered", tampered.as_str()),
         ("alg none", none.as_str()),
         ("alg NONE", none_upper.as_str()),
@@ -263,6 +276,7 @@ fn expired_tampered_and_alg_none_tokens_are_rejected() {
         "expired",
         "bad_signature",
         "alg_none",
+        "wrong_type",
         "malformed",
         "missing",
     ] {
@@ -272,9 +286,9 @@ fn expired_tampered_and_alg_none_tokens_are_rejected() {
         );
     }
     assert!(audit.contains("\"action\":\"auth.bearer\""));
-    let metrics = server.get("/metrics", &[]).body;
+    let metrics = server.metrics().body;
     assert!(
-        metrics.contains("\nsecure_api_token_rejections_total 7\n"),
+        metrics.contains("\nsecure_api_token_rejections_total 8\n"),
         "{metrics}"
     );
 }
@@ -352,8 +366,9 @@ fn rate_limit_answers_429_with_headers() {
     );
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     assert_eq!(r.json()["status"], 429);
-    // Health and metrics stay reachable for probes.
-    assert_eq!(server.get("/health", &[]).status, 200);
+    // The probes stay reachable.
+    assert_eq!(server.get("/health/live", &[]).status, 200);
+    assert_eq!(server.get("/health/ready", &[]).status, 200);
 }
 
 #[test]
@@ -493,11 +508,13 @@ fn csrf_is_required_for_cookie_refresh() {
             "{case}"
         );
     }
-    // Same origin with the double-submitted token: accepted.
+    // Same origin with the double-submitted token: accepted. A browser sends the page's own
+    // origin with `same-origin`.
+    let own = format!("http://127.0.0.1:{}", server.port);
     let same_origin = [
         cookie,
         token,
-        ("Origin", ORIGIN),
+        ("Origin", own.as_str()),
         ("Sec-Fetch-Site", "same-origin"),
     ];
     let r = server.post("/auth/refresh", &same_origin, "");
@@ -557,8 +574,8 @@ fn security_headers_on_every_response() {
     let server = Server::start(&dir, &[("PALISADE_RATE_LIMIT", "7")]);
     let big = format!("{{\"email\":\"{}\"}}", "a".repeat(70 * 1024));
     let responses = vec![
-        server.get("/health", &[]),
-        server.get("/metrics", &[]),
+        server.get("/health/ready", &[]),
+        server.get("/health/live", &[]),
         server.get("/me", &[]),
         server.get("/no/such/route", &[]),
         server.post("/auth/login", &[], "{not json"),
@@ -593,7 +610,14 @@ fn security_headers_on_every_response() {
 #[test]
 fn plain_http_is_redirected_to_the_public_host() {
     let dir = Server::temp_dir("redirect");
-    let server = Server::start(&dir, &[("PALISADE_HTTPS_REDIRECT_HOST", "api.example")]);
+    // The test client stands in for the TLS-terminating proxy, so it is trusted as one.
+    let server = Server::start(
+        &dir,
+        &[
+            ("PALISADE_HTTPS_REDIRECT_HOST", "api.example"),
+            ("PALISADE_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    );
     let r = server.get("/me?tab=1", &[("Host", "evil.example")]);
     assert_eq!(r.status, 301);
     assert_eq!(r.header("location"), Some("https://api.example/me?tab=1"));

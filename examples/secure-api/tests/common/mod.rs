@@ -34,10 +34,6 @@ pub const SECRETS: &[(&str, &str)] = &[
         "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1",
     ),
     (
-        "PALISADE_AUDIT_MAC_KEY",
-        "5a5b5c5d5e5f606162636465666768696a6b6c6d6e6f70717273747576777879",
-    ),
-    (
         "PALISADE_AUDIT_SIGNING_KEY",
         "9e8d7c6b5a49382716051f2e3d4c5b6a798897a6b5c4d3e2f1001f2e3d4c5b6a",
     ),
@@ -48,6 +44,10 @@ pub const SECRETS: &[(&str, &str)] = &[
     (
         "PALISADE_CSRF_KEY",
         "d00dfeed11223344d00dfeed55667788d00dfeed99aabbccd00dfeedddeeff00",
+    ),
+    (
+        "PALISADE_DEVICE_KEY",
+        "6d3a0e9f41b27c58e6a1d0c4f83b92e75a6c1d8e4f02b37a9c5e8d1f60a4b7c2",
     ),
 ];
 
@@ -116,7 +116,7 @@ pub fn request(
     parse_response(&raw)
 }
 
-fn parse_response(raw: &[u8]) -> Response {
+pub fn parse_response(raw: &[u8]) -> Response {
     let text = String::from_utf8_lossy(raw);
     let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.split("\r\n");
@@ -170,6 +170,8 @@ fn files_env(dir: &Path) -> HashMap<String, String> {
         ("PALISADE_DATABASE", "db.sqlite"),
         ("PALISADE_AUDIT_DIR", "audit"),
         ("PALISADE_KEYRING", "keyring"),
+        // Created on first start; in production this file is moved off the machine.
+        ("PALISADE_AUDIT_VERIFIER_OUT", "audit.verifier"),
     ] {
         env.insert(name.into(), dir.join(file).display().to_string());
     }
@@ -179,6 +181,8 @@ fn files_env(dir: &Path) -> HashMap<String, String> {
 /// A running server process; killed on drop.
 pub struct Server {
     pub port: u16,
+    /// The admin listener (`/metrics`).
+    pub admin_port: u16,
     pub dir: PathBuf,
     child: Child,
     pub log: Arc<Mutex<String>>,
@@ -200,9 +204,27 @@ impl Server {
             .unwrap_or_else(|log| panic!("server did not start:\n{log}"))
     }
 
+    /// Starts the binary, or returns its log if it exits first. A port picked free can be
+    /// taken by another test's server before this one binds it: that start is tried again on
+    /// new ports.
     pub fn try_start(dir: &Path, extra: &[(&str, &str)], args: &[&str]) -> Result<Self, String> {
+        let mut attempt = 0;
+        loop {
+            match Self::try_start_once(dir, extra, args) {
+                Err(log) if log.contains("Address already in use") && attempt < 5 => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
+    fn try_start_once(dir: &Path, extra: &[(&str, &str)], args: &[&str]) -> Result<Self, String> {
         let port = palisade_testkit::free_port().unwrap();
+        let admin_port = palisade_testkit::free_port().unwrap();
         let mut env = files_env(dir);
+        env.insert(
+            "PALISADE_ADMIN_LISTEN".into(),
+            format!("127.0.0.1:{admin_port}"),
+        );
         env.insert("PALISADE_ALLOWED_ORIGINS".into(), ORIGIN.into());
         env.insert("PALISADE_RATE_LIMIT".into(), "1000".into());
         for (k, v) in extra {
@@ -246,6 +268,7 @@ impl Server {
         }
         Ok(Self {
             port,
+            admin_port,
             dir: dir.to_owned(),
             child,
             log,
@@ -268,12 +291,40 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
-    /// Every audit record written so far, as the JSON lines of the log's segments.
+    /// Every audit record written so far, as the JSON lines of the log's segments. The log's
+    /// writer thread appends shortly after a response (after a group sync that a busy disk can
+    /// hold up), so this waits until the segments stop changing (600 ms without a new line, up
+    /// to 10 s).
     pub fn audit(&self) -> String {
-        std::fs::read_dir(self.dir.join("audit"))
-            .unwrap()
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
-            .collect()
+        let read = || -> String {
+            let mut files: Vec<_> = std::fs::read_dir(self.dir.join("audit"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            files.sort();
+            files
+                .iter()
+                .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+                .collect()
+        };
+        let started = Instant::now();
+        let mut last = read();
+        let mut unchanged = 0;
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = read();
+            unchanged = if now == last { unchanged + 1 } else { 0 };
+            if unchanged == 3 || started.elapsed() > Duration::from_secs(10) {
+                return now;
+            }
+            last = now;
+        }
+    }
+
+    /// `GET /metrics` on the admin listener.
+    pub fn metrics(&self) -> Response {
+        request(self.admin_port, "GET", "/metrics", &[], None)
     }
 
     pub fn register(&self, email: &str, password: &str) -> Response {
@@ -300,20 +351,47 @@ impl Server {
         r.json()
     }
 
-    /// The latest password-reset token queued for `email` in the outbox.
-    pub fn outbox_token(&self, email: &str) -> String {
+    /// The password-reset tokens mailed to `email` so far, oldest first.
+    pub fn reset_tokens(&self, email: &str) -> Vec<String> {
         let conn = rusqlite::Connection::open(self.dir.join("db.sqlite")).unwrap();
-        let body: String = conn
-            .query_row(
-                "SELECT body FROM outbox WHERE recipient = ?1 ORDER BY id DESC LIMIT 1",
-                [email],
-                |r| r.get(0),
+        let mut stmt = conn
+            .prepare(
+                "SELECT body FROM outbox WHERE recipient = ?1 AND kind = 'password_reset' \
+                 ORDER BY id",
             )
             .unwrap();
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
-            .as_str()
+        stmt.query_map([email], |r| r.get::<_, String>(0))
             .unwrap()
-            .to_owned()
+            .map(|body| {
+                serde_json::from_str::<serde_json::Value>(&body.unwrap()).unwrap()["token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Waits (up to 10 s: the reset worker mails off the request path) until `count` reset
+    /// tokens were mailed to `email`; returns the newest.
+    pub fn wait_for_reset_token(&self, email: &str, count: usize) -> String {
+        let started = Instant::now();
+        loop {
+            let tokens = self.reset_tokens(email);
+            if tokens.len() >= count {
+                return tokens[count - 1].clone();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "reset mail {count} for {email} never arrived"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The latest password-reset token mailed to `email`, waiting for the first.
+    pub fn outbox_token(&self, email: &str) -> String {
+        let count = self.reset_tokens(email).len().max(1);
+        self.wait_for_reset_token(email, count)
     }
 
     /// Waits (up to 10 s) until the audit log contains `needle` `times` times; returns the log.
@@ -336,8 +414,9 @@ impl Server {
     /// with it, asserting each step succeeds.
     pub fn reset_password(&self, email: &str, new_password: &str) {
         let request = serde_json::json!({ "email": email }).to_string();
+        let mailed = self.reset_tokens(email).len();
         assert_eq!(self.post("/auth/password-reset", &[], &request).status, 202);
-        let token = self.outbox_token(email);
+        let token = self.wait_for_reset_token(email, mailed + 1);
         let confirm = serde_json::json!({ "token": token, "new_password": new_password });
         let r = self.post("/auth/password-reset/confirm", &[], &confirm.to_string());
         assert_eq!(r.status, 204, "{}", r.body);
@@ -355,6 +434,25 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The server's process id, to send it a signal.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` for the process to exit: its status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -367,3 +465,73 @@ pub fn bearer(token: &str) -> String {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// One HTTP/1.1 request like [`request`], sent from the loopback address `source`
+/// (`[127, 0, 0, x]`): the service sees a different client for each address.
+pub fn request_from(
+    source: [u8; 4],
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Response {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let mut stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(std::net::SocketAddr::from((source, 0)))
+            .unwrap();
+        let stream = socket
+            .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .unwrap();
+        stream.into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        let _ = write!(req, "{k}: {v}\r\n");
+    }
+    if let Some(body) = body {
+        let _ = write!(
+            req,
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+    } else {
+        req.push_str("\r\n");
+    }
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    parse_response(&raw)
+}
+
+impl Server {
+    /// `POST /auth/login` from the loopback address `source`, with extra `headers`.
+    pub fn login_from(
+        &self,
+        source: [u8; 4],
+        email: &str,
+        password: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let body = serde_json::json!({"email": email, "password": password}).to_string();
+        request_from(
+            source,
+            self.port,
+            "POST",
+            "/auth/login",
+            headers,
+            Some(&body),
+        )
+    }
+}

@@ -6,16 +6,16 @@ use std::sync::Arc;
 use axum::{Extension, body::Bytes, extract::State, response::Response};
 use palisade_audit::Outcome;
 use palisade_http::SecurityEvent;
+use palisade_sanitize::text::{Normalization, TextPolicy};
 use serde::Deserialize;
 use serde_json::json;
 
-pub(crate) use crate::crypto::FieldCrypto;
 use crate::{
     app::{AppState, UserClaims, now_i64, ok_json, parse, user_id},
     problem::{ApiError, audited},
 };
 
-/// Longest display name, phone number and address, in characters.
+/// Longest display name (in graphemes), phone number and address (in characters).
 const MAX_NAME: usize = 100;
 const MAX_PHONE: usize = 32;
 const MAX_ADDRESS: usize = 500;
@@ -75,6 +75,27 @@ fn clean_text(value: &str, max: usize, what: &'static str) -> Result<String, Api
     Ok(value.to_owned())
 }
 
+/// A display name: one line of at most [`MAX_NAME`] graphemes, stored in NFC. Control,
+/// invisible and bidirectional formatting characters (a right-to-left override that makes
+/// `admin\u{202E}gnp.exe` display as `adminexe.png`) are refused, not quietly removed: what the
+/// user sent is not what others would see.
+fn display_name(value: &str) -> Result<String, ApiError> {
+    const REFUSED: ApiError = ApiError::BadRequest(
+        "display_name is too long or has control, invisible or bidirectional characters",
+    );
+    let value = value.trim();
+    let policy = TextPolicy::single_line()
+        .max_graphemes(MAX_NAME)
+        .map_err(|e| ApiError::Internal(format!("display name policy: {e}")))?;
+    // Without normalization, `check` fails exactly when something would be stripped.
+    policy
+        .clone()
+        .normalization(Normalization::None)
+        .check(value)
+        .map_err(|_| REFUSED)?;
+    policy.clean(value).map_err(|_| REFUSED)
+}
+
 pub(crate) async fn put_me(
     State(state): State<Arc<AppState>>,
     Extension(claims): Extension<UserClaims>,
@@ -87,11 +108,7 @@ pub(crate) async fn put_me(
     };
     let mut changed = Vec::new();
     if let Some(name) = input.display_name {
-        user.display_name = clean_text(
-            &name,
-            MAX_NAME,
-            "display_name is too long or has control characters",
-        )?;
+        user.display_name = display_name(&name)?;
         changed.push("display_name");
     }
     if let Some(bio) = input.bio {

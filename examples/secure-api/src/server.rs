@@ -1,0 +1,169 @@
+//! The HTTP/1.1 server around the router: hyper's connection settings (the header-read timeout,
+//! which also ends idle keep-alive connections), tower-http's request and body timeouts, tower's
+//! concurrency limit, and a graceful shutdown on SIGTERM or Ctrl-C.
+
+use std::{future::Future, pin::pin, time::Duration};
+
+use axum::{
+    Router,
+    body::Body,
+    error_handling::HandleErrorLayer,
+    extract::ConnectInfo,
+    http::{HeaderValue, Request, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use palisade_http::{
+    Problem,
+    tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer},
+};
+use tower::{BoxError, ServiceBuilder, ServiceExt as _, limit::GlobalConcurrencyLimitLayer};
+
+use crate::config::Config;
+
+/// The time limits and the concurrency limit, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    header_read: Duration,
+    body_read: Duration,
+    request: Duration,
+    concurrent: usize,
+    shutdown_grace: Duration,
+}
+
+impl Limits {
+    pub(crate) fn from_config(config: &Config) -> Self {
+        Self {
+            header_read: Duration::from_secs(config.header_read_timeout_secs),
+            body_read: Duration::from_secs(config.body_read_timeout_secs),
+            request: Duration::from_secs(config.request_timeout_secs),
+            concurrent: config.max_concurrent_requests,
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+        }
+    }
+}
+
+/// The router inside the request-level limits: a request beyond the concurrency limit is
+/// answered 503 at once (load shedding, not a queue), a body not complete within the body
+/// timeout fails to read, and a request not answered within the request timeout is answered
+/// 408.
+pub(crate) fn limited(router: Router, limits: Limits) -> Router {
+    router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request,
+        ))
+        .layer(RequestBodyDeadlineLayer::new(limits.body_read))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                // One semaphore shared by every route the router wraps.
+                .layer(GlobalConcurrencyLimitLayer::new(limits.concurrent)),
+        )
+}
+
+async fn overloaded(_: BoxError) -> Response {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+        .with_detail("The service is at capacity; retry shortly.")
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+        .into_response::<Body>()
+        .into_response()
+}
+
+/// Resolves on SIGTERM (what an orchestrator sends) or Ctrl-C.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// Accepts connections on `listener` and serves `router` on each until `shutdown` resolves;
+/// then stops accepting, lets in-flight requests finish (up to the shutdown grace) and
+/// returns.
+pub(crate) async fn run(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_error(&e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.map(Body::new)
+            });
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(target: "secure_api::server", error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests still running after the shutdown grace; dropped");
+    }
+}
+
+/// A failed `accept`: a connection reset before it was taken costs nothing; running out of
+/// file descriptors is logged and waited out, so the loop does not spin.
+async fn accept_error(e: &std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
