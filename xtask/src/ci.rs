@@ -2,31 +2,50 @@
 
 use crate::{
     audit,
-    run::{cargo, packages, step, succeeds},
+    run::{cargo, packages, step, succeeds, target_dir},
     tidy, workspace_root,
 };
+
+/// The projects under `checks/`: `jwt-backends` builds palisade-token with both of
+/// jsonwebtoken's crypto backends on, as another crate in an application can leave it.
+pub(crate) const CHECKS: [&str; 1] = ["jwt-backends"];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let advisory_db = crate::flag_value(args, "--advisory-db")?;
 
     step("fmt", &mut cargo(&["fmt", "--all", "--", "--check"]))?;
 
+    // One clippy run over the whole workspace with every feature: each dependency is checked
+    // once, with the same features the docs step then reuses. Per-package runs with every
+    // feature re-checked shared dependencies under each package's own feature set.
+    step(
+        "clippy --workspace --all-features",
+        &mut cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    // Without default features each package alone, so a feature one package turns on for
+    // another cannot hide a missing feature gate.
     for package in packages()? {
-        for features in ["--all-features", "--no-default-features"] {
-            step(
-                &format!("clippy {package} {features}"),
-                &mut cargo(&[
-                    "clippy",
-                    "--package",
-                    &package,
-                    "--all-targets",
-                    features,
-                    "--",
-                    "-D",
-                    "warnings",
-                ]),
-            )?;
-        }
+        step(
+            &format!("clippy {package} --no-default-features"),
+            &mut cargo(&[
+                "clippy",
+                "--package",
+                &package,
+                "--all-targets",
+                "--no-default-features",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?;
     }
 
     let nextest = succeeds(&mut cargo(&["nextest", "--version"]));
@@ -45,6 +64,21 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ])
         };
         step(&format!("tests {features}"), &mut tests)?;
+    }
+    // Builds whose features would unify into every build of this workspace live in their own
+    // (checks/); they share its target directory, so only what differs is rebuilt.
+    let target = target_dir()?;
+    for check in CHECKS {
+        let manifest = format!("checks/{check}/Cargo.toml");
+        step(
+            &format!("fmt {check}"),
+            &mut cargo(&["fmt", "--manifest-path", &manifest, "--", "--check"]),
+        )?;
+        step(
+            &format!("check {check}"),
+            cargo(&["test", "--locked", "--manifest-path", &manifest])
+                .env("CARGO_TARGET_DIR", &target),
+        )?;
     }
     step(
         "doctests",

@@ -57,6 +57,7 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
     crate::security_policy::check(root, &names, &mut problems);
     scan_sources(root, &mut problems)?;
     check_vectors(root, &crates, &mut problems)?;
+    check_checks(root, &mut problems)?;
     if problems.is_empty() {
         Ok(())
     } else {
@@ -151,7 +152,7 @@ fn scan_sources(root: &Path, problems: &mut Vec<String>) -> Result<(), String> {
         ),
     ];
     let mut files = Vec::new();
-    for dir in ["crates", "xtask", "fuzz", "examples"] {
+    for dir in ["crates", "xtask", "fuzz", "examples", "checks"] {
         rust_files(&root.join(dir), &mut files);
     }
     for file in files {
@@ -166,6 +167,42 @@ fn scan_sources(root: &Path, problems: &mut Vec<String>) -> Result<(), String> {
                 problems.push(format!("{shown}: contains `{pattern}`, {why}"));
             }
         }
+    }
+    Ok(())
+}
+
+/// Every project under `checks/` is run by `cargo xtask ci`, has a committed lock file
+/// (it is built with `--locked`) and is excluded from the root workspace.
+fn check_checks(root: &Path, problems: &mut Vec<String>) -> Result<(), String> {
+    let Ok(entries) = fs::read_dir(root.join("checks")) else {
+        return Ok(());
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if !entry.path().join("Cargo.toml").is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !crate::ci::CHECKS.contains(&name.as_str()) {
+            problems.push(format!(
+                "checks/{name} is not run by `cargo xtask ci` (ci::CHECKS)"
+            ));
+        }
+        if !entry.path().join("Cargo.lock").is_file() {
+            problems.push(format!(
+                "checks/{name} has no Cargo.lock (ci builds it --locked)"
+            ));
+        }
+    }
+    for name in crate::ci::CHECKS {
+        if !root.join("checks").join(name).join("Cargo.toml").is_file() {
+            problems.push(format!(
+                "ci::CHECKS names checks/{name}, which does not exist"
+            ));
+        }
+    }
+    let manifest = read(&root.join("Cargo.toml"))?;
+    if !manifest.contains("\"checks\"") {
+        problems.push("Cargo.toml: the workspace does not exclude \"checks\"".to_owned());
     }
     Ok(())
 }
