@@ -12,6 +12,7 @@
 mod audit;
 mod bench;
 mod ci;
+mod constant_time;
 mod fuzz;
 mod run;
 mod security_policy;

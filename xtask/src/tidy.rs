@@ -58,6 +58,7 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
     scan_sources(root, &mut problems)?;
     check_vectors(root, &crates, &mut problems)?;
     check_checks(root, &mut problems)?;
+    crate::constant_time::check(root, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -119,7 +120,7 @@ fn check_crate(dir: &Path, name: &str, problems: &mut Vec<String>) -> Result<(),
     Ok(())
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(crate) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
