@@ -22,9 +22,12 @@ use crate::{
 /// already crossed the network in the clear, so fix the client).
 ///
 /// A request counts as HTTPS when its URI has the `https` scheme or a TLS-terminating proxy
-/// says so in `X-Forwarded-Proto: https` or `Forwarded: proto=https` (a proxy in front must
-/// set one of them, or every request is redirected in a loop). A client that forges them on
-/// plain HTTP only keeps talking plain HTTP to the service itself.
+/// the deployment trusts says so in `X-Forwarded-Proto: https` or `Forwarded: proto=https` (a
+/// proxy in front must set one of them, or every request is redirected in a loop). Those
+/// headers count only on a request that carries the [`TrustedProxy`](crate::TrustedProxy)
+/// extension, which [`ClientIpLayer`](crate::ClientIpLayer) inserts when its resolver trusts
+/// the peer (put that layer outside this one); from any other peer they are ignored, as for
+/// HSTS in [`SecurityHeadersLayer`](crate::SecurityHeadersLayer).
 ///
 /// The redirect goes to the host given here, never to the request's `Host` header, which the
 /// client writes: a forged `Host` cannot turn the service into an open redirect or poison a
@@ -98,9 +101,13 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let uri = request.uri();
-        if arrived_over_https(uri, request.headers())
-            || self.layer.exempt.iter().any(|p| p == uri.path())
-        {
+        let via_trusted_proxy = request
+            .extensions()
+            .get::<crate::client::TrustedProxy>()
+            .is_some();
+        let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS)
+            || (via_trusted_proxy && arrived_over_https(uri, request.headers()));
+        if https || self.layer.exempt.iter().any(|p| p == uri.path()) {
             return passed(self.inner.call(request));
         }
         let path = uri.path_and_query().map_or("/", |p| p.as_str());

@@ -4,7 +4,7 @@ mod common;
 
 use axum::{Router, body::Body, routing::get};
 use http::{Method, Request, StatusCode, header, uri::Authority};
-use palisade_http::HttpsRedirectLayer;
+use palisade_http::{HttpsRedirectLayer, TrustedProxy};
 use proptest::prelude::*;
 use tower::ServiceExt;
 
@@ -19,7 +19,16 @@ fn app() -> Router {
         )
 }
 
+/// A request as `ClientIpLayer` hands it on from a trusted proxy: forwarding headers count.
 fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut request = from_untrusted_peer(method, uri, headers);
+    request.extensions_mut().insert(TrustedProxy);
+    request
+}
+
+/// A request straight from a client (no `TrustedProxy` extension): its forwarding headers are
+/// the client's own claim.
+fn from_untrusted_peer(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
     let mut builder = Request::builder().method(method).uri(uri);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
@@ -81,6 +90,36 @@ async fn https_requests_pass() {
     // A proxy saying plain HTTP is plain HTTP.
     let (status, _) = location(Method::GET, "/me", &[("x-forwarded-proto", "http")]).await;
     assert_eq!(status, StatusCode::MOVED_PERMANENTLY);
+}
+
+/// A client on plain HTTP that claims HTTPS in `X-Forwarded-Proto` or `Forwarded` is still
+/// redirected: only a trusted proxy's word counts, as for HSTS.
+#[tokio::test]
+async fn forwarded_proto_from_an_untrusted_peer_is_ignored() {
+    for headers in [
+        &[("x-forwarded-proto", "https")][..],
+        &[("forwarded", "for=192.0.2.1;proto=https")][..],
+    ] {
+        let response = app()
+            .oneshot(from_untrusted_peer(Method::GET, "/me", headers))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::MOVED_PERMANENTLY,
+            "{headers:?}"
+        );
+    }
+    // A URI with the https scheme is the server's own knowledge, trusted from anyone.
+    let response = app()
+        .oneshot(from_untrusted_peer(
+            Method::GET,
+            "https://api.example.com/me",
+            &[],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
