@@ -1,6 +1,8 @@
 //! Requests per second for an authenticated `GET /me` over loopback: the full layer stack
 //! (`router`) against the same handlers with no layers (`routes_only`, given the claims the
-//! bearer layer would have verified).
+//! bearer layer would have verified). Then the refused paths through the full stack, which
+//! must cost no more than serving: `GET /me` without a token and with a forged one (401), and
+//! a flood past the per-client rate limit (429).
 //!
 //! A small load generator: `CONNECTIONS` keep-alive HTTP/1.1 connections, each sending
 //! requests back to back for `SECONDS`, after a warm-up. Run with
@@ -75,11 +77,20 @@ async fn login(port: u16) -> String {
     token
 }
 
-async fn measure(port: u16, token: &str, seconds: u64) -> f64 {
-    let request = Arc::new(
-        format!("GET /me HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n")
-            .into_bytes(),
-    );
+/// `GET /me` with `Authorization: Bearer <token>`, or with no `Authorization` at all.
+fn get_me(token: Option<&str>) -> Vec<u8> {
+    match token {
+        Some(token) => {
+            format!("GET /me HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n")
+        }
+        None => "GET /me HTTP/1.1\r\nHost: bench\r\n\r\n".to_owned(),
+    }
+    .into_bytes()
+}
+
+/// Requests per second of `request` on `port`, each answered `expect`.
+async fn measure(port: u16, request: Vec<u8>, expect: u16, seconds: u64) -> f64 {
+    let request = Arc::new(request);
     let count = Arc::new(AtomicU64::new(0));
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -97,7 +108,7 @@ async fn measure(port: u16, token: &str, seconds: u64) -> f64 {
             let mut buf = Vec::with_capacity(8192);
             while !stop.load(Ordering::Relaxed) {
                 let status = one_request(&mut stream, &request, &mut buf).await;
-                assert_eq!(status, 200);
+                assert_eq!(status, expect);
                 if measuring.load(Ordering::Relaxed) {
                     count.fetch_add(1, Ordering::Relaxed);
                 }
@@ -158,15 +169,20 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("secure-api-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let config = secure_api::Config {
-            database: dir.join("db.sqlite"),
-            audit_dir: dir.join("audit"),
-            audit_verifier_out: Some(dir.join("audit.verifier")),
-            keyring: dir.join("keyring"),
-            rate_limit: 10_000_000,
-            rate_limit_per_user: 10_000_000,
-            ..secure_api::Config::default()
+        let service = |name: &str, rate_limit: u32| {
+            let dir = dir.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            secure_api::Config {
+                database: dir.join("db.sqlite"),
+                audit_dir: dir.join("audit"),
+                audit_verifier_out: Some(dir.join("audit.verifier")),
+                keyring: dir.join("keyring"),
+                rate_limit,
+                rate_limit_per_user: 10_000_000,
+                ..secure_api::Config::default()
+            }
         };
+        let config = service("open", 10_000_000);
         let secrets = secure_api::Secrets::load(&config.secrets, &BTreeMap::new(), true).unwrap();
         let state = secure_api::build_state(config, &secrets).await.unwrap();
         let layered = serve(secure_api::router(state.clone())).await;
@@ -174,23 +190,46 @@ fn main() {
         // No bearer layer: the claims it would insert for the bench account (id 1) are fixed.
         let claims = secure_api::UserClaims::new(serde_json::Map::new()).subject("1");
         let bare = serve(secure_api::routes_only(state).layer(axum::Extension(claims))).await;
+        // The same service with a per-client limit of one request a minute: after the first
+        // request, every request of the load generator (one client address) is a 429.
+        let limited_state = secure_api::build_state(service("limited", 1), &secrets)
+            .await
+            .unwrap();
+        let limited = serve(secure_api::router(limited_state)).await;
+        // A token of the right shape whose signature is wrong.
+        let forged = {
+            let (rest, _) = token.rsplit_once('.').unwrap();
+            format!("{rest}.{}", "A".repeat(43))
+        };
 
-        let full = measure(layered, &token, seconds).await;
-        let none = measure(bare, &token, seconds).await;
-        let full2 = measure(layered, &token, seconds).await;
-        let none2 = measure(bare, &token, seconds).await;
-        let full = f64::midpoint(full, full2);
-        let none = f64::midpoint(none, none2);
+        let variants: [(&str, u16, Vec<u8>, u16); 5] = [
+            ("served (full stack)", layered, get_me(Some(&token)), 200),
+            ("served (no layers)", bare, get_me(Some(&token)), 200),
+            ("refused: no token", layered, get_me(None), 401),
+            ("refused: forged token", layered, get_me(Some(&forged)), 401),
+            ("refused: rate limit", limited, get_me(Some(&token)), 429),
+        ];
+        let mut rates = [0.0f64; 5];
+        // Two alternating rounds, so a drift in the machine's load touches every variant.
+        for _ in 0..2 {
+            for (rate, (_, port, request, expect)) in rates.iter_mut().zip(&variants) {
+                *rate += measure(*port, request.clone(), *expect, seconds).await / 2.0;
+            }
+        }
         println!(
-            "authenticated GET /me, {CONNECTIONS} keep-alive connections, {seconds} s x 2 each, \
+            "GET /me, {CONNECTIONS} keep-alive connections, {seconds} s x 2 rounds each, \
              request log {}",
             if log { "on" } else { "off" }
         );
-        println!("  full layer stack : {full:>9.0} req/s");
-        println!("  no layers        : {none:>9.0} req/s");
+        for ((name, ..), rate) in variants.iter().zip(rates) {
+            println!(
+                "  {name:<22}: {rate:>9.0} req/s  ({:.2}x served)",
+                rate / rates[0]
+            );
+        }
         println!(
-            "  overhead         : {:>8.1} %",
-            (none / full - 1.0) * 100.0
+            "  overhead of the layers on the served path: {:.1} %",
+            (rates[1] / rates[0] - 1.0) * 100.0
         );
         let _ = std::fs::remove_dir_all(&dir);
     });

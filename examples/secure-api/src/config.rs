@@ -147,6 +147,13 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Requests handled at once; more are answered 503 at once, not queued.
     pub max_concurrent_requests: usize,
+    /// Connections open at once, from every client together; more are closed as soon as they
+    /// are accepted.
+    pub max_connections: usize,
+    /// Connections one client (an IPv4 address, an IPv6 /56) may hold open at once; more are
+    /// closed as soon as they are accepted. Trusted proxies count only toward
+    /// `max_connections`.
+    pub max_connections_per_client: usize,
     /// Seconds in-flight requests are given to finish after SIGTERM or Ctrl-C.
     pub shutdown_grace_secs: u64,
     /// MiB of memory the password hasher may hold at once (each check takes about 19 MiB);
@@ -208,6 +215,8 @@ impl Default for Config {
             body_read_timeout_secs: 15,
             request_timeout_secs: 30,
             max_concurrent_requests: 512,
+            max_connections: 10_000,
+            max_connections_per_client: 64,
             shutdown_grace_secs: 20,
             hash_memory_mib: 512,
             hash_wait_ms: 2000,
@@ -383,6 +392,12 @@ impl Config {
             "PALISADE_MAX_CONCURRENT_REQUESTS",
             &mut self.max_concurrent_requests,
         )?;
+        parse_env(env, "PALISADE_MAX_CONNECTIONS", &mut self.max_connections)?;
+        parse_env(
+            env,
+            "PALISADE_MAX_CONNECTIONS_PER_CLIENT",
+            &mut self.max_connections_per_client,
+        )?;
         parse_env(
             env,
             "PALISADE_SHUTDOWN_GRACE_SECS",
@@ -451,6 +466,14 @@ impl Config {
         }
         if self.max_concurrent_requests == 0 {
             return bad("max_concurrent_requests", "must be positive");
+        }
+        if self.max_connections_per_client == 0
+            || self.max_connections_per_client > self.max_connections
+        {
+            return bad(
+                "max_connections_per_client",
+                "must be positive and at most max_connections",
+            );
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod app;
 mod audit;
 mod audit_queue;
 pub mod config;
+mod connections;
 pub mod crypto;
 pub mod db;
 mod files;
@@ -639,7 +640,12 @@ pub async fn serve(
     });
     let limits = server::Limits::from_config(&state.config);
     let app = server::limited(router(state.clone()), limits);
-    server::run(listener, app, limits, server::shutdown_signal()).await;
+    let gate = connections::ConnectionGate::new(
+        state.config.max_connections,
+        state.config.max_connections_per_client,
+        state.resolver.clone(),
+    );
+    server::run(listener, app, limits, gate, server::shutdown_signal()).await;
     ticker.abort();
     reset_worker.abort();
     state.audit_layer.flush_refusals(true);

@@ -1,6 +1,7 @@
 //! The HTTP/1.1 server around the router: hyper's connection settings (the header-read timeout,
-//! which also ends idle keep-alive connections), tower-http's request and body timeouts, tower's
-//! concurrency limit, and a graceful shutdown on SIGTERM or Ctrl-C.
+//! which also ends idle keep-alive connections), the connection caps per client and in all
+//! (`connections.rs`), tower-http's request and body timeouts, tower's concurrency limit, and a
+//! graceful shutdown on SIGTERM or Ctrl-C.
 
 use std::{future::Future, pin::pin, time::Duration};
 
@@ -24,7 +25,10 @@ use palisade_http::{
 };
 use tower::{BoxError, ServiceBuilder, ServiceExt as _, limit::GlobalConcurrencyLimitLayer};
 
-use crate::config::Config;
+use crate::{
+    config::Config,
+    connections::{ConnectionGate, Refused},
+};
 
 /// The time limits and the concurrency limit, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -106,11 +110,12 @@ pub(crate) async fn shutdown_signal() {
 
 /// Accepts connections on `listener` and serves `router` on each until `shutdown` resolves;
 /// then stops accepting, lets in-flight requests finish (up to the shutdown grace) and
-/// returns.
+/// returns. A connection `gate` refuses is closed at once, before anything is read from it.
 pub(crate) async fn run(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: Limits,
+    gate: ConnectionGate,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -130,6 +135,22 @@ pub(crate) async fn run(
             },
             () = &mut shutdown => break,
         };
+        let permit = match gate.admit(peer.ip()) {
+            Ok(permit) => permit,
+            Err(refused) => {
+                // Dropping the stream closes it; the client sees the connection end at once.
+                tracing::debug!(
+                    target: "secure_api::server",
+                    reason = match refused {
+                        Refused::Client => "max_connections_per_client",
+                        Refused::Total => "max_connections",
+                    },
+                    "connection refused"
+                );
+                drop(stream);
+                continue;
+            }
+        };
         let service = router
             .clone()
             .map_request(move |mut request: Request<Incoming>| {
@@ -143,6 +164,7 @@ pub(crate) async fn run(
             if let Err(e) = connection.await {
                 tracing::debug!(target: "secure_api::server", error = %e, "connection ended");
             }
+            drop(permit);
         });
     }
     drop(listener);

@@ -322,6 +322,68 @@ fn slow_body_clients_are_closed_after_the_body_timeout() {
     assert_eq!(server.get("/health", &[]).status, 200);
 }
 
+/// Slowloris from several addresses: 2,000 connections from eight loopback addresses, each
+/// holding its headers back. Each address keeps at most `max_connections_per_client` of them
+/// (the rest are closed as soon as they are accepted), a ninth client is served meanwhile, and
+/// the connections kept are cut off by the header-read timeout.
+#[test]
+fn slowloris_from_several_addresses_is_capped_per_client_and_cut_off() {
+    const PER_CLIENT: usize = 50;
+    const PER_ADDRESS: usize = 250;
+    let dir = Server::temp_dir("web-slowloris");
+    let per_client = PER_CLIENT.to_string();
+    let server = Server::start(
+        &dir,
+        &[
+            ("PALISADE_HEADER_READ_TIMEOUT_SECS", "5"),
+            ("PALISADE_MAX_CONNECTIONS_PER_CLIENT", per_client.as_str()),
+        ],
+    );
+    let sources: Vec<[u8; 4]> = (2..=9).map(|x| [127, 0, 0, x]).collect();
+    let mut floods = Vec::new();
+    for source in &sources {
+        let streams = common::connect_from(*source, server.port, PER_ADDRESS);
+        for mut stream in &streams {
+            // The start of a request, and never the rest.
+            let _ = stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: a");
+        }
+        // The server has accepted them all (and closed those over the cap) well within the
+        // header timeout.
+        std::thread::sleep(Duration::from_millis(300));
+        let open = streams
+            .iter()
+            .filter(|s| !common::closed_by_server(s))
+            .count();
+        assert!(
+            (1..=PER_CLIENT).contains(&open),
+            "{source:?} holds {open} connections"
+        );
+        floods.push(streams);
+    }
+    assert_eq!(floods.iter().map(Vec::len).sum::<usize>(), 2_000);
+    // Another client is served while the flood holds its connections.
+    let other = common::request_from([127, 0, 0, 1], server.port, "GET", "/health", &[], None);
+    assert_eq!(other.status, 200);
+    // The header-read timeout cuts off the ones each client kept.
+    let started = std::time::Instant::now();
+    loop {
+        let open: usize = floods
+            .iter()
+            .flatten()
+            .filter(|s| !common::closed_by_server(s))
+            .count();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{open} slow connections still open"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(server.get("/health", &[]).status, 200);
+}
+
 /// Beyond `max_concurrent_requests` requests are answered 503 with `Retry-After` at once, from
 /// another client address too, and served again once the request in flight is done.
 #[test]

@@ -515,6 +515,51 @@ pub fn request_from(
     parse_response(&raw)
 }
 
+/// Connections from the loopback address `source` (`[127, 0, 0, x]`) to `port`, `count` of
+/// them, opened together; blocking `TcpStream`s.
+pub fn connect_from(source: [u8; 4], port: u16, count: usize) -> Vec<TcpStream> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut streams = Vec::with_capacity(count);
+        for _ in 0..count {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket
+                .bind(std::net::SocketAddr::from((source, 0)))
+                .unwrap();
+            let stream = socket
+                .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                .await
+                .unwrap();
+            let stream = stream.into_std().unwrap();
+            stream.set_nonblocking(false).unwrap();
+            streams.push(stream);
+        }
+        streams
+    })
+}
+
+/// Whether the server has closed `stream` (end of stream, a reset, or a failed write), without
+/// waiting: a connection still open with nothing to read is not closed.
+pub fn closed_by_server(stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 256];
+    let closed = loop {
+        match (&*stream).read(&mut buf) {
+            Ok(0) => break true,
+            // A response (a 408 or 400) before the close: read on.
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+            Err(_) => break true,
+        }
+    };
+    stream.set_nonblocking(false).unwrap();
+    closed
+}
+
 impl Server {
     /// `POST /auth/login` from the loopback address `source`, with extra `headers`.
     pub fn login_from(
