@@ -47,6 +47,11 @@ async fn not_checked_is_free_but_dropped_is_counted() {
 }
 
 #[tokio::test]
+async fn an_outage_after_the_reservation_cannot_make_a_guess_free() {
+    login_scenarios::an_outage_after_the_reservation_cannot_make_a_guess_free(store()).await;
+}
+
+#[tokio::test]
 async fn failing_device_cookie_is_distrusted() {
     login_scenarios::failing_device_cookie_is_distrusted(store()).await;
 }

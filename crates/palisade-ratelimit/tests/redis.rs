@@ -317,6 +317,15 @@ async fn login_counters<S: palisade_ratelimit::login::LoginStore>(store: S) {
 }
 
 #[tokio::test]
+async fn login_an_outage_after_the_reservation_cannot_make_a_guess_free() {
+    let redis = server();
+    login_scenarios::an_outage_after_the_reservation_cannot_make_a_guess_free(
+        RedisLoginStore::new(&backend(&redis)),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn login_attackers_elsewhere_never_lock_the_owner_out() {
     let redis = server();
     login_scenarios::attackers_elsewhere_never_lock_the_owner_out(RedisLoginStore::new(&backend(

@@ -3,12 +3,22 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::IpAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use palisade_ratelimit::{
+    BackendError,
     client_ip::{ClientIpResolver, ClientKey, ForwardedHeader},
     login::{
-        Admission, DeviceCookies, LoginAttempt, LoginPolicy, LoginStore, LoginThrottle, Scope,
+        Admission, AttemptKeys, DeviceCookies, Limits, LoginAttempt, LoginPolicy, LoginStore,
+        LoginThrottle, Reservation, Scope,
     },
 };
 use secrecy::SecretBox;
@@ -199,4 +209,70 @@ pub async fn failing_device_cookie_is_distrusted<S: LoginStore>(store: S) {
     // The owner on their own network is unaffected.
     let owner = admitted(t.begin("frank", &c, None).await.expect("store"));
     let _ = owner.succeed().await.expect("store");
+}
+
+/// A store that counts the calls made to it while it is marked down: an outage that starts
+/// after an attempt was reserved and before it was settled.
+pub struct Outage<S> {
+    inner: S,
+    down: AtomicBool,
+    calls_while_down: AtomicUsize,
+}
+
+impl<S> Outage<S> {
+    fn note(&self) {
+        if self.down.load(Ordering::SeqCst) {
+            self.calls_while_down.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl<S: LoginStore> LoginStore for Outage<S> {
+    fn reserve(
+        &self,
+        keys: &AttemptKeys,
+        limits: &Limits,
+    ) -> impl Future<Output = Result<Reservation, BackendError>> + Send {
+        self.note();
+        self.inner.reserve(keys, limits)
+    }
+
+    fn undo(
+        &self,
+        release: &[String],
+        clear: &[String],
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        self.note();
+        self.inner.undo(release, clear)
+    }
+}
+
+/// Item 3: a failure the store could not record was free. The attempt is counted when it is
+/// reserved, before the password is checked, and settling it as a failure makes no store
+/// call, so a store outage between the reservation and the verdict cannot lose the guess:
+/// after the limit's worth of failures, each settled while the store was down, the client is
+/// refused.
+pub async fn an_outage_after_the_reservation_cannot_make_a_guess_free<S: LoginStore>(store: S) {
+    let t = throttle(Outage {
+        inner: store,
+        down: AtomicBool::new(false),
+        calls_while_down: AtomicUsize::new(0),
+    });
+    let from = client("203.0.113.44");
+    for _ in 0..t.policy().account_client.failures {
+        let attempt = admitted(t.begin("ivan", &from, None).await.expect("store"));
+        // The password check fails while the store is unreachable.
+        t.store().down.store(true, Ordering::SeqCst);
+        let _ = attempt.fail();
+        t.store().down.store(false, Ordering::SeqCst);
+    }
+    assert_eq!(
+        t.store().calls_while_down.load(Ordering::SeqCst),
+        0,
+        "settling a failure called the store"
+    );
+    match t.begin("ivan", &from, None).await.expect("store") {
+        Admission::Refused(r) => assert_eq!(r.scope, Scope::AccountClient),
+        Admission::Admitted(_) => panic!("a failure settled during the outage was not counted"),
+    }
 }
