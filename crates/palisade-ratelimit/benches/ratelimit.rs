@@ -1,11 +1,17 @@
 //! In-process checks against raw governor, and Redis decisions against a fixed-window
-//! INCR+EXPIRE counter and a floating-point GCRA script.
+//! INCR+EXPIRE counter and a floating-point GCRA script. Login attempts (reserve, then settle)
+//! against a plain rate-limit decision and, in Redis, against the check-then-record pair of
+//! round trips that an atomic reservation replaces.
 
 use std::{hint::black_box, num::NonZeroU32, time::Duration};
 
 use criterion::{Criterion, Throughput, criterion_group};
 use governor::{Quota, RateLimiter};
-use palisade_ratelimit::{MemoryBackend, MemoryConfig, Policy};
+use palisade_ratelimit::{
+    MemoryBackend, MemoryConfig, Policy,
+    client_ip::{ClientIpResolver, ClientKey, ForwardedHeader},
+    login::{Admission, LoginPolicy, LoginStore, LoginThrottle, MemoryLoginStore},
+};
 
 const KEYS: usize = 1_000_000;
 
@@ -177,7 +183,95 @@ fn redis_decisions(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, one_key, many_keys, redis_decisions);
+fn login_client() -> ClientKey {
+    ClientIpResolver::new([], ForwardedHeader::Forwarded)
+        .expect("resolver")
+        .key([192, 0, 2, 7].into())
+}
+
+/// One successful login's throttle work: `begin` (the atomic reservation) then `succeed`.
+async fn login_attempt<S: LoginStore>(throttle: &LoginThrottle<S>, client: &ClientKey) {
+    match throttle.begin("bench", client, None).await.expect("store") {
+        Admission::Admitted(attempt) => {
+            let _ = black_box(attempt.succeed().await.expect("store"));
+        }
+        Admission::Refused(r) => panic!("refused: {r:?}"),
+    }
+}
+
+fn login_attempts(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = login_client();
+
+    let memory = LoginThrottle::new(MemoryLoginStore::new(10_000), LoginPolicy::default());
+    let backend = MemoryBackend::default();
+    let policy = policy();
+    let mut g = c.benchmark_group("login_attempt_memory");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("palisade", |b| {
+        b.iter(|| rt.block_on(login_attempt(&memory, &client)));
+    });
+    g.bench_function("rate_limit_check", |b| {
+        b.iter(|| black_box(backend.check("k", &policy)));
+    });
+    g.finish();
+
+    let redis = palisade_testkit::RedisServer::start().expect("redis-server");
+    let redis_backend = rt.block_on(async {
+        palisade_ratelimit::redis::RedisBackend::new(
+            &redis.url(),
+            palisade_ratelimit::redis::RedisConfig::default(),
+        )
+        .expect("url")
+    });
+    let shared = LoginThrottle::new(
+        palisade_ratelimit::redis::RedisLoginStore::new(&redis_backend),
+        LoginPolicy::default(),
+    );
+    let client_conn = redis::Client::open(redis.url()).expect("client");
+    let mut conn = rt
+        .block_on(redis::aio::ConnectionManager::new(client_conn))
+        .expect("connection");
+    let mut g = c.benchmark_group("login_attempt_redis");
+    g.throughput(Throughput::Elements(1));
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("palisade", |b| {
+        b.iter(|| rt.block_on(login_attempt(&shared, &client)));
+    });
+    // The shape an atomic reservation replaces: read the counter, check the password, then
+    // record the outcome, two round trips with a window between them.
+    g.bench_function("check_then_record_two_calls", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let n: Option<u64> = redis::cmd("HGET")
+                    .arg("ctr:k")
+                    .arg("f")
+                    .query_async(&mut conn)
+                    .await
+                    .expect("read");
+                let _: () = redis::cmd("HDEL")
+                    .arg("ctr:k")
+                    .arg("f")
+                    .query_async(&mut conn)
+                    .await
+                    .expect("record");
+                black_box(n)
+            })
+        });
+    });
+    g.bench_function("rate_limit_decision", |b| {
+        b.iter(|| {
+            rt.block_on(redis_backend.check("k", &policy))
+                .expect("decision")
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, one_key, many_keys, redis_decisions, login_attempts);
 
 fn main() {
     memory_per_key();

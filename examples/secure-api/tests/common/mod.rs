@@ -476,22 +476,7 @@ pub fn request_from(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Response {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
-    let mut stream = runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket
-            .bind(std::net::SocketAddr::from((source, 0)))
-            .unwrap();
-        let stream = socket
-            .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-            .await
-            .unwrap();
-        stream.into_std().unwrap()
-    });
-    stream.set_nonblocking(false).unwrap();
+    let mut stream = connect_from(source, port, 1).remove(0);
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
@@ -520,7 +505,6 @@ pub fn request_from(
 pub fn connect_from(source: [u8; 4], port: u16, count: usize) -> Vec<TcpStream> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
-        .enable_time()
         .build()
         .unwrap();
     runtime.block_on(async {
