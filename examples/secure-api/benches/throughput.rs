@@ -108,8 +108,10 @@ async fn measure(port: u16, request: Vec<u8>, expect: u16, seconds: u64) -> f64 
             let mut buf = Vec::with_capacity(8192);
             while !stop.load(Ordering::Relaxed) {
                 let status = one_request(&mut stream, &request, &mut buf).await;
-                assert_eq!(status, expect);
+                // The warm-up may see other answers (the rate-limited service admits the
+                // first request of its window).
                 if measuring.load(Ordering::Relaxed) {
+                    assert_eq!(status, expect);
                     count.fetch_add(1, Ordering::Relaxed);
                 }
             }
