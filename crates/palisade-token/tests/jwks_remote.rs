@@ -152,6 +152,42 @@ async fn fetches_over_https_and_verifies_with_the_remote_set() {
         ErrorKind::Malformed
     );
     assert_eq!(s.server.hits(), 1);
+    // Once a refresh would be allowed, tokens refused before the key is chosen still cause
+    // none, whatever `kid` they name: `alg: none`, an embedded key, a key URL, oversized.
+    s.advance(60);
+    let forged_header = |header: Value| {
+        let payload = json!({"sub": "mallory", "exp": common::NOW + 3600}).to_string();
+        format!(
+            "{}.{}.{}",
+            common::b64(header.to_string().as_bytes()),
+            common::b64(payload.as_bytes()),
+            common::b64(&[7; 64])
+        )
+    };
+    for (header, kind) in [
+        (json!({"alg": "none", "kid": "new"}), ErrorKind::AlgNone),
+        (
+            json!({"alg": "EdDSA", "kid": "new", "jku": "https://evil.example/jwks"}),
+            ErrorKind::EmbeddedKey,
+        ),
+        (
+            json!({"alg": "EdDSA", "kid": "new", "jwk": {"kty": "OKP"}}),
+            ErrorKind::EmbeddedKey,
+        ),
+        (
+            json!({"alg": "EdDSA", "kid": "new", "pad": "x".repeat(9000)}),
+            ErrorKind::TooLarge,
+        ),
+    ] {
+        assert_eq!(rejected(s.verify(&forged_header(header)).await), kind);
+    }
+    assert_eq!(s.server.hits(), 1);
+    // A well-formed token naming a new kid is what may refresh.
+    assert_eq!(
+        rejected(s.verify(&token_with_kid("new")).await),
+        ErrorKind::UnknownKey
+    );
+    assert_eq!(s.server.hits(), 2);
     // The typed API too.
     let typed: Claims<serde_json::Map<String, Value>> =
         s.verifier.verify(&s.token(k1())).await.unwrap();
