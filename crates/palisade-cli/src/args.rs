@@ -35,7 +35,7 @@ pub(crate) enum Command {
     /// Sign or verify a JWT.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Create, rotate, list and disable the keys of a keyring file.
+    /// Create, rotate, list and disable the keys of a keyring file; print its generation.
     #[command(subcommand)]
     Keyring(KeyringCommand),
     /// Encrypt standard input under the keyring's primary key; prints the ciphertext in text
@@ -168,6 +168,16 @@ pub(crate) struct MasterKeyArgs {
     pub(crate) master_key_file: Option<PathBuf>,
 }
 
+/// Rollback pinning for commands that open an existing keyring file.
+#[derive(Debug, Args)]
+pub(crate) struct PinArgs {
+    /// Refuse the keyring file (exit 1) if its generation is below N. Every save adds one to
+    /// the generation; keep the one `keyring generation` prints after each change outside the
+    /// file, so an older copy put in its place is refused.
+    #[arg(long, value_name = "N")]
+    pub(crate) min_generation: Option<u64>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeyringCommand {
     /// Create a keyring file with a new primary key (refuses to overwrite); prints its id.
@@ -186,6 +196,8 @@ pub(crate) enum KeyringCommand {
         file: PathBuf,
         #[command(flatten)]
         master: MasterKeyArgs,
+        #[command(flatten)]
+        pin: PinArgs,
     },
     /// Print one line per key, tab-separated: id, version, purpose, state, created, changed
     /// (UTC). Never key material.
@@ -195,6 +207,8 @@ pub(crate) enum KeyringCommand {
         file: PathBuf,
         #[command(flatten)]
         master: MasterKeyArgs,
+        #[command(flatten)]
+        pin: PinArgs,
     },
     /// Disable a key: it no longer decrypts. Refused while it is the primary.
     Disable {
@@ -206,6 +220,19 @@ pub(crate) enum KeyringCommand {
         key_id: String,
         #[command(flatten)]
         master: MasterKeyArgs,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    /// Print the keyring file's generation, after checking it opens under the master key:
+    /// the number to pin with --min-generation. Each save (new, rotate, disable) adds one.
+    Generation {
+        /// The keyring file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        master: MasterKeyArgs,
+        #[command(flatten)]
+        pin: PinArgs,
     },
 }
 
@@ -220,6 +247,8 @@ pub(crate) struct CryptArgs {
     pub(crate) context: String,
     #[command(flatten)]
     pub(crate) master: MasterKeyArgs,
+    #[command(flatten)]
+    pub(crate) pin: PinArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
-//! `palisade keyring new|rotate|list|disable` and `palisade encrypt|decrypt|rewrap`, on
-//! palisade-crypt's keyrings and field encryption.
+//! `palisade keyring new|rotate|list|disable|generation` and `palisade
+//! encrypt|decrypt|rewrap`, on palisade-crypt's keyrings and field encryption. Every command
+//! that opens an existing keyring file takes `--min-generation` (rollback pinning).
 
 use std::{fmt::Write as _, io::Write, path::Path};
 
@@ -9,7 +10,7 @@ use palisade_crypt::{
 };
 
 use crate::{
-    args::{CryptArgs, KeyringCommand, MasterKeyArgs},
+    args::{CryptArgs, KeyringCommand, MasterKeyArgs, PinArgs},
     error::{CmdResult, Failure},
     input,
 };
@@ -82,8 +83,18 @@ fn keyring_failure(e: &KeyringError) -> Failure {
     Failure::usage(format!("keyring file: {}", keyring_message(e)))
 }
 
-fn load(path: &Path, master: &MasterKey) -> Result<Keyring, Failure> {
-    Keyring::load(path, master).map_err(|e| keyring_failure(&e))
+/// Opens the keyring file, refusing one below `--min-generation`. An older generation is a
+/// negative answer (exit 1), as for other tampered data: an older copy of the file may have
+/// been put in its place, bringing back a key since disabled. The message gives the file's
+/// generation but not the minimum typed.
+fn load(path: &Path, master: &MasterKey, pin: &PinArgs) -> Result<Keyring, Failure> {
+    Keyring::load_at_least(path, master, pin.min_generation.unwrap_or(0)).map_err(|e| match e {
+        KeyringError::RolledBack { generation, .. } => Failure::negative(format!(
+            "keyring file: its generation, {generation}, is below --min-generation: an older \
+             copy of the file may have replaced it"
+        )),
+        other => keyring_failure(&other),
+    })
 }
 
 fn print(text: &str) -> CmdResult {
@@ -104,18 +115,18 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
                 .map_err(|e| keyring_failure(&e))?;
             print(&format!("{primary}\n"))
         }
-        KeyringCommand::Rotate { file, master } => {
+        KeyringCommand::Rotate { file, master, pin } => {
             let master = master_key(&master)?;
-            let mut keyring = load(&file, &master)?;
+            let mut keyring = load(&file, &master, &pin)?;
             let id = keyring
                 .rotate(KeyPurpose::Encryption)
                 .map_err(|e| keyring_failure(&e))?;
             save(&mut keyring, &file, &master)?;
             print(&format!("{id}\n"))
         }
-        KeyringCommand::List { file, master } => {
+        KeyringCommand::List { file, master, pin } => {
             let master = master_key(&master)?;
-            let keyring = load(&file, &master)?;
+            let keyring = load(&file, &master, &pin)?;
             let mut keys: Vec<_> = keyring.keys().collect();
             keys.sort_by_key(|k| (k.version, k.id));
             let mut text = String::new();
@@ -137,14 +148,20 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
             file,
             key_id,
             master,
+            pin,
         } => {
             let master = master_key(&master)?;
             let id = KeyId::parse(&key_id).ok_or_else(|| {
                 Failure::usage("KEY_ID must be a key id as `keyring list` prints it (8 hex digits)")
             })?;
-            let mut keyring = load(&file, &master)?;
+            let mut keyring = load(&file, &master, &pin)?;
             keyring.disable(id).map_err(|e| keyring_failure(&e))?;
             save(&mut keyring, &file, &master)
+        }
+        KeyringCommand::Generation { file, master, pin } => {
+            let master = master_key(&master)?;
+            let keyring = load(&file, &master, &pin)?;
+            print(&format!("{}\n", keyring.generation()))
         }
     }
 }
@@ -163,7 +180,7 @@ fn save(keyring: &mut Keyring, file: &Path, master: &MasterKey) -> CmdResult {
 fn crypter(args: &CryptArgs) -> Result<(Crypter, Context), Failure> {
     let context: Context = args.context.parse().map_err(|e| context_failure(&e))?;
     let master = master_key(&args.master)?;
-    let keyring = load(&args.keyring, &master)?;
+    let keyring = load(&args.keyring, &master, &args.pin)?;
     let crypter = Crypter::new(&keyring).map_err(|e| keyring_failure(&e))?;
     Ok((crypter, context))
 }

@@ -287,3 +287,120 @@ fn master_key_sources_and_errors() {
         run(args, b"").expect_code(0);
     }
 }
+
+/// `--min-generation` on every command that opens a keyring file: an older copy of the file is
+/// refused with exit 1 and a message naming the problem, the current file passes.
+#[test]
+fn min_generation_refuses_an_older_copy_of_the_keyring_file() {
+    let s = Scratch::new("rollback");
+    let file = s.join("keys.pck");
+    let ctx = "users.email;row=1";
+    let secret = b"bob@example.com";
+    let old_id = one_line(&pk(&["keyring", "new", &file], b""));
+    assert_eq!(one_line(&pk(&["keyring", "generation", &file], b"")), "1");
+    let ct = one_line(&pk(
+        &["encrypt", "--keyring", &file, "--context", ctx],
+        secret,
+    ));
+    // The attacker keeps this copy: generation 1, where the first key is still enabled.
+    let older = std::fs::read(&file).expect("read keyring");
+    pk(&["keyring", "rotate", &file], b"").expect_code(0);
+    let r = pk(
+        &["rewrap", "--keyring", &file, "--context", ctx],
+        ct.as_bytes(),
+    );
+    let rewrapped = one_line(&r);
+    pk(&["keyring", "disable", &file, &old_id], b"").expect_code(0);
+    let current = std::fs::read(&file).expect("read keyring");
+    let generation = one_line(&pk(&["keyring", "generation", &file], b""));
+    assert_eq!(generation, "3");
+
+    let commands = |min: &str| -> Vec<(Vec<String>, Vec<u8>)> {
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(|s| (*s).to_owned())
+                .chain(["--min-generation".to_owned(), min.to_owned()])
+                .collect::<Vec<String>>()
+        };
+        vec![
+            (args(&["keyring", "list", &file]), Vec::new()),
+            (args(&["keyring", "generation", &file]), Vec::new()),
+            (args(&["keyring", "rotate", &file]), Vec::new()),
+            (args(&["keyring", "disable", &file, &old_id]), Vec::new()),
+            (
+                args(&["encrypt", "--keyring", &file, "--context", ctx]),
+                secret.to_vec(),
+            ),
+            (
+                args(&["decrypt", "--keyring", &file, "--context", ctx]),
+                rewrapped.clone().into_bytes(),
+            ),
+            (
+                args(&["rewrap", "--keyring", &file, "--context", ctx]),
+                rewrapped.clone().into_bytes(),
+            ),
+        ]
+    };
+    let run_all = |min: &str| {
+        commands(min)
+            .into_iter()
+            .map(|(args, stdin)| {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                (args.join(" "), pk(&args, &stdin))
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // The older copy put back in the file's place: refused by every command, file untouched.
+    std::fs::write(&file, &older).expect("roll back");
+    // Without a pin it still opens (and the disabled key would decrypt again): the pin is what
+    // catches it.
+    let r = pk(
+        &["decrypt", "--keyring", &file, "--context", ctx],
+        ct.as_bytes(),
+    );
+    assert_eq!(r.expect_code(0).stdout, secret);
+    for (command, r) in run_all(&generation) {
+        r.expect_code(1)
+            .never_shows(secret)
+            .never_shows(MASTER.as_bytes());
+        assert!(r.stdout.is_empty(), "{command}");
+        assert!(
+            r.stderr
+                .contains("generation, 1, is below --min-generation")
+                && r.stderr.contains("older copy"),
+            "{command}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains(&file), "{command}: {}", r.stderr);
+    }
+    assert_eq!(
+        std::fs::read(&file).expect("read"),
+        older,
+        "nothing was saved"
+    );
+
+    // The current file passes with the same pin, and with a lower one.
+    std::fs::write(&file, &current).expect("restore");
+    for min in ["3", "0"] {
+        for (command, r) in run_all(min) {
+            assert_eq!(r.code, 0, "{command}: {}", r.stderr);
+        }
+    }
+    // Each round saved twice (rotate, and disable, which saves even for a key already
+    // disabled): the generation only grows, and the new one is what to pin next.
+    assert_eq!(one_line(&pk(&["keyring", "generation", &file], b"")), "7");
+    let r = pk(
+        &["decrypt", "--keyring", &file, "--context", ctx],
+        rewrapped.as_bytes(),
+    );
+    assert_eq!(r.expect_code(0).stdout, secret);
+
+    // A minimum that is not a number is a usage error.
+    pk(&["keyring", "list", &file, "--min-generation", "-1"], b"").expect_code(2);
+    pk(
+        &["keyring", "list", &file, "--min-generation", "three"],
+        b"",
+    )
+    .expect_code(2);
+}

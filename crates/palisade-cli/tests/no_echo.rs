@@ -678,13 +678,50 @@ fn rows(f: &Fixtures) -> Vec<Row> {
             2,
         ),
     ];
-    for verb in ["new", "rotate", "disable"] {
+    for verb in ["new", "rotate", "disable", "generation"] {
         let mut args = vec!["keyring", verb, ring];
         if verb == "disable" {
             args.push(MARK_KEY_ID);
         }
         args.extend(["--master-key-file", &missing]);
         rows.push(row("keyring --master-key-file (missing)", &args, b"", 2));
+    }
+    // Rollback pinning: a minimum that is not a number, on every command that opens a keyring
+    // file; and the file of `keyring generation`.
+    rows.push(row(
+        "keyring generation FILE (missing)",
+        &["keyring", "generation", &missing],
+        b"",
+        2,
+    ));
+    for verb in ["rotate", "list", "disable", "generation"] {
+        let mut args = vec!["keyring", verb, ring];
+        if verb == "disable" {
+            args.push(MARK_KEY_ID);
+        }
+        args.extend(["--min-generation", MARK]);
+        rows.push(row(
+            "keyring --min-generation (not a number)",
+            &args,
+            b"",
+            2,
+        ));
+    }
+    for verb in ["encrypt", "decrypt", "rewrap"] {
+        rows.push(row(
+            "crypt --min-generation (not a number)",
+            &[
+                verb,
+                "--keyring",
+                ring,
+                "--context",
+                "users.email",
+                "--min-generation",
+                MARK,
+            ],
+            b"pc1:x",
+            2,
+        ));
     }
     for verb in ["encrypt", "decrypt", "rewrap"] {
         for (option, value, good) in [

@@ -3,6 +3,9 @@
 //! checks (algorithm, `exp` required, `nbf`, issuer, audience). Also opaque-token hashing and
 //! CSRF verification, which have no baseline of their own here.
 //!
+//! With `jwks-remote`, `jwt_verify_remote_jwks` compares verifying through the remote JWKS
+//! cache with verifying against a plain `KeySet` (`keyset`).
+//!
 //! In every group the function named `palisade` is the subject; `cargo xtask bench` reports
 //! `palisade / baseline` for every other function.
 //!
@@ -196,5 +199,81 @@ fn bench_opaque(c: &mut Criterion) {
     group.finish();
 }
 
+/// Verification through a `RemoteVerifier` whose JWKS is cached (fetched once from a local
+/// HTTPS server, never expiring on the bench's clock) against a `Verifier` on a plain
+/// `KeySet` holding the same key: the cost of the remote set's cache lookup.
+#[cfg(feature = "jwks-remote")]
+fn bench_remote_jwks(c: &mut Criterion) {
+    use palisade_token::jwt::{RemoteJwks, RemoteVerifier};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let alg = Algorithm::EdDSA;
+    let signing = || {
+        SigningKey::from_pem(alg, &key_file("ed25519_private.pem"))
+            .expect("key")
+            .with_kid("k1")
+            .expect("kid")
+    };
+    let clock = Arc::new(ManualClock::new(NOW));
+    let issuer = Issuer::new(KeySet::single(signing()))
+        .expect("signer")
+        .clock(clock.clone());
+    let token = issuer.sign_value(&payload()).expect("sign");
+    let settings = |keys: KeySet| {
+        Verifier::new(keys)
+            .issuer("https://auth.example")
+            .audience("orders-api")
+            .clock(clock.clone())
+    };
+    let local = settings(KeySet::verify_only(signing().verifying_key()));
+
+    let pki = https_server::Pki::new("bench");
+    let jwks_doc = KeySet::single(signing()).to_jwks().to_string();
+    let server = rt.block_on(https_server::Server::https(
+        &pki,
+        https_server::Reply::jwks(jwks_doc).max_age(3600),
+    ));
+    let jwks = RemoteJwks::builder(server.url())
+        .root_certificates_pem(pki.ca_pem.as_bytes())
+        .expect("CA")
+        .clock(clock.clone())
+        .build()
+        .expect("client");
+    let remote = RemoteVerifier::new(jwks, settings(KeySet::new()));
+    rt.block_on(remote.verify_json(&token))
+        .expect("first fetch");
+    assert!(local.verify_json(&token).is_ok());
+
+    let mut group = c.benchmark_group(format!("jwt_verify_remote_jwks/{alg}"));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("palisade", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    black_box(remote.verify_json(black_box(&token)).await.expect("verify"));
+                }
+                start.elapsed()
+            })
+        });
+    });
+    group.bench_function("keyset", |b| {
+        b.iter(|| local.verify_json(black_box(&token)).expect("verify"));
+    });
+    group.finish();
+    assert_eq!(server.hits(), 1, "every verification used the cache");
+}
+
+#[cfg(feature = "jwks-remote")]
+#[path = "../tests/common/https_server.rs"]
+mod https_server;
+
+#[cfg(not(feature = "jwks-remote"))]
 criterion_group!(benches, bench_jwt, bench_opaque);
+#[cfg(feature = "jwks-remote")]
+criterion_group!(benches, bench_jwt, bench_opaque, bench_remote_jwks);
 criterion_main!(benches);

@@ -4,11 +4,15 @@ mod algorithm;
 pub(crate) mod b64;
 mod backend;
 mod claims;
+#[cfg(feature = "jwks-remote")]
+mod fetch;
 mod header;
 pub(crate) mod json;
 mod jwks;
 mod keys;
 mod keyset;
+#[cfg(feature = "jwks-remote")]
+mod remote;
 mod signer;
 mod verifier;
 
@@ -18,5 +22,12 @@ pub use claims::{Audience, Claims};
 pub use header::TokenType;
 pub use keys::{SigningKey, VerifyingKey};
 pub use keyset::KeySet;
+#[cfg(feature = "jwks-remote")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks-remote")))]
+pub use remote::{
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_STALE, DEFAULT_MAX_TTL, DEFAULT_MIN_TTL,
+    DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT, FetchError, JwksError, RemoteError, RemoteJwks,
+    RemoteJwksBuilder, RemoteVerifier,
+};
 pub use signer::{DEFAULT_TTL, Issuer};
 pub use verifier::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, Verifier};

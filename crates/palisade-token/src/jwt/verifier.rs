@@ -202,10 +202,15 @@ impl Verifier {
     }
 
     fn verify_payload(&self, token: &str) -> Result<Map<String, Value>, InvalidToken> {
-        self.check(token).map_err(InvalidToken::new)
+        self.check(&self.keys, token).map_err(InvalidToken::new)
     }
 
-    fn check(&self, token: &str) -> Result<Map<String, Value>, ErrorKind> {
+    /// Every check, with the key chosen from `keys` (the verifier's own set, or a remote one).
+    pub(crate) fn check(
+        &self,
+        keys: &KeySet,
+        token: &str,
+    ) -> Result<Map<String, Value>, ErrorKind> {
         if token.len() > self.max_bytes {
             return Err(ErrorKind::TooLarge);
         }
@@ -217,8 +222,7 @@ impl Verifier {
         }
         let header_bytes = super::b64::decode(header_b64).ok_or(ErrorKind::Malformed)?;
         let header = header::parse(&header_bytes)?;
-        let key = self
-            .keys
+        let key = keys
             .find(header.kid.as_deref())
             .ok_or(ErrorKind::UnknownKey)?;
         if header.alg != key.alg.as_str() {
