@@ -24,6 +24,7 @@ fn keys(alg: Algorithm) -> (SigningKey, VerifyingKey) {
     let (private, public) = match alg {
         Algorithm::ES256 => ("ec_private.pem", "ec_public.pem"),
         Algorithm::ES384 => ("ec_p384_private.pem", "ec_p384_public.pem"),
+        Algorithm::ES512 => ("ec_p521_private.pem", "ec_p521_public.pem"),
         Algorithm::EdDSA => ("ed25519_private.pem", "ed25519_public.pem"),
         _ => ("rsa_private.pem", "rsa_public.pem"),
     };

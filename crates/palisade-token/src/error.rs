@@ -26,7 +26,7 @@ pub enum ConfigError {
     },
     /// An algorithm name that palisade-token does not support.
     #[error(
-        "unsupported algorithm {0:?}: use HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA"
+        "unsupported algorithm {0:?}: use HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA"
     )]
     UnsupportedAlgorithm(String),
     /// Two keys in one key set share a `kid`.

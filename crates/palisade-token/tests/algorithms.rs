@@ -1,6 +1,7 @@
-//! The SHA-384/512 RSA algorithms and ES384: sign and verify, keys in every PEM form, weak and
-//! wrong-curve keys refused, one key never accepting another algorithm's tokens, and JWKS
-//! export and import. Tokens made by `PyJWT` for each are in tests/interop.rs.
+//! The SHA-384/512 RSA algorithms, ES384 and ES512: sign and verify, keys in every PEM form,
+//! weak and wrong-curve keys refused, one key never accepting another algorithm's tokens, and
+//! JWKS export and import. Tokens made by `PyJWT` for each are in tests/interop.rs, RFC 7515
+//! A.4 (ES512) in tests/vectors/rfc.txt.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -26,6 +27,7 @@ fn private_file(alg: Algorithm) -> &'static str {
     match alg {
         Algorithm::ES256 => "ec_private.pem",
         Algorithm::ES384 => "ec_p384_private.pem",
+        Algorithm::ES512 => "ec_p521_private.pem",
         _ => "rsa_private.pem",
     }
 }
@@ -34,6 +36,7 @@ fn public_file(alg: Algorithm) -> &'static str {
     match alg {
         Algorithm::ES256 => "ec_public.pem",
         Algorithm::ES384 => "ec_p384_public.pem",
+        Algorithm::ES512 => "ec_p521_public.pem",
         _ => "rsa_public.pem",
     }
 }
@@ -62,24 +65,31 @@ fn public(alg: Algorithm) -> KeySet {
 }
 
 #[test]
-fn rs384_rs512_ps384_ps512_and_es384_sign_and_verify() {
+fn rs384_rs512_ps384_ps512_es384_and_es512_sign_and_verify() {
     let new = [
         Algorithm::RS384,
         Algorithm::RS512,
         Algorithm::PS384,
         Algorithm::PS512,
         Algorithm::ES384,
+        Algorithm::ES512,
     ];
     for alg in new {
         let token = signer(alg).issue(Claims::empty().subject("alice")).unwrap();
         let claims = verifier(public(alg)).verify::<Value>(&token).unwrap();
         assert_eq!(claims.sub.as_deref(), Some("alice"), "{alg}");
-        // The signature has the algorithm's size: the modulus for RSA, 2 x 48 bytes for ES384.
+        // The signature has the algorithm's size: the modulus for RSA, 2 x 48 bytes for ES384,
+        // 2 x 66 for ES512 (RFC 7518 §3.4).
         let sig = token.rsplit('.').next().unwrap();
         let len = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig)
             .unwrap()
             .len();
-        assert_eq!(len, if alg == Algorithm::ES384 { 96 } else { 256 }, "{alg}");
+        let want = match alg {
+            Algorithm::ES384 => 96,
+            Algorithm::ES512 => 132,
+            _ => 256,
+        };
+        assert_eq!(len, want, "{alg}");
         // One flipped signature bit and it fails.
         let mut bad = token.clone().into_bytes();
         let at = token.rfind('.').unwrap() + 2;
@@ -237,6 +247,7 @@ fn jwks_export_and_import_keep_each_algorithm() {
         Algorithm::PS384,
         Algorithm::PS512,
         Algorithm::ES384,
+        Algorithm::ES512,
     ] {
         let jwks = public(alg).to_jwks();
         let jwk = &jwks["keys"][0];
@@ -246,6 +257,14 @@ fn jwks_export_and_import_keep_each_algorithm() {
         if alg == Algorithm::ES384 {
             assert_eq!(jwk["kty"], "EC");
             assert_eq!(jwk["crv"], "P-384");
+        } else if alg == Algorithm::ES512 {
+            assert_eq!(jwk["kty"], "EC");
+            assert_eq!(jwk["crv"], "P-521");
+            assert_eq!(
+                jwk["x"].as_str().unwrap().len(),
+                88,
+                "66 bytes, leading zeros kept"
+            );
         } else {
             assert_eq!(jwk["kty"], "RSA");
         }
@@ -287,16 +306,143 @@ fn jwks_keys_contradicting_their_alg_are_refused() {
 }
 
 #[test]
-fn es512_is_not_supported_and_its_jwks_keys_are_skipped() {
-    assert!(matches!(
-        "ES512".parse::<Algorithm>(),
-        Err(ConfigError::UnsupportedAlgorithm(_))
-    ));
-    let mut jwks = public(Algorithm::ES384).to_jwks();
-    let mut es512 = jwks["keys"][0].clone();
-    es512["alg"] = json!("ES512");
-    es512["kid"] = json!("p521");
-    jwks["keys"].as_array_mut().unwrap().push(es512);
-    let keys = KeySet::from_jwks(&jwks.to_string()).unwrap();
-    assert_eq!(keys.len(), 1);
+fn es512_keys_load_from_pkcs8_and_sec1_alike() {
+    let pkcs8 =
+        SigningKey::from_pem(Algorithm::ES512, &common::key_file("ec_p521_private.pem")).unwrap();
+    let sec1 = SigningKey::from_pem(
+        Algorithm::ES512,
+        &common::key_file("ec_p521_private_sec1.pem"),
+    )
+    .unwrap();
+    let from_pem = KeySet::verify_only(
+        VerifyingKey::from_pem(Algorithm::ES512, &common::key_file("ec_p521_public.pem")).unwrap(),
+    )
+    .to_jwks();
+    assert_eq!(KeySet::single(pkcs8).to_jwks(), from_pem);
+    assert_eq!(KeySet::single(sec1).to_jwks(), from_pem);
+}
+
+#[test]
+fn es512_keys_are_p521_only_and_other_curves_never_pass_for_them() {
+    // P-256 and P-384 keys offered for ES512, and P-521 keys for ES256 and ES384, are refused
+    // at construction.
+    for (alg, file) in [
+        (Algorithm::ES512, "ec_private.pem"),
+        (Algorithm::ES512, "ec_p384_private.pem"),
+        (Algorithm::ES512, "ec_p384_private_sec1.pem"),
+        (Algorithm::ES512, "ed25519_private.pem"),
+        (Algorithm::ES512, "rsa_private.pem"),
+        (Algorithm::ES256, "ec_p521_private.pem"),
+        (Algorithm::ES384, "ec_p521_private_sec1.pem"),
+    ] {
+        assert!(
+            matches!(
+                SigningKey::from_pem(alg, &common::key_file(file)),
+                Err(ConfigError::InvalidKey { .. })
+            ),
+            "{alg} {file}"
+        );
+    }
+    for (alg, file) in [
+        (Algorithm::ES512, "ec_public.pem"),
+        (Algorithm::ES512, "ec_p384_public.pem"),
+        (Algorithm::ES512, "rsa_public.pem"),
+        (Algorithm::ES256, "ec_p521_public.pem"),
+        (Algorithm::ES384, "ec_p521_public.pem"),
+    ] {
+        assert!(
+            matches!(
+                VerifyingKey::from_pem(alg, &common::key_file(file)),
+                Err(ConfigError::InvalidKey { .. })
+            ),
+            "{alg} {file}"
+        );
+    }
+    // An ES384 token offered to an ES512 key and back: refused before any signature check.
+    for (signed, held) in [
+        (Algorithm::ES384, Algorithm::ES512),
+        (Algorithm::ES512, Algorithm::ES384),
+        (Algorithm::ES512, Algorithm::ES256),
+    ] {
+        let token = signer(signed).issue(Claims::empty()).unwrap();
+        assert_eq!(
+            verifier(public(held))
+                .verify_json(&token)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::AlgorithmMismatch,
+            "{signed} offered to {held}"
+        );
+    }
+    // Another P-521 key's signature does not verify.
+    let other = SigningKey::from_pem(
+        Algorithm::ES512,
+        &common::key_file("ec_p521_other_private.pem"),
+    )
+    .unwrap()
+    .with_kid("k1")
+    .unwrap();
+    let token = Issuer::new(KeySet::single(other))
+        .unwrap()
+        .clock(Arc::new(ManualClock::new(NOW)))
+        .issue(Claims::empty())
+        .unwrap();
+    assert_eq!(
+        verifier(public(Algorithm::ES512))
+            .verify_json(&token)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::BadSignature
+    );
+}
+
+#[test]
+fn p521_jwks_keys_are_es512_and_are_checked_on_import() {
+    let jwks = public(Algorithm::ES512).to_jwks();
+    let token = signer(Algorithm::ES512).issue(Claims::empty()).unwrap();
+    // Without `alg`, a P-521 key is taken as ES512.
+    let mut no_alg = jwks.clone();
+    no_alg["keys"][0].as_object_mut().unwrap().remove("alg");
+    let keys = KeySet::from_jwks(&no_alg.to_string()).unwrap();
+    assert!(verifier(keys).verify_json(&token).is_ok());
+    // A P-384 key labelled ES512, a P-521 key labelled ES384 or ES256: refused.
+    let p384 = public(Algorithm::ES384).to_jwks();
+    for (doc, alg) in [(&p384, "ES512"), (&jwks, "ES384"), (&jwks, "ES256")] {
+        let mut doc = doc.clone();
+        doc["keys"][0]["alg"] = json!(alg);
+        assert!(
+            matches!(
+                KeySet::from_jwks(&doc.to_string()),
+                Err(ConfigError::InvalidJwks(_))
+            ),
+            "{alg}"
+        );
+    }
+    // Coordinates that are not 66 bytes, or not a point on P-521: refused.
+    let x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
+    let y = jwks["keys"][0]["y"].as_str().unwrap().to_owned();
+    let short = common::b64(&[1; 65]);
+    let mut off_curve =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &y).unwrap();
+    off_curve[65] ^= 1;
+    let off_curve = common::b64(&off_curve);
+    for (x, y, why) in [
+        (short.as_str(), y.as_str(), "short x"),
+        (x.as_str(), off_curve.as_str(), "off the curve"),
+    ] {
+        let mut doc = jwks.clone();
+        doc["keys"][0]["x"] = json!(x);
+        doc["keys"][0]["y"] = json!(y);
+        assert!(
+            matches!(
+                KeySet::from_jwks(&doc.to_string()),
+                Err(ConfigError::InvalidJwks(_))
+            ),
+            "{why}"
+        );
+    }
+    // Private parameters are refused for P-521 as for every key.
+    let mut private = jwks.clone();
+    private["keys"][0]["d"] = json!(common::b64(&[1; 66]));
+    assert!(KeySet::from_jwks(&private.to_string()).is_err());
 }

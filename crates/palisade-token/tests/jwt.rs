@@ -23,6 +23,7 @@ fn signing_key(alg: Algorithm) -> SigningKey {
         Algorithm::HS512 => SigningKey::hmac(alg, &common::secret("hs512.hex")),
         Algorithm::ES256 => SigningKey::from_pem(alg, &common::key_file("ec_private.pem")),
         Algorithm::ES384 => SigningKey::from_pem(alg, &common::key_file("ec_p384_private.pem")),
+        Algorithm::ES512 => SigningKey::from_pem(alg, &common::key_file("ec_p521_private.pem")),
         Algorithm::EdDSA => SigningKey::from_pem(alg, &common::key_file("ed25519_private.pem")),
         _ => SigningKey::from_pem(alg, &common::key_file("rsa_private.pem")),
     }
@@ -37,6 +38,9 @@ fn public_key(alg: Algorithm) -> VerifyingKey {
         }
         Algorithm::ES384 => {
             VerifyingKey::from_pem(alg, &common::key_file("ec_p384_public.pem")).unwrap()
+        }
+        Algorithm::ES512 => {
+            VerifyingKey::from_pem(alg, &common::key_file("ec_p521_public.pem")).unwrap()
         }
         Algorithm::EdDSA => {
             VerifyingKey::from_pem(alg, &common::key_file("ed25519_public.pem")).unwrap()
@@ -235,7 +239,8 @@ fn jwks_import_skips_what_it_cannot_use() {
     let mut doc = ec.clone();
     let keys = doc["keys"].as_array_mut().unwrap();
     keys.push(json!({"kty":"RSA","use":"enc","kid":"enc","n":"AQAB","e":"AQAB"}));
-    keys.push(json!({"kty":"EC","crv":"P-521","kid":"p521","x":"AA","y":"AA"}));
+    keys.push(json!({"kty":"EC","crv":"secp256k1","kid":"k256","x":"AA","y":"AA"}));
+    keys.push(json!({"kty":"OKP","crv":"X25519","kid":"x25519","x":"AA"}));
     keys.push(json!({"kty":"RSA","alg":"RSA-OAEP","kid":"oaep","n":"AQAB","e":"AQAB"}));
     let set = KeySet::from_jwks(&doc.to_string()).unwrap();
     assert_eq!(set.len(), 1);
@@ -249,7 +254,7 @@ fn parsing_algorithm_names() {
     for alg in Algorithm::ALL {
         assert_eq!(alg.as_str().parse::<Algorithm>().unwrap(), alg);
     }
-    for bad in ["none", "hs256", "ES512", "PS1024", "Ed25519", ""] {
+    for bad in ["none", "hs256", "es512", "ES521", "PS1024", "Ed25519", ""] {
         assert!(bad.parse::<Algorithm>().is_err(), "{bad}");
     }
 }

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use crate::error::ConfigError;
 
-/// A JWS algorithm (RFC 7518, RFC 8037). ES512 is absent: `jsonwebtoken` has no P-521. A key has exactly one; tokens are verified with the
+/// A JWS algorithm (RFC 7518, RFC 8037). A key has exactly one; tokens are verified with the
 /// key's algorithm, never with the one their header names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -32,13 +32,16 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
+    /// ECDSA on P-521 with SHA-512, verified and signed by AWS-LC directly (`jsonwebtoken` has
+    /// no P-521).
+    ES512,
     /// Ed25519 (RFC 8037).
     EdDSA,
 }
 
 impl Algorithm {
     /// Every supported algorithm.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::HS256,
         Self::HS384,
         Self::HS512,
@@ -50,6 +53,7 @@ impl Algorithm {
         Self::PS512,
         Self::ES256,
         Self::ES384,
+        Self::ES512,
         Self::EdDSA,
     ];
 
@@ -67,6 +71,7 @@ impl Algorithm {
             Self::PS512 => "PS512",
             Self::ES256 => "ES256",
             Self::ES384 => "ES384",
+            Self::ES512 => "ES512",
             Self::EdDSA => "EdDSA",
         }
     }
@@ -93,8 +98,9 @@ impl Algorithm {
         }
     }
 
-    pub(crate) fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
-        match self {
+    /// The same algorithm in `jsonwebtoken`, which has all but ES512.
+    pub(crate) fn to_jsonwebtoken(self) -> Option<jsonwebtoken::Algorithm> {
+        Some(match self {
             Self::HS256 => jsonwebtoken::Algorithm::HS256,
             Self::HS384 => jsonwebtoken::Algorithm::HS384,
             Self::HS512 => jsonwebtoken::Algorithm::HS512,
@@ -106,8 +112,9 @@ impl Algorithm {
             Self::PS512 => jsonwebtoken::Algorithm::PS512,
             Self::ES256 => jsonwebtoken::Algorithm::ES256,
             Self::ES384 => jsonwebtoken::Algorithm::ES384,
+            Self::ES512 => return None,
             Self::EdDSA => jsonwebtoken::Algorithm::EdDSA,
-        }
+        })
     }
 }
 

@@ -11,8 +11,15 @@
 
 use std::sync::OnceLock;
 
+use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED, ParsedPublicKey, UnparsedPublicKey};
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::crypto::{CryptoProvider, aws_lc};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
+    EllipticCurveKeyType, Jwk,
+};
+
+use super::algorithm::Algorithm;
 
 use crate::error::ConfigError;
 
@@ -49,17 +56,65 @@ pub(crate) fn install() -> bool {
     *INSTALLED.get_or_init(|| PROVIDER.install_default().is_ok())
 }
 
-/// Verifies a decoded `signature` over `message` with AWS-LC.
+/// Verifies a decoded `signature` over `message` with AWS-LC: through AWS-LC's `jsonwebtoken`
+/// provider, or, for ES512 (which `jsonwebtoken` lacks), with AWS-LC's P-521 verifier directly.
 pub(crate) fn verify(
     signature: &Vec<u8>,
     message: &[u8],
     key: &DecodingKey,
-    alg: jsonwebtoken::Algorithm,
+    alg: Algorithm,
 ) -> bool {
+    let Some(alg) = alg.to_jsonwebtoken() else {
+        // ES512: the key holds the uncompressed P-521 point, checked when the key was built.
+        return key.try_get_as_bytes().is_ok_and(|point| {
+            UnparsedPublicKey::new(&ECDSA_P521_SHA512_FIXED, point)
+                .verify(message, signature)
+                .is_ok()
+        });
+    };
     match (PROVIDER.verifier_factory)(&alg, key) {
         Ok(verifier) => verifier.verify(message, signature).is_ok(),
         Err(_) => false,
     }
+}
+
+/// The uncompressed point (0x04, x, y) of a P-521 JWK's base64url coordinates, each 66 bytes.
+pub(crate) fn p521_point(x: &str, y: &str) -> Option<Vec<u8>> {
+    let x = super::b64::decode(x)?;
+    let y = super::b64::decode(y)?;
+    if x.len() != 66 || y.len() != 66 {
+        return None;
+    }
+    let mut point = Vec::with_capacity(133);
+    point.push(4);
+    point.extend_from_slice(&x);
+    point.extend_from_slice(&y);
+    Some(point)
+}
+
+/// Whether `point` is an uncompressed point on P-521, as AWS-LC parses it.
+pub(crate) fn check_p521_point(point: &[u8]) -> Option<()> {
+    if point.len() != 133 {
+        return None;
+    }
+    ParsedPublicKey::new(&ECDSA_P521_SHA512_FIXED, point)
+        .ok()
+        .map(|_| ())
+}
+
+/// The public JWK of a P-521 point, which `jsonwebtoken` cannot derive for want of ES512.
+pub(crate) fn p521_jwk(point: &[u8]) -> Option<Jwk> {
+    check_p521_point(point)?;
+    let (x, y) = point.get(1..)?.split_at(66);
+    Some(Jwk {
+        common: CommonParameters::default(),
+        algorithm: AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+            key_type: EllipticCurveKeyType::EC,
+            curve: EllipticCurve::P521,
+            x: super::b64::encode(x),
+            y: super::b64::encode(y),
+        }),
+    })
 }
 
 /// The public key of an RSA private key (PKCS#1 DER), as (modulus, exponent) components.

@@ -35,6 +35,15 @@ pub(crate) fn check_public_jwk(alg: Algorithm, jwk: &Jwk) -> Result<(), &'static
             }
             Ok(())
         }
+        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES512) => {
+            if ec.curve != EllipticCurve::P521 {
+                return Err("ES512 needs a P-521 key");
+            }
+            let point = super::backend::p521_point(&ec.x, &ec.y)
+                .ok_or("the P-521 key is not a point on the curve")?;
+            super::backend::check_p521_point(&point)
+                .ok_or("the P-521 key is not a point on the curve")
+        }
         (AlgorithmParameters::OctetKeyPair(okp), Algorithm::EdDSA) => {
             if okp.curve != EllipticCurve::Ed25519 {
                 return Err("EdDSA keys must be Ed25519");
@@ -111,6 +120,7 @@ pub(crate) fn import(document: &str) -> Result<Imported, ConfigError> {
                 ("RSA", _) => Algorithm::RS256,
                 ("EC", Some("P-256")) => Algorithm::ES256,
                 ("EC", Some("P-384")) => Algorithm::ES384,
+                ("EC", Some("P-521")) => Algorithm::ES512,
                 ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
                 _ => continue,
             },

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
-    EcdsaSigningAlgorithm, Ed25519KeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512,
-    RSA_PSS_SHA256, RSA_PSS_SHA384, RSA_PSS_SHA512, RsaEncoding, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+    ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair,
+    RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
+    RSA_PSS_SHA512, RsaEncoding, RsaKeyPair,
 };
 use aws_lc_rs::{hmac, signature::KeyPair as _};
 use jsonwebtoken::{DecodingKey, EncodingKey, jwk::Jwk};
@@ -82,7 +83,8 @@ impl SigningKey {
     }
 
     /// A private key in PEM for RS256/384/512 and PS256/384/512 (PKCS#1 or PKCS#8), ES256
-    /// (PKCS#8 or SEC1 P-256), ES384 (PKCS#8 or SEC1 P-384) or `EdDSA` (PKCS#8 Ed25519).
+    /// (PKCS#8 or SEC1 P-256), ES384 (PKCS#8 or SEC1 P-384), ES512 (PKCS#8 or SEC1 P-521) or
+    /// `EdDSA` (PKCS#8 Ed25519).
     ///
     /// # Errors
     /// [`ConfigError::InvalidKey`] if the PEM does not hold a private key for `alg` (RSA keys
@@ -111,17 +113,20 @@ impl SigningKey {
                     .map_err(|_| invalid("RSA key rejected (2048 to 8192 bits required)"))?;
                 (SignerInner::Rsa(pair), enc)
             }
-            Algorithm::ES256 | Algorithm::ES384 => {
-                let (curve, wrong_curve) = if alg == Algorithm::ES256 {
-                    (
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
+                let (curve, wrong_curve) = match alg {
+                    Algorithm::ES256 => (
                         "expected a P-256 private key in PEM",
                         "not a P-256 private key",
-                    )
-                } else {
-                    (
+                    ),
+                    Algorithm::ES384 => (
                         "expected a P-384 private key in PEM",
                         "not a P-384 private key",
-                    )
+                    ),
+                    _ => (
+                        "expected a P-521 private key in PEM",
+                        "not a P-521 private key",
+                    ),
                 };
                 let der = match EncodingKey::from_ec_pem(pem) {
                     Ok(enc) => Zeroizing::new(enc.as_bytes().to_vec()),
@@ -239,10 +244,10 @@ fn rsa_padding(alg: Algorithm) -> &'static dyn RsaEncoding {
 }
 
 fn ecdsa_signing(alg: Algorithm) -> &'static EcdsaSigningAlgorithm {
-    if alg == Algorithm::ES384 {
-        &ECDSA_P384_SHA384_FIXED_SIGNING
-    } else {
-        &ECDSA_P256_SHA256_FIXED_SIGNING
+    match alg {
+        Algorithm::ES384 => &ECDSA_P384_SHA384_FIXED_SIGNING,
+        Algorithm::ES512 => &ECDSA_P521_SHA512_FIXED_SIGNING,
+        _ => &ECDSA_P256_SHA256_FIXED_SIGNING,
     }
 }
 
@@ -263,13 +268,17 @@ fn public_jwk(alg: Algorithm, inner: &SignerInner, encoding: &EncodingKey) -> Op
         SignerInner::Ed(pair) => {
             let x = super::b64::encode(pair.public_key().as_ref());
             let decoding = DecodingKey::from_ed_components(&x).ok()?;
-            Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
+            Jwk::from_decoding_key(&decoding, alg.to_jsonwebtoken()).ok()
         }
         // Read the point from the parsed pair: jsonwebtoken's own derivation takes PKCS#8 only,
         // while SEC1 (`BEGIN EC PRIVATE KEY`) keys are accepted here too.
         SignerInner::Ec(pair) => {
-            // An uncompressed point: 0x04, then x and y of 32 (P-256) or 48 (P-384) bytes.
+            // An uncompressed point: 0x04, then x and y of 32 (P-256), 48 (P-384) or 66 (P-521)
+            // bytes. jsonwebtoken has no P-521: that JWK is built here.
             let point = pair.public_key().as_ref();
+            if alg == Algorithm::ES512 {
+                return super::backend::p521_jwk(point);
+            }
             let (&tag, xy) = point.split_first()?;
             if tag != 4 || !matches!(xy.len(), 64 | 96) {
                 return None;
@@ -278,11 +287,11 @@ fn public_jwk(alg: Algorithm, inner: &SignerInner, encoding: &EncodingKey) -> Op
             let x = super::b64::encode(x);
             let y = super::b64::encode(y);
             let decoding = DecodingKey::from_ec_components(&x, &y).ok()?;
-            Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
+            Jwk::from_decoding_key(&decoding, alg.to_jsonwebtoken()).ok()
         }
         SignerInner::Rsa(_) => {
             let decoding = super::backend::rsa_public_from_private(encoding.as_bytes())?;
-            Jwk::from_decoding_key(&decoding, Some(alg.to_jsonwebtoken())).ok()
+            Jwk::from_decoding_key(&decoding, alg.to_jsonwebtoken()).ok()
         }
         SignerInner::Hmac(_) => None,
     }
@@ -375,13 +384,20 @@ impl VerifyingKey {
                         .and_then(super::backend::rsa_public_components)
                 })
                 .ok_or_else(|| invalid("expected an RSA public key in PEM"))?,
-            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem)
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => DecodingKey::from_ec_pem(pem)
                 .map_err(|_| invalid("expected an EC public key in PEM"))?,
             Algorithm::EdDSA => DecodingKey::from_ed_pem(pem)
                 .map_err(|_| invalid("expected an Ed25519 public key in PEM"))?,
         };
-        let jwk = Jwk::from_decoding_key(&key, Some(alg.to_jsonwebtoken()))
-            .map_err(|_| invalid("public key parameters unreadable"))?;
+        let jwk = if alg == Algorithm::ES512 {
+            key.try_get_as_bytes()
+                .ok()
+                .and_then(super::backend::p521_jwk)
+                .ok_or_else(|| invalid("expected a P-521 public key in PEM"))?
+        } else {
+            Jwk::from_decoding_key(&key, alg.to_jsonwebtoken())
+                .map_err(|_| invalid("public key parameters unreadable"))?
+        };
         super::jwks::check_public_jwk(alg, &jwk).map_err(invalid)?;
         Ok(Self {
             alg,
@@ -414,7 +430,7 @@ impl VerifyingKey {
 
     /// Verifies the decoded `signature` over `message` with AWS-LC, using this key's algorithm.
     pub(crate) fn verify(&self, signature: &Vec<u8>, message: &[u8]) -> bool {
-        super::backend::verify(signature, message, &self.key, self.alg.to_jsonwebtoken())
+        super::backend::verify(signature, message, &self.key, self.alg)
     }
 }
 

@@ -102,8 +102,8 @@ impl KeySet {
     /// Verify-only keys read from a JWKS document, e.g. an identity provider's
     /// `jwks_uri`. Keys for encryption or unsupported algorithms are skipped; private key
     /// material, RSA moduli outside 2048 to 8192 bits and key types that contradict `alg` are
-    /// errors. A JWK without `alg` is taken as RS256 (RSA), ES256 (P-256), ES384 (P-384) or `EdDSA`
-    /// (Ed25519).
+    /// errors. A JWK without `alg` is taken as RS256 (RSA), ES256 (P-256), ES384 (P-384), ES512
+    /// (P-521) or `EdDSA` (Ed25519).
     ///
     /// # Errors
     /// [`ConfigError::InvalidJwks`], [`ConfigError::DuplicateKid`], [`ConfigError::MissingKid`].

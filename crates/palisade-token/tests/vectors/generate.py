@@ -104,6 +104,13 @@ def ensure_keys() -> None:
         write_public(KEYS / "ec_p384_other_public.pem", p384)
         key = serialization.load_pem_private_key((KEYS / "ec_p384_private.pem").read_bytes(), None)
         write_private(KEYS / "ec_p384_private_sec1.pem", key, serialization.PrivateFormat.TraditionalOpenSSL)
+    if not (KEYS / "ec_p521_private.pem").exists():
+        for name in ("ec_p521", "ec_p521_other"):
+            key = ec.generate_private_key(ec.SECP521R1())
+            write_private(KEYS / f"{name}_private.pem", key, pkcs8)
+            write_public(KEYS / f"{name}_public.pem", key)
+        key = serialization.load_pem_private_key((KEYS / "ec_p521_private.pem").read_bytes(), None)
+        write_private(KEYS / "ec_p521_private_sec1.pem", key, serialization.PrivateFormat.TraditionalOpenSSL)
     if not (KEYS / "ed25519_private.pem").exists():
         for name in ("ed25519", "ed25519_other"):
             key = ed25519.Ed25519PrivateKey.generate()
@@ -127,6 +134,7 @@ ALGS = {
     "PS512": ("rsa_private.pem", "rsa_public.pem", "rsa_other_private.pem"),
     "ES256": ("ec_private.pem", "ec_public.pem", "ec_other_private.pem"),
     "ES384": ("ec_p384_private.pem", "ec_p384_public.pem", "ec_p384_other_private.pem"),
+    "ES512": ("ec_p521_private.pem", "ec_p521_public.pem", "ec_p521_other_private.pem"),
     "EdDSA": ("ed25519_private.pem", "ed25519_public.pem", "ed25519_other_private.pem"),
 }
 
