@@ -93,7 +93,7 @@ pub(crate) enum TokenCommand {
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
     /// The algorithm: HS256, HS384, HS512 (with --secret-file), RS256, RS384, RS512, PS256,
-    /// PS384, PS512, ES256, ES384 or EdDSA (with --private-key).
+    /// PS384, PS512, ES256, ES384, ES512 or EdDSA (with --private-key).
     #[arg(long, value_name = "ALG")]
     pub(crate) alg: String,
     #[command(flatten)]
@@ -133,7 +133,7 @@ pub(crate) struct SignKey {
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// The algorithm the token must use: HS256, HS384, HS512, RS256, RS384, RS512, PS256,
-    /// PS384, PS512, ES256, ES384 or EdDSA.
+    /// PS384, PS512, ES256, ES384, ES512 or EdDSA.
     #[arg(long, value_name = "ALG")]
     pub(crate) alg: String,
     #[command(flatten)]

@@ -11,3 +11,5 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out p256.pem
 openssl pkey -in p256.pem -pubout -out p256.pub.pem
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2048.pem
 openssl pkey -in rsa2048.pem -pubout -out rsa2048.pub.pem
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out p521.pem
+openssl pkey -in p521.pem -pubout -out p521.pub.pem
