@@ -116,5 +116,32 @@ fn verify_two_threads(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hash, verify, verify_two_threads);
+/// What zeroizing a pooled buffer costs against the verification it follows: the same
+/// block-by-block `Zeroize` the pool runs over Argon2's 19,456 one-KiB blocks (the OWASP
+/// preset), next to one verification by the raw crate. The ratio is the clear's share of a
+/// verification, measured apart from the noise of whole-verification runs.
+fn pool_clear(c: &mut Criterion) {
+    use zeroize::Zeroize as _;
+    let (_, _, raw, parsed) = verify_fixture();
+    let mut blocks = vec![argon2::Block::new(); 19_456];
+    let mut group = c.benchmark_group("password/pool_clear_19mib");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("palisade", |b| {
+        b.iter(|| {
+            blocks.iter_mut().for_each(argon2::Block::zeroize);
+            black_box(&blocks);
+        });
+    });
+    group.bench_function("argon2 crate verify", |b| {
+        b.iter(|| {
+            raw.verify_password(black_box(PASSWORD.as_bytes()), &parsed)
+                .expect("verify");
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hash, verify, verify_two_threads, pool_clear);
 criterion_main!(benches);
