@@ -151,18 +151,44 @@ pub(crate) fn read_small(path: &Path) -> io::Result<String> {
 /// Replaces the key file atomically. The old key's bytes are gone from the file system's view
 /// once the rename is durable (the storage below may keep old blocks; see the threat model).
 pub(crate) fn save_key(dir: &Path, log_id: &[u8; 16], key: &MacKey) -> Result<(), OpenError> {
+    save_key_staging(dir, log_id, key, None)
+}
+
+/// Replaces the key file atomically with `key` and, when given, the seal record that ends the
+/// epoch before it (`seal <record>` on a fifth line): the record carries its MAC under the old key,
+/// which is then needed nowhere, and is appended to the log at the next open if a crash kept
+/// it out.
+pub(crate) fn save_key_staging(
+    dir: &Path,
+    log_id: &[u8; 16],
+    key: &MacKey,
+    staged_seal: Option<&str>,
+) -> Result<(), OpenError> {
     use secrecy::ExposeSecret;
-    let text = Zeroizing::new(format!(
+    let mut text = Zeroizing::new(format!(
         "{KEY_HEADER}\n{}\n{}\n{}\n",
         hex::encode(log_id),
         key.epoch(),
         Zeroizing::new(hex::encode(key.expose_secret())).as_str()
     ));
+    if let Some(seal) = staged_seal {
+        text.push_str("seal ");
+        text.push_str(seal);
+        text.push('\n');
+    }
     replace_private(dir, KEY_FILE, text.as_bytes()).map_err(io_err(&dir.join(KEY_FILE)))
 }
 
-/// Reads the key file: the log id and the current epoch's key.
-pub(crate) fn load_key(dir: &Path) -> Result<([u8; 16], MacKey), OpenError> {
+/// What the key file holds: the log id, the current epoch's key, and a seal record staged
+/// for the log (see [`save_key_staging`]).
+pub(crate) struct KeyFile {
+    pub(crate) log_id: [u8; 16],
+    pub(crate) key: MacKey,
+    pub(crate) staged_seal: Option<String>,
+}
+
+/// Reads the key file.
+pub(crate) fn load_key(dir: &Path) -> Result<KeyFile, OpenError> {
     let path = dir.join(KEY_FILE);
     let bad = |reason| OpenError::KeyFile {
         path: path.clone(),
@@ -193,7 +219,23 @@ pub(crate) fn load_key(dir: &Path) -> Result<([u8; 16], MacKey), OpenError> {
             .and_then(hex::decode::<32>)
             .ok_or_else(|| bad("no valid key"))?,
     );
-    Ok((log_id, MacKey::at_epoch(epoch, *bytes)))
+    let staged_seal = match lines.next() {
+        None => None,
+        Some(line) => Some(
+            line.strip_prefix("seal ")
+                .filter(|record| !record.is_empty())
+                .ok_or_else(|| bad("an unknown line after the key"))?
+                .to_owned(),
+        ),
+    };
+    if lines.next().is_some() {
+        return Err(bad("an unknown line after the key"));
+    }
+    Ok(KeyFile {
+        log_id,
+        key: MacKey::at_epoch(epoch, *bytes),
+        staged_seal,
+    })
 }
 
 /// What [`LineReader::next_line`] found.

@@ -342,15 +342,25 @@ impl AuditLogBuilder {
             }
             Arc::new(SigningKey::read_file(&path)?)
         };
-        let (key_log_id, mut key) = files::load_key(&dir)?;
+        let files::KeyFile {
+            log_id: key_log_id,
+            mut key,
+            staged_seal,
+        } = files::load_key(&dir)?;
         let cut = if segments[0].0 == 0 {
             None
         } else {
             Some(Cut::load(&dir, segments[0].0)?)
         };
-        let scan = recover(segments, &key, cut.as_ref())?;
-        let genesis = scan.genesis;
+        let mut scan = recover(segments, &key, cut.as_ref())?;
         let key_path = dir.join(files::KEY_FILE);
+        if let Some(seal) = &staged_seal {
+            if append_staged_seal(seal, &scan, &key_path)? {
+                scan = recover(segments, &key, cut.as_ref())?;
+            }
+            files::save_key(&dir, &scan.genesis.log_id, &key)?;
+        }
+        let genesis = scan.genesis;
         if genesis.log_id != key_log_id {
             return Err(OpenError::KeyFile {
                 path: key_path,
@@ -525,6 +535,46 @@ fn recover(
         last_len,
         last_line,
     })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Makes `seal_elapsed` stop right after staging the seal in the key file, as a crash would.
+    static STOP_AFTER_STAGING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A seal staged in the key file (see `seal_elapsed`) that a crash kept out of the log: when
+/// it is the log's next record, it is appended (and synced) and `true` is returned; when the
+/// log already holds it, `false`. A staged seal that fits neither is damage.
+fn append_staged_seal(seal: &str, scan: &Scan, key_path: &Path) -> Result<bool, OpenError> {
+    let bad = |reason| OpenError::KeyFile {
+        path: key_path.to_path_buf(),
+        reason,
+    };
+    let rec = record::parse(seal.as_bytes()).map_err(|_| bad("the staged seal is malformed"))?;
+    if !matches!(rec.body, Body::Seal { .. }) {
+        return Err(bad("the staged record is not a seal"));
+    }
+    if rec.seq < scan.next_seq {
+        return Ok(false);
+    }
+    if rec.seq > scan.next_seq || rec.prev != scan.prev {
+        return Err(OpenError::Damaged {
+            file: scan.last_path.clone(),
+            line: scan.last_line,
+            reason: "the seal staged in the key file does not follow the log's last record: \
+                     records were removed (truncation)"
+                .to_owned(),
+        });
+    }
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(&scan.last_path)
+        .map_err(io_err(&scan.last_path))?;
+    file.write_all(format!("{seal}\n").as_bytes())
+        .and_then(|()| file.sync_data())
+        .map_err(io_err(&scan.last_path))?;
+    Ok(true)
 }
 
 /// Whether the rest of the input holds nothing but NULs and newlines.
@@ -838,26 +888,48 @@ impl AuditLog {
         if steps > MAX_EPOCH_STEP {
             return Err(AppendError::ClockJump { epochs: steps });
         }
-        self.write(
+        // The records the seal ends are durable before anything about the seal is.
+        self.sync()?;
+        let (seal, hash) = self.encode(
             &Body::Seal {
                 through: target - 1,
             },
             now,
         )?;
-        // The seal must be on disk before the key that could forge it is erased.
-        self.sync()?;
-        for _ in 0..steps {
-            self.key.advance();
+        // The next key and the seal, MACed under the current key, replace the key file in one
+        // atomic rename: from then on the sealed epoch's key is on disk nowhere. A crash before
+        // the seal reaches the log leaves it in the key file, and `open` appends it.
+        let next = self.key.derive_forward(steps);
+        let staged = files::save_key_staging(
+            &self.dir,
+            &self.genesis.log_id,
+            &next,
+            Some(seal.trim_end()),
+        );
+        self.key_saved(staged)?;
+        #[cfg(test)]
+        if STOP_AFTER_STAGING.with(std::cell::Cell::get) {
+            self.poisoned = true;
+            return Err(AppendError::Poisoned);
         }
-        files::save_key(&self.dir, &self.genesis.log_id, &self.key).map_err(|e| match e {
-            OpenError::Io { path, source } => {
-                self.poisoned = true;
-                AppendError::Io { path, source }
-            }
-            _ => AppendError::Poisoned,
-        })?;
+        self.key = next;
+        self.append_line(&seal, hash, false, now)?;
+        self.sync()?;
+        let saved = files::save_key(&self.dir, &self.genesis.log_id, &self.key);
+        self.key_saved(saved)?;
         self.write_checkpoint(now)?;
         self.sync()
+    }
+
+    /// The result of replacing the key file; a failure poisons the log.
+    fn key_saved(&mut self, saved: Result<(), OpenError>) -> Result<(), AppendError> {
+        saved.map_err(|e| {
+            self.poisoned = true;
+            match e {
+                OpenError::Io { path, source } => AppendError::Io { path, source },
+                _ => AppendError::Poisoned,
+            }
+        })
     }
 
     fn write_checkpoint(&mut self, now: Timestamp) -> Result<Checkpoint, AppendError> {
@@ -875,13 +947,23 @@ impl AuditLog {
 
     /// Writes one record in a single write call; returns its sequence number.
     fn write(&mut self, body: &Body, now: Timestamp) -> Result<u64, AppendError> {
+        let (line, hash) = self.encode(body, now)?;
+        self.append_line(&line, hash, matches!(body, Body::Checkpoint(_)), now)
+    }
+
+    /// The next record's line (newline included) and hash, with its MAC under the current key.
+    fn encode(&self, body: &Body, now: Timestamp) -> Result<(String, Hash), AppendError> {
         if self.poisoned {
             return Err(AppendError::Poisoned);
         }
-        let seq = self.next_seq;
-        let is_checkpoint = matches!(body, Body::Checkpoint(_));
-        let (mut line, hash) =
-            record::encode(seq, now, self.key.epoch(), body, &self.prev, &self.key);
+        let (mut line, hash) = record::encode(
+            self.next_seq,
+            now,
+            self.key.epoch(),
+            body,
+            &self.prev,
+            &self.key,
+        );
         line.push('\n');
         if line.len() > MAX_LINE_BYTES {
             return Err(AppendError::TooLarge {
@@ -889,6 +971,21 @@ impl AuditLog {
                 max: MAX_LINE_BYTES,
             });
         }
+        Ok((line, hash))
+    }
+
+    /// Appends a line [`encode`](Self::encode) made for the next sequence number.
+    fn append_line(
+        &mut self,
+        line: &str,
+        hash: Hash,
+        is_checkpoint: bool,
+        now: Timestamp,
+    ) -> Result<u64, AppendError> {
+        if self.poisoned {
+            return Err(AppendError::Poisoned);
+        }
+        let seq = self.next_seq;
         if self.file_len > 0 && self.file_len + line.len() as u64 > self.max_file_bytes {
             self.rotate(seq)?;
         }
@@ -969,6 +1066,79 @@ impl Drop for AuditLog {
 mod tests {
     use super::*;
     use crate::files::SYNCED_DIRS;
+
+    /// The seal is staged in the key file with the next key before it is written: stopped
+    /// right there, as a crash would stop it, the directory holds no copy of the sealed
+    /// epoch's key, and the next open appends the staged seal; the log then verifies.
+    #[test]
+    fn a_crash_after_staging_leaves_no_old_key_and_open_appends_the_seal() {
+        use crate::{ManualClock, SigningKey, Verifier};
+        let dir = std::env::temp_dir().join(format!("palisade-audit-stage-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let clock = ManualClock::new(Timestamp::from_unix_millis(1_767_225_600_000));
+        let signing = SigningKey::generate().unwrap();
+        let public = signing.verifying_key();
+        let signer: Arc<dyn CheckpointSigner> = Arc::new(signing);
+        let builder = || {
+            AuditLog::builder(&dir)
+                .epoch_length(Duration::from_secs(900))
+                .clock(Arc::new(clock.clone()))
+                .signer(signer.clone())
+        };
+        let mut log = builder()
+            .epoch0_key(MacKey::from_bytes([0x42; 32]))
+            .create_with(|_| Ok(()))
+            .unwrap();
+        let _ = log.append(Event::new("a")).unwrap();
+        let key_path = dir.join(files::KEY_FILE);
+        let epoch0_hex = fs::read_to_string(&key_path)
+            .unwrap()
+            .lines()
+            .nth(3)
+            .unwrap()
+            .to_owned();
+        let records_before = log.len();
+
+        clock.advance(Duration::from_secs(900));
+        STOP_AFTER_STAGING.with(|stop| stop.set(true));
+        assert!(log.tick().is_err());
+        STOP_AFTER_STAGING.with(|stop| stop.set(false));
+        drop(log);
+        let staged = fs::read_to_string(&key_path).unwrap();
+        let lines: Vec<&str> = staged.lines().collect();
+        assert_eq!(lines.len(), 5, "{staged}");
+        assert_eq!(lines[2], "1", "the key file holds epoch 1's key");
+        assert!(lines[4].starts_with("seal {"), "the seal is staged");
+        let everything: String = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .collect();
+        assert!(
+            !everything.contains(&epoch0_hex),
+            "epoch 0's key is still on disk"
+        );
+
+        let log = builder().open().unwrap();
+        assert_eq!(log.epoch(), 1);
+        assert_eq!(
+            log.len(),
+            records_before + 1,
+            "the staged seal was appended"
+        );
+        drop(log);
+        assert_eq!(fs::read_to_string(&key_path).unwrap().lines().count(), 4);
+        let report = Verifier::new()
+            .public_key(public)
+            .mac_key(MacKey::from_bytes([0x42; 32]))
+            .clock(Arc::new(clock.clone()))
+            .verify_dir(&dir)
+            .unwrap();
+        assert!(report.is_intact(), "{report}");
+        // Opening again finds the seal in the log and nothing staged.
+        let mut log = builder().open().unwrap();
+        let _ = log.append(Event::new("b")).unwrap();
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_directory_is_synced_on_rotation() {
