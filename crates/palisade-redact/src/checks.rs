@@ -103,6 +103,15 @@ pub(crate) fn iban(iban: &[u8]) -> bool {
     rem == 1
 }
 
+/// Whether `segment` is base64url of a JSON object with the member `key`.
+pub(crate) fn b64_json_object_with(segment: &[u8], key: &str) -> bool {
+    URL_SAFE_NO_PAD.decode(segment).is_ok_and(|decoded| {
+        decoded.first() == Some(&b'{')
+            && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded)
+                .is_ok_and(|m| m.contains_key(key))
+    })
+}
+
 /// Whether `segment` is base64url (no padding) of a JSON object.
 pub(crate) fn b64_json_object(segment: &[u8]) -> bool {
     let Ok(decoded) = URL_SAFE_NO_PAD.decode(segment) else {
@@ -110,6 +119,121 @@ pub(crate) fn b64_json_object(segment: &[u8]) -> bool {
     };
     decoded.first() == Some(&b'{')
         && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded).is_ok()
+}
+
+/// A template or reference standing where a value would go, never a secret itself:
+/// `${DB_PASSWORD}`, `$(cat key)`, `{{ .Values.token }}`, `<your-token>`, `%s`, `%(pw)s`,
+/// `****`, `xxxx`, or one character repeated.
+pub(crate) fn is_template(v: &[u8]) -> bool {
+    let Some((&first, _)) = v.split_first() else {
+        return false;
+    };
+    let last = v[v.len() - 1];
+    (first == b'<' && last == b'>')
+        || v.starts_with(b"${")
+        || v.starts_with(b"$(")
+        || v.starts_with(b"{{")
+        || v.starts_with(b"%(")
+        || v == b"%s"
+        || v == b"%v"
+        || v == b"?"
+        || (v.len() >= 3 && v.iter().all(|b| *b == first))
+        || (v.len() >= 3 && v.iter().all(|b| b"*xX.#-_".contains(b)))
+        || (first == b'$'
+            && v.len() > 1
+            && v[1..]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_'))
+}
+
+/// Whether the random part of a token is an obvious placeholder rather than random: a
+/// template, a run of one character over a quarter of it (at least six), a short
+/// repeating period (`abcabcabc…`), or too little Shannon entropy for its length and
+/// alphabet (see [`low_entropy`]).
+pub(crate) fn is_placeholder(v: &[u8]) -> bool {
+    if is_template(v) {
+        return true;
+    }
+    let mut run = 1usize;
+    let mut longest = usize::from(!v.is_empty());
+    for (i, b) in v.iter().enumerate() {
+        if i > 0 && v[i - 1] == *b {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 1;
+        }
+    }
+    if longest >= 6.max(v.len() / 4) {
+        return true;
+    }
+    if v.len() >= 12 && (1..=4).any(|p| v[p..].iter().zip(v).all(|(a, b)| a == b)) {
+        return true;
+    }
+    low_entropy(v)
+}
+
+/// Shannon entropy of `v` in bits per byte.
+pub(crate) fn shannon(v: &[u8]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for b in v {
+        counts[usize::from(*b)] += 1;
+    }
+    #[allow(clippy::cast_precision_loss, reason = "lengths far below 2^52")]
+    let n = v.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = f64::from(*c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// The size of the alphabet `v` appears to be drawn from: the character classes it uses
+/// (digits 10, each case 26, hex-only letters 6, others 4).
+pub(crate) fn alphabet(v: &[u8]) -> u32 {
+    let (mut digit, mut lower, mut upper, mut hex_only, mut other) =
+        (false, false, false, true, false);
+    for b in v {
+        match b {
+            b'0'..=b'9' => digit = true,
+            b'a'..=b'z' => {
+                lower = true;
+                hex_only &= *b <= b'f';
+            }
+            b'A'..=b'Z' => {
+                upper = true;
+                hex_only &= *b <= b'F';
+            }
+            _ => other = true,
+        }
+    }
+    let letters = match (lower, upper) {
+        (true, true) => 52,
+        (false, false) => 0,
+        _ if hex_only && digit => 6,
+        _ => 26,
+    };
+    u32::from(digit) * 10 + letters + u32::from(other) * 4
+}
+
+/// Whether `v` has less entropy than a random string of its length from its alphabet could
+/// plausibly have: below the smaller of log2(alphabet) and log2(length), less 1.2 bits. A
+/// random string stays well above (a 16-character AWS key body averages 3.7 bits against a
+/// 2.8 bar); `AAAAAAAA1111`, `abababab` and `12341234` fall below.
+pub(crate) fn low_entropy(v: &[u8]) -> bool {
+    if v.len() < 8 {
+        return false;
+    }
+    #[allow(clippy::cast_precision_loss, reason = "lengths far below 2^52")]
+    let len = (v.len() as f64).log2();
+    let bar = f64::from(alphabet(v)).log2().min(len) - 1.2;
+    shannon(v) < bar
 }
 
 #[cfg(test)]
@@ -153,5 +277,30 @@ mod tests {
         assert_eq!(&base62_6(61), b"00000z");
         assert_eq!(&base62_6(62), b"000010");
         assert_eq!(&base62_6(u32::MAX), b"4gfFC3");
+    }
+
+    #[test]
+    fn placeholders_and_entropy() {
+        for p in [
+            &b"XXXXXXXXXXXXXXXX"[..],
+            b"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            b"0000000000000000000000000000000000000000",
+            b"abcdabcdabcdabcdabcd",
+            b"${GITLAB_TOKEN}",
+            b"<your-token-here>",
+            b"aaaaaaaaaaaaaaaaaaab",
+        ] {
+            assert!(is_placeholder(p), "{}", String::from_utf8_lossy(p));
+        }
+        for real in [
+            &b"IOSFODNN7EXAMPLE"[..],
+            b"MKsvrBsD37GL4JayTZwk",
+            b"5a4gDKbaEgXwZfQ1cSD652Ov",
+            b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ] {
+            assert!(!is_placeholder(real), "{}", String::from_utf8_lossy(real));
+        }
+        assert!(shannon(b"") == 0.0 && shannon(b"aaaa") == 0.0);
+        assert!((shannon(b"ab") - 1.0).abs() < 1e-9);
     }
 }

@@ -13,9 +13,11 @@ pub enum Kind {
     /// GitHub token (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` with a valid CRC32 checksum, or
     /// `github_pat_`).
     GitHubToken,
-    /// GitLab token (`glpat-`, `glptt-`, `gldt-`, `glrt-`, `gloas-`).
+    /// GitLab token (`glpat-`, `glptt-`, `gldt-`, `glrt-`, `gloas-`, `glcbt-`, `glffct-`, `glft-`,
+    /// `glimt-`, `glagent-`, `glsoat-`, runner registration `GR1348941`) at its published
+    /// length.
     GitLabToken,
-    /// Slack token (`xoxb-`, `xoxp-`, …) or incoming-webhook path.
+    /// Slack token (`xoxb-`, `xoxp-`, `xapp-`, …) or webhook path (incoming, workflow, trigger).
     SlackToken,
     /// Stripe secret or restricted key (`sk_live_`, `rk_test_`, …).
     StripeKey,
@@ -25,9 +27,10 @@ pub enum Kind {
     SendGridKey,
     /// npm token (`npm_` with a valid CRC32 checksum).
     NpmToken,
-    /// PyPI upload token (`pypi-AgEIcHlwaS5vcmc…`).
+    /// PyPI or Test PyPI upload token (`pypi-AgEIcHlwaS5vcmc…`, `pypi-AgENdGVzdC5weXBpLm9yZw…`).
     PyPiToken,
-    /// JSON Web Token whose header and payload decode to JSON objects.
+    /// JSON Web Token whose header and payload decode to JSON objects (an unsigned one
+    /// without its trailing dot when its header names an `alg`).
     Jwt,
     /// The credential after `Bearer`.
     BearerToken,
@@ -35,7 +38,8 @@ pub enum Kind {
     BasicAuth,
     /// The password in a URL's user information (`scheme://user:password@host`).
     UrlPassword,
-    /// A PEM private key block, from `-----BEGIN … PRIVATE KEY-----` to its `END` line.
+    /// A private key: a PEM block from `-----BEGIN … PRIVATE KEY-----` (or PGP's
+    /// `PGP PRIVATE KEY BLOCK`) to its `END` line, or an age secret key.
     PrivateKey,
     /// A payment card number (Luhn checksum and a card network's IIN and length).
     CardNumber,

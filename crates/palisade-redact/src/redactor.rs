@@ -316,25 +316,34 @@ impl Redactor {
 
 /// The search for anchor literals.
 enum Anchors {
-    /// SIMD (Teddy) search, for up to 64 anchors: the default rule set uses about 60.
-    Packed(packed::Searcher),
+    /// SIMD (Teddy) searches, each over at most 64 anchors (past that Teddy's buckets
+    /// fill and it slows down): the default rule set needs a few, run one after another.
+    Packed(Vec<packed::Searcher>),
     /// A DFA, for larger custom anchor sets.
     Dfa(AhoCorasick),
 }
 
 impl Anchors {
-    /// Most literals the SIMD searcher takes before it gets slower than the DFA.
+    /// Most literals one SIMD searcher takes before it gets slower than splitting.
     const PACKED_LIMIT: usize = 64;
+    /// Most SIMD searchers run before a single DFA pass is cheaper.
+    const MAX_SEARCHERS: usize = 6;
 
     fn new(patterns: &[String]) -> Result<Self, ConfigError> {
-        if patterns.len() <= Self::PACKED_LIMIT
-            && let Some(searcher) = packed::Config::new()
-                .match_kind(packed::MatchKind::LeftmostFirst)
-                .builder()
-                .extend(patterns)
-                .build()
-        {
-            return Ok(Self::Packed(searcher));
+        if patterns.len() <= Self::PACKED_LIMIT * Self::MAX_SEARCHERS {
+            let searchers: Option<Vec<packed::Searcher>> = patterns
+                .chunks(Self::PACKED_LIMIT)
+                .map(|chunk| {
+                    packed::Config::new()
+                        .match_kind(packed::MatchKind::LeftmostFirst)
+                        .builder()
+                        .extend(chunk)
+                        .build()
+                })
+                .collect();
+            if let Some(searchers) = searchers {
+                return Ok(Self::Packed(searchers));
+            }
         }
         AhoCorasickBuilder::new()
             // Leftmost-first, as the packed searcher: anchors never overlap in practice, and
@@ -349,9 +358,13 @@ impl Anchors {
     /// Calls `f` with the pattern index and range of every anchor in `text`.
     fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, Range<usize>)) {
         match self {
-            Self::Packed(s) => s
-                .find_iter(text)
-                .for_each(|m| f(m.pattern().as_usize(), m.range())),
+            Self::Packed(searchers) => {
+                for (i, s) in searchers.iter().enumerate() {
+                    let base = i * Self::PACKED_LIMIT;
+                    s.find_iter(text)
+                        .for_each(|m| f(base + m.pattern().as_usize(), m.range()));
+                }
+            }
             Self::Dfa(a) => a
                 .find_iter(text)
                 .for_each(|m| f(m.pattern().as_usize(), m.range())),
@@ -680,7 +693,7 @@ mod tests {
         );
         // Many custom anchors fall back to the DFA and still work.
         let mut b = RedactorBuilder::default();
-        for i in 0..40 {
+        for i in 0..140 {
             b = b.key(&format!("k{i}word"));
         }
         let r = b.build().unwrap();
