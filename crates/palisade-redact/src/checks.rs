@@ -103,6 +103,39 @@ pub(crate) fn iban(iban: &[u8]) -> bool {
     rem == 1
 }
 
+/// BIP 173 bech32 checksum: whether `data` (5-bit values, checksum included) under the
+/// human-readable part `hrp` (lower case) verifies.
+pub(crate) fn bech32(hrp: &[u8], data: &[u8]) -> bool {
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
+    let mut chk = 1u32;
+    let mut step = |v: u8| {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    };
+    for c in hrp {
+        step(c >> 5);
+    }
+    step(0);
+    for c in hrp {
+        step(c & 31);
+    }
+    for v in data {
+        step(*v);
+    }
+    data.len() >= 6 && chk == 1
+}
+
 /// Whether `segment` is base64url of a JSON object with the member `key`.
 pub(crate) fn b64_json_object_with(segment: &[u8], key: &str) -> bool {
     URL_SAFE_NO_PAD.decode(segment).is_ok_and(|decoded| {
@@ -195,7 +228,7 @@ pub(crate) fn shannon(v: &[u8]) -> f64 {
 }
 
 /// The size of the alphabet `v` appears to be drawn from: the character classes it uses
-/// (digits 10, each case 26, hex-only letters 6, others 4).
+/// (digits 10, each case 26, or 6 for hex digits in that case, others 4).
 pub(crate) fn alphabet(v: &[u8]) -> u32 {
     let (mut digit, mut lower, mut upper, mut hex_only, mut other) =
         (false, false, false, true, false);
@@ -214,8 +247,9 @@ pub(crate) fn alphabet(v: &[u8]) -> u32 {
         }
     }
     let letters = match (lower, upper) {
-        (true, true) => 52,
         (false, false) => 0,
+        (true, true) if hex_only && digit => 12,
+        (true, true) => 52,
         _ if hex_only && digit => 6,
         _ => 26,
     };

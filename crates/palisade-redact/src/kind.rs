@@ -52,13 +52,17 @@ pub enum Kind {
     Phone,
     /// An IBAN with a valid mod-97 checksum (PII, off by default).
     Iban,
+    /// A credential of a provider family in the built-in table (`OpenAI`, `DigitalOcean`,
+    /// Shopify, …); [`Finding::rule`](crate::Finding::rule) names the family. The crate
+    /// documentation lists every family.
+    ProviderToken,
     /// A rule added with [`RedactorBuilder::rule`](crate::RedactorBuilder::rule).
     Custom,
 }
 
 impl Kind {
     /// Every kind the built-in detectors report.
-    pub const BUILT_IN: [Self; 20] = [
+    pub const BUILT_IN: [Self; 21] = [
         Self::KeyValue,
         Self::AwsAccessKeyId,
         Self::GitHubToken,
@@ -79,6 +83,7 @@ impl Kind {
         Self::Email,
         Self::Phone,
         Self::Iban,
+        Self::ProviderToken,
     ];
 
     /// A short stable name.
@@ -104,6 +109,7 @@ impl Kind {
             Self::Email => "email",
             Self::Phone => "phone",
             Self::Iban => "iban",
+            Self::ProviderToken => "provider_token",
             Self::Custom => "custom",
         }
     }

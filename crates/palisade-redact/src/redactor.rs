@@ -14,6 +14,7 @@ use crate::{
     cards, checks,
     detect::Detector,
     error::ConfigError,
+    families::FAMILIES,
     keyvalue::{self, KeyRules},
     kind::Kind,
     style::Style,
@@ -29,7 +30,9 @@ pub struct Finding {
     pub kind: Kind,
     /// Where it is, in bytes.
     pub range: Range<usize>,
-    /// The custom rule's name, for [`Kind::Custom`].
+    /// The custom rule's name, for [`Kind::Custom`]; the provider family's id (listed in the
+    /// crate documentation), for [`Kind::ProviderToken`] and the age secret keys reported as
+    /// [`Kind::PrivateKey`].
     pub rule: Option<Arc<str>>,
 }
 
@@ -42,6 +45,8 @@ enum Target {
     PalisadeOpaque,
     /// A registered opaque-token prefix.
     Opaque,
+    /// Provider families whose prefix the literal starts with: (family, prefix length).
+    Family(Vec<(usize, usize)>),
     CustomAnchor(usize),
 }
 
@@ -61,6 +66,8 @@ struct Pii {
 
 struct Inner {
     anchors: Anchors,
+    /// Each provider family's id, shared by its findings.
+    family_ids: Vec<Arc<str>>,
     targets: Vec<Target>,
     keys: KeyRules,
     disabled: KindSet,
@@ -165,6 +172,22 @@ impl Redactor {
                 Target::Key => {
                     if let Some(range) = inner.keys.value_at(text, at) {
                         push(&mut found, Kind::KeyValue, range);
+                    }
+                }
+                Target::Family(candidates) => {
+                    for &(i, len) in candidates {
+                        let family = &FAMILIES[i];
+                        if inner.disabled.contains(family.kind) {
+                            continue;
+                        }
+                        if let Some(range) = family.confirm(text, at.start..at.start + len) {
+                            found.push(Finding {
+                                kind: family.kind,
+                                range,
+                                rule: Some(inner.family_ids[i].clone()),
+                            });
+                            break;
+                        }
                     }
                 }
                 Target::CustomAnchor(i) => triggered[*i] = true,
@@ -318,7 +341,7 @@ impl Redactor {
 enum Anchors {
     /// SIMD (Teddy) searches, each over at most 64 anchors (past that Teddy's buckets
     /// fill and it slows down): the default rule set needs a few, run one after another.
-    Packed(Vec<packed::Searcher>),
+    Packed(Vec<(usize, packed::Searcher)>),
     /// A DFA, for larger custom anchor sets.
     Dfa(AhoCorasick),
 }
@@ -329,16 +352,30 @@ impl Anchors {
     /// Most SIMD searchers run before a single DFA pass is cheaper.
     const MAX_SEARCHERS: usize = 6;
 
-    fn new(patterns: &[String]) -> Result<Self, ConfigError> {
-        if patterns.len() <= Self::PACKED_LIMIT * Self::MAX_SEARCHERS {
-            let searchers: Option<Vec<packed::Searcher>> = patterns
-                .chunks(Self::PACKED_LIMIT)
-                .map(|chunk| {
+    /// `patterns` in order; a SIMD searcher never mixes literals from both sides of `split`
+    /// (where the provider prefixes begin), so no provider prefix can hide a detector's or key
+    /// name's anchor starting at the same place (a searcher reports one literal per position).
+    fn new(patterns: &[String], split: usize) -> Result<Self, ConfigError> {
+        let (main, rest) = patterns.split_at(split.min(patterns.len()));
+        let chunks: Vec<&[String]> = main
+            .chunks(Self::PACKED_LIMIT)
+            .chain(rest.chunks(Self::PACKED_LIMIT))
+            .collect();
+        if chunks.len() <= Self::MAX_SEARCHERS {
+            let searchers: Option<Vec<(usize, packed::Searcher)>> = chunks
+                .iter()
+                .scan(0, |base, chunk| {
+                    let at = *base;
+                    *base += chunk.len();
+                    Some((at, chunk))
+                })
+                .map(|(base, chunk)| {
                     packed::Config::new()
                         .match_kind(packed::MatchKind::LeftmostFirst)
                         .builder()
-                        .extend(chunk)
+                        .extend(chunk.iter())
                         .build()
+                        .map(|s| (base, s))
                 })
                 .collect();
             if let Some(searchers) = searchers {
@@ -359,10 +396,9 @@ impl Anchors {
     fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, Range<usize>)) {
         match self {
             Self::Packed(searchers) => {
-                for (i, s) in searchers.iter().enumerate() {
-                    let base = i * Self::PACKED_LIMIT;
+                for (base, s) in searchers {
                     s.find_iter(text)
-                        .for_each(|m| f(base + m.pattern().as_usize(), m.range()));
+                        .for_each(|m| f(*base + m.pattern().as_usize(), m.range()));
                 }
             }
             Self::Dfa(a) => a
@@ -402,6 +438,33 @@ impl KindSet {
     fn contains(self, kind: Kind) -> bool {
         self.0 & (1 << (kind as u32)) != 0
     }
+}
+
+/// Every provider family prefix once, with the families it may start: those with a prefix the
+/// literal starts with, and that prefix's length.
+fn family_anchors() -> Vec<(&'static str, Vec<(usize, usize)>)> {
+    let mut literals: Vec<&str> = FAMILIES
+        .iter()
+        .flat_map(|f| f.prefixes.iter().copied())
+        .collect();
+    literals.sort_unstable();
+    literals.dedup();
+    literals
+        .into_iter()
+        .map(|literal| {
+            let candidates = FAMILIES
+                .iter()
+                .enumerate()
+                .flat_map(|(i, f)| {
+                    f.prefixes
+                        .iter()
+                        .filter(|p| literal.starts_with(**p))
+                        .map(move |p| (i, p.len()))
+                })
+                .collect();
+            (literal, candidates)
+        })
+        .collect()
 }
 
 /// The whole lines of `text` that contain the `ranges` (sorted), merged where they touch.
@@ -652,7 +715,12 @@ impl RedactorBuilder {
                 anchored: !anchors.is_empty(),
             });
         }
-        let anchors = Anchors::new(&patterns)?;
+        let split = patterns.len();
+        for (literal, candidates) in family_anchors() {
+            patterns.push(literal.to_owned());
+            targets.push(Target::Family(candidates));
+        }
+        let anchors = Anchors::new(&patterns, split)?;
         let pii = self.pii()?;
         let mut disabled = KindSet::default();
         for kind in &self.disabled {
@@ -666,6 +734,7 @@ impl RedactorBuilder {
         Ok(Redactor {
             inner: Arc::new(Inner {
                 anchors,
+                family_ids: FAMILIES.iter().map(|f| Arc::from(f.id)).collect(),
                 targets,
                 keys: KeyRules::new(canonical_keys),
                 disabled,
@@ -693,7 +762,7 @@ mod tests {
         );
         // Many custom anchors fall back to the DFA and still work.
         let mut b = RedactorBuilder::default();
-        for i in 0..140 {
+        for i in 0..160 {
             b = b.key(&format!("k{i}word"));
         }
         let r = b.build().unwrap();

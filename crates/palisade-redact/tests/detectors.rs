@@ -144,10 +144,7 @@ fn assignment_operators_of_common_languages() {
     let cases = [
         (r#"myToken := "abcdef123456""#, r#"myToken := "[REDACTED]""#),
         ("password := s3cr3tValue", "password := [REDACTED]"),
-        (
-            "'password' => 'hunter2',",
-            "'password' => '[REDACTED]',",
-        ),
+        ("'password' => 'hunter2',", "'password' => '[REDACTED]',"),
         (r#"api_key <- "k-9f2c81""#, r#"api_key <- "[REDACTED]""#),
         ("secret: `hunter2`", "secret: `[REDACTED]`"),
         (
