@@ -206,6 +206,59 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
     low_entropy(v)
 }
 
+/// Words that mark a value as an example or a stand-in, never a secret.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "dummy",
+    "sample",
+    "your",
+    "xxx",
+    "redacted",
+    "todo",
+    "fixme",
+    "insert",
+    "replace",
+    "notreal",
+    "fake",
+];
+
+/// Whether a value of a secret-named key looks like a secret rather than a word, a number, a
+/// path or a stand-in: 8 to 512 token characters (`A-Za-z0-9+/=_.~-`), at least two of lower
+/// case, upper case and digits (or hex of 16 and more), no placeholder word (`example`,
+/// `changeme`, `xxx`, …), not a placeholder (see [`is_placeholder`]), and Shannon entropy of at
+/// least 3.0 bits for hex and 3.5 for other alphabets (3.0 below 16 characters, whose
+/// entropy is capped by their length).
+pub(crate) fn looks_random(v: &[u8]) -> bool {
+    if !(8..=512).contains(&v.len())
+        || !v
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=_.~-".contains(b))
+    {
+        return false;
+    }
+    let lower = v.iter().any(u8::is_ascii_lowercase);
+    let upper = v.iter().any(u8::is_ascii_uppercase);
+    let digit = v.iter().any(u8::is_ascii_digit);
+    let hex = v.iter().all(u8::is_ascii_hexdigit);
+    let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
+    if classes < 2 && !(hex && v.len() >= 16) {
+        return false;
+    }
+    let folded = v.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| memchr::memmem::find(&folded, w.as_bytes()).is_some())
+        || is_placeholder(v)
+    {
+        return false;
+    }
+    let bar = if hex || v.len() < 16 { 3.0 } else { 3.5 };
+    shannon(v) >= bar
+}
+
 /// Shannon entropy of `v` in bits per byte.
 pub(crate) fn shannon(v: &[u8]) -> f64 {
     if v.is_empty() {

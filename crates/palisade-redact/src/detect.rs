@@ -27,6 +27,7 @@ pub(crate) enum Detector {
     Basic,
     UrlPassword,
     Pem,
+    UserFlag,
 }
 
 impl Detector {
@@ -63,6 +64,9 @@ impl Detector {
             ("basic", Self::Basic),
             ("://", Self::UrlPassword),
             ("-----BEGIN ", Self::Pem),
+            // `curl -u user:password`, `--user user:password`.
+            ("-u ", Self::UserFlag),
+            ("--user", Self::UserFlag),
         ];
         for p in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
             out.push((p, Self::GitHub));
@@ -175,6 +179,7 @@ impl Detector {
             }
             Self::UrlPassword => url_password(text, e),
             Self::Pem => pem(text, s, e),
+            Self::UserFlag => user_flag(text, s, e),
         }
     }
 }
@@ -348,6 +353,44 @@ fn after_scheme(text: &[u8], s: usize, e: usize) -> Option<usize> {
     }
     let spaces = run_len(text, e, |b| *b == b' ' || *b == b'\t', 16);
     (spaces > 0).then_some(e + spaces)
+}
+
+/// `-u user:password` or `--user user:password` (`=` too), a command line's credentials: the
+/// password. The flag must start a word; a value without `:` is a user name alone, and
+/// `uid:gid` (digits both) is no credential.
+fn user_flag(text: &[u8], s: usize, e: usize) -> Option<(Kind, Range<usize>)> {
+    if s > 0 && !text[s - 1].is_ascii_whitespace() {
+        return None;
+    }
+    let mut v = e;
+    if text[s..e].ends_with(b"--user") {
+        if !matches!(text.get(v), Some(b' ' | b'=')) {
+            return None;
+        }
+        v += 1;
+    }
+    v += run_len(text, v, |b| *b == b' ', 16);
+    let quote = text.get(v).copied().filter(|q| *q == b'"' || *q == b'\'');
+    if quote.is_some() {
+        v += 1;
+    }
+    let n = run_len(
+        text,
+        v,
+        |b| !b.is_ascii_whitespace() && Some(*b) != quote && *b != b'"' && *b != b'\'',
+        1024,
+    );
+    let colon = memchr::memchr(b':', &text[v..v + n])?;
+    let password = v + colon + 1..v + n;
+    let value = &text[password.clone()];
+    // `docker run -u 1000:1000` is a user and group id.
+    let ids =
+        text[v..v + colon].iter().all(u8::is_ascii_digit) && value.iter().all(u8::is_ascii_digit);
+    (!value.is_empty()
+        && !ids
+        && !value.starts_with(crate::style::REDACTED_PREFIX)
+        && !checks::is_template(value))
+    .then_some((Kind::BasicAuth, password))
 }
 
 /// `scheme://user:password@host`: the password.

@@ -32,6 +32,29 @@ pub(crate) const DEFAULT_KEYS: &[&str] = &[
     "secret_access_key",
 ];
 
+/// Words that make a key secret-named for the generic rule (`stripe_key`, `signing_key`,
+/// `authToken`, `db_pass`): its value is redacted only when it looks random
+/// ([`crate::checks::looks_random`]). Each contains an anchor of the default key names.
+const GENERIC_WORDS: &[&str] = &[
+    "key",
+    "keys",
+    "apikey",
+    "secret",
+    "secrets",
+    "token",
+    "tokens",
+    "authtoken",
+    "password",
+    "passwords",
+    "passwd",
+    "pass",
+    "passphrase",
+    "pwd",
+    "auth",
+    "credential",
+    "credentials",
+];
+
 /// Keys whose value runs to the end of the line in `Key: value` header form.
 const HEADER_KEYS: &[&str] = &["authorization", "proxyauthorization", "cookie", "setcookie"];
 
@@ -97,9 +120,19 @@ impl KeyRules {
             || (count >= 2 && self.contains(from(count - 2)))
     }
 
-    /// At an anchor inside a key, the value's range, if the key is sensitive and followed by
-    /// a separator and a value.
-    pub(crate) fn value_at(&self, text: &[u8], hit: Range<usize>) -> Option<Range<usize>> {
+    /// Whether a key is secret-named for the generic rule: one of its words is a
+    /// [`GENERIC_WORDS`] word.
+    fn is_generic(key: &[u8]) -> bool {
+        words(key)
+            .iter()
+            .any(|w| GENERIC_WORDS.contains(&w.as_str()))
+    }
+
+    /// At an anchor inside a key, the value's range and whether only the generic rule took it
+    /// (a secret-named key whose value looks random), if the key is sensitive or secret-named
+    /// and followed by an operator and a value. Command-line flags take their value after a
+    /// space too (`--password hunter2`, `-token abc`).
+    pub(crate) fn value_at(&self, text: &[u8], hit: Range<usize>) -> Option<(Range<usize>, bool)> {
         let mut ks = hit.start;
         while ks > 0 && is_key_byte(text[ks - 1]) {
             ks -= 1;
@@ -120,13 +153,36 @@ impl KeyRules {
         if quoted_key {
             i += 1;
         }
-        i += crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
-        let op = operator(text, i)?;
+        let spaces = crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
+        let flag = ks > 0 && text[ks] == b'-' && text[ks - 1].is_ascii_whitespace();
+        let op = match operator(text, i + spaces) {
+            Some(op) => op,
+            // `--password value`: a flag, a space, a value that is not another flag.
+            None if flag
+                && spaces > 0
+                && !quoted_key
+                && text
+                    .get(i + spaces)
+                    .is_some_and(|b| !b.is_ascii_whitespace() && *b != b'-') =>
+            {
+                b""
+            }
+            None => return None,
+        };
+        i += spaces;
         // The name is looked up only once the syntax says this is a key: most anchors in
         // prose ("token refreshed") stop at the missing separator.
-        if !self.is_sensitive(key) {
+        let key = key
+            .strip_prefix(b"--")
+            .or_else(|| key.strip_prefix(b"-"))
+            .unwrap_or(key);
+        let generic = if self.is_sensitive(key) {
+            false
+        } else if Self::is_generic(key) {
+            true
+        } else {
             return None;
-        }
+        };
         let header =
             !quoted_key && op == b":" && HEADER_KEYS.contains(&words(key).concat().as_str());
         i += op.len();
@@ -145,8 +201,9 @@ impl KeyRules {
         let v = &text[value.clone()];
         (!v.is_empty()
             && !v.starts_with(crate::style::REDACTED_PREFIX)
-            && !crate::checks::is_template(v))
-        .then_some(value)
+            && !crate::checks::is_template(v)
+            && (!generic || crate::checks::looks_random(v)))
+        .then_some((value, generic))
     }
 }
 
@@ -416,7 +473,7 @@ mod tests {
                         })
                 })
                 .unwrap();
-            let range = r.value_at(t, hit).unwrap_or_else(|| panic!("{text}"));
+            let (range, _) = r.value_at(t, hit).unwrap_or_else(|| panic!("{text}"));
             assert_eq!(&text[range], *value, "{text}");
         }
         assert!(r.value_at(b"password reset requested", 0..8).is_none());

@@ -8,6 +8,10 @@ use core::fmt;
 pub enum Kind {
     /// The value of a sensitive key (`password=…`, `"token": "…"`, `Authorization: …`).
     KeyValue,
+    /// A random-looking value of a key named like a secret that is not one of the sensitive
+    /// names (`stripe_key=…`, `"signingKey": "…"`, `--auth-token …`): high Shannon entropy for
+    /// its alphabet and no placeholder.
+    GenericSecret,
     /// AWS access key id (`AKIA…`, `ASIA…`).
     AwsAccessKeyId,
     /// GitHub token (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` with a valid CRC32 checksum, or
@@ -34,7 +38,8 @@ pub enum Kind {
     Jwt,
     /// The credential after `Bearer`.
     BearerToken,
-    /// The credential after `Basic`, when it decodes to `user:password`.
+    /// The credential after `Basic`, when it decodes to `user:password`, or the password of a
+    /// command line's `-u user:password` / `--user user:password`.
     BasicAuth,
     /// The password in a URL's user information (`scheme://user:password@host`).
     UrlPassword,
@@ -62,8 +67,9 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind the built-in detectors report.
-    pub const BUILT_IN: [Self; 21] = [
+    pub const BUILT_IN: [Self; 22] = [
         Self::KeyValue,
+        Self::GenericSecret,
         Self::AwsAccessKeyId,
         Self::GitHubToken,
         Self::GitLabToken,
@@ -90,6 +96,7 @@ impl Kind {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::KeyValue => "key_value",
+            Self::GenericSecret => "generic_secret",
             Self::AwsAccessKeyId => "aws_access_key_id",
             Self::GitHubToken => "github_token",
             Self::GitLabToken => "gitlab_token",

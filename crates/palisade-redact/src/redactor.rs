@@ -170,8 +170,13 @@ impl Redactor {
                     }
                 }
                 Target::Key => {
-                    if let Some(range) = inner.keys.value_at(text, at) {
-                        push(&mut found, Kind::KeyValue, range);
+                    if let Some((range, generic)) = inner.keys.value_at(text, at) {
+                        let kind = if generic {
+                            Kind::GenericSecret
+                        } else {
+                            Kind::KeyValue
+                        };
+                        push(&mut found, kind, range);
                     }
                 }
                 Target::Family(candidates) => {

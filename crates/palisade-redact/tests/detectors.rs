@@ -468,3 +468,86 @@ fn redacted_wrapper_and_debug() {
     let shown = format!("{r:?}");
     assert!(shown.contains("KeyedHash([REDACTED])"), "{shown}");
 }
+
+#[test]
+fn generic_secret_named_keys_with_random_values() {
+    let r = r();
+    let secret = "kT9vQ2xLr7Wm8ZtP4sYb";
+    for shape in [
+        "stripe_key={}",
+        "signing_key: {}",
+        r#"{"encryptionKey":"{}","n":1}"#,
+        r#"{"msg":"using master_key={} now"}"#,
+        "  webhookAuth: {}",
+        "X-Auth-Key: {}",
+        r#"curl -H "X-Upstream-Key: {}" https://api"#,
+        "deploy --upstream-auth {} --dry-run",
+        r#"signingKey := "{}""#,
+        "$encryption_key = '{}';",
+        "'hmac_key' => '{}',",
+        "license_key <- \"{}\"",
+    ] {
+        let text = shape.replace("{}", secret);
+        let out = r.redact(&text);
+        assert!(!out.contains(secret), "{text} -> {out}");
+        assert!(
+            kinds(&r, &text).contains(&Kind::GenericSecret),
+            "{text}: {:?}",
+            kinds(&r, &text)
+        );
+    }
+    // Secret-named keys with values that are not secrets: numbers, words, paths, ids,
+    // placeholders, low entropy.
+    for benign in [
+        "token_count=5",
+        "primary_key=42",
+        "cache_key=user:123:profile",
+        "sort_key=created_at",
+        "api_key_id=1234567890123",
+        "encryption_key=your-encryption-key-here",
+        "signing_key=EXAMPLEKEY1234567",
+        "master_key=changeme123456",
+        "key_file=/etc/ssl/private/server.key",
+        "auth_mode=oauth2",
+        "key=aaaaaaaaaaaaaaaaaaaa",
+        "stripe_key=${STRIPE_KEY}",
+        "passkey=abcabcabcabcabc1",
+    ] {
+        assert_eq!(r.redact(benign), benign, "{benign}");
+    }
+}
+
+#[test]
+fn command_line_credentials() {
+    let r = r();
+    let cases = [
+        (
+            "curl -u alice:s3cr3tPass https://api",
+            "curl -u alice:[REDACTED] https://api",
+        ),
+        (
+            "curl --user 'bob:hunter2' -X POST",
+            "curl --user 'bob:[REDACTED]' -X POST",
+        ),
+        (
+            "wget --user=carol:pw123 x",
+            "wget --user=carol:[REDACTED] x",
+        ),
+        (
+            "mysql --password hunter2 -h db",
+            "mysql --password [REDACTED] -h db",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(r.redact(input), expected, "{input}");
+    }
+    for benign in [
+        "curl -u alice https://api",
+        "sort -u file.txt",
+        "ps -u root",
+        "tool --password --next",
+        "docker run -u 1000:1000 image",
+    ] {
+        assert_eq!(r.redact(benign), benign, "{benign}");
+    }
+}
