@@ -45,8 +45,8 @@ enum Target {
     PalisadeOpaque,
     /// A registered opaque-token prefix.
     Opaque,
-    /// Provider families whose prefix the literal starts with: (family, prefix length).
-    Family(Vec<(usize, usize)>),
+    /// A provider family, by its index in the table.
+    Family(usize),
     CustomAnchor(usize),
 }
 
@@ -66,6 +66,11 @@ struct Pii {
 
 struct Inner {
     anchors: Anchors,
+    /// For each searched literal, the targets (indices into `targets` and `literals`) whose
+    /// own literal starts with it.
+    groups: Vec<Vec<usize>>,
+    /// Each target's own literal, checked at a hit before the target runs.
+    literals: Vec<Box<[u8]>>,
     /// Each provider family's id, shared by its findings.
     family_ids: Vec<Arc<str>>,
     targets: Vec<Target>,
@@ -135,73 +140,37 @@ impl Redactor {
         let inner = &*self.inner;
         let mut found: Vec<Finding> = Vec::new();
         let mut triggered = vec![false; inner.custom.len()];
-        let push = |found: &mut Vec<Finding>, kind: Kind, range: Range<usize>| {
-            if !inner.disabled.contains(kind) && !range.is_empty() {
-                found.push(Finding {
-                    kind,
-                    range,
-                    rule: None,
-                });
+        let push = |found: &mut Vec<Finding>, f: Finding| {
+            if !inner.disabled.contains(f.kind) && !f.range.is_empty() {
+                found.push(f);
             }
         };
-        inner
-            .anchors
-            .for_each(text, |pattern, at| match &inner.targets[pattern] {
-                Target::Detector(d) => {
-                    if let Some((kind, range)) = d.confirm(text, at) {
-                        push(&mut found, kind, range);
-                    }
+        inner.anchors.for_each(text, |pattern, at| {
+            for &t in &inner.groups[pattern] {
+                let literal = &inner.literals[t];
+                if !text[at.start..].starts_with(literal) {
+                    continue;
                 }
-                Target::PalisadeOpaque => {
-                    let e = at.end;
-                    if text.get(e).is_some_and(u8::is_ascii_lowercase)
-                        && text.get(e + 1) == Some(&b'_')
-                        && let Some((kind, range)) =
-                            crate::detect::checksummed(text, at.start, e + 2, 43, Kind::OpaqueToken)
-                    {
-                        push(&mut found, kind, range);
-                    }
+                let at = at.start..at.start + literal.len();
+                if let Target::CustomAnchor(i) = inner.targets[t] {
+                    triggered[i] = true;
+                } else if let Some(f) = self.confirm(&inner.targets[t], text, at) {
+                    push(&mut found, f);
                 }
-                Target::Opaque => {
-                    if let Some((kind, range)) =
-                        crate::detect::checksummed(text, at.start, at.end, 43, Kind::OpaqueToken)
-                    {
-                        push(&mut found, kind, range);
-                    }
-                }
-                Target::Key => {
-                    if let Some((range, generic)) = inner.keys.value_at(text, at) {
-                        let kind = if generic {
-                            Kind::GenericSecret
-                        } else {
-                            Kind::KeyValue
-                        };
-                        push(&mut found, kind, range);
-                    }
-                }
-                Target::Family(candidates) => {
-                    for &(i, len) in candidates {
-                        let family = &FAMILIES[i];
-                        if inner.disabled.contains(family.kind) {
-                            continue;
-                        }
-                        if let Some(range) = family.confirm(text, at.start..at.start + len) {
-                            found.push(Finding {
-                                kind: family.kind,
-                                range,
-                                rule: Some(inner.family_ids[i].clone()),
-                            });
-                            break;
-                        }
-                    }
-                }
-                Target::CustomAnchor(i) => triggered[*i] = true,
-            });
+            }
+        });
         if !inner.disabled.contains(Kind::CardNumber) {
             let mut ranges = Vec::new();
             cards::find(text, &mut ranges);
-            for r in ranges {
-                push(&mut found, Kind::CardNumber, r);
+            for range in ranges {
+                push(
+                    &mut found,
+                    Finding {
+                        kind: Kind::CardNumber,
+                        range,
+                        rule: None,
+                    },
+                );
             }
         }
         self.find_pii(text, &mut found);
@@ -226,6 +195,47 @@ impl Redactor {
             found.retain(|f| !inner.allow.contains(&text[f.range.clone()]));
         }
         merge(found)
+    }
+
+    /// What an anchor hit at `at` confirms, for every target but a custom rule's trigger.
+    fn confirm(&self, target: &Target, text: &[u8], at: Range<usize>) -> Option<Finding> {
+        let plain = |(kind, range)| Finding {
+            kind,
+            range,
+            rule: None,
+        };
+        match target {
+            Target::Detector(d) => d.confirm(text, at).map(plain),
+            Target::PalisadeOpaque => {
+                let e = at.end;
+                (text.get(e).is_some_and(u8::is_ascii_lowercase) && text.get(e + 1) == Some(&b'_'))
+                    .then(|| {
+                        crate::detect::checksummed(text, at.start, e + 2, 43, Kind::OpaqueToken)
+                    })
+                    .flatten()
+                    .map(plain)
+            }
+            Target::Opaque => {
+                crate::detect::checksummed(text, at.start, at.end, 43, Kind::OpaqueToken).map(plain)
+            }
+            Target::Key => self.inner.keys.value_at(text, at).map(|(range, generic)| {
+                let kind = if generic {
+                    Kind::GenericSecret
+                } else {
+                    Kind::KeyValue
+                };
+                plain((kind, range))
+            }),
+            Target::Family(i) => {
+                let family = &FAMILIES[*i];
+                family.confirm(text, at).map(|range| Finding {
+                    kind: family.kind,
+                    range,
+                    rule: Some(self.inner.family_ids[*i].clone()),
+                })
+            }
+            Target::CustomAnchor(_) => None,
+        }
     }
 
     fn find_pii(&self, text: &[u8], found: &mut Vec<Finding>) {
@@ -344,52 +354,32 @@ impl Redactor {
 
 /// The search for anchor literals.
 enum Anchors {
-    /// SIMD (Teddy) searches, each over at most 64 anchors (past that Teddy's buckets
-    /// fill and it slows down): the default rule set needs a few, run one after another.
-    Packed(Vec<(usize, packed::Searcher)>),
-    /// A DFA, for larger custom anchor sets.
+    /// SIMD (Teddy) search, for up to 64 anchors.
+    Packed(packed::Searcher),
+    /// A DFA, for larger anchor sets: the default set with its provider families (about 190
+    /// literals) is one. Teddy slows down past 64 literals (its buckets fill and every
+    /// fingerprint hit needs a check), and several Teddy passes cost more than one DFA pass
+    /// (`docs/benchmarks.md`).
     Dfa(AhoCorasick),
 }
 
 impl Anchors {
-    /// Most literals one SIMD searcher takes before it gets slower than splitting.
+    /// Most literals the SIMD searcher takes before it gets slower than the DFA.
     const PACKED_LIMIT: usize = 64;
-    /// Most SIMD searchers run before a single DFA pass is cheaper.
-    const MAX_SEARCHERS: usize = 6;
 
-    /// `patterns` in order; a SIMD searcher never mixes literals from both sides of `split`
-    /// (where the provider prefixes begin), so no provider prefix can hide a detector's or key
-    /// name's anchor starting at the same place (a searcher reports one literal per position).
-    fn new(patterns: &[String], split: usize) -> Result<Self, ConfigError> {
-        let (main, rest) = patterns.split_at(split.min(patterns.len()));
-        let chunks: Vec<&[String]> = main
-            .chunks(Self::PACKED_LIMIT)
-            .chain(rest.chunks(Self::PACKED_LIMIT))
-            .collect();
-        if chunks.len() <= Self::MAX_SEARCHERS {
-            let searchers: Option<Vec<(usize, packed::Searcher)>> = chunks
-                .iter()
-                .scan(0, |base, chunk| {
-                    let at = *base;
-                    *base += chunk.len();
-                    Some((at, chunk))
-                })
-                .map(|(base, chunk)| {
-                    packed::Config::new()
-                        .match_kind(packed::MatchKind::LeftmostFirst)
-                        .builder()
-                        .extend(chunk.iter())
-                        .build()
-                        .map(|s| (base, s))
-                })
-                .collect();
-            if let Some(searchers) = searchers {
-                return Ok(Self::Packed(searchers));
-            }
+    fn new(patterns: &[String]) -> Result<Self, ConfigError> {
+        if patterns.len() <= Self::PACKED_LIMIT
+            && let Some(searcher) = packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(patterns)
+                .build()
+        {
+            return Ok(Self::Packed(searcher));
         }
         AhoCorasickBuilder::new()
-            // Leftmost-first, as the packed searcher: anchors never overlap in practice, and
-            // both engines then report the same hits.
+            // Leftmost-first, as the packed searcher; the literals are prefix-free, so two
+            // never match at the same place and both engines report the same hits.
             .match_kind(MatchKind::LeftmostFirst)
             .kind(Some(AhoCorasickKind::DFA))
             .build(patterns)
@@ -400,17 +390,41 @@ impl Anchors {
     /// Calls `f` with the pattern index and range of every anchor in `text`.
     fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, Range<usize>)) {
         match self {
-            Self::Packed(searchers) => {
-                for (base, s) in searchers {
-                    s.find_iter(text)
-                        .for_each(|m| f(*base + m.pattern().as_usize(), m.range()));
-                }
-            }
+            Self::Packed(s) => s
+                .find_iter(text)
+                .for_each(|m| f(m.pattern().as_usize(), m.range())),
             Self::Dfa(a) => a
                 .find_iter(text)
                 .for_each(|m| f(m.pattern().as_usize(), m.range())),
         }
     }
+}
+
+/// Makes the literal set prefix-free: each literal is searched as the shortest configured
+/// literal it starts with, and that searched literal's group lists every target whose own
+/// literal starts with it (checked at each hit). Without this, a literal that is a prefix of
+/// another (`key` for key names, `key-` for Mailgun) would hide it: a searcher reports one
+/// literal per position.
+fn prefix_free(literals: &[String]) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut order: Vec<usize> = (0..literals.len()).collect();
+    order.sort_by_key(|i| (literals[*i].len(), *i));
+    let mut searched: Vec<String> = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        if let Some(g) = searched
+            .iter()
+            .position(|s| literals[i].starts_with(s.as_str()))
+        {
+            groups[g].push(i);
+        } else {
+            searched.push(literals[i].clone());
+            groups.push(vec![i]);
+        }
+    }
+    for group in &mut groups {
+        group.sort_unstable();
+    }
+    (searched, groups)
 }
 
 /// The spellings an anchor is searched in: as given, or for case-insensitive anchors lower,
@@ -443,33 +457,6 @@ impl KindSet {
     fn contains(self, kind: Kind) -> bool {
         self.0 & (1 << (kind as u32)) != 0
     }
-}
-
-/// Every provider family prefix once, with the families it may start: those with a prefix the
-/// literal starts with, and that prefix's length.
-fn family_anchors() -> Vec<(&'static str, Vec<(usize, usize)>)> {
-    let mut literals: Vec<&str> = FAMILIES
-        .iter()
-        .flat_map(|f| f.prefixes.iter().copied())
-        .collect();
-    literals.sort_unstable();
-    literals.dedup();
-    literals
-        .into_iter()
-        .map(|literal| {
-            let candidates = FAMILIES
-                .iter()
-                .enumerate()
-                .flat_map(|(i, f)| {
-                    f.prefixes
-                        .iter()
-                        .filter(|p| literal.starts_with(**p))
-                        .map(move |p| (i, p.len()))
-                })
-                .collect();
-            (literal, candidates)
-        })
-        .collect()
 }
 
 /// The whole lines of `text` that contain the `ranges` (sorted), merged where they touch.
@@ -720,12 +707,17 @@ impl RedactorBuilder {
                 anchored: !anchors.is_empty(),
             });
         }
-        let split = patterns.len();
-        for (literal, candidates) in family_anchors() {
-            patterns.push(literal.to_owned());
-            targets.push(Target::Family(candidates));
+        for (i, family) in FAMILIES.iter().enumerate() {
+            if self.disabled.contains(&family.kind) {
+                continue;
+            }
+            for prefix in family.prefixes {
+                patterns.push((*prefix).to_owned());
+                targets.push(Target::Family(i));
+            }
         }
-        let anchors = Anchors::new(&patterns, split)?;
+        let (searched, groups) = prefix_free(&patterns);
+        let anchors = Anchors::new(&searched)?;
         let pii = self.pii()?;
         let mut disabled = KindSet::default();
         for kind in &self.disabled {
@@ -739,6 +731,11 @@ impl RedactorBuilder {
         Ok(Redactor {
             inner: Arc::new(Inner {
                 anchors,
+                groups,
+                literals: patterns
+                    .into_iter()
+                    .map(|p| p.into_bytes().into_boxed_slice())
+                    .collect(),
                 family_ids: FAMILIES.iter().map(|f| Arc::from(f.id)).collect(),
                 targets,
                 keys: KeyRules::new(canonical_keys),
@@ -758,24 +755,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_builds_with_the_simd_searcher() {
-        let r = RedactorBuilder::default().build().unwrap();
+    fn small_sets_use_the_simd_searcher_large_ones_the_dfa() {
+        // Without key names and provider families the detectors' anchors fit Teddy.
+        let r = RedactorBuilder::default()
+            .disable(Kind::KeyValue)
+            .disable(Kind::ProviderToken)
+            .build()
+            .unwrap();
         assert!(
             matches!(r.inner.anchors, Anchors::Packed(_)),
             "{} anchors",
-            r.inner.targets.len()
+            r.inner.groups.len()
         );
-        // Many custom anchors fall back to the DFA and still work.
+        assert_eq!(r.redact("key AKIAQ7XJ3KDMN2PVR5TW"), "key [REDACTED]");
+        // The default set, and many custom anchors, take the DFA and find the same things.
         let mut b = RedactorBuilder::default();
         for i in 0..160 {
             b = b.key(&format!("k{i}word"));
         }
-        let r = b.build().unwrap();
-        assert!(matches!(r.inner.anchors, Anchors::Dfa(_)));
+        for r in [
+            RedactorBuilder::default().build().unwrap(),
+            b.build().unwrap(),
+        ] {
+            assert!(matches!(r.inner.anchors, Anchors::Dfa(_)));
+            assert_eq!(
+                r.redact("k7word=x password=y key AKIAQ7XJ3KDMN2PVR5TW"),
+                if r.inner.groups.len() > 300 {
+                    "k7word=[REDACTED] password=[REDACTED] key [REDACTED]"
+                } else {
+                    "k7word=x password=[REDACTED] key [REDACTED]"
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn literals_that_prefix_others_do_not_hide_them() {
+        let literals: Vec<String> = ["key", "key-", "secr", "secret_", "pat.", "pal"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let (searched, groups) = prefix_free(&literals);
+        assert_eq!(searched, ["key", "pal", "secr", "pat."]);
+        assert_eq!(groups, [vec![0, 1], vec![5], vec![2, 3], vec![4]]);
+        // Mailgun's `key-` and the key rule's `key` both fire at the same place.
+        let r = Redactor::new();
+        let mailgun = "key-3f9a1c7e5b2d8f4a6c0e9b1d7f3a5c8e";
         assert_eq!(
-            r.redact("k7word=x password=y"),
-            "k7word=[REDACTED] password=[REDACTED]"
+            r.find(mailgun.as_bytes())[0].rule.as_deref(),
+            Some("mailgun_api_key")
         );
+        assert_eq!(r.redact("api_key=hunter2"), "api_key=[REDACTED]");
     }
 
     #[test]
