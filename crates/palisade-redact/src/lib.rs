@@ -11,6 +11,7 @@ mod checks;
 mod detect;
 mod error;
 mod families;
+mod gitleaks;
 mod keyvalue;
 mod kind;
 mod redactor;

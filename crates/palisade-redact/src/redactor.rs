@@ -15,6 +15,7 @@ use crate::{
     detect::Detector,
     error::ConfigError,
     families::FAMILIES,
+    gitleaks,
     keyvalue::{self, KeyRules},
     kind::Kind,
     style::Style,
@@ -55,6 +56,42 @@ struct CustomRule {
     name: Arc<str>,
     regex: Regex,
     anchored: bool,
+    /// The capture group holding the secret (gitleaks' `secretGroup`); otherwise the first
+    /// group, or the whole match.
+    secret_group: Option<usize>,
+    /// Least Shannon entropy of the secret (gitleaks' `entropy`).
+    entropy: Option<f64>,
+    /// Allow-lists (gitleaks' own and the file's global ones).
+    allowlists: Vec<gitleaks::Allowlist>,
+}
+
+impl CustomRule {
+    /// The secret of one match, unless the rule's entropy bar or an allow-list lets it pass.
+    fn secret(&self, text: &[u8], caps: &regex::bytes::Captures<'_>) -> Option<Range<usize>> {
+        let whole = caps.get(0)?;
+        let m = match self.secret_group {
+            Some(g) => caps.get(g)?,
+            None => caps.get(1).unwrap_or(whole),
+        };
+        let secret = m.as_bytes();
+        if m.range().is_empty() || !gitleaks::entropy_ok(secret, self.entropy) {
+            return None;
+        }
+        if !self.allowlists.is_empty() {
+            let start = memchr::memrchr(b'\n', &text[..whole.start()]).map_or(0, |i| i + 1);
+            let end =
+                memchr::memchr(b'\n', &text[whole.end()..]).map_or(text.len(), |i| whole.end() + i);
+            let line = &text[start..end];
+            if self
+                .allowlists
+                .iter()
+                .any(|a| a.allows(secret, whole.as_bytes(), line))
+            {
+                return None;
+            }
+        }
+        Some(m.range())
+    }
 }
 
 #[derive(Debug)]
@@ -179,13 +216,10 @@ impl Redactor {
                 continue;
             }
             for caps in rule.regex.captures_iter(text) {
-                let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
-                    continue;
-                };
-                if !m.range().is_empty() {
+                if let Some(range) = rule.secret(text, &caps) {
                     found.push(Finding {
                         kind: Kind::Custom,
-                        range: m.range(),
+                        range,
                         rule: Some(rule.name.clone()),
                     });
                 }
@@ -500,6 +534,7 @@ pub struct RedactorBuilder {
     disabled: HashSet<Kind>,
     enabled_pii: HashSet<Kind>,
     rules: Vec<(String, String, Vec<String>)>,
+    gitleaks: Vec<gitleaks::RuleFile>,
     prefixes: Vec<String>,
     allow: Vec<String>,
     style: Style,
@@ -516,6 +551,7 @@ impl Default for RedactorBuilder {
             disabled: HashSet::new(),
             enabled_pii: HashSet::new(),
             rules: Vec::new(),
+            gitleaks: Vec::new(),
             prefixes: Vec::new(),
             allow: Vec::new(),
             style: Style::Fixed,
@@ -585,6 +621,43 @@ impl RedactorBuilder {
         self
     }
 
+    /// Adds the rules of a gitleaks configuration (its TOML text), so a team's existing
+    /// secret-scanning rules redact logs too: each rule's `regex` (the `regex` crate's syntax,
+    /// which RE2's mostly shares), `secretGroup` (else the first group, else the match),
+    /// `entropy` (least Shannon entropy of the secret), `keywords` (the rule runs only on text
+    /// containing one, in lower, UPPER or Capitalized spelling, found by the anchor search),
+    /// and allow-lists, per rule and global (`regexes` against the secret, the match or the
+    /// line; `stopwords`; `condition`). Findings are [`Kind::Custom`] named by the rule's `id`.
+    /// Paths and commits mean nothing in a log: path-only rules are skipped.
+    ///
+    /// ```
+    /// use palisade_redact::Redactor;
+    ///
+    /// let rules = r#"
+    /// [[rules]]
+    /// id = "acme-key"
+    /// regex = "acme_(?:live|test)_([a-z0-9]{24})"
+    /// secretGroup = 1
+    /// entropy = 3.0
+    /// keywords = ["acme_"]
+    /// [[rules.allowlists]]
+    /// stopwords = ["000000"]
+    /// "#;
+    /// let r = Redactor::builder().gitleaks_rules(rules)?.build()?;
+    /// assert_eq!(r.redact("key acme_live_k3j9x2m8q7w1z5r4t6y0u2p8"), "key acme_live_[REDACTED]");
+    /// let example = "key acme_test_000000aaaaaaaaaaaaaaaaaa";
+    /// assert_eq!(r.redact(example), example);
+    /// # Ok::<(), palisade_redact::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidRule`] when the text is not TOML or not a gitleaks configuration,
+    /// or a regex does not compile.
+    pub fn gitleaks_rules(mut self, toml: &str) -> Result<Self, ConfigError> {
+        self.gitleaks.push(gitleaks::parse(toml)?);
+        Ok(self)
+    }
+
     /// Recognises opaque tokens with another prefix (`myapp_`), in palisade's format: the
     /// prefix, 43 base62 characters, then the base62 CRC32 of those 43.
     #[must_use]
@@ -641,6 +714,49 @@ impl RedactorBuilder {
                 r"(?-u)\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}\b",
             )?,
         })
+    }
+
+    /// The gitleaks rules as custom rules, their keywords as anchors.
+    fn add_gitleaks(
+        &self,
+        patterns: &mut Vec<String>,
+        targets: &mut Vec<Target>,
+        custom: &mut Vec<CustomRule>,
+    ) -> Result<(), ConfigError> {
+        for file in &self.gitleaks {
+            for rule in &file.rules {
+                let regex = Regex::new(&rule.regex).map_err(|e| ConfigError::InvalidRule {
+                    name: rule.id.clone(),
+                    reason: e.to_string(),
+                })?;
+                // A keyword without a letter or digit cannot be searched in its case
+                // variants; a rule with one runs on every text, as an unanchored rule.
+                let anchored = !rule.keywords.is_empty()
+                    && rule
+                        .keywords
+                        .iter()
+                        .all(|k| k.bytes().any(|b| b.is_ascii_alphanumeric()));
+                if anchored {
+                    for keyword in &rule.keywords {
+                        for variant in case_variants(keyword, true) {
+                            patterns.push(variant);
+                            targets.push(Target::CustomAnchor(custom.len()));
+                        }
+                    }
+                }
+                let mut allowlists = rule.allowlists.clone();
+                allowlists.extend(file.allowlists.iter().cloned());
+                custom.push(CustomRule {
+                    name: rule.id.as_str().into(),
+                    regex,
+                    anchored,
+                    secret_group: rule.secret_group,
+                    entropy: rule.entropy,
+                    allowlists,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Builds the redactor.
@@ -705,15 +821,16 @@ impl RedactorBuilder {
                 name: name.as_str().into(),
                 regex,
                 anchored: !anchors.is_empty(),
+                secret_group: None,
+                entropy: None,
+                allowlists: Vec::new(),
             });
         }
+        self.add_gitleaks(&mut patterns, &mut targets, &mut custom)?;
         for (i, family) in FAMILIES.iter().enumerate() {
-            if self.disabled.contains(&family.kind) {
-                continue;
-            }
-            for prefix in family.prefixes {
-                patterns.push((*prefix).to_owned());
-                targets.push(Target::Family(i));
+            if !self.disabled.contains(&family.kind) {
+                patterns.extend(family.prefixes.iter().map(|p| (*p).to_owned()));
+                targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
             }
         }
         let (searched, groups) = prefix_free(&patterns);
