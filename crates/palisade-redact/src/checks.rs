@@ -310,16 +310,16 @@ pub(crate) fn alphabet(v: &[u8]) -> u32 {
 }
 
 /// Whether `v` has less entropy than a random string of its length from its alphabet could
-/// plausibly have: below the smaller of log2(alphabet) and log2(length), less 1.2 bits. A
+/// plausibly have: below the smaller of log2(alphabet) and log2(length), less 1.5 bits. A
 /// random string stays well above (a 16-character AWS key body averages 3.7 bits against a
-/// 2.8 bar); `AAAAAAAA1111`, `abababab` and `12341234` fall below.
+/// 2.5 bar); `AAAAAAAA1111`, `abababab` and `1111111122` fall below.
 pub(crate) fn low_entropy(v: &[u8]) -> bool {
     if v.len() < 8 {
         return false;
     }
     #[allow(clippy::cast_precision_loss, reason = "lengths far below 2^52")]
     let len = (v.len() as f64).log2();
-    let bar = f64::from(alphabet(v)).log2().min(len) - 1.2;
+    let bar = f64::from(alphabet(v)).log2().min(len) - 1.5;
     shannon(v) < bar
 }
 
@@ -376,6 +376,9 @@ mod tests {
             b"${GITLAB_TOKEN}",
             b"<your-token-here>",
             b"aaaaaaaaaaaaaaaaaaab",
+            b"AAAAAAAA1111",
+            b"abababab",
+            b"1111111122",
         ] {
             assert!(is_placeholder(p), "{}", String::from_utf8_lossy(p));
         }

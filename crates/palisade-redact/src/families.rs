@@ -436,6 +436,18 @@ pub(crate) const FAMILIES: &[Family] = &[
         Shape::Seq(&[R(Lower, 70, 70)]),
     ),
     f(
+        "openshift_token",
+        "Red Hat OpenShift",
+        &["sha256~"],
+        Shape::Seq(&[R(B64Url, 43, 43)]),
+    ),
+    f(
+        "airtable_pat",
+        "Airtable",
+        &["pat"],
+        Shape::Seq(&[R(Alnum, 14, 14), L("."), R(Hex, 64, 64)]),
+    ),
+    f(
         "shopify_token",
         "Shopify",
         &["shpat_", "shpca_", "shppa_", "shpss_"],
@@ -784,7 +796,8 @@ impl Family {
 }
 
 /// Matches `segs` from `p`; the end, if every part matched and no random part (a run of at
-/// least twelve; shorter runs are ids and checksums, too short to judge) is a placeholder.
+/// least sixteen; shorter runs are ids, checksums and UUID groups, too short to judge) is a
+/// placeholder.
 fn seq(text: &[u8], mut p: usize, segs: &[Seg]) -> Option<usize> {
     for (i, seg) in segs.iter().enumerate() {
         match *seg {
@@ -797,7 +810,7 @@ fn seq(text: &[u8], mut p: usize, segs: &[Seg]) -> Option<usize> {
                     max + 1
                 };
                 let n = run_len(text, p, |b| c.test(*b), cap);
-                if n < min || n > max || (n >= 12 && checks::is_placeholder(&text[p..p + n])) {
+                if n < min || n > max || (n >= 16 && checks::is_placeholder(&text[p..p + n])) {
                     return None;
                 }
                 p += n;

@@ -78,6 +78,8 @@ SEQ = {
     "adobe_client_secret": (["p8e-"], [(ALNUM, 32, 32)]),
     "frameio_token": (["fio-u-"], [(B64URL, 64, 64)]),
     "readme_api_key": (["rdme_"], [(LOWER, 70, 70)]),
+    "openshift_token": (["sha256~"], [(B64URL, 43, 43)]),
+    "airtable_pat": (["pat"], [(ALNUM, 14, 14), ".", (HEX, 64, 64)]),
     "shopify_token": (["shpat_", "shpca_", "shppa_", "shpss_"], [(HEXANY, 32, 32)]),
     "posthog_personal_api_key": (["phx_"], [(ALNUM, 43, 43)]),
     "intra42_client_secret": (["s-s4t2ud-", "s-s4t2af-"], [(HEX, 64, 64)]),
