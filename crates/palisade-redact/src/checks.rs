@@ -180,7 +180,7 @@ pub(crate) fn is_template(v: &[u8]) -> bool {
 }
 
 /// Whether the random part of a token is an obvious placeholder rather than random: a
-/// template, a run of one character over a quarter of it (at least six), a short
+/// template, a run of one character over a quarter of it (at least eight), a short
 /// repeating period (`abcabcabc…`), or too little Shannon entropy for its length and
 /// alphabet (see [`low_entropy`]).
 pub(crate) fn is_placeholder(v: &[u8]) -> bool {
@@ -197,7 +197,7 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
             run = 1;
         }
     }
-    if longest >= 6.max(v.len() / 4) {
+    if longest >= 8.max(v.len() / 4) {
         return true;
     }
     if v.len() >= 12 && (1..=4).any(|p| v[p..].iter().zip(v).all(|(a, b)| a == b)) {
@@ -309,17 +309,19 @@ pub(crate) fn alphabet(v: &[u8]) -> u32 {
     u32::from(digit) * 10 + letters + u32::from(other) * 4
 }
 
-/// Whether `v` has less entropy than a random string of its length from its alphabet could
-/// plausibly have: below the smaller of log2(alphabet) and log2(length), less 1.5 bits. A
-/// random string stays well above (a 16-character AWS key body averages 3.7 bits against a
-/// 2.5 bar); `AAAAAAAA1111`, `abababab` and `1111111122` fall below.
+/// Whether `v` (20 characters or more) has less entropy than a random string of its length
+/// from its alphabet could plausibly have: below the smaller of log2(alphabet) and
+/// log2(length), less 2 bits. Random strings stay well above (a 20-character base64url body
+/// averages 4.0 bits against a 2.3 bar; `placeholders_never_catch_random_bodies` draws a
+/// million and none falls below); `XXXXXXXXXXXXXXXXXXXX`, `aaaaaaaaaabbbbbbbbbb` fall below.
+/// Shorter strings carry too little evidence either way.
 pub(crate) fn low_entropy(v: &[u8]) -> bool {
-    if v.len() < 8 {
+    if v.len() < 20 {
         return false;
     }
     #[allow(clippy::cast_precision_loss, reason = "lengths far below 2^52")]
     let len = (v.len() as f64).log2();
-    let bar = f64::from(alphabet(v)).log2().min(len) - 1.5;
+    let bar = f64::from(alphabet(v)).log2().min(len) - 2.0;
     shannon(v) < bar
 }
 
@@ -377,8 +379,9 @@ mod tests {
             b"<your-token-here>",
             b"aaaaaaaaaaaaaaaaaaab",
             b"AAAAAAAA1111",
-            b"abababab",
+            b"abababababab",
             b"1111111122",
+            b"aaaaaaabbbbbbbcccccc",
         ] {
             assert!(is_placeholder(p), "{}", String::from_utf8_lossy(p));
         }
@@ -391,6 +394,36 @@ mod tests {
             assert!(!is_placeholder(real), "{}", String::from_utf8_lossy(real));
         }
         assert!(shannon(b"") == 0.0 && shannon(b"aaaa") == 0.0);
+    }
+
+    /// Random token bodies of the alphabets and lengths the detectors check are never taken
+    /// for placeholders: a filter that did would leave real secrets in the clear.
+    #[test]
+    fn placeholders_never_catch_random_bodies() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabets: [&[u8]; 5] = [
+            b"0123456789abcdef",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_",
+            b"0123456789abcdefghijklmnopqrstuvwxyz",
+        ];
+        for alphabet in alphabets {
+            for len in [16usize, 20, 24, 32, 40, 64] {
+                for _ in 0..40_000 {
+                    let body: Vec<u8> = (0..len)
+                        .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                        .collect();
+                    assert!(!is_placeholder(&body), "{}", String::from_utf8_lossy(&body));
+                }
+            }
+        }
         assert!((shannon(b"ab") - 1.0).abs() < 1e-9);
     }
 }
