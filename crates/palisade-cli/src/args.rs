@@ -259,6 +259,10 @@ pub(crate) struct RedactArgs {
     /// is not JSON stops the copy with exit 2.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also apply the rules of a gitleaks configuration file (TOML): each rule's regex,
+    /// secret group, entropy, keywords and allow-lists, beside the built-in detectors.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

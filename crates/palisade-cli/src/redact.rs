@@ -1,4 +1,4 @@
-//! `palisade redact [--json]`: standard input to standard output, streaming.
+//! `palisade redact [--json] [--rules FILE]`: standard input to standard output, streaming.
 
 use std::io::{self, BufWriter, ErrorKind, Read, Write};
 
@@ -46,11 +46,20 @@ const CHUNK: usize = 64 * 1024;
 /// [`JsonStreamError::Io`] when reading or writing fails; [`JsonStreamError::Syntax`] when
 /// JSON mode meets input that is not JSON (what came before it has been written, redacted).
 pub fn redact_stream(
+    input: impl Read,
+    output: impl Write,
+    mode: RedactMode,
+) -> Result<(), JsonStreamError> {
+    redact_with(Redactor::new(), input, output, mode)
+}
+
+/// [`redact_stream`] with a given redactor (`palisade redact --rules FILE`).
+fn redact_with(
+    redactor: Redactor,
     mut input: impl Read,
     output: impl Write,
     mode: RedactMode,
 ) -> Result<(), JsonStreamError> {
-    let redactor = Redactor::new();
     let mut chunk = vec![0u8; CHUNK];
     match mode {
         RedactMode::Text => {
@@ -100,8 +109,19 @@ pub(crate) fn run(args: &RedactArgs) -> CmdResult {
     } else {
         RedactMode::Text
     };
+    let redactor = match &args.rules {
+        None => Redactor::new(),
+        Some(path) => {
+            let rules =
+                std::fs::read_to_string(path).map_err(|e| Failure::io("redact --rules", &e))?;
+            Redactor::builder()
+                .gitleaks_rules(&rules)
+                .and_then(palisade_redact::RedactorBuilder::build)
+                .map_err(Failure::usage)?
+        }
+    };
     let stdout = io::stdout().lock();
-    match redact_stream(io::stdin().lock(), BufWriter::new(stdout), mode) {
+    match redact_with(redactor, io::stdin().lock(), BufWriter::new(stdout), mode) {
         Ok(()) => Ok(()),
         // The reader went away (`palisade redact < log | head`): nothing more can leak.
         Err(JsonStreamError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(()),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::run;
+use common::{Scratch, run};
 use palisade_testkit::unhex;
 
 const PASSWORD: &[u8] = b"Tr0ub4dor&3-correct-horse";
@@ -216,6 +216,35 @@ fn redact_replaces_secrets_and_keeps_every_other_byte() {
     let plain = b"nothing to see\n\n  here\t\r\n".to_vec();
     assert_eq!(run(&["redact"], &plain).expect_code(0).stdout, plain);
     assert_eq!(run(&["redact"], b"").expect_code(0).stdout, b"");
+}
+
+#[test]
+fn redact_with_a_gitleaks_rule_file() {
+    let dir = Scratch::new("redact-rules");
+    let rules = dir.file(
+        "gitleaks.toml",
+        b"[[rules]]\nid = \"acme\"\nregex = '''acme_live_([a-z0-9]{24})'''\nsecretGroup = 1\n\
+          keywords = [\"acme_live_\"]\n",
+    );
+    let input = b"charge acme_live_k3j9x2m8q7w1z5r4t6y0u2p8 password=hunter2\n";
+    let r = run(&["redact", "--rules", &rules], input);
+    r.expect_code(0)
+        .never_shows(b"k3j9x2m8q7w1z5r4t6y0u2p8")
+        .never_shows(b"hunter2");
+    assert_eq!(
+        r.stdout_str(),
+        "charge acme_live_[REDACTED] password=[REDACTED]\n"
+    );
+    // A file that is not a gitleaks configuration, or is missing, is a usage error.
+    let bad = dir.file(
+        "bad.toml",
+        b"[[rules]]\nid = \"x\"\nregex = '''(unclosed'''\n",
+    );
+    let r = run(&["redact", "--rules", &bad], input);
+    r.expect_code(2).never_shows(b"hunter2");
+    assert!(r.stdout.is_empty());
+    let r = run(&["redact", "--rules", &dir.join("missing.toml")], input);
+    r.expect_code(2).never_shows(b"hunter2");
 }
 
 #[test]

@@ -139,6 +139,8 @@ fn rows(f: &Fixtures) -> Vec<Row> {
         b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
     )
     .expect("bad pem");
+    let bad_rules = marked(f, "bad-rules.toml");
+    std::fs::write(&bad_rules, b"[[rules]]\nregex = '(unclosed'\n").expect("bad rules");
     let bad_jwks = marked(f, "bad.jwks");
     std::fs::write(&bad_jwks, b"{\"keys\":[{\"kty\":\"oct\"}]}").expect("bad jwks");
     let no_log = marked(f, "log");
@@ -540,6 +542,18 @@ fn rows(f: &Fixtures) -> Vec<Row> {
             2,
         ),
         row("redact ARG", &["redact", MARK], b"x\n", 2),
+        row(
+            "redact --rules (missing)",
+            &["redact", "--rules", &missing],
+            b"x\n",
+            2,
+        ),
+        row(
+            "redact --rules (invalid)",
+            &["redact", "--rules", &bad_rules],
+            b"x\n",
+            2,
+        ),
         // audit
         row(
             "audit init DIR (a file)",

@@ -103,6 +103,48 @@ pub(crate) fn iban(iban: &[u8]) -> bool {
     rem == 1
 }
 
+/// BIP 173 bech32 checksum: whether `data` (5-bit values, checksum included) under the
+/// human-readable part `hrp` (lower case) verifies.
+pub(crate) fn bech32(hrp: &[u8], data: &[u8]) -> bool {
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
+    let mut chk = 1u32;
+    let mut step = |v: u8| {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    };
+    for c in hrp {
+        step(c >> 5);
+    }
+    step(0);
+    for c in hrp {
+        step(c & 31);
+    }
+    for v in data {
+        step(*v);
+    }
+    data.len() >= 6 && chk == 1
+}
+
+/// Whether `segment` is base64url of a JSON object with the member `key`.
+pub(crate) fn b64_json_object_with(segment: &[u8], key: &str) -> bool {
+    URL_SAFE_NO_PAD.decode(segment).is_ok_and(|decoded| {
+        decoded.first() == Some(&b'{')
+            && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded)
+                .is_ok_and(|m| m.contains_key(key))
+    })
+}
+
 /// Whether `segment` is base64url (no padding) of a JSON object.
 pub(crate) fn b64_json_object(segment: &[u8]) -> bool {
     let Ok(decoded) = URL_SAFE_NO_PAD.decode(segment) else {
@@ -110,6 +152,177 @@ pub(crate) fn b64_json_object(segment: &[u8]) -> bool {
     };
     decoded.first() == Some(&b'{')
         && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded).is_ok()
+}
+
+/// A template or reference standing where a value would go, never a secret itself:
+/// `${DB_PASSWORD}`, `$(cat key)`, `{{ .Values.token }}`, `<your-token>`, `%s`, `%(pw)s`,
+/// `****`, `xxxx`, or one character repeated.
+pub(crate) fn is_template(v: &[u8]) -> bool {
+    let Some((&first, _)) = v.split_first() else {
+        return false;
+    };
+    let last = v[v.len() - 1];
+    (first == b'<' && last == b'>')
+        || v.starts_with(b"${")
+        || v.starts_with(b"$(")
+        || v.starts_with(b"{{")
+        || v.starts_with(b"%(")
+        || v == b"%s"
+        || v == b"%v"
+        || v == b"?"
+        || (v.len() >= 3 && v.iter().all(|b| *b == first))
+        || (v.len() >= 3 && v.iter().all(|b| b"*xX.#-_".contains(b)))
+        || (first == b'$'
+            && v.len() > 1
+            && v[1..]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_'))
+}
+
+/// Whether the random part of a token is an obvious placeholder rather than random: a
+/// template, a run of one character over a quarter of it (at least eight), a short
+/// repeating period (`abcabcabc…`), or too little Shannon entropy for its length and
+/// alphabet (see [`low_entropy`]).
+pub(crate) fn is_placeholder(v: &[u8]) -> bool {
+    if is_template(v) {
+        return true;
+    }
+    let mut run = 1usize;
+    let mut longest = usize::from(!v.is_empty());
+    for (i, b) in v.iter().enumerate() {
+        if i > 0 && v[i - 1] == *b {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 1;
+        }
+    }
+    if longest >= 8.max(v.len() / 4) {
+        return true;
+    }
+    if v.len() >= 12 && (1..=4).any(|p| v[p..].iter().zip(v).all(|(a, b)| a == b)) {
+        return true;
+    }
+    low_entropy(v)
+}
+
+/// Words that mark a value as an example or a stand-in, never a secret.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "dummy",
+    "sample",
+    "your",
+    "xxx",
+    "redacted",
+    "todo",
+    "fixme",
+    "insert",
+    "replace",
+    "notreal",
+    "fake",
+];
+
+/// Whether a value of a secret-named key looks like a secret rather than a word, a number, a
+/// path or a stand-in: 8 to 512 token characters (`A-Za-z0-9+/=_.~-`), at least two of lower
+/// case, upper case and digits (or hex of 16 and more), no placeholder word (`example`,
+/// `changeme`, `xxx`, …), not a placeholder (see [`is_placeholder`]), and Shannon entropy of at
+/// least 3.0 bits for hex and 3.5 for other alphabets (3.0 below 16 characters, whose
+/// entropy is capped by their length).
+pub(crate) fn looks_random(v: &[u8]) -> bool {
+    if !(8..=512).contains(&v.len())
+        || !v
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=_.~-".contains(b))
+    {
+        return false;
+    }
+    let lower = v.iter().any(u8::is_ascii_lowercase);
+    let upper = v.iter().any(u8::is_ascii_uppercase);
+    let digit = v.iter().any(u8::is_ascii_digit);
+    let hex = v.iter().all(u8::is_ascii_hexdigit);
+    let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
+    if classes < 2 && !(hex && v.len() >= 16) {
+        return false;
+    }
+    let folded = v.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| memchr::memmem::find(&folded, w.as_bytes()).is_some())
+        || is_placeholder(v)
+    {
+        return false;
+    }
+    let bar = if hex || v.len() < 16 { 3.0 } else { 3.5 };
+    shannon(v) >= bar
+}
+
+/// Shannon entropy of `v` in bits per byte.
+pub(crate) fn shannon(v: &[u8]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for b in v {
+        counts[usize::from(*b)] += 1;
+    }
+    #[allow(clippy::cast_precision_loss, reason = "lengths far below 2^52")]
+    let n = v.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = f64::from(*c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// The size of the alphabet `v` appears to be drawn from: the character classes it uses
+/// (digits 10, each case 26, or 6 for hex digits in that case, others 4).
+pub(crate) fn alphabet(v: &[u8]) -> u32 {
+    let (mut digit, mut lower, mut upper, mut hex_only, mut other) =
+        (false, false, false, true, false);
+    for b in v {
+        match b {
+            b'0'..=b'9' => digit = true,
+            b'a'..=b'z' => {
+                lower = true;
+                hex_only &= *b <= b'f';
+            }
+            b'A'..=b'Z' => {
+                upper = true;
+                hex_only &= *b <= b'F';
+            }
+            _ => other = true,
+        }
+    }
+    let letters = match (lower, upper) {
+        (false, false) => 0,
+        (true, true) if hex_only && digit => 12,
+        (true, true) => 52,
+        _ if hex_only && digit => 6,
+        _ => 26,
+    };
+    u32::from(digit) * 10 + letters + u32::from(other) * 4
+}
+
+/// Whether `v` (20 characters or more) has less entropy than a random string of its length
+/// from its alphabet could plausibly have: below the smaller of log2(alphabet) and
+/// log2(length), less 2 bits. Random strings stay well above (a 20-character base64url body
+/// averages 4.0 bits against a 2.3 bar; `placeholders_never_catch_random_bodies` draws a
+/// million and none falls below); `XXXXXXXXXXXXXXXXXXXX`, `aaaaaaaaaabbbbbbbbbb` fall below.
+/// Shorter strings carry too little evidence either way.
+pub(crate) fn low_entropy(v: &[u8]) -> bool {
+    if v.len() < 20 {
+        return false;
+    }
+    #[allow(clippy::cast_precision_loss, reason = "lengths far below 2^52")]
+    let len = (v.len() as f64).log2();
+    let bar = f64::from(alphabet(v)).log2().min(len) - 2.0;
+    shannon(v) < bar
 }
 
 #[cfg(test)]
@@ -153,5 +366,64 @@ mod tests {
         assert_eq!(&base62_6(61), b"00000z");
         assert_eq!(&base62_6(62), b"000010");
         assert_eq!(&base62_6(u32::MAX), b"4gfFC3");
+    }
+
+    #[test]
+    fn placeholders_and_entropy() {
+        for p in [
+            &b"XXXXXXXXXXXXXXXX"[..],
+            b"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            b"0000000000000000000000000000000000000000",
+            b"abcdabcdabcdabcdabcd",
+            b"${GITLAB_TOKEN}",
+            b"<your-token-here>",
+            b"aaaaaaaaaaaaaaaaaaab",
+            b"AAAAAAAA1111",
+            b"abababababab",
+            b"1111111122",
+            b"aaaaaaabbbbbbbcccccc",
+        ] {
+            assert!(is_placeholder(p), "{}", String::from_utf8_lossy(p));
+        }
+        for real in [
+            &b"IOSFODNN7EXAMPLE"[..],
+            b"MKsvrBsD37GL4JayTZwk",
+            b"5a4gDKbaEgXwZfQ1cSD652Ov",
+            b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ] {
+            assert!(!is_placeholder(real), "{}", String::from_utf8_lossy(real));
+        }
+        assert!(shannon(b"") == 0.0 && shannon(b"aaaa") == 0.0);
+    }
+
+    /// Random token bodies of the alphabets and lengths the detectors check are never taken
+    /// for placeholders: a filter that did would leave real secrets in the clear.
+    #[test]
+    fn placeholders_never_catch_random_bodies() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabets: [&[u8]; 5] = [
+            b"0123456789abcdef",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_",
+            b"0123456789abcdefghijklmnopqrstuvwxyz",
+        ];
+        for alphabet in alphabets {
+            for len in [16usize, 20, 24, 32, 40, 64] {
+                for _ in 0..40_000 {
+                    let body: Vec<u8> = (0..len)
+                        .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                        .collect();
+                    assert!(!is_placeholder(&body), "{}", String::from_utf8_lossy(&body));
+                }
+            }
+        }
+        assert!((shannon(b"ab") - 1.0).abs() < 1e-9);
     }
 }

@@ -27,6 +27,7 @@ pub(crate) enum Detector {
     Basic,
     UrlPassword,
     Pem,
+    UserFlag,
 }
 
 impl Detector {
@@ -38,21 +39,34 @@ impl Detector {
             ("ABIA", Self::Aws),
             ("ACCA", Self::Aws),
             ("github_pat_", Self::GitHubPat),
+            // GitLab's prefixes share `gl` + one of these; `GR1348941` is a runner
+            // registration token.
             ("glpat-", Self::GitLab),
-            ("glptt-", Self::GitLab),
+            ("glpt", Self::GitLab),
             ("gldt-", Self::GitLab),
             ("glrt-", Self::GitLab),
             ("gloas-", Self::GitLab),
-            ("hooks.slack.com/services/", Self::SlackWebhook),
+            ("glcbt-", Self::GitLab),
+            ("glff", Self::GitLab),
+            ("glft-", Self::GitLab),
+            ("glimt-", Self::GitLab),
+            ("glagent-", Self::GitLab),
+            ("glsoat-", Self::GitLab),
+            ("GR1348941", Self::GitLab),
+            ("hooks.slack.com/", Self::SlackWebhook),
+            ("xapp-", Self::Slack),
             ("AIza", Self::Google),
             ("SG.", Self::SendGrid),
             ("npm_", Self::Npm),
-            ("pypi-AgEIcHlwaS5vcmc", Self::PyPi),
+            ("pypi-AgE", Self::PyPi),
             ("eyJ", Self::Jwt),
             ("bearer", Self::Bearer),
             ("basic", Self::Basic),
             ("://", Self::UrlPassword),
             ("-----BEGIN ", Self::Pem),
+            // `curl -u user:password`, `--user user:password`.
+            ("-u ", Self::UserFlag),
+            ("--user", Self::UserFlag),
         ];
         for p in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
             out.push((p, Self::GitHub));
@@ -81,7 +95,8 @@ impl Detector {
                         |b| b.is_ascii_uppercase() || b.is_ascii_digit(),
                         16,
                     ) == 16
-                    && ends_token(text, end))
+                    && ends_token(text, end)
+                    && !checks::is_placeholder(&text[e..end]))
                 .then_some((Kind::AwsAccessKeyId, s..end))
             }
             Self::GitHub => checksummed(text, s, e, 30, Kind::GitHubToken),
@@ -97,28 +112,9 @@ impl Detector {
                     && ends_token(text, under + 1 + b))
                 .then_some((Kind::GitHubToken, s..under + 1 + b))
             }
-            Self::GitLab => {
-                let n = run_len(
-                    text,
-                    e,
-                    |b| b.is_ascii_alphanumeric() || b"_-.".contains(b),
-                    256,
-                );
-                (starts_token(text, s) && n >= 20).then_some((Kind::GitLabToken, s..e + n))
-            }
-            Self::Slack => {
-                // The anchor is `xox`; then the token type and a dash.
-                let typed = text.get(e).is_some_and(|b| b"baprse".contains(b))
-                    && text.get(e + 1) == Some(&b'-');
-                let body = e + 2;
-                let n = run_len(text, body, |b| b.is_ascii_alphanumeric() || *b == b'-', 256);
-                (typed && starts_token(text, s) && n >= 10)
-                    .then_some((Kind::SlackToken, s..body + n))
-            }
-            Self::SlackWebhook => {
-                let n = run_len(text, e, |b| b.is_ascii_alphanumeric() || *b == b'/', 256);
-                (n >= 20).then_some((Kind::SlackToken, e..e + n))
-            }
+            Self::GitLab => gitlab(text, s),
+            Self::Slack => slack(text, s, e),
+            Self::SlackWebhook => slack_webhook(text, e),
             Self::Stripe => {
                 // The anchor is `k_live_`/`k_test_`; the key starts one byte earlier.
                 let s = s.checked_sub(1)?;
@@ -126,13 +122,17 @@ impl Detector {
                 ((text[s] == b's' || text[s] == b'r')
                     && starts_token(text, s)
                     && n >= 20
-                    && ends_token(text, e + n))
+                    && ends_token(text, e + n)
+                    && !checks::is_placeholder(&text[e..e + n]))
                 .then_some((Kind::StripeKey, s..e + n))
             }
             Self::Google => {
                 let n = run_len(text, e, is_b64url, 35);
-                (starts_token(text, s) && n == 35 && ends_token(text, e + n))
-                    .then_some((Kind::GoogleApiKey, s..e + n))
+                (starts_token(text, s)
+                    && n == 35
+                    && ends_token(text, e + n)
+                    && !checks::is_placeholder(&text[e..e + n]))
+                .then_some((Kind::GoogleApiKey, s..e + n))
             }
             Self::SendGrid => {
                 let a = run_len(text, e, is_b64url, 22);
@@ -142,19 +142,27 @@ impl Detector {
                     && a == 22
                     && text.get(dot) == Some(&b'.')
                     && b == 43
-                    && ends_token(text, dot + 1 + b))
+                    && ends_token(text, dot + 1 + b)
+                    && !checks::is_placeholder(&text[dot + 1..dot + 1 + b]))
                 .then_some((Kind::SendGridKey, s..dot + 1 + b))
             }
             Self::PyPi => {
-                let n = run_len(text, e, is_b64url, 4096);
-                (starts_token(text, s) && n >= 50).then_some((Kind::PyPiToken, s..e + n))
+                // A macaroon whose location is `pypi.org` or `test.pypi.org`, base64url.
+                let rest = [&b"IcHlwaS5vcmc"[..], b"NdGVzdC5weXBpLm9yZw"]
+                    .into_iter()
+                    .find(|l| text[e..].starts_with(l))?;
+                let body = e + rest.len();
+                let n = run_len(text, body, is_b64url, 4096);
+                (starts_token(text, s) && n >= 50 && !checks::is_placeholder(&text[body..body + n]))
+                    .then_some((Kind::PyPiToken, s..body + n))
             }
             Self::Jwt => jwt(text, s),
             Self::Bearer => {
                 let token = after_scheme(text, s, e)?;
                 let n = run_len(text, token, is_token68, 8192);
                 let n = n + run_len(text, token + n, |b| *b == b'=', 2);
-                (n >= 16).then_some((Kind::BearerToken, token..token + n))
+                (n >= 16 && !checks::is_placeholder(&text[token..token + n]))
+                    .then_some((Kind::BearerToken, token..token + n))
             }
             Self::Basic => {
                 let token = after_scheme(text, s, e)?;
@@ -171,6 +179,7 @@ impl Detector {
             }
             Self::UrlPassword => url_password(text, e),
             Self::Pem => pem(text, s, e),
+            Self::UserFlag => user_flag(text, s, e),
         }
     }
 }
@@ -202,13 +211,139 @@ fn jwt(text: &[u8], s: usize) -> Option<(Kind, Range<usize>)> {
     }
     let p = run_len(text, dot1 + 1, is_b64url, 65536);
     let dot2 = dot1 + 1 + p;
-    if p < 2 || text.get(dot2) != Some(&b'.') {
+    if p < 2 {
         return None;
+    }
+    if text.get(dot2) != Some(&b'.') {
+        // An unsigned token without its trailing dot (`header.payload`): the header must
+        // name an algorithm, so two base64 JSON objects joined by a dot are not enough.
+        return (ends_token(text, dot2)
+            && checks::b64_json_object_with(&text[s..dot1], "alg")
+            && checks::b64_json_object(&text[dot1 + 1..dot2]))
+        .then_some((Kind::Jwt, s..dot2));
     }
     let sig = run_len(text, dot2 + 1, is_b64url, 8192);
     let end = dot2 + 1 + sig;
     (checks::b64_json_object(&text[s..dot1]) && checks::b64_json_object(&text[dot1 + 1..dot2]))
         .then_some((Kind::Jwt, s..end))
+}
+
+/// GitLab's tokens by prefix, at their published lengths: `glpat-` and the other 20-character
+/// kinds, `glimt-` 25, `glagent-` 50, `gloas-` 64, `glptt-` 40 hex, `glcbt-` with its
+/// partition (`glcbt-64_…`), and the routable form of personal access and runner tokens
+/// (`glpat-<27 to 300>.<2><7>`).
+fn gitlab(text: &[u8], s: usize) -> Option<(Kind, Range<usize>)> {
+    if !starts_token(text, s) {
+        return None;
+    }
+    // The anchor may stop short of the dash (`glpt`, `glff`): read the whole prefix.
+    let prefix_len = if text[s..].starts_with(b"GR1348941") {
+        9
+    } else {
+        run_len(text, s, u8::is_ascii_alphanumeric, 16)
+    };
+    let prefix = &text[s..s + prefix_len];
+    let body = s + prefix_len + 1;
+    if prefix != b"GR1348941" && text.get(s + prefix_len) != Some(&b'-') {
+        // `GR1348941` runs straight into its 20 characters.
+        return None;
+    }
+    let (body, lengths): (usize, &[usize]) = match prefix {
+        b"glpat" | b"gldt" | b"glrt" | b"glffct" | b"glft" | b"glsoat" => (body, &[20]),
+        b"glimt" => (body, &[25]),
+        b"glagent" => (body, &[50]),
+        b"gloas" => (body, &[64]),
+        b"glptt" => {
+            let n = run_len(
+                text,
+                body,
+                |b| b.is_ascii_digit() || (b'a'..=b'f').contains(b),
+                41,
+            );
+            return (n == 40
+                && ends_token(text, body + n)
+                && !checks::is_placeholder(&text[body..body + n]))
+            .then_some((Kind::GitLabToken, s..body + n));
+        }
+        b"glcbt" => {
+            let part = run_len(text, body, u8::is_ascii_alphanumeric, 6);
+            if !(1..=5).contains(&part) || text.get(body + part) != Some(&b'_') {
+                return None;
+            }
+            (body + part + 1, &[20])
+        }
+        b"GR1348941" => (s + prefix_len, &[20]),
+        _ => return None,
+    };
+    let n = run_len(text, body, is_b64url, 301);
+    let end = body + n;
+    if lengths.contains(&n) && ends_token(text, end) && text.get(end) != Some(&b'-') {
+        return (!checks::is_placeholder(&text[body..end])).then_some((Kind::GitLabToken, s..end));
+    }
+    // Routable tokens: a base64url payload, a dot, a two-character version and a
+    // seven-character checksum field, the two written with or without a dot between them.
+    if !(matches!(prefix, b"glpat" | b"glrt") && (27..=300).contains(&n))
+        || text.get(end) != Some(&b'.')
+        || checks::is_placeholder(&text[body..end])
+    {
+        return None;
+    }
+    let lower_alnum = |b: &u8| b.is_ascii_digit() || b.is_ascii_lowercase();
+    let tail = if text.get(end + 3) == Some(&b'.') {
+        (run_len(text, end + 1, lower_alnum, 3) == 2 && run_len(text, end + 4, lower_alnum, 8) == 7)
+            .then_some(end + 11)
+    } else {
+        (run_len(text, end + 1, lower_alnum, 10) == 9).then_some(end + 10)
+    }?;
+    ends_token(text, tail).then_some((Kind::GitLabToken, s..tail))
+}
+
+/// `hooks.slack.com/services/T…/B…/secret`, `…/workflows/…`, `…/triggers/…`: the path.
+fn slack_webhook(text: &[u8], e: usize) -> Option<(Kind, Range<usize>)> {
+    let kind = [&b"services/"[..], b"workflows/", b"triggers/"]
+        .into_iter()
+        .find(|k| text[e..].starts_with(k))?;
+    let path = e + kind.len();
+    let n = run_len(text, path, |b| b.is_ascii_alphanumeric() || *b == b'/', 256);
+    let secret = text[path..path + n].rsplit(|b| *b == b'/').next()?;
+    (n >= 20 && secret.len() >= 8 && !checks::is_placeholder(secret))
+        .then_some((Kind::SlackToken, e..path + n))
+}
+
+/// Slack tokens: `xox` + type letter (`b`ot, `p`/`e` user, `a`/`r` workspace app, `o`/`s`
+/// legacy) or `xapp`, a dash, then dash-separated groups whose first is a number (a team,
+/// user or version id) and whose last is the random part; config tokens (`xoxe.xoxb-…`)
+/// are taken whole.
+fn slack(text: &[u8], s: usize, e: usize) -> Option<(Kind, Range<usize>)> {
+    let body = if text[s..].starts_with(b"xapp-") {
+        e
+    } else {
+        let typed =
+            text.get(e).is_some_and(|b| b"abeoprs".contains(b)) && text.get(e + 1) == Some(&b'-');
+        if !typed {
+            return None;
+        }
+        e + 2
+    };
+    // `xoxe.` before a config token belongs to it.
+    let start = if s >= 5 && &text[s - 5..s] == b"xoxe." {
+        s - 5
+    } else {
+        s
+    };
+    if !starts_token(text, start) {
+        return None;
+    }
+    let n = run_len(text, body, |b| b.is_ascii_alphanumeric() || *b == b'-', 256);
+    let token = &text[body..body + n];
+    let first = token.split(|b| *b == b'-').next()?;
+    let last = token.rsplit(|b| *b == b'-').next()?;
+    (n >= 20
+        && !first.is_empty()
+        && first.iter().all(u8::is_ascii_digit)
+        && last.len() >= 8
+        && !checks::is_placeholder(last))
+    .then_some((Kind::SlackToken, start..body + n))
 }
 
 /// After `Bearer`/`Basic` (which must start a word), the credential's start.
@@ -218,6 +353,44 @@ fn after_scheme(text: &[u8], s: usize, e: usize) -> Option<usize> {
     }
     let spaces = run_len(text, e, |b| *b == b' ' || *b == b'\t', 16);
     (spaces > 0).then_some(e + spaces)
+}
+
+/// `-u user:password` or `--user user:password` (`=` too), a command line's credentials: the
+/// password. The flag must start a word; a value without `:` is a user name alone, and
+/// `uid:gid` (digits both) is no credential.
+fn user_flag(text: &[u8], s: usize, e: usize) -> Option<(Kind, Range<usize>)> {
+    if s > 0 && !text[s - 1].is_ascii_whitespace() {
+        return None;
+    }
+    let mut v = e;
+    if text[s..e].ends_with(b"--user") {
+        if !matches!(text.get(v), Some(b' ' | b'=')) {
+            return None;
+        }
+        v += 1;
+    }
+    v += run_len(text, v, |b| *b == b' ', 16);
+    let quote = text.get(v).copied().filter(|q| *q == b'"' || *q == b'\'');
+    if quote.is_some() {
+        v += 1;
+    }
+    let n = run_len(
+        text,
+        v,
+        |b| !b.is_ascii_whitespace() && Some(*b) != quote && *b != b'"' && *b != b'\'',
+        1024,
+    );
+    let colon = memchr::memchr(b':', &text[v..v + n])?;
+    let password = v + colon + 1..v + n;
+    let value = &text[password.clone()];
+    // `docker run -u 1000:1000` is a user and group id.
+    let ids =
+        text[v..v + colon].iter().all(u8::is_ascii_digit) && value.iter().all(u8::is_ascii_digit);
+    (!value.is_empty()
+        && !ids
+        && !value.starts_with(crate::style::REDACTED_PREFIX)
+        && !checks::is_template(value))
+    .then_some((Kind::BasicAuth, password))
 }
 
 /// `scheme://user:password@host`: the password.
@@ -236,8 +409,10 @@ fn url_password(text: &[u8], e: usize) -> Option<(Kind, Range<usize>)> {
     let colon = memchr::memchr(b':', userinfo)?;
     let start = e + colon + 1;
     // A password that is already a replacement stays as it is, so redaction is idempotent.
-    (start < e + n && !text[start..].starts_with(crate::style::REDACTED_PREFIX))
-        .then_some((Kind::UrlPassword, start..e + n))
+    (start < e + n
+        && !text[start..].starts_with(crate::style::REDACTED_PREFIX)
+        && !checks::is_template(&text[start..e + n]))
+    .then_some((Kind::UrlPassword, start..e + n))
 }
 
 /// A PEM private key block; without its END line, everything to the end of the text.
@@ -246,10 +421,14 @@ fn pem(text: &[u8], s: usize, e: usize) -> Option<(Kind, Range<usize>)> {
 }
 
 /// The block starting at `s` (the anchor ends at `e`) and whether its END line was found.
+/// Labels ending in `PRIVATE KEY` (PKCS #1 and #8, EC, OpenSSH, encrypted) and PGP's
+/// `PGP PRIVATE KEY BLOCK`. A complete block whose body is not key material is no block.
 fn pem_block(text: &[u8], s: usize, e: usize) -> Option<(Range<usize>, bool)> {
     let label_len = run_len(text, e, |b| b.is_ascii_uppercase() || *b == b' ', 64);
     let label = &text[e..e + label_len];
-    if !label.ends_with(b"PRIVATE KEY") || !text[e + label_len..].starts_with(b"-----") {
+    if !(label.ends_with(b"PRIVATE KEY") || label.ends_with(b"PRIVATE KEY BLOCK"))
+        || !text[e + label_len..].starts_with(b"-----")
+    {
         return None;
     }
     let mut end_marker = b"-----END ".to_vec();
@@ -257,9 +436,34 @@ fn pem_block(text: &[u8], s: usize, e: usize) -> Option<(Range<usize>, bool)> {
     end_marker.extend_from_slice(b"-----");
     let body = e + label_len + 5;
     Some(match memchr::memmem::find(&text[body..], &end_marker) {
-        Some(i) => (s..body + i + end_marker.len(), true),
+        Some(i) => {
+            if !key_material(&text[body..body + i]) {
+                return None;
+            }
+            (s..body + i + end_marker.len(), true)
+        }
         None => (s..text.len(), false),
     })
+}
+
+/// Whether a block body may hold key material: anything but an obvious stand-in, which is,
+/// armour headers (`Proc-Type: …`, `Version: …`) and white space aside, nothing, one
+/// lower-case word (`anything`, `redacted`), an ellipsis, or a template (`<key>`, `XXXX…`).
+/// Anything else, however malformed, is treated as a key: in doubt, redact.
+fn key_material(body: &[u8]) -> bool {
+    let mut compact = Vec::new();
+    for line in body.split(|b| *b == b'\n') {
+        let line = line.trim_ascii();
+        if line.contains(&b':') && !line.starts_with(b"-----") {
+            continue;
+        }
+        compact.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
+    }
+    !(compact.is_empty()
+        || compact.iter().all(u8::is_ascii_lowercase)
+        || memchr::memmem::find(&compact, b"...").is_some()
+        || memchr::memmem::find(&compact, "\u{2026}".as_bytes()).is_some()
+        || checks::is_template(&compact))
 }
 
 /// Where a stream must start holding `text` back (a line start), if `text` has a private key
@@ -302,11 +506,11 @@ fn is_token68(b: &u8) -> bool {
 }
 
 /// A token starts a word: nothing alphanumeric (or `_`) right before it.
-fn starts_token(text: &[u8], s: usize) -> bool {
+pub(crate) fn starts_token(text: &[u8], s: usize) -> bool {
     s == 0 || !(text[s - 1].is_ascii_alphanumeric() || text[s - 1] == b'_')
 }
 
 /// A token ends a word: nothing alphanumeric right after it.
-fn ends_token(text: &[u8], e: usize) -> bool {
+pub(crate) fn ends_token(text: &[u8], e: usize) -> bool {
     text.get(e).is_none_or(|b| !b.is_ascii_alphanumeric())
 }

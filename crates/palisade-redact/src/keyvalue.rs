@@ -32,6 +32,29 @@ pub(crate) const DEFAULT_KEYS: &[&str] = &[
     "secret_access_key",
 ];
 
+/// Words that make a key secret-named for the generic rule (`stripe_key`, `signing_key`,
+/// `authToken`, `db_pass`): its value is redacted only when it looks random
+/// ([`crate::checks::looks_random`]). Each contains an anchor of the default key names.
+const GENERIC_WORDS: &[&str] = &[
+    "key",
+    "keys",
+    "apikey",
+    "secret",
+    "secrets",
+    "token",
+    "tokens",
+    "authtoken",
+    "password",
+    "passwords",
+    "passwd",
+    "pass",
+    "passphrase",
+    "pwd",
+    "auth",
+    "credential",
+    "credentials",
+];
+
 /// Keys whose value runs to the end of the line in `Key: value` header form.
 const HEADER_KEYS: &[&str] = &["authorization", "proxyauthorization", "cookie", "setcookie"];
 
@@ -97,9 +120,19 @@ impl KeyRules {
             || (count >= 2 && self.contains(from(count - 2)))
     }
 
-    /// At an anchor inside a key, the value's range, if the key is sensitive and followed by
-    /// a separator and a value.
-    pub(crate) fn value_at(&self, text: &[u8], hit: Range<usize>) -> Option<Range<usize>> {
+    /// Whether a key is secret-named for the generic rule: one of its words is a
+    /// [`GENERIC_WORDS`] word.
+    fn is_generic(key: &[u8]) -> bool {
+        words(key)
+            .iter()
+            .any(|w| GENERIC_WORDS.contains(&w.as_str()))
+    }
+
+    /// At an anchor inside a key, the value's range and whether only the generic rule took it
+    /// (a secret-named key whose value looks random), if the key is sensitive or secret-named
+    /// and followed by an operator and a value. Command-line flags take their value after a
+    /// space too (`--password hunter2`, `-token abc`).
+    pub(crate) fn value_at(&self, text: &[u8], hit: Range<usize>) -> Option<(Range<usize>, bool)> {
         let mut ks = hit.start;
         while ks > 0 && is_key_byte(text[ks - 1]) {
             ks -= 1;
@@ -109,49 +142,126 @@ impl KeyRules {
             ke += 1;
         }
         let key = &text[ks..ke];
-        let quote = ks
-            .checked_sub(1)
-            .map(|i| text[i])
-            .filter(|q| *q == b'"' || *q == b'\'');
+        // A key in quotes (`"token": …`, `'password' => …`) has its closing quote right
+        // after it. A quote before the key without one after it opens a string the key sits
+        // inside (`{"msg":"token=…"}`, `-H "apikey: …"`): the key is then read unquoted.
         let mut i = ke;
-        if let Some(q) = quote {
-            if text.get(i) != Some(&q) {
-                return None;
-            }
+        let quoted_key = ks
+            .checked_sub(1)
+            .map(|at| text[at])
+            .is_some_and(|q| matches!(q, b'"' | b'\'' | b'`') && text.get(ke) == Some(&q));
+        if quoted_key {
             i += 1;
         }
-        i += crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
-        let separator = *text.get(i)?;
-        if separator != b'=' && separator != b':' {
-            return None;
-        }
-        // The name is looked up only once the syntax says this is a key: most anchors in
-        // prose ("token refreshed") stop at the missing separator.
-        if !self.is_sensitive(key) {
-            return None;
-        }
-        i += 1;
-        i += crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
-        let header = quote.is_none()
-            && separator == b':'
-            && HEADER_KEYS.contains(&words(key).concat().as_str());
-        let value = match text.get(i) {
-            Some(&q @ (b'"' | b'\'')) => quoted(text, i + 1, q),
-            Some(_) if header => header_value(text, ks, i),
-            Some(_) => {
-                let n = crate::detect::run_len(
-                    text,
-                    i,
-                    |b| !b.is_ascii_whitespace() && !b",;&}])\"'<>".contains(b),
-                    usize::MAX,
-                );
-                i..i + n
+        let spaces = crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
+        let flag = ks > 0 && text[ks] == b'-' && text[ks - 1].is_ascii_whitespace();
+        let op = match operator(text, i + spaces) {
+            Some(op) => op,
+            // `--password value`: a flag, a space, a value that is not another flag.
+            None if flag
+                && spaces > 0
+                && !quoted_key
+                && text
+                    .get(i + spaces)
+                    .is_some_and(|b| !b.is_ascii_whitespace() && *b != b'-') =>
+            {
+                b""
             }
             None => return None,
         };
+        i += spaces;
+        // The name is looked up only once the syntax says this is a key: most anchors in
+        // prose ("token refreshed") stop at the missing separator.
+        let key = key
+            .strip_prefix(b"--")
+            .or_else(|| key.strip_prefix(b"-"))
+            .unwrap_or(key);
+        let generic = if self.is_sensitive(key) {
+            false
+        } else if Self::is_generic(key) {
+            true
+        } else {
+            return None;
+        };
+        let header =
+            !quoted_key && op == b":" && HEADER_KEYS.contains(&words(key).concat().as_str());
+        i += op.len();
+        i += crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
+        let value = match (text.get(i), text.get(i + 1)) {
+            (Some(&q @ (b'"' | b'\'' | b'`')), _) => quoted(text, i + 1, q),
+            // C#'s verbatim strings and Python's string prefixes: `@"…"`, `r'…'`, `b"…"`.
+            (
+                Some(b'@' | b'r' | b'R' | b'b' | b'B' | b'f' | b'F' | b'u' | b'U'),
+                Some(&q @ (b'"' | b'\'')),
+            ) => quoted(text, i + 2, q),
+            (Some(_), _) if header => header_value(text, ks, i),
+            (Some(_), _) => unquoted(text, ks, i),
+            (None, _) => return None,
+        };
         let v = &text[value.clone()];
-        (!v.is_empty() && !v.starts_with(crate::style::REDACTED_PREFIX)).then_some(value)
+        (!v.is_empty()
+            && !v.starts_with(crate::style::REDACTED_PREFIX)
+            && !crate::checks::is_template(v)
+            && (!generic || crate::checks::looks_random(v)))
+        .then_some((value, generic))
     }
+}
+
+/// The assignment operator at `i`: `=`, `:`, Go's `:=`, `=>` (Ruby, PHP, Perl), R's `<-`.
+fn operator(text: &[u8], i: usize) -> Option<&'static [u8]> {
+    match (text.get(i)?, text.get(i + 1)) {
+        (b':', Some(b'=')) => Some(b":="),
+        (b'=', Some(b'>')) => Some(b"=>"),
+        (b'<', Some(b'-')) => Some(b"<-"),
+        (b'=', _) => Some(b"="),
+        (b':', _) => Some(b":"),
+        _ => None,
+    }
+}
+
+/// An unquoted value from `i`: up to white space, a quote, `;`, `&`, `<`, `>`, a comma that
+/// ends a list item, or a closing bracket that closes one opened before the key. Brackets
+/// opened inside the value, and closing ones nothing before the key opened, belong to the
+/// value (`p{a}s)s` is one password).
+fn unquoted(text: &[u8], key_start: usize, i: usize) -> Range<usize> {
+    let line_start = memchr::memrchr(b'\n', &text[..key_start]).map_or(0, |n| n + 1);
+    let mut open_before = 0usize;
+    for &b in &text[line_start..key_start] {
+        match b {
+            b'{' | b'[' | b'(' => open_before += 1,
+            b'}' | b']' | b')' => open_before = open_before.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let mut depth = 0usize;
+    let mut end = i;
+    while let Some(&b) = text.get(end) {
+        match b {
+            b if b.is_ascii_whitespace() => break,
+            b'"' | b'\'' | b'`' | b';' | b'&' | b'<' | b'>' => break,
+            b',' if list_comma(text, end) => break,
+            b'{' | b'[' | b'(' => depth += 1,
+            b'}' | b']' | b')' if depth > 0 => depth -= 1,
+            b'}' | b']' | b')' if open_before > 0 => break,
+            _ => {}
+        }
+        end += 1;
+    }
+    i..end
+}
+
+/// Whether the comma at `at` separates items (`token=a, b=1`, `token=a,user=b`) rather than
+/// sitting inside a value: followed by white space, the end, a quote, or another `key=`.
+fn list_comma(text: &[u8], at: usize) -> bool {
+    let rest = &text[at + 1..];
+    let Some(&next) = rest.first() else {
+        return true;
+    };
+    if next.is_ascii_whitespace() || matches!(next, b'"' | b'\'' | b'{' | b'[') {
+        return true;
+    }
+    let key = rest.iter().take_while(|b| is_key_byte(**b)).count();
+    key > 0 && matches!(rest.get(key), Some(b'=' | b':'))
 }
 
 /// The value of a header-style key (`Authorization: …`, `Cookie: …`) starting at `i`.
@@ -185,6 +295,10 @@ fn header_value(text: &[u8], key_start: usize, i: usize) -> Range<usize> {
                 usize::MAX,
             );
             if len > 0 {
+                // `Bearer <token>`, `Token XXXXXXXX`: a placeholder credential is no value.
+                if crate::checks::is_placeholder(&text[token..token + len]) {
+                    return i..i;
+                }
                 return i..(token + len).min(end);
             }
         }
@@ -359,7 +473,7 @@ mod tests {
                         })
                 })
                 .unwrap();
-            let range = r.value_at(t, hit).unwrap_or_else(|| panic!("{text}"));
+            let (range, _) = r.value_at(t, hit).unwrap_or_else(|| panic!("{text}"));
             assert_eq!(&text[range], *value, "{text}");
         }
         assert!(r.value_at(b"password reset requested", 0..8).is_none());

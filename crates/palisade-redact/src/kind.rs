@@ -8,14 +8,20 @@ use core::fmt;
 pub enum Kind {
     /// The value of a sensitive key (`password=…`, `"token": "…"`, `Authorization: …`).
     KeyValue,
+    /// A random-looking value of a key named like a secret that is not one of the sensitive
+    /// names (`stripe_key=…`, `"signingKey": "…"`, `--auth-token …`): high Shannon entropy for
+    /// its alphabet and no placeholder.
+    GenericSecret,
     /// AWS access key id (`AKIA…`, `ASIA…`).
     AwsAccessKeyId,
     /// GitHub token (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` with a valid CRC32 checksum, or
     /// `github_pat_`).
     GitHubToken,
-    /// GitLab token (`glpat-`, `glptt-`, `gldt-`, `glrt-`, `gloas-`).
+    /// GitLab token (`glpat-`, `glptt-`, `gldt-`, `glrt-`, `gloas-`, `glcbt-`, `glffct-`, `glft-`,
+    /// `glimt-`, `glagent-`, `glsoat-`, runner registration `GR1348941`) at its published
+    /// length.
     GitLabToken,
-    /// Slack token (`xoxb-`, `xoxp-`, …) or incoming-webhook path.
+    /// Slack token (`xoxb-`, `xoxp-`, `xapp-`, …) or webhook path (incoming, workflow, trigger).
     SlackToken,
     /// Stripe secret or restricted key (`sk_live_`, `rk_test_`, …).
     StripeKey,
@@ -25,17 +31,20 @@ pub enum Kind {
     SendGridKey,
     /// npm token (`npm_` with a valid CRC32 checksum).
     NpmToken,
-    /// PyPI upload token (`pypi-AgEIcHlwaS5vcmc…`).
+    /// PyPI or Test PyPI upload token (`pypi-AgEIcHlwaS5vcmc…`, `pypi-AgENdGVzdC5weXBpLm9yZw…`).
     PyPiToken,
-    /// JSON Web Token whose header and payload decode to JSON objects.
+    /// JSON Web Token whose header and payload decode to JSON objects (an unsigned one
+    /// without its trailing dot when its header names an `alg`).
     Jwt,
     /// The credential after `Bearer`.
     BearerToken,
-    /// The credential after `Basic`, when it decodes to `user:password`.
+    /// The credential after `Basic`, when it decodes to `user:password`, or the password of a
+    /// command line's `-u user:password` / `--user user:password`.
     BasicAuth,
     /// The password in a URL's user information (`scheme://user:password@host`).
     UrlPassword,
-    /// A PEM private key block, from `-----BEGIN … PRIVATE KEY-----` to its `END` line.
+    /// A private key: a PEM block from `-----BEGIN … PRIVATE KEY-----` (or PGP's
+    /// `PGP PRIVATE KEY BLOCK`) to its `END` line, or an age secret key.
     PrivateKey,
     /// A payment card number (Luhn checksum and a card network's IIN and length).
     CardNumber,
@@ -48,14 +57,19 @@ pub enum Kind {
     Phone,
     /// An IBAN with a valid mod-97 checksum (PII, off by default).
     Iban,
+    /// A credential of a provider family in the built-in table (`OpenAI`, `DigitalOcean`,
+    /// Shopify, …); [`Finding::rule`](crate::Finding::rule) names the family. The crate
+    /// documentation lists every family.
+    ProviderToken,
     /// A rule added with [`RedactorBuilder::rule`](crate::RedactorBuilder::rule).
     Custom,
 }
 
 impl Kind {
     /// Every kind the built-in detectors report.
-    pub const BUILT_IN: [Self; 20] = [
+    pub const BUILT_IN: [Self; 22] = [
         Self::KeyValue,
+        Self::GenericSecret,
         Self::AwsAccessKeyId,
         Self::GitHubToken,
         Self::GitLabToken,
@@ -75,12 +89,14 @@ impl Kind {
         Self::Email,
         Self::Phone,
         Self::Iban,
+        Self::ProviderToken,
     ];
 
     /// A short stable name.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::KeyValue => "key_value",
+            Self::GenericSecret => "generic_secret",
             Self::AwsAccessKeyId => "aws_access_key_id",
             Self::GitHubToken => "github_token",
             Self::GitLabToken => "gitlab_token",
@@ -100,6 +116,7 @@ impl Kind {
             Self::Email => "email",
             Self::Phone => "phone",
             Self::Iban => "iban",
+            Self::ProviderToken => "provider_token",
             Self::Custom => "custom",
         }
     }

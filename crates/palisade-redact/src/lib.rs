@@ -2,11 +2,16 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
+// The README (the crate's front page) names providers in their own spelling (DigitalOcean,
+// OpenAI, PostHog) in its family table; they are names, not code.
+#![allow(clippy::doc_markdown)]
 
 mod cards;
 mod checks;
 mod detect;
 mod error;
+mod families;
+mod gitleaks;
 mod keyvalue;
 mod kind;
 mod redactor;
@@ -21,6 +26,7 @@ mod values;
 pub use crate::tracing::{RecordWriter, RedactingMakeWriter};
 pub use crate::{
     error::ConfigError,
+    families::{ProviderFamily, provider_families},
     kind::Kind,
     redactor::{Finding, Redactor, RedactorBuilder},
     stream::{LineRedactor, RedactingWriter},

@@ -14,6 +14,8 @@ use crate::{
     cards, checks,
     detect::Detector,
     error::ConfigError,
+    families::FAMILIES,
+    gitleaks,
     keyvalue::{self, KeyRules},
     kind::Kind,
     style::Style,
@@ -29,7 +31,9 @@ pub struct Finding {
     pub kind: Kind,
     /// Where it is, in bytes.
     pub range: Range<usize>,
-    /// The custom rule's name, for [`Kind::Custom`].
+    /// The custom rule's name, for [`Kind::Custom`]; the provider family's id (listed in the
+    /// crate documentation), for [`Kind::ProviderToken`] and the age secret keys reported as
+    /// [`Kind::PrivateKey`].
     pub rule: Option<Arc<str>>,
 }
 
@@ -42,6 +46,8 @@ enum Target {
     PalisadeOpaque,
     /// A registered opaque-token prefix.
     Opaque,
+    /// A provider family, by its index in the table.
+    Family(usize),
     CustomAnchor(usize),
 }
 
@@ -50,6 +56,42 @@ struct CustomRule {
     name: Arc<str>,
     regex: Regex,
     anchored: bool,
+    /// The capture group holding the secret (gitleaks' `secretGroup`); otherwise the first
+    /// group, or the whole match.
+    secret_group: Option<usize>,
+    /// Least Shannon entropy of the secret (gitleaks' `entropy`).
+    entropy: Option<f64>,
+    /// Allow-lists (gitleaks' own and the file's global ones).
+    allowlists: Vec<gitleaks::Allowlist>,
+}
+
+impl CustomRule {
+    /// The secret of one match, unless the rule's entropy bar or an allow-list lets it pass.
+    fn secret(&self, text: &[u8], caps: &regex::bytes::Captures<'_>) -> Option<Range<usize>> {
+        let whole = caps.get(0)?;
+        let m = match self.secret_group {
+            Some(g) => caps.get(g)?,
+            None => caps.get(1).unwrap_or(whole),
+        };
+        let secret = m.as_bytes();
+        if m.range().is_empty() || !gitleaks::entropy_ok(secret, self.entropy) {
+            return None;
+        }
+        if !self.allowlists.is_empty() {
+            let start = memchr::memrchr(b'\n', &text[..whole.start()]).map_or(0, |i| i + 1);
+            let end =
+                memchr::memchr(b'\n', &text[whole.end()..]).map_or(text.len(), |i| whole.end() + i);
+            let line = &text[start..end];
+            if self
+                .allowlists
+                .iter()
+                .any(|a| a.allows(secret, whole.as_bytes(), line))
+            {
+                return None;
+            }
+        }
+        Some(m.range())
+    }
 }
 
 #[derive(Debug)]
@@ -61,6 +103,13 @@ struct Pii {
 
 struct Inner {
     anchors: Anchors,
+    /// For each searched literal, the targets (indices into `targets` and `literals`) whose
+    /// own literal starts with it.
+    groups: Vec<Vec<usize>>,
+    /// Each target's own literal, checked at a hit before the target runs.
+    literals: Vec<Box<[u8]>>,
+    /// Each provider family's id, shared by its findings.
+    family_ids: Vec<Arc<str>>,
     targets: Vec<Target>,
     keys: KeyRules,
     disabled: KindSet,
@@ -128,52 +177,37 @@ impl Redactor {
         let inner = &*self.inner;
         let mut found: Vec<Finding> = Vec::new();
         let mut triggered = vec![false; inner.custom.len()];
-        let push = |found: &mut Vec<Finding>, kind: Kind, range: Range<usize>| {
-            if !inner.disabled.contains(kind) && !range.is_empty() {
-                found.push(Finding {
-                    kind,
-                    range,
-                    rule: None,
-                });
+        let push = |found: &mut Vec<Finding>, f: Finding| {
+            if !inner.disabled.contains(f.kind) && !f.range.is_empty() {
+                found.push(f);
             }
         };
-        inner
-            .anchors
-            .for_each(text, |pattern, at| match &inner.targets[pattern] {
-                Target::Detector(d) => {
-                    if let Some((kind, range)) = d.confirm(text, at) {
-                        push(&mut found, kind, range);
-                    }
+        inner.anchors.for_each(text, |pattern, at| {
+            for &t in &inner.groups[pattern] {
+                let literal = &inner.literals[t];
+                if !text[at.start..].starts_with(literal) {
+                    continue;
                 }
-                Target::PalisadeOpaque => {
-                    let e = at.end;
-                    if text.get(e).is_some_and(u8::is_ascii_lowercase)
-                        && text.get(e + 1) == Some(&b'_')
-                        && let Some((kind, range)) =
-                            crate::detect::checksummed(text, at.start, e + 2, 43, Kind::OpaqueToken)
-                    {
-                        push(&mut found, kind, range);
-                    }
+                let at = at.start..at.start + literal.len();
+                if let Target::CustomAnchor(i) = inner.targets[t] {
+                    triggered[i] = true;
+                } else if let Some(f) = self.confirm(&inner.targets[t], text, at) {
+                    push(&mut found, f);
                 }
-                Target::Opaque => {
-                    if let Some((kind, range)) =
-                        crate::detect::checksummed(text, at.start, at.end, 43, Kind::OpaqueToken)
-                    {
-                        push(&mut found, kind, range);
-                    }
-                }
-                Target::Key => {
-                    if let Some(range) = inner.keys.value_at(text, at) {
-                        push(&mut found, Kind::KeyValue, range);
-                    }
-                }
-                Target::CustomAnchor(i) => triggered[*i] = true,
-            });
+            }
+        });
         if !inner.disabled.contains(Kind::CardNumber) {
             let mut ranges = Vec::new();
             cards::find(text, &mut ranges);
-            for r in ranges {
-                push(&mut found, Kind::CardNumber, r);
+            for range in ranges {
+                push(
+                    &mut found,
+                    Finding {
+                        kind: Kind::CardNumber,
+                        range,
+                        rule: None,
+                    },
+                );
             }
         }
         self.find_pii(text, &mut found);
@@ -182,13 +216,10 @@ impl Redactor {
                 continue;
             }
             for caps in rule.regex.captures_iter(text) {
-                let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
-                    continue;
-                };
-                if !m.range().is_empty() {
+                if let Some(range) = rule.secret(text, &caps) {
                     found.push(Finding {
                         kind: Kind::Custom,
-                        range: m.range(),
+                        range,
                         rule: Some(rule.name.clone()),
                     });
                 }
@@ -198,6 +229,47 @@ impl Redactor {
             found.retain(|f| !inner.allow.contains(&text[f.range.clone()]));
         }
         merge(found)
+    }
+
+    /// What an anchor hit at `at` confirms, for every target but a custom rule's trigger.
+    fn confirm(&self, target: &Target, text: &[u8], at: Range<usize>) -> Option<Finding> {
+        let plain = |(kind, range)| Finding {
+            kind,
+            range,
+            rule: None,
+        };
+        match target {
+            Target::Detector(d) => d.confirm(text, at).map(plain),
+            Target::PalisadeOpaque => {
+                let e = at.end;
+                (text.get(e).is_some_and(u8::is_ascii_lowercase) && text.get(e + 1) == Some(&b'_'))
+                    .then(|| {
+                        crate::detect::checksummed(text, at.start, e + 2, 43, Kind::OpaqueToken)
+                    })
+                    .flatten()
+                    .map(plain)
+            }
+            Target::Opaque => {
+                crate::detect::checksummed(text, at.start, at.end, 43, Kind::OpaqueToken).map(plain)
+            }
+            Target::Key => self.inner.keys.value_at(text, at).map(|(range, generic)| {
+                let kind = if generic {
+                    Kind::GenericSecret
+                } else {
+                    Kind::KeyValue
+                };
+                plain((kind, range))
+            }),
+            Target::Family(i) => {
+                let family = &FAMILIES[*i];
+                family.confirm(text, at).map(|range| Finding {
+                    kind: family.kind,
+                    range,
+                    rule: Some(self.inner.family_ids[*i].clone()),
+                })
+            }
+            Target::CustomAnchor(_) => None,
+        }
     }
 
     fn find_pii(&self, text: &[u8], found: &mut Vec<Finding>) {
@@ -316,9 +388,12 @@ impl Redactor {
 
 /// The search for anchor literals.
 enum Anchors {
-    /// SIMD (Teddy) search, for up to 64 anchors: the default rule set uses about 60.
+    /// SIMD (Teddy) search, for up to 64 anchors.
     Packed(packed::Searcher),
-    /// A DFA, for larger custom anchor sets.
+    /// A DFA, for larger anchor sets: the default set with its provider families (about 190
+    /// literals) is one. Teddy slows down past 64 literals (its buckets fill and every
+    /// fingerprint hit needs a check), and several Teddy passes cost more than one DFA pass
+    /// (`docs/benchmarks.md`).
     Dfa(AhoCorasick),
 }
 
@@ -337,8 +412,8 @@ impl Anchors {
             return Ok(Self::Packed(searcher));
         }
         AhoCorasickBuilder::new()
-            // Leftmost-first, as the packed searcher: anchors never overlap in practice, and
-            // both engines then report the same hits.
+            // Leftmost-first, as the packed searcher; the literals are prefix-free, so two
+            // never match at the same place and both engines report the same hits.
             .match_kind(MatchKind::LeftmostFirst)
             .kind(Some(AhoCorasickKind::DFA))
             .build(patterns)
@@ -357,6 +432,33 @@ impl Anchors {
                 .for_each(|m| f(m.pattern().as_usize(), m.range())),
         }
     }
+}
+
+/// Makes the literal set prefix-free: each literal is searched as the shortest configured
+/// literal it starts with, and that searched literal's group lists every target whose own
+/// literal starts with it (checked at each hit). Without this, a literal that is a prefix of
+/// another (`key` for key names, `key-` for Mailgun) would hide it: a searcher reports one
+/// literal per position.
+fn prefix_free(literals: &[String]) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut order: Vec<usize> = (0..literals.len()).collect();
+    order.sort_by_key(|i| (literals[*i].len(), *i));
+    let mut searched: Vec<String> = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        if let Some(g) = searched
+            .iter()
+            .position(|s| literals[i].starts_with(s.as_str()))
+        {
+            groups[g].push(i);
+        } else {
+            searched.push(literals[i].clone());
+            groups.push(vec![i]);
+        }
+    }
+    for group in &mut groups {
+        group.sort_unstable();
+    }
+    (searched, groups)
 }
 
 /// The spellings an anchor is searched in: as given, or for case-insensitive anchors lower,
@@ -432,6 +534,7 @@ pub struct RedactorBuilder {
     disabled: HashSet<Kind>,
     enabled_pii: HashSet<Kind>,
     rules: Vec<(String, String, Vec<String>)>,
+    gitleaks: Vec<gitleaks::RuleFile>,
     prefixes: Vec<String>,
     allow: Vec<String>,
     style: Style,
@@ -448,6 +551,7 @@ impl Default for RedactorBuilder {
             disabled: HashSet::new(),
             enabled_pii: HashSet::new(),
             rules: Vec::new(),
+            gitleaks: Vec::new(),
             prefixes: Vec::new(),
             allow: Vec::new(),
             style: Style::Fixed,
@@ -517,6 +621,43 @@ impl RedactorBuilder {
         self
     }
 
+    /// Adds the rules of a gitleaks configuration (its TOML text), so a team's existing
+    /// secret-scanning rules redact logs too: each rule's `regex` (the `regex` crate's syntax,
+    /// which RE2's mostly shares), `secretGroup` (else the first group, else the match),
+    /// `entropy` (least Shannon entropy of the secret), `keywords` (the rule runs only on text
+    /// containing one, in lower, UPPER or Capitalized spelling, found by the anchor search),
+    /// and allow-lists, per rule and global (`regexes` against the secret, the match or the
+    /// line; `stopwords`; `condition`). Findings are [`Kind::Custom`] named by the rule's `id`.
+    /// Paths and commits mean nothing in a log: path-only rules are skipped.
+    ///
+    /// ```
+    /// use palisade_redact::Redactor;
+    ///
+    /// let rules = r#"
+    /// [[rules]]
+    /// id = "acme-key"
+    /// regex = "acme_(?:live|test)_([a-z0-9]{24})"
+    /// secretGroup = 1
+    /// entropy = 3.0
+    /// keywords = ["acme_"]
+    /// [[rules.allowlists]]
+    /// stopwords = ["000000"]
+    /// "#;
+    /// let r = Redactor::builder().gitleaks_rules(rules)?.build()?;
+    /// assert_eq!(r.redact("key acme_live_k3j9x2m8q7w1z5r4t6y0u2p8"), "key acme_live_[REDACTED]");
+    /// let example = "key acme_test_000000aaaaaaaaaaaaaaaaaa";
+    /// assert_eq!(r.redact(example), example);
+    /// # Ok::<(), palisade_redact::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidRule`] when the text is not TOML or not a gitleaks configuration,
+    /// or a regex does not compile.
+    pub fn gitleaks_rules(mut self, toml: &str) -> Result<Self, ConfigError> {
+        self.gitleaks.push(gitleaks::parse(toml)?);
+        Ok(self)
+    }
+
     /// Recognises opaque tokens with another prefix (`myapp_`), in palisade's format: the
     /// prefix, 43 base62 characters, then the base62 CRC32 of those 43.
     #[must_use]
@@ -573,6 +714,49 @@ impl RedactorBuilder {
                 r"(?-u)\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}\b",
             )?,
         })
+    }
+
+    /// The gitleaks rules as custom rules, their keywords as anchors.
+    fn add_gitleaks(
+        &self,
+        patterns: &mut Vec<String>,
+        targets: &mut Vec<Target>,
+        custom: &mut Vec<CustomRule>,
+    ) -> Result<(), ConfigError> {
+        for file in &self.gitleaks {
+            for rule in &file.rules {
+                let regex = Regex::new(&rule.regex).map_err(|e| ConfigError::InvalidRule {
+                    name: rule.id.clone(),
+                    reason: e.to_string(),
+                })?;
+                // A keyword without a letter or digit cannot be searched in its case
+                // variants; a rule with one runs on every text, as an unanchored rule.
+                let anchored = !rule.keywords.is_empty()
+                    && rule
+                        .keywords
+                        .iter()
+                        .all(|k| k.bytes().any(|b| b.is_ascii_alphanumeric()));
+                if anchored {
+                    for keyword in &rule.keywords {
+                        for variant in case_variants(keyword, true) {
+                            patterns.push(variant);
+                            targets.push(Target::CustomAnchor(custom.len()));
+                        }
+                    }
+                }
+                let mut allowlists = rule.allowlists.clone();
+                allowlists.extend(file.allowlists.iter().cloned());
+                custom.push(CustomRule {
+                    name: rule.id.as_str().into(),
+                    regex,
+                    anchored,
+                    secret_group: rule.secret_group,
+                    entropy: rule.entropy,
+                    allowlists,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Builds the redactor.
@@ -637,9 +821,20 @@ impl RedactorBuilder {
                 name: name.as_str().into(),
                 regex,
                 anchored: !anchors.is_empty(),
+                secret_group: None,
+                entropy: None,
+                allowlists: Vec::new(),
             });
         }
-        let anchors = Anchors::new(&patterns)?;
+        self.add_gitleaks(&mut patterns, &mut targets, &mut custom)?;
+        for (i, family) in FAMILIES.iter().enumerate() {
+            if !self.disabled.contains(&family.kind) {
+                patterns.extend(family.prefixes.iter().map(|p| (*p).to_owned()));
+                targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
+            }
+        }
+        let (searched, groups) = prefix_free(&patterns);
+        let anchors = Anchors::new(&searched)?;
         let pii = self.pii()?;
         let mut disabled = KindSet::default();
         for kind in &self.disabled {
@@ -653,6 +848,12 @@ impl RedactorBuilder {
         Ok(Redactor {
             inner: Arc::new(Inner {
                 anchors,
+                groups,
+                literals: patterns
+                    .into_iter()
+                    .map(|p| p.into_bytes().into_boxed_slice())
+                    .collect(),
+                family_ids: FAMILIES.iter().map(|f| Arc::from(f.id)).collect(),
                 targets,
                 keys: KeyRules::new(canonical_keys),
                 disabled,
@@ -671,24 +872,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_builds_with_the_simd_searcher() {
-        let r = RedactorBuilder::default().build().unwrap();
+    fn small_sets_use_the_simd_searcher_large_ones_the_dfa() {
+        // Without key names and provider families the detectors' anchors fit Teddy.
+        let r = RedactorBuilder::default()
+            .disable(Kind::KeyValue)
+            .disable(Kind::ProviderToken)
+            .build()
+            .unwrap();
         assert!(
             matches!(r.inner.anchors, Anchors::Packed(_)),
             "{} anchors",
-            r.inner.targets.len()
+            r.inner.groups.len()
         );
-        // Many custom anchors fall back to the DFA and still work.
+        assert_eq!(r.redact("key AKIAQ7XJ3KDMN2PVR5TW"), "key [REDACTED]");
+        // The default set, and many custom anchors, take the DFA and find the same things.
         let mut b = RedactorBuilder::default();
-        for i in 0..40 {
+        for i in 0..160 {
             b = b.key(&format!("k{i}word"));
         }
-        let r = b.build().unwrap();
-        assert!(matches!(r.inner.anchors, Anchors::Dfa(_)));
+        for r in [
+            RedactorBuilder::default().build().unwrap(),
+            b.build().unwrap(),
+        ] {
+            assert!(matches!(r.inner.anchors, Anchors::Dfa(_)));
+            assert_eq!(
+                r.redact("k7word=x password=y key AKIAQ7XJ3KDMN2PVR5TW"),
+                if r.inner.groups.len() > 300 {
+                    "k7word=[REDACTED] password=[REDACTED] key [REDACTED]"
+                } else {
+                    "k7word=x password=[REDACTED] key [REDACTED]"
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn literals_that_prefix_others_do_not_hide_them() {
+        let literals: Vec<String> = ["key", "key-", "secr", "secret_", "pat.", "pal"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let (searched, groups) = prefix_free(&literals);
+        assert_eq!(searched, ["key", "pal", "secr", "pat."]);
+        assert_eq!(groups, [vec![0, 1], vec![5], vec![2, 3], vec![4]]);
+        // Mailgun's `key-` and the key rule's `key` both fire at the same place.
+        let r = Redactor::new();
+        let mailgun = "key-3f9a1c7e5b2d8f4a6c0e9b1d7f3a5c8e";
         assert_eq!(
-            r.redact("k7word=x password=y"),
-            "k7word=[REDACTED] password=[REDACTED]"
+            r.find(mailgun.as_bytes())[0].rule.as_deref(),
+            Some("mailgun_api_key")
         );
+        assert_eq!(r.redact("api_key=hunter2"), "api_key=[REDACTED]");
     }
 
     #[test]

@@ -100,10 +100,199 @@ fn token_boundaries_and_lookalikes() {
     assert_eq!(
         kinds(
             &r,
-            "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"
+            "https://hooks.slack.com/services/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"
         ),
         [Kind::SlackToken]
     );
+    // Slack's documented placeholder webhook is no secret.
+    let doc = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
+    assert_eq!(r.redact(doc), doc);
+}
+
+#[test]
+fn keys_inside_quoted_strings() {
+    let r = r();
+    let cases = [
+        (
+            r#"{"level":"info","msg":"token=9fQ2xLr7Kp3Wm8Zt"}"#,
+            r#"{"level":"info","msg":"token=[REDACTED]"}"#,
+        ),
+        (
+            r#"curl -H "apikey: 9fQ2xLr7Kp3Wm8Zt" https://api"#,
+            r#"curl -H "apikey: [REDACTED]" https://api"#,
+        ),
+        (
+            r#"curl -H "Authorization: Token 9fQ2xLr7Kp3Wm8Zt" -X GET"#,
+            r#"curl -H "Authorization: [REDACTED]" -X GET"#,
+        ),
+        (
+            r#"{"msg":"retry with password: hunter2 done"}"#,
+            r#"{"msg":"retry with password: [REDACTED] done"}"#,
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(r.redact(input), expected, "{input}");
+    }
+    // A quoted key still needs its operator.
+    let benign = r#"{"msg":"token refreshed"}"#;
+    assert_eq!(r.redact(benign), benign);
+}
+
+#[test]
+fn assignment_operators_of_common_languages() {
+    let r = r();
+    let cases = [
+        (r#"myToken := "abcdef123456""#, r#"myToken := "[REDACTED]""#),
+        ("password := s3cr3tValue", "password := [REDACTED]"),
+        ("'password' => 'hunter2',", "'password' => '[REDACTED]',"),
+        (r#"api_key <- "k-9f2c81""#, r#"api_key <- "[REDACTED]""#),
+        ("secret: `hunter2`", "secret: `[REDACTED]`"),
+        (
+            r#"var password = @"c:\hunter2";"#,
+            r#"var password = @"[REDACTED]";"#,
+        ),
+        (r#"TOKEN = r"a\b""#, r#"TOKEN = r"[REDACTED]""#),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(r.redact(input), expected, "{input}");
+    }
+}
+
+#[test]
+fn unquoted_values_keep_their_brackets() {
+    let r = r();
+    let cases = [
+        ("password=m{{h}o)p${e]x next", "password=[REDACTED] next"),
+        ("password=a,b,c user=x", "password=[REDACTED] user=x"),
+        // Brackets opened before the key still close around the value.
+        ("f(password=hunter2) g", "f(password=[REDACTED]) g"),
+        ("{password=hunter2}", "{password=[REDACTED]}"),
+        ("[token=abc123] ok", "[token=[REDACTED]] ok"),
+        // A comma before another key, or before a space, ends the value.
+        ("token=abc123,user=bob", "token=[REDACTED],user=bob"),
+        ("token: abc123, user=1", "token: [REDACTED], user=1"),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(r.redact(input), expected, "{input}");
+    }
+}
+
+#[test]
+fn gitlab_prefixes_at_published_lengths() {
+    let r = r();
+    let b20 = "Zk3Lq8vN2xR7tW5yH1mC";
+    for token in [
+        format!("glpat-{b20}"),
+        format!("gldt-{b20}"),
+        format!("glrt-{b20}"),
+        format!("glcbt-64_{b20}"),
+        format!("glffct-{b20}"),
+        format!("glft-{b20}"),
+        format!("glsoat-{b20}"),
+        format!("GR1348941{b20}"),
+        format!("glimt-{b20}p9Q2w"),
+        "glagent-u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzdocJ2isAjIh".to_owned(),
+        "gloas-KtJ0RlgLKOmxgJTeKdNnFRIBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7FAc9Qe".to_owned(),
+        "glptt-3f9a1c7e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a".to_owned(),
+        format!("glpat-{b20}Kp3Wm8Z.01.0a1b2c3"),
+        format!("glpat-{b20}Kp3Wm8Z.010a1b2c3"),
+    ] {
+        let text = format!("push failed with {token} (401)");
+        assert_eq!(kinds(&r, &text), [Kind::GitLabToken], "{token}");
+        assert!(!r.redact(&text).contains(&token), "{token}");
+    }
+    for benign in [
+        format!("glpat-{b20}Kp3"), // 23: no published length
+        format!("glimt-{b20}"),    // 20: incoming mail tokens are 25
+        "glptt-not-hex-at-all-not-hex-at-all-zzzz".to_owned(),
+        "glpat-XXXXXXXXXXXXXXXXXXXX".to_owned(), // placeholder
+    ] {
+        assert_eq!(r.redact(&benign), benign, "{benign}");
+    }
+}
+
+#[test]
+fn slack_app_legacy_and_workflow_tokens() {
+    let r = r();
+    for token in [
+        "xapp-1-A07QZ3K9LMN-7512094863215-9f3c1a7e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a1c3e5b7d9f2a4c6e8b0d1f3a",
+        "xoxo-2934858123-9Kp3Wm8ZtQ2xLr7vN5yH1mC4",
+        "xoxb-429174768631-1297275612535-k81zG4ExeBt876IroUSqJog9",
+        "https://hooks.slack.com/workflows/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",
+        "https://hooks.slack.com/triggers/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",
+    ] {
+        let text = format!("notify {token} ok");
+        assert_eq!(kinds(&r, &text), [Kind::SlackToken], "{token}");
+    }
+    for benign in ["xoxb-12345-abcd234", "xoxb-not-a-token", "xapp-config"] {
+        assert_eq!(r.redact(benign), benign, "{benign}");
+    }
+}
+
+#[test]
+fn testpypi_tokens() {
+    let r = r();
+    let token = format!(
+        "pypi-AgENdGVzdC5weXBpLm9yZw{}",
+        "IkM3ZmI2ZjQ4LTk1YjQtNGUzNy1hYjQ4LWE3ZGRhNjI0ZDQ0NiIAAiJ7InBlcm1pc3Npb25zIjogInVzZXIi"
+    );
+    assert_eq!(
+        kinds(&r, &format!("twine upload -p {token}")),
+        [Kind::PyPiToken]
+    );
+    assert_eq!(
+        r.redact("pypi-AgENdGVzdC5weXBpLm9yZw"),
+        "pypi-AgENdGVzdC5weXBpLm9yZw"
+    );
+}
+
+#[test]
+fn pgp_private_key_blocks() {
+    let r = r();
+    let key = "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n\
+               lQOYBF0Bx2UBCADFq8r2k3hL9vTz4mPq2nX7wY1bC5dE8fG0hJ3kL6mN9pQ2rS5t\n\
+               =a1Bc\n-----END PGP PRIVATE KEY BLOCK-----";
+    assert_eq!(
+        r.redact(&format!("export\n{key}\ndone")),
+        "export\n[REDACTED]\ndone"
+    );
+    let public =
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQENBF0Bx2U\n-----END PGP PUBLIC KEY BLOCK-----";
+    assert_eq!(r.redact(public), public);
+}
+
+#[test]
+fn unsigned_two_segment_jwts() {
+    let r = r();
+    let token = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1c2VyLTQyIiwiYWRtaW4iOnRydWV9";
+    assert_eq!(kinds(&r, &format!("jwt {token} accepted")), [Kind::Jwt]);
+    // Two JSON segments whose header names no algorithm are not a token.
+    let benign = "eyJ0eXAiOiJ4In0.eyJzdWIiOiIxIn0";
+    assert_eq!(r.redact(benign), benign);
+}
+
+#[test]
+fn placeholders_are_not_secrets() {
+    let r = r();
+    for benign in [
+        "AKIAXXXXXXXXXXXXXXXX",
+        "glpat-XXXXXXXXXXXXXXXXXXXX",
+        "xoxb-12345-abcd234",
+        "sk_live_000000000000000000000000",
+        "AIzaXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        "Authorization: Bearer XXXXXXXXXXXXXXXXXXXXXXXX",
+        "-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----",
+        "-----BEGIN RSA PRIVATE KEY-----\nXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\n-----END RSA PRIVATE KEY-----",
+        "password=${DB_PASSWORD}",
+        "token: <your-token-here>",
+        "api_key={{ .Values.apiKey }}",
+        "postgres://app:${PGPASSWORD}@db/main",
+        "password=********",
+    ] {
+        assert_eq!(r.redact(benign), benign, "{benign}");
+    }
+    // The AWS documentation key keeps being redacted: it has the shape of a real key.
+    assert_eq!(r.redact("AKIAIOSFODNN7EXAMPLE"), "[REDACTED]");
 }
 
 #[test]
@@ -278,4 +467,87 @@ fn redacted_wrapper_and_debug() {
         .unwrap();
     let shown = format!("{r:?}");
     assert!(shown.contains("KeyedHash([REDACTED])"), "{shown}");
+}
+
+#[test]
+fn generic_secret_named_keys_with_random_values() {
+    let r = r();
+    let secret = "kT9vQ2xLr7Wm8ZtP4sYb";
+    for shape in [
+        "stripe_key={}",
+        "signing_key: {}",
+        r#"{"encryptionKey":"{}","n":1}"#,
+        r#"{"msg":"using master_key={} now"}"#,
+        "  webhookAuth: {}",
+        "X-Auth-Key: {}",
+        r#"curl -H "X-Upstream-Key: {}" https://api"#,
+        "deploy --upstream-auth {} --dry-run",
+        r#"signingKey := "{}""#,
+        "$encryption_key = '{}';",
+        "'hmac_key' => '{}',",
+        "license_key <- \"{}\"",
+    ] {
+        let text = shape.replace("{}", secret);
+        let out = r.redact(&text);
+        assert!(!out.contains(secret), "{text} -> {out}");
+        assert!(
+            kinds(&r, &text).contains(&Kind::GenericSecret),
+            "{text}: {:?}",
+            kinds(&r, &text)
+        );
+    }
+    // Secret-named keys with values that are not secrets: numbers, words, paths, ids,
+    // placeholders, low entropy.
+    for benign in [
+        "token_count=5",
+        "primary_key=42",
+        "cache_key=user:123:profile",
+        "sort_key=created_at",
+        "api_key_id=1234567890123",
+        "encryption_key=your-encryption-key-here",
+        "signing_key=EXAMPLEKEY1234567",
+        "master_key=changeme123456",
+        "key_file=/etc/ssl/private/server.key",
+        "auth_mode=oauth2",
+        "key=aaaaaaaaaaaaaaaaaaaa",
+        "stripe_key=${STRIPE_KEY}",
+        "passkey=abcabcabcabcabc1",
+    ] {
+        assert_eq!(r.redact(benign), benign, "{benign}");
+    }
+}
+
+#[test]
+fn command_line_credentials() {
+    let r = r();
+    let cases = [
+        (
+            "curl -u alice:s3cr3tPass https://api",
+            "curl -u alice:[REDACTED] https://api",
+        ),
+        (
+            "curl --user 'bob:hunter2' -X POST",
+            "curl --user 'bob:[REDACTED]' -X POST",
+        ),
+        (
+            "wget --user=carol:pw123 x",
+            "wget --user=carol:[REDACTED] x",
+        ),
+        (
+            "mysql --password hunter2 -h db",
+            "mysql --password [REDACTED] -h db",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(r.redact(input), expected, "{input}");
+    }
+    for benign in [
+        "curl -u alice https://api",
+        "sort -u file.txt",
+        "ps -u root",
+        "tool --password --next",
+        "docker run -u 1000:1000 image",
+    ] {
+        assert_eq!(r.redact(benign), benign, "{benign}");
+    }
 }

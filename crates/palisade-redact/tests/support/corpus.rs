@@ -197,7 +197,7 @@ fn jwt(r: &mut Rng) -> String {
 )]
 pub fn planted(r: &mut Rng, which: u64) -> (String, String) {
     let t = ts(r);
-    let (secret, line) = match which % 22 {
+    let (secret, line) = match which % 24 {
         0 => {
             let s = r.string(BASE62, 14);
             (
@@ -330,6 +330,24 @@ pub fn planted(r: &mut Rng, which: u64) -> (String, String) {
         20 => {
             let s = luhn_complete(&format!("4{}", r.string(b"0123456789", 14)));
             (s.clone(), format!("{t} INFO payment card={s} declined"))
+        }
+        21 => {
+            let s = format!("dop_v1_{}", r.string(HEX, 64));
+            (
+                s.clone(),
+                format!("{t} INFO doctl auth init --access-token {s}"),
+            )
+        }
+        22 => {
+            let s = format!(
+                "sk-proj-{}T3BlbkFJ{}",
+                r.string(B64URL, 74),
+                r.string(BASE62, 74)
+            );
+            (
+                s.clone(),
+                format!(r#"{{"ts":"{t}","msg":"llm call failed","key":"{s}"}}"#),
+            )
         }
         _ => {
             let body = r.string(BASE62, 43);
