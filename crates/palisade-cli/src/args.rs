@@ -54,6 +54,22 @@ pub(crate) enum Command {
     /// Create, append to, verify, anchor and prune a tamper-evident audit log.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// Check secret addresses (env:NAME, file:/path, systemd:NAME).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretsCommand {
+    /// Say whether each address resolves, with its size and version, never its value. One
+    /// line per address, named by its position: `address 1: ok, 32 bytes`, or why it does
+    /// not resolve (not found, readable by group or others, not a regular file, too large,
+    /// empty). Exits 1 when any does not resolve, 2 when one is malformed.
+    Check {
+        /// env:NAME, file:/absolute/path or systemd:NAME (a systemd credential).
+        #[arg(value_name = "ADDRESS", required = true)]
+        addresses: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

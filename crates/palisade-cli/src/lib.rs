@@ -12,6 +12,7 @@ mod keys;
 mod password;
 mod redact;
 mod sanitize;
+mod secrets;
 mod token;
 
 use std::{ffi::OsString, io::Write, process::ExitCode};
@@ -63,6 +64,7 @@ where
         Command::Redact(cmd) => redact::run(&cmd),
         Command::Sanitize(cmd) => sanitize::run(&cmd),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Secrets(cmd) => secrets::run(cmd),
     };
     match result {
         Ok(()) => EXIT_OK,

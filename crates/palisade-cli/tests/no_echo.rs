@@ -308,6 +308,19 @@ fn rows(f: &Fixtures) -> Vec<Row> {
             b"",
             2,
         ),
+        // secrets check
+        row(
+            "secrets check ADDRESS (malformed)",
+            &["secrets", "check", MARK],
+            b"",
+            2,
+        ),
+        row(
+            "secrets check ADDRESS (not found)",
+            &["secrets", "check", &format!("env:{MARK}")],
+            b"",
+            1,
+        ),
         // token verify
         row(
             "token verify --alg",
@@ -913,7 +926,11 @@ fn positional_name(path: &str, position: usize, known: &[&String]) -> Option<Str
     let line = usage.lines().find(|l| l.starts_with("Usage: "))?.to_owned();
     let names: Vec<&str> = line
         .split_whitespace()
-        .filter(|w| w.starts_with('<') && w.ends_with('>') && !w.contains('|'))
+        .filter(|w| {
+            // A repeated positional shows as `<NAME>...`.
+            let name = w.trim_end_matches("...");
+            name.starts_with('<') && name.ends_with('>') && !w.contains('|')
+        })
         .filter(|w| known.iter().any(|k| k.ends_with(&format!(" {w}"))))
         .collect();
     names.get(position).map(|n| format!("{path} {n}"))
