@@ -172,21 +172,98 @@ fn variable_time_comparisons(text: &str) -> Vec<(usize, String)> {
             continue;
         }
         let line = without_strings(line);
-        if !(line.contains("==") || line.contains("!=")) {
-            continue;
-        }
-        // A length is not secret.
-        if line.contains("len") {
-            continue;
-        }
-        let secret = line
-            .split(|c: char| !c.is_alphanumeric() && c != '_')
-            .any(|token| SECRET_NAMES.contains(&token));
-        if secret {
+        let bytes = line.as_bytes();
+        let compares_secret = (0..bytes.len().saturating_sub(1))
+            .filter(|&i| matches!(&bytes[i..i + 2], b"==" | b"!="))
+            .filter(|&i| i == 0 || !matches!(bytes[i - 1], b'=' | b'!' | b'<' | b'>'))
+            .filter(|&i| bytes.get(i + 2) != Some(&b'='))
+            .any(|i| {
+                let operands = [left_operand(&line[..i]), right_operand(&line[i + 2..])];
+                operands.iter().any(|operand| {
+                    // A length is not secret.
+                    !operand.contains("len")
+                        && operand
+                            .split(|c: char| !c.is_alphanumeric() && c != '_')
+                            .any(|token| SECRET_NAMES.contains(&token))
+                })
+            });
+        if compares_secret {
             found.push((n + 1, line.trim().to_owned()));
         }
     }
     found
+}
+
+/// The expression just before a comparison: back to an unmatched `(`, `[` or `{`, or to a
+/// `,`, `;`, `|` (a closure's parameters, `||`), `&&` or a lone `=` outside brackets.
+fn left_operand(before: &str) -> &str {
+    let bytes = before.as_bytes();
+    let mut depth = 0i32;
+    let mut i = bytes.len();
+    while i > 0 {
+        let c = bytes[i - 1];
+        if depth > 0 {
+            match c {
+                b')' | b']' => depth += 1,
+                b'(' | b'[' => depth -= 1,
+                _ => {}
+            }
+            i -= 1;
+            continue;
+        }
+        let stop = match c {
+            b')' | b']' => {
+                depth += 1;
+                false
+            }
+            b'(' | b'[' | b'{' | b'}' | b',' | b';' | b'|' => true,
+            b'&' => i >= 2 && bytes[i - 2] == b'&',
+            // A lone `=` (an assignment), not part of `==`, `!=`, `<=`, `>=` or `=>`.
+            b'=' => {
+                let after = matches!(bytes.get(i), Some(b'=' | b'>'));
+                let before = i >= 2 && matches!(bytes[i - 2], b'=' | b'!' | b'<' | b'>');
+                !(after || before)
+            }
+            _ => false,
+        };
+        if stop {
+            break;
+        }
+        i -= 1;
+    }
+    &before[i..]
+}
+
+/// The expression just after a comparison: up to an unmatched `)`, `]` or `}`, or to a `{`,
+/// `,`, `;`, `|` or `&&` outside brackets.
+fn right_operand(after: &str) -> &str {
+    let bytes = after.as_bytes();
+    let mut depth = 0i32;
+    let mut end = bytes.len();
+    for (i, &c) in bytes.iter().enumerate() {
+        if depth > 0 {
+            match c {
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        let stop = match c {
+            b'(' | b'[' => {
+                depth += 1;
+                false
+            }
+            b')' | b']' | b'}' | b'{' | b',' | b';' | b'|' => true,
+            b'&' => bytes.get(i + 1) == Some(&b'&'),
+            _ => false,
+        };
+        if stop {
+            end = i;
+            break;
+        }
+    }
+    &after[..end]
 }
 
 /// `line` with the contents of its string literals blanked, so a field name in a format (`"mac"`)
@@ -248,11 +325,11 @@ mod tests {
     /// lengths, string literals or test code.
     #[test]
     fn a_variable_time_secret_comparison_is_reported() {
-        let text = "fn f() {\n    if tag == expected_tag {}\n    if mac.len() == 32 {}\n    if &line[..8] != b\",\\\"mac\\\":\" {}\n    let ok = submitted != cookie;\n}\n#[cfg(test)]\nmod tests {\n    fn g() { assert!(mac == mac); }\n}\n";
+        let text = "fn f() {\n    if tag == expected_tag {}\n    if mac.len() == 32 {}\n    if &line[..8] != b\",\\\"mac\\\":\" {}\n    let ok = submitted != cookie;\n    let secret = text.rsplit(|b| *b == b'/').next();\n    if expected.as_slice() == mac.as_slice() {}\n    let n = stored_verifier.len() == 16 && ok;\n}\n#[cfg(test)]\nmod tests {\n    fn g() { assert!(mac == mac); }\n}\n";
         let found: Vec<usize> = variable_time_comparisons(text)
             .into_iter()
             .map(|(n, _)| n)
             .collect();
-        assert_eq!(found, vec![2, 5]);
+        assert_eq!(found, vec![2, 5, 7]);
     }
 }

@@ -279,8 +279,8 @@ fn public_jwk(alg: Algorithm, inner: &SignerInner, encoding: &EncodingKey) -> Op
             if alg == Algorithm::ES512 {
                 return super::backend::p521_jwk(point);
             }
-            let (&tag, xy) = point.split_first()?;
-            if tag != 4 || !matches!(xy.len(), 64 | 96) {
+            let (&form, xy) = point.split_first()?;
+            if form != 4 || !matches!(xy.len(), 64 | 96) {
                 return None;
             }
             let (x, y) = xy.split_at(xy.len() / 2);
