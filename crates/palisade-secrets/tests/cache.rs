@@ -67,6 +67,19 @@ async fn value(cache: &SecretCache<Scripted>) -> Result<Vec<u8>, SecretErrorKind
         .map_err(|e| e.kind())
 }
 
+/// A thousand concurrent calls of `get`, each of which must return `expected`.
+async fn thousand_callers_get(cache: &SecretCache<Scripted>, expected: &[u8]) {
+    let callers: Vec<_> = (0..1000)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move { value(&cache).await })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap().unwrap(), expected);
+    }
+}
+
 /// A thousand callers asking at once for a value not yet loaded cause one fetch, and all get
 /// its value.
 #[tokio::test(start_paused = true)]
@@ -75,27 +88,11 @@ async fn a_thousand_concurrent_callers_cause_one_fetch() {
     source.answer(Ok(b"v1"));
     source.delay(Duration::from_millis(200));
     let cache = SecretCache::new(source.clone(), policy());
-    let callers: Vec<_> = (0..1000)
-        .map(|_| {
-            let cache = cache.clone();
-            tokio::spawn(async move { value(&cache).await })
-        })
-        .collect();
-    for caller in callers {
-        assert_eq!(caller.await.unwrap().unwrap(), b"v1");
-    }
+    thousand_callers_get(&cache, b"v1").await;
     assert_eq!(source.fetches(), 1);
     // The same at expiry.
     tokio::time::advance(policy().ttl).await;
-    let callers: Vec<_> = (0..1000)
-        .map(|_| {
-            let cache = cache.clone();
-            tokio::spawn(async move { value(&cache).await })
-        })
-        .collect();
-    for caller in callers {
-        assert_eq!(caller.await.unwrap().unwrap(), b"v1");
-    }
+    thousand_callers_get(&cache, b"v1").await;
     assert_eq!(source.fetches(), 2);
 }
 
