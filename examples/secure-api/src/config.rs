@@ -7,6 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use palisade_secrets::{Address, LocalSource};
 use secrecy::{ExposeSecret as _, SecretBox};
 use serde::Deserialize;
 
@@ -59,15 +60,23 @@ pub enum ConfigError {
         /// Why it is refused.
         reason: &'static str,
     },
-    /// A secret file could not be read.
-    #[error("cannot read the file for secret {name} ({path}): {source}")]
-    SecretFile {
+    /// A secret's address is malformed (`PALISADE_<NAME>=scheme:...`). The value is not
+    /// repeated: it may be the secret itself, pasted by mistake.
+    #[error("secret {name}: {reason}")]
+    SecretAddress {
         /// The secret.
         name: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// What is wrong with the address.
+        reason: palisade_secrets::AddressError,
+    },
+    /// A secret could not be loaded from its file or address: missing, unreadable, not a
+    /// regular file, readable by group or others, too large or empty.
+    #[error("secret {name}: {source}")]
+    SecretSource {
+        /// The secret.
+        name: &'static str,
+        /// The address and what went wrong (never the value).
+        source: palisade_secrets::SecretError,
     },
     /// A command-line argument is wrong.
     #[error("{0}")]
@@ -565,6 +574,23 @@ const SPECS: [SecretSpec; 7] = [
     },
 ];
 
+/// Loads the secret at `address` through palisade-secrets and decodes it as hexadecimal.
+fn load_hex(
+    source: &LocalSource,
+    name: &'static str,
+    address: &Address,
+) -> Result<Secret, ConfigError> {
+    let loaded = source
+        .load(address)
+        .map_err(|source| ConfigError::SecretSource { name, source })?;
+    let text =
+        std::str::from_utf8(loaded.expose_secret()).map_err(|_| ConfigError::WeakSecret {
+            name,
+            reason: "it must be 64 hexadecimal characters (32 bytes): `openssl rand -hex 32`",
+        })?;
+    decode_secret(name, text)
+}
+
 /// Decodes a secret given as 64 hexadecimal characters (32 bytes, `openssl rand -hex 32`).
 fn decode_secret(name: &'static str, text: &str) -> Result<Secret, ConfigError> {
     let text = text.trim();
@@ -617,14 +643,22 @@ impl Secrets {
     /// Reads every secret from `PALISADE_<NAME>`, `PALISADE_<NAME>_FILE` or the configuration
     /// file's `[secrets]` table. With `dev`, a missing secret is generated for this run only.
     ///
+    /// `PALISADE_<NAME>` holds the secret as 64 hexadecimal characters, or a palisade-secrets
+    /// address: `env:OTHER_VARIABLE`, `file:/absolute/path` or `systemd:CREDENTIAL` (in
+    /// `$CREDENTIALS_DIRECTORY`). Every file, however it is named, is read through
+    /// palisade-secrets: it must be a regular file that neither its group nor others can read
+    /// or write (mode `0600` or stricter), at most 64 KiB.
+    ///
     /// # Errors
-    /// [`ConfigError::MissingSecret`], [`ConfigError::WeakSecret`] or
-    /// [`ConfigError::SecretFile`].
+    /// [`ConfigError::MissingSecret`], [`ConfigError::WeakSecret`],
+    /// [`ConfigError::SecretAddress`] or [`ConfigError::SecretSource`].
     pub fn load(
         files: &SecretFiles,
         env: &BTreeMap<String, String>,
         dev: bool,
     ) -> Result<Self, ConfigError> {
+        // `env:` and `systemd:` addresses read the same environment as the settings.
+        let source = LocalSource::with_environment(env.clone());
         let mut out = Vec::with_capacity(SPECS.len());
         for spec in &SPECS {
             let from_config = match spec.file_key {
@@ -641,17 +675,22 @@ impl Secrets {
                 .map(PathBuf::from)
                 .or_else(|| from_config.cloned());
             let secret = if let Some(value) = var(env, spec.env) {
-                decode_secret(spec.name, value)?
+                // Hexadecimal never holds a colon: a value with one is an address.
+                if value.contains(':') {
+                    let address =
+                        value
+                            .parse::<Address>()
+                            .map_err(|reason| ConfigError::SecretAddress {
+                                name: spec.name,
+                                reason,
+                            })?;
+                    load_hex(&source, spec.name, &address)?
+                } else {
+                    decode_secret(spec.name, value)?
+                }
             } else if let Some(path) = file {
-                let text =
-                    zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|source| {
-                        ConfigError::SecretFile {
-                            name: spec.name,
-                            path: path.clone(),
-                            source,
-                        }
-                    })?);
-                decode_secret(spec.name, &text)?
+                let path = std::path::absolute(&path).unwrap_or(path);
+                load_hex(&source, spec.name, &Address::File(path))?
             } else if dev {
                 random_secret()?
             } else {
@@ -763,6 +802,134 @@ mod tests {
                 "the message echoes the secret"
             );
         }
+    }
+
+    const HEX: &str = "3f1c9a7e5b2d4f60817263a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+
+    fn secret_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("secure-api-secrets-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[cfg(unix)]
+    fn write_mode(path: &Path, text: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// `PALISADE_<NAME>` may name where the secret is: another variable, a file or a systemd
+    /// credential; the plain hexadecimal form still works beside them.
+    #[cfg(unix)]
+    #[test]
+    fn secrets_are_read_from_palisade_secrets_addresses() {
+        let dir = secret_dir("addresses");
+        let file = dir.join("jwt.hex");
+        write_mode(&file, &format!("{HEX}\n"), 0o600);
+        write_mode(&dir.join("pepper"), HEX, 0o400);
+        let file_address = format!("file:{}", file.display());
+        let vars = env(&[
+            ("PALISADE_JWT_KEY", file_address.as_str()),
+            ("PALISADE_TOKEN_KEY", "env:MOUNTED_TOKEN_KEY"),
+            ("MOUNTED_TOKEN_KEY", HEX),
+            ("PALISADE_PEPPER", "systemd:pepper"),
+            ("CREDENTIALS_DIRECTORY", dir.to_str().unwrap()),
+            ("PALISADE_CSRF_KEY", HEX),
+        ]);
+        let secrets = Secrets::load(&SecretFiles::default(), &vars, true).unwrap();
+        let expected = decode_secret("x", HEX).unwrap();
+        for secret in [
+            &secrets.jwt_key,
+            &secrets.token_key,
+            &secrets.pepper,
+            &secrets.csrf_key,
+        ] {
+            assert_eq!(secret.expose_secret(), expected.expose_secret());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A secret file that its group or others can read is refused at start, however it is
+    /// named (`_FILE`, `[secrets]`, `file:`), with the file and the reason and never its
+    /// content.
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_file_others_can_read_is_refused() {
+        let dir = secret_dir("loose");
+        let file = dir.join("jwt.hex");
+        write_mode(&file, HEX, 0o644);
+        let file_address = format!("file:{}", file.display());
+        let by_file_var = env(&[("PALISADE_JWT_KEY_FILE", file.to_str().unwrap())]);
+        let by_address = env(&[("PALISADE_JWT_KEY", file_address.as_str())]);
+        let by_config = SecretFiles {
+            jwt_key_file: Some(file.clone()),
+            ..SecretFiles::default()
+        };
+        for (files, vars) in [
+            (&SecretFiles::default(), &by_file_var),
+            (&SecretFiles::default(), &by_address),
+            (&by_config, &env(&[])),
+        ] {
+            let err = Secrets::load(files, vars, true).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::SecretSource {
+                        name: "jwt_key",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains("readable or writable by group or others"),
+                "{message}"
+            );
+            assert!(message.contains(file.to_str().unwrap()), "{message}");
+            assert!(!message.contains(HEX), "{message}");
+        }
+        write_mode(&file, HEX, 0o600);
+        assert!(Secrets::load(&SecretFiles::default(), &by_file_var, true).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A value with a colon is an address; a malformed one is refused without repeating it.
+    #[test]
+    fn a_malformed_secret_address_is_refused_without_echo() {
+        for value in [
+            "vault:kv/app#hunter2",
+            "file:relative/hunter2",
+            "env:hunter-2",
+        ] {
+            let err = Secrets::load(
+                &SecretFiles::default(),
+                &env(&[("PALISADE_JWT_KEY", value)]),
+                true,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::SecretAddress {
+                        name: "jwt_key",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+            assert!(!err.to_string().contains("hunter"), "{err}");
+        }
+        let missing = Secrets::load(
+            &SecretFiles::default(),
+            &env(&[("PALISADE_JWT_KEY", "env:NOT_SET")]),
+            true,
+        )
+        .unwrap_err();
+        assert!(missing.to_string().contains("not found"), "{missing}");
     }
 
     #[test]
