@@ -58,3 +58,28 @@ fn openapi_lists_exactly_the_served_routes() {
         "security: [{{ bearer: [] }}] on exactly these"
     );
 }
+
+/// Schema tools read `openapi.yaml` with a YAML parser: a plain (unquoted) value must not hold
+/// `: ` or ` #`, which YAML reads as a nested mapping or a comment. (The description of the
+/// readiness 503 once did, and every YAML parser refused the whole document.)
+#[test]
+fn openapi_plain_values_are_valid_yaml_scalars() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let item = line.trim_start().trim_start_matches("- ");
+        let Some((key, value)) = item.split_once(": ") else {
+            continue;
+        };
+        if key.contains(['{', '[', '"', '\'']) {
+            continue;
+        }
+        let value = value.trim();
+        let plain = !value.starts_with(['"', '\'', '{', '[', '>', '|', '&', '*', '!']);
+        if plain && (value.contains(": ") || value.contains(" #")) {
+            bad.push(format!("{}: {line}", n + 1));
+        }
+    }
+    assert!(bad.is_empty(), "plain values YAML cannot read: {bad:#?}");
+}
