@@ -218,8 +218,10 @@ impl<S: Source> SecretCache<S> {
     /// The same cache registering every value it fetches with `known` (feature `redact`), so
     /// a [`Redactor`](palisade_redact::Redactor) built with the same registry redacts those
     /// exact bytes wherever they appear, even where no pattern would recognise them. Call it
-    /// right after [`new`](Self::new): a cache already cloned keeps its clones' settings and
-    /// is returned unchanged.
+    /// right after [`new`](Self::new): a cache already cloned is returned unchanged, with a
+    /// warning (`a_cache_already_cloned_is_returned_unchanged`). Values already cached are
+    /// registered at once (`values_cached_before_the_registry_was_given_are_registered`); a
+    /// new value is registered before any caller is handed it.
     ///
     /// When a refresh brings a new value (a rotation), the new value is registered and the
     /// old one **stays registered**: a retired secret in a log is still a secret, and other
@@ -263,6 +265,11 @@ impl<S: Source> SecretCache<S> {
                 }
             }
             inner.known = Some(known);
+        } else {
+            tracing::warn!(
+                target: "palisade_secrets",
+                "with_known_secrets called on a cache already cloned; its values are not registered"
+            );
         }
         self
     }
@@ -362,25 +369,29 @@ impl<S: Source> SecretCache<S> {
         .await
         .map_err(|_| SecretError::new(address, SecretErrorKind::Timeout))??;
         let secret = Arc::new(fetched);
-        let previous = entry
-            .current
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(Cached {
-                secret: secret.clone(),
-                fetched_at: Instant::now(),
-            });
+        // Only this caller (holding the flight lock) writes the entry, so the value read here
+        // is still the current one when it is replaced below.
+        let previous = entry.current();
         let changed = previous
             .as_ref()
             .is_some_and(|p| !p.secret.same_value(&secret));
-        if changed {
-            entry.changes.send_modify(|n| *n += 1);
-        }
+        // Registered before any caller is handed the new value, so no caller can log it
+        // before a redactor knows it.
         #[cfg(feature = "redact")]
         if let Some(known) = &self.inner.known
             && (previous.is_none() || changed)
         {
             entry.register(known, address, &secret);
+        }
+        *entry
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Cached {
+            secret: secret.clone(),
+            fetched_at: Instant::now(),
+        });
+        if changed {
+            entry.changes.send_modify(|n| *n += 1);
         }
         Ok(secret)
     }

@@ -150,6 +150,19 @@ async fn values_cached_before_the_registry_was_given_are_registered() {
     assert!(known.is_empty());
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_cache_already_cloned_is_returned_unchanged() {
+    let known = KnownSecrets::new();
+    let source = Rotating::default();
+    source.set(&value(3));
+    let cache = SecretCache::new(source, CachePolicy::default());
+    let clone = cache.clone();
+    let cache = cache.with_known_secrets(known.clone());
+    cache.get(&address()).await.unwrap();
+    clone.get(&address()).await.unwrap();
+    assert!(known.is_empty());
+}
+
 #[test]
 fn a_value_loaded_by_the_local_source_is_redacted_once_registered() {
     let known = KnownSecrets::new();
