@@ -13,8 +13,15 @@ fn redactor() -> &'static Redactor {
     static R: OnceLock<Redactor> = OnceLock::new();
     R.get_or_init(|| {
         let known = KnownSecrets::new();
-        for value in [&b"REDACTED"[..], b"say \"open\" sesame", b"abcdefgh", b"abcdefghijkl"] {
-            known.insert(value).expect("values of 8 bytes and more are accepted");
+        for value in [
+            &b"REDACTED"[..],
+            b"say \"open\" sesame",
+            b"abcdefgh",
+            b"abcdefghijkl",
+        ] {
+            known
+                .insert(value)
+                .expect("values of 8 bytes and more are accepted");
         }
         Redactor::builder()
             .enable_pii()
