@@ -1,16 +1,34 @@
 //! Arbitrary bytes through the redactor, whole and streamed: no panic, findings stay in
 //! bounds, the output is the single-pass rendering when that leaves nothing to find,
-//! redaction is idempotent, and chunking changes nothing.
+//! redaction is idempotent, and chunking changes nothing; with registered known values too
+//! (one shaped like the marker's letters, one with JSON's escaped characters).
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use palisade_redact::{LineRedactor, REDACTED, Redactor};
+use palisade_redact::{KnownSecrets, LineRedactor, REDACTED, Redactor};
 
 fn redactor() -> &'static Redactor {
     static R: OnceLock<Redactor> = OnceLock::new();
-    R.get_or_init(|| Redactor::builder().enable_pii().build().expect("valid configuration"))
+    R.get_or_init(|| {
+        let known = KnownSecrets::new();
+        for value in [
+            &b"REDACTED"[..],
+            b"say \"open\" sesame",
+            b"abcdefgh",
+            b"abcdefghijkl",
+        ] {
+            known
+                .insert(value)
+                .expect("values of 8 bytes and more are accepted");
+        }
+        Redactor::builder()
+            .enable_pii()
+            .known_secrets(known)
+            .build()
+            .expect("valid configuration")
+    })
 }
 
 fuzz_target!(|data: &[u8]| {

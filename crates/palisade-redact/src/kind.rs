@@ -63,6 +63,10 @@ pub enum Kind {
     ProviderToken,
     /// A rule added with [`RedactorBuilder::rule`](crate::RedactorBuilder::rule).
     Custom,
+    /// A value registered in the [`KnownSecrets`](crate::KnownSecrets) given to
+    /// [`RedactorBuilder::known_secrets`](crate::RedactorBuilder::known_secrets): the exact
+    /// bytes of a secret the application loaded.
+    KnownSecret,
 }
 
 impl Kind {
@@ -118,6 +122,7 @@ impl Kind {
             Self::Iban => "iban",
             Self::ProviderToken => "provider_token",
             Self::Custom => "custom",
+            Self::KnownSecret => "known_secret",
         }
     }
 

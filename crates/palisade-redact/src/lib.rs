@@ -14,6 +14,7 @@ mod families;
 mod gitleaks;
 mod keyvalue;
 mod kind;
+mod known;
 mod redactor;
 mod stream;
 mod style;
@@ -28,6 +29,7 @@ pub use crate::{
     error::ConfigError,
     families::{ProviderFamily, provider_families},
     kind::Kind,
+    known::{KnownSecretError, KnownSecrets, MAX_KNOWN_SECRET_LEN, MIN_KNOWN_SECRET_LEN},
     redactor::{Finding, Redactor, RedactorBuilder},
     stream::{LineRedactor, RedactingWriter},
     style::{KeyedHashKey, REDACTED, Style},

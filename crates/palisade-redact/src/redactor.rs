@@ -18,6 +18,7 @@ use crate::{
     gitleaks,
     keyvalue::{self, KeyRules},
     kind::Kind,
+    known::KnownSecrets,
     style::Style,
 };
 
@@ -116,6 +117,7 @@ struct Inner {
     pii: Pii,
     custom: Vec<CustomRule>,
     allow: HashSet<Vec<u8>>,
+    known: Option<KnownSecrets>,
     style: Style,
     styles: HashMap<Kind, Style>,
 }
@@ -224,6 +226,20 @@ impl Redactor {
                     });
                 }
             }
+        }
+        if let Some(known) = &inner.known
+            && !inner.disabled.contains(Kind::KnownSecret)
+        {
+            known.for_each(text, |range| {
+                push(
+                    &mut found,
+                    Finding {
+                        kind: Kind::KnownSecret,
+                        range,
+                        rule: None,
+                    },
+                );
+            });
         }
         if !inner.allow.is_empty() {
             found.retain(|f| !inner.allow.contains(&text[f.range.clone()]));
@@ -375,6 +391,11 @@ impl Redactor {
     pub fn is_sensitive_key(&self, key: &str) -> bool {
         !self.inner.disabled.contains(Kind::KeyValue)
             && self.inner.keys.is_sensitive(key.as_bytes())
+    }
+
+    /// The registry of known values this redactor consults, if any.
+    pub(crate) fn known(&self) -> Option<&KnownSecrets> {
+        self.inner.known.as_ref()
     }
 
     /// The replacement for a whole value, in the style of `kind`.
@@ -537,6 +558,7 @@ pub struct RedactorBuilder {
     gitleaks: Vec<gitleaks::RuleFile>,
     prefixes: Vec<String>,
     allow: Vec<String>,
+    known: Option<KnownSecrets>,
     style: Style,
     styles: HashMap<Kind, Style>,
 }
@@ -554,6 +576,7 @@ impl Default for RedactorBuilder {
             gitleaks: Vec::new(),
             prefixes: Vec::new(),
             allow: Vec::new(),
+            known: None,
             style: Style::Fixed,
             styles: HashMap::new(),
         }
@@ -673,6 +696,27 @@ impl RedactorBuilder {
         self
     }
 
+    /// Redacts every value registered in `known`, now or later, wherever it occurs, as
+    /// [`Kind::KnownSecret`]: the exact bytes of secrets the application loaded, which no
+    /// pattern may recognise. The registry is shared, not copied: values inserted into or
+    /// removed from any clone of it take effect at this redactor's next search.
+    ///
+    /// ```
+    /// use palisade_redact::{KnownSecrets, Redactor};
+    ///
+    /// let known = KnownSecrets::new();
+    /// let redactor = Redactor::builder().known_secrets(known.clone()).build()?;
+    /// assert_eq!(redactor.redact("db pass Tr0ub4dor&3xyz"), "db pass Tr0ub4dor&3xyz");
+    /// known.insert(b"Tr0ub4dor&3xyz")?;
+    /// assert_eq!(redactor.redact("db pass Tr0ub4dor&3xyz"), "db pass [REDACTED]");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn known_secrets(mut self, known: KnownSecrets) -> Self {
+        self.known = Some(known);
+        self
+    }
+
     /// The replacement style for every kind without its own.
     #[must_use]
     pub fn style(mut self, style: Style) -> Self {
@@ -759,6 +803,20 @@ impl RedactorBuilder {
         Ok(())
     }
 
+    /// The kinds turned off, personal data not enabled among them.
+    fn disabled_set(&self) -> KindSet {
+        let mut disabled = KindSet::default();
+        for kind in &self.disabled {
+            disabled.insert(*kind);
+        }
+        for kind in [Kind::Email, Kind::Phone, Kind::Iban] {
+            if !self.enabled_pii.contains(&kind) {
+                disabled.insert(kind);
+            }
+        }
+        disabled
+    }
+
     /// Builds the redactor.
     ///
     /// # Errors
@@ -836,15 +894,7 @@ impl RedactorBuilder {
         let (searched, groups) = prefix_free(&patterns);
         let anchors = Anchors::new(&searched)?;
         let pii = self.pii()?;
-        let mut disabled = KindSet::default();
-        for kind in &self.disabled {
-            disabled.insert(*kind);
-        }
-        for kind in [Kind::Email, Kind::Phone, Kind::Iban] {
-            if !self.enabled_pii.contains(&kind) {
-                disabled.insert(kind);
-            }
-        }
+        let disabled = self.disabled_set();
         Ok(Redactor {
             inner: Arc::new(Inner {
                 anchors,
@@ -860,6 +910,7 @@ impl RedactorBuilder {
                 pii,
                 custom,
                 allow: self.allow.into_iter().map(String::into_bytes).collect(),
+                known: self.known,
                 style: self.style,
                 styles: self.styles,
             }),

@@ -113,6 +113,14 @@ impl LineRedactor {
     /// `before` (within [`CUT_CONTEXT`]) makes what follows the cut a secret.
     fn cut_is_safe(&self, before: &[u8]) -> bool {
         let context = &before[before.len().saturating_sub(CUT_CONTEXT)..];
+        // A registered value with a space, tab or comma in it must not be cut at one.
+        if self
+            .redactor
+            .known()
+            .is_some_and(|known| known.may_continue(context))
+        {
+            return false;
+        }
         CUT_PROBES.iter().all(|probe| {
             let mut text = Vec::with_capacity(context.len() + probe.len());
             text.extend_from_slice(context);

@@ -101,9 +101,17 @@ impl<S> std::fmt::Debug for SecretCache<S> {
     }
 }
 
+/// How many retired values of one address stay registered with the cache's
+/// [`KnownSecrets`](palisade_redact::KnownSecrets) besides the current one (feature `redact`).
+#[cfg(feature = "redact")]
+pub const RETIRED_VALUES_KEPT: usize = 16;
+
 struct Inner<S> {
     source: S,
     policy: CachePolicy,
+    /// Where fetched values are registered for redaction.
+    #[cfg(feature = "redact")]
+    known: Option<palisade_redact::KnownSecrets>,
     /// Addresses come from configuration, not from requests, so the map stays small.
     entries: Mutex<HashMap<Address, Arc<Entry>>>,
     fetches: AtomicU64,
@@ -116,6 +124,10 @@ struct Entry {
     flight: FlightLock<()>,
     /// Counts the changes of value seen by refreshes.
     changes: watch::Sender<u64>,
+    /// The values of this address registered with the cache's registry, oldest first: the
+    /// current one last, up to [`RETIRED_VALUES_KEPT`] retired ones before it.
+    #[cfg(feature = "redact")]
+    registered: Mutex<std::collections::VecDeque<Arc<Secret>>>,
 }
 
 #[derive(Clone)]
@@ -131,6 +143,60 @@ impl Entry {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// Registers a new value of this entry, unless already registered by it, and unregisters
+    /// the oldest retired one past [`RETIRED_VALUES_KEPT`].
+    #[cfg(feature = "redact")]
+    fn register(
+        &self,
+        known: &palisade_redact::KnownSecrets,
+        address: &Address,
+        secret: &Arc<Secret>,
+    ) {
+        let mut registered = self
+            .registered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // A value that comes back (rotated back and forth) moves to the end, not in twice.
+        if let Some(i) = registered.iter().position(|r| r.same_value(secret)) {
+            if let Some(again) = registered.remove(i) {
+                registered.push_back(again);
+            }
+            return;
+        }
+        if !crate::known::register(known, address, secret) {
+            return;
+        }
+        registered.push_back(secret.clone());
+        while registered.len() > RETIRED_VALUES_KEPT + 1 {
+            if let Some(oldest) = registered.pop_front() {
+                known.remove(oldest.expose_secret());
+            }
+        }
+    }
+}
+
+#[cfg(feature = "redact")]
+impl<S> Drop for Inner<S> {
+    /// Unregisters every value this cache registered.
+    fn drop(&mut self) {
+        let Some(known) = &self.known else {
+            return;
+        };
+        let entries = self
+            .entries
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        for entry in entries.values() {
+            let mut registered = entry
+                .registered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for secret in registered.drain(..) {
+                known.remove(secret.expose_secret());
+            }
+        }
+    }
 }
 
 impl<S: Source> SecretCache<S> {
@@ -143,8 +209,69 @@ impl<S: Source> SecretCache<S> {
                 entries: Mutex::new(HashMap::new()),
                 fetches: AtomicU64::new(0),
                 stale_served: AtomicU64::new(0),
+                #[cfg(feature = "redact")]
+                known: None,
             }),
         }
+    }
+
+    /// The same cache registering every value it fetches with `known` (feature `redact`), so
+    /// a [`Redactor`](palisade_redact::Redactor) built with the same registry redacts those
+    /// exact bytes wherever they appear, even where no pattern would recognise them. Call it
+    /// right after [`new`](Self::new): a cache already cloned is returned unchanged, with a
+    /// warning (`a_cache_already_cloned_is_returned_unchanged`). Values already cached are
+    /// registered at once (`values_cached_before_the_registry_was_given_are_registered`); a
+    /// new value is registered before any caller is handed it.
+    ///
+    /// When a refresh brings a new value (a rotation), the new value is registered and the
+    /// old one **stays registered**: a retired secret in a log is still a secret, and other
+    /// copies of the service may still be using it. Each address keeps its current value and
+    /// up to [`RETIRED_VALUES_KEPT`] retired ones registered; older ones, and every value of
+    /// the cache once the cache and all its clones are dropped, are unregistered. A value
+    /// the registry refuses (shorter than
+    /// [`MIN_KNOWN_SECRET_LEN`](palisade_redact::MIN_KNOWN_SECRET_LEN)) is served all the
+    /// same, with a warning naming its address.
+    ///
+    /// ```
+    /// use palisade_redact::{KnownSecrets, Redactor};
+    /// use palisade_secrets::{CachePolicy, LocalSource, SecretCache};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build()?.block_on(async {
+    /// let known = KnownSecrets::new();
+    /// let redactor = Redactor::builder().known_secrets(known.clone()).build()?;
+    /// let source = LocalSource::with_environment([("DB_PASSWORD", "violet-staple-93-orbit")]);
+    /// let cache = SecretCache::new(source, CachePolicy::default()).with_known_secrets(known);
+    /// let _password = cache.get(&"env:DB_PASSWORD".parse()?).await?;
+    /// assert_eq!(
+    ///     redactor.redact("connect failed for violet-staple-93-orbit"),
+    ///     "connect failed for [REDACTED]"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "redact")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
+    #[must_use]
+    pub fn with_known_secrets(mut self, known: palisade_redact::KnownSecrets) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            let entries = inner
+                .entries
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (address, entry) in entries.iter() {
+                if let Some(cached) = entry.current() {
+                    entry.register(&known, address, &cached.secret);
+                }
+            }
+            inner.known = Some(known);
+        } else {
+            tracing::warn!(
+                target: "palisade_secrets",
+                "with_known_secrets called on a cache already cloned; its values are not registered"
+            );
+        }
+        self
     }
 
     fn entry(&self, address: &Address) -> Arc<Entry> {
@@ -163,6 +290,8 @@ impl<S: Source> SecretCache<S> {
                     current: RwLock::new(None),
                     flight: FlightLock::new(()),
                     changes: watch::Sender::new(0),
+                    #[cfg(feature = "redact")]
+                    registered: Mutex::new(std::collections::VecDeque::new()),
                 })
             })
             .clone()
@@ -240,15 +369,28 @@ impl<S: Source> SecretCache<S> {
         .await
         .map_err(|_| SecretError::new(address, SecretErrorKind::Timeout))??;
         let secret = Arc::new(fetched);
-        let previous = entry
+        // Only this caller (holding the flight lock) writes the entry, so the value read here
+        // is still the current one when it is replaced below.
+        let previous = entry.current();
+        let changed = previous
+            .as_ref()
+            .is_some_and(|p| !p.secret.same_value(&secret));
+        // Registered before any caller is handed the new value, so no caller can log it
+        // before a redactor knows it.
+        #[cfg(feature = "redact")]
+        if let Some(known) = &self.inner.known
+            && (previous.is_none() || changed)
+        {
+            entry.register(known, address, &secret);
+        }
+        *entry
             .current
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(Cached {
-                secret: secret.clone(),
-                fetched_at: Instant::now(),
-            });
-        if previous.is_some_and(|p| !p.secret.same_value(&secret)) {
+            .unwrap_or_else(PoisonError::into_inner) = Some(Cached {
+            secret: secret.clone(),
+            fetched_at: Instant::now(),
+        });
+        if changed {
             entry.changes.send_modify(|n| *n += 1);
         }
         Ok(secret)

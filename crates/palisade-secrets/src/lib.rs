@@ -6,10 +6,15 @@
 mod address;
 mod cache;
 mod error;
+#[cfg(feature = "redact")]
+mod known;
 mod local;
 mod secret;
 
 pub use address::{Address, AddressError};
+#[cfg(feature = "redact")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
+pub use cache::RETIRED_VALUES_KEPT;
 pub use cache::{CachePolicy, SecretCache};
 pub use error::{SecretError, SecretErrorKind};
 pub use local::{LocalSource, LocalSourceOptions};

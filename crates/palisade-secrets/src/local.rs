@@ -63,6 +63,9 @@ pub struct LocalSource {
     options: LocalSourceOptions,
     /// A fixed environment instead of the process's (tests, or a snapshot taken at start).
     environment: Option<HashMap<String, String>>,
+    /// Where loaded values are registered for redaction.
+    #[cfg(feature = "redact")]
+    known: Option<palisade_redact::KnownSecrets>,
 }
 
 impl LocalSource {
@@ -71,6 +74,8 @@ impl LocalSource {
         Self {
             options,
             environment: None,
+            #[cfg(feature = "redact")]
+            known: None,
         }
     }
 
@@ -86,6 +91,8 @@ impl LocalSource {
                     .map(|(k, v)| (k.into(), v.into()))
                     .collect(),
             ),
+            #[cfg(feature = "redact")]
+            known: None,
         }
     }
 
@@ -93,6 +100,36 @@ impl LocalSource {
     #[must_use]
     pub fn options(mut self, options: LocalSourceOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// The same source registering every value it loads with `known` (feature `redact`), so
+    /// a [`Redactor`](palisade_redact::Redactor) built with the same registry redacts those
+    /// exact bytes wherever they appear. A value is registered once however often it is
+    /// loaded, and stays registered: this source does not know when a value is retired. Put a
+    /// [`SecretCache`](crate::SecretCache) in front and give the registry to the cache instead
+    /// (not to both) to have rotated values retired.
+    ///
+    /// ```
+    /// use palisade_redact::{KnownSecrets, Redactor};
+    /// use palisade_secrets::LocalSource;
+    ///
+    /// let known = KnownSecrets::new();
+    /// let redactor = Redactor::builder().known_secrets(known.clone()).build()?;
+    /// let source = LocalSource::with_environment([("DB_PASSWORD", "violet-staple-93-orbit")])
+    ///     .with_known_secrets(known);
+    /// let _password = source.load(&"env:DB_PASSWORD".parse()?)?;
+    /// assert_eq!(
+    ///     redactor.redact("retrying with violet-staple-93-orbit"),
+    ///     "retrying with [REDACTED]"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "redact")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
+    #[must_use]
+    pub fn with_known_secrets(mut self, known: palisade_redact::KnownSecrets) -> Self {
+        self.known = Some(known);
         self
     }
 
@@ -117,6 +154,17 @@ impl LocalSource {
     ///
     /// [`SecretError`] naming the address and the [`SecretErrorKind`].
     pub fn load(&self, address: &Address) -> Result<Secret, SecretError> {
+        let secret = self.load_unregistered(address)?;
+        #[cfg(feature = "redact")]
+        if let Some(known) = &self.known
+            && !known.contains(secret.expose_secret())
+        {
+            crate::known::register(known, address, &secret);
+        }
+        Ok(secret)
+    }
+
+    fn load_unregistered(&self, address: &Address) -> Result<Secret, SecretError> {
         let fail = |kind| SecretError::new(address, kind);
         match address {
             Address::Env(name) => {
