@@ -657,8 +657,11 @@ impl Secrets {
         env: &BTreeMap<String, String>,
         dev: bool,
     ) -> Result<Self, ConfigError> {
-        // `env:` and `systemd:` addresses read the same environment as the settings.
-        let source = LocalSource::with_environment(env.clone());
+        // `env:` and `systemd:` addresses read the same environment as the settings. Every
+        // value loaded, by address or given as hexadecimal, is registered with the log
+        // redactor's known secrets.
+        let source = LocalSource::with_environment(env.clone())
+            .with_known_secrets(crate::known_secrets().clone());
         let mut out = Vec::with_capacity(SPECS.len());
         for spec in &SPECS {
             let from_config = match spec.file_key {
@@ -686,7 +689,10 @@ impl Secrets {
                             })?;
                     load_hex(&source, spec.name, &address)?
                 } else {
-                    decode_secret(spec.name, value)?
+                    let secret = decode_secret(spec.name, value)?;
+                    // Valid, so at least 8 bytes: registration cannot be refused.
+                    let _ = crate::known_secrets().insert(value.trim().as_bytes());
+                    secret
                 }
             } else if let Some(path) = file {
                 let path = std::path::absolute(&path).unwrap_or(path);
@@ -894,6 +900,33 @@ mod tests {
         }
         write_mode(&file, HEX, 0o600);
         assert!(Secrets::load(&SecretFiles::default(), &by_file_var, true).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Every secret loaded, given as hexadecimal or by address, is registered with the log
+    /// redactor's known secrets, so a log line holding it is redacted.
+    #[cfg(unix)]
+    #[test]
+    fn loaded_secrets_are_redacted_from_logs() {
+        let dir = secret_dir("known");
+        let file = dir.join("token.hex");
+        let other = "8e8d7c6b5a49382716051f2e3d4c5b6a798897a6b5c4d3e2f1001f2e3d4c5b6a";
+        write_mode(&file, other, 0o600);
+        let file_address = format!("file:{}", file.display());
+        let vars = env(&[
+            ("PALISADE_JWT_KEY", HEX),
+            ("PALISADE_TOKEN_KEY", file_address.as_str()),
+        ]);
+        Secrets::load(&SecretFiles::default(), &vars, true).unwrap();
+        let redactor = palisade_redact::Redactor::builder()
+            .known_secrets(crate::known_secrets().clone())
+            .build()
+            .unwrap();
+        for value in [HEX, other] {
+            let line = format!("debug dump: key={value} (in an unusual place)");
+            let out = redactor.redact(&line);
+            assert!(!out.contains(value), "{out}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

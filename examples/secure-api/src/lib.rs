@@ -657,13 +657,26 @@ pub async fn serve(
     Ok(())
 }
 
+/// The exact values of the service's secrets, as loaded: the log redactor removes them
+/// wherever they appear, even where no pattern would recognise them.
+pub fn known_secrets() -> &'static palisade_redact::KnownSecrets {
+    static KNOWN: std::sync::OnceLock<palisade_redact::KnownSecrets> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(palisade_redact::KnownSecrets::new)
+}
+
 /// Logging to standard error through palisade-redact, so no token, key or password that
-/// reaches a log line is written.
+/// reaches a log line is written; the secrets loaded later are registered with the same
+/// redactor ([`known_secrets`]).
 pub fn init_logging() {
     use tracing_subscriber::fmt;
     let writer = palisade_redact::RedactingMakeWriter::new(
         std::io::stderr,
-        palisade_redact::Redactor::new(),
+        // The built-in rules and a registry cannot fail to build; were they to, the built-in
+        // redactor still runs.
+        palisade_redact::Redactor::builder()
+            .known_secrets(known_secrets().clone())
+            .build()
+            .unwrap_or_else(|_| palisade_redact::Redactor::new()),
     );
     let _ = fmt()
         .with_writer(writer)

@@ -4,8 +4,8 @@
 async fn main() {
     secure_api::init_logging();
     let args = std::env::args().skip(1).collect();
-    let env = std::env::vars()
-        .filter(|(k, _)| k.starts_with("PALISADE_"))
-        .collect();
+    // Settings are read from `PALISADE_*` only; a secret's address may name any variable
+    // (`env:NAME`) or systemd's `CREDENTIALS_DIRECTORY` (`systemd:NAME`).
+    let env = std::env::vars().collect();
     std::process::exit(secure_api::run(args, env).await);
 }
