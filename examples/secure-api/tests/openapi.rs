@@ -83,3 +83,44 @@ fn openapi_plain_values_are_valid_yaml_scalars() {
     }
     assert!(bad.is_empty(), "plain values YAML cannot read: {bad:#?}");
 }
+
+/// Every request body the service parses refuses unknown members (`deny_unknown_fields`), so
+/// every inline request schema says `additionalProperties: false`, as the component schemas
+/// used for requests (`Credentials`, `ProfileUpdate`) do.
+#[test]
+fn openapi_request_bodies_refuse_unknown_members() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let mut in_request = false;
+    let mut open_object: Option<usize> = None;
+    let mut missing = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("requestBody:") {
+            in_request = true;
+        } else if trimmed.starts_with("responses:") {
+            in_request = false;
+        }
+        if !in_request {
+            continue;
+        }
+        if trimmed == "type: object" {
+            open_object = Some(n + 1);
+        } else if trimmed == "additionalProperties: false" {
+            open_object = None;
+        } else if trimmed == "properties:"
+            && let Some(at) = open_object.take()
+        {
+            missing.push(at);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "request schemas without additionalProperties: false at lines {missing:?}"
+    );
+    for name in ["Credentials", "ProfileUpdate"] {
+        let at = text.find(&format!("    {name}:\n")).unwrap();
+        let block: String = text[at..].lines().skip(1).take(4).collect();
+        assert!(block.contains("additionalProperties: false"), "{name}");
+    }
+}
