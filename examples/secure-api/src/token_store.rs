@@ -55,10 +55,6 @@ fn app_time(t: i64) -> u64 {
     u64::try_from(t).unwrap_or(0)
 }
 
-fn store_err(e: &DbError) -> StoreError {
-    StoreError::new(format!("sqlite token store: {e}"))
-}
-
 /// The token state in the service's database. Every decision (rotate or detect reuse, take a
 /// one-time token once, move a not-before mark) is one `IMMEDIATE` transaction on the
 /// service's single connection, so concurrent requests see one order; the state is durable
@@ -78,6 +74,19 @@ impl SqliteTokenStore {
         Ok(Self { db })
     }
 
+    /// Runs `f` with the connection on tokio's blocking pool; a database error is a store
+    /// error.
+    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        self.db
+            .call(f)
+            .await
+            .map_err(|e| StoreError::new(format!("sqlite token store: {e}")))
+    }
+
     /// Forgets what has expired: families past their absolute end with their tokens, revoked
     /// ids and not-before marks past their keep time, expired one-time tokens. Returns how
     /// many rows went.
@@ -86,26 +95,24 @@ impl SqliteTokenStore {
     /// [`StoreError`].
     pub async fn purge(&self, now: u64) -> Result<usize, StoreError> {
         let now = db_time(now);
-        self.db
-            .call(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let mut n = tx.execute(
-                    "DELETE FROM refresh_tokens WHERE family IN
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut n = tx.execute(
+                "DELETE FROM refresh_tokens WHERE family IN
                      (SELECT id FROM token_families WHERE expires_at <= ?1)",
-                    [now],
-                )?;
-                n += tx.execute("DELETE FROM token_families WHERE expires_at <= ?1", [now])?;
-                n += tx.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?1", [now])?;
-                n += tx.execute(
-                    "DELETE FROM subject_not_before WHERE keep_until <= ?1",
-                    [now],
-                )?;
-                n += tx.execute("DELETE FROM one_time_tokens WHERE expires_at <= ?1", [now])?;
-                tx.commit()?;
-                Ok(n)
-            })
-            .await
-            .map_err(|e| store_err(&e))
+                [now],
+            )?;
+            n += tx.execute("DELETE FROM token_families WHERE expires_at <= ?1", [now])?;
+            n += tx.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?1", [now])?;
+            n += tx.execute(
+                "DELETE FROM subject_not_before WHERE keep_until <= ?1",
+                [now],
+            )?;
+            n += tx.execute("DELETE FROM one_time_tokens WHERE expires_at <= ?1", [now])?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
     }
 }
 
@@ -117,8 +124,7 @@ impl RefreshStore for SqliteTokenStore {
             family.token.to_owned(),
         );
         let (now, expires_at) = (db_time(family.now), db_time(family.expires_at));
-        self.db
-            .call(move |c| {
+        self.call(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 tx.execute(
                     "INSERT OR REPLACE INTO token_families (id, subject, expires_at, last_used, revoked)
@@ -134,124 +140,117 @@ impl RefreshStore for SqliteTokenStore {
                 Ok(())
             })
             .await
-            .map_err(|e| store_err(&e))
     }
 
     async fn rotate(&self, r: Rotation<'_>) -> Result<RotateOutcome, StoreError> {
         let (presented, next) = (r.presented.to_owned(), r.next.to_owned());
         let (now, idle, grace) = (r.now, r.idle_secs, r.grace_secs);
-        self.db
-            .call(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let token: Option<(String, Option<i64>, Option<String>)> = tx
-                    .query_row(
-                        "SELECT family, rotated_at, successor FROM refresh_tokens WHERE hash = ?1",
-                        [&presented],
-                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                    )
-                    .optional()?;
-                let Some((family, rotated_at, successor)) = token else {
-                    return Ok(RotateOutcome::Unknown);
-                };
-                let record: Option<(String, i64, i64, bool)> = tx
-                    .query_row(
-                        "SELECT subject, expires_at, last_used, revoked FROM token_families
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let token: Option<(String, Option<i64>, Option<String>)> = tx
+                .query_row(
+                    "SELECT family, rotated_at, successor FROM refresh_tokens WHERE hash = ?1",
+                    [&presented],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            let Some((family, rotated_at, successor)) = token else {
+                return Ok(RotateOutcome::Unknown);
+            };
+            let record: Option<(String, i64, i64, bool)> = tx
+                .query_row(
+                    "SELECT subject, expires_at, last_used, revoked FROM token_families
                          WHERE id = ?1",
-                        [&family],
-                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-                    )
-                    .optional()?;
-                let Some((subject, expires_at, last_used, revoked)) = record else {
-                    return Ok(RotateOutcome::Unknown);
-                };
-                if revoked {
-                    return Ok(RotateOutcome::Revoked);
-                }
-                if now >= app_time(expires_at) || now >= app_time(last_used).saturating_add(idle) {
-                    return Ok(RotateOutcome::Expired);
-                }
-                if let Some(at) = rotated_at {
-                    // One successor per token: a retry inside the grace window gets the same
-                    // successor while it is unused; anything else is reuse.
-                    let successor_unused = successor.as_deref() == Some(next.as_str())
-                        && tx
-                            .query_row(
-                                "SELECT rotated_at IS NULL FROM refresh_tokens WHERE hash = ?1",
-                                [&next],
-                                |row| row.get::<_, bool>(0),
-                            )
-                            .optional()?
-                            .unwrap_or(false);
-                    if now >= app_time(at).saturating_add(grace) || !successor_unused {
-                        tx.execute(
-                            "UPDATE token_families SET revoked = 1 WHERE id = ?1",
-                            [&family],
-                        )?;
-                        tx.commit()?;
-                        return Ok(RotateOutcome::Reused);
-                    }
+                    [&family],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                )
+                .optional()?;
+            let Some((subject, expires_at, last_used, revoked)) = record else {
+                return Ok(RotateOutcome::Unknown);
+            };
+            if revoked {
+                return Ok(RotateOutcome::Revoked);
+            }
+            if now >= app_time(expires_at) || now >= app_time(last_used).saturating_add(idle) {
+                return Ok(RotateOutcome::Expired);
+            }
+            if let Some(at) = rotated_at {
+                // One successor per token: a retry inside the grace window gets the same
+                // successor while it is unused; anything else is reuse.
+                let successor_unused = successor.as_deref() == Some(next.as_str())
+                    && tx
+                        .query_row(
+                            "SELECT rotated_at IS NULL FROM refresh_tokens WHERE hash = ?1",
+                            [&next],
+                            |row| row.get::<_, bool>(0),
+                        )
+                        .optional()?
+                        .unwrap_or(false);
+                if now >= app_time(at).saturating_add(grace) || !successor_unused {
                     tx.execute(
-                        "UPDATE token_families SET last_used = ?2 WHERE id = ?1",
-                        params![family, db_time(now)],
+                        "UPDATE token_families SET revoked = 1 WHERE id = ?1",
+                        [&family],
                     )?;
                     tx.commit()?;
-                    return Ok(RotateOutcome::Rotated { family, subject });
+                    return Ok(RotateOutcome::Reused);
                 }
-                tx.execute(
-                    "UPDATE refresh_tokens SET rotated_at = ?2, successor = ?3 WHERE hash = ?1",
-                    params![presented, db_time(now), next],
-                )?;
                 tx.execute(
                     "UPDATE token_families SET last_used = ?2 WHERE id = ?1",
                     params![family, db_time(now)],
                 )?;
-                tx.execute(
-                    "INSERT OR IGNORE INTO refresh_tokens (hash, family, rotated_at, successor)
-                     VALUES (?1, ?2, NULL, NULL)",
-                    params![next, family],
-                )?;
                 tx.commit()?;
-                Ok(RotateOutcome::Rotated { family, subject })
-            })
-            .await
-            .map_err(|e| store_err(&e))
+                return Ok(RotateOutcome::Rotated { family, subject });
+            }
+            tx.execute(
+                "UPDATE refresh_tokens SET rotated_at = ?2, successor = ?3 WHERE hash = ?1",
+                params![presented, db_time(now), next],
+            )?;
+            tx.execute(
+                "UPDATE token_families SET last_used = ?2 WHERE id = ?1",
+                params![family, db_time(now)],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO refresh_tokens (hash, family, rotated_at, successor)
+                     VALUES (?1, ?2, NULL, NULL)",
+                params![next, family],
+            )?;
+            tx.commit()?;
+            Ok(RotateOutcome::Rotated { family, subject })
+        })
+        .await
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
         let family = family.to_owned();
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "UPDATE token_families SET revoked = 1 WHERE id = ?1",
-                    [family],
-                )?;
-                Ok(())
-            })
-            .await
-            .map_err(|e| store_err(&e))
+        self.call(move |c| {
+            c.execute(
+                "UPDATE token_families SET revoked = 1 WHERE id = ?1",
+                [family],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn revoke_subject(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
         let subject = subject.to_owned();
         let now = db_time(now);
-        self.db
-            .call(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let live: i64 = tx.query_row(
-                    "SELECT COUNT(*) FROM token_families
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let live: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM token_families
                      WHERE subject = ?1 AND revoked = 0 AND expires_at > ?2",
-                    params![subject, now],
-                    |row| row.get(0),
-                )?;
-                tx.execute(
-                    "UPDATE token_families SET revoked = 1 WHERE subject = ?1",
-                    [&subject],
-                )?;
-                tx.commit()?;
-                Ok(app_time(live))
-            })
-            .await
-            .map_err(|e| store_err(&e))
+                params![subject, now],
+                |row| row.get(0),
+            )?;
+            tx.execute(
+                "UPDATE token_families SET revoked = 1 WHERE subject = ?1",
+                [&subject],
+            )?;
+            tx.commit()?;
+            Ok(app_time(live))
+        })
+        .await
     }
 }
 
@@ -262,8 +261,7 @@ impl RevocationStore for SqliteTokenStore {
         }
         let jti = jti.to_owned();
         let expires_at = db_time(expires_at);
-        self.db
-            .call(move |c| {
+        self.call(move |c| {
                 c.execute(
                     "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)
                      ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
@@ -272,22 +270,19 @@ impl RevocationStore for SqliteTokenStore {
                 Ok(())
             })
             .await
-            .map_err(|e| store_err(&e))
     }
 
     async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
         let jti = jti.to_owned();
         let now = db_time(now);
-        self.db
-            .call(move |c| {
-                Ok(c.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1 AND expires_at > ?2)",
-                    params![jti, now],
-                    |row| row.get(0),
-                )?)
-            })
-            .await
-            .map_err(|e| store_err(&e))
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1 AND expires_at > ?2)",
+                params![jti, now],
+                |row| row.get(0),
+            )?)
+        })
+        .await
     }
 
     async fn revoke_subject_before(
@@ -302,39 +297,35 @@ impl RevocationStore for SqliteTokenStore {
         }
         let subject = subject.to_owned();
         let (not_before, keep_until) = (db_time(not_before), db_time(keep_until));
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "INSERT INTO subject_not_before (subject, not_before, keep_until)
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO subject_not_before (subject, not_before, keep_until)
                      VALUES (?1, ?2, ?3)
                      ON CONFLICT (subject) DO UPDATE SET
                        not_before = max(not_before, excluded.not_before),
                        keep_until = max(keep_until, excluded.keep_until)",
-                    params![subject, not_before, keep_until],
-                )?;
-                Ok(())
-            })
-            .await
-            .map_err(|e| store_err(&e))
+                params![subject, not_before, keep_until],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
         let subject = subject.to_owned();
         let now = db_time(now);
-        self.db
-            .call(move |c| {
-                let mark: Option<i64> = c
-                    .query_row(
-                        "SELECT not_before FROM subject_not_before
+        self.call(move |c| {
+            let mark: Option<i64> = c
+                .query_row(
+                    "SELECT not_before FROM subject_not_before
                          WHERE subject = ?1 AND keep_until > ?2",
-                        params![subject, now],
-                        |row| row.get(0),
-                    )
-                    .optional()?;
-                Ok(mark.map(app_time))
-            })
-            .await
-            .map_err(|e| store_err(&e))
+                    params![subject, now],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            Ok(mark.map(app_time))
+        })
+        .await
     }
 }
 
@@ -366,58 +357,52 @@ impl OneTimeStore for SqliteTokenStore {
             return Ok(());
         }
         let lookup_id = lookup_id.to_owned();
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "INSERT OR REPLACE INTO one_time_tokens (lookup_id, verifier, subject, expires_at)
+        self.call(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO one_time_tokens (lookup_id, verifier, subject, expires_at)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        lookup_id,
-                        record.verifier.to_vec(),
-                        record.subject,
-                        db_time(record.expires_at)
-                    ],
-                )?;
-                Ok(())
-            })
-            .await
-            .map_err(|e| store_err(&e))
+                params![
+                    lookup_id,
+                    record.verifier.to_vec(),
+                    record.subject,
+                    db_time(record.expires_at)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn take(&self, lookup_id: &str, _now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
         let lookup_id = lookup_id.to_owned();
-        self.db
-            .call(move |c| {
-                let row = c
-                    .query_row(
-                        "DELETE FROM one_time_tokens WHERE lookup_id = ?1
+        self.call(move |c| {
+            let row = c
+                .query_row(
+                    "DELETE FROM one_time_tokens WHERE lookup_id = ?1
                          RETURNING verifier, subject, expires_at",
-                        [lookup_id],
-                        one_time_from_row,
-                    )
-                    .optional()?;
-                one_time_record(row)
-            })
-            .await
-            .map_err(|e| store_err(&e))
+                    [lookup_id],
+                    one_time_from_row,
+                )
+                .optional()?;
+            one_time_record(row)
+        })
+        .await
     }
 
     async fn peek(&self, lookup_id: &str, _now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
         let lookup_id = lookup_id.to_owned();
-        self.db
-            .call(move |c| {
-                let row = c
-                    .query_row(
-                        "SELECT verifier, subject, expires_at FROM one_time_tokens
+        self.call(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT verifier, subject, expires_at FROM one_time_tokens
                          WHERE lookup_id = ?1",
-                        [lookup_id],
-                        one_time_from_row,
-                    )
-                    .optional()?;
-                one_time_record(row)
-            })
-            .await
-            .map_err(|e| store_err(&e))
+                    [lookup_id],
+                    one_time_from_row,
+                )
+                .optional()?;
+            one_time_record(row)
+        })
+        .await
     }
 }
 
