@@ -1,30 +1,15 @@
 //! Keyring lifecycle and the keyring file: states, rotation order, atomic sealed storage, and
 //! distinct errors for a wrong master key and a corrupted file.
 
-use std::{path::PathBuf, sync::Arc};
+mod support;
+
+use std::sync::Arc;
 
 use palisade_crypt::{
     Census, Context, Crypter, KekError, KeyPurpose, KeyState, Keyring, KeyringError, ManualClock,
     MasterKey,
 };
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("palisade-crypt-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::TempDir;
 
 #[test]
 fn generate_has_one_primary_per_purpose() {

@@ -4,12 +4,10 @@
 
 mod support;
 
-use std::{
-    fmt::Write as _,
-    path::{Path, PathBuf},
-};
+use std::{fmt::Write as _, path::Path};
 
 use palisade_crypt::{Ciphertext, Context, Crypter, Keyring, MasterKey};
+use support::TempDir;
 
 /// Where the subkey salt sits in a ciphertext header (README, "Format").
 const SALT: std::ops::Range<usize> = 7..23;
@@ -18,26 +16,6 @@ const SALT: std::ops::Range<usize> = 7..23;
 /// its master key.
 const WRITER_DIR: &str = "PALISADE_CRYPT_SECOND_WRITER_DIR";
 const FIELDS: [&str; 3] = ["users.email", "users.phone", "orders.address"];
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "palisade-crypt-writers-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn salt(ct: &Ciphertext) -> [u8; 16] {
     ct.as_bytes()[SALT].try_into().expect("16-byte salt")

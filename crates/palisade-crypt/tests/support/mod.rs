@@ -101,3 +101,23 @@ pub fn second_process(name: &str, var: &str, dir: &std::path::Path) -> std::proc
         .env(var, dir);
     command
 }
+
+/// A directory under the system's temporary directory for one test, emptied when created and
+/// removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("palisade-crypt-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
