@@ -154,6 +154,27 @@ mod tests {
         assert_eq!(gate.open(), (0, 0), "no entry outlives its connections");
     }
 
+    /// The cap is checked and taken in one step under the lock: eight threads racing to open
+    /// connections from one client never hold more than the cap between them.
+    #[test]
+    fn concurrent_accepts_never_exceed_the_cap() {
+        let gate = gate(10_000, 50, &[]);
+        let held = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        if let Ok(permit) = gate.admit(ip("127.0.0.2")) {
+                            held.lock().unwrap().push(permit);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(held.lock().unwrap().len(), 50);
+        assert_eq!(gate.open(), (50, 1));
+    }
+
     #[test]
     fn ipv6_clients_are_counted_by_their_56() {
         let gate = gate(100, 2, &[]);
