@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn concurrent_accepts_never_exceed_the_cap() {
         let gate = gate(10_000, 50, &[]);
-        let held = std::sync::Mutex::new(Vec::new());
+        let held = Mutex::new(Vec::new());
         std::thread::scope(|s| {
             for _ in 0..8 {
                 s.spawn(|| {
