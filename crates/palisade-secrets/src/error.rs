@@ -39,6 +39,18 @@ pub enum SecretErrorKind {
     /// The source is unreachable or answered with an error.
     #[error("source unavailable")]
     Unavailable,
+    /// The source refused access (credentials without the permission, a key that may not be
+    /// used).
+    #[error("access denied")]
+    Denied,
+    /// The source's answer could not be understood: not the response its API documents, or a
+    /// value that is not the JSON object a `#field` selection needs.
+    #[error("malformed response")]
+    Malformed,
+    /// This source does not serve this kind of address (an `env:` address given to a remote
+    /// provider, say).
+    #[error("not served by this source")]
+    Unsupported,
 }
 
 impl SecretError {

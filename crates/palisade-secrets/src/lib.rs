@@ -4,6 +4,8 @@
 #![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
 
 mod address;
+#[cfg(feature = "aws")]
+mod aws;
 mod cache;
 mod error;
 #[cfg(feature = "redact")]
@@ -12,6 +14,9 @@ mod local;
 mod secret;
 
 pub use address::{Address, AddressError};
+#[cfg(feature = "aws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
+pub use aws::{AwsSecretRef, AwsSecretValue, AwsSecretsManager, AwsSecretsManagerOptions};
 #[cfg(feature = "redact")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
 pub use cache::RETIRED_VALUES_KEPT;
