@@ -6,6 +6,8 @@
 mod address;
 #[cfg(feature = "aws")]
 mod aws;
+#[cfg(feature = "aws")]
+mod aws_kms;
 mod cache;
 mod error;
 #[cfg(feature = "redact")]
@@ -17,6 +19,9 @@ pub use address::{Address, AddressError};
 #[cfg(feature = "aws")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub use aws::{AwsSecretRef, AwsSecretValue, AwsSecretsManager, AwsSecretsManagerOptions};
+#[cfg(feature = "aws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
+pub use aws_kms::{AwsKmsKek, KMS_CONTEXT_KEY};
 #[cfg(feature = "redact")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
 pub use cache::RETIRED_VALUES_KEPT;
