@@ -215,7 +215,7 @@ impl AwsSecretsManager {
         }
         let version_id = output.version_id.take();
         Ok(AwsSecretValue {
-            secret: Secret::new(bytes, version_id.clone()),
+            secret: Secret::new(exact_capacity(bytes), version_id.clone()),
             version_id,
             version_stages: output.version_stages.take().unwrap_or_default(),
         })
@@ -237,6 +237,17 @@ impl Source for AwsSecretsManager {
             .ok_or_else(|| SecretError::new(address, SecretErrorKind::Unsupported))?;
         Ok(self.fetch_ref(address, &target).await?.secret)
     }
+}
+
+/// `bytes` in a buffer exactly its length, so that `Secret::new` (a boxed slice) does not
+/// reallocate and leave an unwiped copy behind; a larger buffer is copied once and wiped.
+fn exact_capacity(bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.capacity() == bytes.len() {
+        return bytes;
+    }
+    let exact = bytes.as_slice().to_vec();
+    drop(Zeroizing::new(bytes));
+    exact
 }
 
 /// One field of the JSON object `whole`: a string unescaped, a number as written. The other
@@ -289,6 +300,18 @@ mod tests {
             "päss\"word".as_bytes()
         );
         assert_eq!(select_field(whole, "port").unwrap(), b"5432");
+    }
+
+    #[test]
+    fn a_value_is_moved_into_a_buffer_of_its_exact_length() {
+        let mut roomy = Vec::with_capacity(64);
+        roomy.extend_from_slice(b"value");
+        let exact = exact_capacity(roomy);
+        assert_eq!((exact.as_slice(), exact.capacity()), (&b"value"[..], 5));
+        let already = b"value".to_vec();
+        let pointer = already.as_ptr();
+        let kept = exact_capacity(already);
+        assert_eq!(kept.as_ptr(), pointer);
     }
 
     #[test]

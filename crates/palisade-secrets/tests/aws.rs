@@ -348,7 +348,8 @@ async fn behind_the_cache_a_rotation_is_seen_after_the_ttl_and_signalled() {
         .unwrap();
     let at = address("PEPPER");
     let mut policy = CachePolicy::default();
-    policy.ttl = Duration::from_millis(300);
+    // Long enough for the rotation below to happen inside it on a loaded machine.
+    policy.ttl = Duration::from_secs(2);
     policy.refresh_ahead = Duration::ZERO;
     let cache = cached(
         AwsSecretsManager::new(&config),
@@ -357,6 +358,7 @@ async fn behind_the_cache_a_rotation_is_seen_after_the_ttl_and_signalled() {
     );
     let mut changes = cache.subscribe(&at);
     let first = cache.get(&at).await.unwrap();
+    let fetched = Instant::now();
     assert_eq!(first.expose_secret(), b"pepper-version-one");
     admin
         .put_secret_value()
@@ -366,8 +368,12 @@ async fn behind_the_cache_a_rotation_is_seen_after_the_ttl_and_signalled() {
         .await
         .unwrap();
     // Within the TTL the cached value is served without asking.
-    assert_eq!(cache.get(&at).await.unwrap().version(), first.version());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    if fetched.elapsed() < policy.ttl.saturating_sub(Duration::from_millis(500)) {
+        assert_eq!(cache.get(&at).await.unwrap().version(), first.version());
+        assert!(!changes.has_changed().unwrap());
+    }
+    tokio::time::sleep((policy.ttl + Duration::from_millis(100)).saturating_sub(fetched.elapsed()))
+        .await;
     let second = cache.get(&at).await.unwrap();
     assert_eq!(second.expose_secret(), b"pepper-version-two");
     assert_ne!(second.version(), first.version());
@@ -397,11 +403,12 @@ async fn server_stopped_mid_test_serves_stale_then_errors_past_the_bound() {
         &[(&at, AwsSecretRef::new("app/db"))],
         policy,
     );
-    let fetched = Instant::now();
     assert_eq!(
         cache.get(&at).await.unwrap().expose_secret(),
         b"db-password-0001"
     );
+    // Taken after the fetch: the cache's own clock started no later than this.
+    let fetched = Instant::now();
 
     moto.stop();
     // Past the TTL, within the stale bound: the last value, counted.
@@ -432,16 +439,16 @@ async fn behind_the_cache_a_deleted_secret_is_served_stale_then_not_found() {
         .unwrap();
     let at = address("OLD");
     let mut policy = CachePolicy::default();
-    policy.ttl = Duration::from_millis(200);
+    policy.ttl = Duration::from_millis(300);
     policy.refresh_ahead = Duration::ZERO;
-    policy.stale_if_error = Duration::from_millis(800);
+    policy.stale_if_error = Duration::from_secs(3);
     let cache = cached(
         AwsSecretsManager::new(&config),
         &[(&at, AwsSecretRef::new("app/old"))],
         policy,
     );
-    let fetched = Instant::now();
     cache.get(&at).await.unwrap();
+    let fetched = Instant::now();
     admin
         .delete_secret()
         .secret_id("app/old")
@@ -449,7 +456,7 @@ async fn behind_the_cache_a_deleted_secret_is_served_stale_then_not_found() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(400).saturating_sub(fetched.elapsed())).await;
     assert_eq!(
         cache.get(&at).await.unwrap().expose_secret(),
         b"retired-value-01"
