@@ -616,3 +616,38 @@ async fn a_thousand_readers_behind_the_cache_cause_one_read() {
     }
     assert_eq!(cache.fetches(), 1);
 }
+
+/// With the `redact` feature, a value read from AWS through the cache is registered like any
+/// other: its exact bytes are redacted from logs.
+#[cfg(feature = "redact")]
+#[tokio::test]
+async fn a_value_read_from_aws_is_redacted_from_logs() {
+    use palisade_redact::{KnownSecrets, Redactor};
+
+    let moto = moto();
+    let config = sdk_config(&moto.endpoint_url()).await;
+    admin(&config)
+        .create_secret()
+        .name("app/db")
+        .secret_string(r#"{"password":"violet-staple-93-orbit"}"#)
+        .send()
+        .await
+        .unwrap();
+    let at = address("DB_PASSWORD");
+    let known = KnownSecrets::new();
+    let redactor = Redactor::builder()
+        .known_secrets(known.clone())
+        .build()
+        .unwrap();
+    let cache = cached(
+        AwsSecretsManager::new(&config),
+        &[(&at, AwsSecretRef::new("app/db").with_json_field("password"))],
+        CachePolicy::default(),
+    )
+    .with_known_secrets(known);
+    cache.get(&at).await.unwrap();
+    assert_eq!(
+        redactor.redact("auth failed with violet-staple-93-orbit"),
+        "auth failed with [REDACTED]"
+    );
+}
