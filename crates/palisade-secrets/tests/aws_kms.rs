@@ -207,3 +207,37 @@ fn a_missing_key_or_an_unreachable_service_fails_at_construction() {
         "{err}"
     );
 }
+
+#[test]
+fn a_kms_that_never_answers_times_out() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(1).collect();
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        drop(held);
+    });
+    let config = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .endpoint_url(format!("http://127.0.0.1:{port}"))
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("testing", "testing", None, None, "t"))
+                .retry_config(RetryConfig::standard().with_max_attempts(1))
+                .timeout_config(
+                    aws_config::timeout::TimeoutConfig::builder()
+                        .operation_timeout(std::time::Duration::from_millis(300))
+                        .build(),
+                )
+                .load(),
+        );
+    let err = AwsKmsKek::new(&config, "alias/palisade-test", "billing").unwrap_err();
+    assert!(
+        matches!(&err, KekError::Service(m) if m.contains("timed out")),
+        "{err}"
+    );
+}
