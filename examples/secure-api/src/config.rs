@@ -170,6 +170,9 @@ pub struct Config {
     pub hash_memory_mib: u64,
     /// Milliseconds a password check waits for memory before it is answered 503.
     pub hash_wait_ms: u64,
+    /// Days the primary field-encryption key may be used before `rotate-keys --if-due`
+    /// rotates it.
+    pub key_rotation_days: u64,
     /// Where secrets come from when not in the environment.
     pub secrets: SecretFiles,
 }
@@ -229,6 +232,7 @@ impl Default for Config {
             shutdown_grace_secs: 20,
             hash_memory_mib: 512,
             hash_wait_ms: 2000,
+            key_rotation_days: 90,
             secrets: SecretFiles::default(),
         }
     }
@@ -414,6 +418,11 @@ impl Config {
         )?;
         parse_env(env, "PALISADE_HASH_MEMORY_MIB", &mut self.hash_memory_mib)?;
         parse_env(env, "PALISADE_HASH_WAIT_MS", &mut self.hash_wait_ms)?;
+        parse_env(
+            env,
+            "PALISADE_KEY_ROTATION_DAYS",
+            &mut self.key_rotation_days,
+        )?;
         Ok(())
     }
 
@@ -469,6 +478,9 @@ impl Config {
             if secs == 0 || secs > 3600 {
                 return bad(name, "must be 1..=3600");
             }
+        }
+        if !(1..=3650).contains(&self.key_rotation_days) {
+            return bad("key_rotation_days", "must be 1..=3650");
         }
         if self.shutdown_grace_secs > 3600 {
             return bad("shutdown_grace_secs", "must be 0..=3600");
