@@ -363,7 +363,7 @@ fn census(key: Option<&str>) -> CmdResult {
         return print(&out);
     };
     let remaining = counts.get(&id).copied().unwrap_or(0);
-    print(&format!("{id}\t{remaining}\n"))?;
+    print(&format!("{remaining}\n"))?;
     if remaining > 0 {
         return Err(Failure::negative(format!(
             "{remaining} ciphertext(s) still use that key; rewrap them first"

@@ -191,7 +191,7 @@ fn census_destroy_and_the_retirement_story() {
     assert_eq!(r.stdout_str(), format!("{}\n", expected.join("\n")));
     let r = pk(&["keyring", "census", "--key", &old], dump.as_bytes());
     r.expect_code(1);
-    assert_eq!(r.stdout_str(), format!("{old}\t2\n"));
+    assert_eq!(r.stdout_str(), "2\n");
 
     // Rewrap both, then the census is clean and the old key can go.
     let rewrap = |ct: &str| {
@@ -205,7 +205,7 @@ fn census_destroy_and_the_retirement_story() {
     let dump = format!("{}{}{third}", rewrap(&first), rewrap(&second));
     let r = pk(&["keyring", "census", "--key", &old], dump.as_bytes());
     r.expect_code(0);
-    assert_eq!(r.stdout_str(), format!("{old}\t0\n"));
+    assert_eq!(r.stdout_str(), "0\n");
 
     // Destroy needs a disabled key.
     pk(&["keyring", "destroy", &file, &old], b"").expect_code(2);
