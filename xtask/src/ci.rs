@@ -107,7 +107,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 /// The alert rules and their unit tests (`deploy/prometheus/`), with promtool from Debian's
 /// `prometheus` package, and the Alertmanager example with amtool from
 /// `prometheus-alertmanager` (`.ci/run` installs both).
-fn alert_rules() -> Result<(), String> {
+pub(crate) fn alert_rules() -> Result<(), String> {
     let dir = workspace_root().join("deploy/prometheus");
     for tool in ["promtool", "amtool"] {
         if !succeeds(Command::new(tool).arg("--version")) {
