@@ -375,15 +375,37 @@ fn key(secret: &Secret) -> &[u8] {
     secret.expose_secret()
 }
 
-/// The password hasher: the configured pepper and memory budget.
+/// The password hasher: the configured pepper (and the retired one, if given) and memory
+/// budget.
 fn password_hasher(config: &Config, secrets: &Secrets) -> Result<Hasher, StartError> {
-    let pepper = Pepper::new(
-        "p1",
-        SecretBox::new(secrets.pepper.expose_secret().to_vec().into_boxed_slice()),
-    )
-    .map_err(|e| component("pepper")(&e))?;
+    let pepper = |id: &str, secret: &Secret| {
+        Pepper::new(
+            id,
+            SecretBox::new(secret.expose_secret().to_vec().into_boxed_slice()),
+        )
+        .map_err(|e| component("pepper")(&e))
+    };
+    let mut peppers = Peppers::new(pepper(&config.pepper_id, &secrets.pepper)?);
+    match (&secrets.previous_pepper, &config.previous_pepper_id) {
+        (Some(previous), Some(id)) => {
+            peppers = peppers
+                .with_retired(pepper(id, previous)?)
+                .map_err(|e| component("pepper")(&e))?;
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(component("pepper")(
+                &"a previous pepper needs previous_pepper_id (PALISADE_PREVIOUS_PEPPER_ID)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(component("pepper")(
+                &"previous_pepper_id is set but no previous pepper is given (PALISADE_PREVIOUS_PEPPER)",
+            ));
+        }
+    }
     Hasher::builder()
-        .peppers(Peppers::new(pepper))
+        .peppers(peppers)
         .memory_budget(
             config.hash_memory_mib.saturating_mul(1024),
             Duration::from_millis(config.hash_wait_ms),
