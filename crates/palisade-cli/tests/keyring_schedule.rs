@@ -230,3 +230,37 @@ fn census_destroy_and_the_retirement_story() {
     assert!(!r.stderr.contains("not-a-ciphertext"), "{}", r.stderr);
     pk(&["keyring", "destroy", &file, "xyz"], b"").expect_code(2);
 }
+
+#[test]
+fn status_lists_a_replaced_key_past_the_retirement_age() {
+    let s = Scratch::new("status-retire");
+    let file = s.join("keys.pck");
+    let clock = Arc::new(ManualClock::new(now() - 100 * DAY));
+    let mut keyring = Keyring::generate_with_clock(clock.clone()).expect("keyring");
+    let old = keyring.primary(KeyPurpose::Encryption).expect("primary").id;
+    clock.set(now() - 40 * DAY);
+    let new = keyring.rotate(KeyPurpose::Encryption).expect("rotate");
+    keyring
+        .save_new(&file, &MasterKey::from_base64(MASTER).expect("master"))
+        .expect("save");
+    let r = pk(&["keyring", "status", &file], b"");
+    r.expect_code(0);
+    assert_eq!(
+        r.stdout_str(),
+        format!(
+            "primary key: {new}, version 3, 40 days old\n\
+             rotation: not due (rotate at 90d)\n\
+             retirement: due for {old}, decrypt-only for 40 days (over 30d): rewrap, then \
+             disable it\n\
+             keys: 2 primary, 1 decrypt-only, 0 disabled, 0 destroyed\n"
+        )
+    );
+    // A longer retirement period: nothing due.
+    let r = pk(&["keyring", "status", &file, "--retire-after", "41d"], b"");
+    assert!(
+        r.stdout_str()
+            .contains("retirement: none due (retire after 41d)\n"),
+        "{}",
+        r.stdout_str()
+    );
+}
