@@ -1,5 +1,7 @@
 //! `cargo xtask ci`: everything a change must pass, in order, stopping at the first failure.
 
+use std::process::Command;
+
 use crate::{
     audit,
     run::{cargo, packages, step, succeeds, target_dir},
@@ -91,6 +93,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
 
+    alert_rules()?;
+
     eprintln!("xtask: ==> tidy");
     tidy::check(&workspace_root())?;
 
@@ -98,4 +102,37 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     audit::audit(advisory_db.as_deref(), audit::CargoHome::Fresh)?;
     eprintln!("xtask: ci passed");
     Ok(())
+}
+
+/// The alert rules and their unit tests (`deploy/prometheus/`), with promtool from Debian's
+/// `prometheus` package, and the Alertmanager example with amtool from
+/// `prometheus-alertmanager` (`.ci/run` installs both).
+pub(crate) fn alert_rules() -> Result<(), String> {
+    let dir = workspace_root().join("deploy/prometheus");
+    for tool in ["promtool", "amtool"] {
+        if !succeeds(Command::new(tool).arg("--version")) {
+            return Err(format!(
+                "{tool} not found: `apt-get install prometheus prometheus-alertmanager` (Debian; \
+                 .ci/run installs them)"
+            ));
+        }
+    }
+    step(
+        "promtool check rules",
+        Command::new("promtool")
+            .args(["check", "rules", "palisade.rules.yml"])
+            .current_dir(&dir),
+    )?;
+    step(
+        "promtool test rules",
+        Command::new("promtool")
+            .args(["test", "rules", "palisade.rules.test.yml"])
+            .current_dir(&dir),
+    )?;
+    step(
+        "amtool check-config",
+        Command::new("amtool")
+            .args(["check-config", "alertmanager.example.yml"])
+            .current_dir(&dir),
+    )
 }

@@ -24,7 +24,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                       fmt, clippy, tests, doctests, docs, tidy and audit; stops at the first failure
+  ci                       fmt, clippy, tests, doctests, docs, alert rules, tidy and audit; stops at the
+                           first failure
+  alerts                   promtool check and test of deploy/prometheus/'s rules, amtool check of the
+                           Alertmanager example (also run by ci)
   audit [--advisory-db P] [--fresh-cargo-home]
                            cargo fetch, then cargo-deny (advisories, bans, licenses, sources), unsafe and
                            metadata checks; P is an offline copy of the RustSec advisory database (a plain
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
     };
     let result = match command.as_str() {
         "ci" => ci::run(rest),
+        "alerts" => ci::alert_rules(),
         "audit" => audit::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),

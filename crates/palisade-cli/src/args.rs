@@ -35,7 +35,8 @@ pub(crate) enum Command {
     /// Sign or verify a JWT.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Create, rotate, list and disable the keys of a keyring file; print its generation.
+    /// Create, rotate, list, disable and destroy the keys of a keyring file; show what is due;
+    /// count ciphertexts per key; print its generation.
     #[command(subcommand)]
     Keyring(KeyringCommand),
     /// Encrypt standard input under the keyring's primary key; prints the ciphertext in text
@@ -206,10 +207,36 @@ pub(crate) enum KeyringCommand {
     },
     /// Add a new primary encryption key; the old primary stays, decrypt-only. Prints the new
     /// key's id.
+    ///
+    /// With --if-older-than AGE, only when the primary key is at least AGE old: prints
+    /// `rotated: ...` after rotating, or `not due: ...` and leaves the file untouched. Exits 0
+    /// either way, so it can run from cron or a Kubernetes CronJob.
     Rotate {
         /// The keyring file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Rotate only if the primary key is at least this old: a whole number and a unit, d
+        /// (days), h (hours) or m (minutes), such as 90d.
+        #[arg(long, value_name = "AGE")]
+        if_older_than: Option<String>,
+        #[command(flatten)]
+        master: MasterKeyArgs,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    /// Show what is due: the primary encryption key and its age, whether rotation is due,
+    /// which replaced keys are due for retirement (decrypt-only for longer than
+    /// --retire-after: rewrap, then disable them), and how many keys are in each state.
+    Status {
+        /// The keyring file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// How old the primary key may get (d, h or m; default 90d).
+        #[arg(long, value_name = "AGE", default_value = "90d")]
+        rotate_after: String,
+        /// How long a replaced key may stay decrypt-only (d, h or m; default 30d).
+        #[arg(long, value_name = "AGE", default_value = "30d")]
+        retire_after: String,
         #[command(flatten)]
         master: MasterKeyArgs,
         #[command(flatten)]
@@ -238,6 +265,29 @@ pub(crate) enum KeyringCommand {
         master: MasterKeyArgs,
         #[command(flatten)]
         pin: PinArgs,
+    },
+    /// Erase a disabled key's material for good. Its id stays, so values still on it fail
+    /// as `key_destroyed`. Refused unless the key is disabled.
+    Destroy {
+        /// The keyring file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The key's id, as `list` prints it.
+        #[arg(value_name = "KEY_ID")]
+        key_id: String,
+        #[command(flatten)]
+        master: MasterKeyArgs,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    /// Count the ciphertexts read from standard input (text form, one per line; blank lines
+    /// skipped) per key id, from their headers, without decrypting: one line per key, `ID
+    /// COUNT`, tab-separated. With --key, prints only that key's count and exits 1 when it
+    /// is not zero. A line that is not a ciphertext exits 1.
+    Census {
+        /// The key whose count to check.
+        #[arg(long, value_name = "KEY_ID")]
+        key: Option<String>,
     },
     /// Print the keyring file's generation, after checking it opens under the master key:
     /// the number to pin with --min-generation. Each save (new, rotate, disable) adds one.

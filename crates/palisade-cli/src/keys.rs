@@ -1,12 +1,12 @@
-//! `palisade keyring new|rotate|list|disable|generation` and `palisade
+//! `palisade keyring new|rotate|status|list|disable|destroy|census|generation` and `palisade
 //! encrypt|decrypt|rewrap`, on palisade-crypt's keyrings and field encryption. Every command
 //! that opens an existing keyring file takes `--min-generation` (rollback pinning).
 
-use std::{fmt::Write as _, io::Write, path::Path};
+use std::{collections::BTreeMap, fmt::Write as _, io::Write, path::Path, time::Duration};
 
 use palisade_crypt::{
     Ciphertext, Context, ContextError, Crypter, DecryptErrorKind, KekError, KeyId, KeyPurpose,
-    Keyring, KeyringError, MASTER_KEY_ENV, MasterKey,
+    KeyState, Keyring, KeyringError, MASTER_KEY_ENV, MasterKey, RotationPolicy,
 };
 
 use crate::{
@@ -115,7 +115,18 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
                 .map_err(|e| keyring_failure(&e))?;
             print(&format!("{primary}\n"))
         }
-        KeyringCommand::Rotate { file, master, pin } => {
+        KeyringCommand::Rotate {
+            file,
+            if_older_than: Some(age),
+            master,
+            pin,
+        } => rotate_if_older(&file, &age, &master, &pin),
+        KeyringCommand::Rotate {
+            file,
+            if_older_than: None,
+            master,
+            pin,
+        } => {
             let master = master_key(&master)?;
             let mut keyring = load(&file, &master, &pin)?;
             let id = keyring
@@ -151,19 +162,214 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
             pin,
         } => {
             let master = master_key(&master)?;
-            let id = KeyId::parse(&key_id).ok_or_else(|| {
-                Failure::usage("KEY_ID must be a key id as `keyring list` prints it (8 hex digits)")
-            })?;
+            let id = key_id_arg(&key_id)?;
             let mut keyring = load(&file, &master, &pin)?;
             keyring.disable(id).map_err(|e| keyring_failure(&e))?;
             save(&mut keyring, &file, &master)
         }
+        KeyringCommand::Status {
+            file,
+            rotate_after,
+            retire_after,
+            master,
+            pin,
+        } => status(&file, &rotate_after, &retire_after, &master, &pin),
+        KeyringCommand::Destroy {
+            file,
+            key_id,
+            master,
+            pin,
+        } => {
+            let master = master_key(&master)?;
+            let id = key_id_arg(&key_id)?;
+            let mut keyring = load(&file, &master, &pin)?;
+            keyring.destroy(id).map_err(|e| keyring_failure(&e))?;
+            save(&mut keyring, &file, &master)
+        }
+        KeyringCommand::Census { key } => census(key.as_deref()),
         KeyringCommand::Generation { file, master, pin } => {
             let master = master_key(&master)?;
             let keyring = load(&file, &master, &pin)?;
             print(&format!("{}\n", keyring.generation()))
         }
     }
+}
+
+fn key_id_arg(text: &str) -> Result<KeyId, Failure> {
+    KeyId::parse(text).ok_or_else(|| {
+        Failure::usage("KEY_ID must be a key id as `keyring list` prints it (8 hex digits)")
+    })
+}
+
+/// Parses an age such as `90d`, `12h` or `30m`: a whole number without leading zeros, above
+/// zero, and one unit. Anything else (`1.5d`, `90`, `90D`, `1d12h`, spaces, signs) is refused.
+pub(crate) fn parse_age(text: &str) -> Option<Duration> {
+    let unit = text.chars().next_back()?;
+    let number = &text[..text.len() - unit.len_utf8()];
+    let unit_secs: u64 = match unit {
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        _ => return None,
+    };
+    if number.is_empty() || number.starts_with('0') || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = number.parse().ok()?;
+    n.checked_mul(unit_secs).map(Duration::from_secs)
+}
+
+fn age_arg(option: &str, text: &str) -> Result<Duration, Failure> {
+    parse_age(text).ok_or_else(|| {
+        Failure::usage(format!(
+            "{option}: an age is a whole number above zero and a unit, d (days), h (hours) or m \
+             (minutes), such as 90d"
+        ))
+    })
+}
+
+/// An age for people: whole days from one day up, else hours, else minutes.
+pub(crate) fn show_age(age: Duration) -> String {
+    let secs = age.as_secs();
+    let (n, unit) = if secs >= 86_400 {
+        (secs / 86_400, "day")
+    } else if secs >= 3_600 {
+        (secs / 3_600, "hour")
+    } else {
+        (secs / 60, "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+fn policy(rotate_after: Duration, retire_after: Duration) -> Result<RotationPolicy, Failure> {
+    RotationPolicy::new(rotate_after, retire_after)
+        .map_err(|e| Failure::usage(format!("rotation policy: {e}")))
+}
+
+/// `keyring rotate --if-older-than AGE`: rotates only when the primary key is due; exits 0
+/// either way.
+fn rotate_if_older(file: &Path, age: &str, master: &MasterKeyArgs, pin: &PinArgs) -> CmdResult {
+    let period = age_arg("--if-older-than", age)?;
+    let master = master_key(master)?;
+    let mut keyring = load(file, &master, pin)?;
+    let status = policy(period, period)?
+        .status(&keyring)
+        .map_err(|e| keyring_failure(&e))?;
+    let old = status.primary();
+    if !status.rotate_due() {
+        return print(&format!(
+            "not due: primary key {} is {} old, under {age}; nothing changed\n",
+            old.id,
+            show_age(status.primary_age())
+        ));
+    }
+    let new = keyring
+        .rotate(KeyPurpose::Encryption)
+        .map_err(|e| keyring_failure(&e))?;
+    save(&mut keyring, file, &master)?;
+    print(&format!(
+        "rotated: {new} is the primary key; {} ({} old) is decrypt-only\n",
+        old.id,
+        show_age(status.primary_age())
+    ))
+}
+
+/// `keyring status`: what is due under the policy given.
+fn status(
+    file: &Path,
+    rotate_after: &str,
+    retire_after: &str,
+    master: &MasterKeyArgs,
+    pin: &PinArgs,
+) -> CmdResult {
+    let policy = policy(
+        age_arg("--rotate-after", rotate_after)?,
+        age_arg("--retire-after", retire_after)?,
+    )?;
+    let master = master_key(master)?;
+    let keyring = load(file, &master, pin)?;
+    let status = policy.status(&keyring).map_err(|e| keyring_failure(&e))?;
+    let primary = status.primary();
+    let mut text = format!(
+        "primary key: {}, version {}, {} old\n",
+        primary.id,
+        primary.version,
+        show_age(status.primary_age())
+    );
+    if status.rotate_due() {
+        let _ = writeln!(text, "rotation: due (older than {rotate_after})");
+    } else {
+        let _ = writeln!(text, "rotation: not due (rotate at {rotate_after})");
+    }
+    if status.retire_due().is_empty() {
+        let _ = writeln!(text, "retirement: none due (retire after {retire_after})");
+    }
+    let now = keyring_now();
+    for k in status.retire_due() {
+        let _ = writeln!(
+            text,
+            "retirement: due for {}, decrypt-only for {} (over {retire_after}): rewrap, then \
+             disable it",
+            k.id,
+            show_age(Duration::from_secs(now.saturating_sub(k.changed_at)))
+        );
+    }
+    let _ = writeln!(
+        text,
+        "keys: {} primary, {} decrypt-only, {} disabled, {} destroyed",
+        status.keys_in(KeyState::Primary),
+        status.keys_in(KeyState::DecryptOnly),
+        status.keys_in(KeyState::Disabled),
+        status.keys_in(KeyState::Destroyed)
+    );
+    print(&text)
+}
+
+fn keyring_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The most census input read: a million ciphertexts of a few hundred bytes.
+const MAX_CENSUS_INPUT: usize = 1 << 30;
+
+/// `keyring census [--key KEY_ID]`: ciphertexts per key, from their headers.
+fn census(key: Option<&str>) -> CmdResult {
+    let key = key.map(key_id_arg).transpose()?;
+    let raw = input::stdin_bounded(MAX_CENSUS_INPUT, "the ciphertexts on standard input")?;
+    let text = std::str::from_utf8(&raw)
+        .map_err(|_| Failure::negative("census: the input is not text"))?;
+    let mut counts: BTreeMap<KeyId, u64> = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let ciphertext = Ciphertext::from_text(line).map_err(|e| {
+            Failure::negative(format!(
+                "census: line {} is not a ciphertext ({})",
+                n + 1,
+                e.kind().as_str()
+            ))
+        })?;
+        *counts.entry(ciphertext.key_id()).or_default() += 1;
+    }
+    let Some(id) = key else {
+        let mut out = String::new();
+        for (id, n) in counts {
+            let _ = writeln!(out, "{id}\t{n}");
+        }
+        return print(&out);
+    };
+    let remaining = counts.get(&id).copied().unwrap_or(0);
+    print(&format!("{remaining}\n"))?;
+    if remaining > 0 {
+        return Err(Failure::negative(format!(
+            "{remaining} ciphertext(s) still use that key; rewrap them first"
+        )));
+    }
+    Ok(())
 }
 
 fn primary_id(keyring: &Keyring) -> Result<KeyId, Failure> {
@@ -243,6 +449,55 @@ pub(crate) fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_are_parsed_strictly() {
+        assert_eq!(parse_age("90d"), Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_age("12h"), Some(Duration::from_secs(12 * 3_600)));
+        assert_eq!(parse_age("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_age("10m"), Some(Duration::from_secs(600)));
+        for bad in [
+            "",
+            "d",
+            "0d",
+            "00d",
+            "090d",
+            "90",
+            "90D",
+            "90s",
+            "90w",
+            " 90d",
+            "90d ",
+            "+90d",
+            "-1d",
+            "1.5d",
+            "9 0d",
+            "90dd",
+            "1d12h",
+            "d90",
+            "\u{0669}d",
+            "90\u{0434}",
+            "18446744073709551615d",
+            "99999999999999999999m",
+        ] {
+            assert_eq!(parse_age(bad), None, "{bad:?}");
+        }
+        // The largest day count that fits in seconds, and one more.
+        let max_days = u64::MAX / 86_400;
+        assert!(parse_age(&format!("{max_days}d")).is_some());
+        assert_eq!(parse_age(&format!("{}d", max_days + 1)), None);
+    }
+
+    #[test]
+    fn ages_are_shown_in_the_largest_whole_unit() {
+        assert_eq!(show_age(Duration::from_secs(0)), "0 minutes");
+        assert_eq!(show_age(Duration::from_secs(60)), "1 minute");
+        assert_eq!(show_age(Duration::from_secs(3_599)), "59 minutes");
+        assert_eq!(show_age(Duration::from_secs(3_600)), "1 hour");
+        assert_eq!(show_age(Duration::from_secs(86_399)), "23 hours");
+        assert_eq!(show_age(Duration::from_secs(86_400)), "1 day");
+        assert_eq!(show_age(Duration::from_secs(100 * 86_400 + 5)), "100 days");
+    }
 
     #[test]
     fn dates() {

@@ -461,6 +461,60 @@ fn rows(f: &Fixtures) -> Vec<Row> {
             2,
         ),
         row(
+            "keyring rotate --if-older-than (malformed)",
+            &["keyring", "rotate", ring, "--if-older-than", MARK],
+            b"",
+            2,
+        ),
+        row(
+            "keyring status FILE (missing)",
+            &["keyring", "status", &missing],
+            b"",
+            2,
+        ),
+        row(
+            "keyring status --rotate-after (malformed)",
+            &["keyring", "status", ring, "--rotate-after", MARK],
+            b"",
+            2,
+        ),
+        row(
+            "keyring status --retire-after (malformed)",
+            &["keyring", "status", ring, "--retire-after", MARK],
+            b"",
+            2,
+        ),
+        row(
+            "keyring destroy FILE (missing)",
+            &["keyring", "destroy", &missing, MARK_KEY_ID],
+            b"",
+            2,
+        ),
+        row(
+            "keyring destroy KEY_ID (malformed)",
+            &["keyring", "destroy", ring, MARK],
+            b"",
+            2,
+        ),
+        row(
+            "keyring destroy KEY_ID (unknown)",
+            &["keyring", "destroy", ring, MARK_KEY_ID],
+            b"",
+            2,
+        ),
+        row(
+            "keyring census --key (malformed)",
+            &["keyring", "census", "--key", MARK],
+            b"",
+            2,
+        ),
+        row(
+            "keyring census --key (no ciphertext on it)",
+            &["keyring", "census", "--key", MARK_KEY_ID],
+            b"",
+            0,
+        ),
+        row(
             "keyring --master-key-file (missing)",
             &["keyring", "list", ring, "--master-key-file", &missing],
             b"",
@@ -705,9 +759,16 @@ fn rows(f: &Fixtures) -> Vec<Row> {
             2,
         ),
     ];
-    for verb in ["new", "rotate", "disable", "generation"] {
+    for verb in [
+        "new",
+        "rotate",
+        "status",
+        "disable",
+        "destroy",
+        "generation",
+    ] {
         let mut args = vec!["keyring", verb, ring];
-        if verb == "disable" {
+        if verb == "disable" || verb == "destroy" {
             args.push(MARK_KEY_ID);
         }
         args.extend(["--master-key-file", &missing]);
@@ -721,9 +782,16 @@ fn rows(f: &Fixtures) -> Vec<Row> {
         b"",
         2,
     ));
-    for verb in ["rotate", "list", "disable", "generation"] {
+    for verb in [
+        "rotate",
+        "status",
+        "list",
+        "disable",
+        "destroy",
+        "generation",
+    ] {
         let mut args = vec!["keyring", verb, ring];
-        if verb == "disable" {
+        if verb == "disable" || verb == "destroy" {
             args.push(MARK_KEY_ID);
         }
         args.extend(["--min-generation", MARK]);

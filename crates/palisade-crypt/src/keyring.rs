@@ -230,6 +230,11 @@ impl Keyring {
         self.generation
     }
 
+    /// Now, by the keyring's clock.
+    pub(crate) fn now_unix(&self) -> u64 {
+        self.clock.now_unix()
+    }
+
     /// Uses `clock` for the dates of later changes.
     pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
         self.clock = clock;

@@ -14,6 +14,7 @@ mod job;
 mod kek;
 mod keyring;
 mod padding;
+mod rotation;
 #[cfg(feature = "serde")]
 mod serde;
 mod storage;
@@ -33,6 +34,7 @@ pub use crate::{
     kek::{KeyEncryptionKey, MASTER_KEY_ENV, MasterKey},
     keyring::{KeyId, KeyInfo, KeyPurpose, KeyState, Keyring},
     padding::{InvalidBucket, Padding},
+    rotation::{InvalidPolicy, RotationPolicy, RotationStatus},
 };
 
 #[doc(hidden)]

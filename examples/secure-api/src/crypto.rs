@@ -9,7 +9,7 @@ use std::{
 
 use palisade_crypt::{
     Ciphertext, Context, Crypter, DecryptErrorKind, FileCheckpoint, KeyPurpose, Keyring, MasterKey,
-    Padding, Record, RecordSource, RewrapJob,
+    Padding, Record, RecordSource, RewrapJob, RotationPolicy,
 };
 use rusqlite::params;
 
@@ -260,6 +260,38 @@ impl RecordSource for UserColumns<'_> {
             Ok(n == 1)
         })
     }
+}
+
+/// `rotate-keys --if-due`: `None` when a rotation should run (the primary encryption key is
+/// `key_rotation_days` old, or a checkpoint says an interrupted rotation waits to be
+/// finished), otherwise why not.
+///
+/// # Errors
+/// [`CryptoError`] when the keyring cannot be opened.
+pub(crate) fn rotation_due(
+    config: &crate::config::Config,
+    master: &Secret,
+) -> Result<Option<String>, CryptoError> {
+    let path = &config.keyring;
+    if path.with_extension("rewrap-checkpoint").exists() {
+        return Ok(None);
+    }
+    let master = master_key(master)?;
+    let keyring = load_or_create(path, &master)?;
+    let policy = RotationPolicy::days(config.key_rotation_days, config.key_rotation_days)
+        .map_err(|e| keyring_error(path, &e))?;
+    let status = policy
+        .status(&keyring)
+        .map_err(|e| keyring_error(path, &e))?;
+    if status.rotate_due() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "primary key {} is {} days old, under {} days",
+        status.primary().id,
+        status.primary_age().as_secs() / 86_400,
+        config.key_rotation_days
+    )))
 }
 
 /// What `rotate-keys` did.

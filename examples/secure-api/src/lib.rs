@@ -62,8 +62,13 @@ use crate::{
 pub enum Command {
     /// Run the server.
     Serve,
-    /// Add an encryption key and re-encrypt every row.
-    RotateKeys,
+    /// Add an encryption key and re-encrypt every row; with `if_due` (`--if-due`), only when
+    /// the primary key is `key_rotation_days` old (or an interrupted rotation waits to be
+    /// finished).
+    RotateKeys {
+        /// Rotate only when due.
+        if_due: bool,
+    },
     /// Give the account `email` the role `role`.
     GrantRole {
         /// The account.
@@ -101,7 +106,7 @@ pub struct Args {
 pub const USAGE: &str = "\
 usage: secure-api [serve] [--config FILE] [--listen ADDR] [--redis-url URL]
                   [--redis-url-file FILE] [--dev]
-       secure-api rotate-keys --config FILE
+       secure-api rotate-keys [--if-due] --config FILE
        secure-api grant-role EMAIL ROLE [--config FILE]
        secure-api audit-init --verifier-out FILE [--config FILE]
 
@@ -127,6 +132,7 @@ impl Args {
             dev: false,
         };
         let mut verifier_out = None;
+        let mut if_due = false;
         let mut positional = Vec::new();
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
@@ -165,6 +171,7 @@ impl Args {
                 }
                 "--verifier-out" => verifier_out = Some(PathBuf::from(value("--verifier-out")?)),
                 "--dev" => out.dev = true,
+                "--if-due" => if_due = true,
                 "-h" | "--help" => out.command = Command::Help,
                 f if f.starts_with('-') => {
                     // Never echo the value: it may be a secret typed in the wrong place.
@@ -178,7 +185,10 @@ impl Args {
         }
         match positional.first().map(String::as_str) {
             None | Some("serve") if positional.len() <= 1 => {}
-            Some("rotate-keys") if positional.len() == 1 => out.command = Command::RotateKeys,
+            Some("rotate-keys") if positional.len() == 1 => {
+                out.command = Command::RotateKeys { if_due };
+                if_due = false;
+            }
             Some("audit-init") if positional.len() == 1 => {
                 let Some(verifier_out) = verifier_out.take() else {
                     return Err(ConfigError::Usage(format!(
@@ -198,6 +208,11 @@ impl Args {
                     "unexpected arguments\n\n{USAGE}"
                 )));
             }
+        }
+        if if_due {
+            return Err(ConfigError::Usage(format!(
+                "--if-due belongs to rotate-keys\n\n{USAGE}"
+            )));
         }
         if verifier_out.is_some() {
             return Err(ConfigError::Usage(format!(
@@ -360,15 +375,37 @@ fn key(secret: &Secret) -> &[u8] {
     secret.expose_secret()
 }
 
-/// The password hasher: the configured pepper and memory budget.
+/// The password hasher: the configured pepper (and the retired one, if given) and memory
+/// budget.
 fn password_hasher(config: &Config, secrets: &Secrets) -> Result<Hasher, StartError> {
-    let pepper = Pepper::new(
-        "p1",
-        SecretBox::new(secrets.pepper.expose_secret().to_vec().into_boxed_slice()),
-    )
-    .map_err(|e| component("pepper")(&e))?;
+    let pepper = |id: &str, secret: &Secret| {
+        Pepper::new(
+            id,
+            SecretBox::new(secret.expose_secret().to_vec().into_boxed_slice()),
+        )
+        .map_err(|e| component("pepper")(&e))
+    };
+    let mut peppers = Peppers::new(pepper(&config.pepper_id, &secrets.pepper)?);
+    match (&secrets.previous_pepper, &config.previous_pepper_id) {
+        (Some(previous), Some(id)) => {
+            peppers = peppers
+                .with_retired(pepper(id, previous)?)
+                .map_err(|e| component("pepper")(&e))?;
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(component("pepper")(
+                &"a previous pepper needs previous_pepper_id (PALISADE_PREVIOUS_PEPPER_ID)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(component("pepper")(
+                &"previous_pepper_id is set but no previous pepper is given (PALISADE_PREVIOUS_PEPPER)",
+            ));
+        }
+    }
     Hasher::builder()
-        .peppers(Peppers::new(pepper))
+        .peppers(peppers)
         .memory_budget(
             config.hash_memory_mib.saturating_mul(1024),
             Duration::from_millis(config.hash_wait_ms),
@@ -721,7 +758,20 @@ fn queue_rotation_record(
 /// `rotate-keys` and `grant-role`: work on the files, no server.
 fn offline_command(command: Command, config: &Config, secrets: &Secrets) -> i32 {
     match command {
-        Command::RotateKeys => {
+        Command::RotateKeys { if_due } => {
+            if if_due {
+                match crypto::rotation_due(config, &secrets.master_key) {
+                    Ok(None) => {}
+                    Ok(Some(not_due)) => {
+                        tracing::info!("rotate-keys: not due: {not_due}; nothing changed");
+                        return 0;
+                    }
+                    Err(e) => {
+                        tracing::error!("rotate-keys failed: {e}");
+                        return 1;
+                    }
+                }
+            }
             let db = match db::Db::open(&config.database) {
                 Ok(db) => db,
                 Err(e) => {
@@ -824,7 +874,7 @@ pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
         );
     }
     match args.command {
-        Command::RotateKeys | Command::GrantRole { .. } | Command::AuditInit { .. } => {
+        Command::RotateKeys { .. } | Command::GrantRole { .. } | Command::AuditInit { .. } => {
             offline_command(args.command, &config, &secrets)
         }
         Command::Serve | Command::Help => {

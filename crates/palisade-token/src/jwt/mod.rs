@@ -13,6 +13,7 @@ mod keys;
 mod keyset;
 #[cfg(feature = "jwks-remote")]
 mod remote;
+mod rotation;
 mod signer;
 mod verifier;
 
@@ -29,5 +30,6 @@ pub use remote::{
     DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT, FetchError, JwksError, RemoteError, RemoteJwks,
     RemoteJwksBuilder, RemoteVerifier,
 };
+pub use rotation::{RotationPolicy, ScheduledKeySet, SigningKeyStatus};
 pub use signer::{DEFAULT_TTL, Issuer};
 pub use verifier::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, Verifier};

@@ -178,6 +178,32 @@ fn files_env(dir: &Path) -> HashMap<String, String> {
     env
 }
 
+/// Runs a one-off command (`rotate-keys`, ...) on the files in `dir`, with no server, with the
+/// test secrets and `extra` environment.
+pub fn offline_command(dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_secure-api"))
+        .args(args)
+        .env_clear()
+        .envs(files_env(dir))
+        .envs(extra.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// The test master key (`PALISADE_MASTER_KEY`), as bytes.
+pub fn master_key_bytes() -> [u8; 32] {
+    let hex = SECRETS
+        .iter()
+        .find(|(k, _)| *k == "PALISADE_MASTER_KEY")
+        .map(|(_, v)| *v)
+        .unwrap();
+    let mut out = [0; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    out
+}
+
 /// A running server process; killed on drop.
 pub struct Server {
     pub port: u16,
