@@ -3,7 +3,7 @@
 use crate::{
     audit,
     run::{cargo, packages, step, succeeds, target_dir},
-    tidy, workspace_root,
+    tidy, tls_scan, workspace_root,
 };
 
 /// The projects under `checks/`: `jwt-backends` builds palisade-token with both of
@@ -65,6 +65,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         };
         step(&format!("tests {features}"), &mut tests)?;
     }
+    // The service's HTTPS as an outsider sees it: testssl.sh against a running instance.
+    tls_scan::run(None).map_err(|e| format!("{e:#}"))?;
     // Builds whose features would unify into every build of this workspace live in their own
     // (checks/); they share its target directory, so only what differs is rebuilt.
     let target = target_dir()?;
