@@ -288,6 +288,29 @@ struct Seen {
 
 /// The service's TLS: the settings every handshake uses and the certificate they are given,
 /// which [`reload`](Self::reload) replaces when the files change.
+///
+/// ```
+/// use std::collections::BTreeMap;
+///
+/// use secure_api::{Config, tls::{Reload, Tls}};
+///
+/// // A certificate and key, here handed over in environment variables (`env:` addresses).
+/// let site = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+/// let env = BTreeMap::from([
+///     ("SITE_CERT".to_owned(), site.cert.pem()),
+///     ("SITE_KEY".to_owned(), site.signing_key.serialize_pem()),
+/// ]);
+/// let config = Config {
+///     tls_cert: Some("env:SITE_CERT".to_owned()),
+///     tls_key: Some("env:SITE_KEY".to_owned()),
+///     ..Config::default()
+/// };
+/// let tls = Tls::from_config(&config, &env)?.expect("both are configured");
+/// assert_eq!(tls.served_certificate(), site.cert.der().to_vec());
+/// // Nothing changed since: nothing to do.
+/// assert!(matches!(tls.reload(), Reload::Unchanged));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Tls {
     files: Files,
