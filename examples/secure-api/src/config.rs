@@ -263,8 +263,9 @@ impl fmt::Debug for Config {
             .field("keyring", &self.keyring)
             .field("redis", &self.redis_url.as_ref().map(|_| "[configured]"))
             .field("allowed_origins", &self.allowed_origins)
-            .field("tls_cert", &self.tls_cert)
-            .field("tls_key", &self.tls_key)
+            .field("tls_cert", &self.tls_cert.as_ref().map(|_| "[configured]"))
+            // An address, unless the key itself was pasted here by mistake.
+            .field("tls_key", &self.tls_key.as_ref().map(|_| "[configured]"))
             .field("http_redirect_listen", &self.http_redirect_listen)
             .finish_non_exhaustive()
     }

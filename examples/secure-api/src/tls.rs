@@ -137,6 +137,16 @@ pub enum TlsError {
 /// `value` as an address: `env:`, `file:` and `systemd:` are palisade-secrets addresses,
 /// anything else a file path (made absolute against the working directory).
 fn address(name: &'static str, value: &str) -> Result<Address, ConfigError> {
+    // The PEM itself, pasted where its location belongs: refused without repeating it (it
+    // may be the private key), and before it can appear in a "file not found" message.
+    if value.contains('\n') || value.contains("-----BEGIN") {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "holds PEM text instead of a path or address: put it in a file or name \
+                     its variable with env:NAME"
+                .to_owned(),
+        });
+    }
     if ["env:", "file:", "systemd:"]
         .iter()
         .any(|scheme| value.starts_with(scheme))
@@ -710,6 +720,24 @@ mod tests {
         let err = Tls::from_config(&bad_address, &BTreeMap::new()).unwrap_err();
         assert!(matches!(err, TlsError::Config(_)), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A PEM pasted in place of the key's path or address is refused, and the message holds
+    /// none of it.
+    #[test]
+    fn a_pem_given_in_place_of_a_path_is_refused_without_echo() {
+        let (cert, key) = pair();
+        let body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+        let config = Config {
+            tls_cert: Some(cert),
+            tls_key: Some(key),
+            ..Config::default()
+        };
+        let err = Tls::from_config(&config, &BTreeMap::new()).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("holds PEM text"), "{message}");
+        assert!(!message.contains(&body), "{message}");
+        assert!(!format!("{config:?}").contains(&body));
     }
 
     #[test]
