@@ -5,7 +5,7 @@ use std::process::Command;
 use crate::{
     audit,
     run::{cargo, packages, step, succeeds, target_dir},
-    tidy, workspace_root,
+    tidy, tls_scan, workspace_root,
 };
 
 /// The projects under `checks/`: `jwt-backends` builds palisade-token with both of
@@ -67,6 +67,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         };
         step(&format!("tests {features}"), &mut tests)?;
     }
+    // The service's HTTPS as an outsider sees it: testssl.sh against a running instance of the
+    // binary the tests just built (no build of its own).
+    let built = target_dir()?.join("debug/secure-api");
+    tls_scan::run(built.is_file().then_some(built.as_path())).map_err(|e| format!("{e:#}"))?;
     // Builds whose features would unify into every build of this workspace live in their own
     // (checks/); they share its target directory, so only what differs is rebuilt.
     let target = target_dir()?;

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the workspace's own automation (CI, audit, benchmarks, fuzzing, tidy).
 //!
-//! Plain Rust with one dependency (`serde_json`, for cargo and criterion output), so it builds
-//! in seconds on a fresh machine and runs the same on every developer's and CI's.
+//! Plain Rust with two small dependencies (`serde_json`, for cargo, criterion and testssl.sh
+//! output; `anyhow`, for the scans' errors), so it builds in seconds on a fresh machine and
+//! runs the same on every developer's and CI's.
 
 #![forbid(unsafe_code)]
 #![allow(
@@ -17,6 +18,7 @@ mod fuzz;
 mod run;
 mod security_policy;
 mod tidy;
+mod tls_scan;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -37,6 +39,8 @@ commands:
                            criterion benches, then a table of ratios; --write records it in docs/benchmarks.md;
                            --report-only prints the table from the last run's results without running
   fuzz [--seconds N]       smoke-runs every cargo-fuzz target for N seconds (default 10; needs nightly)
+  tls-scan [--binary PATH] builds secure-api (or takes PATH), serves it with TLS and a test CA on a free loopback
+                           port, and scans it with testssl.sh; fails on a protocol or cipher finding above LOW
   tidy                     repository invariants (also run by `cargo test -p xtask`)
 ";
 
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         "audit" => audit::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "tls-scan" => tls_scan::main(rest),
         "tidy" => tidy::check(&workspace_root()).map(|()| eprintln!("tidy: ok")),
         "help" | "--help" | "-h" => {
             eprint!("{USAGE}");

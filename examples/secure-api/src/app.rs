@@ -14,9 +14,9 @@ use axum::{
 use palisade_audit::{AuditWriter, Event, Outcome, Queued};
 use palisade_http::{
     AuditLayer, BearerLayer, ClientIp, ClientIpLayer, ClientRequestIdLayer, ContentTypeLayer,
-    CsrfLayer, HttpsRedirectLayer, JwtVerifier, PolicyLimiter, RateLimitLayer, RequestLogLayer,
-    RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders, SecurityHeadersLayer,
-    TokenCsrf, catch_panic,
+    CsrfLayer, Https, HttpsRedirectLayer, JwtVerifier, PolicyLimiter, RateLimitLayer,
+    RequestLogLayer, RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders,
+    SecurityHeadersLayer, TokenCsrf, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
@@ -300,7 +300,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             backend_refusal,
         ));
+    // With TLS every request on the service's listener arrived over it: HSTS on each answer.
+    let https = if config.tls_enabled() {
+        Https::Always
+    } else {
+        Https::Detect
+    };
     let headers = SecurityHeaders::api()
+        .https(https)
         .header(
             header::CACHE_CONTROL,
             Some(HeaderValue::from_static("no-store")),
@@ -314,7 +321,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(api)
         .with_state(state.clone())
         .layer(state.audit_layer.clone());
-    if let Some(authority) = config.redirect_authority() {
+    // With TLS the listener speaks nothing else; `http_redirect_listen` redirects plain HTTP.
+    if let Some(authority) = config
+        .redirect_authority()
+        .filter(|_| !config.tls_enabled())
+    {
         // Probes stay reachable over plain HTTP for a load balancer's health checks.
         app = app.layer(
             HttpsRedirectLayer::new(authority)

@@ -119,6 +119,19 @@ pub struct Config {
     /// redirected to HTTPS there. Off when unset (behind a proxy that redirects itself, or in
     /// development over plain HTTP).
     pub https_redirect_host: Option<String>,
+    /// The certificate chain for HTTPS, in PEM (`--tls-cert`, `PALISADE_TLS_CERT`): a file path
+    /// or a palisade-secrets address (`env:NAME`, `file:/path`, `systemd:NAME`). With
+    /// [`tls_key`](Self::tls_key), the service listens with TLS only (see `src/tls.rs`).
+    pub tls_cert: Option<String>,
+    /// The certificate's private key, in PEM (`--tls-key`, `PALISADE_TLS_KEY`): a path or an
+    /// address like `tls_cert`. A file must be private to its owner (mode `0600`).
+    pub tls_key: Option<String>,
+    /// Seconds between two reads of the certificate and key files, which are served without
+    /// a restart when they change (default 60).
+    pub tls_reload_secs: u64,
+    /// A plain-HTTP listener that only answers `308` to `https://` on `https_redirect_host`
+    /// (`PALISADE_HTTP_REDIRECT_LISTEN`). Needs TLS and `https_redirect_host`.
+    pub http_redirect_listen: Option<SocketAddr>,
     /// Origins allowed by CORS and by the CSRF origin check (`scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
     /// JWT issuer and audience.
@@ -219,6 +232,10 @@ impl Default for Config {
             redis_url: None,
             redis_url_file: None,
             https_redirect_host: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_reload_secs: 60,
+            http_redirect_listen: None,
             allowed_origins: vec!["http://localhost:3000".to_owned()],
             issuer: "secure-api".to_owned(),
             access_ttl_secs: 900,
@@ -260,6 +277,10 @@ impl fmt::Debug for Config {
             .field("keyring", &self.keyring)
             .field("redis", &self.redis_url.as_ref().map(|_| "[configured]"))
             .field("allowed_origins", &self.allowed_origins)
+            .field("tls_cert", &self.tls_cert.as_ref().map(|_| "[configured]"))
+            // An address, unless the key itself was pasted here by mistake.
+            .field("tls_key", &self.tls_key.as_ref().map(|_| "[configured]"))
+            .field("http_redirect_listen", &self.http_redirect_listen)
             .finish_non_exhaustive()
     }
 }
@@ -341,6 +362,18 @@ impl Config {
         if let Some(host) = var(env, "PALISADE_HTTPS_REDIRECT_HOST") {
             config.https_redirect_host = Some(host.to_owned());
         }
+        if let Some(cert) = var(env, "PALISADE_TLS_CERT") {
+            config.tls_cert = Some(cert.to_owned());
+        }
+        if let Some(key) = var(env, "PALISADE_TLS_KEY") {
+            config.tls_key = Some(key.to_owned());
+        }
+        parse_env(env, "PALISADE_TLS_RELOAD_SECS", &mut config.tls_reload_secs)?;
+        if var(env, "PALISADE_HTTP_REDIRECT_LISTEN").is_some() {
+            let mut listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            parse_env(env, "PALISADE_HTTP_REDIRECT_LISTEN", &mut listen)?;
+            config.http_redirect_listen = Some(listen);
+        }
         if let Some(url) = var(env, "PALISADE_REDIS_URL") {
             config.redis_url = Some(url.to_owned());
         }
@@ -368,6 +401,11 @@ impl Config {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Whether the service listens with TLS (a certificate and a key are configured).
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
     }
 
     /// The numeric limits and timeouts from `PALISADE_*`.
@@ -447,6 +485,41 @@ impl Config {
         (authority.as_str() == host && !host.contains('@') && !host.is_empty()).then_some(authority)
     }
 
+    /// The TLS settings: a certificate and a key together, a sane reload interval, and the
+    /// redirect listener only beside TLS, with a host to redirect to.
+    pub(crate) fn validate_tls(&self) -> Result<(), ConfigError> {
+        let bad = |name, reason: &str| {
+            Err(ConfigError::Invalid {
+                name,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return bad(
+                "tls_cert",
+                "tls_cert and tls_key are given together or not at all",
+            );
+        }
+        if self.tls_reload_secs == 0 || self.tls_reload_secs > 86_400 {
+            return bad("tls_reload_secs", "must be 1..=86400");
+        }
+        if self.http_redirect_listen.is_some() {
+            if !self.tls_enabled() {
+                return bad(
+                    "http_redirect_listen",
+                    "redirects to HTTPS, so it needs tls_cert and tls_key",
+                );
+            }
+            if self.https_redirect_host.is_none() {
+                return bad(
+                    "http_redirect_listen",
+                    "needs https_redirect_host: the redirect never goes to the client's Host",
+                );
+            }
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |name, reason: &str| {
             Err(ConfigError::Invalid {
@@ -460,6 +533,7 @@ impl Config {
                 "must be a host name, with :port if not 443",
             );
         }
+        self.validate_tls()?;
         if self.access_ttl_secs == 0 || self.access_ttl_secs > 24 * 3600 {
             return bad("access_ttl_secs", "must be 1..=86400");
         }
@@ -1019,6 +1093,61 @@ mod tests {
         )
         .unwrap_err();
         assert!(missing.to_string().contains("not found"), "{missing}");
+    }
+
+    /// TLS settings: from `PALISADE_*`, the certificate and key together, the redirect
+    /// listener only beside TLS and with a host to redirect to.
+    #[test]
+    fn tls_settings_are_read_and_checked() {
+        let both = env(&[
+            ("PALISADE_TLS_CERT", "/etc/secure-api/cert.pem"),
+            ("PALISADE_TLS_KEY", "systemd:tls-key"),
+            ("PALISADE_TLS_RELOAD_SECS", "5"),
+        ]);
+        let config = Config::load(None, &both).unwrap();
+        assert!(config.tls_enabled());
+        assert_eq!(config.tls_key.as_deref(), Some("systemd:tls-key"));
+        assert_eq!(config.tls_reload_secs, 5);
+        let invalid = |pairs: &[(&str, &str)]| {
+            let err = Config::load(None, &env(pairs)).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{err}");
+            err.to_string()
+        };
+        assert!(invalid(&[("PALISADE_TLS_CERT", "/c.pem")]).contains("together"));
+        assert!(
+            invalid(&[("PALISADE_HTTP_REDIRECT_LISTEN", "127.0.0.1:8081")])
+                .contains("needs tls_cert")
+        );
+        assert!(
+            invalid(&[
+                ("PALISADE_TLS_CERT", "/c.pem"),
+                ("PALISADE_TLS_KEY", "/k.pem"),
+                ("PALISADE_HTTP_REDIRECT_LISTEN", "127.0.0.1:8081"),
+            ])
+            .contains("https_redirect_host")
+        );
+        let redirect = Config::load(
+            None,
+            &env(&[
+                ("PALISADE_TLS_CERT", "/c.pem"),
+                ("PALISADE_TLS_KEY", "/k.pem"),
+                ("PALISADE_HTTP_REDIRECT_LISTEN", "127.0.0.1:8081"),
+                ("PALISADE_HTTPS_REDIRECT_HOST", "api.example.com"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            redirect.http_redirect_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 8081)))
+        );
+        assert!(
+            invalid(&[
+                ("PALISADE_TLS_CERT", "/c.pem"),
+                ("PALISADE_TLS_KEY", "/k.pem"),
+                ("PALISADE_TLS_RELOAD_SECS", "0"),
+            ])
+            .contains("tls_reload_secs")
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod handlers;
 pub mod metrics;
 mod problem;
 mod server;
+pub mod tls;
 pub mod token_store;
 
 use std::{
@@ -98,6 +99,10 @@ pub struct Args {
     pub redis_url: Option<String>,
     /// `--redis-url-file FILE`.
     pub redis_url_file: Option<PathBuf>,
+    /// `--tls-cert PATH|ADDRESS`: the certificate chain for HTTPS.
+    pub tls_cert: Option<String>,
+    /// `--tls-key PATH|ADDRESS`: its private key (a path or address, never the key itself).
+    pub tls_key: Option<String>,
     /// `--dev`: throwaway secrets, loudly insecure.
     pub dev: bool,
 }
@@ -105,14 +110,17 @@ pub struct Args {
 /// The usage text.
 pub const USAGE: &str = "\
 usage: secure-api [serve] [--config FILE] [--listen ADDR] [--redis-url URL]
-                  [--redis-url-file FILE] [--dev]
+                  [--redis-url-file FILE] [--tls-cert PATH|ADDRESS --tls-key PATH|ADDRESS]
+                  [--dev]
        secure-api rotate-keys [--if-due] --config FILE
        secure-api grant-role EMAIL ROLE [--config FILE]
        secure-api audit-init --verifier-out FILE [--config FILE]
 
 Secrets come from PALISADE_<NAME> or PALISADE_<NAME>_FILE (or [secrets] in the config file),
 never from the command line: a Redis URL with a password goes in --redis-url-file or
-PALISADE_REDIS_URL. --dev generates throwaway secrets and is insecure.
+PALISADE_REDIS_URL. --tls-cert and --tls-key (PEM files, or env:, file: or systemd:
+addresses) serve HTTPS only, reloading them when they change. --dev generates throwaway
+secrets and is insecure.
 
 audit-init creates the audit log and writes its verifier bundle to FILE (never over an
 existing file): move FILE off this machine; `palisade audit verify DIR --verifier FILE`.";
@@ -129,6 +137,8 @@ impl Args {
             listen: None,
             redis_url: None,
             redis_url_file: None,
+            tls_cert: None,
+            tls_key: None,
             dev: false,
         };
         let mut verifier_out = None;
@@ -169,6 +179,8 @@ impl Args {
                 "--redis-url-file" => {
                     out.redis_url_file = Some(PathBuf::from(value("--redis-url-file")?));
                 }
+                "--tls-cert" => out.tls_cert = Some(value("--tls-cert")?),
+                "--tls-key" => out.tls_key = Some(value("--tls-key")?),
                 "--verifier-out" => verifier_out = Some(PathBuf::from(value("--verifier-out")?)),
                 "--dev" => out.dev = true,
                 "--if-due" => if_due = true,
@@ -279,6 +291,13 @@ pub fn load(args: &Args, env: &BTreeMap<String, String>) -> Result<(Config, Secr
     if let Some(path) = &args.redis_url_file {
         config.redis_url = Some(config::read_redis_url(path)?);
     }
+    if let Some(cert) = &args.tls_cert {
+        config.tls_cert = Some(cert.clone());
+    }
+    if let Some(key) = &args.tls_key {
+        config.tls_key = Some(key.clone());
+    }
+    config.validate_tls()?;
     if args.dev && args.config.is_none() {
         // Throwaway secrets cannot open yesterday's keyring or audit log: a fresh directory.
         let dir = files::new_dev_dir(&std::env::temp_dir()).map_err(|e| ConfigError::Invalid {
@@ -640,6 +659,19 @@ pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
 ) -> Result<(), StartError> {
+    serve_with(state, listener, None).await
+}
+
+/// [`serve`], over TLS when `https` is given ([`tls`]: the certificate reloaded when its files
+/// change, and the plain-HTTP redirect listener if one is bound).
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    https: Option<tls::Https>,
+) -> Result<(), StartError> {
     let background = state.clone();
     let ticker = tokio::spawn(async move {
         // Every second: the records the offline commands queued, the counts of closed
@@ -682,7 +714,13 @@ pub async fn serve(
         state.config.max_connections_per_client,
         state.resolver.clone(),
     );
-    server::run(listener, app, limits, gate, server::shutdown_signal()).await;
+    match https {
+        None => server::run(listener, app, limits, gate, None, server::shutdown_signal()).await,
+        Some(https) => {
+            let authority = state.config.redirect_authority();
+            tls::serve(https, listener, app, limits, gate, authority).await;
+        }
+    }
     ticker.abort();
     reset_worker.abort();
     state.audit_layer.flush_refusals(true);
@@ -879,6 +917,13 @@ pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
         }
         Command::Serve | Command::Help => {
             let (listen, admin_listen) = (config.listen, config.admin_listen);
+            let tls = match tls::Tls::from_config(&config, &env) {
+                Ok(tls) => tls,
+                Err(e) => {
+                    tracing::error!("refusing to start: {e}");
+                    return 2;
+                }
+            };
             let state = match build_state(config, &secrets).await {
                 Ok(state) => state,
                 Err(e) => {
@@ -901,10 +946,25 @@ pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
                     return 1;
                 }
             };
+            let https = match (tls, state.config.http_redirect_listen) {
+                (None, _) => None,
+                (Some(tls), None) => Some(tls::Https::new(tls, None)),
+                (Some(tls), Some(redirect)) => {
+                    match tokio::net::TcpListener::bind(redirect).await {
+                        Ok(l) => Some(tls::Https::new(tls, Some(l))),
+                        Err(e) => {
+                            tracing::error!(
+                                "cannot listen on {redirect} (http_redirect_listen): {e}"
+                            );
+                            return 1;
+                        }
+                    }
+                }
+            };
             tokio::spawn(metrics::serve_admin(state.clone(), admin));
             let addr = listener.local_addr().map_or(listen, |a| a);
-            tracing::info!(%addr, %admin_listen, "secure-api listening");
-            match serve(state, listener).await {
+            tracing::info!(%addr, %admin_listen, tls = https.is_some(), "secure-api listening");
+            match serve_with(state, listener, https).await {
                 Ok(()) => 0,
                 Err(e) => {
                     tracing::error!("{e}");

@@ -1,7 +1,8 @@
 //! The HTTP/1.1 server around the router: hyper's connection settings (the header-read timeout,
 //! which also ends idle keep-alive connections), the connection caps per client and in all
 //! (`connections.rs`), tower-http's request and body timeouts, tower's concurrency limit, and a
-//! graceful shutdown on SIGTERM or Ctrl-C.
+//! graceful shutdown on SIGTERM or Ctrl-C. With TLS (`tls.rs`) each accepted connection is
+//! handshaken first, within the header-read timeout.
 
 use std::{future::Future, pin::pin, time::Duration};
 
@@ -16,13 +17,15 @@ use axum::{
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
+    server::graceful::{GracefulShutdown, Watcher},
     service::TowerToHyperService,
 };
 use palisade_http::{
     Problem,
     tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer},
 };
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsAcceptor;
 use tower::{BoxError, ServiceBuilder, ServiceExt as _, limit::GlobalConcurrencyLimitLayer};
 
 use crate::{
@@ -111,11 +114,14 @@ pub(crate) async fn shutdown_signal() {
 /// Accepts connections on `listener` and serves `router` on each until `shutdown` resolves;
 /// then stops accepting, lets in-flight requests finish (up to the shutdown grace) and
 /// returns. A connection `gate` refuses is closed at once, before anything is read from it.
+/// With `tls`, a connection is served only once its handshake completes, which must happen
+/// within the header-read timeout; a failed or slow handshake closes it.
 pub(crate) async fn run(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: Limits,
     gate: ConnectionGate,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -157,12 +163,21 @@ pub(crate) async fn run(
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request.map(Body::new)
             });
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(target: "secure_api::server", error = %e, "connection ended");
+            match tls {
+                None => serve_connection(&http, watcher, stream, service).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_read, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(&http, watcher, stream, service).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(target: "secure_api::tls", error = %e, "handshake failed");
+                        }
+                        Err(_) => {
+                            tracing::debug!(target: "secure_api::tls", "handshake timed out");
+                        }
+                    }
+                }
             }
             drop(permit);
         });
@@ -173,6 +188,25 @@ pub(crate) async fn run(
         .is_err()
     {
         tracing::warn!("in-flight requests still running after the shutdown grace; dropped");
+    }
+}
+
+/// Serves HTTP/1.1 on one connection (plain or TLS) until it ends; a graceful shutdown lets
+/// its request in flight finish.
+async fn serve_connection<I, S>(
+    http: &hyper::server::conn::http1::Builder,
+    watcher: Watcher,
+    io: I,
+    service: S,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<Request<Incoming>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::error::Error + Send + Sync + 'static,
+{
+    let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(target: "secure_api::server", error = %e, "connection ended");
     }
 }
 
