@@ -17,6 +17,7 @@ mod padding;
 #[cfg(feature = "serde")]
 mod serde;
 mod storage;
+mod telemetry;
 
 pub use crate::{
     blind_index::{BlindIndex, BlindIndexer, InvalidIndexSize},
