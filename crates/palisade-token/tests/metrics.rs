@@ -316,3 +316,36 @@ fn hostile_input_leaves_series_bounded() {
         assert!(!name.contains("zz"), "{name}");
     }
 }
+
+/// The Redis store's round trips are timed under `backend="redis"`.
+#[cfg(feature = "redis")]
+#[test]
+fn redis_store_round_trips_are_timed() {
+    use palisade_token::store::RedisStore;
+    let redis = palisade_testkit::RedisServer::start().expect("redis-server");
+    let url = redis.url();
+    let series = capture(|| {
+        block_on(async {
+            let store = RedisStore::connect(&url, "metrics-test").await.unwrap();
+            let list = RevocationList::new(store).clock(Arc::new(ManualClock::new(NOW)));
+            list.revoke("jti-1", NOW + 600).await.unwrap();
+            list.revoke_subject_before("alice", NOW + 1).await.unwrap();
+        });
+    });
+    for operation in ["revoke", "revoke_subject_before"] {
+        assert_eq!(
+            histogram_len(
+                &series,
+                &format!(
+                    "palisade_token_store_duration_seconds{{backend=redis,operation={operation}}}"
+                )
+            ),
+            1,
+            "{operation}"
+        );
+    }
+    assert_eq!(
+        counter(&series, "palisade_token_revocations_total{scope=token}"),
+        1
+    );
+}
