@@ -16,6 +16,7 @@ pub mod merkle;
 mod prune;
 mod pseudonym;
 mod record;
+mod telemetry;
 #[cfg(feature = "tracing")]
 mod tracing;
 mod verify;

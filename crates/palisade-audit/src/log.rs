@@ -759,6 +759,12 @@ impl AuditLog {
     /// [`AppendError`]: an I/O failure (after which the log must be opened again), a record
     /// too large, or a clock that jumped absurdly far.
     pub fn append(&mut self, event: Event) -> Result<Receipt, AppendError> {
+        let result = self.append_unmetered(event);
+        crate::telemetry::appended(result.is_ok());
+        result
+    }
+
+    fn append_unmetered(&mut self, event: Event) -> Result<Receipt, AppendError> {
         let now = self.clock.now();
         self.seal_elapsed(now)?;
         let body = Body::Event(event.into_redacted_json(&self.redactor));
@@ -924,6 +930,7 @@ impl AuditLog {
     /// The result of replacing the key file; a failure poisons the log.
     fn key_saved(&mut self, saved: Result<(), OpenError>) -> Result<(), AppendError> {
         saved.map_err(|e| {
+            crate::telemetry::write_failed();
             self.poisoned = true;
             match e {
                 OpenError::Io { path, source } => AppendError::Io { path, source },
@@ -990,6 +997,7 @@ impl AuditLog {
             self.rotate(seq)?;
         }
         if let Err(source) = self.file.write_all(line.as_bytes()) {
+            crate::telemetry::write_failed();
             self.poisoned = true;
             return Err(AppendError::Io {
                 path: self.path.clone(),
@@ -1041,7 +1049,11 @@ impl AuditLog {
         if self.durable_seq == self.next_seq {
             return Ok(());
         }
-        if let Err(source) = self.file.sync_data() {
+        let timer = crate::telemetry::sync_started();
+        let synced = self.file.sync_data();
+        crate::telemetry::synced(&timer);
+        if let Err(source) = synced {
+            crate::telemetry::write_failed();
             self.poisoned = true;
             return Err(AppendError::Io {
                 path: self.path.clone(),

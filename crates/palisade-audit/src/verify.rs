@@ -221,6 +221,36 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// A short stable `snake_case` name of the kind, without its details: for log fields and
+    /// metric labels.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. } => "malformed",
+            Self::TornLastLine => "torn_last_line",
+            Self::BadGenesis => "bad_genesis",
+            Self::WrongKey => "wrong_key",
+            Self::BrokenChain => "broken_chain",
+            Self::BadMac => "bad_mac",
+            Self::SequenceGap { .. } => "sequence_gap",
+            Self::TimeWentBackwards { .. } => "time_went_backwards",
+            Self::MissingEpoch { .. } => "missing_epoch",
+            Self::EpochAfterSeal { .. } => "epoch_after_seal",
+            Self::EpochOutOfReach { .. } => "epoch_out_of_reach",
+            Self::BadCut { .. } => "bad_cut",
+            Self::Pruned { .. } => "pruned",
+            Self::TrustedBeforeCut { .. } => "trusted_before_cut",
+            Self::NotAnchored { .. } => "not_anchored",
+            Self::CheckpointMismatch { .. } => "checkpoint_mismatch",
+            Self::BadCheckpointSignature { .. } => "bad_checkpoint_signature",
+            Self::TrustedFromOtherLog => "trusted_from_other_log",
+            Self::TruncatedBelowTrusted { .. } => "truncated_below_trusted",
+            Self::ForkedFromTrusted { .. } => "forked_from_trusted",
+            Self::Stale { .. } => "stale",
+            Self::UnsealedTail { .. } => "unsealed_tail",
+            Self::UncheckpointedTail { .. } => "uncheckpointed_tail",
+        }
+    }
+
     /// How serious it is.
     pub fn severity(&self) -> Severity {
         match self {
@@ -713,6 +743,7 @@ impl<'v> State<'v> {
     }
 
     fn report(&mut self, position: &Position, kind: FindingKind) {
+        crate::telemetry::finding(&kind);
         if self.findings.len() < MAX_FINDINGS {
             self.findings.push(Finding {
                 position: position.clone(),
@@ -1233,4 +1264,76 @@ pub fn tree_of(records: &[Record]) -> crate::merkle::Tree {
         tree.push(r.hash);
     }
     tree
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FindingKind as K;
+    use crate::Timestamp;
+
+    /// Metric labels and log fields: every `FindingKind` has its own `snake_case` name
+    /// (`as_str`'s match names every variant, so a new one cannot be forgotten there).
+    #[test]
+    fn finding_kind_names_are_distinct_snake_case() {
+        let t = Timestamp::from_unix_millis(0);
+        let kinds = [
+            K::Malformed { reason: "x" },
+            K::TornLastLine,
+            K::BadGenesis,
+            K::WrongKey,
+            K::BrokenChain,
+            K::BadMac,
+            K::SequenceGap {
+                expected: 1,
+                found: 2,
+            },
+            K::TimeWentBackwards {
+                previous: t,
+                found: t,
+            },
+            K::MissingEpoch {
+                expected: 1,
+                found: 2,
+            },
+            K::EpochAfterSeal {
+                expected: 1,
+                found: 2,
+            },
+            K::EpochOutOfReach { found: 1 },
+            K::BadCut { reason: "x" },
+            K::Pruned { first: 1, last: 2 },
+            K::TrustedBeforeCut { size: 1 },
+            K::NotAnchored {
+                from: 1,
+                records: 2,
+            },
+            K::CheckpointMismatch { size: 1 },
+            K::BadCheckpointSignature { size: 1 },
+            K::TrustedFromOtherLog,
+            K::TruncatedBelowTrusted {
+                trusted_size: 1,
+                found: 2,
+            },
+            K::ForkedFromTrusted { size: 1 },
+            K::Stale {
+                log_epoch: 1,
+                now_epoch: 2,
+            },
+            K::UnsealedTail { records: 1 },
+            K::UncheckpointedTail { records: 1 },
+        ];
+        let names: std::collections::BTreeSet<_> = kinds.iter().map(K::as_str).collect();
+        assert_eq!(names.len(), kinds.len());
+        for name in names {
+            assert!(
+                !name.is_empty()
+                    && !name.starts_with('_')
+                    && !name.ends_with('_')
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}"
+            );
+        }
+    }
 }

@@ -68,6 +68,8 @@ pub struct AuditWriter {
     overflow: Overflow,
     durability: crate::log::Durability,
     dropped: Arc<AtomicU64>,
+    /// Events queued (or waiting for room) and not yet taken by the writer thread.
+    queued: Arc<AtomicU64>,
     failure: Arc<Mutex<Option<String>>>,
     thread: Option<JoinHandle<Result<(), AppendError>>>,
 }
@@ -107,13 +109,15 @@ impl AuditWriter {
         let durability = log.durability();
         let (tx, rx) = mpsc::sync_channel(capacity);
         let dropped = Arc::new(AtomicU64::new(0));
+        let queued = Arc::new(AtomicU64::new(0));
         let failure = Arc::new(Mutex::new(None));
         let thread = {
             let dropped = dropped.clone();
+            let queued = queued.clone();
             let failure = failure.clone();
             std::thread::Builder::new()
                 .name("palisade-audit-writer".to_owned())
-                .spawn(move || run(log, &rx, &dropped, &failure))
+                .spawn(move || run(log, &rx, &dropped, &queued, &failure))
                 .map_err(|source| OpenError::Io {
                     path: "palisade-audit-writer thread".into(),
                     source,
@@ -124,6 +128,7 @@ impl AuditWriter {
             overflow,
             durability,
             dropped,
+            queued,
             failure,
             thread: Some(thread),
         })
@@ -133,9 +138,13 @@ impl AuditWriter {
     pub fn record(&self, event: Event) -> Queued {
         let Some(tx) = &self.tx else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::dropped();
             return Queued::Dropped;
         };
         let command = Command::Append(Box::new(event));
+        // Counted before the send, so the writer thread's decrement never comes first.
+        let depth = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::telemetry::queue_depth(depth);
         let sent = match self.overflow {
             Overflow::Block => tx.send(command).is_ok(),
             Overflow::DropAndCount => match tx.try_send(command) {
@@ -146,7 +155,10 @@ impl AuditWriter {
         if sent {
             Queued::Accepted
         } else {
+            let depth = self.queued.fetch_sub(1, Ordering::Relaxed) - 1;
+            crate::telemetry::queue_depth(depth);
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::dropped();
             Queued::Dropped
         }
     }
@@ -172,10 +184,12 @@ impl AuditWriter {
         let tx = self.tx.as_ref().ok_or(AppendError::Poisoned)?;
         tx.send(Command::Flush(reply))
             .map_err(|_| AppendError::Poisoned)?;
-        match answer.recv() {
+        let result = match answer.recv() {
             Ok(Ok(())) => Ok(()),
             _ => Err(AppendError::Poisoned),
-        }
+        };
+        crate::telemetry::queue_depth(self.queued.load(Ordering::Relaxed));
+        result
     }
 
     /// The last append failure the writer thread met, if any (it keeps running; a log that
@@ -227,6 +241,7 @@ fn run(
     mut log: AuditLog,
     rx: &Receiver<Command>,
     dropped: &AtomicU64,
+    queued: &AtomicU64,
     failure: &Mutex<Option<String>>,
 ) -> Result<(), AppendError> {
     let mut noted = 0u64;
@@ -237,8 +252,12 @@ fn run(
     };
     loop {
         let result = match rx.recv_timeout(TICK) {
-            Ok(Command::Append(event)) => note_drops(&mut log, dropped, &mut noted)
-                .and_then(|()| log.append(*event).map(|_| ())),
+            Ok(Command::Append(event)) => {
+                let depth = queued.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+                crate::telemetry::queue_depth(depth);
+                note_drops(&mut log, dropped, &mut noted)
+                    .and_then(|()| log.append(*event).map(|_| ()))
+            }
             Ok(Command::Flush(reply)) => {
                 let r = note_drops(&mut log, dropped, &mut noted).and_then(|()| log.flush());
                 let _ = reply.send(r.as_ref().map(drop).map_err(ToString::to_string));

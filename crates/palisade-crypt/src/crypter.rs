@@ -228,6 +228,18 @@ impl Crypter {
     /// # Errors
     /// [`EncryptError::Random`] if the OS generator fails, [`EncryptError::TooLong`].
     pub fn encrypt(&self, context: &Context, plaintext: &[u8]) -> Result<Ciphertext, EncryptError> {
+        let result = self.encrypt_unmetered(context, plaintext);
+        if result.is_ok() {
+            crate::telemetry::encrypted();
+        }
+        result
+    }
+
+    fn encrypt_unmetered(
+        &self,
+        context: &Context,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext, EncryptError> {
         let inner = &*self.inner;
         let slot = inner
             .caches
@@ -311,6 +323,16 @@ impl Crypter {
     /// # Errors
     /// A [`DecryptError`] whose [`kind`](DecryptError::kind) says why; nothing else is revealed.
     pub fn decrypt(
+        &self,
+        context: &Context,
+        ciphertext: &Ciphertext,
+    ) -> Result<Plaintext, DecryptError> {
+        let result = self.decrypt_unmetered(context, ciphertext);
+        crate::telemetry::decrypted(result.as_ref().err().map(DecryptError::kind));
+        result
+    }
+
+    fn decrypt_unmetered(
         &self,
         context: &Context,
         ciphertext: &Ciphertext,
@@ -418,7 +440,8 @@ impl Crypter {
 
     /// Decrypts and re-encrypts under the primary key in one step; the plaintext never leaves
     /// this function and is zeroized. A value already on the primary key is re-encrypted too
-    /// (call [`Crypter::needs_rewrap`] first to skip it).
+    /// (call [`Crypter::needs_rewrap`] first to skip it). With the `metrics` feature it counts
+    /// as a rewrap, a decryption and (when that succeeds) an encryption.
     ///
     /// # Errors
     /// [`RewrapError::Decrypt`] if the old value does not decrypt; [`RewrapError::Encrypt`].
@@ -427,11 +450,15 @@ impl Crypter {
         context: &Context,
         ciphertext: &Ciphertext,
     ) -> Result<Ciphertext, RewrapError> {
-        let plaintext = self
+        let result = self
             .decrypt(context, ciphertext)
-            .map_err(RewrapError::Decrypt)?;
-        self.encrypt(context, plaintext.expose_secret())
-            .map_err(RewrapError::Encrypt)
+            .map_err(RewrapError::Decrypt)
+            .and_then(|plaintext| {
+                self.encrypt(context, plaintext.expose_secret())
+                    .map_err(RewrapError::Encrypt)
+            });
+        crate::telemetry::rewrapped(result.is_ok());
+        result
     }
 }
 

@@ -18,6 +18,7 @@ mod rotation;
 #[cfg(feature = "serde")]
 mod serde;
 mod storage;
+mod telemetry;
 
 pub use crate::{
     blind_index::{BlindIndex, BlindIndexer, InvalidIndexSize},

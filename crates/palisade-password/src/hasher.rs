@@ -16,6 +16,7 @@ use crate::{
     pepper::{Pepper, Peppers},
     secret::{Password, PasswordHash},
     stored::{self, Argon2Stored, Stored},
+    telemetry,
 };
 
 /// Why a stored hash that verified should be replaced by a new one.
@@ -40,6 +41,29 @@ pub enum RehashReason {
     PepperRetired,
     /// Made without a pepper, and the hasher now has one.
     PepperMissing,
+}
+
+impl RehashReason {
+    /// A short stable name, for log fields and metric labels.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LegacyAlgorithm => "legacy_algorithm",
+            Self::Argon2Variant => "argon2_variant",
+            Self::Argon2Version => "argon2_version",
+            Self::MemoryCost => "memory_cost",
+            Self::TimeCost => "time_cost",
+            Self::OutputLength => "output_length",
+            Self::SaltLength => "salt_length",
+            Self::PepperRetired => "pepper_retired",
+            Self::PepperMissing => "pepper_missing",
+        }
+    }
+}
+
+impl core::fmt::Display for RehashReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A password that matched its stored hash.
@@ -157,6 +181,13 @@ impl Hasher {
     /// [`HashError::Busy`] when the memory budget stays full for longer than the wait,
     /// [`HashError::PasswordTooLong`], [`HashError::Rng`], or [`HashError::Internal`].
     pub fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let timer = telemetry::start();
+        let result = self.hash_inner(password);
+        telemetry::hashed(&timer, &result);
+        result
+    }
+
+    fn hash_inner(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let password = self
             .prepare(password)
             .map_err(|_| HashError::PasswordTooLong)?;
@@ -185,6 +216,13 @@ impl Hasher {
     /// hasher has peppers (`PepperDowngrade`), the password is over 72 bytes against a bcrypt
     /// hash (`BcryptTruncation`), or the memory budget is exhausted.
     pub fn verify(&self, password: &Password, stored: &str) -> Result<Verified, VerifyError> {
+        let timer = telemetry::start();
+        let result = self.verify_inner(password, stored);
+        telemetry::verified(&timer, result.as_ref());
+        result
+    }
+
+    fn verify_inner(&self, password: &Password, stored: &str) -> Result<Verified, VerifyError> {
         let parsed = stored::parse(stored, &self.inner.limits)?;
         if let Err(downgrade) = self.check_peppered(&parsed) {
             // The work of a real verification, so the refusal does not show in the timing.
@@ -229,14 +267,19 @@ impl Hasher {
         password: &Password,
         stored: Option<&str>,
     ) -> Result<Verified, VerifyError> {
-        if let Some(stored) = stored {
-            self.verify(password, stored)
+        let timer = telemetry::start();
+        let result = if let Some(stored) = stored {
+            self.verify_inner(password, stored)
         } else {
             // A dummy that could not run (budget exhausted) must fail as a real verify would,
             // or "busy" versus "no account" would tell which accounts exist.
-            self.dummy_verify(password)?;
-            Err(VerifyErrorKind::NoStoredHash.into())
-        }
+            match self.dummy_verify(password) {
+                Ok(()) => Err(VerifyErrorKind::NoStoredHash.into()),
+                Err(kind) => Err(kind.into()),
+            }
+        };
+        telemetry::verified(&timer, result.as_ref());
+        result
     }
 
     /// Whether `stored` is weaker than policy, without checking a password: for batch reports
@@ -636,7 +679,11 @@ impl Hasher {
         let hasher = self.clone();
         tokio::task::spawn_blocking(move || hasher.hash(&password))
             .await
-            .map_err(|_| HashError::TaskFailed)?
+            .unwrap_or_else(|_| {
+                let result = Err(HashError::TaskFailed);
+                telemetry::hashed(&telemetry::start(), &result);
+                result
+            })
     }
 
     /// [`verify`](Self::verify) on tokio's blocking pool.
@@ -651,7 +698,11 @@ impl Hasher {
         let hasher = self.clone();
         tokio::task::spawn_blocking(move || hasher.verify(&password, &stored))
             .await
-            .map_err(|_| VerifyError::from(VerifyErrorKind::TaskFailed))?
+            .unwrap_or_else(|_| {
+                let result = Err(VerifyErrorKind::TaskFailed.into());
+                telemetry::verification(result.as_ref());
+                result
+            })
     }
 
     /// [`verify_account`](Self::verify_account) on tokio's blocking pool.
@@ -666,13 +717,98 @@ impl Hasher {
         let hasher = self.clone();
         tokio::task::spawn_blocking(move || hasher.verify_account(&password, stored.as_deref()))
             .await
-            .map_err(|_| VerifyError::from(VerifyErrorKind::TaskFailed))?
+            .unwrap_or_else(|_| {
+                let result = Err(VerifyErrorKind::TaskFailed.into());
+                telemetry::verification(result.as_ref());
+                result
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Metric labels and log fields: every `RehashReason` and `VerifyErrorKind` has its own
+    /// `snake_case` name. The matches fail to compile when a variant is added without one here.
+    #[test]
+    fn label_names_are_distinct_snake_case() {
+        use RehashReason as R;
+        use VerifyErrorKind as K;
+        fn check(names: &[&'static str]) {
+            let distinct: std::collections::BTreeSet<_> = names.iter().collect();
+            assert_eq!(distinct.len(), names.len(), "{names:?}");
+            for name in names {
+                assert!(
+                    !name.is_empty()
+                        && !name.starts_with('_')
+                        && !name.ends_with('_')
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                    "{name}"
+                );
+            }
+        }
+        let reasons = [
+            R::LegacyAlgorithm,
+            R::Argon2Variant,
+            R::Argon2Version,
+            R::MemoryCost,
+            R::TimeCost,
+            R::OutputLength,
+            R::SaltLength,
+            R::PepperRetired,
+            R::PepperMissing,
+        ];
+        for r in reasons {
+            match r {
+                R::LegacyAlgorithm
+                | R::Argon2Variant
+                | R::Argon2Version
+                | R::MemoryCost
+                | R::TimeCost
+                | R::OutputLength
+                | R::SaltLength
+                | R::PepperRetired
+                | R::PepperMissing => {}
+            }
+        }
+        check(&reasons.map(RehashReason::as_str));
+        assert_eq!(RehashReason::MemoryCost.to_string(), "memory_cost");
+        let kinds = [
+            K::Mismatch,
+            K::NoStoredHash,
+            K::Malformed,
+            K::Unsupported,
+            K::ExceedsLimits,
+            K::UnknownPepper,
+            K::PepperDowngrade,
+            K::PasswordTooLong,
+            K::BcryptTruncation,
+            K::Busy,
+            K::TaskFailed,
+        ];
+        for k in kinds {
+            match k {
+                K::Mismatch
+                | K::NoStoredHash
+                | K::Malformed
+                | K::Unsupported
+                | K::ExceedsLimits
+                | K::UnknownPepper
+                | K::PepperDowngrade
+                | K::PasswordTooLong
+                | K::BcryptTruncation
+                | K::Busy
+                | K::TaskFailed => {}
+            }
+        }
+        let mut names = kinds.map(VerifyErrorKind::as_str).to_vec();
+        // "ok" is the success outcome beside them.
+        names.push("ok");
+        check(&names);
+    }
 
     fn cheap(m_kib: u32) -> Hasher {
         Hasher::builder()

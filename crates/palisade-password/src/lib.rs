@@ -15,6 +15,7 @@ mod pepper;
 mod policy;
 mod secret;
 mod stored;
+mod telemetry;
 
 use std::sync::OnceLock;
 

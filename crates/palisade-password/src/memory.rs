@@ -103,6 +103,7 @@ pub(crate) struct Busy;
 
 impl MemoryBudget {
     pub(crate) fn new(budget_kib: u64, pool_kib: u64, max_wait: Duration) -> Self {
+        crate::telemetry::budget_capacity(budget_kib, true);
         Self {
             budget_kib,
             pool_kib: pool_kib.min(budget_kib),
@@ -144,6 +145,7 @@ impl MemoryBudget {
                 .0;
         }
         state.in_use_kib += kib;
+        crate::telemetry::permits(kib, true);
         #[cfg(test)]
         {
             state.peak_kib = state.peak_kib.max(state.in_use_kib);
@@ -183,6 +185,7 @@ impl MemoryBudget {
         }
         let mut state = self.lock();
         state.in_use_kib -= kib;
+        crate::telemetry::permits(kib, false);
         let mut dropped = None;
         if let Some(buffer) = buffer {
             if state.pooled_kib + buffer.kib() <= self.pool_kib {
@@ -224,6 +227,12 @@ impl MemoryBudget {
     #[cfg(test)]
     pub(crate) fn peak_kib(&self) -> u64 {
         self.lock().peak_kib
+    }
+}
+
+impl Drop for MemoryBudget {
+    fn drop(&mut self) {
+        crate::telemetry::budget_capacity(self.budget_kib, false);
     }
 }
 

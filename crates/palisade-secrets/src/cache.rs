@@ -345,6 +345,7 @@ impl<S: Source> SecretCache<S> {
                     if cached.fetched_at.elapsed() < policy.ttl + policy.stale_if_error =>
                 {
                     let served = self.inner.stale_served.fetch_add(1, Ordering::Relaxed) + 1;
+                    crate::telemetry::stale_served();
                     tracing::warn!(
                         target: "palisade_secrets",
                         address = %address,
@@ -367,7 +368,10 @@ impl<S: Source> SecretCache<S> {
             self.inner.source.fetch(address),
         )
         .await
-        .map_err(|_| SecretError::new(address, SecretErrorKind::Timeout))??;
+        .map_err(|_| SecretError::new(address, SecretErrorKind::Timeout))
+        .and_then(|fetched| fetched);
+        crate::telemetry::fetched(address, &fetched);
+        let fetched = fetched?;
         let secret = Arc::new(fetched);
         // Only this caller (holding the flight lock) writes the entry, so the value read here
         // is still the current one when it is replaced below.
@@ -391,6 +395,7 @@ impl<S: Source> SecretCache<S> {
             fetched_at: Instant::now(),
         });
         if changed {
+            crate::telemetry::changed();
             entry.changes.send_modify(|n| *n += 1);
         }
         Ok(secret)

@@ -14,6 +14,7 @@ mod error;
 mod known;
 mod local;
 mod secret;
+mod telemetry;
 
 pub use address::{Address, AddressError};
 #[cfg(feature = "aws")]

@@ -6,6 +6,11 @@
 //! With `jwks-remote`, `jwt_verify_remote_jwks` compares verifying through the remote JWKS
 //! cache with verifying against a plain `KeySet` (`keyset`).
 //!
+//! With `metrics`, `jwt_verify_metrics` compares verifying with a recorder installed
+//! (`metrics-util`'s debugging recorder, which locks a map on every update: an upper bound for
+//! an exporter's cost) against the same build with none (`no_recorder`). The cost of the
+//! feature itself is `jwt_verify/*/palisade` in a build with it against one without.
+//!
 //! In every group the function named `palisade` is the subject; `cargo xtask bench` reports
 //! `palisade / baseline` for every other function.
 //!
@@ -171,6 +176,35 @@ fn bench_jwt(c: &mut Criterion) {
     }
 }
 
+#[cfg(feature = "metrics")]
+fn bench_metrics(c: &mut Criterion) {
+    for alg in [Algorithm::HS256, Algorithm::ES256] {
+        let k = keys(alg);
+        let clock = Arc::new(ManualClock::new(NOW));
+        let issuer = Issuer::new(KeySet::single(k.ours_sign))
+            .expect("signer")
+            .clock(clock.clone());
+        let verifier = Verifier::new(KeySet::verify_only(k.ours_verify))
+            .issuer("https://auth.example")
+            .audience("orders-api")
+            .clock(clock);
+        let token = issuer.sign_value(&payload()).expect("sign");
+        assert!(verifier.verify_json(&token).is_ok());
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let mut group = c.benchmark_group(format!("jwt_verify_metrics/{alg}"));
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("palisade", |b| {
+            metrics::with_local_recorder(&recorder, || {
+                b.iter(|| verifier.verify_json(black_box(&token)).expect("verify"));
+            });
+        });
+        group.bench_function("no_recorder", |b| {
+            b.iter(|| verifier.verify_json(black_box(&token)).expect("verify"));
+        });
+        group.finish();
+    }
+}
+
 fn bench_opaque(c: &mut Criterion) {
     let tokens = OpaqueTokens::new(&[1; 32]).expect("key");
     let issued = tokens.issue(Purpose::ApiKey);
@@ -272,8 +306,18 @@ fn bench_remote_jwks(c: &mut Criterion) {
 #[path = "../tests/common/https_server.rs"]
 mod https_server;
 
-#[cfg(not(feature = "jwks-remote"))]
+#[cfg(not(any(feature = "jwks-remote", feature = "metrics")))]
 criterion_group!(benches, bench_jwt, bench_opaque);
-#[cfg(feature = "jwks-remote")]
+#[cfg(all(feature = "metrics", not(feature = "jwks-remote")))]
+criterion_group!(benches, bench_jwt, bench_opaque, bench_metrics);
+#[cfg(all(feature = "jwks-remote", not(feature = "metrics")))]
 criterion_group!(benches, bench_jwt, bench_opaque, bench_remote_jwks);
+#[cfg(all(feature = "jwks-remote", feature = "metrics"))]
+criterion_group!(
+    benches,
+    bench_jwt,
+    bench_opaque,
+    bench_remote_jwks,
+    bench_metrics
+);
 criterion_main!(benches);

@@ -52,6 +52,17 @@ impl CsrfTokens {
         cookie: &str,
         submitted: &str,
     ) -> Result<(), InvalidToken> {
+        let result = self.check_pair(session_id, cookie, submitted);
+        crate::telemetry::verification("csrf", result.err().map(|e| e.kind()));
+        result
+    }
+
+    fn check_pair(
+        &self,
+        session_id: &str,
+        cookie: &str,
+        submitted: &str,
+    ) -> Result<(), InvalidToken> {
         let fail = || InvalidToken::new(ErrorKind::CsrfMismatch);
         if cookie.len() > 128 || !bool::from(cookie.as_bytes().ct_eq(submitted.as_bytes())) {
             return Err(fail());

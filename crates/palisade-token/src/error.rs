@@ -245,3 +245,86 @@ impl From<ErrorKind> for TokenError {
         Self::Invalid(InvalidToken::new(kind))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    /// Metric labels and log fields: every `ErrorKind` has its own `snake_case` name, and none
+    /// is `ok` (the accepted outcome beside them). The match fails to compile when a variant is
+    /// added without being listed here.
+    #[test]
+    fn kind_names_are_distinct_snake_case() {
+        use ErrorKind as K;
+        let kinds = [
+            K::TooLarge,
+            K::Malformed,
+            K::AlgNone,
+            K::AlgorithmMismatch,
+            K::UnknownKey,
+            K::EmbeddedKey,
+            K::UnknownCritical,
+            K::WrongType,
+            K::MissingType,
+            K::UnsupportedHeader,
+            K::BadSignature,
+            K::BadClaim,
+            K::MissingClaim,
+            K::Expired,
+            K::NotYetValid,
+            K::IssuedInFuture,
+            K::TooOld,
+            K::WrongIssuer,
+            K::WrongAudience,
+            K::Revoked,
+            K::Reused,
+            K::Unknown,
+            K::BadChecksum,
+            K::WrongPurpose,
+            K::CsrfMismatch,
+        ];
+        for k in kinds {
+            match k {
+                K::TooLarge
+                | K::Malformed
+                | K::AlgNone
+                | K::AlgorithmMismatch
+                | K::UnknownKey
+                | K::EmbeddedKey
+                | K::UnknownCritical
+                | K::WrongType
+                | K::MissingType
+                | K::UnsupportedHeader
+                | K::BadSignature
+                | K::BadClaim
+                | K::MissingClaim
+                | K::Expired
+                | K::NotYetValid
+                | K::IssuedInFuture
+                | K::TooOld
+                | K::WrongIssuer
+                | K::WrongAudience
+                | K::Revoked
+                | K::Reused
+                | K::Unknown
+                | K::BadChecksum
+                | K::WrongPurpose
+                | K::CsrfMismatch => {}
+            }
+        }
+        let names: std::collections::BTreeSet<_> = kinds.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), kinds.len());
+        assert!(!names.contains("ok"));
+        for name in names {
+            assert!(
+                !name.is_empty()
+                    && !name.starts_with('_')
+                    && !name.ends_with('_')
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}"
+            );
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub mod refresh;
 pub mod revocation;
 mod server_key;
 pub mod store;
+mod telemetry;
 
 pub use error::{ConfigError, ErrorKind, InvalidToken, StoreError, TokenError};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -108,6 +108,18 @@ impl<S: OneTimeStore> OneTimeTokens<S> {
     /// [`TokenError::Invalid`] with kind `BadChecksum`, `WrongPurpose`, `Unknown` (never
     /// issued, already used) or `Expired`; [`TokenError::Store`].
     pub async fn redeem(&self, purpose: Purpose, token: &str) -> Result<String, TokenError> {
+        let result = self.redeem_inner(purpose, token).await;
+        match &result {
+            Ok(_) => crate::telemetry::verification("onetime", None),
+            Err(TokenError::Invalid(e)) => {
+                crate::telemetry::verification("onetime", Some(e.kind()));
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn redeem_inner(&self, purpose: Purpose, token: &str) -> Result<String, TokenError> {
         let hash = self.hasher.hash(purpose, token)?;
         let now = self.clock.now();
         let Some(record) = self.store.take(&hash.lookup_id(), now).await? else {

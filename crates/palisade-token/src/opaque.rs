@@ -212,6 +212,18 @@ impl OpaqueTokens {
         expires_at: Option<u64>,
         now: u64,
     ) -> Result<(), InvalidToken> {
+        let result = self.check_api_key(token, stored_verifier, expires_at, now);
+        crate::telemetry::verification("opaque", result.err().map(|e| e.kind()));
+        result
+    }
+
+    fn check_api_key(
+        &self,
+        token: &str,
+        stored_verifier: &[u8],
+        expires_at: Option<u64>,
+        now: u64,
+    ) -> Result<(), InvalidToken> {
         let hash = self.hash(Purpose::ApiKey, token)?;
         if !hash.matches(stored_verifier) {
             return Err(InvalidToken::new(ErrorKind::Unknown));

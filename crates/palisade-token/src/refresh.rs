@@ -194,6 +194,21 @@ impl<S: RefreshStore> RefreshTokens<S> {
     /// `Unknown`, `Revoked`, `Expired`, or `Reused` (the family is now revoked: the token
     /// was stolen or replayed); [`TokenError::Store`].
     pub async fn refresh(&self, token: &str) -> Result<RefreshGrant, TokenError> {
+        let result = self.exchange(token).await;
+        match &result {
+            Ok(_) => crate::telemetry::verification("refresh", None),
+            Err(TokenError::Invalid(e)) => {
+                if e.kind() == ErrorKind::Reused {
+                    crate::telemetry::refresh_reuse();
+                }
+                crate::telemetry::verification("refresh", Some(e.kind()));
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn exchange(&self, token: &str) -> Result<RefreshGrant, TokenError> {
         let presented = hex(&self.hasher.hash(Purpose::Refresh, token)?.to_bytes());
         let next = self.successor(token);
         let next_hash = hex(&next.hash().to_bytes());
@@ -239,7 +254,9 @@ impl<S: RefreshStore> RefreshTokens<S> {
     /// # Errors
     /// [`StoreError`].
     pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
-        self.store.revoke_family(family).await
+        self.store.revoke_family(family).await?;
+        crate::telemetry::revocation("family");
+        Ok(())
     }
 
     /// Signs `subject` out everywhere (after a password reset, an account takeover, a
@@ -255,6 +272,8 @@ impl<S: RefreshStore> RefreshTokens<S> {
     /// # Errors
     /// [`StoreError`].
     pub async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        self.store.revoke_subject(subject, self.clock.now()).await
+        let live = self.store.revoke_subject(subject, self.clock.now()).await?;
+        crate::telemetry::revocation("subject");
+        Ok(live)
     }
 }

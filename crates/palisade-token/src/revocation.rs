@@ -63,7 +63,9 @@ impl<S: RevocationStore> RevocationList<S> {
     /// # Errors
     /// [`StoreError`].
     pub async fn revoke(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
-        self.store.revoke(jti, expires_at, self.clock.now()).await
+        self.store.revoke(jti, expires_at, self.clock.now()).await?;
+        crate::telemetry::revocation("token");
+        Ok(())
     }
 
     /// Revokes a verified token by its claims.
@@ -94,7 +96,9 @@ impl<S: RevocationStore> RevocationList<S> {
         let keep_until = not_before.saturating_add(self.max_token_lifetime.as_secs());
         self.store
             .revoke_subject_before(subject, not_before, keep_until, self.clock.now())
-            .await
+            .await?;
+        crate::telemetry::revocation("subject");
+        Ok(())
     }
 
     /// The subject's not-before mark, if one is kept: tokens issued before it are refused.

@@ -546,9 +546,12 @@ impl RemoteVerifier {
     /// [`RemoteError::Invalid`] for a rejected token, [`RemoteError::Unavailable`] when no key
     /// set can be used.
     pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, RemoteError> {
-        let payload = self.verify_payload(token).await?;
-        serde_json::from_value(Value::Object(payload))
-            .map_err(|_| RemoteError::Invalid(InvalidToken::new(ErrorKind::BadClaim)))
+        let result = self.verify_payload(token).await.and_then(|payload| {
+            serde_json::from_value(Value::Object(payload))
+                .map_err(|_| RemoteError::Invalid(InvalidToken::new(ErrorKind::BadClaim)))
+        });
+        record(&result);
+        result
     }
 
     /// Verifies `token` and returns the whole payload as a JSON object.
@@ -556,7 +559,9 @@ impl RemoteVerifier {
     /// # Errors
     /// As [`verify`](Self::verify).
     pub async fn verify_json(&self, token: &str) -> Result<Value, RemoteError> {
-        self.verify_payload(token).await.map(Value::Object)
+        let result = self.verify_payload(token).await.map(Value::Object);
+        record(&result);
+        result
     }
 
     async fn verify_payload(&self, token: &str) -> Result<Map<String, Value>, RemoteError> {
@@ -572,5 +577,14 @@ impl RemoteVerifier {
             }
             other => other.map_err(|kind| InvalidToken::new(kind).into()),
         }
+    }
+}
+
+/// Counts a verification; keys being unavailable is no verdict about the token.
+fn record<T>(result: &Result<T, RemoteError>) {
+    match result {
+        Ok(_) => crate::telemetry::verification("jwt", None),
+        Err(RemoteError::Invalid(e)) => crate::telemetry::verification("jwt", Some(e.kind())),
+        Err(RemoteError::Unavailable(_)) => {}
     }
 }

@@ -188,9 +188,12 @@ impl Verifier {
     /// # Errors
     /// [`InvalidToken`]; its [`kind`](InvalidToken::kind) says why.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, InvalidToken> {
-        let payload = self.verify_payload(token)?;
-        serde_json::from_value(Value::Object(payload))
-            .map_err(|_| InvalidToken::new(ErrorKind::BadClaim))
+        let result = self.verify_payload(token).and_then(|payload| {
+            serde_json::from_value(Value::Object(payload))
+                .map_err(|_| InvalidToken::new(ErrorKind::BadClaim))
+        });
+        crate::telemetry::verification("jwt", result.as_ref().err().map(InvalidToken::kind));
+        result
     }
 
     /// Verifies `token` and returns the whole payload as a JSON object.
@@ -198,7 +201,9 @@ impl Verifier {
     /// # Errors
     /// [`InvalidToken`].
     pub fn verify_json(&self, token: &str) -> Result<Value, InvalidToken> {
-        self.verify_payload(token).map(Value::Object)
+        let result = self.verify_payload(token).map(Value::Object);
+        crate::telemetry::verification("jwt", result.as_ref().err().map(InvalidToken::kind));
+        result
     }
 
     fn verify_payload(&self, token: &str) -> Result<Map<String, Value>, InvalidToken> {

@@ -79,6 +79,7 @@ impl MemoryStore {
 
 impl RefreshStore for MemoryStore {
     async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "create_family");
         let mut state = self.lock()?;
         state.maybe_purge(family.now);
         let State {
@@ -109,6 +110,7 @@ impl RefreshStore for MemoryStore {
     }
 
     async fn rotate(&self, r: Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "rotate");
         let mut state = self.lock()?;
         state.maybe_purge(r.now);
         let State {
@@ -161,6 +163,7 @@ impl RefreshStore for MemoryStore {
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "revoke_family");
         if let Some(f) = self.lock()?.families.get_mut(family) {
             f.revoked = true;
         }
@@ -168,6 +171,7 @@ impl RefreshStore for MemoryStore {
     }
 
     async fn revoke_subject(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "revoke_subject");
         let mut state = self.lock()?;
         state.maybe_purge(now);
         let State {
@@ -191,6 +195,7 @@ impl RefreshStore for MemoryStore {
 
 impl RevocationStore for MemoryStore {
     async fn revoke(&self, jti: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "revoke");
         let mut state = self.lock()?;
         state.maybe_purge(now);
         if expires_at > now {
@@ -201,6 +206,7 @@ impl RevocationStore for MemoryStore {
     }
 
     async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "is_revoked");
         Ok(self.lock()?.revoked.get(jti).is_some_and(|exp| *exp > now))
     }
 
@@ -211,6 +217,7 @@ impl RevocationStore for MemoryStore {
         keep_until: u64,
         now: u64,
     ) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "revoke_subject_before");
         let mut state = self.lock()?;
         state.maybe_purge(now);
         if keep_until > now {
@@ -224,6 +231,7 @@ impl RevocationStore for MemoryStore {
     }
 
     async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "subject_not_before");
         Ok(self
             .lock()?
             .not_before
@@ -240,6 +248,7 @@ impl OneTimeStore for MemoryStore {
         record: OneTimeRecord,
         now: u64,
     ) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "put");
         let mut state = self.lock()?;
         state.maybe_purge(now);
         state.one_time.insert(lookup_id.to_owned(), record);
@@ -247,12 +256,14 @@ impl OneTimeStore for MemoryStore {
     }
 
     async fn take(&self, lookup_id: &str, now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "take");
         let mut state = self.lock()?;
         state.maybe_purge(now);
         Ok(state.one_time.remove(lookup_id))
     }
 
     async fn peek(&self, lookup_id: &str, _now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        let _timer = crate::telemetry::store_timer("memory", "peek");
         Ok(self.lock()?.one_time.get(lookup_id).cloned())
     }
 }

@@ -171,6 +171,7 @@ impl RedisStore {
 
 impl RefreshStore for RedisStore {
     async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "create_family");
         let fkey = self.key("rf", family.family);
         let tkey = self.key("rt", family.token);
         let skey = self.subject_key(family.subject);
@@ -224,6 +225,7 @@ impl RefreshStore for RedisStore {
     }
 
     async fn rotate(&self, r: Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "rotate");
         let mut conn = self.conn.clone();
         let reply: Vec<String> = self
             .rotate
@@ -251,6 +253,7 @@ impl RefreshStore for RedisStore {
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "revoke_family");
         let mut conn = self.conn.clone();
         let _: i64 = self
             .revoke_family
@@ -262,6 +265,7 @@ impl RefreshStore for RedisStore {
     }
 
     async fn revoke_subject(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "revoke_subject");
         let mut conn = self.conn.clone();
         self.revoke_subject
             .key(self.subject_key(subject))
@@ -275,6 +279,7 @@ impl RefreshStore for RedisStore {
 
 impl RevocationStore for RedisStore {
     async fn revoke(&self, jti: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "revoke");
         if expires_at <= now {
             return Ok(());
         }
@@ -291,6 +296,7 @@ impl RevocationStore for RedisStore {
     }
 
     async fn is_revoked(&self, jti: &str, _now: u64) -> Result<bool, StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "is_revoked");
         let key = self.key("jti", &hex(&sha2::Sha256::digest(jti.as_bytes())));
         let mut conn = self.conn.clone();
         conn.exists(&key).await.map_err(|e| store_err(&e))
@@ -303,6 +309,7 @@ impl RevocationStore for RedisStore {
         keep_until: u64,
         now: u64,
     ) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "revoke_subject_before");
         if keep_until <= now {
             return Ok(());
         }
@@ -323,6 +330,7 @@ impl RevocationStore for RedisStore {
         subject: &str,
         _now: u64,
     ) -> Result<Option<u64>, StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "subject_not_before");
         let mut conn = self.conn.clone();
         let value: Option<String> = conn
             .get(self.not_before_key(subject))
@@ -344,6 +352,7 @@ impl OneTimeStore for RedisStore {
         record: OneTimeRecord,
         now: u64,
     ) -> Result<(), StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "put");
         if record.expires_at <= now {
             return Ok(());
         }
@@ -366,6 +375,7 @@ impl OneTimeStore for RedisStore {
     }
 
     async fn take(&self, lookup_id: &str, _now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "take");
         let key = self.key("ot", lookup_id);
         let mut conn = self.conn.clone();
         let value: Option<String> = redis::cmd("GETDEL")
@@ -377,6 +387,7 @@ impl OneTimeStore for RedisStore {
     }
 
     async fn peek(&self, lookup_id: &str, _now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
+        let _timer = crate::telemetry::store_timer("redis", "peek");
         let key = self.key("ot", lookup_id);
         let mut conn = self.conn.clone();
         let value: Option<String> = conn.get(&key).await.map_err(|e| store_err(&e))?;

@@ -1,0 +1,351 @@
+//! The `metrics` feature: names, kinds and labels after real operations, each rejection
+//! reason the attack suite provokes, and a bounded number of series under hostile input.
+#![cfg(feature = "metrics")]
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use common::{NOW, SECRET, forge_hs256};
+use metrics_util::{
+    MetricKind,
+    debugging::{DebugValue, DebuggingRecorder},
+};
+use palisade_token::{
+    ErrorKind, ExposeSecret as _,
+    clock::ManualClock,
+    csrf::CsrfTokens,
+    jwt::{Algorithm, KeySet, SigningKey, Verifier},
+    onetime::OneTimeTokens,
+    opaque::{OpaqueTokens, Purpose},
+    refresh::{RefreshPolicy, RefreshTokens},
+    revocation::RevocationList,
+    store::MemoryStore,
+};
+
+type Series = BTreeMap<String, (MetricKind, DebugValue)>;
+
+/// Every series recorded while `f` ran on this thread (async work runs on a current-thread
+/// runtime, so on this thread too), as `name{label=value,...}` with labels sorted.
+fn capture(f: impl FnOnce()) -> Series {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, f);
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let (kind, key) = key.into_parts();
+            let mut labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            labels.sort();
+            let name = if labels.is_empty() {
+                key.name().to_owned()
+            } else {
+                format!("{}{{{}}}", key.name(), labels.join(","))
+            };
+            (name, (kind, value))
+        })
+        .collect()
+}
+
+fn counter(series: &Series, name: &str) -> u64 {
+    match series.get(name) {
+        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
+        other => panic!("{name}: expected a counter, got {other:?} in {series:#?}"),
+    }
+}
+
+fn histogram_len(series: &Series, name: &str) -> usize {
+    match series.get(name) {
+        Some((MetricKind::Histogram, DebugValue::Histogram(v))) => v.len(),
+        other => panic!("{name}: expected a histogram, got {other:?} in {series:#?}"),
+    }
+}
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn verifier() -> Verifier {
+    Verifier::new(KeySet::single(
+        SigningKey::hmac(Algorithm::HS256, SECRET).unwrap(),
+    ))
+    .clock(Arc::new(ManualClock::new(NOW)))
+}
+
+const KEY: &[u8] = b"metrics test server key, 32 b...";
+
+#[test]
+fn jwt_verifications_are_counted_by_rejection_reason() {
+    let b64 = |s: &str| common::b64(s.as_bytes());
+    let payload = format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 600);
+    let good = forge_hs256(r#"{"alg":"HS256"}"#, &payload, SECRET);
+    let forged = forge_hs256(
+        r#"{"alg":"HS256"}"#,
+        &payload,
+        b"the attacker's guess at a key!!!!",
+    );
+    let none = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(&payload));
+    let expired = forge_hs256(
+        r#"{"alg":"HS256"}"#,
+        &format!(r#"{{"sub":"alice","exp":{}}}"#, NOW - 3600),
+        SECRET,
+    );
+    let series = capture(|| {
+        let v = verifier();
+        assert!(v.verify_json(&good).is_ok());
+        let kind = |t: &str| v.verify_json(t).unwrap_err().kind();
+        assert_eq!(kind(&forged), ErrorKind::BadSignature);
+        assert_eq!(kind(&forged), ErrorKind::BadSignature);
+        assert_eq!(kind(&none), ErrorKind::AlgNone);
+        assert_eq!(kind(&expired), ErrorKind::Expired);
+        assert_eq!(kind("not a token"), ErrorKind::Malformed);
+        let claims: Result<palisade_token::jwt::Claims<serde_json::Value>, _> = v.verify(&good);
+        assert!(claims.is_ok());
+    });
+    let verifications = |outcome: &str| {
+        counter(
+            &series,
+            &format!("palisade_token_verifications_total{{kind=jwt,outcome={outcome}}}"),
+        )
+    };
+    assert_eq!(verifications("ok"), 2);
+    assert_eq!(verifications("bad_signature"), 2);
+    assert_eq!(verifications("alg_none"), 1);
+    assert_eq!(verifications("expired"), 1);
+    assert_eq!(verifications("malformed"), 1);
+}
+
+#[test]
+fn opaque_csrf_and_one_time_verifications_are_counted() {
+    let series = capture(|| {
+        let opaque = OpaqueTokens::new(KEY).unwrap();
+        let key = opaque.issue(Purpose::ApiKey);
+        let stored = key.hash().verifier();
+        assert!(
+            opaque
+                .verify_api_key(key.token(), &stored, None, NOW)
+                .is_ok()
+        );
+        let err = opaque
+            .verify_api_key(key.token(), &[0; 16], None, NOW)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unknown);
+        let mut typo = key.token().to_owned();
+        typo.pop();
+        typo.push('!');
+        let err = opaque
+            .verify_api_key(&typo, &stored, None, NOW)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadChecksum);
+        let err = opaque
+            .verify_api_key(key.token(), &stored, Some(NOW - 1), NOW)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Expired);
+
+        let csrf = CsrfTokens::new(KEY).unwrap();
+        let token = csrf.issue("session-1");
+        assert!(csrf.verify("session-1", &token, &token).is_ok());
+        let err = csrf.verify("session-2", &token, &token).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CsrfMismatch);
+
+        block_on(async {
+            let once = OneTimeTokens::new(MemoryStore::new(), KEY).unwrap();
+            let token = once
+                .issue(Purpose::PasswordReset, "alice", Duration::from_secs(600))
+                .await
+                .unwrap();
+            let token = token.expose_secret();
+            assert_eq!(
+                once.redeem(Purpose::PasswordReset, token).await.unwrap(),
+                "alice"
+            );
+            let again = once.redeem(Purpose::PasswordReset, token).await;
+            assert_eq!(again.unwrap_err().kind(), Some(ErrorKind::Unknown));
+        });
+    });
+    let v = |kind: &str, outcome: &str| {
+        counter(
+            &series,
+            &format!("palisade_token_verifications_total{{kind={kind},outcome={outcome}}}"),
+        )
+    };
+    assert_eq!(v("opaque", "ok"), 1);
+    assert_eq!(v("opaque", "unknown"), 1);
+    assert_eq!(v("opaque", "bad_checksum"), 1);
+    assert_eq!(v("opaque", "expired"), 1);
+    assert_eq!(v("csrf", "ok"), 1);
+    assert_eq!(v("csrf", "csrf_mismatch"), 1);
+    assert_eq!(v("onetime", "ok"), 1);
+    assert_eq!(v("onetime", "unknown"), 1);
+    assert_eq!(
+        histogram_len(
+            &series,
+            "palisade_token_store_duration_seconds{backend=memory,operation=put}"
+        ),
+        1
+    );
+    assert_eq!(
+        histogram_len(
+            &series,
+            "palisade_token_store_duration_seconds{backend=memory,operation=take}"
+        ),
+        2
+    );
+}
+
+#[test]
+fn refresh_reuse_and_revocations_are_counted() {
+    let series = capture(|| {
+        block_on(async {
+            let clock = Arc::new(ManualClock::new(NOW));
+            let tokens = RefreshTokens::new(MemoryStore::new(), KEY)
+                .unwrap()
+                .policy(
+                    RefreshPolicy::new(
+                        Duration::from_secs(3600),
+                        Duration::from_secs(86_400),
+                        Duration::from_secs(10),
+                    )
+                    .unwrap(),
+                )
+                .clock(clock.clone());
+            let t0 = tokens.issue("alice").await.unwrap();
+            let t1 = tokens.refresh(t0.token()).await.unwrap();
+            clock.advance(Duration::from_secs(60));
+            // t0 again, after the grace window: stolen. The family is revoked.
+            let reuse = tokens.refresh(t0.token()).await.unwrap_err();
+            assert_eq!(reuse.kind(), Some(ErrorKind::Reused));
+            let revoked = tokens.refresh(t1.token()).await.unwrap_err();
+            assert_eq!(revoked.kind(), Some(ErrorKind::Revoked));
+
+            let other = tokens.issue("bob").await.unwrap();
+            tokens.revoke_family(other.family()).await.unwrap();
+            tokens.revoke_subject("carol").await.unwrap();
+
+            let list = RevocationList::new(MemoryStore::new()).clock(clock.clone());
+            list.revoke("jti-1", NOW + 600).await.unwrap();
+            list.revoke_subject_before("alice", NOW + 1).await.unwrap();
+        });
+    });
+    let v = |outcome: &str| {
+        counter(
+            &series,
+            &format!("palisade_token_verifications_total{{kind=refresh,outcome={outcome}}}"),
+        )
+    };
+    assert_eq!(v("ok"), 1);
+    assert_eq!(v("reused"), 1);
+    assert_eq!(v("revoked"), 1);
+    assert_eq!(counter(&series, "palisade_token_refresh_reuse_total"), 1);
+    // The reuse revoked alice's family; bob's was revoked by hand.
+    assert_eq!(
+        counter(&series, "palisade_token_revocations_total{scope=family}"),
+        2
+    );
+    assert_eq!(
+        counter(&series, "palisade_token_revocations_total{scope=subject}"),
+        2
+    );
+    assert_eq!(
+        counter(&series, "palisade_token_revocations_total{scope=token}"),
+        1
+    );
+    for (operation, calls) in [
+        ("create_family", 2),
+        ("rotate", 3),
+        ("revoke_family", 1),
+        ("revoke_subject", 1),
+        ("revoke", 1),
+        ("revoke_subject_before", 1),
+    ] {
+        assert_eq!(
+            histogram_len(
+                &series,
+                &format!(
+                    "palisade_token_store_duration_seconds{{backend=memory,operation={operation}}}"
+                )
+            ),
+            calls,
+            "{operation}"
+        );
+    }
+}
+
+/// Thousands of distinct forged tokens, subjects, families and `jti`s leave a fixed set of
+/// series, none of whose labels carries any of them.
+#[test]
+fn hostile_input_leaves_series_bounded() {
+    let series = capture(|| {
+        let v = verifier();
+        let opaque = OpaqueTokens::new(KEY).unwrap();
+        let csrf = CsrfTokens::new(KEY).unwrap();
+        block_on(async {
+            let tokens = RefreshTokens::new(MemoryStore::new(), KEY).unwrap();
+            let list = RevocationList::new(MemoryStore::new());
+            for i in 0..2000 {
+                let payload = format!(r#"{{"sub":"zzuser{i}","exp":{}}}"#, NOW + 600);
+                let forged = forge_hs256(
+                    &format!(r#"{{"alg":"HS256","kid":"zzkid{i}"}}"#),
+                    &payload,
+                    format!("zzguess {i} at the secret, padded to 32").as_bytes(),
+                );
+                let _ = v.verify_json(&forged);
+                let _ = v.verify_json(&format!("zzjunk{i}"));
+                let _ = opaque.verify_api_key(&format!("palk_zzjunk{i}"), &[0; 16], None, NOW);
+                let _ = csrf.verify(&format!("zzsession{i}"), "a.b", "a.b");
+                let _ = tokens.refresh(&format!("palr_zzjunk{i}")).await;
+                let _ = tokens.revoke_subject(&format!("zzuser{i}")).await;
+                let _ = tokens.revoke_family(&format!("zzfamily{i}")).await;
+                let _ = list.revoke(&format!("zzjti{i}"), NOW + 600).await;
+            }
+        });
+    });
+    assert!(series.len() <= 16, "{:#?}", series.keys());
+    for name in series.keys() {
+        // Every hostile value above starts with "zz".
+        assert!(!name.contains("zz"), "{name}");
+    }
+}
+
+/// The Redis store's round trips are timed under `backend="redis"`.
+#[cfg(feature = "redis")]
+#[test]
+fn redis_store_round_trips_are_timed() {
+    use palisade_token::store::RedisStore;
+    let redis = palisade_testkit::RedisServer::start().expect("redis-server");
+    let url = redis.url();
+    let series = capture(|| {
+        block_on(async {
+            let store = RedisStore::connect(&url, "metrics-test").await.unwrap();
+            let list = RevocationList::new(store).clock(Arc::new(ManualClock::new(NOW)));
+            list.revoke("jti-1", NOW + 600).await.unwrap();
+            list.revoke_subject_before("alice", NOW + 1).await.unwrap();
+        });
+    });
+    for operation in ["revoke", "revoke_subject_before"] {
+        assert_eq!(
+            histogram_len(
+                &series,
+                &format!(
+                    "palisade_token_store_duration_seconds{{backend=redis,operation={operation}}}"
+                )
+            ),
+            1,
+            "{operation}"
+        );
+    }
+    assert_eq!(
+        counter(&series, "palisade_token_revocations_total{scope=token}"),
+        1
+    );
+}
