@@ -65,7 +65,10 @@ impl RedisLoginStore {
         for arg in args {
             invocation.arg(*arg);
         }
-        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await {
+        let started = std::time::Instant::now();
+        let reply = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
+        crate::telemetry::redis_round_trip(started.elapsed());
+        match reply {
             Err(_) => Err(BackendError::new(BackendErrorKind::Timeout)),
             Ok(Err(e)) => Err(BackendError::new(super::backend::classify(&e))),
             Ok(Ok(v)) => Ok(v),
