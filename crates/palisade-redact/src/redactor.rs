@@ -380,6 +380,8 @@ impl Redactor {
             let start = out.len();
             let style = self.inner.styles.get(&f.kind).unwrap_or(&self.inner.style);
             style.render(&text[f.range.clone()], &mut out);
+            #[cfg(feature = "metrics")]
+            crate::telemetry::redacted(f.kind);
             replaced.push(start..out.len());
             at = f.range.end;
         }
@@ -403,6 +405,8 @@ impl Redactor {
         let mut out = Vec::new();
         let style = self.inner.styles.get(&kind).unwrap_or(&self.inner.style);
         style.render(value, &mut out);
+        #[cfg(feature = "metrics")]
+        crate::telemetry::redacted(kind);
         out
     }
 }
