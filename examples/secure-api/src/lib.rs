@@ -490,6 +490,8 @@ fn revocation(
 /// # Errors
 /// [`StartError`] for anything that cannot be opened or configured.
 pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppState>, StartError> {
+    // Before any palisade crate registers a metric (the rate limiter does on first use).
+    metrics::exporter();
     files::prepare(&config).map_err(|e| component("data files")(&e))?;
     let db = db::Db::open(&config.database)?;
     let local_tokens = SqliteTokenStore::new(db.clone())?;
@@ -575,7 +577,7 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         redis,
         limiter,
         backends: handlers::health::Backends::default(),
-        metrics: metrics::Metrics::default(),
+        metrics: metrics::Metrics::new(),
         html: palisade_sanitize::html::Policy::basic(),
         crypto,
         defences: app::Defences {
