@@ -120,6 +120,9 @@ struct Inner {
     known: Option<KnownSecrets>,
     style: Style,
     styles: HashMap<Kind, Style>,
+    /// A counter per kind, registered with the recorder in place when the redactor was built.
+    #[cfg(feature = "metrics")]
+    counters: crate::telemetry::Counters,
 }
 
 /// Redacts secrets and, when enabled, personal data from text. Build once, share everywhere
@@ -381,7 +384,7 @@ impl Redactor {
             let style = self.inner.styles.get(&f.kind).unwrap_or(&self.inner.style);
             style.render(&text[f.range.clone()], &mut out);
             #[cfg(feature = "metrics")]
-            crate::telemetry::redacted(f.kind);
+            self.inner.counters.redacted(f.kind);
             replaced.push(start..out.len());
             at = f.range.end;
         }
@@ -406,7 +409,7 @@ impl Redactor {
         let style = self.inner.styles.get(&kind).unwrap_or(&self.inner.style);
         style.render(value, &mut out);
         #[cfg(feature = "metrics")]
-        crate::telemetry::redacted(kind);
+        self.inner.counters.redacted(kind);
         out
     }
 }
@@ -917,6 +920,8 @@ impl RedactorBuilder {
                 known: self.known,
                 style: self.style,
                 styles: self.styles,
+                #[cfg(feature = "metrics")]
+                counters: crate::telemetry::Counters::register(),
             }),
         })
     }

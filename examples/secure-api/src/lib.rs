@@ -671,6 +671,8 @@ pub fn known_secrets() -> &'static palisade_redact::KnownSecrets {
 /// redactor ([`known_secrets`]).
 pub fn init_logging() {
     use tracing_subscriber::fmt;
+    // The redactor registers its metrics when it is built: the recorder comes first.
+    metrics::exporter();
     let writer = palisade_redact::RedactingMakeWriter::new(
         std::io::stderr,
         // The built-in rules and a registry cannot fail to build; were they to, the built-in

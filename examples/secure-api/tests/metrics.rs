@@ -187,6 +187,8 @@ fn an_attack_moves_the_counters_and_leaves_no_personal_data_in_metrics() {
         ("secure_api_audit_dropped_total", "counter"),
         ("palisade_ratelimit_lockouts_total", "counter"),
         ("palisade_ratelimit_decisions_total", "counter"),
+        // The log redactor's, registered when logging starts.
+        ("palisade_redact_redactions_total", "counter"),
     ] {
         assert_eq!(declared_type(after, name), Some(kind), "{name}: {after}");
     }
