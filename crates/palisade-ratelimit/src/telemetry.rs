@@ -101,12 +101,28 @@ pub(crate) fn redis_decision(policy: &str, decision: &Decision) {
 }
 
 #[cfg(feature = "redis")]
-/// The time of one round trip to Redis (a script call), answered or not.
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn redis_round_trip(elapsed: std::time::Duration) {
+/// One round trip to Redis (a script call), timed from [`start`](Self::start) to
+/// [`end`](Self::end), answered or not. Without the feature it reads no clock.
+pub(crate) struct RoundTrip {
     #[cfg(feature = "metrics")]
-    metrics::histogram!("palisade_ratelimit_backend_duration_seconds", "backend" => "redis")
-        .record(elapsed.as_secs_f64());
+    started: std::time::Instant,
+}
+
+#[cfg(feature = "redis")]
+impl RoundTrip {
+    pub(crate) fn start() -> Self {
+        Self {
+            #[cfg(feature = "metrics")]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    #[cfg_attr(not(feature = "metrics"), allow(clippy::unused_self))]
+    pub(crate) fn end(self) {
+        #[cfg(feature = "metrics")]
+        metrics::histogram!("palisade_ratelimit_backend_duration_seconds", "backend" => "redis")
+            .record(self.started.elapsed().as_secs_f64());
+    }
 }
 
 #[cfg(feature = "redis")]

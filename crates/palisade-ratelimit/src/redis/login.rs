@@ -65,9 +65,9 @@ impl RedisLoginStore {
         for arg in args {
             invocation.arg(*arg);
         }
-        let started = std::time::Instant::now();
+        let round_trip = crate::telemetry::RoundTrip::start();
         let reply = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
-        crate::telemetry::redis_round_trip(started.elapsed());
+        round_trip.end();
         match reply {
             Err(_) => Err(BackendError::new(BackendErrorKind::Timeout)),
             Ok(Err(e)) => Err(BackendError::new(super::backend::classify(&e))),
