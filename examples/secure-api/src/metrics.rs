@@ -162,3 +162,30 @@ pub async fn serve_admin(state: Arc<AppState>, listener: tokio::net::TcpListener
         tracing::error!(target: "secure_api::admin", error = %e, "admin listener stopped");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Metrics, exporter};
+
+    fn rejections() -> u64 {
+        exporter()
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix("secure_api_token_rejections_total "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Two services built in one process share the one recorder: each sees the other's
+    /// counts, so tests compare before and after.
+    #[test]
+    fn services_in_one_process_share_one_recorder() {
+        let first = Metrics::new();
+        let second = Metrics::new();
+        assert!(std::ptr::eq(exporter(), exporter()), "installed once");
+        let before = rejections();
+        Metrics::inc(&first.token_rejections);
+        Metrics::inc(&second.token_rejections);
+        assert!(rejections() >= before + 2);
+    }
+}
