@@ -15,6 +15,7 @@ mod bench;
 mod ci;
 mod constant_time;
 mod fuzz;
+mod metrics_catalogue;
 mod run;
 mod security_policy;
 mod tidy;

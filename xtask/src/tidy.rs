@@ -44,6 +44,7 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
         "SECURITY.md",
         "docs/threat-model.md",
         "docs/benchmarks.md",
+        "docs/metrics.md",
         "deny.toml",
     ] {
         if !root.join(doc).is_file() {
@@ -59,6 +60,7 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
     check_vectors(root, &crates, &mut problems)?;
     check_checks(root, &mut problems)?;
     crate::constant_time::check(root, &mut problems);
+    crate::metrics_catalogue::check(root, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {

@@ -2,6 +2,8 @@
 //! emitted: every metric it names appears under that name with exactly the labels it lists,
 //! with the label values it gives, and nothing is emitted that it does not name.
 
+#![cfg(feature = "metrics")]
+
 mod recorder;
 
 use std::{collections::BTreeSet, num::NonZeroU32, time::Duration};
@@ -9,7 +11,7 @@ use std::{collections::BTreeSet, num::NonZeroU32, time::Duration};
 use palisade_ratelimit::{
     MemoryBackend, MemoryConfig, Mode, Policy, WhenFull,
     client_ip::{ClientIpResolver, ForwardedHeader},
-    login::{Admission, LoginPolicy, LoginThrottle, MemoryLoginStore},
+    login::{Admission, HardLimit, LoginPolicy, LoginThrottle, MemoryLoginStore, Scope},
     multi::{Rule, evaluate_local},
 };
 use recorder::{counters, recorder, value};
@@ -40,7 +42,7 @@ fn documented() -> Vec<(String, BTreeSet<String>)> {
     out
 }
 
-/// Every counter emitted so far, as (name, label keys).
+/// Every counter and histogram emitted so far, as (name, label keys).
 fn emitted() -> Vec<(String, BTreeSet<String>)> {
     counters()
         .into_iter()
@@ -107,6 +109,33 @@ fn exercise_in_process_once() {
             }
             other => panic!("the first attempt is admitted: {other:?}"),
         }
+        // A client network that reaches its hard limit: one suspicious event, one lockout.
+        let mut policy = LoginPolicy::default();
+        policy.client = HardLimit {
+            failures: 1,
+            lockout: Duration::from_secs(60),
+        };
+        let strict = LoginThrottle::new(MemoryLoginStore::new(100), policy);
+        for account in ["carol", "dave"] {
+            match strict.begin(account, &client, None).await {
+                Ok(Admission::Admitted(attempt)) => {
+                    let _ = attempt.fail();
+                }
+                Ok(Admission::Refused(refusal)) => {
+                    assert_eq!(refusal.scope, Scope::Client);
+                }
+                Err(e) => panic!("memory store: {e}"),
+            }
+        }
+        // An account failing from ten networks: under attack, never locked.
+        for i in 0..10 {
+            let from = ClientIpResolver::new([], ForwardedHeader::Forwarded)
+                .expect("resolver")
+                .key(format!("192.0.2.{i}").parse().expect("address"));
+            if let Ok(Admission::Admitted(attempt)) = throttle.begin("erin", &from, None).await {
+                let _ = attempt.fail();
+            }
+        }
     });
 }
 
@@ -132,6 +161,15 @@ fn assert_in_process_counts() {
         assert_eq!(value(rendered), count, "{rendered}: {:?}", counters());
     }
     assert!(value("palisade_ratelimit_login_failures_total{}") >= 1);
+    assert_eq!(value("palisade_ratelimit_lockouts_total{scope=client}"), 1);
+    assert_eq!(
+        value("palisade_ratelimit_suspicious_total{kind=client_throttled}"),
+        1
+    );
+    assert_eq!(
+        value("palisade_ratelimit_suspicious_total{kind=account_under_attack}"),
+        1
+    );
 }
 
 /// Every emitted counter is documented, with exactly the documented labels.
@@ -218,6 +256,11 @@ fn every_documented_metric_is_emitted_with_its_labels() {
         (
             "palisade_ratelimit_backend_errors_total{fallback=local,policy=names-local}",
             1,
+        ),
+        // Two answered round trips and three that failed.
+        (
+            "palisade_ratelimit_backend_duration_seconds{backend=redis}",
+            5,
         ),
         // The local fallback decides in process, and is counted as such.
         (

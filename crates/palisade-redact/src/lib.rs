@@ -18,6 +18,8 @@ mod known;
 mod redactor;
 mod stream;
 mod style;
+#[cfg(feature = "metrics")]
+mod telemetry;
 #[cfg(feature = "tracing")]
 mod tracing;
 mod values;

@@ -120,6 +120,9 @@ struct Inner {
     known: Option<KnownSecrets>,
     style: Style,
     styles: HashMap<Kind, Style>,
+    /// A counter per kind, registered with the recorder in place when the redactor was built.
+    #[cfg(feature = "metrics")]
+    counters: crate::telemetry::Counters,
 }
 
 /// Redacts secrets and, when enabled, personal data from text. Build once, share everywhere
@@ -380,6 +383,8 @@ impl Redactor {
             let start = out.len();
             let style = self.inner.styles.get(&f.kind).unwrap_or(&self.inner.style);
             style.render(&text[f.range.clone()], &mut out);
+            #[cfg(feature = "metrics")]
+            self.inner.counters.redacted(f.kind);
             replaced.push(start..out.len());
             at = f.range.end;
         }
@@ -403,6 +408,8 @@ impl Redactor {
         let mut out = Vec::new();
         let style = self.inner.styles.get(&kind).unwrap_or(&self.inner.style);
         style.render(value, &mut out);
+        #[cfg(feature = "metrics")]
+        self.inner.counters.redacted(kind);
         out
     }
 }
@@ -913,6 +920,8 @@ impl RedactorBuilder {
                 known: self.known,
                 style: self.style,
                 styles: self.styles,
+                #[cfg(feature = "metrics")]
+                counters: crate::telemetry::Counters::register(),
             }),
         })
     }

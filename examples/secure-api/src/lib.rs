@@ -546,6 +546,8 @@ fn revocation(
 /// # Errors
 /// [`StartError`] for anything that cannot be opened or configured.
 pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppState>, StartError> {
+    // Before any palisade crate registers a metric (the rate limiter does on first use).
+    metrics::exporter();
     files::prepare(&config).map_err(|e| component("data files")(&e))?;
     let db = db::Db::open(&config.database)?;
     let local_tokens = SqliteTokenStore::new(db.clone())?;
@@ -631,7 +633,7 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         redis,
         limiter,
         backends: handlers::health::Backends::default(),
-        metrics: metrics::Metrics::default(),
+        metrics: metrics::Metrics::new(),
         html: palisade_sanitize::html::Policy::basic(),
         crypto,
         defences: app::Defences {
@@ -744,6 +746,8 @@ pub fn known_secrets() -> &'static palisade_redact::KnownSecrets {
 /// redactor ([`known_secrets`]).
 pub fn init_logging() {
     use tracing_subscriber::fmt;
+    // The redactor registers its metrics when it is built: the recorder comes first.
+    metrics::exporter();
     let writer = palisade_redact::RedactingMakeWriter::new(
         std::io::stderr,
         // The built-in rules and a registry cannot fail to build; were they to, the built-in

@@ -186,7 +186,7 @@ impl<'a, S: LoginStore> LoginAttempt<'a, S> {
         if limit_reached {
             tracing::warn!(target: "palisade_ratelimit", "login: a client reached a lockout");
         }
-        metrics::counter!("palisade_ratelimit_login_failures_total").increment(1);
+        crate::telemetry::login_failure();
         Failure {
             limit_reached,
             second_factor_advised: self.second_factor_advised(),

@@ -146,6 +146,17 @@ pub enum SuspiciousActivity {
     },
 }
 
+impl SuspiciousActivity {
+    /// The event's `snake_case` name, as in the `kind` label of
+    /// `palisade_ratelimit_suspicious_total`: `account_under_attack` or `client_throttled`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::AccountUnderAttack { .. } => "account_under_attack",
+            Self::ClientThrottled { .. } => "client_throttled",
+        }
+    }
+}
+
 type Hook = Arc<dyn Fn(&SuspiciousActivity) + Send + Sync>;
 
 /// Login throttling over a [`LoginStore`].
@@ -276,10 +287,13 @@ impl<S: LoginStore> LoginThrottle<S> {
         };
         let keys = self.keys(account, client, device);
         match self.store.reserve(&keys, &self.policy.limits()).await? {
-            Reservation::Refused { scope, wait_ms } => Ok(Admission::Refused(Refusal {
-                scope,
-                retry_after: Duration::from_millis(wait_ms.max(1)),
-            })),
+            Reservation::Refused { scope, wait_ms } => {
+                crate::telemetry::lockout(scope.as_str());
+                Ok(Admission::Refused(Refusal {
+                    scope,
+                    retry_after: Duration::from_millis(wait_ms.max(1)),
+                }))
+            }
             Reservation::Reserved(reserved) => Ok(Admission::Admitted(LoginAttempt::new(
                 self,
                 keys,
@@ -304,6 +318,7 @@ impl<S: LoginStore> LoginThrottle<S> {
     }
 
     fn notify(&self, event: &SuspiciousActivity) {
+        crate::telemetry::suspicious(event.as_str());
         if let Some(hook) = &self.hook {
             hook(event);
         }

@@ -116,6 +116,17 @@ pub enum Scope {
     Client,
 }
 
+impl Scope {
+    /// The scope's `snake_case` name, as in the `scope` label of
+    /// `palisade_ratelimit_lockouts_total`: `account_client` or `client`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccountClient => "account_client",
+            Self::Client => "client",
+        }
+    }
+}
+
 /// A store's answer to a reservation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {

@@ -198,7 +198,9 @@ impl RedisBackend {
             Some(at) => invocation.arg(at),
             None => invocation.arg(""),
         };
+        let round_trip = crate::telemetry::RoundTrip::start();
         let reply = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
+        round_trip.end();
         let (allowed, remaining, reset, retry): (i64, i64, i64, i64) = match reply {
             Err(_elapsed) => return Err(BackendError::new(BackendErrorKind::Timeout)),
             Ok(Err(e)) => return Err(BackendError::new(classify(&e))),

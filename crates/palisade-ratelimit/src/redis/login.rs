@@ -65,7 +65,10 @@ impl RedisLoginStore {
         for arg in args {
             invocation.arg(*arg);
         }
-        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await {
+        let round_trip = crate::telemetry::RoundTrip::start();
+        let reply = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
+        round_trip.end();
+        match reply {
             Err(_) => Err(BackendError::new(BackendErrorKind::Timeout)),
             Ok(Err(e)) => Err(BackendError::new(super::backend::classify(&e))),
             Ok(Ok(v)) => Ok(v),

@@ -1,5 +1,6 @@
 //! A `metrics` recorder for tests: counts every counter by its name and labels, rendered as
-//! `name{key=value,...}` with the labels sorted. Installed once per test binary.
+//! `name{key=value,...}` with the labels sorted, and every histogram's observations the same
+//! way. Installed once per test binary.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -39,8 +40,24 @@ impl Recorder for Counting {
     fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
         Gauge::noop()
     }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        let cell = self
+            .0
+            .lock()
+            .expect("recorder")
+            .entry(render(key))
+            .or_default()
+            .clone();
+        Histogram::from_arc(Arc::new(Observations(cell)))
+    }
+}
+
+/// A histogram that counts its observations.
+struct Observations(Arc<AtomicU64>);
+
+impl metrics::HistogramFn for Observations {
+    fn record(&self, _: f64) {
+        self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -64,7 +81,7 @@ pub fn value(rendered: &str) -> u64 {
         .map_or(0, |c| c.load(Ordering::Relaxed))
 }
 
-/// Every counter registered so far, rendered, with its count.
+/// Every counter and histogram registered so far, rendered, with its count.
 pub fn counters() -> Vec<(String, u64)> {
     let mut all: Vec<(String, u64)> = recorder()
         .0

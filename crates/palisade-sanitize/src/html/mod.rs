@@ -18,6 +18,8 @@
 mod dom;
 mod prescan;
 mod report;
+#[cfg(feature = "metrics")]
+mod telemetry;
 mod vocab;
 
 use core::fmt;
@@ -371,13 +373,19 @@ impl Policy {
     /// [`Policy::clean`].
     pub fn clean_bytes(&self, input: &[u8]) -> Result<SafeHtml, HtmlError> {
         if input.len() > self.limits.max_input_bytes {
+            #[cfg(feature = "metrics")]
+            telemetry::refused();
             return Err(HtmlError::TooLarge {
                 len: input.len(),
                 max: self.limits.max_input_bytes,
             });
         }
-        let text = std::str::from_utf8(input).map_err(|e| HtmlError::InvalidUtf8 {
-            valid_up_to: e.valid_up_to(),
+        let text = std::str::from_utf8(input).map_err(|e| {
+            #[cfg(feature = "metrics")]
+            telemetry::refused();
+            HtmlError::InvalidUtf8 {
+                valid_up_to: e.valid_up_to(),
+            }
         })?;
         self.clean(text)
     }
@@ -414,6 +422,17 @@ impl Policy {
     }
 
     fn run(&self, input: &str, want_report: bool) -> Result<(SafeHtml, Option<Report>), HtmlError> {
+        let result = self.run_unmetered(input, want_report);
+        #[cfg(feature = "metrics")]
+        telemetry::document(input, &result);
+        result
+    }
+
+    fn run_unmetered(
+        &self,
+        input: &str,
+        want_report: bool,
+    ) -> Result<(SafeHtml, Option<Report>), HtmlError> {
         if input.len() > self.limits.max_input_bytes {
             return Err(HtmlError::TooLarge {
                 len: input.len(),

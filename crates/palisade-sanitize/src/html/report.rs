@@ -45,6 +45,21 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order (the index of `counts` in [`Report`]).
+    pub(crate) const ALL: [Self; 11] = [
+        Self::ElementNotAllowed,
+        Self::ContentRemoved,
+        Self::Escaped,
+        Self::UnexpectedNamespace,
+        Self::AttributeNotAllowed,
+        Self::EventHandler,
+        Self::UrlSchemeNotAllowed,
+        Self::UrlHostNotAllowed,
+        Self::RelativeUrlNotAllowed,
+        Self::MalformedUrl,
+        Self::Comment,
+    ];
+
     /// A short stable name, for log fields and metric labels.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -110,6 +125,8 @@ impl fmt::Display for Removal {
 pub struct Report {
     removals: Vec<Removal>,
     total: usize,
+    /// Removals per reason, past [`MAX_REPORT_ENTRIES`] too; indexed as [`Reason::ALL`].
+    by_reason: [usize; Reason::ALL.len()],
     restructured: bool,
 }
 
@@ -141,12 +158,19 @@ impl Report {
         self.removals.iter().filter(|r| r.reason == reason).count()
     }
 
+    /// Every reason with its number of removals, past [`MAX_REPORT_ENTRIES`] too.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn by_reason(&self) -> impl Iterator<Item = (Reason, usize)> + '_ {
+        Reason::ALL.into_iter().zip(self.by_reason.iter().copied())
+    }
+
     pub(crate) fn set_restructured(&mut self) {
         self.restructured = true;
     }
 
     fn push(&mut self, element: &str, attribute: Option<&str>, reason: Reason) {
         self.total += 1;
+        self.by_reason[reason as usize] += 1;
         if self.removals.len() < MAX_REPORT_ENTRIES {
             self.removals.push(Removal {
                 element: cut(element),
@@ -236,4 +260,16 @@ pub(crate) fn build(input: &Dom, output: &Dom, rules: &Rules, mode: Disallowed) 
 /// The attribute's name as ammonia matches it: the local name (`xlink:href` is `href`).
 pub(crate) fn attribute_name(attr: &html5ever::Attribute) -> String {
     attr.name.local.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reason;
+
+    #[test]
+    fn reason_all_is_in_declaration_order() {
+        for (i, reason) in Reason::ALL.into_iter().enumerate() {
+            assert_eq!(reason as usize, i, "{reason}");
+        }
+    }
 }

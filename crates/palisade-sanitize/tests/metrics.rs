@@ -1,0 +1,199 @@
+//! The `metrics` feature, observed with `metrics-util`'s debugging recorder: names, types and
+//! labels after real sanitizations, and label cardinality under hostile input.
+//!
+//! Each test records into its own recorder, installed for the current thread only
+//! (`metrics::with_local_recorder`), so the tests of this binary never see each other's counts.
+
+#![cfg(all(feature = "metrics", feature = "html"))]
+
+use std::collections::BTreeMap;
+
+use metrics_util::{
+    MetricKind,
+    debugging::{DebugValue, DebuggingRecorder},
+};
+use palisade_sanitize::html::{Disallowed, Limits, Policy, Preset, Reason};
+
+/// What one recorder saw: `name{key=value,...}` (labels sorted) to its kind and value.
+type Series = BTreeMap<String, (MetricKind, DebugValue)>;
+
+fn record(f: impl FnOnce()) -> Series {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, f);
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let (kind, key) = key.into_parts();
+            let mut labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            labels.sort();
+            (
+                format!("{}{{{}}}", key.name(), labels.join(",")),
+                (kind, value),
+            )
+        })
+        .collect()
+}
+
+fn counter(series: &Series, rendered: &str) -> u64 {
+    match series.get(rendered) {
+        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
+        Some(other) => panic!("{rendered} is not a counter: {other:?}"),
+        None => 0,
+    }
+}
+
+#[test]
+fn documents_are_counted_by_outcome() {
+    let series = record(|| {
+        let policy = Policy::basic();
+        assert!(policy.clean("<p>plain <b>text</b></p>").is_ok());
+        assert!(
+            policy
+                .clean("<p onclick=\"x()\">hi</p><script>x()</script>")
+                .is_ok()
+        );
+        let deep = "<b>".repeat(Limits::DEFAULT.max_depth as usize + 10);
+        assert!(policy.clean(&deep).is_err());
+        assert!(policy.clean_bytes(b"\xff\xfe").is_err());
+    });
+    assert_eq!(
+        counter(&series, "palisade_sanitize_documents_total{outcome=clean}"),
+        1,
+        "{series:?}"
+    );
+    assert_eq!(
+        counter(
+            &series,
+            "palisade_sanitize_documents_total{outcome=changed}"
+        ),
+        1
+    );
+    assert_eq!(
+        counter(&series, "palisade_sanitize_documents_total{outcome=error}"),
+        2
+    );
+    assert!(
+        !series
+            .keys()
+            .any(|k| k.starts_with("palisade_sanitize_removals_total")),
+        "clean builds no report, so removals are not counted: {series:?}"
+    );
+}
+
+#[test]
+fn removals_are_counted_by_reason_from_the_report() {
+    let series = record(|| {
+        let policy = Policy::rich();
+        let (_, report) = policy
+            .clean_with_report(
+                "<p onclick=\"x()\" onmouseover=\"y()\">hi</p><script>x()</script>\
+                 <a href=\"javascript:alert(1)\">a</a><blink>b</blink><!-- c -->",
+            )
+            .expect("clean");
+        assert_eq!(report.count(Reason::EventHandler), 2);
+    });
+    for (reason, n) in [
+        ("event_handler", 2),
+        ("content_removed", 1),
+        ("url_scheme_not_allowed", 1),
+        ("element_not_allowed", 1),
+        ("comment", 1),
+    ] {
+        assert_eq!(
+            counter(
+                &series,
+                &format!("palisade_sanitize_removals_total{{reason={reason}}}")
+            ),
+            n,
+            "{reason}: {series:?}"
+        );
+    }
+    assert_eq!(
+        counter(
+            &series,
+            "palisade_sanitize_documents_total{outcome=changed}"
+        ),
+        1
+    );
+}
+
+#[test]
+fn escape_mode_counts_escaped_elements() {
+    let series = record(|| {
+        let policy = Policy::builder()
+            .preset(Preset::Basic)
+            .disallowed(Disallowed::Escape)
+            .build()
+            .expect("policy");
+        let _ = policy
+            .clean_with_report("<script>x()</script><p>ok</p>")
+            .expect("clean");
+    });
+    assert_eq!(
+        counter(&series, "palisade_sanitize_removals_total{reason=escaped}"),
+        1,
+        "{series:?}"
+    );
+}
+
+#[test]
+fn removals_past_the_report_cap_are_still_counted() {
+    let n = palisade_sanitize::html::MAX_REPORT_ENTRIES + 500;
+    let series = record(|| {
+        let input = "<blink>x</blink>".repeat(n);
+        let (_, report) = Policy::basic().clean_with_report(&input).expect("clean");
+        assert_eq!(report.total(), n);
+    });
+    assert_eq!(
+        counter(
+            &series,
+            "palisade_sanitize_removals_total{reason=element_not_allowed}"
+        ),
+        n as u64
+    );
+}
+
+/// Thousands of distinct element names, attribute names, URLs and texts leave a fixed number
+/// of series, none of which carries any of them.
+#[test]
+fn hostile_input_leaves_the_number_of_series_bounded() {
+    let mut hostile = Vec::new();
+    let series = record(|| {
+        let policy = Policy::rich();
+        for i in 0..3000u32 {
+            let element = format!("x-evil{i}");
+            let attribute = format!("data-leak{i}");
+            let url = format!("javascript:steal{i}()");
+            let text = format!("secret-text-{i:08x}");
+            let input = format!(
+                "<{element} {attribute}=\"1\" onload{i}=\"z\"><a href=\"{url}\" title=\"{{x=\\\"y\\\"}}\">{text}</a></{element}>"
+            );
+            let _ = policy.clean_with_report(&input);
+            let _ = policy.clean(&input);
+            hostile.extend([element, attribute, url, text]);
+        }
+    });
+    // Documents by outcome (3) and removals by reason (11) at most.
+    assert!(
+        series.len() <= 3 + 11,
+        "{} series: {series:?}",
+        series.len()
+    );
+    assert!(
+        counter(
+            &series,
+            "palisade_sanitize_documents_total{outcome=changed}"
+        ) >= 6000
+    );
+    for name in series.keys() {
+        for value in &hostile {
+            assert!(!name.contains(value.as_str()), "{name} carries {value}");
+        }
+    }
+}
