@@ -1,4 +1,4 @@
-//! `cargo xtask`: the workspace's own automation (CI, audit, benchmarks, fuzzing, tidy).
+//! `cargo xtask`: the workspace's own automation (CI, audit, DAST, benchmarks, fuzzing, tidy).
 //!
 //! Plain Rust with one dependency (`serde_json`, for cargo and criterion output), so it builds
 //! in seconds on a fresh machine and runs the same on every developer's and CI's.
@@ -13,6 +13,7 @@ mod audit;
 mod bench;
 mod ci;
 mod constant_time;
+mod dast;
 mod fuzz;
 mod run;
 mod security_policy;
@@ -33,6 +34,11 @@ commands:
   bench [--quick] [--write] [--report-only]
                            criterion benches, then a table of ratios; --write records it in docs/benchmarks.md;
                            --report-only prints the table from the last run's results without running
+  dast [--examples N] [--seed S]
+                           builds examples/secure-api and attacks it while it runs (once on SQLite, once with
+                           a redis-server): schemathesis (pinned, installed in target/dast/venv) with every
+                           check and the stateful links, N examples per operation and phase (default 30),
+                           seed S; then the hostile-request battery; a table of findings, failing on any
   fuzz [--seconds N]       smoke-runs every cargo-fuzz target for N seconds (default 10; needs nightly)
   tidy                     repository invariants (also run by `cargo test -p xtask`)
 ";
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "audit" => audit::run(rest),
         "bench" => bench::run(rest),
+        "dast" => dast::run(rest),
         "fuzz" => fuzz::run(rest),
         "tidy" => tidy::check(&workspace_root()).map(|()| eprintln!("tidy: ok")),
         "help" | "--help" | "-h" => {
