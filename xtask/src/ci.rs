@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: everything a change must pass, in order, stopping at the first failure.
 
 use crate::{
-    audit,
+    audit, dast,
     run::{cargo, packages, step, succeeds, target_dir},
     tidy, workspace_root,
 };
@@ -65,6 +65,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         };
         step(&format!("tests {features}"), &mut tests)?;
     }
+    // The reference service, running, attacked: schemathesis and the hostile-request battery.
+    eprintln!("xtask: ==> dast");
+    let dast_started = std::time::Instant::now();
+    dast::run(&[])?;
+    eprintln!(
+        "xtask: <== dast: {:.1} s",
+        dast_started.elapsed().as_secs_f64()
+    );
     // Builds whose features would unify into every build of this workspace live in their own
     // (checks/); they share its target directory, so only what differs is rebuilt.
     let target = target_dir()?;

@@ -25,7 +25,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                       fmt, clippy, tests, doctests, docs, tidy and audit; stops at the first failure
+  ci                       fmt, clippy, tests, dast, doctests, docs, tidy and audit; stops at the first failure
   audit [--advisory-db P] [--fresh-cargo-home]
                            cargo fetch, then cargo-deny (advisories, bans, licenses, sources), unsafe and
                            metadata checks; P is an offline copy of the RustSec advisory database (a plain
@@ -37,7 +37,7 @@ commands:
   dast [--examples N] [--seed S]
                            builds examples/secure-api and attacks it while it runs (once on SQLite, once with
                            a redis-server): schemathesis (pinned, installed in target/dast/venv) with every
-                           check and the stateful links, N examples per operation and phase (default 30),
+                           check and the stateful links, N examples per operation and phase (default 50),
                            seed S; then the hostile-request battery; a table of findings, failing on any
   fuzz [--seconds N]       smoke-runs every cargo-fuzz target for N seconds (default 10; needs nightly)
   tidy                     repository invariants (also run by `cargo test -p xtask`)
