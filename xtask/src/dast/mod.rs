@@ -62,7 +62,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let started = Instant::now();
     step(
         "build secure-api",
-        &mut cargo(&["build", "--package", "secure-api", "--bin", "secure-api"]),
+        // The workspace's feature set with every feature, as `cargo xtask ci`'s tests build
+        // it: after them the binary is already there, and no dependency is rebuilt for a
+        // feature set of secure-api's own.
+        &mut cargo(&[
+            "build",
+            "--workspace",
+            "--all-features",
+            "--bin",
+            "secure-api",
+        ]),
     )?;
     let work = target_dir()?.join("dast");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
