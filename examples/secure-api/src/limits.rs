@@ -5,6 +5,14 @@
 //! Every length is counted in Unicode scalar values (what JSON Schema's `maxLength` counts) of
 //! the value as sent, before any trimming or normalization. The patterns are written for both
 //! ECMA-262 (JSON Schema) and Rust, over the same explicit character ranges.
+//!
+//! ```
+//! use secure_api::limits::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PHONE_PATTERN};
+//!
+//! // What a client can check before sending, and what `openapi.yaml` declares.
+//! assert_eq!((PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS), (15, 256));
+//! assert_eq!(PHONE_PATTERN, r"^[0-9 +\-().]*$");
+//! ```
 
 /// Fewest characters in a new password (counted after NFKC normalization, as
 /// palisade-password's policy counts; NIST SP 800-63B-4 for a single factor).
