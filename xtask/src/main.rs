@@ -1,4 +1,4 @@
-//! `cargo xtask`: the workspace's own automation (CI, audit, benchmarks, fuzzing, tidy).
+//! `cargo xtask`: the workspace's own automation (CI, audit, DAST, benchmarks, fuzzing, tidy).
 //!
 //! Plain Rust with two small dependencies (`serde_json`, for cargo, criterion and testssl.sh
 //! output; `anyhow`, for the scans' errors), so it builds in seconds on a fresh machine and
@@ -14,6 +14,7 @@ mod audit;
 mod bench;
 mod ci;
 mod constant_time;
+mod dast;
 mod fuzz;
 mod metrics_catalogue;
 mod run;
@@ -27,8 +28,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                       fmt, clippy, tests, doctests, docs, alert rules, tidy and audit; stops at the
-                           first failure
+  ci                       fmt, clippy, tests, dast, TLS scan, doctests, docs, alert rules, tidy and
+                           audit; stops at the first failure
   alerts                   promtool check and test of deploy/prometheus/'s rules, amtool check of the
                            Alertmanager example (also run by ci)
   audit [--advisory-db P] [--fresh-cargo-home]
@@ -39,6 +40,11 @@ commands:
   bench [--quick] [--write] [--report-only]
                            criterion benches, then a table of ratios; --write records it in docs/benchmarks.md;
                            --report-only prints the table from the last run's results without running
+  dast [--examples N] [--seed S]
+                           builds examples/secure-api and attacks it while it runs (once on SQLite, once with
+                           a redis-server): schemathesis (pinned, installed in target/dast/venv) with every
+                           check and the stateful links, N examples per operation and phase (default 50),
+                           seed S; then the hostile-request battery; a table of findings, failing on any
   fuzz [--seconds N]       smoke-runs every cargo-fuzz target for N seconds (default 10; needs nightly)
   tls-scan [--binary PATH] builds secure-api (or takes PATH), serves it with TLS and a test CA on a free loopback
                            port, and scans it with testssl.sh; fails on a protocol or cipher finding above LOW
@@ -56,6 +62,7 @@ fn main() -> ExitCode {
         "alerts" => ci::alert_rules(),
         "audit" => audit::run(rest),
         "bench" => bench::run(rest),
+        "dast" => dast::run(rest),
         "fuzz" => fuzz::run(rest),
         "tls-scan" => tls_scan::main(rest),
         "tidy" => tidy::check(&workspace_root()).map(|()| eprintln!("tidy: ok")),

@@ -339,6 +339,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::map_response(
             crate::problem::restore_public_body,
         ))
+        .layer(middleware::map_response(
+            crate::problem::framework_errors_as_problems,
+        ))
         .layer(SecurityHeadersLayer::new(headers))
         .layer(middleware::map_response_with_state(state, count))
         .layer(RequestLogLayer::new())

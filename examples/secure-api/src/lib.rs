@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 mod files;
 mod handlers;
+pub mod limits;
 pub mod metrics;
 mod problem;
 mod server;

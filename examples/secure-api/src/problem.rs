@@ -16,6 +16,9 @@ pub(crate) enum ApiError {
     Unauthorized,
     /// 401 for a login that failed (no `WWW-Authenticate`: it is not a bearer failure).
     BadCredentials,
+    /// 403: a credential other than the bearer token (a reset token) was presented and does
+    /// not grant the request.
+    Forbidden(&'static str),
     /// 404.
     NotFound,
     /// 409: the email is taken.
@@ -79,6 +82,36 @@ pub(crate) async fn restore_public_body(mut response: Response) -> Response {
     response
 }
 
+/// A client error the framework wrote itself (the router's 405 without a body, the body limit's
+/// 413 and a body that failed to arrive, 400, in plain text) as an RFC 9457 problem document
+/// like every other error; its headers (`Allow`) are kept.
+pub(crate) async fn framework_errors_as_problems(response: Response) -> Response {
+    let status = response.status();
+    if !status.is_client_error() {
+        return response;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "the method is not allowed on this resource",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the service accepts",
+        StatusCode::BAD_REQUEST => "the request body could not be read",
+        _ => "the request was refused",
+    };
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let (problem_parts, body) = problem(status, detail).into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in &problem_parts.headers {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, body)
+}
+
 /// `response`, recorded in the audit log as `event`.
 pub(crate) fn audited(mut response: Response, event: SecurityEvent) -> Response {
     response.extensions_mut().insert(event);
@@ -132,6 +165,7 @@ impl IntoResponse for ApiError {
             Self::BadCredentials => {
                 problem(StatusCode::UNAUTHORIZED, "wrong email address or password")
             }
+            Self::Forbidden(detail) => problem(StatusCode::FORBIDDEN, detail),
             Self::NotFound => problem(StatusCode::NOT_FOUND, "no such resource"),
             Self::Conflict(detail) => problem(StatusCode::CONFLICT, detail),
             Self::WeakPassword(detail) => problem(StatusCode::UNPROCESSABLE_ENTITY, &detail),

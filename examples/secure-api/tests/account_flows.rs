@@ -113,7 +113,7 @@ fn reset_checks_the_password_before_spending_the_token() {
     assert_eq!(confirm(&server, &token, "short").status, 422);
     let r = confirm(&server, &token, NEW_PASSWORD);
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(confirm(&server, &token, NEW_PASSWORD).status, 400, "spent");
+    assert_eq!(confirm(&server, &token, NEW_PASSWORD).status, 403, "spent");
     assert_eq!(server.login("kim@example.com", NEW_PASSWORD).status, 200);
 }
 
@@ -143,7 +143,7 @@ fn reset_ends_access_tokens_and_other_reset_links() {
     // The older link, mailed before the reset, cannot set another password.
     assert_eq!(
         confirm(&server, &tokens[0], "the attacker's own passphrase").status,
-        400
+        403
     );
     assert_eq!(server.login("lee@example.com", NEW_PASSWORD).status, 200);
 }
@@ -172,7 +172,7 @@ fn concurrent_confirmations(server: &Server, email: &str) {
         "{statuses:?}"
     );
     assert!(
-        statuses.iter().all(|s| *s == 204 || *s == 400),
+        statuses.iter().all(|s| *s == 204 || *s == 403),
         "{statuses:?}"
     );
 }
@@ -266,7 +266,7 @@ fn change_password_needs_the_current_one_and_ends_every_session() {
     }
     assert_eq!(
         confirm(&server, &link, "the attacker's own passphrase").status,
-        400
+        403
     );
     assert_eq!(server.login("omar@example.com", PASSWORD).status, 401);
     assert_eq!(server.login("omar@example.com", NEW_PASSWORD).status, 200);
@@ -456,7 +456,7 @@ fn reset_links_survive_a_restart() {
     drop(server);
     let server = Server::start(&dir, &[]);
     assert_eq!(confirm(&server, &token, NEW_PASSWORD).status, 204);
-    assert_eq!(confirm(&server, &token, NEW_PASSWORD).status, 400);
+    assert_eq!(confirm(&server, &token, NEW_PASSWORD).status, 403);
 }
 
 /// In Redis mode the startup log says which persistence Redis has: the test server has none,

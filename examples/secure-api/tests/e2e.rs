@@ -136,7 +136,7 @@ fn full_account_lifecycle() {
         server
             .post("/auth/password-reset/confirm", &[], &confirm)
             .status,
-        400,
+        403,
         "single use"
     );
     assert_eq!(server.login("alice@example.com", PASSWORD).status, 401);

@@ -18,15 +18,12 @@ pub(super) struct Credentials {
     pub(super) password: String,
 }
 
+/// An address as [`limits::EMAIL_PATTERN`](crate::limits::EMAIL_PATTERN) and
+/// [`limits::EMAIL_MAX_CHARS`](crate::limits::EMAIL_MAX_CHARS) describe it (checked as sent:
+/// surrounding spaces are refused, not trimmed), in lower case.
 pub(super) fn normalize_email(email: &str) -> Result<String, ApiError> {
-    let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(email)
+    if crate::limits::is_email(email) {
+        Ok(email.to_lowercase())
     } else {
         Err(ApiError::BadRequest("email must be an email address"))
     }

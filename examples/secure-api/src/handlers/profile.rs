@@ -15,12 +15,10 @@ use crate::{
     problem::{ApiError, audited},
 };
 
-/// Longest display name (in graphemes), phone number and address (in characters).
-const MAX_NAME: usize = 100;
-const MAX_PHONE: usize = 32;
-const MAX_ADDRESS: usize = 500;
-/// Longest bio before sanitizing, in bytes.
-const MAX_BIO: usize = 8 * 1024;
+use crate::limits::{
+    ADDRESS_MAX_CHARS, BIO_MAX_CHARS, DISPLAY_NAME_MAX_CHARS, PHONE_MAX_CHARS, is_address_char,
+    is_phone_char,
+};
 
 fn decrypt_field(
     state: &AppState,
@@ -58,34 +56,40 @@ pub(crate) async fn get_me(
     })))
 }
 
+/// The profile fields to change. A field left out is unchanged; `null` is refused (it would
+/// read as "clear it", which an empty string says).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileInput {
+    #[serde(default, deserialize_with = "present")]
     display_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     bio: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     phone: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     address: Option<String>,
 }
 
-fn clean_text(value: &str, max: usize, what: &'static str) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(what));
-    }
-    Ok(value.to_owned())
+/// A member that is there must be a string: `null` fails to parse (400).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
-/// A display name: one line of at most [`MAX_NAME`] graphemes, stored in NFC. Control,
-/// invisible and bidirectional formatting characters (a right-to-left override that makes
-/// `admin\u{202E}gnp.exe` display as `adminexe.png`) are refused, not quietly removed: what the
-/// user sent is not what others would see.
+/// A display name: one line of at most [`DISPLAY_NAME_MAX_CHARS`] characters as sent, stored
+/// trimmed and in NFC. Control, invisible and bidirectional formatting characters (a
+/// right-to-left override that makes `admin\u{202E}gnp.exe` display as `adminexe.png`) are
+/// refused, not quietly removed: what the user sent is not what others would see.
 fn display_name(value: &str) -> Result<String, ApiError> {
     const REFUSED: ApiError = ApiError::BadRequest(
         "display_name is too long or has control, invisible or bidirectional characters",
     );
+    if value.chars().count() > DISPLAY_NAME_MAX_CHARS || value.chars().any(char::is_control) {
+        return Err(REFUSED);
+    }
     let value = value.trim();
     let policy = TextPolicy::single_line()
-        .max_graphemes(MAX_NAME)
+        .max_graphemes(DISPLAY_NAME_MAX_CHARS)
         .map_err(|e| ApiError::Internal(format!("display name policy: {e}")))?;
     // Without normalization, `check` fails exactly when something would be stripped.
     policy
@@ -112,7 +116,7 @@ pub(crate) async fn put_me(
         changed.push("display_name");
     }
     if let Some(bio) = input.bio {
-        if bio.len() > MAX_BIO {
+        if bio.chars().count() > BIO_MAX_CHARS {
             return Err(ApiError::BadRequest("bio is too long"));
         }
         user.bio = state
@@ -123,40 +127,34 @@ pub(crate) async fn put_me(
         changed.push("bio");
     }
     if let Some(phone) = input.phone {
-        let phone = clean_text(
-            &phone,
-            MAX_PHONE,
-            "phone is too long or has control characters",
-        )?;
-        if !phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        {
+        if phone.chars().count() > PHONE_MAX_CHARS {
+            return Err(ApiError::BadRequest("phone is too long"));
+        }
+        if !phone.chars().all(is_phone_char) {
             return Err(ApiError::BadRequest(
                 "phone may hold digits, spaces and + - ( ) . only",
             ));
         }
+        let phone = phone.trim();
         user.phone = if phone.is_empty() {
             None
         } else {
             Some(
                 state
                     .crypto
-                    .encrypt("phone", id, &phone)
+                    .encrypt("phone", id, phone)
                     .map_err(ApiError::Internal)?,
             )
         };
         changed.push("phone");
     }
     if let Some(address) = input.address {
-        let address = address.trim();
-        if address.chars().count() > MAX_ADDRESS
-            || address.chars().any(|c| c.is_control() && c != '\n')
-        {
+        if address.chars().count() > ADDRESS_MAX_CHARS || !address.chars().all(is_address_char) {
             return Err(ApiError::BadRequest(
                 "address is too long or has control characters",
             ));
         }
+        let address = address.trim();
         user.address = if address.is_empty() {
             None
         } else {

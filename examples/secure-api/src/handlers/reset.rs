@@ -202,8 +202,10 @@ fn parse_reset_subject(subject: &str) -> Option<(i64, i64)> {
 }
 
 /// A refused token, audited with its reason.
+/// 403: the request is well formed, but its reset token (unknown, expired, used or
+/// superseded) grants nothing.
 fn refused(reason: &'static str) -> ApiError {
-    ApiError::BadRequest("invalid or expired reset token")
+    ApiError::Forbidden("invalid or expired reset token")
         .audited(event("auth.password_reset", Outcome::Denied).reason(reason))
 }
 

@@ -299,7 +299,8 @@ pub(crate) async fn refresh(
     let presented = match (input.refresh_token, cookie_value(&headers, "refresh")) {
         (Some(token), _) => token,
         (None, Some(token)) => token.to_owned(),
-        (None, None) => return Err(ApiError::BadRequest("no refresh token")),
+        // No credential at all: 401, as for a refresh token that is not valid.
+        (None, None) => return Err(ApiError::Unauthorized),
     };
     // Stamped with the time before the rotation: a rotation that beat a sign-out's family
     // revocation is then older than the sign-out's second mark.
