@@ -135,6 +135,29 @@ impl FieldCrypto {
         }
     }
 
+    /// Sets palisade-crypt's rotation gauges (`palisade_crypt_keys{state}`,
+    /// `palisade_crypt_active_key_age_seconds`, `palisade_crypt_key_rotation_due`,
+    /// `palisade_crypt_keys_retire_due`) from the keyring file as it is now, under
+    /// `key_rotation_days`: the file, not the loaded crypter, so a rotation made by another
+    /// process shows at the next scrape. Blocking (reads and unwraps the file); a keyring that
+    /// cannot be read leaves the gauges as they were and is logged.
+    pub(crate) fn record_rotation_metrics(&self, key_rotation_days: u64) {
+        let Ok(policy) = RotationPolicy::days(key_rotation_days, key_rotation_days) else {
+            // Zero days: the configuration check refuses it before the service starts.
+            return;
+        };
+        let status =
+            Keyring::load(&self.path, &self.master).and_then(|keyring| policy.status(&keyring));
+        match status {
+            Ok(status) => status.record_metrics(),
+            Err(e) => tracing::warn!(
+                target: "secure_api::crypto",
+                error = %e,
+                "keyring unreadable; rotation gauges not updated"
+            ),
+        }
+    }
+
     /// Encrypts `value` for `column` of user `row`, as `pc1:` text.
     pub(crate) fn encrypt(&self, column: &str, row: i64, value: &str) -> Result<String, String> {
         let ctx = context(column, row).map_err(|e| e.to_string())?;

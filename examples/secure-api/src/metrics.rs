@@ -137,6 +137,14 @@ impl Metrics {
 pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     // The audit writer keeps its own count of drops; the counter follows it.
     state.metrics.audit_dropped.absolute(state.audit.dropped());
+    // The keyring's rotation state, read from its file off the async workers.
+    let for_gauges = state.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for_gauges
+            .crypto
+            .record_rotation_metrics(for_gauges.config.key_rotation_days);
+    })
+    .await;
     let handle = exporter();
     handle.run_upkeep();
     (

@@ -179,6 +179,31 @@ fn an_attack_moves_the_counters_and_leaves_no_personal_data_in_metrics() {
         ) > 0
     );
 
+    // The other crates' counters on the same page: the wrong passwords as verifications that
+    // did not match, the forged tokens by the reason they were refused.
+    assert_eq!(
+        a.delta(
+            "palisade_password_verifications_total",
+            &["outcome=\"mismatch\""]
+        ),
+        5,
+        "{after}"
+    );
+    assert_eq!(
+        a.delta(
+            "palisade_token_verifications_total",
+            &["kind=\"jwt\"", "outcome=\"alg_none\""]
+        ),
+        2,
+        "{after}"
+    );
+    let jwt_refused = a.delta("palisade_token_verifications_total", &["kind=\"jwt\""])
+        - a.delta(
+            "palisade_token_verifications_total",
+            &["kind=\"jwt\"", "outcome=\"ok\""],
+        );
+    assert_eq!(jwt_refused, 4, "{after}");
+
     // Declared with their Prometheus types.
     for (name, kind) in [
         ("secure_api_logins_total", "counter"),
@@ -231,4 +256,29 @@ fn every_counter_is_rendered_from_the_first_scrape() {
         assert!(metrics.contains(series), "{series}: {metrics}");
     }
     assert!(metrics.contains("# HELP secure_api_logins_total Login attempts by result."));
+}
+
+#[test]
+fn the_keyring_rotation_gauges_are_scraped() {
+    let dir = Server::temp_dir("metrics-rotation");
+    let server = Server::start(&dir, &[]);
+    let metrics = server.metrics().body;
+    // A keyring made at start: a primary key of each purpose (field encryption and the blind
+    // index), nothing due.
+    assert_eq!(
+        value(&metrics, "palisade_crypt_keys", &["state=\"primary\""]),
+        2,
+        "{metrics}"
+    );
+    for series in [
+        "palisade_crypt_key_rotation_due 0",
+        "palisade_crypt_keys_retire_due 0",
+    ] {
+        assert!(metrics.contains(series), "{series}: {metrics}");
+    }
+    assert_eq!(
+        declared_type(&metrics, "palisade_crypt_active_key_age_seconds"),
+        Some("gauge"),
+        "{metrics}"
+    );
 }
