@@ -120,6 +120,34 @@ fn attack(server: &Server) -> Attack {
     }
 }
 
+/// The other crates' counters on the same page: the wrong passwords as verifications that did
+/// not match, the forged tokens by the reason they were refused.
+fn other_crates_counters(a: &Attack) {
+    let after = &a.after;
+    assert_eq!(
+        a.delta(
+            "palisade_password_verifications_total",
+            &["outcome=\"mismatch\""]
+        ),
+        5,
+        "{after}"
+    );
+    assert_eq!(
+        a.delta(
+            "palisade_token_verifications_total",
+            &["kind=\"jwt\"", "outcome=\"alg_none\""]
+        ),
+        2,
+        "{after}"
+    );
+    let jwt_refused = a.delta("palisade_token_verifications_total", &["kind=\"jwt\""])
+        - a.delta(
+            "palisade_token_verifications_total",
+            &["kind=\"jwt\"", "outcome=\"ok\""],
+        );
+    assert_eq!(jwt_refused, 4, "{after}");
+}
+
 #[test]
 fn an_attack_moves_the_counters_and_leaves_no_personal_data_in_metrics() {
     let dir = Server::temp_dir("metrics-attack");
@@ -179,30 +207,7 @@ fn an_attack_moves_the_counters_and_leaves_no_personal_data_in_metrics() {
         ) > 0
     );
 
-    // The other crates' counters on the same page: the wrong passwords as verifications that
-    // did not match, the forged tokens by the reason they were refused.
-    assert_eq!(
-        a.delta(
-            "palisade_password_verifications_total",
-            &["outcome=\"mismatch\""]
-        ),
-        5,
-        "{after}"
-    );
-    assert_eq!(
-        a.delta(
-            "palisade_token_verifications_total",
-            &["kind=\"jwt\"", "outcome=\"alg_none\""]
-        ),
-        2,
-        "{after}"
-    );
-    let jwt_refused = a.delta("palisade_token_verifications_total", &["kind=\"jwt\""])
-        - a.delta(
-            "palisade_token_verifications_total",
-            &["kind=\"jwt\"", "outcome=\"ok\""],
-        );
-    assert_eq!(jwt_refused, 4, "{after}");
+    other_crates_counters(&a);
 
     // Declared with their Prometheus types.
     for (name, kind) in [
