@@ -5,7 +5,7 @@ use std::process::Command;
 use crate::{
     audit, dast,
     run::{cargo, packages, step, succeeds, target_dir},
-    tidy, tls_scan, workspace_root,
+    tidy, workspace_root,
 };
 
 /// The projects under `checks/`: `jwt-backends` builds palisade-token with both of
@@ -74,16 +74,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     eprintln!(
         "xtask: <== dast: {:.1} s",
         dast_started.elapsed().as_secs_f64()
-    );
-    // The service's HTTPS as an outsider sees it: testssl.sh against a running instance of the
-    // binary the tests just built (no build of its own).
-    eprintln!("xtask: ==> tls-scan");
-    let scan_started = std::time::Instant::now();
-    let built = target_dir()?.join("debug/secure-api");
-    tls_scan::run(built.is_file().then_some(built.as_path())).map_err(|e| format!("{e:#}"))?;
-    eprintln!(
-        "xtask: <== tls-scan: {:.1} s",
-        scan_started.elapsed().as_secs_f64()
     );
     // Builds whose features would unify into every build of this workspace live in their own
     // (checks/); they share its target directory, so only what differs is rebuilt.

@@ -28,7 +28,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                       fmt, clippy, tests, dast, TLS scan, doctests, docs, alert rules, tidy and
+  ci                       fmt, clippy, tests, dast (with the TLS scan), doctests, docs, alert rules, tidy and
                            audit; stops at the first failure
   alerts                   promtool check and test of deploy/prometheus/'s rules, amtool check of the
                            Alertmanager example (also run by ci)
@@ -44,7 +44,8 @@ commands:
                            builds examples/secure-api and attacks it while it runs (once on SQLite, once with
                            a redis-server): schemathesis (pinned, installed in target/dast/venv) with every
                            check and the stateful links, N examples per operation and phase (default 50),
-                           seed S; then the hostile-request battery; a table of findings, failing on any
+                           seed S; then the hostile-request battery; then tls-scan on the same binary; a
+                           table of findings, failing on any
   fuzz [--seconds N]       smoke-runs every cargo-fuzz target for N seconds (default 10; needs nightly)
   tls-scan [--binary PATH] builds secure-api (or takes PATH), serves it with TLS and a test CA on a free loopback
                            port, and scans it with testssl.sh; fails on a protocol or cipher finding above LOW

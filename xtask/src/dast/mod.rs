@@ -3,8 +3,9 @@
 //! Builds `examples/secure-api`, starts it on a free loopback port with test secrets (once with
 //! its token state in `SQLite`, once with a real redis-server), and runs against each instance
 //! schemathesis (from PyPI, pinned, in a virtual environment under the target directory) and
-//! the hostile-request battery in [`battery`]. Prints a table (target, check, requests,
-//! findings) and fails on any finding.
+//! the hostile-request battery in [`battery`]; then the same binary with TLS on, scanned by
+//! testssl.sh ([`crate::tls_scan`]). Prints a table (target, check, requests, findings) and
+//! fails on any finding.
 
 mod battery;
 mod http;
@@ -100,6 +101,24 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             target_started.elapsed().as_secs_f64()
         );
     }
+    // The same binary with TLS on, as an outsider's scanner sees it: testssl.sh (see
+    // `tls_scan`, which prints its own table of what testssl reported). A failed scan, or a
+    // finding above LOW, is a finding here.
+    let tls_started = Instant::now();
+    let tls_findings = match crate::tls_scan::run(Some(&binary)) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![format!("{e:#}")],
+    };
+    rows.push(Row {
+        target: "https",
+        check: "testssl.sh".to_owned(),
+        requests: "1 scan".to_owned(),
+        findings: tls_findings,
+    });
+    eprintln!(
+        "xtask: dast: https done in {:.0} s",
+        tls_started.elapsed().as_secs_f64()
+    );
     println!("{}", table(&rows));
     let findings: Vec<String> = rows
         .iter()
