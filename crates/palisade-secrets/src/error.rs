@@ -39,6 +39,18 @@ pub enum SecretErrorKind {
     /// The source is unreachable or answered with an error.
     #[error("source unavailable")]
     Unavailable,
+    /// The source refused access (Vault's 403: a missing or expired token, a policy that does
+    /// not grant the path). Not retried by changing anything but the credentials.
+    #[error("access denied")]
+    Denied,
+    /// The source answered with something that is not the documented shape (a body that does
+    /// not parse, a field that is missing or not a string).
+    #[error("malformed response or value")]
+    Malformed,
+    /// This source does not read this kind of address (a `vault:` address given to
+    /// [`LocalSource`](crate::LocalSource), say).
+    #[error("address form not served by this source")]
+    Unsupported,
 }
 
 impl SecretError {
