@@ -10,8 +10,10 @@ mod error;
 mod known;
 mod local;
 mod secret;
+#[cfg(feature = "vault")]
+mod vault;
 
-pub use address::{Address, AddressError};
+pub use address::{Address, AddressError, AwsSecretAddress, VaultAddress};
 #[cfg(feature = "redact")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
 pub use cache::RETIRED_VALUES_KEPT;
@@ -19,3 +21,6 @@ pub use cache::{CachePolicy, SecretCache};
 pub use error::{SecretError, SecretErrorKind};
 pub use local::{LocalSource, LocalSourceOptions};
 pub use secret::{MAX_SECRET_BYTES, Secret, Source};
+#[cfg(feature = "vault")]
+#[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
+pub use vault::{VaultConfig, VaultConfigError, VaultSource, VaultTransitKek};
