@@ -6,6 +6,7 @@
 mod address;
 mod cache;
 mod error;
+mod kek_address;
 #[cfg(feature = "redact")]
 mod known;
 mod local;
@@ -19,6 +20,7 @@ pub use address::{Address, AddressError, AwsSecretAddress, VaultAddress};
 pub use cache::RETIRED_VALUES_KEPT;
 pub use cache::{CachePolicy, SecretCache};
 pub use error::{SecretError, SecretErrorKind};
+pub use kek_address::{KekAddress, KekAddressError};
 pub use local::{LocalSource, LocalSourceOptions};
 pub use secret::{MAX_SECRET_BYTES, Secret, Source};
 #[cfg(feature = "vault")]
