@@ -125,6 +125,9 @@ pub struct Config {
     pub issuer: String,
     /// Access-token lifetime in seconds.
     pub access_ttl_secs: u64,
+    /// How often `jwt_key` and `pepper`, when given as an address or a file, are read again
+    /// to take up a rotated value without a restart; 1 to 86400 seconds.
+    pub secrets_refresh_secs: u64,
     /// Password-reset token lifetime in seconds.
     pub reset_ttl_secs: u64,
     /// Seconds after a rotation during which the previous refresh token still refreshes (two
@@ -211,6 +214,7 @@ impl Default for Config {
             allowed_origins: vec!["http://localhost:3000".to_owned()],
             issuer: "secure-api".to_owned(),
             access_ttl_secs: 900,
+            secrets_refresh_secs: 60,
             reset_ttl_secs: 900,
             refresh_grace_secs: 10,
             rate_limit: 120,
@@ -378,6 +382,11 @@ impl Config {
         parse_env(env, "PALISADE_ACCESS_TTL_SECS", &mut self.access_ttl_secs)?;
         parse_env(
             env,
+            "PALISADE_SECRETS_REFRESH_SECS",
+            &mut self.secrets_refresh_secs,
+        )?;
+        parse_env(
+            env,
             "PALISADE_REFRESH_GRACE_SECS",
             &mut self.refresh_grace_secs,
         )?;
@@ -439,6 +448,9 @@ impl Config {
         }
         if self.access_ttl_secs == 0 || self.access_ttl_secs > 24 * 3600 {
             return bad("access_ttl_secs", "must be 1..=86400");
+        }
+        if self.secrets_refresh_secs == 0 || self.secrets_refresh_secs > 24 * 3600 {
+            return bad("secrets_refresh_secs", "must be 1..=86400");
         }
         if self.reset_ttl_secs == 0 || self.reset_ttl_secs > 24 * 3600 {
             return bad("reset_ttl_secs", "must be 1..=86400");
@@ -507,6 +519,11 @@ pub struct Secrets {
     pub csrf_key: Secret,
     /// Key signing device cookies.
     pub device_key: Secret,
+    /// Where the secrets that can rotate while running (`jwt_key`, `pepper`) were read from,
+    /// when given as an address or a file; a value given inline cannot change.
+    pub(crate) reloadable: Vec<(&'static str, Address)>,
+    /// The source they were read from (the same environment as the settings).
+    pub(crate) source: LocalSource,
 }
 
 impl fmt::Debug for Secrets {
@@ -592,7 +609,7 @@ fn load_hex(
 }
 
 /// Decodes a secret given as 64 hexadecimal characters (32 bytes, `openssl rand -hex 32`).
-fn decode_secret(name: &'static str, text: &str) -> Result<Secret, ConfigError> {
+pub(crate) fn decode_secret(name: &'static str, text: &str) -> Result<Secret, ConfigError> {
     let text = text.trim();
     if KNOWN_DEFAULTS.iter().any(|d| d.eq_ignore_ascii_case(text)) {
         return Err(ConfigError::WeakSecret {
@@ -663,7 +680,9 @@ impl Secrets {
         let source = LocalSource::with_environment(env.clone())
             .with_known_secrets(crate::known_secrets().clone());
         let mut out = Vec::with_capacity(SPECS.len());
+        let mut reloadable = Vec::new();
         for spec in &SPECS {
+            let reloads = matches!(spec.name, "jwt_key" | "pepper");
             let from_config = match spec.file_key {
                 "jwt_key_file" => files.jwt_key_file.as_ref(),
                 "token_key_file" => files.token_key_file.as_ref(),
@@ -687,7 +706,11 @@ impl Secrets {
                                 name: spec.name,
                                 reason,
                             })?;
-                    load_hex(&source, spec.name, &address)?
+                    let secret = load_hex(&source, spec.name, &address)?;
+                    if reloads {
+                        reloadable.push((spec.name, address));
+                    }
+                    secret
                 } else {
                     let secret = decode_secret(spec.name, value)?;
                     // Valid, so at least 8 bytes: registration cannot be refused.
@@ -696,7 +719,12 @@ impl Secrets {
                 }
             } else if let Some(path) = file {
                 let path = std::path::absolute(&path).unwrap_or(path);
-                load_hex(&source, spec.name, &Address::File(path))?
+                let address = Address::File(path);
+                let secret = load_hex(&source, spec.name, &address)?;
+                if reloads {
+                    reloadable.push((spec.name, address));
+                }
+                secret
             } else if dev {
                 random_secret()?
             } else {
@@ -721,6 +749,8 @@ impl Secrets {
             pepper: next()?,
             csrf_key: next()?,
             device_key: next()?,
+            reloadable,
+            source,
         })
     }
 
@@ -934,7 +964,7 @@ mod tests {
     #[test]
     fn a_malformed_secret_address_is_refused_without_echo() {
         for value in [
-            "vault:kv/app#hunter2",
+            "vault:kv#hunter2",
             "file:relative/hunter2",
             "env:hunter-2",
         ] {

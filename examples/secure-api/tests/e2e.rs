@@ -182,6 +182,17 @@ fn forge(issued_at: u64, ttl: u64, key: &[u8]) -> String {
     forge_typed(issued_at, ttl, key, TokenType::AccessToken)
 }
 
+/// The `kid` the service gives `key`: `k` and the first 7 hex digits of
+/// HMAC-SHA256(key, "secure-api jwt kid v1").
+fn kid_of(key: &[u8]) -> String {
+    use hmac::{KeyInit, Mac as _};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    mac.update(b"secure-api jwt kid v1");
+    let tag = mac.finalize().into_bytes();
+    let hex: String = tag[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("k{}", &hex[..7])
+}
+
 /// A token signed with `key` as the service signs its own, with the header's `typ` as given.
 fn forge_typed(issued_at: u64, ttl: u64, key: &[u8], typ: TokenType) -> String {
     #[derive(Debug)]
@@ -194,7 +205,7 @@ fn forge_typed(issued_at: u64, ttl: u64, key: &[u8], typ: TokenType) -> String {
     let keys = KeySet::single(
         SigningKey::hmac(Algorithm::HS256, key)
             .unwrap()
-            .with_kid("k1")
+            .with_kid(kid_of(key))
             .unwrap(),
     );
     Issuer::new(keys)
