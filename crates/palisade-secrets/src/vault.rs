@@ -376,7 +376,7 @@ impl Source for VaultSource {
 /// (`called_on_a_current_thread_runtime_it_refuses_instead_of_blocking`).
 ///
 /// ```no_run
-/// use palisade_crypt::{Keyring, KeyringBuilder};
+/// use palisade_crypt::Keyring;
 /// use palisade_secrets::{VaultConfig, VaultTransitKek};
 ///
 /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
