@@ -963,11 +963,7 @@ mod tests {
     /// A value with a colon is an address; a malformed one is refused without repeating it.
     #[test]
     fn a_malformed_secret_address_is_refused_without_echo() {
-        for value in [
-            "vault:kv#hunter2",
-            "file:relative/hunter2",
-            "env:hunter-2",
-        ] {
+        for value in ["vault:kv#hunter2", "file:relative/hunter2", "env:hunter-2"] {
             let err = Secrets::load(
                 &SecretFiles::default(),
                 &env(&[("PALISADE_JWT_KEY", value)]),

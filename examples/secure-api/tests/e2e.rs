@@ -189,7 +189,7 @@ fn kid_of(key: &[u8]) -> String {
     let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
     mac.update(b"secure-api jwt kid v1");
     let tag = mac.finalize().into_bytes();
-    let hex: String = tag[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = format!("{:02x}{:02x}{:02x}{:02x}", tag[0], tag[1], tag[2], tag[3]);
     format!("k{}", &hex[..7])
 }
 
