@@ -181,8 +181,19 @@ pub(crate) struct VerifyKey {
 pub(crate) struct MasterKeyArgs {
     /// A file holding the master key (base64 of 32 bytes, or the 32 raw bytes). Without it,
     /// the environment variable PALISADE_MASTER_KEY (base64 of 32 bytes) is used.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "kek")]
     pub(crate) master_key_file: Option<PathBuf>,
+    /// The key-encryption key sealing the keyring, instead of the local master key:
+    /// `file:/path` (a master key file, as --master-key-file) or `vault-transit:MOUNT/KEY` (a
+    /// Vault Transit key; Vault's address and token from VAULT_ADDR and VAULT_TOKEN, with
+    /// VAULT_NAMESPACE and VAULT_CACERT when set; needs the `vault` feature).
+    #[arg(long, value_name = "ADDRESS", global = true)]
+    pub(crate) kek: Option<String>,
+    /// The name a remote key-encryption key binds the keyring to (sent with every Transit
+    /// request as associated data; opening needs the same name). Default: the keyring file's
+    /// name, so a sealed file keeps opening wherever it is copied, under the same name.
+    #[arg(long, value_name = "NAME", global = true, requires = "kek")]
+    pub(crate) keyring_name: Option<String>,
 }
 
 /// Rollback pinning for commands that open an existing keyring file.

@@ -5,9 +5,10 @@
 use std::{collections::BTreeMap, fmt::Write as _, io::Write, path::Path, time::Duration};
 
 use palisade_crypt::{
-    Ciphertext, Context, ContextError, Crypter, DecryptErrorKind, KekError, KeyId, KeyPurpose,
-    KeyState, Keyring, KeyringError, MASTER_KEY_ENV, MasterKey, RotationPolicy,
+    Ciphertext, Context, ContextError, Crypter, DecryptErrorKind, KekError, KeyEncryptionKey,
+    KeyId, KeyPurpose, KeyState, Keyring, KeyringError, MASTER_KEY_ENV, MasterKey, RotationPolicy,
 };
+use palisade_secrets::KekAddress;
 
 use crate::{
     args::{CryptArgs, KeyringCommand, MasterKeyArgs, PinArgs},
@@ -21,7 +22,68 @@ const MAX_PLAINTEXT: usize = 16 * 1024 * 1024;
 /// the header).
 const MAX_CIPHERTEXT_TEXT: usize = MAX_PLAINTEXT / 3 * 4 + 4096;
 
-fn master_key(args: &MasterKeyArgs) -> Result<MasterKey, Failure> {
+/// The key-encryption key of the keyring file `keyring`: `--kek ADDRESS`, else the local
+/// master key (`--master-key-file`, else `PALISADE_MASTER_KEY`).
+fn master_key(args: &MasterKeyArgs, keyring: &Path) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+    match &args.kek {
+        Some(text) => kek(text, args.keyring_name.as_deref(), keyring),
+        None => Ok(Box::new(local_master_key(args)?)),
+    }
+}
+
+/// Opens the key-encryption key at `text`. Each form of [`KekAddress`] has its arm here; a new
+/// form (AWS KMS) is one more arm, behind its own feature.
+fn kek(
+    text: &str,
+    keyring_name: Option<&str>,
+    keyring: &Path,
+) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+    let address: KekAddress = text
+        .parse()
+        .map_err(|e| Failure::usage(format!("--kek: {e}")))?;
+    // What a remote key binds the keyring to: its file name unless --keyring-name says.
+    let name = || {
+        keyring_name
+            .map(str::to_owned)
+            .or_else(|| {
+                keyring
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default()
+    };
+    match address {
+        KekAddress::File(path) => MasterKey::from_file(path)
+            .map(|k| Box::new(k) as Box<dyn KeyEncryptionKey>)
+            .map_err(|e| Failure::usage(format!("--kek: {}", kek_message(&e)))),
+        KekAddress::VaultTransit { mount, key } => vault_transit(&mount, &key, &name()),
+        _ => Err(Failure::usage(
+            "--kek: this key-encryption key form is not supported by this build",
+        )),
+    }
+}
+
+#[cfg(feature = "vault")]
+fn vault_transit(mount: &str, key: &str, name: &str) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+    let config = palisade_secrets::VaultConfig::from_env()
+        .map_err(|e| Failure::usage(format!("--kek: Vault: {e}")))?;
+    palisade_secrets::VaultTransitKek::new(&config, mount, key, name)
+        .map(|k| Box::new(k) as Box<dyn KeyEncryptionKey>)
+        .map_err(|e| Failure::usage(format!("--kek: Vault: {e}")))
+}
+
+#[cfg(not(feature = "vault"))]
+fn vault_transit(
+    _mount: &str,
+    _key: &str,
+    _name: &str,
+) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+    Err(Failure::usage(
+        "--kek: vault-transit: needs palisade built with the `vault` feature",
+    ))
+}
+
+fn local_master_key(args: &MasterKeyArgs) -> Result<MasterKey, Failure> {
     match &args.master_key_file {
         Some(path) => MasterKey::from_file(path)
             .map_err(|e| Failure::usage(format!("--master-key-file: {}", kek_message(&e)))),
@@ -87,7 +149,7 @@ fn keyring_failure(e: &KeyringError) -> Failure {
 /// negative answer (exit 1), as for other tampered data: an older copy of the file may have
 /// been put in its place, bringing back a key since disabled. The message gives the file's
 /// generation but not the minimum typed.
-fn load(path: &Path, master: &MasterKey, pin: &PinArgs) -> Result<Keyring, Failure> {
+fn load(path: &Path, master: &dyn KeyEncryptionKey, pin: &PinArgs) -> Result<Keyring, Failure> {
     Keyring::load_at_least(path, master, pin.min_generation.unwrap_or(0)).map_err(|e| match e {
         KeyringError::RolledBack { generation, .. } => Failure::negative(format!(
             "keyring file: its generation, {generation}, is below --min-generation: an older \
@@ -107,11 +169,11 @@ fn print(text: &str) -> CmdResult {
 pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
     match cmd {
         KeyringCommand::New { file, master } => {
-            let master = master_key(&master)?;
+            let master = master_key(&master, &file)?;
             let mut keyring = Keyring::generate().map_err(|e| keyring_failure(&e))?;
             let primary = primary_id(&keyring)?;
             keyring
-                .save_new(&file, &master)
+                .save_new(&file, master.as_ref())
                 .map_err(|e| keyring_failure(&e))?;
             print(&format!("{primary}\n"))
         }
@@ -127,17 +189,17 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
             master,
             pin,
         } => {
-            let master = master_key(&master)?;
-            let mut keyring = load(&file, &master, &pin)?;
+            let master = master_key(&master, &file)?;
+            let mut keyring = load(&file, master.as_ref(), &pin)?;
             let id = keyring
                 .rotate(KeyPurpose::Encryption)
                 .map_err(|e| keyring_failure(&e))?;
-            save(&mut keyring, &file, &master)?;
+            save(&mut keyring, &file, master.as_ref())?;
             print(&format!("{id}\n"))
         }
         KeyringCommand::List { file, master, pin } => {
-            let master = master_key(&master)?;
-            let keyring = load(&file, &master, &pin)?;
+            let master = master_key(&master, &file)?;
+            let keyring = load(&file, master.as_ref(), &pin)?;
             let mut keys: Vec<_> = keyring.keys().collect();
             keys.sort_by_key(|k| (k.version, k.id));
             let mut text = String::new();
@@ -161,11 +223,11 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
             master,
             pin,
         } => {
-            let master = master_key(&master)?;
+            let master = master_key(&master, &file)?;
             let id = key_id_arg(&key_id)?;
-            let mut keyring = load(&file, &master, &pin)?;
+            let mut keyring = load(&file, master.as_ref(), &pin)?;
             keyring.disable(id).map_err(|e| keyring_failure(&e))?;
-            save(&mut keyring, &file, &master)
+            save(&mut keyring, &file, master.as_ref())
         }
         KeyringCommand::Status {
             file,
@@ -180,16 +242,16 @@ pub(crate) fn run_keyring(cmd: KeyringCommand) -> CmdResult {
             master,
             pin,
         } => {
-            let master = master_key(&master)?;
+            let master = master_key(&master, &file)?;
             let id = key_id_arg(&key_id)?;
-            let mut keyring = load(&file, &master, &pin)?;
+            let mut keyring = load(&file, master.as_ref(), &pin)?;
             keyring.destroy(id).map_err(|e| keyring_failure(&e))?;
-            save(&mut keyring, &file, &master)
+            save(&mut keyring, &file, master.as_ref())
         }
         KeyringCommand::Census { key } => census(key.as_deref()),
         KeyringCommand::Generation { file, master, pin } => {
-            let master = master_key(&master)?;
-            let keyring = load(&file, &master, &pin)?;
+            let master = master_key(&master, &file)?;
+            let keyring = load(&file, master.as_ref(), &pin)?;
             print(&format!("{}\n", keyring.generation()))
         }
     }
@@ -250,8 +312,8 @@ fn policy(rotate_after: Duration, retire_after: Duration) -> Result<RotationPoli
 /// either way.
 fn rotate_if_older(file: &Path, age: &str, master: &MasterKeyArgs, pin: &PinArgs) -> CmdResult {
     let period = age_arg("--if-older-than", age)?;
-    let master = master_key(master)?;
-    let mut keyring = load(file, &master, pin)?;
+    let master = master_key(master, file)?;
+    let mut keyring = load(file, master.as_ref(), pin)?;
     let status = policy(period, period)?
         .status(&keyring)
         .map_err(|e| keyring_failure(&e))?;
@@ -266,7 +328,7 @@ fn rotate_if_older(file: &Path, age: &str, master: &MasterKeyArgs, pin: &PinArgs
     let new = keyring
         .rotate(KeyPurpose::Encryption)
         .map_err(|e| keyring_failure(&e))?;
-    save(&mut keyring, file, &master)?;
+    save(&mut keyring, file, master.as_ref())?;
     print(&format!(
         "rotated: {new} is the primary key; {} ({} old) is decrypt-only\n",
         old.id,
@@ -286,8 +348,8 @@ fn status(
         age_arg("--rotate-after", rotate_after)?,
         age_arg("--retire-after", retire_after)?,
     )?;
-    let master = master_key(master)?;
-    let keyring = load(file, &master, pin)?;
+    let master = master_key(master, file)?;
+    let keyring = load(file, master.as_ref(), pin)?;
     let status = policy.status(&keyring).map_err(|e| keyring_failure(&e))?;
     let primary = status.primary();
     let mut text = format!(
@@ -379,14 +441,14 @@ fn primary_id(keyring: &Keyring) -> Result<KeyId, Failure> {
         .map_err(|e| keyring_failure(&e))
 }
 
-fn save(keyring: &mut Keyring, file: &Path, master: &MasterKey) -> CmdResult {
+fn save(keyring: &mut Keyring, file: &Path, master: &dyn KeyEncryptionKey) -> CmdResult {
     keyring.save(file, master).map_err(|e| keyring_failure(&e))
 }
 
 fn crypter(args: &CryptArgs) -> Result<(Crypter, Context), Failure> {
     let context: Context = args.context.parse().map_err(|e| context_failure(&e))?;
-    let master = master_key(&args.master)?;
-    let keyring = load(&args.keyring, &master, &args.pin)?;
+    let master = master_key(&args.master, &args.keyring)?;
+    let keyring = load(&args.keyring, master.as_ref(), &args.pin)?;
     let crypter = Crypter::new(&keyring).map_err(|e| keyring_failure(&e))?;
     Ok((crypter, context))
 }

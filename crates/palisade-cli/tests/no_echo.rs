@@ -774,6 +774,44 @@ fn rows(f: &Fixtures) -> Vec<Row> {
         args.extend(["--master-key-file", &missing]);
         rows.push(row("keyring --master-key-file (missing)", &args, b"", 2));
     }
+    // `--kek` (a key file that does not exist) and `--keyring-name` (with a Vault Transit key
+    // this run cannot reach: no `vault` feature, or no `VAULT_ADDR`) on every keyring and
+    // crypt command.
+    let kek_file = format!("file:{missing}");
+    for verb in [
+        "new",
+        "rotate",
+        "list",
+        "disable",
+        "generation",
+        "encrypt",
+        "decrypt",
+        "rewrap",
+    ] {
+        let mut args = if ["encrypt", "decrypt", "rewrap"].contains(&verb) {
+            vec![verb, "--keyring", ring, "--context", "users.email"]
+        } else {
+            vec!["keyring", verb, ring]
+        };
+        if verb == "disable" {
+            args.push(MARK_KEY_ID);
+        }
+        let mut with_file = args.clone();
+        with_file.extend(["--kek", &kek_file]);
+        rows.push(row("--kek file: (missing)", &with_file, b"pc1:x", 2));
+        args.extend([
+            "--kek",
+            "vault-transit:transit/palisade",
+            "--keyring-name",
+            MARK,
+        ]);
+        rows.push(row(
+            "--keyring-name (Vault unreachable)",
+            &args,
+            b"pc1:x",
+            2,
+        ));
+    }
     // Rollback pinning: a minimum that is not a number, on every command that opens a keyring
     // file; and the file of `keyring generation`.
     rows.push(row(

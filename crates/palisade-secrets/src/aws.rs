@@ -222,12 +222,16 @@ impl AwsSecretsManager {
     }
 }
 
-/// The AWS part of an address, for [`Source::fetch`]. The `aws-sm:` form is parsed by
-/// [`Address`]; until it is connected here, every address is refused as
-/// [`SecretErrorKind::Unsupported`].
+/// The AWS part of an `aws-sm:` address, for [`Source::fetch`]; every other form is refused
+/// as [`SecretErrorKind::Unsupported`].
 fn aws_ref(address: &Address) -> Option<AwsSecretRef> {
     match address {
-        Address::Env(_) | Address::File(_) | Address::Systemd(_) => None,
+        Address::AwsSecretsManager(aws) => Some(AwsSecretRef {
+            secret_id: aws.secret_id().to_owned(),
+            version_stage: aws.stage().map(str::to_owned),
+            json_field: aws.field().map(str::to_owned),
+        }),
+        Address::Env(_) | Address::File(_) | Address::Systemd(_) | Address::Vault(_) => None,
     }
 }
 

@@ -40,16 +40,18 @@ pub enum SecretErrorKind {
     #[error("source unavailable")]
     Unavailable,
     /// The source refused access (credentials without the permission, a key that may not be
-    /// used).
+    /// used; Vault's 403, AWS's `AccessDeniedException`). Not cured by retrying with the same
+    /// credentials.
     #[error("access denied")]
     Denied,
     /// The source's answer could not be understood: not the response its API documents, or a
-    /// value that is not the JSON object a `#field` selection needs.
-    #[error("malformed response")]
+    /// value that is not the JSON object a `#field` selection needs (a field that is missing
+    /// or not a string).
+    #[error("malformed response or value")]
     Malformed,
-    /// This source does not serve this kind of address (an `env:` address given to a remote
-    /// provider, say).
-    #[error("not served by this source")]
+    /// This source does not serve this kind of address (a `vault:` address given to
+    /// [`LocalSource`](crate::LocalSource), an `env:` address given to a remote provider).
+    #[error("address form not served by this source")]
     Unsupported,
 }
 

@@ -187,6 +187,9 @@ impl LocalSource {
                     .ok_or_else(|| fail(SecretErrorKind::NotFound))?;
                 self.read_file(&PathBuf::from(dir).join(name)).map_err(fail)
             }
+            Address::AwsSecretsManager(_) | Address::Vault(_) => {
+                Err(fail(SecretErrorKind::Unsupported))
+            }
         }
     }
 

@@ -19,6 +19,18 @@ proptest! {
     }
 
     #[test]
+    fn remote_addresses_round_trip(
+        scheme in prop_oneof![Just("aws-sm:"), Just("vault:")],
+        rest in "[A-Za-z0-9_./:?=#-]{1,60}",
+    ) {
+        let text = format!("{scheme}{rest}");
+        if let Ok(address) = text.parse::<Address>() {
+            prop_assert_eq!(address.to_string(), text.clone());
+            prop_assert_eq!(text.parse::<Address>().unwrap(), address);
+        }
+    }
+
+    #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,64}") {
         let _ = text.parse::<Address>();
     }

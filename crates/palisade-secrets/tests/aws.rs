@@ -313,11 +313,63 @@ async fn addresses_of_other_sources_are_unsupported() {
     let moto = moto();
     let config = sdk_config(&moto.endpoint_url()).await;
     let aws = AwsSecretsManager::new(&config);
-    for text in ["env:DB_PASSWORD", "file:/run/secrets/db", "systemd:db"] {
+    for text in [
+        "env:DB_PASSWORD",
+        "file:/run/secrets/db",
+        "systemd:db",
+        "vault:secret/app#password",
+    ] {
         let at: Address = text.parse().unwrap();
         let err = aws.fetch(&at).await.unwrap_err();
         assert_eq!(err.kind(), SecretErrorKind::Unsupported, "{text}");
     }
+}
+
+#[tokio::test]
+async fn aws_sm_addresses_are_served_through_the_cache_with_stage_and_field() {
+    let moto = moto();
+    let config = sdk_config(&moto.endpoint_url()).await;
+    let admin = admin(&config);
+    admin
+        .create_secret()
+        .name("prod/billing/db")
+        .secret_string(r#"{"user":"billing","password":"first-db-password-1"}"#)
+        .send()
+        .await
+        .unwrap();
+    admin
+        .put_secret_value()
+        .secret_id("prod/billing/db")
+        .secret_string(r#"{"user":"billing","password":"second-db-password-2"}"#)
+        .send()
+        .await
+        .unwrap();
+    let cache = SecretCache::new(AwsSecretsManager::new(&config), CachePolicy::default());
+    let current: Address = "aws-sm:prod/billing/db#password".parse().unwrap();
+    let previous: Address = "aws-sm:prod/billing/db?stage=AWSPREVIOUS#password"
+        .parse()
+        .unwrap();
+    let whole: Address = "aws-sm:prod/billing/db".parse().unwrap();
+    assert_eq!(
+        cache.get(&current).await.unwrap().expose_secret(),
+        b"second-db-password-2"
+    );
+    assert_eq!(
+        cache.get(&previous).await.unwrap().expose_secret(),
+        b"first-db-password-1"
+    );
+    assert!(
+        cache
+            .get(&whole)
+            .await
+            .unwrap()
+            .expose_secret()
+            .starts_with(br#"{"user":"billing""#)
+    );
+    let missing: Address = "aws-sm:prod/nothing-here".parse().unwrap();
+    let err = cache.get(&missing).await.unwrap_err();
+    assert_eq!(err.kind(), SecretErrorKind::NotFound);
+    assert_eq!(err.address(), &missing);
 }
 
 /// A cache in front of the provider, with a short TTL on the real clock (a real server cannot

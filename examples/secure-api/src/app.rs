@@ -14,26 +14,23 @@ use axum::{
 use palisade_audit::{AuditWriter, Event, Outcome, Queued};
 use palisade_http::{
     AuditLayer, BearerLayer, ClientIp, ClientIpLayer, ClientRequestIdLayer, ContentTypeLayer,
-    CsrfLayer, Https, HttpsRedirectLayer, JwtVerifier, PolicyLimiter, RateLimitLayer,
-    RequestLogLayer, RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders,
-    SecurityHeadersLayer, TokenCsrf, catch_panic,
+    CsrfLayer, Https, HttpsRedirectLayer, PolicyLimiter, RateLimitLayer, RequestLogLayer,
+    RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders, SecurityHeadersLayer,
+    TokenCsrf, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
         request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     },
 };
-use palisade_password::{Hasher, PasswordPolicy};
+use palisade_password::PasswordPolicy;
 use palisade_ratelimit::{
     client_ip::{ClientIpResolver, ClientKey},
     login::LoginThrottle,
     redis::{AnyLimiter, AnyLoginStore},
 };
 use palisade_token::{
-    csrf::CsrfTokens,
-    jwt::{Claims, Issuer},
-    onetime::OneTimeTokens,
-    refresh::RefreshTokens,
+    csrf::CsrfTokens, jwt::Claims, onetime::OneTimeTokens, refresh::RefreshTokens,
     revocation::RevocationList,
 };
 use serde::Deserialize;
@@ -53,8 +50,9 @@ use crate::{
 /// layer: `sub` is the user id, `roles` the account's role, `fam` the refresh family.
 pub type UserClaims = Claims<Map<String, Value>>;
 
-/// The bearer layer's verifier: signature and claims, then the revocation list.
-pub(crate) type AccessVerifier = JwtVerifier<Map<String, Value>, RevocationList<TokenStore>>;
+/// The bearer layer's verifier: signature and claims under the current key set, then the
+/// revocation list.
+pub(crate) use crate::reload::AccessVerifier;
 
 /// palisade-http's defences, built once from the configuration and secrets; [`router`]
 /// clones them onto the routes.
@@ -75,9 +73,10 @@ pub(crate) struct Defences {
 pub struct AppState {
     pub(crate) config: Config,
     pub(crate) db: Db,
-    pub(crate) hasher: Hasher,
+    pub(crate) hasher: Arc<crate::reload::PepperedHasher>,
     pub(crate) policy: PasswordPolicy,
-    pub(crate) issuer: Issuer,
+    /// The access-token issuer and verifier, swapped when the JWT key rotates.
+    pub(crate) jwt: Arc<crate::reload::JwtKeys>,
     pub(crate) refresh: RefreshTokens<TokenStore>,
     pub(crate) revocation: RevocationList<TokenStore>,
     pub(crate) onetime: OneTimeTokens<TokenStore>,

@@ -138,6 +138,9 @@ pub struct Config {
     pub issuer: String,
     /// Access-token lifetime in seconds.
     pub access_ttl_secs: u64,
+    /// How often `jwt_key` and `pepper`, when given as an address or a file, are read again
+    /// to take up a rotated value without a restart; 1 to 86400 seconds.
+    pub secrets_refresh_secs: u64,
     /// Password-reset token lifetime in seconds.
     pub reset_ttl_secs: u64,
     /// Seconds after a rotation during which the previous refresh token still refreshes (two
@@ -239,6 +242,7 @@ impl Default for Config {
             allowed_origins: vec!["http://localhost:3000".to_owned()],
             issuer: "secure-api".to_owned(),
             access_ttl_secs: 900,
+            secrets_refresh_secs: 60,
             reset_ttl_secs: 900,
             refresh_grace_secs: 10,
             rate_limit: 120,
@@ -430,6 +434,11 @@ impl Config {
         parse_env(env, "PALISADE_ACCESS_TTL_SECS", &mut self.access_ttl_secs)?;
         parse_env(
             env,
+            "PALISADE_SECRETS_REFRESH_SECS",
+            &mut self.secrets_refresh_secs,
+        )?;
+        parse_env(
+            env,
             "PALISADE_REFRESH_GRACE_SECS",
             &mut self.refresh_grace_secs,
         )?;
@@ -537,6 +546,9 @@ impl Config {
         if self.access_ttl_secs == 0 || self.access_ttl_secs > 24 * 3600 {
             return bad("access_ttl_secs", "must be 1..=86400");
         }
+        if self.secrets_refresh_secs == 0 || self.secrets_refresh_secs > 24 * 3600 {
+            return bad("secrets_refresh_secs", "must be 1..=86400");
+        }
         if self.reset_ttl_secs == 0 || self.reset_ttl_secs > 24 * 3600 {
             return bad("reset_ttl_secs", "must be 1..=86400");
         }
@@ -612,6 +624,11 @@ pub struct Secrets {
     pub csrf_key: Secret,
     /// Key signing device cookies.
     pub device_key: Secret,
+    /// Where the secrets that can rotate while running (`jwt_key`, `pepper`) were read from,
+    /// when given as an address or a file; a value given inline cannot change.
+    pub(crate) reloadable: Vec<(&'static str, Address)>,
+    /// The source they were read from (the same environment as the settings).
+    pub(crate) source: LocalSource,
 }
 
 impl fmt::Debug for Secrets {
@@ -704,7 +721,7 @@ fn load_hex(
 }
 
 /// Decodes a secret given as 64 hexadecimal characters (32 bytes, `openssl rand -hex 32`).
-fn decode_secret(name: &'static str, text: &str) -> Result<Secret, ConfigError> {
+pub(crate) fn decode_secret(name: &'static str, text: &str) -> Result<Secret, ConfigError> {
     let text = text.trim();
     if KNOWN_DEFAULTS.iter().any(|d| d.eq_ignore_ascii_case(text)) {
         return Err(ConfigError::WeakSecret {
@@ -775,9 +792,18 @@ impl Secrets {
         let source = LocalSource::with_environment(env.clone())
             .with_known_secrets(crate::known_secrets().clone());
         let mut out = Vec::with_capacity(SPECS.len());
+        let mut reloadable = Vec::new();
         for spec in &SPECS {
             match load_one(&source, spec, files, env)? {
-                Some(secret) => out.push(secret),
+                Some((secret, address)) => {
+                    // Given by address or file: JWT keys and peppers are watched for rotation.
+                    if let Some(address) = address
+                        && matches!(spec.name, "jwt_key" | "pepper")
+                    {
+                        reloadable.push((spec.name, address));
+                    }
+                    out.push(secret);
+                }
                 None if dev => out.push(random_secret()?),
                 None => {
                     return Err(ConfigError::MissingSecret {
@@ -788,7 +814,8 @@ impl Secrets {
                 }
             }
         }
-        let previous_pepper = load_one(&source, &PREVIOUS_PEPPER, files, env)?;
+        let previous_pepper =
+            load_one(&source, &PREVIOUS_PEPPER, files, env)?.map(|(secret, _)| secret);
         let mut it = out.into_iter();
         let mut next = || {
             it.next()
@@ -803,6 +830,8 @@ impl Secrets {
             previous_pepper,
             csrf_key: next()?,
             device_key: next()?,
+            reloadable,
+            source,
         })
     }
 
@@ -823,7 +852,7 @@ fn load_one(
     spec: &SecretSpec,
     files: &SecretFiles,
     env: &BTreeMap<String, String>,
-) -> Result<Option<Secret>, ConfigError> {
+) -> Result<Option<(Secret, Option<Address>)>, ConfigError> {
     let from_config = match spec.file_key {
         "jwt_key_file" => files.jwt_key_file.as_ref(),
         "token_key_file" => files.token_key_file.as_ref(),
@@ -848,16 +877,17 @@ fn load_one(
                         name: spec.name,
                         reason,
                     })?;
-            load_hex(source, spec.name, &address)?
+            (load_hex(source, spec.name, &address)?, Some(address))
         } else {
             let secret = decode_secret(spec.name, value)?;
             // Valid, so at least 8 bytes: registration cannot be refused.
             let _ = crate::known_secrets().insert(value.trim().as_bytes());
-            secret
+            (secret, None)
         }
     } else if let Some(path) = file {
         let path = std::path::absolute(&path).unwrap_or(path);
-        load_hex(source, spec.name, &Address::File(path))?
+        let address = Address::File(path);
+        (load_hex(source, spec.name, &address)?, Some(address))
     } else {
         return Ok(None);
     };
@@ -1063,11 +1093,7 @@ mod tests {
     /// A value with a colon is an address; a malformed one is refused without repeating it.
     #[test]
     fn a_malformed_secret_address_is_refused_without_echo() {
-        for value in [
-            "vault:kv/app#hunter2",
-            "file:relative/hunter2",
-            "env:hunter-2",
-        ] {
+        for value in ["vault:kv#hunter2", "file:relative/hunter2", "env:hunter-2"] {
             let err = Secrets::load(
                 &SecretFiles::default(),
                 &env(&[("PALISADE_JWT_KEY", value)]),

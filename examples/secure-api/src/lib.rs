@@ -15,6 +15,7 @@ mod handlers;
 pub mod limits;
 pub mod metrics;
 mod problem;
+mod reload;
 mod server;
 pub mod tls;
 pub mod token_store;
@@ -27,10 +28,8 @@ use std::{
     time::Duration,
 };
 
-use palisade_http::{
-    BearerLayer, CsrfLayer, JwtVerifier, KeyBy, PolicyLimiter, RateLimitLayer, TokenCsrf,
-};
-use palisade_password::{Hasher, PasswordPolicy, Pepper, Peppers};
+use palisade_http::{BearerLayer, CsrfLayer, KeyBy, PolicyLimiter, RateLimitLayer, TokenCsrf};
+use palisade_password::{Hasher, PasswordPolicy, Peppers};
 use palisade_ratelimit::{
     MemoryBackend, MemoryConfig, Policy,
     client_ip::{ClientIpResolver, ForwardedHeader},
@@ -396,23 +395,14 @@ fn key(secret: &Secret) -> &[u8] {
 }
 
 /// The password hasher: the configured pepper (and the retired one, if given) and memory
-/// budget.
-fn password_hasher(config: &Config, secrets: &Secrets) -> Result<Hasher, StartError> {
-    let pepper = |id: &str, secret: &Secret| {
-        Pepper::new(
-            id,
-            SecretBox::new(secret.expose_secret().to_vec().into_boxed_slice()),
-        )
-        .map_err(|e| component("pepper")(&e))
-    };
-    let mut peppers = Peppers::new(pepper(&config.pepper_id, &secrets.pepper)?);
-    match (&secrets.previous_pepper, &config.previous_pepper_id) {
-        (Some(previous), Some(id)) => {
-            peppers = peppers
-                .with_retired(pepper(id, previous)?)
-                .map_err(|e| component("pepper")(&e))?;
-        }
-        (None, None) => {}
+/// budget, rebuilt with a new current pepper when the pepper rotates (`reload`).
+fn password_hasher(
+    config: &Config,
+    secrets: &Secrets,
+) -> Result<reload::PepperedHasher, StartError> {
+    let retired = match (&secrets.previous_pepper, &config.previous_pepper_id) {
+        (Some(previous), Some(id)) => Some((id.as_str(), previous.expose_secret())),
+        (None, None) => None,
         (Some(_), None) => {
             return Err(component("pepper")(
                 &"a previous pepper needs previous_pepper_id (PALISADE_PREVIOUS_PEPPER_ID)",
@@ -423,15 +413,21 @@ fn password_hasher(config: &Config, secrets: &Secrets) -> Result<Hasher, StartEr
                 &"previous_pepper_id is set but no previous pepper is given (PALISADE_PREVIOUS_PEPPER)",
             ));
         }
-    }
-    Hasher::builder()
-        .peppers(peppers)
-        .memory_budget(
-            config.hash_memory_mib.saturating_mul(1024),
-            Duration::from_millis(config.hash_wait_ms),
-        )
-        .build()
-        .map_err(|e| component("password hasher")(&e))
+    };
+    let budget_kib = config.hash_memory_mib.saturating_mul(1024);
+    let wait = Duration::from_millis(config.hash_wait_ms);
+    reload::PepperedHasher::new(
+        &config.pepper_id,
+        secrets.pepper.expose_secret(),
+        retired,
+        move |peppers: Peppers| {
+            Hasher::builder()
+                .peppers(peppers)
+                .memory_budget(budget_kib, wait)
+                .build()
+        },
+    )
+    .map_err(|e| component("password hasher")(&e))
 }
 
 /// palisade-ratelimit's pieces, in process or in Redis.
@@ -527,19 +523,76 @@ async fn connect_redis(
 /// presented: its lifetime plus the verifier's clock leeway.
 fn revocation(
     store: TokenStore,
-    verifier: Verifier,
+    keys: Arc<reload::JwtKeys>,
     config: &Config,
 ) -> (RevocationList<TokenStore>, BearerLayer<app::AccessVerifier>) {
     let lifetime = Duration::from_secs(config.access_ttl_secs)
         + palisade_token::jwt::DEFAULT_LEEWAY
         + Duration::from_secs(1);
     let list = RevocationList::new(store.clone()).max_token_lifetime(lifetime);
-    let bearer = BearerLayer::new(
-        JwtVerifier::new(verifier)
-            .revocation(RevocationList::new(store).max_token_lifetime(lifetime)),
-    )
+    let bearer = BearerLayer::new(reload::AccessVerifier::new(
+        keys,
+        RevocationList::new(store).max_token_lifetime(lifetime),
+    ))
     .realm(&config.issuer);
     (list, bearer)
+}
+
+/// The access-token issuer and verifier over the configured JWT key; a rotation of the key
+/// (`reload`) swaps both.
+fn jwt_keys(config: &Config, secrets: &Secrets) -> Result<reload::JwtKeys, StartError> {
+    let placeholder = || {
+        palisade_token::jwt::SigningKey::hmac(Algorithm::HS256, key(&secrets.jwt_key))
+            .map(|k| Arc::new(KeySet::single(k)))
+            .map_err(|e| component("jwt key")(&e))
+    };
+    // Access tokens per RFC 9068: `typ: at+jwt`, required by the verifier with `sub`, `iat` and
+    // `jti` (revocation needs it), so no other JWT signed by this key passes for one.
+    let issuer = Issuer::access_tokens(placeholder()?)
+        .and_then(|i| i.ttl(Duration::from_secs(config.access_ttl_secs)))
+        .map_err(|e| component("jwt issuer")(&e))?
+        .issuer(config.issuer.clone())
+        .audience(config.issuer.clone());
+    let verifier = Verifier::access_tokens(placeholder()?)
+        .issuer(config.issuer.clone())
+        .audience(config.issuer.clone());
+    // A retired key verifies as long as a token it signed can be valid.
+    let retire_after = Duration::from_secs(config.access_ttl_secs)
+        + palisade_token::jwt::DEFAULT_LEEWAY
+        + Duration::from_secs(1);
+    reload::JwtKeys::new(key(&secrets.jwt_key), &issuer, &verifier, retire_after)
+        .map_err(|e| component("jwt key")(&e))
+}
+
+/// Starts the reload tasks for `jwt_key` and `pepper` when they were given as an address or a
+/// file (`reload`).
+fn watch_secrets(
+    config: &Config,
+    secrets: &Secrets,
+    jwt: &Arc<reload::JwtKeys>,
+    hasher: &Arc<reload::PepperedHasher>,
+) {
+    let every = Duration::from_secs(config.secrets_refresh_secs);
+    for (name, address) in &secrets.reloadable {
+        let source = secrets.source.clone();
+        let decode = config::decode_secret;
+        match *name {
+            "jwt_key" => drop(reload::watch_jwt_key(
+                jwt,
+                address.clone(),
+                source,
+                every,
+                decode,
+            )),
+            _ => drop(reload::watch_pepper(
+                hasher,
+                address.clone(),
+                source,
+                every,
+                decode,
+            )),
+        }
+    }
 }
 
 /// Builds the shared state: database, keyring, audit log, token machinery, counters.
@@ -556,22 +609,9 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
     files::owner_only(&config.keyring).map_err(|e| component("keyring")(&e))?;
     let audit = Arc::new(audit::writer(&config, secrets)?);
 
-    let hasher = password_hasher(&config, secrets)?;
-
-    let jwt = palisade_token::jwt::SigningKey::hmac(Algorithm::HS256, key(&secrets.jwt_key))
-        .and_then(|k| k.with_kid("k1"))
-        .map_err(|e| component("jwt key")(&e))?;
-    let keys = Arc::new(KeySet::single(jwt));
-    // Access tokens per RFC 9068: `typ: at+jwt`, required by the verifier with `sub`, `iat` and
-    // `jti` (revocation needs it), so no other JWT signed by this key passes for one.
-    let issuer = Issuer::access_tokens(keys.clone())
-        .and_then(|i| i.ttl(Duration::from_secs(config.access_ttl_secs)))
-        .map_err(|e| component("jwt issuer")(&e))?
-        .issuer(config.issuer.clone())
-        .audience(config.issuer.clone());
-    let verifier = Verifier::access_tokens(keys)
-        .issuer(config.issuer.clone())
-        .audience(config.issuer.clone());
+    let hasher = Arc::new(password_hasher(&config, secrets)?);
+    let jwt = Arc::new(jwt_keys(&config, secrets)?);
+    watch_secrets(&config, secrets, &jwt, &hasher);
 
     let redis = connect_redis(&config).await?;
     let refresh = RefreshTokens::new(
@@ -589,7 +629,7 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
     );
     let (revocation, bearer) = revocation(
         token_store(redis.as_ref(), &local_tokens, "secure-api:revoked"),
-        verifier,
+        jwt.clone(),
         &config,
     );
     let onetime = OneTimeTokens::new(
@@ -622,7 +662,7 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
         db,
         hasher,
         policy: PasswordPolicy::single_factor(),
-        issuer,
+        jwt,
         refresh,
         revocation,
         onetime,

@@ -45,6 +45,7 @@ pub(super) async fn new_password_hash(
     }
     state
         .hasher
+        .get()
         .hash_async(password)
         .await
         .map_err(|e| ApiError::Internal(format!("hash: {e}")))

@@ -129,6 +129,7 @@ pub(crate) async fn change_password(
     };
     let verified = state
         .hasher
+        .get()
         .verify_account_async(
             Password::from(input.current_password),
             Some(user.password_hash.clone()),

@@ -62,7 +62,8 @@ fn session_response(
         .role(role.to_owned());
     claims.iat = Some(issued_at);
     let access = state
-        .issuer
+        .jwt
+        .issuer()
         .issue(claims)
         .map_err(|e| ApiError::Internal(format!("issue: {e}")))?;
     let csrf = state.csrf.issue(refresh);
@@ -154,6 +155,7 @@ pub(crate) async fn login(
     let password = Password::from(input.password);
     let verified = state
         .hasher
+        .get()
         .verify_account_async(Password::from(password.expose_secret()), stored)
         .await;
     let (user, verified) = match (user, verified) {
@@ -187,7 +189,7 @@ pub(crate) async fn login(
         }
     };
     if verified.needs_rehash()
-        && let Ok(upgraded) = state.hasher.hash_async(password).await
+        && let Ok(upgraded) = state.hasher.get().hash_async(password).await
     {
         state
             .db

@@ -1,0 +1,215 @@
+//! `--kek ADDRESS` on the keyring commands: a local master key file (`file:`) and, with the
+//! `vault` feature, a Vault Transit key (`vault-transit:`) served by a small HTTP server that
+//! answers as Vault's API documentation says (palisade-secrets' test server), not a live Vault.
+
+mod common;
+
+use common::{Scratch, run};
+
+const MASTER: &str = "q8bJmV5c3k8oZ0Q4m2m2b0qzv5b2VQx9l6l3mJ8m3Yc=";
+const OTHER_MASTER: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+#[test]
+fn a_file_kek_seals_and_opens_like_the_master_key_file() {
+    let s = Scratch::new("kek-file");
+    let master = s.file("master.key", MASTER.as_bytes());
+    let other = s.file("other.key", OTHER_MASTER.as_bytes());
+    let file = s.join("keys.pck");
+    let kek = format!("file:{master}");
+
+    let created = run(&["keyring", "new", &file, "--kek", &kek], b"");
+    created.expect_code(0).never_shows(MASTER.as_bytes());
+    let id = created.stdout_str().trim().to_owned();
+    // The same key given either way opens it.
+    let listed = run(
+        &["keyring", "list", &file, "--master-key-file", &master],
+        b"",
+    );
+    assert!(listed.expect_code(0).stdout_str().starts_with(&id));
+    let ct = run(
+        &[
+            "encrypt",
+            "--keyring",
+            &file,
+            "--context",
+            "users.email",
+            "--kek",
+            &kek,
+        ],
+        b"alice@example.com",
+    );
+    let ct = ct.expect_code(0).stdout_str();
+    let pt = run(
+        &[
+            "decrypt",
+            "--keyring",
+            &file,
+            "--context",
+            "users.email",
+            "--kek",
+            &kek,
+        ],
+        ct.as_bytes(),
+    );
+    assert_eq!(pt.expect_code(0).stdout, b"alice@example.com");
+    // Another key does not.
+    let wrong = run(
+        &["keyring", "list", &file, "--kek", &format!("file:{other}")],
+        b"",
+    );
+    assert_ne!(wrong.code, 0);
+}
+
+#[test]
+fn malformed_or_conflicting_kek_options_are_usage_errors() {
+    let s = Scratch::new("kek-usage");
+    let master = s.file("master.key", MASTER.as_bytes());
+    let file = s.join("keys.pck");
+    for kek in [
+        "master.key",
+        "file:relative.key",
+        "vault-transit:palisade",
+        "aws-kms:alias/palisade",
+    ] {
+        let r = run(&["keyring", "new", &file, "--kek", kek], b"");
+        r.expect_code(2);
+        assert!(r.stderr.contains("--kek"), "{}", r.stderr);
+    }
+    // --kek and --master-key-file together: clap refuses.
+    let both = run(
+        &[
+            "keyring",
+            "new",
+            &file,
+            "--kek",
+            &format!("file:{master}"),
+            "--master-key-file",
+            &master,
+        ],
+        b"",
+    );
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    assert!(!std::path::Path::new(&file).exists());
+}
+
+#[cfg(not(feature = "vault"))]
+#[test]
+fn vault_transit_without_the_feature_says_so() {
+    let s = Scratch::new("kek-nofeature");
+    let r = run(
+        &[
+            "keyring",
+            "new",
+            &s.join("keys.pck"),
+            "--kek",
+            "vault-transit:transit/palisade",
+        ],
+        b"",
+    );
+    r.expect_code(2);
+    assert!(r.stderr.contains("`vault` feature"), "{}", r.stderr);
+}
+
+#[cfg(feature = "vault")]
+#[path = "../../palisade-secrets/tests/support/fake_vault.rs"]
+#[allow(dead_code)]
+mod fake_vault;
+
+#[cfg(feature = "vault")]
+mod vault {
+    use super::{Scratch, fake_vault};
+    use crate::common::run_env;
+
+    /// A fake Vault on its own runtime thread (the command under test is a separate process).
+    fn start() -> (String, tokio::runtime::Runtime) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let vault = runtime.block_on(fake_vault::FakeVault::start());
+        let url = vault.url();
+        // Kept alive with the runtime; its tasks stop when the runtime is dropped.
+        std::mem::forget(vault);
+        (url, runtime)
+    }
+
+    #[test]
+    fn a_keyring_sealed_by_vault_transit_round_trips() {
+        let (url, _runtime) = start();
+        let env = [
+            ("VAULT_ADDR", url.as_str()),
+            ("VAULT_TOKEN", fake_vault::TOKEN),
+        ];
+        let s = Scratch::new("kek-vault");
+        let file = s.join("orders.pck");
+        let kek = "vault-transit:transit/palisade";
+        let r = run_env(&["keyring", "new", &file, "--kek", kek], b"", &env);
+        r.expect_code(0).never_shows(fake_vault::TOKEN.as_bytes());
+        let id = r.stdout_str().trim().to_owned();
+        let sealed = std::fs::read(&file).unwrap();
+        assert!(
+            sealed.windows(9).any(|w| w == b"vault:v1:"),
+            "sealed by Transit"
+        );
+
+        let listed = run_env(&["keyring", "list", &file, "--kek", kek], b"", &env);
+        assert!(listed.expect_code(0).stdout_str().starts_with(&id));
+        let rotated = run_env(&["keyring", "rotate", &file, "--kek", kek], b"", &env);
+        rotated.expect_code(0);
+
+        // Bound to the keyring's name: the same bytes under another name do not open.
+        let copy = s.join("billing.pck");
+        std::fs::copy(&file, &copy).unwrap();
+        let r = run_env(&["keyring", "list", &copy, "--kek", kek], b"", &env);
+        assert_ne!(r.code, 0, "{}", r.stderr);
+        let r = run_env(
+            &[
+                "keyring",
+                "list",
+                &copy,
+                "--kek",
+                kek,
+                "--keyring-name",
+                "orders.pck",
+            ],
+            b"",
+            &env,
+        );
+        r.expect_code(0);
+
+        // The master key does not open it, and a wrong token is refused.
+        let r = run_env(
+            &["keyring", "list", &file],
+            b"",
+            &[("PALISADE_MASTER_KEY", super::MASTER)],
+        );
+        assert_ne!(r.code, 0);
+        let wrong = [("VAULT_ADDR", url.as_str()), ("VAULT_TOKEN", "hvs.wrong")];
+        let r = run_env(&["keyring", "list", &file, "--kek", kek], b"", &wrong);
+        assert_ne!(r.code, 0);
+        assert!(r.stderr.contains("denied"), "{}", r.stderr);
+    }
+
+    #[test]
+    fn a_vault_address_off_loopback_in_clear_text_is_refused() {
+        let s = Scratch::new("kek-vault-addr");
+        let env = [
+            ("VAULT_ADDR", "http://vault.example:8200"),
+            ("VAULT_TOKEN", "hvs.x"),
+        ];
+        let r = run_env(
+            &[
+                "keyring",
+                "new",
+                &s.join("k.pck"),
+                "--kek",
+                "vault-transit:transit/palisade",
+            ],
+            b"",
+            &env,
+        );
+        r.expect_code(2);
+        assert!(r.stderr.contains("https://"), "{}", r.stderr);
+    }
+}
