@@ -781,8 +781,10 @@ fn rows(f: &Fixtures) -> Vec<Row> {
     for verb in [
         "new",
         "rotate",
+        "status",
         "list",
         "disable",
+        "destroy",
         "generation",
         "encrypt",
         "decrypt",
@@ -793,7 +795,7 @@ fn rows(f: &Fixtures) -> Vec<Row> {
         } else {
             vec!["keyring", verb, ring]
         };
-        if verb == "disable" {
+        if verb == "disable" || verb == "destroy" {
             args.push(MARK_KEY_ID);
         }
         let mut with_file = args.clone();
