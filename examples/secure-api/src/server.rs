@@ -33,6 +33,11 @@ use crate::{
     connections::{ConnectionGate, Refused},
 };
 
+/// The most a request head (request line and headers) may take: hyper answers a larger one
+/// with 431 and closes the connection (without it, only hyper's read buffer of about 400 KiB
+/// bounds a head, which lets one connection make the service hold that much).
+const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+
 /// The time limits and the concurrency limit, from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -126,6 +131,7 @@ pub(crate) async fn run(
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
+        .max_header_size(MAX_REQUEST_HEAD_BYTES)
         .header_read_timeout(limits.header_read)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();

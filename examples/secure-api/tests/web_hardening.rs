@@ -598,3 +598,23 @@ fn display_names_refuse_bidi_overrides_and_controls() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["display_name"], "Amélie", "stored in NFC");
 }
+
+#[test]
+fn a_request_head_over_64_kib_is_refused_with_431() {
+    let dir = Server::temp_dir("head-cap");
+    let server = Server::start(&dir, &[]);
+    let under = "v".repeat(32 * 1024);
+    assert_eq!(
+        server
+            .get("/health/live", &[("X-Long", under.as_str())])
+            .status,
+        200
+    );
+    let over = "v".repeat(100 * 1024);
+    assert_eq!(
+        server
+            .get("/health/live", &[("X-Long", over.as_str())])
+            .status,
+        431
+    );
+}
