@@ -57,6 +57,7 @@ fn kek(
             .map(|k| Box::new(k) as Box<dyn KeyEncryptionKey>)
             .map_err(|e| Failure::usage(format!("--kek: {}", kek_message(&e)))),
         KekAddress::VaultTransit { mount, key } => vault_transit(&mount, &key, &name()),
+        KekAddress::AwsKms { key } => aws_kms(&key, &name()),
         _ => Err(Failure::usage(
             "--kek: this key-encryption key form is not supported by this build",
         )),
@@ -80,6 +81,29 @@ fn vault_transit(
 ) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
     Err(Failure::usage(
         "--kek: vault-transit: needs palisade built with the `vault` feature",
+    ))
+}
+
+/// An AWS KMS key-encryption key, with the SDK's usual configuration (credentials, region and
+/// endpoint from the environment, the profile or the instance role).
+#[cfg(feature = "aws")]
+fn aws_kms(key: &str, name: &str) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("--kek: AWS: {e}")))?;
+    let config = runtime.block_on(aws_config::load_defaults(
+        aws_config::BehaviorVersion::latest(),
+    ));
+    palisade_secrets::AwsKmsKek::new(&config, key, name)
+        .map(|k| Box::new(k) as Box<dyn KeyEncryptionKey>)
+        .map_err(|e| Failure::usage(format!("--kek: AWS KMS: {e}")))
+}
+
+#[cfg(not(feature = "aws"))]
+fn aws_kms(_key: &str, _name: &str) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+    Err(Failure::usage(
+        "--kek: aws-kms: needs palisade built with the `aws` feature",
     ))
 }
 

@@ -213,3 +213,110 @@ mod vault {
         assert!(r.stderr.contains("https://"), "{}", r.stderr);
     }
 }
+
+#[cfg(not(feature = "aws"))]
+#[test]
+fn aws_kms_without_the_feature_says_so() {
+    let s = Scratch::new("kek-noaws");
+    let r = run(
+        &[
+            "keyring",
+            "new",
+            &s.join("keys.pck"),
+            "--kek",
+            "aws-kms:alias/palisade",
+        ],
+        b"",
+    );
+    r.expect_code(2);
+    assert!(r.stderr.contains("`aws` feature"), "{}", r.stderr);
+}
+
+#[cfg(feature = "aws")]
+mod aws {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_kms::config::Credentials;
+    use palisade_testkit::MotoServer;
+
+    use super::Scratch;
+    use crate::common::run_env;
+
+    /// A moto server with a KMS key under the alias `alias/palisade-keyrings`.
+    fn moto_with_key() -> MotoServer {
+        let moto = MotoServer::start()
+            .expect("moto_server is needed for these tests (.ci/run installs it)");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let config = aws_config::defaults(BehaviorVersion::latest())
+                .endpoint_url(moto.endpoint_url())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("testing", "testing", None, None, "t"))
+                .load()
+                .await;
+            let kms = aws_sdk_kms::Client::new(&config);
+            let key = kms.create_key().send().await.unwrap();
+            let key_id = key.key_metadata().unwrap().key_id().to_owned();
+            kms.create_alias()
+                .alias_name("alias/palisade-keyrings")
+                .target_key_id(key_id)
+                .send()
+                .await
+                .unwrap();
+        });
+        moto
+    }
+
+    #[test]
+    fn a_keyring_sealed_by_aws_kms_round_trips_and_is_bound_to_its_name() {
+        let moto = moto_with_key();
+        let endpoint = moto.endpoint_url();
+        // The SDK's standard environment: the command has no AWS options of its own.
+        let env = [
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ];
+        let s = Scratch::new("kek-aws");
+        let file = s.join("orders.pck");
+        let kek = "aws-kms:alias/palisade-keyrings";
+        let r = run_env(&["keyring", "new", &file, "--kek", kek], b"", &env);
+        let id = r.expect_code(0).stdout_str().trim().to_owned();
+        let listed = run_env(&["keyring", "list", &file, "--kek", kek], b"", &env);
+        assert!(listed.expect_code(0).stdout_str().starts_with(&id));
+        run_env(&["keyring", "rotate", &file, "--kek", kek], b"", &env).expect_code(0);
+
+        // Bound to the keyring's name through the encryption context.
+        let copy = s.join("billing.pck");
+        std::fs::copy(&file, &copy).unwrap();
+        let r = run_env(&["keyring", "list", &copy, "--kek", kek], b"", &env);
+        assert_ne!(r.code, 0, "{}", r.stderr);
+        let r = run_env(
+            &[
+                "keyring",
+                "list",
+                &copy,
+                "--kek",
+                kek,
+                "--keyring-name",
+                "orders.pck",
+            ],
+            b"",
+            &env,
+        );
+        r.expect_code(0);
+        // An unknown key is refused, without a keyring written.
+        let missing = s.join("missing.pck");
+        let r = run_env(
+            &["keyring", "new", &missing, "--kek", "aws-kms:alias/nothing"],
+            b"",
+            &env,
+        );
+        assert_ne!(r.code, 0, "{}", r.stderr);
+        assert!(!std::path::Path::new(&missing).exists());
+    }
+}

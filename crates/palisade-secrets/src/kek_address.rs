@@ -1,5 +1,5 @@
-//! Where a keyring's key-encryption key lives, in one text form: `file:/path` or
-//! `vault-transit:MOUNT/KEY`.
+//! Where a keyring's key-encryption key lives, in one text form: `file:/path`,
+//! `vault-transit:MOUNT/KEY` or `aws-kms:KEY`.
 
 use std::{fmt, path::PathBuf, str::FromStr};
 
@@ -10,6 +10,7 @@ use std::{fmt, path::PathBuf, str::FromStr};
 /// |---|---|
 /// | `file:/absolute/path` | a local master key in a file (base64 of 32 bytes, or the 32 raw bytes) |
 /// | `vault-transit:MOUNT/KEY` | the Vault Transit key `KEY` of the engine mounted at `MOUNT` (which may have several segments: `vault-transit:team/transit/orders`); see `VaultTransitKek` (feature `vault`) |
+/// | `aws-kms:KEY` | the AWS KMS key `KEY`: a key id, an alias (`alias/NAME`) or an ARN of either; see `AwsKmsKek` (feature `aws`) |
 ///
 /// ```
 /// use palisade_secrets::KekAddress;
@@ -18,11 +19,13 @@ use std::{fmt, path::PathBuf, str::FromStr};
 /// assert_eq!(kek.to_string(), "vault-transit:transit/palisade");
 /// assert!("vault-transit:palisade".parse::<KekAddress>().is_err()); // no mount
 /// assert!("env:MASTER_KEY".parse::<KekAddress>().is_err());
+/// let kms: KekAddress = "aws-kms:alias/palisade-keyrings".parse()?;
+/// assert_eq!(kms.to_string(), "aws-kms:alias/palisade-keyrings");
 /// # Ok::<(), palisade_secrets::KekAddressError>(())
 /// ```
 ///
-/// A new form (AWS KMS, `aws-kms:KEY_ID`) is a new variant here and a new arm in `from_str`
-/// and `Display`; the enum is `#[non_exhaustive]`, so adding one breaks no caller.
+/// A new form is a new variant here and a new arm in `from_str` and `Display`; the enum is
+/// `#[non_exhaustive]`, so adding one breaks no caller.
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KekAddress {
@@ -35,14 +38,19 @@ pub enum KekAddress {
         /// The key's name.
         key: String,
     },
+    /// An AWS KMS key.
+    AwsKms {
+        /// The key id, alias (`alias/NAME`) or ARN, as KMS's `KeyId` parameter takes it.
+        key: String,
+    },
 }
 
 /// Why a text is not a key-encryption key address. Never repeats the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KekAddressError {
-    /// A scheme other than `file:` or `vault-transit:`.
-    #[error("unknown key-encryption key scheme (expected file: or vault-transit:)")]
+    /// A scheme other than `file:`, `vault-transit:` or `aws-kms:`.
+    #[error("unknown key-encryption key scheme (expected file:, vault-transit: or aws-kms:)")]
     UnknownScheme,
     /// A `file:` path that is not absolute or holds a NUL or `..` component.
     #[error("a file: key needs an absolute path without NUL or `..` components")]
@@ -51,6 +59,10 @@ pub enum KekAddressError {
     /// `[A-Za-z0-9_.-]`, empty, `.` or `..`.
     #[error("a vault-transit: key needs MOUNT/KEY segments of [A-Za-z0-9_.-]")]
     BadVaultKey,
+    /// An `aws-kms:` address without a key, or with characters a KMS key id, alias or ARN
+    /// does not have (`[A-Za-z0-9/_:.-]`), or longer than 2048 bytes.
+    #[error("an aws-kms: key needs a key id, alias or ARN of [A-Za-z0-9/_:.-]")]
+    BadAwsKmsKey,
     /// Longer than 4096 bytes.
     #[error("the key-encryption key address is longer than 4096 bytes")]
     TooLong,
@@ -94,8 +106,19 @@ impl FromStr for KekAddress {
                     key: key.to_owned(),
                 })
             }
-            // The hook for AWS KMS: `"aws-kms" => ...` parses `aws-kms:KEY_ID` into a new
-            // variant.
+            "aws-kms" => {
+                let ok = !rest.is_empty()
+                    && rest.len() <= 2048
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_:.-".contains(c));
+                if !ok {
+                    return Err(KekAddressError::BadAwsKmsKey);
+                }
+                Ok(Self::AwsKms {
+                    key: rest.to_owned(),
+                })
+            }
             _ => Err(KekAddressError::UnknownScheme),
         }
     }
@@ -106,6 +129,7 @@ impl fmt::Display for KekAddress {
         match self {
             Self::File(path) => write!(f, "file:{}", path.display()),
             Self::VaultTransit { mount, key } => write!(f, "vault-transit:{mount}/{key}"),
+            Self::AwsKms { key } => write!(f, "aws-kms:{key}"),
         }
     }
 }
@@ -126,12 +150,16 @@ mod tests {
             "file:/etc/palisade/master.key",
             "vault-transit:transit/palisade",
             "vault-transit:team-a/transit/orders.v2",
+            "aws-kms:alias/palisade-keyrings",
+            "aws-kms:1234abcd-12ab-34cd-56ef-1234567890ab",
+            "aws-kms:arn:aws:kms:eu-west-1:111122223333:alias/palisade",
         ] {
             assert_eq!(text.parse::<KekAddress>().unwrap().to_string(), text);
         }
         let cases = [
             ("master.key", KekAddressError::UnknownScheme),
-            ("aws-kms:alias/palisade", KekAddressError::UnknownScheme),
+            ("aws-kms:alias/pali sade", KekAddressError::BadAwsKmsKey),
+            ("aws-kms:alias/palisade\n", KekAddressError::BadAwsKmsKey),
             ("vault:transit/palisade", KekAddressError::UnknownScheme),
             ("file:master.key", KekAddressError::BadPath),
             ("file:/etc/../master.key", KekAddressError::BadPath),
@@ -155,6 +183,11 @@ mod tests {
             assert_eq!(text.parse::<KekAddress>().unwrap_err(), expected, "{text}");
             assert!(!expected.to_string().contains(text));
         }
+        // An empty key (the message names the scheme, so the no-echo check above cannot).
+        assert_eq!(
+            "aws-kms:".parse::<KekAddress>().unwrap_err(),
+            KekAddressError::BadAwsKmsKey
+        );
         let Ok(KekAddress::VaultTransit { mount, key }) =
             "vault-transit:team/transit/orders".parse::<KekAddress>()
         else {
