@@ -135,6 +135,49 @@ mod vault {
     }
 
     #[test]
+    fn secrets_check_reads_vault_addresses_with_their_kv_version() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let vault = runtime.block_on(fake_vault::FakeVault::start());
+        vault.put(
+            "secret/app",
+            serde_json::json!({"password": "first-app-password"}),
+        );
+        vault.put(
+            "secret/app",
+            serde_json::json!({"password": "second-app-password"}),
+        );
+        let url = vault.url();
+        let env = [
+            ("VAULT_ADDR", url.as_str()),
+            ("VAULT_TOKEN", fake_vault::TOKEN),
+        ];
+        let r = run_env(
+            &[
+                "secrets",
+                "check",
+                "vault:secret/app#password",
+                "vault:secret/app?version=1#password",
+                "vault:secret/nothing#password",
+            ],
+            b"",
+            &env,
+        );
+        r.expect_code(1)
+            .never_shows(b"first-app-password")
+            .never_shows(b"second-app-password")
+            .never_shows(fake_vault::TOKEN.as_bytes());
+        let out = r.stdout_str();
+        assert!(out.contains("address 1: ok, 19 bytes, version 2"), "{out}");
+        assert!(out.contains("address 2: ok, 18 bytes, version 1"), "{out}");
+        assert!(out.contains("address 3: not found"), "{out}");
+        drop(vault);
+    }
+
+    #[test]
     fn a_keyring_sealed_by_vault_transit_round_trips() {
         let (url, _runtime) = start();
         let env = [

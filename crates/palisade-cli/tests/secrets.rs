@@ -99,3 +99,72 @@ fn a_malformed_address_is_a_usage_error_that_does_not_echo_it() {
     }
     run_env(&["secrets", "check"], b"", &[]).expect_code(2);
 }
+
+#[cfg(not(feature = "aws"))]
+#[test]
+fn a_remote_address_without_its_feature_says_so() {
+    let r = run_env(&["secrets", "check", "aws-sm:prod/db"], b"", &[]);
+    r.expect_code(1);
+    assert!(
+        r.stdout_str().contains("`aws` feature"),
+        "{}",
+        r.stdout_str()
+    );
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn aws_sm_addresses_resolve_with_size_and_version_and_never_the_value() {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_secretsmanager::config::Credentials;
+
+    let moto = palisade_testkit::MotoServer::start()
+        .expect("moto_server is needed for these tests (.ci/run installs it)");
+    let endpoint = moto.endpoint_url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let version = runtime.block_on(async {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "t"))
+            .load()
+            .await;
+        aws_sdk_secretsmanager::Client::new(&config)
+            .create_secret()
+            .name("prod/db")
+            .secret_string(r#"{"password":"a-db-password-of-24-bytes"}"#)
+            .send()
+            .await
+            .unwrap()
+            .version_id()
+            .unwrap()
+            .to_owned()
+    });
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let r = run_env(
+        &[
+            "secrets",
+            "check",
+            "aws-sm:prod/db#password",
+            "aws-sm:prod/missing",
+        ],
+        b"",
+        &env,
+    );
+    r.expect_code(1).never_shows(b"a-db-password-of-24-bytes");
+    let out = r.stdout_str();
+    assert!(
+        out.contains(&format!("address 1: ok, 25 bytes, version {version}")),
+        "{out}"
+    );
+    assert!(out.contains("address 2: not found"), "{out}");
+}
