@@ -175,7 +175,17 @@ fn hostile_input_leaves_series_bounded() {
         let report = fx.verifier().verify_dir(fx.dir.path()).unwrap();
         assert!(!report.is_intact());
     });
-    assert!(series.len() <= 12, "{:#?}", series.keys());
+    // Only this crate's series are bounded here: a build with every feature also has
+    // palisade-redact's (bounded by its own test).
+    assert!(
+        series
+            .keys()
+            .filter(|k| k.starts_with("palisade_audit_"))
+            .count()
+            <= 12,
+        "{:#?}",
+        series.keys()
+    );
     for name in series.keys() {
         assert!(!name.contains("zz"), "{name}");
     }
