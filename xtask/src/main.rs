@@ -28,8 +28,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                       fmt, clippy, tests, dast (with the TLS scan), doctests, docs, alert rules, tidy and
-                           audit; stops at the first failure
+  ci [--full] [--advisory-db P]
+                           fmt, clippy, tests, dast (with the TLS scan), doctests, docs, alert rules, tidy and
+                           audit; stops at the first failure; --full also lints every package's tests,
+                           benches and examples without default features (slower on a cold target)
   alerts                   promtool check and test of deploy/prometheus/'s rules, amtool check of the
                            Alertmanager example (also run by ci)
   audit [--advisory-db P] [--fresh-cargo-home]
