@@ -8,49 +8,9 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
-use metrics_util::{
-    MetricKind,
-    debugging::{DebugValue, DebuggingRecorder},
-};
 use palisade_audit::{AuditWriter, Durability, Event, Overflow};
+use palisade_testkit::metrics::{assert_bounded, capture, counter, gauge, histogram_len};
 use support::{Fixture, three_epochs};
-
-type Series = BTreeMap<String, (MetricKind, DebugValue)>;
-
-/// Every series recorded while `f` ran on this thread, as `name{label=value,...}`.
-fn capture(f: impl FnOnce()) -> Series {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (kind, key) = key.into_parts();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let name = if labels.is_empty() {
-                key.name().to_owned()
-            } else {
-                format!("{}{{{}}}", key.name(), labels.join(","))
-            };
-            (name, (kind, value))
-        })
-        .collect()
-}
-
-fn counter(series: &Series, name: &str) -> u64 {
-    match series.get(name) {
-        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
-        other => panic!("{name}: expected a counter, got {other:?} in {series:#?}"),
-    }
-}
 
 #[test]
 fn appends_and_fsyncs_are_counted() {
@@ -77,10 +37,7 @@ fn appends_and_fsyncs_are_counted() {
     );
     assert!(!series.contains_key("palisade_audit_write_failures_total"));
     // Every record is synced under `EveryRecord` (the genesis record too).
-    match series.get("palisade_audit_fsync_duration_seconds") {
-        Some((MetricKind::Histogram, DebugValue::Histogram(v))) => assert!(v.len() >= 3),
-        other => panic!("fsync histogram: {other:?}"),
-    }
+    assert!(histogram_len(&series, "palisade_audit_fsync_duration_seconds") >= 3);
 }
 
 /// A writer that cannot keep up under `DropAndCount` drops events and counts them; the queue
@@ -105,10 +62,7 @@ fn drops_and_queue_depth_are_reported() {
         writer.close().expect("close");
     });
     assert_eq!(counter(&series, "palisade_audit_dropped_total"), dropped);
-    match series.get("palisade_audit_queue_depth") {
-        Some((MetricKind::Gauge, DebugValue::Gauge(v))) => assert_eq!(v.0, 0.0),
-        other => panic!("queue depth: {other:?}"),
-    }
+    assert_eq!(gauge(&series, "palisade_audit_queue_depth"), 0.0);
 }
 
 #[test]
@@ -177,16 +131,5 @@ fn hostile_input_leaves_series_bounded() {
     });
     // Only this crate's series are bounded here: a build with every feature also has
     // palisade-redact's (bounded by its own test).
-    assert!(
-        series
-            .keys()
-            .filter(|k| k.starts_with("palisade_audit_"))
-            .count()
-            <= 12,
-        "{:#?}",
-        series.keys()
-    );
-    for name in series.keys() {
-        assert!(!name.contains("zz"), "{name}");
-    }
+    assert_bounded(&series, "palisade_audit_", 12, &["zz"]);
 }

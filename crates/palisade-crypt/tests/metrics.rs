@@ -2,48 +2,8 @@
 //! failure kind that can be provoked, and a bounded number of series under hostile input.
 #![cfg(feature = "metrics")]
 
-use std::collections::BTreeMap;
-
-use metrics_util::{
-    MetricKind,
-    debugging::{DebugValue, DebuggingRecorder},
-};
 use palisade_crypt::{Ciphertext, Context, Crypter, DecryptErrorKind, KeyPurpose, Keyring};
-
-type Series = BTreeMap<String, (MetricKind, DebugValue)>;
-
-/// Every series recorded while `f` ran on this thread, as `name{label=value,...}`.
-fn capture(f: impl FnOnce()) -> Series {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (kind, key) = key.into_parts();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let name = if labels.is_empty() {
-                key.name().to_owned()
-            } else {
-                format!("{}{{{}}}", key.name(), labels.join(","))
-            };
-            (name, (kind, value))
-        })
-        .collect()
-}
-
-fn counter(series: &Series, name: &str) -> u64 {
-    match series.get(name) {
-        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
-        other => panic!("{name}: expected a counter, got {other:?} in {series:#?}"),
-    }
-}
+use palisade_testkit::metrics::{assert_bounded, capture, counter};
 
 fn ctx(row: u32) -> Context {
     Context::new("users.email")
@@ -164,16 +124,5 @@ fn hostile_input_leaves_series_bounded() {
             }
         }
     });
-    assert!(
-        series
-            .keys()
-            .filter(|k| k.starts_with("palisade_crypt_"))
-            .count()
-            <= 8,
-        "{:#?}",
-        series.keys()
-    );
-    for name in series.keys() {
-        assert!(!name.contains("zz"), "{name}");
-    }
+    assert_bounded(&series, "palisade_crypt_", 8, &["zz"]);
 }

@@ -6,63 +6,12 @@
     reason = "gauges hold whole KiB counts, exact in an f64"
 )]
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
-use metrics_util::{
-    MetricKind,
-    debugging::{DebugValue, DebuggingRecorder},
-};
 use palisade_password::{
     Hasher, Limits, Params, Password, Pepper, Peppers, RehashReason, SecretBox, VerifyErrorKind,
 };
-
-/// Every series recorded while `f` ran on this thread, as `name{label=value,...}` (labels
-/// sorted) with its kind and value.
-fn capture(f: impl FnOnce()) -> BTreeMap<String, (MetricKind, DebugValue)> {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (kind, key) = key.into_parts();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let name = if labels.is_empty() {
-                key.name().to_owned()
-            } else {
-                format!("{}{{{}}}", key.name(), labels.join(","))
-            };
-            (name, (kind, value))
-        })
-        .collect()
-}
-
-fn counter(series: &BTreeMap<String, (MetricKind, DebugValue)>, name: &str) -> u64 {
-    match series.get(name) {
-        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
-        other => panic!("{name}: expected a counter, got {other:?} in {series:#?}"),
-    }
-}
-
-fn gauge(series: &BTreeMap<String, (MetricKind, DebugValue)>, name: &str) -> f64 {
-    match series.get(name) {
-        Some((MetricKind::Gauge, DebugValue::Gauge(v))) => v.0,
-        other => panic!("{name}: expected a gauge, got {other:?} in {series:#?}"),
-    }
-}
-
-fn histogram_len(series: &BTreeMap<String, (MetricKind, DebugValue)>, name: &str) -> usize {
-    match series.get(name) {
-        Some((MetricKind::Histogram, DebugValue::Histogram(v))) => v.len(),
-        other => panic!("{name}: expected a histogram, got {other:?} in {series:#?}"),
-    }
-}
+use palisade_testkit::metrics::{assert_bounded, capture, counter, gauge, histogram_len};
 
 fn hasher(m_kib: u32, t: u32) -> Hasher {
     Hasher::builder()
@@ -313,19 +262,5 @@ fn hostile_input_leaves_series_bounded() {
             let _ = h.verify_account(&pw, None);
         }
     });
-    assert!(
-        series
-            .keys()
-            .filter(|k| k.starts_with("palisade_password_"))
-            .count()
-            <= 8,
-        "{:#?}",
-        series.keys()
-    );
-    for name in series.keys() {
-        assert!(
-            !name.contains("user") && !name.contains("junk") && !name.contains("keyid"),
-            "{name}"
-        );
-    }
+    assert_bounded(&series, "palisade_password_", 8, &["user", "junk", "keyid"]);
 }

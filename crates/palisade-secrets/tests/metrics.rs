@@ -4,54 +4,12 @@
 #![cfg(feature = "metrics")]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::{
-    collections::BTreeMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::{Arc, Mutex};
 
-use metrics_util::{
-    MetricKind,
-    debugging::{DebugValue, DebuggingRecorder},
-};
 use palisade_secrets::{
     Address, CachePolicy, Secret, SecretCache, SecretError, SecretErrorKind, Source,
 };
-
-type Series = BTreeMap<String, (MetricKind, DebugValue)>;
-
-/// Every series recorded while `f` ran on this thread (the cache runs on a current-thread
-/// runtime, so on this thread too), as `name{label=value,...}`.
-fn capture(f: impl FnOnce()) -> Series {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (kind, key) = key.into_parts();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let name = if labels.is_empty() {
-                key.name().to_owned()
-            } else {
-                format!("{}{{{}}}", key.name(), labels.join(","))
-            };
-            (name, (kind, value))
-        })
-        .collect()
-}
-
-fn counter(series: &Series, name: &str) -> u64 {
-    match series.get(name) {
-        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
-        other => panic!("{name}: expected a counter, got {other:?} in {series:#?}"),
-    }
-}
+use palisade_testkit::metrics::{assert_bounded, capture, counter};
 
 fn paused<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -145,16 +103,5 @@ fn hostile_addresses_leave_series_bounded() {
             }
         });
     });
-    assert!(
-        series
-            .keys()
-            .filter(|k| k.starts_with("palisade_secrets_"))
-            .count()
-            <= 6,
-        "{:#?}",
-        series.keys()
-    );
-    for name in series.keys() {
-        assert!(!name.to_lowercase().contains("zz"), "{name}");
-    }
+    assert_bounded(&series, "palisade_secrets_", 6, &["zz"]);
 }

@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use common::{NOW, SECRET, forge_hs256};
-use metrics_util::{
-    MetricKind,
-    debugging::{DebugValue, DebuggingRecorder},
-};
+use palisade_testkit::metrics::{assert_bounded, capture, counter, histogram_len};
 use palisade_token::{
     ErrorKind, ExposeSecret as _,
     clock::ManualClock,
@@ -23,49 +20,6 @@ use palisade_token::{
     revocation::RevocationList,
     store::MemoryStore,
 };
-
-type Series = BTreeMap<String, (MetricKind, DebugValue)>;
-
-/// Every series recorded while `f` ran on this thread (async work runs on a current-thread
-/// runtime, so on this thread too), as `name{label=value,...}` with labels sorted.
-fn capture(f: impl FnOnce()) -> Series {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (kind, key) = key.into_parts();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let name = if labels.is_empty() {
-                key.name().to_owned()
-            } else {
-                format!("{}{{{}}}", key.name(), labels.join(","))
-            };
-            (name, (kind, value))
-        })
-        .collect()
-}
-
-fn counter(series: &Series, name: &str) -> u64 {
-    match series.get(name) {
-        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
-        other => panic!("{name}: expected a counter, got {other:?} in {series:#?}"),
-    }
-}
-
-fn histogram_len(series: &Series, name: &str) -> usize {
-    match series.get(name) {
-        Some((MetricKind::Histogram, DebugValue::Histogram(v))) => v.len(),
-        other => panic!("{name}: expected a histogram, got {other:?} in {series:#?}"),
-    }
-}
 
 fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -310,19 +264,8 @@ fn hostile_input_leaves_series_bounded() {
             }
         });
     });
-    assert!(
-        series
-            .keys()
-            .filter(|k| k.starts_with("palisade_token_"))
-            .count()
-            <= 16,
-        "{:#?}",
-        series.keys()
-    );
-    for name in series.keys() {
-        // Every hostile value above starts with "zz".
-        assert!(!name.contains("zz"), "{name}");
-    }
+    // Every hostile value above starts with "zz".
+    assert_bounded(&series, "palisade_token_", 16, &["zz"]);
 }
 
 /// The Redis store's round trips are timed under `backend="redis"`.
