@@ -192,6 +192,10 @@ pub struct FieldCrypto {
     master: Kek,
     /// Modification time of the keyring file when it was last loaded.
     loaded: std::sync::Mutex<Option<SystemTime>>,
+    /// The keyring the rotation gauges were last computed from, with the file's modification
+    /// time then: read again only when the file changed, so a remote key-encryption key is not
+    /// asked at every scrape.
+    for_gauges: std::sync::Mutex<Option<(Option<SystemTime>, Keyring)>>,
 }
 
 impl std::fmt::Debug for FieldCrypto {
@@ -217,6 +221,7 @@ impl FieldCrypto {
             path: path.to_owned(),
             master,
             loaded: std::sync::Mutex::new(modified(path)),
+            for_gauges: std::sync::Mutex::new(None),
         })
     }
 
@@ -256,15 +261,27 @@ impl FieldCrypto {
     /// `palisade_crypt_active_key_age_seconds`, `palisade_crypt_key_rotation_due`,
     /// `palisade_crypt_keys_retire_due`) from the keyring file as it is now, under
     /// `key_rotation_days`: the file, not the loaded crypter, so a rotation made by another
-    /// process shows at the next scrape. Blocking (reads and unwraps the file); a keyring that
-    /// cannot be read leaves the gauges as they were and is logged.
+    /// process shows at the next scrape. Blocking (reads and unwraps the file when it changed
+    /// since the last scrape); a keyring that cannot be read leaves the gauges as they were and
+    /// is logged.
     pub(crate) fn record_rotation_metrics(&self, key_rotation_days: u64) {
         let Ok(policy) = RotationPolicy::days(key_rotation_days, key_rotation_days) else {
             // Zero days: the configuration check refuses it before the service starts.
             return;
         };
-        let status = Keyring::load(&self.path, self.master.as_ref())
-            .and_then(|keyring| policy.status(&keyring));
+        let mut cached = match self.for_gauges.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = modified(&self.path);
+        let status = match cached.as_ref() {
+            Some((at, keyring)) if *at == now && now.is_some() => policy.status(keyring),
+            _ => Keyring::load(&self.path, self.master.as_ref()).and_then(|keyring| {
+                let status = policy.status(&keyring);
+                *cached = Some((now, keyring));
+                status
+            }),
+        };
         match status {
             Ok(status) => status.record_metrics(),
             Err(e) => tracing::warn!(

@@ -32,6 +32,7 @@ use palisade_token::{
 use secrecy::{ExposeSecret as _, SecretBox};
 use serde_json::{Map, Value};
 use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use crate::{sources::ServiceSource, token_store::TokenStore};
@@ -297,8 +298,12 @@ impl PepperedHasher {
     pub(crate) fn rotate(&self, pepper: &[u8]) -> Result<String, palisade_password::ConfigError> {
         let id = pepper_id_of(pepper);
         let mut peppers = self.peppers.lock().unwrap_or_else(PoisonError::into_inner);
-        if peppers.first().is_some_and(|(current, _)| *current == id) {
-            return Ok(id);
+        // The current value again (the watcher's first read at start): it keeps the id it was
+        // configured with, so hashes made now carry `pepper_id` as before.
+        if let Some((current, value)) = peppers.first()
+            && (*current == id || bool::from(value.as_slice().ct_eq(pepper)))
+        {
+            return Ok(current.clone());
         }
         let mut next: Vec<_> = peppers.iter().filter(|(i, _)| *i != id).cloned().collect();
         next.insert(0, (id.clone(), Zeroizing::new(pepper.to_vec())));

@@ -164,10 +164,9 @@ fn a_kms_sealed_keyring_refuses_another_key_or_name() {
 
     let refused = |extra: &[(&str, &str)], why: &str| {
         let env = with(&aws, extra);
-        let log = match Server::try_start(&dir, &env, &[]) {
-            Ok(_) => panic!("started with {extra:?}"),
-            Err(log) => log,
-        };
+        let log = Server::try_start(&dir, &env, &[])
+            .err()
+            .unwrap_or_else(|| panic!("started with {extra:?}"));
         assert!(log.contains("refusing to start"), "{log}");
         assert!(log.contains(why), "{why}: {log}");
         assert!(!shows_a_secret(&log), "{log}");
@@ -287,10 +286,9 @@ fn a_missing_aws_secret_stops_the_start() {
     let aws = aws_env(&moto);
     let dir = Server::temp_dir("aws-sm-missing");
     let env = with(&aws, &[("PALISADE_PEPPER", "aws-sm:secure-api/nothing")]);
-    let log = match Server::try_start(&dir, &env, &[]) {
-        Ok(_) => panic!("started without its pepper"),
-        Err(log) => log,
-    };
+    let log = Server::try_start(&dir, &env, &[])
+        .err()
+        .expect("started without its pepper");
     assert!(log.contains("refusing to start"), "{log}");
     assert!(log.contains("secret pepper"), "{log}");
     assert!(log.contains("aws-sm:secure-api/nothing"), "{log}");
