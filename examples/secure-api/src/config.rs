@@ -7,9 +7,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use palisade_secrets::{Address, LocalSource};
+use palisade_secrets::{Address, KekAddress, LocalSource};
 use secrecy::{ExposeSecret as _, SecretBox};
 use serde::Deserialize;
+
+use crate::sources::ServiceSource;
 
 /// What can go wrong while reading the configuration or the secrets.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +110,12 @@ pub struct Config {
     pub admin_listen: SocketAddr,
     /// The keyring file for field encryption, created on first run.
     pub keyring: PathBuf,
+    /// The key-encryption key sealing the keyring (`PALISADE_KEYRING_KEK`), as a
+    /// palisade-secrets key address: `aws-kms:KEY` (a key id, alias or ARN; feature `aws`),
+    /// `vault-transit:MOUNT/KEY` (feature `vault`) or `file:/path` (a master key file, base64
+    /// of 32 bytes). A remote key binds the keyring's file name (`palisade:keyring` in KMS's
+    /// encryption context). Unset, the local master key (`PALISADE_MASTER_KEY`) seals it.
+    pub keyring_kek: Option<String>,
     /// Redis URL: rate limits, token revocation, refresh families and one-time tokens move
     /// there, shared by every instance. A URL with a password belongs in
     /// [`redis_url_file`](Self::redis_url_file) or `PALISADE_REDIS_URL`, not on a command line.
@@ -232,6 +240,7 @@ impl Default for Config {
             audit_epoch_secs: 900,
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             keyring: PathBuf::from("secure-api.keyring"),
+            keyring_kek: None,
             redis_url: None,
             redis_url_file: None,
             https_redirect_host: None,
@@ -279,6 +288,7 @@ impl fmt::Debug for Config {
             .field("audit_verifier_out", &self.audit_verifier_out)
             .field("admin_listen", &self.admin_listen)
             .field("keyring", &self.keyring)
+            .field("keyring_kek", &self.keyring_kek)
             .field("redis", &self.redis_url.as_ref().map(|_| "[configured]"))
             .field("allowed_origins", &self.allowed_origins)
             .field("tls_cert", &self.tls_cert.as_ref().map(|_| "[configured]"))
@@ -353,6 +363,9 @@ impl Config {
         parse_env(env, "PALISADE_DATABASE", &mut config.database)?;
         parse_env(env, "PALISADE_AUDIT_DIR", &mut config.audit_dir)?;
         parse_env(env, "PALISADE_KEYRING", &mut config.keyring)?;
+        if let Some(kek) = var(env, "PALISADE_KEYRING_KEK") {
+            config.keyring_kek = Some(kek.to_owned());
+        }
         parse_env(
             env,
             "PALISADE_AUDIT_EPOCH_SECS",
@@ -536,6 +549,14 @@ impl Config {
                 reason: reason.to_owned(),
             })
         };
+        if let Some(kek) = &self.keyring_kek {
+            // The parse error never repeats the text.
+            kek.parse::<KekAddress>()
+                .map_err(|e| ConfigError::Invalid {
+                    name: "keyring_kek",
+                    reason: e.to_string(),
+                })?;
+        }
         if self.https_redirect_host.is_some() && self.redirect_authority().is_none() {
             return bad(
                 "https_redirect_host",
@@ -612,8 +633,9 @@ pub struct Secrets {
     pub jwt_key: Secret,
     /// Key hashing refresh, reset and one-time tokens at rest.
     pub token_key: Secret,
-    /// Master key sealing the field-encryption keyring (exactly 32 bytes).
-    pub master_key: Secret,
+    /// Master key sealing the field-encryption keyring (exactly 32 bytes); not needed when
+    /// `keyring_kek` names the key-encryption key.
+    pub master_key: Option<Secret>,
     /// Ed25519 seed signing audit checkpoints (exactly 32 bytes).
     pub audit_signing_key: Secret,
     /// Password pepper.
@@ -627,8 +649,9 @@ pub struct Secrets {
     /// Where the secrets that can rotate while running (`jwt_key`, `pepper`) were read from,
     /// when given as an address or a file; a value given inline cannot change.
     pub(crate) reloadable: Vec<(&'static str, Address)>,
-    /// The source they were read from (the same environment as the settings).
-    pub(crate) source: LocalSource,
+    /// The source they were read from (the same environment as the settings, and the secret
+    /// managers this build has).
+    pub(crate) source: ServiceSource,
 }
 
 impl fmt::Debug for Secrets {
@@ -652,11 +675,18 @@ const KNOWN_DEFAULTS: &[&str] = &[
     "REPLACE-WITH-64-HEX-CHARACTERS-FROM-openssl-rand-hex-32-PLEASE!!",
 ];
 
-struct SecretSpec {
-    name: &'static str,
-    env: &'static str,
-    file_key: &'static str,
+pub(crate) struct SecretSpec {
+    pub(crate) name: &'static str,
+    pub(crate) env: &'static str,
+    pub(crate) file_key: &'static str,
 }
+
+/// The master key: optional here, required by `load` unless `keyring_kek` is set.
+pub(crate) const MASTER_KEY: SecretSpec = SecretSpec {
+    name: "master_key",
+    env: "PALISADE_MASTER_KEY",
+    file_key: "master_key_file",
+};
 
 /// The optional secret: the retired pepper.
 const PREVIOUS_PEPPER: SecretSpec = SecretSpec {
@@ -665,7 +695,7 @@ const PREVIOUS_PEPPER: SecretSpec = SecretSpec {
     file_key: "previous_pepper_file",
 };
 
-const SPECS: [SecretSpec; 7] = [
+const SPECS: [SecretSpec; 6] = [
     SecretSpec {
         name: "jwt_key",
         env: "PALISADE_JWT_KEY",
@@ -675,11 +705,6 @@ const SPECS: [SecretSpec; 7] = [
         name: "token_key",
         env: "PALISADE_TOKEN_KEY",
         file_key: "token_key_file",
-    },
-    SecretSpec {
-        name: "master_key",
-        env: "PALISADE_MASTER_KEY",
-        file_key: "master_key_file",
     },
     SecretSpec {
         name: "audit_signing_key",
@@ -703,15 +728,20 @@ const SPECS: [SecretSpec; 7] = [
     },
 ];
 
-/// Loads the secret at `address` through palisade-secrets and decodes it as hexadecimal.
+/// Loads the secret at `address` through palisade-secrets and decodes it as hexadecimal. A
+/// value from a secret manager is registered with the log redactor's known secrets here (the
+/// local source registers its own).
 fn load_hex(
-    source: &LocalSource,
+    source: &ServiceSource,
     name: &'static str,
     address: &Address,
 ) -> Result<Secret, ConfigError> {
     let loaded = source
-        .load(address)
+        .load_blocking(address)
         .map_err(|source| ConfigError::SecretSource { name, source })?;
+    if ServiceSource::is_remote(address) {
+        let _ = crate::known_secrets().insert(loaded.expose_secret());
+    }
     let text =
         std::str::from_utf8(loaded.expose_secret()).map_err(|_| ConfigError::WeakSecret {
             name,
@@ -773,8 +803,11 @@ impl Secrets {
     /// file's `[secrets]` table. With `dev`, a missing secret is generated for this run only.
     ///
     /// `PALISADE_<NAME>` holds the secret as 64 hexadecimal characters, or a palisade-secrets
-    /// address: `env:OTHER_VARIABLE`, `file:/absolute/path` or `systemd:CREDENTIAL` (in
-    /// `$CREDENTIALS_DIRECTORY`). Every file, however it is named, is read through
+    /// address: `env:OTHER_VARIABLE`, `file:/absolute/path`, `systemd:CREDENTIAL` (in
+    /// `$CREDENTIALS_DIRECTORY`), `aws-sm:SECRET[#FIELD]` (AWS Secrets Manager, feature `aws`)
+    /// or `vault:MOUNT/PATH#FIELD` (Vault, feature `vault`). The master key is optional here:
+    /// [`load`](crate::load) asks for it unless `keyring_kek` names the keyring's
+    /// key-encryption key. Every file, however it is named, is read through
     /// palisade-secrets: it must be a regular file that neither its group nor others can read
     /// or write (mode `0600` or stricter), at most 64 KiB.
     ///
@@ -789,8 +822,10 @@ impl Secrets {
         // `env:` and `systemd:` addresses read the same environment as the settings. Every
         // value loaded, by address or given as hexadecimal, is registered with the log
         // redactor's known secrets.
-        let source = LocalSource::with_environment(env.clone())
-            .with_known_secrets(crate::known_secrets().clone());
+        let source = ServiceSource::new(
+            LocalSource::with_environment(env.clone())
+                .with_known_secrets(crate::known_secrets().clone()),
+        );
         let mut out = Vec::with_capacity(SPECS.len());
         let mut reloadable = Vec::new();
         for spec in &SPECS {
@@ -816,6 +851,11 @@ impl Secrets {
         }
         let previous_pepper =
             load_one(&source, &PREVIOUS_PEPPER, files, env)?.map(|(secret, _)| secret);
+        let master_key = match load_one(&source, &MASTER_KEY, files, env)? {
+            Some((secret, _)) => Some(secret),
+            None if dev => Some(random_secret()?),
+            None => None,
+        };
         let mut it = out.into_iter();
         let mut next = || {
             it.next()
@@ -824,7 +864,7 @@ impl Secrets {
         Ok(Self {
             jwt_key: next()?,
             token_key: next()?,
-            master_key: next()?,
+            master_key,
             audit_signing_key: next()?,
             pepper: next()?,
             previous_pepper,
@@ -848,7 +888,7 @@ impl Secrets {
 /// One secret from `PALISADE_<NAME>`, `PALISADE_<NAME>_FILE` or `[secrets]`; `None` when none
 /// of them is set.
 fn load_one(
-    source: &LocalSource,
+    source: &ServiceSource,
     spec: &SecretSpec,
     files: &SecretFiles,
     env: &BTreeMap<String, String>,

@@ -1,5 +1,10 @@
 //! Field encryption of the profile's phone number and address with palisade-crypt, and the
 //! `rotate-keys` command that adds a key and re-encrypts every row.
+//!
+//! The keyring file is sealed by a key-encryption key ([`Kek`]): the local master key
+//! (`PALISADE_MASTER_KEY`) unless `keyring_kek` names another one as a palisade-secrets
+//! [`KekAddress`] (`aws-kms:KEY` with the `aws` feature, `vault-transit:MOUNT/KEY` with
+//! `vault`, or a `file:` master key).
 
 use std::{
     path::{Path, PathBuf},
@@ -8,12 +13,20 @@ use std::{
 };
 
 use palisade_crypt::{
-    Ciphertext, Context, Crypter, DecryptErrorKind, FileCheckpoint, KeyPurpose, Keyring, MasterKey,
-    Padding, Record, RecordSource, RewrapJob, RotationPolicy,
+    Ciphertext, Context, Crypter, DecryptErrorKind, FileCheckpoint, KekError, KeyEncryptionKey,
+    KeyPurpose, Keyring, MasterKey, Padding, Record, RecordSource, RewrapJob, RotationPolicy,
 };
+use palisade_secrets::KekAddress;
 use rusqlite::params;
 
-use crate::{config::Secret, db::Db};
+use crate::{
+    config::{Config, Secret},
+    db::Db,
+};
+
+/// The key-encryption key sealing the keyring file: the local master key, or the one
+/// `keyring_kek` names.
+pub type Kek = Arc<dyn KeyEncryptionKey>;
 
 /// The encrypted profile columns.
 pub(crate) const COLUMNS: [&str; 2] = ["phone", "address"];
@@ -25,6 +38,15 @@ pub enum CryptoError {
     /// The master key is not 32 bytes.
     #[error("the master key is invalid")]
     MasterKey,
+    /// The key-encryption key `keyring_kek` names could not be opened (unknown, unreachable,
+    /// refused, or a form this build does not serve). Names the address, never key material.
+    #[error("keyring_kek {address}: {message}")]
+    Kek {
+        /// The address, as configured (it names a key, never holds one).
+        address: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The keyring file could not be created, read or written.
     #[error("keyring {path}: {message}")]
     Keyring {
@@ -42,6 +64,97 @@ pub(crate) fn master_key(secret: &Secret) -> Result<MasterKey, CryptoError> {
     MasterKey::from_secret(secret).map_err(|_| CryptoError::MasterKey)
 }
 
+/// The name a remote key-encryption key binds the keyring to (AWS KMS's encryption context
+/// `palisade:keyring`, Vault Transit's context): the keyring file's name, as
+/// `palisade keyring ... --kek` uses by default, so the CLI opens the service's keyring.
+fn keyring_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Opens the keyring's key-encryption key: the palisade-secrets [`KekAddress`] in
+/// `keyring_kek` when set, else the local master key `master` (`PALISADE_MASTER_KEY`). A
+/// remote key is asked about once here (its ARN, for AWS KMS), so a missing key or permission
+/// stops the start.
+///
+/// # Errors
+/// [`CryptoError::Kek`] if the key cannot be opened; [`CryptoError::MasterKey`] without
+/// `keyring_kek` and without a valid master key.
+pub async fn open_kek(config: &Config, master: Option<&Secret>) -> Result<Kek, CryptoError> {
+    let Some(text) = config.keyring_kek.as_deref() else {
+        let master = master.ok_or(CryptoError::MasterKey)?;
+        return Ok(Arc::new(master_key(master)?));
+    };
+    let failed = |message: String| CryptoError::Kek {
+        address: text.to_owned(),
+        message,
+    };
+    let address: KekAddress = text.parse().map_err(|e| CryptoError::Kek {
+        // The parse error never repeats the text: neither does this one.
+        address: "(malformed)".to_owned(),
+        message: format!("{e}"),
+    })?;
+    let name = keyring_name(&config.keyring);
+    match address {
+        KekAddress::File(path) => MasterKey::from_file(path)
+            .map(|k| Arc::new(k) as Kek)
+            .map_err(|e| failed(kek_message(&e))),
+        KekAddress::AwsKms { key } => aws_kms(key, name).await.map_err(failed),
+        KekAddress::VaultTransit { mount, key } => {
+            vault_transit(mount, key, name).await.map_err(failed)
+        }
+        _ => Err(failed(
+            "this key-encryption key form is not served by this build".to_owned(),
+        )),
+    }
+}
+
+fn kek_message(e: &KekError) -> String {
+    match e {
+        KekError::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// An AWS KMS key, with the SDK's usual configuration (credentials, region and endpoint from
+/// the environment, the profile or the instance role).
+#[cfg(feature = "aws")]
+async fn aws_kms(key: String, name: String) -> Result<Kek, String> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // `AwsKmsKek::new` waits for KMS: off the runtime's workers.
+    tokio::task::spawn_blocking(move || palisade_secrets::AwsKmsKek::new(&sdk, &key, &name))
+        .await
+        .map_err(|e| format!("AWS KMS: {e}"))?
+        .map(|k| Arc::new(k) as Kek)
+        .map_err(|e| format!("AWS KMS: {e}"))
+}
+
+#[cfg(not(feature = "aws"))]
+#[allow(clippy::unused_async)]
+async fn aws_kms(_key: String, _name: String) -> Result<Kek, String> {
+    Err("aws-kms: needs secure-api built with the `aws` feature".to_owned())
+}
+
+/// A Vault Transit key, with Vault's address and token from `VAULT_ADDR` and `VAULT_TOKEN`.
+#[cfg(feature = "vault")]
+async fn vault_transit(mount: String, key: String, name: String) -> Result<Kek, String> {
+    let config = palisade_secrets::VaultConfig::from_env().map_err(|e| format!("Vault: {e}"))?;
+    tokio::task::spawn_blocking(move || {
+        palisade_secrets::VaultTransitKek::new(&config, &mount, &key, &name)
+    })
+    .await
+    .map_err(|e| format!("Vault: {e}"))?
+    .map(|k| Arc::new(k) as Kek)
+    .map_err(|e| format!("Vault: {e}"))
+}
+
+#[cfg(not(feature = "vault"))]
+#[allow(clippy::unused_async)]
+async fn vault_transit(_mount: String, _key: String, _name: String) -> Result<Kek, String> {
+    Err("vault-transit: needs secure-api built with the `vault` feature".to_owned())
+}
+
 fn keyring_error(path: &Path, e: &impl std::fmt::Display) -> CryptoError {
     CryptoError::Keyring {
         path: path.to_owned(),
@@ -50,7 +163,10 @@ fn keyring_error(path: &Path, e: &impl std::fmt::Display) -> CryptoError {
 }
 
 /// Loads the keyring, creating it (one fresh key) on first run.
-pub(crate) fn load_or_create(path: &Path, master: &MasterKey) -> Result<Keyring, CryptoError> {
+pub(crate) fn load_or_create(
+    path: &Path,
+    master: &dyn KeyEncryptionKey,
+) -> Result<Keyring, CryptoError> {
     if !path.exists() {
         let mut keyring = Keyring::generate().map_err(|e| keyring_error(path, &e))?;
         keyring
@@ -73,9 +189,13 @@ pub(crate) fn context(column: &str, row: i64) -> Result<Context, CryptoError> {
 pub struct FieldCrypto {
     crypter: RwLock<Arc<Crypter>>,
     path: PathBuf,
-    master: MasterKey,
+    master: Kek,
     /// Modification time of the keyring file when it was last loaded.
     loaded: std::sync::Mutex<Option<SystemTime>>,
+    /// The keyring the rotation gauges were last computed from, with the file's modification
+    /// time then: read again only when the file changed, so a remote key-encryption key is not
+    /// asked at every scrape.
+    for_gauges: std::sync::Mutex<Option<(Option<SystemTime>, Keyring)>>,
 }
 
 impl std::fmt::Debug for FieldCrypto {
@@ -87,13 +207,13 @@ impl std::fmt::Debug for FieldCrypto {
 }
 
 impl FieldCrypto {
-    /// Opens (or creates) the keyring at `path`.
+    /// Opens (or creates) the keyring at `path`, sealed by `master`. Blocking: a remote key
+    /// is asked to unwrap the keyring.
     ///
     /// # Errors
-    /// [`CryptoError`] if the keyring cannot be read with this master key.
-    pub fn open(path: &Path, master: &Secret) -> Result<Self, CryptoError> {
-        let master = master_key(master)?;
-        let keyring = load_or_create(path, &master)?;
+    /// [`CryptoError`] if the keyring cannot be read with this key-encryption key.
+    pub fn open(path: &Path, master: Kek) -> Result<Self, CryptoError> {
+        let keyring = load_or_create(path, master.as_ref())?;
         let crypter =
             Crypter::with_padding(&keyring, Padding::PADME).map_err(|e| keyring_error(path, &e))?;
         Ok(Self {
@@ -101,6 +221,7 @@ impl FieldCrypto {
             path: path.to_owned(),
             master,
             loaded: std::sync::Mutex::new(modified(path)),
+            for_gauges: std::sync::Mutex::new(None),
         })
     }
 
@@ -122,7 +243,8 @@ impl FieldCrypto {
         if *loaded == now {
             return;
         }
-        let Ok(keyring) = Keyring::load(&self.path, &self.master) else {
+        // With a remote key-encryption key this is one call to it, once per rotation.
+        let Ok(keyring) = Keyring::load(&self.path, self.master.as_ref()) else {
             return;
         };
         let Ok(crypter) = Crypter::with_padding(&keyring, Padding::PADME) else {
@@ -139,15 +261,27 @@ impl FieldCrypto {
     /// `palisade_crypt_active_key_age_seconds`, `palisade_crypt_key_rotation_due`,
     /// `palisade_crypt_keys_retire_due`) from the keyring file as it is now, under
     /// `key_rotation_days`: the file, not the loaded crypter, so a rotation made by another
-    /// process shows at the next scrape. Blocking (reads and unwraps the file); a keyring that
-    /// cannot be read leaves the gauges as they were and is logged.
+    /// process shows at the next scrape. Blocking (reads and unwraps the file when it changed
+    /// since the last scrape); a keyring that cannot be read leaves the gauges as they were and
+    /// is logged.
     pub(crate) fn record_rotation_metrics(&self, key_rotation_days: u64) {
         let Ok(policy) = RotationPolicy::days(key_rotation_days, key_rotation_days) else {
             // Zero days: the configuration check refuses it before the service starts.
             return;
         };
-        let status =
-            Keyring::load(&self.path, &self.master).and_then(|keyring| policy.status(&keyring));
+        let mut cached = match self.for_gauges.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = modified(&self.path);
+        let status = match cached.as_ref() {
+            Some((at, keyring)) if *at == now && now.is_some() => policy.status(keyring),
+            _ => Keyring::load(&self.path, self.master.as_ref()).and_then(|keyring| {
+                let status = policy.status(&keyring);
+                *cached = Some((now, keyring));
+                status
+            }),
+        };
         match status {
             Ok(status) => status.record_metrics(),
             Err(e) => tracing::warn!(
@@ -292,15 +426,14 @@ impl RecordSource for UserColumns<'_> {
 /// # Errors
 /// [`CryptoError`] when the keyring cannot be opened.
 pub(crate) fn rotation_due(
-    config: &crate::config::Config,
-    master: &Secret,
+    config: &Config,
+    master: &dyn KeyEncryptionKey,
 ) -> Result<Option<String>, CryptoError> {
     let path = &config.keyring;
     if path.with_extension("rewrap-checkpoint").exists() {
         return Ok(None);
     }
-    let master = master_key(master)?;
-    let keyring = load_or_create(path, &master)?;
+    let keyring = load_or_create(path, master)?;
     let policy = RotationPolicy::days(config.key_rotation_days, config.key_rotation_days)
         .map_err(|e| keyring_error(path, &e))?;
     let status = policy
@@ -337,17 +470,17 @@ pub struct RotationReport {
 
 /// Adds an encryption key, promotes it (saving the keyring after each step, so readers learn
 /// the key before any value uses it), then re-encrypts every row with the resumable job; a
-/// checkpoint beside the keyring lets a killed run continue.
+/// checkpoint beside the keyring lets a killed run continue. The keyring is read and saved
+/// under `master`, the same key-encryption key the service opens it with.
 ///
 /// # Errors
 /// [`CryptoError`] for a keyring or database failure; rerun to resume.
 pub fn rotate_keys(
     db: &Db,
     keyring_path: &Path,
-    master: &Secret,
+    master: &dyn KeyEncryptionKey,
 ) -> Result<RotationReport, CryptoError> {
-    let master = master_key(master)?;
-    let mut keyring = load_or_create(keyring_path, &master)?;
+    let mut keyring = load_or_create(keyring_path, master)?;
     let checkpoint_path = keyring_path.with_extension("rewrap-checkpoint");
     // A checkpoint left by an interrupted run: finish that rotation instead of adding a key.
     if !checkpoint_path.exists() {
@@ -355,13 +488,13 @@ pub fn rotate_keys(
             .add_key(KeyPurpose::Encryption)
             .map_err(|e| keyring_error(keyring_path, &e))?;
         keyring
-            .save(keyring_path, &master)
+            .save(keyring_path, master)
             .map_err(|e| keyring_error(keyring_path, &e))?;
         keyring
             .promote(new)
             .map_err(|e| keyring_error(keyring_path, &e))?;
         keyring
-            .save(keyring_path, &master)
+            .save(keyring_path, master)
             .map_err(|e| keyring_error(keyring_path, &e))?;
     }
     let crypter = Crypter::with_padding(&keyring, Padding::PADME)

@@ -17,6 +17,7 @@ pub mod metrics;
 mod problem;
 mod reload;
 mod server;
+mod sources;
 pub mod tls;
 pub mod token_store;
 
@@ -318,6 +319,15 @@ pub fn load(args: &Args, env: &BTreeMap<String, String>) -> Result<(Config, Secr
         );
     }
     let secrets = Secrets::load(&config.secrets, env, args.dev)?;
+    if secrets.master_key.is_none() && config.keyring_kek.is_none() {
+        let spec = config::MASTER_KEY;
+        return Err(ConfigError::MissingSecret {
+            name: spec.name,
+            env: spec.env,
+            file_key: spec.file_key,
+        }
+        .into());
+    }
     Ok((config, secrets))
 }
 
@@ -605,7 +615,12 @@ pub async fn build_state(config: Config, secrets: &Secrets) -> Result<Arc<AppSta
     files::prepare(&config).map_err(|e| component("data files")(&e))?;
     let db = db::Db::open(&config.database)?;
     let local_tokens = SqliteTokenStore::new(db.clone())?;
-    let crypto = crypto::FieldCrypto::open(&config.keyring, &secrets.master_key)?;
+    let kek = crypto::open_kek(&config, secrets.master_key.as_ref()).await?;
+    let keyring = config.keyring.clone();
+    // Unwrapping the keyring may wait for a remote key: off the runtime's workers.
+    let crypto = tokio::task::spawn_blocking(move || crypto::FieldCrypto::open(&keyring, kek))
+        .await
+        .map_err(|e| component("keyring")(&e))??;
     files::owner_only(&config.keyring).map_err(|e| component("keyring")(&e))?;
     let audit = Arc::new(audit::writer(&config, secrets)?);
 
@@ -838,12 +853,34 @@ fn queue_rotation_record(
     }
 }
 
-/// `rotate-keys` and `grant-role`: work on the files, no server.
-fn offline_command(command: Command, config: &Config, secrets: &Secrets) -> i32 {
+/// `rotate-keys`: opens the keyring's key-encryption key (as the server does), then rotates.
+async fn rotate_keys_command(if_due: bool, config: &Config, secrets: &Secrets) -> i32 {
+    let kek = match crypto::open_kek(config, secrets.master_key.as_ref()).await {
+        Ok(kek) => kek,
+        Err(e) => {
+            tracing::error!("rotate-keys failed: {e}");
+            return 1;
+        }
+    };
+    offline_command(Command::RotateKeys { if_due }, config, secrets, Some(&kek))
+}
+
+/// `rotate-keys` (with the keyring's key-encryption key `kek`), `grant-role` and
+/// `audit-init`: work on the files, no server.
+fn offline_command(
+    command: Command,
+    config: &Config,
+    secrets: &Secrets,
+    kek: Option<&crypto::Kek>,
+) -> i32 {
     match command {
         Command::RotateKeys { if_due } => {
+            let Some(kek) = kek else {
+                tracing::error!("rotate-keys failed: no key-encryption key");
+                return 1;
+            };
             if if_due {
-                match crypto::rotation_due(config, &secrets.master_key) {
+                match crypto::rotation_due(config, kek.as_ref()) {
                     Ok(None) => {}
                     Ok(Some(not_due)) => {
                         tracing::info!("rotate-keys: not due: {not_due}; nothing changed");
@@ -862,7 +899,7 @@ fn offline_command(command: Command, config: &Config, secrets: &Secrets) -> i32 
                     return 1;
                 }
             };
-            let result = crypto::rotate_keys(&db, &config.keyring, &secrets.master_key);
+            let result = crypto::rotate_keys(&db, &config.keyring, kek.as_ref());
             if let Err(e) = files::owner_only(&config.keyring) {
                 tracing::error!("the new keyring could not be made private: {e}");
             }
@@ -957,8 +994,9 @@ pub async fn run(args: Vec<String>, env: BTreeMap<String, String>) -> i32 {
         );
     }
     match args.command {
-        Command::RotateKeys { .. } | Command::GrantRole { .. } | Command::AuditInit { .. } => {
-            offline_command(args.command, &config, &secrets)
+        Command::RotateKeys { if_due } => rotate_keys_command(if_due, &config, &secrets).await,
+        Command::GrantRole { .. } | Command::AuditInit { .. } => {
+            offline_command(args.command, &config, &secrets, None)
         }
         Command::Serve | Command::Help => {
             let (listen, admin_listen) = (config.listen, config.admin_listen);

@@ -1,8 +1,8 @@
 //! Rotated JWT keys and password peppers, taken up without a restart.
 //!
-//! When `jwt_key` or `pepper` is given as an address (`file:`, `systemd:`, `env:`), a
-//! palisade-secrets [`SecretCache`] reads it again every `secrets_refresh_secs`, and its change
-//! signal (`watch`) swaps the new value in:
+//! When `jwt_key` or `pepper` is given as an address (`file:`, `systemd:`, `env:`, and with
+//! their features `aws-sm:` and `vault:`), a palisade-secrets [`SecretCache`] reads it again
+//! every `secrets_refresh_secs`, and its change signal (`watch`) swaps the new value in:
 //!
 //! - **JWT key**: new access tokens are signed with the new key (a new `kid`); the old key stays
 //!   in the verifier's key set until every token it signed has expired (the access-token
@@ -23,7 +23,7 @@ use std::{
 use hmac::{Hmac, KeyInit, Mac as _};
 use palisade_http::{Rejection, TokenVerifier};
 use palisade_password::{Hasher, Pepper, Peppers};
-use palisade_secrets::{Address, CachePolicy, LocalSource, SecretCache};
+use palisade_secrets::{Address, CachePolicy, SecretCache};
 use palisade_token::{
     TokenError,
     jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey, Verifier},
@@ -32,9 +32,10 @@ use palisade_token::{
 use secrecy::{ExposeSecret as _, SecretBox};
 use serde_json::{Map, Value};
 use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use crate::token_store::TokenStore;
+use crate::{sources::ServiceSource, token_store::TokenStore};
 
 /// A value swapped whole; readers take the current `Arc`.
 #[derive(Debug)]
@@ -297,8 +298,12 @@ impl PepperedHasher {
     pub(crate) fn rotate(&self, pepper: &[u8]) -> Result<String, palisade_password::ConfigError> {
         let id = pepper_id_of(pepper);
         let mut peppers = self.peppers.lock().unwrap_or_else(PoisonError::into_inner);
-        if peppers.first().is_some_and(|(current, _)| *current == id) {
-            return Ok(id);
+        // The current value again (the watcher's first read at start): it keeps the id it was
+        // configured with, so hashes made now carry `pepper_id` as before.
+        if let Some((current, value)) = peppers.first()
+            && (*current == id || bool::from(value.as_slice().ct_eq(pepper)))
+        {
+            return Ok(current.clone());
         }
         let mut next: Vec<_> = peppers.iter().filter(|(i, _)| *i != id).cloned().collect();
         next.insert(0, (id.clone(), Zeroizing::new(pepper.to_vec())));
@@ -319,15 +324,17 @@ type Decode = fn(&'static str, &str) -> Result<crate::config::Secret, crate::con
 pub(crate) fn watch(
     name: &'static str,
     address: Address,
-    source: LocalSource,
+    source: ServiceSource,
     every: Duration,
     decode: Decode,
     apply: impl Fn(&[u8]) -> Option<Result<String, String>> + Send + Sync + 'static,
-) -> SecretCache<LocalSource> {
+) -> SecretCache<ServiceSource> {
     let mut policy = CachePolicy::default();
     policy.ttl = every;
     policy.refresh_ahead = Duration::ZERO;
-    let cache = SecretCache::new(source, policy);
+    // A value from a secret manager is registered with the log redactor here (the local
+    // source registers its own).
+    let cache = SecretCache::new(source, policy).with_known_secrets(crate::known_secrets().clone());
     let task_cache = cache.clone();
     let mut changes = cache.subscribe(&address);
     tokio::spawn(async move {
@@ -386,10 +393,10 @@ pub(crate) fn watch(
 pub(crate) fn watch_jwt_key(
     keys: &Arc<JwtKeys>,
     address: Address,
-    source: LocalSource,
+    source: ServiceSource,
     every: Duration,
     decode: Decode,
-) -> SecretCache<LocalSource> {
+) -> SecretCache<ServiceSource> {
     let keys: Weak<JwtKeys> = Arc::downgrade(keys);
     watch("jwt_key", address, source, every, decode, move |value| {
         let keys = keys.upgrade()?;
@@ -401,10 +408,10 @@ pub(crate) fn watch_jwt_key(
 pub(crate) fn watch_pepper(
     hasher: &Arc<PepperedHasher>,
     address: Address,
-    source: LocalSource,
+    source: ServiceSource,
     every: Duration,
     decode: Decode,
-) -> SecretCache<LocalSource> {
+) -> SecretCache<ServiceSource> {
     let hasher: Weak<PepperedHasher> = Arc::downgrade(hasher);
     watch("pepper", address, source, every, decode, move |value| {
         let hasher = hasher.upgrade()?;
@@ -500,7 +507,7 @@ mod tests {
         let cache = watch_jwt_key(
             &keys,
             address.clone(),
-            LocalSource::default(),
+            ServiceSource::new(palisade_secrets::LocalSource::default()),
             Duration::from_millis(50),
             decode_secret,
         );
@@ -545,7 +552,7 @@ mod tests {
         let cache = watch_pepper(
             &hasher,
             address.clone(),
-            LocalSource::default(),
+            ServiceSource::new(palisade_secrets::LocalSource::default()),
             Duration::from_millis(50),
             decode_secret,
         );
@@ -604,7 +611,7 @@ mod tests {
         let cache = watch_jwt_key(
             &keys,
             address.clone(),
-            LocalSource::default(),
+            ServiceSource::new(palisade_secrets::LocalSource::default()),
             Duration::from_millis(50),
             decode_secret,
         );

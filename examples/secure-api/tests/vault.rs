@@ -1,0 +1,135 @@
+//! The service on Vault (feature `vault`), against a small HTTP server answering as Vault's API
+//! documentation says (palisade-secrets' test server), not a live Vault: the keyring sealed by
+//! a Transit key (`PALISADE_KEYRING_KEK=vault-transit:...`) through start, `rotate-keys` and a
+//! restart, and the JWT key read from the KV version 2 engine (`vault:...#FIELD`), a new
+//! version taken up without a restart.
+#![cfg(feature = "vault")]
+
+mod common;
+
+#[path = "../../../crates/palisade-secrets/tests/support/fake_vault.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod fake_vault;
+
+use std::time::Duration;
+
+use common::{PASSWORD, SECRETS, Server, bearer, offline_command};
+
+const NEW_KEY: &str = "7a6b5c4d3e2f10019f8e7d6c5b4a39281706f5e4d3c2b1a0918273645546372a";
+
+fn kid_of(key: &[u8]) -> String {
+    use hmac::{KeyInit, Mac as _};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    mac.update(b"secure-api jwt kid v1");
+    let tag = mac.finalize().into_bytes();
+    let hex = format!("{:02x}{:02x}{:02x}{:02x}", tag[0], tag[1], tag[2], tag[3]);
+    format!("k{}", &hex[..7])
+}
+
+fn kid_in(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&header).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn shows_a_secret(text: &str) -> bool {
+    SECRETS.iter().any(|(_, v)| text.contains(v))
+        || text.contains(NEW_KEY)
+        || text.contains(fake_vault::TOKEN)
+}
+
+#[test]
+fn a_keyring_sealed_by_vault_transit_and_a_jwt_key_from_vault_kv() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let vault = runtime.block_on(fake_vault::FakeVault::start());
+    vault.put(
+        "secret/secure-api",
+        serde_json::json!({"jwt": SECRETS[0].1}),
+    );
+    let url = vault.url();
+    let dir = Server::temp_dir("vault");
+    let env = [
+        ("VAULT_ADDR", url.as_str()),
+        ("VAULT_TOKEN", fake_vault::TOKEN),
+        ("PALISADE_KEYRING_KEK", "vault-transit:transit/secure-api"),
+        ("PALISADE_MASTER_KEY", ""),
+        ("PALISADE_JWT_KEY", "vault:secret/secure-api#jwt"),
+        ("PALISADE_SECRETS_REFRESH_SECS", "1"),
+    ];
+    let server = Server::start(&dir, &env);
+    let login = server.account("vault@example.com", PASSWORD);
+    let old = login["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(kid_in(&old), kid_of(&palisade_testkit::unhex(SECRETS[0].1)));
+    let auth = bearer(&old);
+    let r = server.put(
+        "/me",
+        &[("Authorization", &auth)],
+        r#"{"address":"1 Transit Way"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sealed = std::fs::read(dir.join("keyring")).unwrap();
+    assert!(
+        sealed.windows(9).any(|w| w == b"vault:v1:"),
+        "sealed by Transit"
+    );
+
+    let out = offline_command(&dir, &["rotate-keys"], &env);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("remaining_on_old_keys=0"), "{stderr}");
+    let r = server.get("/me", &[("Authorization", &auth)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["address"], "1 Transit Way");
+
+    // A new KV version is taken up; the old key's tokens still verify.
+    vault.put("secret/secure-api", serde_json::json!({"jwt": NEW_KEY}));
+    let new_kid = kid_of(&palisade_testkit::unhex(NEW_KEY));
+    let mut new = None;
+    for _ in 0..40 {
+        let r = server.login("vault@example.com", PASSWORD);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let token = r.json()["access_token"].as_str().unwrap().to_owned();
+        if kid_in(&token) == new_kid {
+            new = Some(token);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let new = new.expect("the new KV version was not taken up");
+    assert_eq!(
+        server
+            .get("/me", &[("Authorization", &bearer(&new))])
+            .status,
+        200
+    );
+    assert_eq!(server.get("/me", &[("Authorization", &auth)]).status, 200);
+    let logs = server.logs();
+    assert!(!shows_a_secret(&logs), "{logs}");
+    drop(server);
+
+    // Restarted: the keyring opens under the same Transit key, and not under another.
+    let server = Server::start(&dir, &env);
+    let login = server.login("vault@example.com", PASSWORD);
+    assert_eq!(login.status, 200, "{}", login.body);
+    drop(server);
+    let mut other = env.to_vec();
+    other.retain(|(k, _)| *k != "PALISADE_KEYRING_KEK");
+    other.push(("PALISADE_KEYRING_KEK", "vault-transit:transit/another"));
+    let log = Server::try_start(&dir, &other, &[])
+        .err()
+        .expect("opened under another Transit key");
+    assert!(log.contains("refusing to start"), "{log}");
+    assert!(!shows_a_secret(&log), "{log}");
+    drop(vault);
+    let _ = std::fs::remove_dir_all(&dir);
+}
