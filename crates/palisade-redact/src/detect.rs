@@ -77,6 +77,22 @@ impl Detector {
         out
     }
 
+    /// Whether every finding starts a word at the anchor (the confirmation rejects an anchor
+    /// with a letter, digit or `_` right before it; Slack's `xoxe.` config prefix sits before
+    /// a word start of its own).
+    pub(crate) fn at_token_start(&self) -> bool {
+        matches!(
+            self,
+            Self::GitHub
+                | Self::GitHubPat
+                | Self::GitLab
+                | Self::Npm
+                | Self::SendGrid
+                | Self::PyPi
+                | Self::Slack
+        )
+    }
+
     /// Whether the anchor is searched in any case (`Bearer`, `BEARER`, `bearer`).
     pub(crate) fn any_case(&self) -> bool {
         matches!(self, Self::Bearer | Self::Basic)
