@@ -83,6 +83,14 @@ fn next_candidate_block(text: &[u8], from: usize) -> Option<usize> {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
         let v = u64::from_le_bytes(bytes);
+        // Digits, space and dash are all in 0x20..=0x3F: a half with a byte outside that
+        // range is not full. Letters and hex are rejected here, in three operations.
+        let range = (v & 0xE0E0_E0E0_E0E0_E0E0) ^ 0x2020_2020_2020_2020;
+        if range & 0xFFFF_FFFF != 0 && range >> 32 != 0 {
+            prev = None;
+            at += 8;
+            continue;
+        }
         let digits = digit_bytes(v);
         if digits == 0 {
             // Every block a card covers holds at least two digits (its separators are

@@ -518,8 +518,8 @@ impl Anchors {
 struct Heads {
     /// Head and separator -> the targets whose literal starts with them.
     targets: HashMap<Box<[u8]>, Vec<usize>>,
-    /// Per separator (`_`, `-`, `.`), whether some head ends in this byte.
-    last: [[bool; 256]; 3],
+    /// Per separator (`_`, `-`, `.`, then none), whether some head ends in this byte.
+    last: [[bool; 256]; 4],
     /// Per byte, a bit for each length (before the separator) of the heads starting with it.
     lengths: [u32; 256],
     /// The longest head, in bytes before its separator.
@@ -530,7 +530,7 @@ impl Default for Heads {
     fn default() -> Self {
         Self {
             targets: HashMap::new(),
-            last: [[false; 256]; 3],
+            last: [[false; 256]; 4],
             lengths: [0; 256],
             longest: 0,
         }
@@ -571,9 +571,9 @@ impl Heads {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
             let v = u64::from_le_bytes(word);
+            // `_`, and `,-./` (0x2C to 0x2F: one mask); the test below drops `,` and `/`.
             let mut found = zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F)
-                | zero_bytes(v ^ 0x2D2D_2D2D_2D2D_2D2D)
-                | zero_bytes(v ^ 0x2E2E_2E2E_2E2E_2E2E);
+                | zero_bytes((v ^ 0x2C2C_2C2C_2C2C_2C2C) & 0xFCFC_FCFC_FCFC_FCFC);
             while found != 0 {
                 let p = base + (found.trailing_zeros() / 8) as usize;
                 found &= found - 1;
@@ -591,9 +591,14 @@ impl Heads {
         }
     }
 
-    /// The index of a separator in [`Self::SEPARATORS`].
+    /// The index of a separator in [`Self::SEPARATORS`], 3 for any other byte.
     fn slot(separator: u8) -> usize {
-        usize::from(separator != b'_') + usize::from(separator == b'.')
+        match separator {
+            b'_' => 0,
+            b'-' => 1,
+            b'.' => 2,
+            _ => 3,
+        }
     }
 
     /// The separator at `p`: calls `f` if the word before it is a head.
