@@ -189,8 +189,12 @@ impl Detector {
                     4096,
                 );
                 let n = n + run_len(text, token + n, |b| *b == b'=', 2);
+                // Short words after `Basic` (`Basic auth disabled`) are not decoded at all.
+                if n < 8 {
+                    return None;
+                }
                 let decoded = STANDARD.decode(&text[token..token + n]).ok()?;
-                (n >= 8 && decoded.contains(&b':') && decoded.iter().all(|b| !b.is_ascii_control()))
+                (decoded.contains(&b':') && decoded.iter().all(|b| !b.is_ascii_control()))
                     .then_some((Kind::BasicAuth, token..token + n))
             }
             Self::UrlPassword => url_password(text, e),
