@@ -634,6 +634,47 @@ fn zero_bytes(v: u64) -> u64 {
     !(((v & LOW).wrapping_add(LOW)) | v) & HIGH
 }
 
+/// The searchers for the literals of `targets`: literals that start a word and have a head go
+/// to the separator lookup; the rest (key names, custom anchors, literals found inside words)
+/// are made prefix-free and searched, three-byte literals first (see [`AnchorSet`]). Returns
+/// the search, each searched literal's group of targets, and the lookup.
+fn searchers(
+    patterns: &[String],
+    targets: &[Target],
+) -> Result<(AnchorSet, Vec<Vec<usize>>, Heads), ConfigError> {
+    let mut heads = Heads::default();
+    let mut rest: Vec<usize> = Vec::new();
+    for (i, (literal, target)) in patterns.iter().zip(targets).enumerate() {
+        let at_word_start = match target {
+            Target::Family(f) => FAMILIES[*f].at_token_start(),
+            Target::Detector(d) => d.at_token_start(),
+            _ => false,
+        };
+        match Heads::head(literal.as_bytes()) {
+            Some(head) if at_word_start => heads.add(head, i),
+            _ => rest.push(i),
+        }
+    }
+    let searched_literals: Vec<String> = rest.iter().map(|i| patterns[*i].clone()).collect();
+    let (searched, groups) = prefix_free(&searched_literals);
+    let groups: Vec<Vec<usize>> = groups
+        .into_iter()
+        .map(|g| g.into_iter().map(|i| rest[i]).collect())
+        .collect();
+    let (searched, groups): (Vec<String>, Vec<Vec<usize>>) = {
+        // Three-byte literals first: see `AnchorSet`.
+        let mut order: Vec<usize> = (0..searched.len()).collect();
+        order.sort_by_key(|i| (searched[*i].len() > 3, *i));
+        let mut groups: Vec<Option<Vec<usize>>> = groups.into_iter().map(Some).collect();
+        (
+            order.iter().map(|i| searched[*i].clone()).collect(),
+            order.iter().filter_map(|i| groups[*i].take()).collect(),
+        )
+    };
+    let anchors = AnchorSet::new(&searched)?;
+    Ok((anchors, groups, heads))
+}
+
 /// Makes the literal set prefix-free: each literal is searched as the shortest configured
 /// literal it starts with, and that searched literal's group lists every target whose own
 /// literal starts with it (checked at each hit). Without this, a literal that is a prefix of
@@ -1070,38 +1111,7 @@ impl RedactorBuilder {
                 targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
             }
         }
-        // Literals that start a word and have a head go to the separator lookup; the rest
-        // (key names, custom anchors, literals found inside words) are searched.
-        let mut heads = Heads::default();
-        let mut rest: Vec<usize> = Vec::new();
-        for (i, (literal, target)) in patterns.iter().zip(&targets).enumerate() {
-            let at_word_start = match target {
-                Target::Family(f) => FAMILIES[*f].at_token_start(),
-                Target::Detector(d) => d.at_token_start(),
-                _ => false,
-            };
-            match Heads::head(literal.as_bytes()) {
-                Some(head) if at_word_start => heads.add(head, i),
-                _ => rest.push(i),
-            }
-        }
-        let searched_literals: Vec<String> = rest.iter().map(|i| patterns[*i].clone()).collect();
-        let (searched, groups) = prefix_free(&searched_literals);
-        let groups: Vec<Vec<usize>> = groups
-            .into_iter()
-            .map(|g| g.into_iter().map(|i| rest[i]).collect())
-            .collect();
-        let (searched, groups): (Vec<String>, Vec<Vec<usize>>) = {
-            // Three-byte literals first: see `AnchorSet`.
-            let mut order: Vec<usize> = (0..searched.len()).collect();
-            order.sort_by_key(|i| (searched[*i].len() > 3, *i));
-            let mut groups: Vec<Option<Vec<usize>>> = groups.into_iter().map(Some).collect();
-            (
-                order.iter().map(|i| searched[*i].clone()).collect(),
-                order.iter().filter_map(|i| groups[*i].take()).collect(),
-            )
-        };
-        let anchors = AnchorSet::new(&searched)?;
+        let (anchors, groups, heads) = searchers(&patterns, &targets)?;
         let pii = self.pii()?;
         let disabled = self.disabled_set();
         Ok(Redactor {
