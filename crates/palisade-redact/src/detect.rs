@@ -77,6 +77,22 @@ impl Detector {
         out
     }
 
+    /// Whether every finding starts a word at the anchor (the confirmation rejects an anchor
+    /// with a letter, digit or `_` right before it; Slack's `xoxe.` config prefix sits before
+    /// a word start of its own).
+    pub(crate) fn at_token_start(&self) -> bool {
+        matches!(
+            self,
+            Self::GitHub
+                | Self::GitHubPat
+                | Self::GitLab
+                | Self::Npm
+                | Self::SendGrid
+                | Self::PyPi
+                | Self::Slack
+        )
+    }
+
     /// Whether the anchor is searched in any case (`Bearer`, `BEARER`, `bearer`).
     pub(crate) fn any_case(&self) -> bool {
         matches!(self, Self::Bearer | Self::Basic)
@@ -173,8 +189,12 @@ impl Detector {
                     4096,
                 );
                 let n = n + run_len(text, token + n, |b| *b == b'=', 2);
+                // Short words after `Basic` (`Basic auth disabled`) are not decoded at all.
+                if n < 8 {
+                    return None;
+                }
                 let decoded = STANDARD.decode(&text[token..token + n]).ok()?;
-                (n >= 8 && decoded.contains(&b':') && decoded.iter().all(|b| !b.is_ascii_control()))
+                (decoded.contains(&b':') && decoded.iter().all(|b| !b.is_ascii_control()))
                     .then_some((Kind::BasicAuth, token..token + n))
             }
             Self::UrlPassword => url_password(text, e),

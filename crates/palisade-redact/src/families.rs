@@ -780,6 +780,27 @@ pub(crate) const FAMILIES: &[Family] = &[
 ];
 
 impl Family {
+    /// Whether every token of this family starts a word at its prefix (its confirmation
+    /// rejects an anchor with a letter, digit or `_` right before it). Such prefixes need not
+    /// be searched inside words: [`crate::redactor`] looks them up at separators.
+    pub(crate) fn at_token_start(&self) -> bool {
+        match self.shape {
+            Shape::Seq(_) => true,
+            // The hand-written confirmations that begin with `starts_token(text, at.start)`
+            // (grafana's checks it after the sequence), as `tests/families.rs` exercises.
+            Shape::Custom(_) => matches!(
+                self.id,
+                "sourcegraph_token"
+                    | "braintree_access_token"
+                    | "grafana_service_account_token"
+                    | "anthropic_api_key"
+                    | "twitter_bearer_token"
+                    | "onepassword_secret_key"
+                    | "age_secret_key"
+            ),
+        }
+    }
+
     /// Confirms a token of this family at an anchor `at` (`prefix` matched there).
     pub(crate) fn confirm(&self, text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
         match self.shape {

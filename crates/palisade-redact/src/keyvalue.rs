@@ -61,9 +61,9 @@ const HEADER_KEYS: &[&str] = &["authorization", "proxyauthorization", "cookie", 
 /// The configured sensitive names.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyRules {
-    /// Canonical names, sorted for binary search (a few dozen short byte strings: faster
-    /// than hashing on the hot path).
-    names: Vec<Box<[u8]>>,
+    /// Canonical names by length (a few dozen short byte strings: comparing the few of a
+    /// key's length is faster than hashing or a binary search on the hot path).
+    by_len: Vec<Vec<Box<[u8]>>>,
 }
 
 /// The literal the anchor search looks for to find keys named `name`: the first four letters
@@ -90,11 +90,20 @@ impl KeyRules {
             .collect();
         names.sort();
         names.dedup();
-        Self { names }
+        let mut by_len: Vec<Vec<Box<[u8]>>> = Vec::new();
+        for name in names {
+            if by_len.len() <= name.len() {
+                by_len.resize(name.len() + 1, Vec::new());
+            }
+            by_len[name.len()].push(name);
+        }
+        Self { by_len }
     }
 
     fn contains(&self, name: &[u8]) -> bool {
-        self.names.binary_search_by(|n| (**n).cmp(name)).is_ok()
+        self.by_len
+            .get(name.len())
+            .is_some_and(|names| names.iter().any(|n| **n == *name))
     }
 
     /// Whether a key (as written) is sensitive.
@@ -123,6 +132,20 @@ impl KeyRules {
     /// Whether a key is secret-named for the generic rule: one of its words is a
     /// [`GENERIC_WORDS`] word.
     fn is_generic(key: &[u8]) -> bool {
+        // Folded on the stack, as in `is_sensitive`: this runs for every `key=value` whose
+        // key holds an anchor, sensitive or not (`token_type=bearer`, `key_count=3`).
+        let mut buf = [0u8; 64];
+        let mut starts = [0usize; 16];
+        if key.len() <= buf.len() {
+            let (n, count) = fold_words(key, &mut buf, &mut starts);
+            if count < starts.len() {
+                return (0..count).any(|w| {
+                    let end = if w + 1 < count { starts[w + 1] } else { n };
+                    let word = &buf[starts[w]..end];
+                    GENERIC_WORDS.iter().any(|g| g.as_bytes() == word)
+                });
+            }
+        }
         words(key)
             .iter()
             .any(|w| GENERIC_WORDS.contains(&w.as_str()))
@@ -224,15 +247,19 @@ fn operator(text: &[u8], i: usize) -> Option<&'static [u8]> {
 /// opened inside the value, and closing ones nothing before the key opened, belong to the
 /// value (`p{a}s)s` is one password).
 fn unquoted(text: &[u8], key_start: usize, i: usize) -> Range<usize> {
-    let line_start = memchr::memrchr(b'\n', &text[..key_start]).map_or(0, |n| n + 1);
-    let mut open_before = 0usize;
-    for &b in &text[line_start..key_start] {
-        match b {
-            b'{' | b'[' | b'(' => open_before += 1,
-            b'}' | b']' | b')' => open_before = open_before.saturating_sub(1),
-            _ => {}
+    // Counted only when a closing bracket needs it: most values have none.
+    let open_before = || {
+        let line_start = memchr::memrchr(b'\n', &text[..key_start]).map_or(0, |n| n + 1);
+        let mut open = 0usize;
+        for &b in &text[line_start..key_start] {
+            match b {
+                b'{' | b'[' | b'(' => open += 1,
+                b'}' | b']' | b')' => open = open.saturating_sub(1),
+                _ => {}
+            }
         }
-    }
+        open
+    };
     let mut depth = 0usize;
     let mut end = i;
     while let Some(&b) = text.get(end) {
@@ -242,7 +269,7 @@ fn unquoted(text: &[u8], key_start: usize, i: usize) -> Range<usize> {
             b',' if list_comma(text, end) => break,
             b'{' | b'[' | b'(' => depth += 1,
             b'}' | b']' | b')' if depth > 0 => depth -= 1,
-            b'}' | b']' | b')' if open_before > 0 => break,
+            b'}' | b']' | b')' if open_before() > 0 => break,
             _ => {}
         }
         end += 1;

@@ -1,4 +1,5 @@
-//! The [`Redactor`]: one anchor search over every detector, then exact confirmation.
+//! The [`Redactor`]: anchor searches (literals, and word heads at separators) over every
+//! detector, then exact confirmation.
 
 use std::{
     borrow::Cow,
@@ -103,10 +104,12 @@ struct Pii {
 }
 
 struct Inner {
-    anchors: Anchors,
+    anchors: AnchorSet,
     /// For each searched literal, the targets (indices into `targets` and `literals`) whose
     /// own literal starts with it.
     groups: Vec<Vec<usize>>,
+    /// The literals looked up at separators instead of searched for.
+    heads: Heads,
     /// Each target's own literal, checked at a hit before the target runs.
     literals: Vec<Box<[u8]>>,
     /// Each provider family's id, shared by its findings.
@@ -187,18 +190,26 @@ impl Redactor {
                 found.push(f);
             }
         };
+        let mut hit = |t: usize, start: usize| {
+            let literal = &inner.literals[t];
+            if !text[start..].starts_with(literal) {
+                return;
+            }
+            let at = start..start + literal.len();
+            if let Target::CustomAnchor(i) = inner.targets[t] {
+                triggered[i] = true;
+            } else if let Some(f) = self.confirm(&inner.targets[t], text, at) {
+                push(&mut found, f);
+            }
+        };
         inner.anchors.for_each(text, |pattern, at| {
             for &t in &inner.groups[pattern] {
-                let literal = &inner.literals[t];
-                if !text[at.start..].starts_with(literal) {
-                    continue;
-                }
-                let at = at.start..at.start + literal.len();
-                if let Target::CustomAnchor(i) = inner.targets[t] {
-                    triggered[i] = true;
-                } else if let Some(f) = self.confirm(&inner.targets[t], text, at) {
-                    push(&mut found, f);
-                }
+                hit(t, at.start);
+            }
+        });
+        inner.heads.for_each(text, |targets, start| {
+            for &t in targets {
+                hit(t, start);
             }
         });
         if !inner.disabled.contains(Kind::CardNumber) {
@@ -414,14 +425,48 @@ impl Redactor {
     }
 }
 
+/// The anchor search: one searcher, or, for sets too large for one SIMD searcher, one for
+/// the three-byte literals (first in the pattern order) and one for the longer ones. The SIMD
+/// searcher fingerprints each literal by its first bytes, as many as its shortest literal
+/// has; with every literal at least four bytes long the fingerprints are sharp enough that
+/// few positions need checking, while three-byte ones (`key`, `pat`) match often in prose.
+/// Two passes with sharp fingerprints cost less than one with blunt ones, and far less than
+/// the DFA (`docs/benchmarks.md`).
+struct AnchorSet {
+    /// Each searcher and the index of its first pattern.
+    parts: Vec<(Anchors, usize)>,
+}
+
+impl AnchorSet {
+    fn new(patterns: &[String]) -> Result<Self, ConfigError> {
+        let short = patterns.iter().take_while(|p| p.len() <= 3).count();
+        if patterns.len() <= Anchors::PACKED_LIMIT || short == 0 || short == patterns.len() {
+            return Ok(Self {
+                parts: vec![(Anchors::new(patterns)?, 0)],
+            });
+        }
+        Ok(Self {
+            parts: vec![
+                (Anchors::new(&patterns[..short])?, 0),
+                (Anchors::new(&patterns[short..])?, short),
+            ],
+        })
+    }
+
+    /// Calls `f` with the pattern index and range of every anchor in `text`.
+    fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, Range<usize>)) {
+        for (anchors, offset) in &self.parts {
+            anchors.for_each(text, |pattern, at| f(offset + pattern, at));
+        }
+    }
+}
+
 /// The search for anchor literals.
 enum Anchors {
     /// SIMD (Teddy) search, for up to 64 anchors.
     Packed(packed::Searcher),
-    /// A DFA, for larger anchor sets: the default set with its provider families (about 190
-    /// literals) is one. Teddy slows down past 64 literals (its buckets fill and every
-    /// fingerprint hit needs a check), and several Teddy passes cost more than one DFA pass
-    /// (`docs/benchmarks.md`).
+    /// A DFA, for larger sets (many custom anchors or gitleaks keywords). Teddy slows down
+    /// past 64 literals: its buckets fill and every fingerprint hit needs a check.
     Dfa(AhoCorasick),
 }
 
@@ -460,6 +505,174 @@ impl Anchors {
                 .for_each(|m| f(m.pattern().as_usize(), m.range())),
         }
     }
+}
+
+/// The literals that start a word and whose first byte other than a letter or digit is `_`,
+/// `-` or `.` (`ghp_`, `dop_v1_`, `sk-ant-api03-`, `dp.pt.`): most provider prefixes. They are
+/// not searched for; instead, at each of those separators in the text, the word before it is
+/// looked up by its head (the letters and digits from the word's start to the separator, and
+/// the separator). A scan for those bytes, eight at a time, and a table test per separator
+/// cost far less than the anchor search would with these literals in it: they would push it
+/// past what its SIMD searcher takes. Everything found this way is confirmed exactly as an
+/// anchor hit is, and every target routed here rejects a hit not at a word start, so the
+/// lookup finds whatever the search would have.
+#[derive(Debug)]
+struct Heads {
+    /// Head and separator -> the targets whose literal starts with them.
+    targets: HashMap<Box<[u8]>, Vec<usize>>,
+    /// Per separator (`_`, `-`, `.`, then none), whether some head ends in this byte.
+    last: [[bool; 256]; 4],
+    /// Per byte, a bit for each length (before the separator) of the heads starting with it.
+    lengths: [u32; 256],
+    /// The longest head, in bytes before its separator.
+    longest: usize,
+}
+
+impl Default for Heads {
+    fn default() -> Self {
+        Self {
+            targets: HashMap::new(),
+            last: [[false; 256]; 4],
+            lengths: [0; 256],
+            longest: 0,
+        }
+    }
+}
+
+impl Heads {
+    const SEPARATORS: [u8; 3] = [b'_', b'-', b'.'];
+
+    /// The head of `literal` (up to and including its first byte other than a letter or
+    /// digit), if that byte is a separator after at least one letter or digit.
+    fn head(literal: &[u8]) -> Option<&[u8]> {
+        let k = literal.iter().position(|b| !b.is_ascii_alphanumeric())?;
+        (k > 0 && k <= 16 && Self::SEPARATORS.contains(&literal[k])).then(|| &literal[..=k])
+    }
+
+    fn add(&mut self, head: &[u8], target: usize) {
+        let k = head.len() - 1;
+        if let Some(sep) = Self::SEPARATORS.iter().position(|s| *s == head[k]) {
+            self.last[sep][usize::from(head[k - 1])] = true;
+        }
+        self.lengths[usize::from(head[0])] |= 1 << k;
+        self.longest = self.longest.max(k);
+        self.targets.entry(head.into()).or_default().push(target);
+    }
+
+    /// Calls `f` with the targets of every head in `text` that starts a word (nothing
+    /// alphanumeric nor `_` before it), and where it starts.
+    fn for_each(&self, text: &[u8], mut f: impl FnMut(&[usize], usize)) {
+        if self.targets.is_empty() {
+            return;
+        }
+        // Eight bytes at a time: separators are a few percent of a log's bytes, and a
+        // word-sized test skips the rest faster than a vector search restarted at each one.
+        let mut chunks = text.chunks_exact(8);
+        let mut base = 0;
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let v = u64::from_le_bytes(word);
+            // `_`, and `,-./` (0x2C to 0x2F: one mask); the test below drops `,` and `/`.
+            let mut found = zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F)
+                | zero_bytes((v ^ 0x2C2C_2C2C_2C2C_2C2C) & 0xFCFC_FCFC_FCFC_FCFC);
+            while found != 0 {
+                let p = base + (found.trailing_zeros() / 8) as usize;
+                found &= found - 1;
+                // Most separators follow a byte no head ends with (digits of dates, hex).
+                if p > 0 && self.last[Self::slot(text[p])][usize::from(text[p - 1])] {
+                    self.at(text, p, &mut f);
+                }
+            }
+            base += 8;
+        }
+        for (i, b) in chunks.remainder().iter().enumerate() {
+            if Self::SEPARATORS.contains(b) {
+                self.at(text, base + i, &mut f);
+            }
+        }
+    }
+
+    /// The index of a separator in [`Self::SEPARATORS`], 3 for any other byte.
+    fn slot(separator: u8) -> usize {
+        match separator {
+            b'_' => 0,
+            b'-' => 1,
+            b'.' => 2,
+            _ => 3,
+        }
+    }
+
+    /// The separator at `p`: calls `f` if the word before it is a head.
+    #[inline(never)]
+    fn at(&self, text: &[u8], p: usize, f: &mut impl FnMut(&[usize], usize)) {
+        if p == 0 || !self.last[Self::slot(text[p])][usize::from(text[p - 1])] {
+            return;
+        }
+        let floor = p.saturating_sub(self.longest);
+        let mut start = p - 1;
+        while start > floor && text[start - 1].is_ascii_alphanumeric() {
+            start -= 1;
+        }
+        if start > 0 && (text[start - 1].is_ascii_alphanumeric() || text[start - 1] == b'_') {
+            return;
+        }
+        if self.lengths[usize::from(text[start])] & (1 << (p - start)) == 0 {
+            return;
+        }
+        if let Some(targets) = self.targets.get(&text[start..=p]) {
+            f(targets, start);
+        }
+    }
+}
+
+/// Per byte of `v`, the high bit set exactly where the byte is zero.
+fn zero_bytes(v: u64) -> u64 {
+    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // (v & 0x7F) + 0x7F stays below 0x100 in each byte, so no carry crosses bytes.
+    !(((v & LOW).wrapping_add(LOW)) | v) & HIGH
+}
+
+/// The searchers for the literals of `targets`: literals that start a word and have a head go
+/// to the separator lookup; the rest (key names, custom anchors, literals found inside words)
+/// are made prefix-free and searched, three-byte literals first (see [`AnchorSet`]). Returns
+/// the search, each searched literal's group of targets, and the lookup.
+fn searchers(
+    patterns: &[String],
+    targets: &[Target],
+) -> Result<(AnchorSet, Vec<Vec<usize>>, Heads), ConfigError> {
+    let mut heads = Heads::default();
+    let mut rest: Vec<usize> = Vec::new();
+    for (i, (literal, target)) in patterns.iter().zip(targets).enumerate() {
+        let at_word_start = match target {
+            Target::Family(f) => FAMILIES[*f].at_token_start(),
+            Target::Detector(d) => d.at_token_start(),
+            _ => false,
+        };
+        match Heads::head(literal.as_bytes()) {
+            Some(head) if at_word_start => heads.add(head, i),
+            _ => rest.push(i),
+        }
+    }
+    let searched_literals: Vec<String> = rest.iter().map(|i| patterns[*i].clone()).collect();
+    let (searched, groups) = prefix_free(&searched_literals);
+    let groups: Vec<Vec<usize>> = groups
+        .into_iter()
+        .map(|g| g.into_iter().map(|i| rest[i]).collect())
+        .collect();
+    let (searched, groups): (Vec<String>, Vec<Vec<usize>>) = {
+        // Three-byte literals first: see `AnchorSet`.
+        let mut order: Vec<usize> = (0..searched.len()).collect();
+        order.sort_by_key(|i| (searched[*i].len() > 3, *i));
+        let mut groups: Vec<Option<Vec<usize>>> = groups.into_iter().map(Some).collect();
+        (
+            order.iter().map(|i| searched[*i].clone()).collect(),
+            order.iter().filter_map(|i| groups[*i].take()).collect(),
+        )
+    };
+    let anchors = AnchorSet::new(&searched)?;
+    Ok((anchors, groups, heads))
 }
 
 /// Makes the literal set prefix-free: each literal is searched as the shortest configured
@@ -898,14 +1111,14 @@ impl RedactorBuilder {
                 targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
             }
         }
-        let (searched, groups) = prefix_free(&patterns);
-        let anchors = Anchors::new(&searched)?;
+        let (anchors, groups, heads) = searchers(&patterns, &targets)?;
         let pii = self.pii()?;
         let disabled = self.disabled_set();
         Ok(Redactor {
             inner: Arc::new(Inner {
                 anchors,
                 groups,
+                heads,
                 literals: patterns
                     .into_iter()
                     .map(|p| p.into_bytes().into_boxed_slice())
@@ -933,36 +1146,80 @@ mod tests {
 
     #[test]
     fn small_sets_use_the_simd_searcher_large_ones_the_dfa() {
-        // Without key names and provider families the detectors' anchors fit Teddy.
+        // Without key names and provider families the detectors' anchors fit one Teddy.
         let r = RedactorBuilder::default()
             .disable(Kind::KeyValue)
             .disable(Kind::ProviderToken)
             .build()
             .unwrap();
         assert!(
-            matches!(r.inner.anchors, Anchors::Packed(_)),
+            matches!(r.inner.anchors.parts[..], [(Anchors::Packed(_), 0)]),
             "{} anchors",
             r.inner.groups.len()
         );
         assert_eq!(r.redact("key AKIAQ7XJ3KDMN2PVR5TW"), "key [REDACTED]");
-        // The default set, and many custom anchors, take the DFA and find the same things.
+        // The default set: the provider prefixes that start words are looked up at their
+        // separators, and what is left takes two Teddy passes, no DFA.
+        let r = RedactorBuilder::default().build().unwrap();
+        assert!(
+            r.inner
+                .anchors
+                .parts
+                .iter()
+                .all(|(a, _)| matches!(a, Anchors::Packed(_))),
+            "{} anchors",
+            r.inner.groups.len()
+        );
+        assert_eq!(r.inner.anchors.parts.len(), 2);
+        assert!(r.inner.heads.targets.len() > 80);
+        // Many custom anchors take the DFA and find the same things.
         let mut b = RedactorBuilder::default();
         for i in 0..160 {
             b = b.key(&format!("k{i}word"));
         }
-        for r in [
-            RedactorBuilder::default().build().unwrap(),
-            b.build().unwrap(),
+        let many = b.build().unwrap();
+        assert!(
+            many.inner
+                .anchors
+                .parts
+                .iter()
+                .any(|(a, _)| matches!(a, Anchors::Dfa(_)))
+        );
+        for (r, expected) in [
+            (r, "k7word=x password=[REDACTED] key [REDACTED] [REDACTED]"),
+            (
+                many,
+                "k7word=[REDACTED] password=[REDACTED] key [REDACTED] [REDACTED]",
+            ),
         ] {
-            assert!(matches!(r.inner.anchors, Anchors::Dfa(_)));
             assert_eq!(
-                r.redact("k7word=x password=y key AKIAQ7XJ3KDMN2PVR5TW"),
-                if r.inner.groups.len() > 300 {
-                    "k7word=[REDACTED] password=[REDACTED] key [REDACTED]"
-                } else {
-                    "k7word=x password=[REDACTED] key [REDACTED]"
-                }
+                r.redact(
+                    "k7word=x password=y key AKIAQ7XJ3KDMN2PVR5TW \
+                     dop_v1_4f0c3a9e1b7d2c8f6a5e0d9c3b1a7f2e8d4c6b0a9f3e1d7c5b2a8e4f6d0c9b1a"
+                ),
+                expected
             );
+        }
+    }
+
+    #[test]
+    fn heads_are_found_at_word_starts_only() {
+        let r = Redactor::new();
+        let token = "dop_v1_4f0c3a9e1b7d2c8f6a5e0d9c3b1a7f2e8d4c6b0a9f3e1d7c5b2a8e4f6d0c9b1a";
+        for (text, found) in [
+            (token.to_owned(), true),
+            (format!("x={token}"), true),
+            (format!("\"{token}\""), true),
+            (format!("a.{token}"), true),
+            (format!("xdop{}", &token[3..]), false),
+            (format!("x_{token}"), false),
+            (format!("9{token}"), false),
+        ] {
+            let hit = r
+                .find(text.as_bytes())
+                .iter()
+                .any(|f| f.rule.as_deref() == Some("digitalocean_token"));
+            assert_eq!(hit, found, "{text}");
         }
     }
 

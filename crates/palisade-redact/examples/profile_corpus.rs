@@ -1,0 +1,30 @@
+//! Redacts the bench corpus once: a fixed workload for `valgrind --tool=callgrind`.
+//! Argument: `corpus` (build the corpus only), `build` (and the redactor), `benign`,
+//! `secrets` (and redact that log once).
+#![allow(clippy::print_stdout, missing_docs, reason = "a profiling aid")]
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
+
+use std::hint::black_box;
+
+fn main() {
+    let which = std::env::args().nth(1).unwrap_or_default();
+    let corpus = corpus::Corpus::build(0x05EC_2E75, 20_000, 600);
+    let log = corpus.log(which == "secrets");
+    if which == "dump" {
+        print!("{log}");
+        return;
+    }
+    if which == "corpus" {
+        println!("{}", log.len());
+        return;
+    }
+    let r = black_box(palisade_redact::Redactor::new());
+    let mut n = 0usize;
+    if which == "benign" || which == "secrets" {
+        for line in log.lines() {
+            n += black_box(r.redact(black_box(line))).len();
+        }
+    }
+    println!("{} {n}", log.len());
+}
