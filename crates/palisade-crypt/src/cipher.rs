@@ -28,14 +28,13 @@ use std::{
     },
 };
 
-use aes_gcm::{Aes256Gcm, KeyInit as _};
 use hkdf::Hkdf;
-use hmac::Hmac;
+use hmac::{Hmac, KeyInit as _};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::{
-    format::{CHECK_LEN, COMMIT_LEN, SALT_LEN},
+    format::{CHECK_LEN, COMMIT_LEN, NONCE_LEN, SALT_LEN, TAG_LEN},
     keyring::{KeyId, Material},
 };
 
@@ -75,9 +74,136 @@ pub(crate) fn commitment_matches(ours: &[u8; COMMIT_LEN], theirs: &[u8]) -> bool
     eq.into()
 }
 
+/// AES-256-GCM with a 96-bit nonce and a detached 128-bit tag, on the `aes-gcm` crate.
+#[cfg(any(not(feature = "aws-lc"), test))]
+pub(crate) struct AesGcmCipher(aes_gcm::Aes256Gcm);
+
+/// `aes-gcm`'s cipher (with its `zeroize` feature) wipes its key schedule on drop; the
+/// assertion below stops compiling if that ever changes.
+#[cfg(any(not(feature = "aws-lc"), test))]
+impl zeroize::ZeroizeOnDrop for AesGcmCipher {}
+
+#[cfg(any(not(feature = "aws-lc"), test))]
+const _: fn() = || {
+    fn wiped<T: zeroize::ZeroizeOnDrop>() {}
+    wiped::<aes_gcm::Aes256Gcm>();
+};
+
+#[cfg(any(not(feature = "aws-lc"), test))]
+impl AesGcmCipher {
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        use aes_gcm::KeyInit as _;
+        Self(aes_gcm::Aes256Gcm::new(key.into()))
+    }
+
+    /// Encrypts `in_out` in place; the tag, or `None` past AES-GCM's length limit.
+    pub(crate) fn seal(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Option<[u8; TAG_LEN]> {
+        use aes_gcm::AeadInOut as _;
+        self.0
+            .encrypt_inout_detached(&aes_gcm::Nonce::from(nonce), aad, in_out.into())
+            .ok()
+            .map(Into::into)
+    }
+
+    /// Decrypts `in_out` in place; `false` (and `in_out` unspecified) if the tag is wrong.
+    pub(crate) fn open(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool {
+        use aes_gcm::AeadInOut as _;
+        self.0
+            .decrypt_inout_detached(
+                &aes_gcm::Nonce::from(nonce),
+                aad,
+                in_out.into(),
+                &aes_gcm::Tag::from(*tag),
+            )
+            .is_ok()
+    }
+}
+
+/// AES-256-GCM with a 96-bit nonce and a detached 128-bit tag, on AWS-LC (`aws-lc-rs`): the
+/// same algorithm and parameters, so the same bytes, as [`AesGcmCipher`].
+#[cfg(feature = "aws-lc")]
+pub(crate) struct AwsLcCipher(aws_lc_rs::aead::LessSafeKey);
+
+/// The expanded key lives in an `EVP_AEAD_CTX` that AWS-LC allocates with `OPENSSL_malloc`
+/// and `aws-lc-rs` releases with `EVP_AEAD_CTX_free`, whose `OPENSSL_free` cleanses the whole
+/// allocation before freeing it; the raw key bytes never leave a `Zeroizing` buffer here.
+#[cfg(feature = "aws-lc")]
+impl zeroize::ZeroizeOnDrop for AwsLcCipher {}
+
+#[cfg(feature = "aws-lc")]
+impl AwsLcCipher {
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        use aws_lc_rs::aead::{AES_256_GCM, LessSafeKey, UnboundKey};
+        // `UnboundKey::new` fails only for a key of the wrong length; this one is 32 bytes.
+        let key = UnboundKey::new(&AES_256_GCM, key).unwrap_or_else(|_| unreachable!());
+        Self(LessSafeKey::new(key))
+    }
+
+    /// Encrypts `in_out` in place; the tag, or `None` past AES-GCM's length limit.
+    pub(crate) fn seal(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Option<[u8; TAG_LEN]> {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        let tag = self
+            .0
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
+            .ok()?;
+        tag.as_ref().try_into().ok()
+    }
+
+    /// Decrypts `in_out` in place; `false` (and `in_out` unspecified) if the tag is wrong.
+    pub(crate) fn open(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        self.0
+            .open_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                tag,
+                in_out,
+            )
+            .is_ok()
+    }
+}
+
+/// The AES-256-GCM implementation this build encrypts and decrypts with: `aes-gcm` by default,
+/// AWS-LC with the `aws-lc` feature.
+#[cfg(not(feature = "aws-lc"))]
+pub(crate) type FieldCipher = AesGcmCipher;
+/// The AES-256-GCM implementation this build encrypts and decrypts with: `aes-gcm` by default,
+/// AWS-LC with the `aws-lc` feature.
+#[cfg(feature = "aws-lc")]
+pub(crate) type FieldCipher = AwsLcCipher;
+
+/// The name of the AES-256-GCM implementation this build uses: `"aes-gcm"` or `"aws-lc"`.
+pub const BACKEND: &str = if cfg!(feature = "aws-lc") {
+    "aws-lc"
+} else {
+    "aes-gcm"
+};
+
 /// One field's expanded subkey under one key and salt.
 pub(crate) struct Subkey {
-    pub(crate) cipher: Aes256Gcm,
+    pub(crate) cipher: FieldCipher,
     pub(crate) commitment: [u8; COMMIT_LEN],
     check: Sha256,
 }
@@ -103,7 +229,7 @@ impl Subkey {
         let mut chk = Zeroizing::new([0u8; 32]);
         enc.copy_from_slice(&okm[..32]);
         chk.copy_from_slice(&okm[32..]);
-        let cipher = Aes256Gcm::new((&*enc).into());
+        let cipher = FieldCipher::new(&enc);
         let mut block = Zeroizing::new([0u8; 64]);
         block[..32].copy_from_slice(chk.as_ref());
         let mut check = Sha256::new();
@@ -245,5 +371,113 @@ impl Caches {
         let subkey = Arc::new(Subkey::derive(material, id, salt, field));
         self.remember(id, *salt, field, Arc::clone(&subkey));
         subkey
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    #[test]
+    fn backend_names_the_feature() {
+        let expected = if cfg!(feature = "aws-lc") {
+            "aws-lc"
+        } else {
+            "aes-gcm"
+        };
+        assert_eq!(BACKEND, expected);
+    }
+
+    /// Every byte of a sealed message matters to the backend this build uses.
+    #[test]
+    fn field_cipher_refuses_any_flipped_bit() {
+        let cipher = FieldCipher::new(&[7; 32]);
+        let nonce = [9; NONCE_LEN];
+        let aad = bytes(80, 3);
+        let plaintext = bytes(64, 5);
+        let mut body = plaintext.clone();
+        let tag = cipher.seal(nonce, &aad, &mut body).expect("seal");
+        let mut opened = body.clone();
+        assert!(cipher.open(nonce, &aad, &mut opened, &tag));
+        assert_eq!(opened, plaintext);
+        for i in 0..body.len() * 8 {
+            let mut bad = body.clone();
+            bad[i / 8] ^= 1 << (i % 8);
+            assert!(!cipher.open(nonce, &aad, &mut bad, &tag), "body bit {i}");
+        }
+        for i in 0..TAG_LEN * 8 {
+            let mut bad = tag;
+            bad[i / 8] ^= 1 << (i % 8);
+            assert!(
+                !cipher.open(nonce, &aad, &mut body.clone(), &bad),
+                "tag bit {i}"
+            );
+        }
+        for i in 0..aad.len() {
+            let mut bad = aad.clone();
+            bad[i] ^= 0x40;
+            assert!(
+                !cipher.open(nonce, &bad, &mut body.clone(), &tag),
+                "aad byte {i}"
+            );
+        }
+        let mut other = nonce;
+        other[0] ^= 1;
+        assert!(!cipher.open(other, &aad, &mut body.clone(), &tag), "nonce");
+        let wrong_key = FieldCipher::new(&[8; 32]);
+        assert!(!wrong_key.open(nonce, &aad, &mut body.clone(), &tag), "key");
+    }
+
+    /// With the `aws-lc` feature both backends are compiled into the tests: each must produce
+    /// exactly the other's bytes and open what the other sealed, so data written by one build
+    /// is read by the other.
+    #[cfg(feature = "aws-lc")]
+    #[test]
+    fn aws_lc_and_aes_gcm_backends_cross() {
+        for (n, len) in [0usize, 1, 15, 16, 17, 64, 4096, (1 << 20) + 3]
+            .into_iter()
+            .enumerate()
+        {
+            for aad_len in [0usize, 75, 203] {
+                let seed = (n * 7 + aad_len) as u8;
+                let key: [u8; 32] = bytes(32, seed).try_into().expect("32");
+                let nonce: [u8; NONCE_LEN] = bytes(NONCE_LEN, seed ^ 0x55).try_into().expect("12");
+                let aad = bytes(aad_len, seed ^ 0xaa);
+                let plaintext = bytes(len, seed ^ 0x0f);
+                let aes = AesGcmCipher::new(&key);
+                let lc = AwsLcCipher::new(&key);
+
+                let mut by_aes = plaintext.clone();
+                let aes_tag = aes.seal(nonce, &aad, &mut by_aes).expect("aes-gcm seal");
+                let mut by_lc = plaintext.clone();
+                let lc_tag = lc.seal(nonce, &aad, &mut by_lc).expect("aws-lc seal");
+                assert_eq!(by_aes, by_lc, "ciphertext, {len} bytes");
+                assert_eq!(aes_tag, lc_tag, "tag, {len} bytes");
+
+                let mut opened = by_aes.clone();
+                assert!(
+                    lc.open(nonce, &aad, &mut opened, &aes_tag),
+                    "aws-lc opens aes-gcm"
+                );
+                assert_eq!(opened, plaintext);
+                let mut opened = by_lc.clone();
+                assert!(
+                    aes.open(nonce, &aad, &mut opened, &lc_tag),
+                    "aes-gcm opens aws-lc"
+                );
+                assert_eq!(opened, plaintext);
+
+                let mut bad_tag = aes_tag;
+                bad_tag[TAG_LEN - 1] ^= 0x80;
+                assert!(!lc.open(nonce, &aad, &mut by_aes.clone(), &bad_tag));
+                assert!(!aes.open(nonce, &aad, &mut by_lc.clone(), &bad_tag));
+            }
+        }
     }
 }

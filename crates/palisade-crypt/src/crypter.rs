@@ -2,7 +2,6 @@
 
 use std::{fmt, marker::PhantomData, sync::Arc};
 
-use aes_gcm::{AeadInOut as _, Nonce, Tag};
 use subtle::ConstantTimeEq as _;
 use zeroize::{Zeroize as _, Zeroizing};
 
@@ -282,8 +281,8 @@ impl Crypter {
         let tag = slot
             .subkey
             .cipher
-            .encrypt_inout_detached(&Nonce::from(nonce), &aad, out[HEADER_LEN..].as_mut().into())
-            .map_err(|_| EncryptError::TooLong {
+            .seal(nonce, &aad, &mut out[HEADER_LEN..])
+            .ok_or(EncryptError::TooLong {
                 len: plaintext.len(),
             })?;
         out.extend_from_slice(&tag);
@@ -377,16 +376,7 @@ impl Crypter {
             .try_into()
             .map_err(|_| fail(DecryptErrorKind::Truncated))?;
         let mut out = Plaintext(body.to_vec());
-        if subkey
-            .cipher
-            .decrypt_inout_detached(
-                &Nonce::from(nonce),
-                &aad,
-                out.0.as_mut_slice().into(),
-                &Tag::from(tag),
-            )
-            .is_err()
-        {
+        if !subkey.cipher.open(nonce, &aad, &mut out.0, &tag) {
             // Only now tell a value moved from another context from an altered one.
             let moved = !bool::from(
                 subkey

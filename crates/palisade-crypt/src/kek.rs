@@ -3,13 +3,12 @@
 
 use std::{fmt, path::Path};
 
-use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit, Nonce};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::Mac as _;
 use secrecy::{ExposeSecret as _, SecretSlice, SecretString};
 use zeroize::Zeroizing;
 
-use crate::error::KekError;
+use crate::{cipher::FieldCipher, error::KekError};
 
 /// The environment variable [`MasterKey::from_env`] reads.
 pub const MASTER_KEY_ENV: &str = "PALISADE_MASTER_KEY";
@@ -139,8 +138,8 @@ impl MasterKey {
         SecretString::from(STANDARD.encode(self.key.as_ref()))
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new((&*self.key).into())
+    fn cipher(&self) -> FieldCipher {
+        FieldCipher::new(&self.key)
     }
 }
 
@@ -164,8 +163,8 @@ impl KeyEncryptionKey for MasterKey {
         out.extend_from_slice(plaintext);
         let tag = self
             .cipher()
-            .encrypt_inout_detached(&Nonce::from(nonce), aad, out[12..].as_mut().into())
-            .map_err(|_| KekError::Service("plaintext too long to wrap".to_owned()))?;
+            .seal(nonce, aad, &mut out[12..])
+            .ok_or_else(|| KekError::Service("plaintext too long to wrap".to_owned()))?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
@@ -179,14 +178,9 @@ impl KeyEncryptionKey for MasterKey {
         let mut out = Zeroizing::new(body.to_vec());
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| KekError::Unwrap)?;
         let tag: [u8; 16] = tag.try_into().map_err(|_| KekError::Unwrap)?;
-        self.cipher()
-            .decrypt_inout_detached(
-                &Nonce::from(nonce),
-                aad,
-                out.as_mut_slice().into(),
-                &tag.into(),
-            )
-            .map_err(|_| KekError::Unwrap)?;
+        if !self.cipher().open(nonce, aad, &mut out, &tag) {
+            return Err(KekError::Unwrap);
+        }
         Ok(out)
     }
 }
@@ -212,5 +206,38 @@ mod tests {
         let key = MasterKey::generate().unwrap();
         zeroized_on_drop(&key.key);
         zeroized_on_drop(&key);
+    }
+
+    /// Keyring files sealed by a build on one backend open on the other.
+    #[cfg(feature = "aws-lc")]
+    #[test]
+    fn master_key_wraps_cross_backends() {
+        let key = MasterKey::generate().unwrap();
+        let aes = crate::cipher::AesGcmCipher::new(&key.key);
+
+        let wrapped = key.wrap(b"keyring body", b"aad").unwrap();
+        let (nonce, rest) = wrapped.split_at(12);
+        let (body, tag) = rest.split_at(rest.len() - 16);
+        let mut opened = body.to_vec();
+        assert!(aes.open(
+            nonce.try_into().unwrap(),
+            b"aad",
+            &mut opened,
+            tag.try_into().unwrap()
+        ));
+        assert_eq!(opened, b"keyring body");
+
+        let nonce = [5u8; 12];
+        let mut body = b"keyring body".to_vec();
+        let tag = aes.seal(nonce, b"aad", &mut body).unwrap();
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&body);
+        sealed.extend_from_slice(&tag);
+        assert_eq!(
+            key.unwrap(&sealed, b"aad").unwrap().as_slice(),
+            b"keyring body"
+        );
+        sealed[20] ^= 1;
+        assert!(matches!(key.unwrap(&sealed, b"aad"), Err(KekError::Unwrap)));
     }
 }

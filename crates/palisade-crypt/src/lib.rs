@@ -22,7 +22,7 @@ mod telemetry;
 
 pub use crate::{
     blind_index::{BlindIndex, BlindIndexer, InvalidIndexSize},
-    cipher::SUBKEY_BUDGET,
+    cipher::{BACKEND, SUBKEY_BUDGET},
     clock::{Clock, ManualClock, SystemClock},
     context::{Context, Field, FieldContext},
     crypter::{Crypter, Encrypted, Plaintext, RewrapError},

@@ -68,7 +68,7 @@ pub enum PolicyError {
 ///
 /// The emission interval `period / limit` is truncated to whole microseconds so that the
 /// in-process and Redis backends compute with the same integers.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Eq)]
 pub struct Policy {
     name: Arc<str>,
     limit: u32,
@@ -77,6 +77,21 @@ pub struct Policy {
     interval_micros: u64,
     mode: Mode,
     failure: FailurePolicy,
+}
+
+impl PartialEq for Policy {
+    fn eq(&self, other: &Self) -> bool {
+        // Clones share their name: the common case (a backend finding the policy it was handed
+        // before) skips comparing the names byte by byte. `Arc<str>`'s own `==` has no such
+        // shortcut for unsized contents.
+        (Arc::ptr_eq(&self.name, &other.name) || self.name == other.name)
+            && self.limit == other.limit
+            && self.burst == other.burst
+            && self.period == other.period
+            && self.interval_micros == other.interval_micros
+            && self.mode == other.mode
+            && self.failure == other.failure
+    }
 }
 
 impl fmt::Debug for Policy {
@@ -236,5 +251,21 @@ mod tests {
         assert_eq!(p.clone().with_burst(0), Err(PolicyError::ZeroBurst));
         assert_eq!(p.interval(), Duration::from_millis(100));
         assert_eq!(p.tau_micros(), 900_000);
+    }
+
+    /// Equality is by value: a clone (shared name) and a policy built again from the same
+    /// settings (its own name) are the same policy; any differing setting makes another.
+    #[test]
+    fn policies_are_equal_by_value() {
+        let s = Duration::from_secs(1);
+        let p = Policy::new("api", 10, s).expect("valid");
+        assert_eq!(p, p.clone());
+        assert_eq!(p, Policy::new("api", 10, s).expect("valid"));
+        assert_ne!(p, Policy::new("apj", 10, s).expect("valid"));
+        assert_ne!(p, Policy::new("api", 11, s).expect("valid"));
+        assert_ne!(p, Policy::new("api", 20, 2 * s).expect("valid"));
+        assert_ne!(p, p.clone().with_burst(5).expect("valid"));
+        assert_ne!(p, p.clone().with_mode(Mode::Shadow));
+        assert_ne!(p, p.clone().with_failure_policy(FailurePolicy::Open));
     }
 }

@@ -6,13 +6,13 @@ use std::{
     cell::Cell,
     collections::hash_map::RandomState,
     fmt,
-    hash::BuildHasher,
+    hash::{BuildHasher as _, Hasher as _},
     num::NonZeroU32,
     sync::{Arc, OnceLock, PoisonError, RwLock, atomic::Ordering},
     time::Duration,
 };
 
-use governor::{Quota, RateLimiter, middleware::NoOpMiddleware};
+use governor::{Quota, RateLimiter, middleware::NoOpMiddleware, nanos::Nanos};
 
 use crate::{
     clock::{Clock, MonotonicClock},
@@ -28,22 +28,23 @@ thread_local! {
 }
 
 /// Governor's view of time: the instant this thread's current decision was taken on our
-/// clock. Pinning it lets the decision's metadata use exactly the time governor used.
+/// clock. Pinning it lets the decision's metadata use exactly the time governor used. In
+/// governor's own nanosecond type, so no conversion through `Duration` on either side.
 #[derive(Debug, Clone, Copy)]
 struct PinnedClock;
 
 impl governor::clock::Clock for PinnedClock {
-    type Instant = Duration;
+    type Instant = Nanos;
 
-    fn now(&self) -> Duration {
-        Duration::from_nanos(PINNED.with(Cell::get))
+    fn now(&self) -> Nanos {
+        Nanos::from(PINNED.with(Cell::get))
     }
 }
 
 /// Policies looked up without a lock; more are found under a read lock.
 const FAST_SLOTS: usize = 32;
 
-type Governor = RateLimiter<Probe, SharedStore, PinnedClock, NoOpMiddleware<Duration>>;
+type Governor = RateLimiter<Probe, SharedStore, PinnedClock, NoOpMiddleware<Nanos>>;
 
 /// What a full in-process store does with a key it has no room for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -199,6 +200,14 @@ impl MemoryBackend {
                 None => break,
             }
         }
+        self.check_in_slot(key, policy, cost, now)
+    }
+
+    /// A policy past the lock-free slots, or its first use: kept out of line so the common
+    /// path stays small.
+    #[cold]
+    #[inline(never)]
+    fn check_in_slot(&self, key: &str, policy: &Policy, cost: NonZeroU32, now: u64) -> Decision {
         let slot = self.slot(policy);
         self.decide_in(&slot, key, policy, cost, now)
     }
@@ -212,7 +221,7 @@ impl MemoryBackend {
         now: u64,
     ) -> Decision {
         let probe = Probe {
-            hash: self.hasher.hash_one(key.as_bytes()),
+            hash: self.key_hash(key),
             now,
             seen: Cell::new(0),
             untracked: Cell::new(false),
@@ -265,6 +274,15 @@ impl MemoryBackend {
         decision
     }
 
+    /// SipHash-1-3 of the key's bytes under this backend's random key. One `write`, without
+    /// the length prefix `Hash for [u8]` adds (a second round of the hasher's buffering): a
+    /// single string is hashed, so there is nothing for a prefix to separate.
+    fn key_hash(&self, key: &str) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(key.as_bytes());
+        hasher.finish()
+    }
+
     fn slot(&self, policy: &Policy) -> Arc<Slot> {
         {
             let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
@@ -287,10 +305,7 @@ impl MemoryBackend {
         let store = Arc::new(CappedStore::new(Arc::clone(&self.capacity)));
         let limiter = RateLimiter::new(quota, SharedStore(Arc::clone(&store)), PinnedClock);
         let slot = Arc::new(Slot {
-            gcra: Gcra {
-                t: policy.interval_micros() * 1000,
-                tau: policy.tau_micros() * 1000,
-            },
+            gcra: Gcra::new(policy.interval_micros() * 1000, policy.tau_micros() * 1000),
             policy: policy.clone(),
             limiter,
             store,
