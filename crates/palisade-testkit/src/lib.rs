@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used, clippy::panic)]
 
+pub mod runbook;
+
 use std::{
     fmt,
     io::{self, Read, Write},
