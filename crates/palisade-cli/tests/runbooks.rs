@@ -7,6 +7,12 @@
 //! server), with the built `palisade` first on `PATH`. Every command must exit 0: a runbook
 //! shows an expected failure as `...; echo "exit $?"`.
 //!
+//! The reference service's commands (`secure-api ...`) are not run here but by
+//! `examples/secure-api/tests/runbooks.rs`, against the service's binary; both tests split
+//! the commands with palisade-testkit's `runbook::Runner::of`, which refuses a command that
+//! mixes the two, so every command is run by exactly one of them. The parser, the matcher and
+//! the session are palisade-testkit's `runbook` module.
+//!
 //! Runbooks may hold no other command: every fenced block is `console` or `text`, and a `text`
 //! block has no `$ ` line. The alert rules' `runbook_url`s and the README's links must name a
 //! runbook and a heading that exist.
@@ -17,12 +23,12 @@ use std::{
     collections::BTreeSet,
     fmt::Write as _,
     path::{Path, PathBuf},
-    process::Command,
     sync::Arc,
 };
 
 use common::{BIN, Scratch, run_env};
 use palisade_crypt::{Keyring, ManualClock, MasterKey};
+use palisade_testkit::runbook::{self, Runner};
 
 const MASTER: &str = "q8bJmV5c3k8oZ0Q4m2m2b0qzv5b2VQx9l6l3mJ8m3Yc=";
 
@@ -31,129 +37,7 @@ fn repo() -> PathBuf {
 }
 
 fn runbooks() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("docs/runbooks"))
-        .expect("docs/runbooks")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "md"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// One command of a runbook: where it is, its text, and the output it shows.
-#[derive(Debug)]
-struct Step {
-    line: usize,
-    command: String,
-    expected: Vec<String>,
-}
-
-/// The fenced blocks of a Markdown file: (info string, first line number, lines).
-fn fenced_blocks(text: &str) -> Vec<(String, usize, Vec<String>)> {
-    let mut blocks = Vec::new();
-    let mut open: Option<(String, usize, Vec<String>)> = None;
-    for (i, line) in text.lines().enumerate() {
-        match (&mut open, line.strip_prefix("```")) {
-            (None, Some(info)) => open = Some((info.trim().to_owned(), i + 2, Vec::new())),
-            (Some(_), Some("")) => blocks.extend(open.take()),
-            (Some((_, _, lines)), _) => lines.push(line.to_owned()),
-            (None, None) => {}
-        }
-    }
-    assert!(open.is_none(), "an unclosed fenced block");
-    blocks
-}
-
-fn steps(text: &str) -> Vec<Step> {
-    let mut steps: Vec<Step> = Vec::new();
-    for (info, first, lines) in fenced_blocks(text) {
-        if info != "console" {
-            continue;
-        }
-        let mut continuing = false;
-        for (offset, line) in lines.iter().enumerate() {
-            if let Some(command) = line.strip_prefix("$ ") {
-                steps.push(Step {
-                    line: first + offset,
-                    command: command.to_owned(),
-                    expected: Vec::new(),
-                });
-                continuing = true;
-            } else if let (true, Some(more)) = (continuing, line.strip_prefix("> ")) {
-                let step = steps.last_mut().expect("a command before");
-                step.command.push('\n');
-                step.command.push_str(more);
-            } else {
-                let step = steps
-                    .last_mut()
-                    .unwrap_or_else(|| panic!("output before any command at line {first}"));
-                step.expected.push(line.clone());
-                continuing = false;
-            }
-        }
-    }
-    steps
-}
-
-/// Whether `line` matches `pattern`, where `[..]` in the pattern matches any text.
-fn line_matches(pattern: &str, line: &str) -> bool {
-    let mut parts = pattern.split("[..]");
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = line.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    for (i, part) in parts.iter().enumerate() {
-        if i + 1 == parts.len() {
-            return rest.ends_with(part);
-        }
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.is_empty()
-}
-
-/// Whether `lines` match `patterns`, where a pattern line `...` matches any number of lines.
-fn output_matches(patterns: &[String], lines: &[&str]) -> bool {
-    match patterns.split_first() {
-        None => lines.is_empty(),
-        Some((p, rest)) if p == "..." => {
-            (0..=lines.len()).any(|skip| output_matches(rest, &lines[skip..]))
-        }
-        Some((p, rest)) => lines
-            .split_first()
-            .is_some_and(|(l, more)| line_matches(p, l) && output_matches(rest, more)),
-    }
-}
-
-#[test]
-fn the_output_matcher_can_fail() {
-    let p = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    assert!(line_matches(
-        "key [..] is [..] old",
-        "key 1a2b is 3 days old"
-    ));
-    assert!(!line_matches(
-        "key [..] is [..] old",
-        "key 1a2b is 3 days young"
-    ));
-    assert!(!line_matches("exit 0", "exit 1"));
-    assert!(line_matches("[..]", ""));
-    assert!(output_matches(
-        &p(&["a", "...", "z"]),
-        &["a", "b", "c", "z"]
-    ));
-    assert!(output_matches(&p(&["a", "...", "z"]), &["a", "z"]));
-    assert!(!output_matches(&p(&["a", "...", "z"]), &["a", "b"]));
-    assert!(!output_matches(&p(&["a"]), &["a", "b"]));
-    assert!(!output_matches(&p(&[]), &["a"]));
-    let s = steps("```console\n$ echo a \\\n> b\na b\n$ true\n```\n```text\n$ not run\n```\n");
-    assert_eq!(s.len(), 2);
-    assert_eq!(s[0].command, "echo a \\\nb");
-    assert_eq!(s[0].expected, ["a b"]);
-    assert!(s[1].expected.is_empty());
+    runbook::runbooks(&repo().join("docs/runbooks"))
 }
 
 fn pk(dir: &Path, args: &[&str], stdin: &[u8]) -> String {
@@ -288,54 +172,14 @@ fn prepare(
     (Vec::new(), None)
 }
 
-/// Runs a runbook's steps in one bash session in `dir`; returns each step's output and status.
-fn run_session(dir: &Path, steps: &[Step], env: &[(String, String)]) -> Vec<(String, i32)> {
-    let results = dir.join(".runbook");
-    std::fs::create_dir_all(&results).expect("results dir");
-    let mut script = String::new();
-    for (i, step) in steps.iter().enumerate() {
-        let _ = write!(
-            script,
-            "{{\n{}\n}} > \"$RUNBOOK_RESULTS/{i}.out\" 2>&1 < /dev/null\necho $? > \"$RUNBOOK_RESULTS/{i}.rc\"\n",
-            step.command
-        );
-    }
-    let bin_dir = Path::new(BIN).parent().expect("bin dir");
-    let status = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(dir)
-        .env_clear()
-        .env(
-            "PATH",
-            format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()),
-        )
-        .env("HOME", dir)
-        .env("LC_ALL", "C")
-        .env("RUNBOOK_RESULTS", &results)
-        .env("PALISADE_MASTER_KEY", MASTER)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .status()
-        .expect("bash");
-    assert!(status.success(), "the session itself failed: {status}");
-    (0..steps.len())
-        .map(|i| {
-            let out = std::fs::read_to_string(results.join(format!("{i}.out"))).unwrap_or_default();
-            let rc = std::fs::read_to_string(results.join(format!("{i}.rc")))
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-                .unwrap_or(-1);
-            (out, rc)
-        })
-        .collect()
-}
-
 #[test]
 fn every_runbook_command_runs_and_shows_the_documented_output() {
     let files = runbooks();
     assert!(files.len() >= 5, "{files:?}");
+    let bin_dir = Path::new(BIN).parent().expect("bin dir");
     let mut failures = Vec::new();
     let mut ran = 0;
+    let mut left = Vec::new();
     for file in &files {
         let name = file
             .file_name()
@@ -343,32 +187,37 @@ fn every_runbook_command_runs_and_shows_the_documented_output() {
             .to_string_lossy()
             .into_owned();
         let text = std::fs::read_to_string(file).expect("runbook");
-        let steps = steps(&text);
-        let scratch = Scratch::new(&format!("runbook-{}", name.trim_end_matches(".md")));
-        let (env, _redis) = prepare(&name, scratch.path());
-        for (step, (out, rc)) in steps.iter().zip(run_session(scratch.path(), &steps, &env)) {
-            ran += 1;
-            let lines: Vec<&str> = out.lines().collect();
-            if rc != 0 || !output_matches(&step.expected, &lines) {
-                failures.push(format!(
-                    "docs/runbooks/{name}:{}: `{}` exited {rc}\n--- expected\n{}\n--- got\n{}",
-                    step.line,
-                    step.command,
-                    step.expected.join("\n"),
-                    out.trim_end()
-                ));
+        let all = runbook::steps(&text);
+        // The reference service's commands are run by examples/secure-api/tests/runbooks.rs,
+        // which takes exactly the steps this one leaves; no command is of neither kind.
+        let mut steps = Vec::new();
+        for step in &all {
+            match Runner::of(&step.command) {
+                Ok(Runner::Palisade) => steps.push(step),
+                Ok(Runner::SecureApi) => left.push(format!("{name}:{}", step.line)),
+                Err(e) => failures.push(format!("docs/runbooks/{name}:{}: {e}", step.line)),
             }
+        }
+        let scratch = Scratch::new(&format!("runbook-{}", name.trim_end_matches(".md")));
+        let (mut env, _redis) = prepare(&name, scratch.path());
+        env.push(("PALISADE_MASTER_KEY".into(), MASTER.into()));
+        let results = runbook::run_session(scratch.path(), &steps, bin_dir, &env);
+        for (step, (out, rc)) in steps.iter().zip(results) {
+            ran += 1;
+            failures.extend(runbook::failure(&name, step, &out, rc));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(ran >= 20, "only {ran} runbook commands");
+    // The split is real: the service's test has commands to run (see its `runbooks.rs`).
+    assert!(left.len() >= 2, "secure-api commands: {left:?}");
 }
 
 #[test]
 fn runbooks_hold_no_command_that_is_not_run() {
     for file in runbooks() {
         let text = std::fs::read_to_string(&file).expect("runbook");
-        for (info, line, lines) in fenced_blocks(&text) {
+        for (info, line, lines) in runbook::fenced_blocks(&text) {
             assert!(
                 info == "console" || info == "text",
                 "{}:{line}: a ```{info} block; commands go in ```console blocks, which the test runs",

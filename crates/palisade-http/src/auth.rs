@@ -18,6 +18,7 @@ use crate::{
     client::Principal,
     future::{BoxFuture, passed},
     request_id::request_id,
+    telemetry,
 };
 
 /// The tracing target of authentication and authorization failures.
@@ -276,11 +277,13 @@ where
         let token = match credential(request.headers()) {
             Credential::Token(token) => token.to_owned(),
             Credential::Missing => {
+                telemetry::refusal("bearer", "missing");
                 tracing::info!(target: AUTH_TARGET, request_id = id.as_deref().unwrap_or("-"), kind = "missing", "bearer token refused");
                 let response = refuse(self.layer.realm.clone(), id, Some("missing"));
                 return Box::pin(async move { Ok(response) });
             }
             Credential::Malformed => {
+                telemetry::refusal("bearer", "malformed");
                 tracing::warn!(target: AUTH_TARGET, request_id = id.as_deref().unwrap_or("-"), kind = "malformed", "bearer token refused");
                 let response = refuse(self.layer.challenge_invalid.clone(), id, Some("malformed"));
                 return Box::pin(async move { Ok(response) });
@@ -303,6 +306,7 @@ where
                         .map(|r| r.map(ResponseBody::inner))
                 }
                 Err(rejection) => {
+                    telemetry::refusal("bearer", telemetry::bearer_rejection(rejection.kind()));
                     tracing::warn!(
                         target: AUTH_TARGET,
                         request_id = id.as_deref().unwrap_or("-"),
@@ -455,6 +459,7 @@ where
         match verdict {
             Ok(()) => passed(self.inner.call(request)),
             Err((status, reason, subject)) => {
+                telemetry::refusal("require", reason);
                 tracing::warn!(
                     target: AUTH_TARGET,
                     request_id = id.as_deref().unwrap_or("-"),

@@ -11,6 +11,7 @@ use crate::{
     Problem, ResponseBody,
     future::{BoxFuture, passed},
     request_id::request_id,
+    telemetry,
 };
 
 /// The tracing target of refused content types.
@@ -160,6 +161,7 @@ where
         {
             return passed(self.inner.call(request));
         }
+        telemetry::refusal("content_type", "not_json");
         let id = request_id(request.extensions(), request.headers());
         tracing::info!(
             target: CONTENT_TYPE_TARGET,

@@ -18,6 +18,7 @@ use crate::{
     cookie::{CookieValue, cookie},
     future::{BoxFuture, passed},
     request_id::request_id,
+    telemetry,
 };
 
 /// The tracing target of CSRF refusals.
@@ -160,6 +161,7 @@ where
         match self.layer.decide(request.method(), request.headers()) {
             Ok(()) => passed(self.inner.call(request)),
             Err(reason) => {
+                telemetry::refusal("csrf", telemetry::csrf_reason(&reason));
                 let id = request_id(request.extensions(), request.headers());
                 tracing::warn!(
                     target: CSRF_TARGET,

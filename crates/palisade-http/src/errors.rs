@@ -14,7 +14,7 @@ use palisade_redact::Redactor;
 use tower::{BoxError, Service};
 
 use crate::service::layer_service;
-use crate::{Problem, ResponseBody, future::BoxFuture, request_id::request_id};
+use crate::{Problem, ResponseBody, future::BoxFuture, request_id::request_id, telemetry};
 
 /// The tracing target of the events that carry the hidden detail.
 pub const ERROR_TARGET: &str = "palisade_http::error";
@@ -118,10 +118,12 @@ where
                 Ok(response) if response.status().is_server_error() => {
                     let (parts, body) = response.into_parts();
                     let detail = read_detail(body, layer.max_detail).await;
+                    telemetry::server_error("response");
                     (parts.status, detail, Some(parts))
                 }
                 Ok(response) => return Ok(response.map(ResponseBody::inner)),
                 Err(error) => {
+                    telemetry::server_error("error");
                     let error: BoxError = error.into();
                     (StatusCode::INTERNAL_SERVER_ERROR, error.to_string(), None)
                 }

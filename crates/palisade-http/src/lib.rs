@@ -21,6 +21,7 @@ mod ratelimit;
 mod redirect;
 mod request_id;
 mod service;
+mod telemetry;
 mod token;
 
 pub use crate::{

@@ -20,6 +20,7 @@ use crate::{
     client::{ClientIp, ClientKey, Principal},
     future::{BoxFuture, passed},
     request_id::request_id,
+    telemetry,
 };
 
 /// The tracing target of rate-limit refusals.
@@ -210,6 +211,7 @@ where
             Key::Counted(key) => key,
             Key::Uncounted => return passed(inner.call(request)),
             Key::Unknown => {
+                telemetry::refusal("rate_limit", "no_client_address");
                 tracing::error!(
                     target: RATE_TARGET,
                     limit = %layer.name,
@@ -240,6 +242,7 @@ where
             // Whole seconds, rounded up, and at least 1: `Retry-After: 0` invites a retry
             // that is refused again.
             let secs = (retry.as_secs() + u64::from(retry.subsec_nanos() > 0)).max(1);
+            telemetry::refusal("rate_limit", "exceeded");
             tracing::warn!(
                 target: RATE_TARGET,
                 limit = %layer.name,

@@ -14,6 +14,7 @@ use crate::{
     ResponseBody,
     future::{BoxFuture, passed},
     headers::arrived_over_https,
+    telemetry,
 };
 
 /// Answers every request that did not arrive over HTTPS with a redirect to the same path and
@@ -110,6 +111,7 @@ where
         if https || self.layer.exempt.iter().any(|p| p == uri.path()) {
             return passed(self.inner.call(request));
         }
+        telemetry::refusal("https_redirect", "plain_http");
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         // A request target in authority or absolute form has no path of its own.
         let path = if path.starts_with('/') { path } else { "/" };

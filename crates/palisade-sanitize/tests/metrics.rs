@@ -78,11 +78,84 @@ fn documents_are_counted_by_outcome() {
         counter(&series, "palisade_sanitize_documents_total{outcome=error}"),
         2
     );
-    assert!(
-        !series
-            .keys()
-            .any(|k| k.starts_with("palisade_sanitize_removals_total")),
-        "clean builds no report, so removals are not counted: {series:?}"
+    // The changed document's removals are counted although `clean` returns no report.
+    assert_eq!(
+        counter(
+            &series,
+            "palisade_sanitize_removals_total{reason=event_handler}"
+        ),
+        1,
+        "{series:?}"
+    );
+    assert_eq!(
+        counter(
+            &series,
+            "palisade_sanitize_removals_total{reason=content_removed}"
+        ),
+        1,
+        "{series:?}"
+    );
+}
+
+/// An attacker's markup fed to `clean` or `clean_bytes` (which return no report) is counted
+/// by reason exactly as `clean_with_report` counts it; markup that comes out unchanged counts
+/// no removal.
+#[test]
+fn every_cleaning_path_counts_removals_by_reason() {
+    let attack = "<p onclick=\"x()\" onmouseover=\"y()\">hi</p><script>x()</script>\
+                  <a href=\"javascript:alert(1)\">a</a><blink>b</blink><!-- c -->";
+    let reported = record(|| {
+        let _ = Policy::rich().clean_with_report(attack).expect("clean");
+    });
+    let removals = |series: &Series| -> Vec<(String, u64)> {
+        series
+            .iter()
+            .filter(|(k, _)| k.starts_with("palisade_sanitize_removals_total"))
+            .map(|(k, _)| (k.clone(), counter(series, k)))
+            .collect()
+    };
+    assert_eq!(removals(&reported).len(), 5, "{reported:?}");
+    let cleaned = record(|| {
+        let _ = Policy::rich().clean(attack).expect("clean");
+    });
+    assert_eq!(removals(&cleaned), removals(&reported));
+    let from_bytes = record(|| {
+        let _ = Policy::rich()
+            .clean_bytes(attack.as_bytes())
+            .expect("clean");
+    });
+    assert_eq!(removals(&from_bytes), removals(&reported));
+
+    let escaping = record(|| {
+        let policy = Policy::builder()
+            .preset(Preset::Basic)
+            .disallowed(Disallowed::Escape)
+            .build()
+            .expect("policy");
+        let _ = policy
+            .clean("<script>x()</script><p>ok</p>")
+            .expect("clean");
+    });
+    assert_eq!(
+        counter(
+            &escaping,
+            "palisade_sanitize_removals_total{reason=escaped}"
+        ),
+        1,
+        "{escaping:?}"
+    );
+
+    let unchanged = record(|| {
+        let input = "<p>plain <b>text</b></p>";
+        assert_eq!(Policy::rich().clean(input).expect("clean").as_str(), input);
+    });
+    assert!(removals(&unchanged).is_empty(), "{unchanged:?}");
+    assert_eq!(
+        counter(
+            &unchanged,
+            "palisade_sanitize_documents_total{outcome=clean}"
+        ),
+        1
     );
 }
 

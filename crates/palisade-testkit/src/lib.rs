@@ -6,6 +6,7 @@
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
+pub mod runbook;
 
 use std::{
     fmt,

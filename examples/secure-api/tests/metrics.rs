@@ -146,6 +146,23 @@ fn other_crates_counters(a: &Attack) {
             &["kind=\"jwt\"", "outcome=\"ok\""],
         );
     assert_eq!(jwt_refused, 4, "{after}");
+    // palisade-http's: the same forged tokens refused by the bearer layer, the flood by the
+    // per-client rate-limit layer.
+    assert_eq!(
+        a.delta(
+            "palisade_http_refusals_total",
+            &["layer=\"bearer\"", "reason=\"rejected\""]
+        ),
+        4,
+        "{after}"
+    );
+    assert!(
+        a.delta(
+            "palisade_http_refusals_total",
+            &["layer=\"rate_limit\"", "reason=\"exceeded\""]
+        ) >= a.refused,
+        "{after}"
+    );
 }
 
 #[test]

@@ -421,17 +421,29 @@ impl Policy {
                 .is_ok()
     }
 
+    /// With the `metrics` feature, every path counts removals by reason: a document that came
+    /// out changed is reported even when the caller asked for no report (an unchanged one
+    /// lost nothing), so [`Policy::clean`] pays for the report's parses only on markup it
+    /// changed.
+    #[cfg(feature = "metrics")]
     fn run(&self, input: &str, want_report: bool) -> Result<(SafeHtml, Option<Report>), HtmlError> {
-        let result = self.run_unmetered(input, want_report);
-        #[cfg(feature = "metrics")]
+        let result = self.run_unmetered(input, want_report, true);
         telemetry::document(input, &result);
-        result
+        result.map(|(html, report)| (html, report.filter(|_| want_report)))
     }
 
+    #[cfg(not(feature = "metrics"))]
+    fn run(&self, input: &str, want_report: bool) -> Result<(SafeHtml, Option<Report>), HtmlError> {
+        self.run_unmetered(input, want_report, false)
+    }
+
+    /// Sanitizes `input`; builds a report when `want_report`, or when `report_if_changed` and
+    /// the output differs from the input.
     fn run_unmetered(
         &self,
         input: &str,
         want_report: bool,
+        report_if_changed: bool,
     ) -> Result<(SafeHtml, Option<Report>), HtmlError> {
         if input.len() > self.limits.max_input_bytes {
             return Err(HtmlError::TooLarge {
@@ -488,9 +500,17 @@ impl Policy {
             }
             out = again;
         }
-        let report = if let (true, Some(parsed)) = (want_report, &parsed) {
+        let report = if want_report || (report_if_changed && out != input) {
+            // The report needs the input's tree with its content: the one parsed above when
+            // it kept it (a report or escaping was wanted), else a second parse (within the
+            // depth limit: the parse or the prescan above checked it).
+            let parsed = match parsed {
+                Some(parsed) if keep_content => parsed,
+                _ => dom::parse(input, self.limits.max_depth, true)
+                    .map_err(|dom::ParseFailure::TooDeep| too_deep.clone())?,
+            };
             let output = dom::parse(&out, u32::MAX, false).map_err(|_| too_deep)?;
-            let mut report = report::build(parsed, &output, &self.rules, self.disallowed);
+            let mut report = report::build(&parsed, &output, &self.rules, self.disallowed);
             if restructured {
                 report.set_restructured();
             }
