@@ -14,6 +14,7 @@ use std::{
 };
 
 use clap::{Args, Subcommand};
+use metrics_exporter_prometheus::PrometheusBuilder;
 use palisade_audit::{
     AuditLog, AuditLogBuilder, Checkpoint, CheckpointSigner, Event, FindingKind, Outcome,
     SigningKey, Timestamp, Verifier, VerifierBundle, read_records,
@@ -108,6 +109,12 @@ pub(crate) struct VerifyArgs {
     /// it. May be given several times.
     #[arg(long = "checkpoint", value_name = "NOTE")]
     pub(crate) checkpoints: Vec<PathBuf>,
+    /// Also write what the verification found to FILE in Prometheus' text format
+    /// (`palisade_audit_verification_failures_total{kind}` per finding; empty when intact),
+    /// through a temporary file renamed over it: for the node exporter's textfile collector, so a
+    /// scheduled verification raises the `PalisadeAuditVerificationFailed` alert.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) prometheus_textfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -340,9 +347,15 @@ fn verify(args: &VerifyArgs) -> CmdResult {
     for path in &args.checkpoints {
         verifier = verifier.trusted_checkpoint(read_note(path, "--checkpoint")?);
     }
-    let report = verifier
-        .verify_dir(&args.log)
+    // The verifier counts its findings through the `metrics` facade; a recorder local to this
+    // call renders them in Prometheus' text format.
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let exported = recorder.handle();
+    let report = metrics::with_local_recorder(&recorder, || verifier.verify_dir(&args.log))
         .map_err(|e| log_failure(&args.log, e))?;
+    if let Some(path) = &args.prometheus_textfile {
+        write_textfile(path, &exported.render())?;
+    }
     let mut out = String::new();
     if report.is_intact() {
         let _ = writeln!(
@@ -409,6 +422,18 @@ fn verify(args: &VerifyArgs) -> CmdResult {
     };
     write_out(&format!("{line}\n{out}"))?;
     Err(Failure::negative(summary))
+}
+
+/// Writes `text` to `path` through a temporary file beside it (`FILE.tmp`, which the textfile
+/// collector ignores: it reads only `*.prom`) renamed over it, so a scrape never reads half a
+/// file.
+fn write_textfile(path: &Path, text: &str) -> CmdResult {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| file_failure("--prometheus-textfile", path, e))
 }
 
 fn checkpoint(log: &Path) -> CmdResult {

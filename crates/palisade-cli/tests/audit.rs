@@ -184,6 +184,54 @@ fn verify_reports_the_first_tampered_record() {
     assert!(r.stderr.contains("record 2"), "{}", r.stderr);
 }
 
+/// `--prometheus-textfile`: a scheduled verification exports its findings for the node exporter's
+/// textfile collector (the source of the `PalisadeAuditVerificationFailed` alert): a tampered
+/// log writes the failure counter by kind, an intact one writes no failure.
+#[test]
+fn verify_writes_its_findings_as_a_prometheus_textfile() {
+    let log = Log::init("audit-textfile");
+    log.append(FIVE).expect_code(0);
+    let textfile = log.s.join("audit.prom");
+    let verify = || {
+        run(
+            &[
+                "audit",
+                "verify",
+                &log.dir,
+                "--verifier",
+                &log.bundle,
+                "--prometheus-textfile",
+                &textfile,
+            ],
+            b"",
+        )
+    };
+    verify().expect_code(0);
+    let intact = std::fs::read_to_string(&textfile).unwrap();
+    assert!(
+        !intact.contains("palisade_audit_verification_failures_total"),
+        "{intact}"
+    );
+    let text = std::fs::read_to_string(log.segment()).unwrap();
+    std::fs::write(log.segment(), text.replace("\"c\"", "\"x\"")).unwrap();
+    verify().expect_code(1);
+    let exported = std::fs::read_to_string(&textfile).unwrap();
+    assert!(
+        exported.contains("# TYPE palisade_audit_verification_failures_total counter"),
+        "{exported}"
+    );
+    let failures = exported
+        .lines()
+        .find(|l| l.starts_with("palisade_audit_verification_failures_total{kind=\""))
+        .unwrap_or_else(|| panic!("no failure series in {exported}"));
+    assert!(failures.ends_with(" 1"), "{failures}");
+    // Written through a temporary file that is renamed away.
+    assert!(!Path::new(&format!("{textfile}.tmp")).exists());
+    // Nothing from the bundle reaches the file.
+    let key = String::from_utf8(log.mac_key_hex()).unwrap();
+    assert!(!exported.contains(&key));
+}
+
 #[test]
 fn truncation_is_caught_with_an_exported_checkpoint_and_announced_without() {
     let log = Log::init("audit-truncate");
