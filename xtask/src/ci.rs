@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::{
     audit, dast,
-    run::{cargo, packages, step, succeeds, target_dir},
+    run::{cargo, package_targets, step, succeeds, target_dir},
     tidy, workspace_root,
 };
 
@@ -39,18 +39,25 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     // crates (syn, cc) then differ in features from the workspace build's, so every
     // procedural macro and aws-lc's C library were rebuilt once per package. `--full` adds
     // those targets (their code is still compiled, with features unified, by the tests below).
-    let targets: &[&str] = if full {
-        &["--all-targets"]
-    } else {
-        &["--lib", "--bins"]
-    };
-    for package in packages()? {
-        let mut args = vec!["clippy", "--package", &package];
-        args.extend_from_slice(targets);
+    for package in package_targets()? {
+        let mut targets = Vec::new();
+        if full {
+            targets.push("--all-targets");
+        } else {
+            if package.lib {
+                targets.push("--lib");
+            }
+            if package.bins {
+                targets.push("--bins");
+            }
+        }
+        let mut args = vec!["clippy", "--package", &package.name];
+        args.extend_from_slice(&targets);
         args.extend_from_slice(&["--no-default-features", "--", "-D", "warnings"]);
         step(
             &format!(
-                "clippy {package} --no-default-features {}",
+                "clippy {} --no-default-features {}",
+                package.name,
                 targets.join(" ")
             ),
             &mut cargo(&args),

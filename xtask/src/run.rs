@@ -67,14 +67,36 @@ pub(crate) fn target_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| "cargo metadata has no target_directory".into())
 }
 
-/// Names of the workspace's packages, from `cargo metadata`.
-pub(crate) fn packages() -> Result<Vec<String>, String> {
+/// A workspace package and whether it has a library and binaries, for commands that select
+/// targets (cargo refuses `--lib` on a package without one).
+pub(crate) struct PackageTargets {
+    pub(crate) name: String,
+    pub(crate) lib: bool,
+    pub(crate) bins: bool,
+}
+
+pub(crate) fn package_targets() -> Result<Vec<PackageTargets>, String> {
     let meta = metadata()?;
     let packages = meta["packages"]
         .as_array()
         .ok_or("cargo metadata has no packages")?;
     Ok(packages
         .iter()
-        .filter_map(|p| Some(p["name"].as_str()?.to_owned()))
+        .filter_map(|p| {
+            let kinds: Vec<&str> = p["targets"]
+                .as_array()?
+                .iter()
+                .filter_map(|t| t["kind"].as_array())
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
+            Some(PackageTargets {
+                name: p["name"].as_str()?.to_owned(),
+                lib: kinds
+                    .iter()
+                    .any(|k| matches!(*k, "lib" | "rlib" | "proc-macro")),
+                bins: kinds.contains(&"bin"),
+            })
+        })
         .collect())
 }

@@ -713,6 +713,20 @@ fn rows(f: &Fixtures) -> Vec<Row> {
             2,
         ),
         row(
+            "audit verify --prometheus-textfile (no such directory)",
+            &[
+                "audit",
+                "verify",
+                log,
+                "--verifier",
+                verifier,
+                "--prometheus-textfile",
+                &format!("{missing}/audit.prom"),
+            ],
+            b"",
+            2,
+        ),
+        row(
             "audit checkpoint DIR (no log)",
             &["audit", "checkpoint", &no_log],
             b"",
