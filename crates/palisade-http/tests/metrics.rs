@@ -6,7 +6,6 @@
 
 use std::{
     borrow::Cow,
-    collections::BTreeMap,
     net::SocketAddr,
     sync::atomic::{AtomicU64, Ordering},
     time::Duration,
@@ -18,59 +17,27 @@ use axum::{
     routing::{get, post},
 };
 use http::{HeaderMap, Method, Request, StatusCode, header, uri::Authority};
-use metrics_util::{
-    MetricKind,
-    debugging::{DebugValue, DebuggingRecorder},
-};
 use palisade_http::{
     Authorized, BearerLayer, ClientIpLayer, ContentTypeLayer, CsrfCheck, CsrfLayer,
     HttpsRedirectLayer, PeerAddr, RateLimitLayer, RateLimiter, Rejection, RequireLayer,
     SanitizeErrorsLayer, TokenVerifier, Verdict,
 };
+use palisade_testkit::metrics::{Series, assert_bounded, counter};
 use tower::{Layer as _, ServiceBuilder, ServiceExt as _};
 
-type Series = BTreeMap<String, (MetricKind, DebugValue)>;
-
-/// Every `palisade_http_` series recorded while `f` ran on this thread (on a current-thread
-/// runtime), as `name{label=value,...}` with labels sorted. Other crates' series (recorded by
-/// a build with every feature) are left out: their own tests bound them.
+/// Every `palisade_http_` series recorded while `f` ran on a current-thread runtime on this
+/// thread. Other crates' series (recorded by a build with every feature) are left out: their
+/// own tests bound them.
 fn capture<F: Future<Output = ()>>(f: impl FnOnce() -> F) -> Series {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
+    let mut series = palisade_testkit::metrics::capture(|| {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
             .block_on(f());
     });
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, _, _, _)| key.key().name().starts_with("palisade_http_"))
-        .map(|(key, _, _, value)| {
-            let (kind, key) = key.into_parts();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let name = if labels.is_empty() {
-                key.name().to_owned()
-            } else {
-                format!("{}{{{}}}", key.name(), labels.join(","))
-            };
-            (name, (kind, value))
-        })
-        .collect()
-}
-
-fn counter(series: &Series, name: &str) -> u64 {
-    match series.get(name) {
-        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
-        other => panic!("{name}: expected a counter, got {other:?} in {series:#?}"),
-    }
+    series.retain(|name, _| name.starts_with("palisade_http_"));
+    series
 }
 
 fn refusals(series: &Series, layer: &str, reason: &str) -> u64 {
@@ -401,11 +368,8 @@ fn hostile_input_leaves_series_bounded() {
             let _ = status(&rate, from(&peer, &path)).await;
         }
     });
-    assert!(series.len() <= 8, "{:#?}", series.keys());
-    for name in series.keys() {
-        // Every hostile value above carries "zz" or an address.
-        assert!(!name.contains("zz") && !name.contains("198.51"), "{name}");
-    }
+    // Every hostile value above carries "zz" or an address.
+    assert_bounded(&series, "palisade_http_", 8, &["zz", "198.51"]);
     assert_eq!(refusals(&series, "bearer", "missing"), 2000);
     assert_eq!(refusals(&series, "bearer", "rejected"), 2000);
     assert_eq!(refusals(&series, "bearer", "malformed"), 2000);

@@ -6,51 +6,12 @@
 
 #![cfg(all(feature = "metrics", feature = "html"))]
 
-use std::collections::BTreeMap;
-
-use metrics_util::{
-    MetricKind,
-    debugging::{DebugValue, DebuggingRecorder},
-};
 use palisade_sanitize::html::{Disallowed, Limits, Policy, Preset, Reason};
-
-/// What one recorder saw: `name{key=value,...}` (labels sorted) to its kind and value.
-type Series = BTreeMap<String, (MetricKind, DebugValue)>;
-
-fn record(f: impl FnOnce()) -> Series {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (kind, key) = key.into_parts();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            (
-                format!("{}{{{}}}", key.name(), labels.join(",")),
-                (kind, value),
-            )
-        })
-        .collect()
-}
-
-fn counter(series: &Series, rendered: &str) -> u64 {
-    match series.get(rendered) {
-        Some((MetricKind::Counter, DebugValue::Counter(n))) => *n,
-        Some(other) => panic!("{rendered} is not a counter: {other:?}"),
-        None => 0,
-    }
-}
+use palisade_testkit::metrics::{Series, assert_bounded, capture, counter_or_zero};
 
 #[test]
 fn documents_are_counted_by_outcome() {
-    let series = record(|| {
+    let series = capture(|| {
         let policy = Policy::basic();
         assert!(policy.clean("<p>plain <b>text</b></p>").is_ok());
         assert!(
@@ -63,24 +24,24 @@ fn documents_are_counted_by_outcome() {
         assert!(policy.clean_bytes(b"\xff\xfe").is_err());
     });
     assert_eq!(
-        counter(&series, "palisade_sanitize_documents_total{outcome=clean}"),
+        counter_or_zero(&series, "palisade_sanitize_documents_total{outcome=clean}"),
         1,
         "{series:?}"
     );
     assert_eq!(
-        counter(
+        counter_or_zero(
             &series,
             "palisade_sanitize_documents_total{outcome=changed}"
         ),
         1
     );
     assert_eq!(
-        counter(&series, "palisade_sanitize_documents_total{outcome=error}"),
+        counter_or_zero(&series, "palisade_sanitize_documents_total{outcome=error}"),
         2
     );
     // The changed document's removals are counted although `clean` returns no report.
     assert_eq!(
-        counter(
+        counter_or_zero(
             &series,
             "palisade_sanitize_removals_total{reason=event_handler}"
         ),
@@ -88,7 +49,7 @@ fn documents_are_counted_by_outcome() {
         "{series:?}"
     );
     assert_eq!(
-        counter(
+        counter_or_zero(
             &series,
             "palisade_sanitize_removals_total{reason=content_removed}"
         ),
@@ -104,29 +65,29 @@ fn documents_are_counted_by_outcome() {
 fn every_cleaning_path_counts_removals_by_reason() {
     let attack = "<p onclick=\"x()\" onmouseover=\"y()\">hi</p><script>x()</script>\
                   <a href=\"javascript:alert(1)\">a</a><blink>b</blink><!-- c -->";
-    let reported = record(|| {
+    let reported = capture(|| {
         let _ = Policy::rich().clean_with_report(attack).expect("clean");
     });
     let removals = |series: &Series| -> Vec<(String, u64)> {
         series
             .iter()
             .filter(|(k, _)| k.starts_with("palisade_sanitize_removals_total"))
-            .map(|(k, _)| (k.clone(), counter(series, k)))
+            .map(|(k, _)| (k.clone(), counter_or_zero(series, k)))
             .collect()
     };
     assert_eq!(removals(&reported).len(), 5, "{reported:?}");
-    let cleaned = record(|| {
+    let cleaned = capture(|| {
         let _ = Policy::rich().clean(attack).expect("clean");
     });
     assert_eq!(removals(&cleaned), removals(&reported));
-    let from_bytes = record(|| {
+    let from_bytes = capture(|| {
         let _ = Policy::rich()
             .clean_bytes(attack.as_bytes())
             .expect("clean");
     });
     assert_eq!(removals(&from_bytes), removals(&reported));
 
-    let escaping = record(|| {
+    let escaping = capture(|| {
         let policy = Policy::builder()
             .preset(Preset::Basic)
             .disallowed(Disallowed::Escape)
@@ -137,7 +98,7 @@ fn every_cleaning_path_counts_removals_by_reason() {
             .expect("clean");
     });
     assert_eq!(
-        counter(
+        counter_or_zero(
             &escaping,
             "palisade_sanitize_removals_total{reason=escaped}"
         ),
@@ -145,13 +106,13 @@ fn every_cleaning_path_counts_removals_by_reason() {
         "{escaping:?}"
     );
 
-    let unchanged = record(|| {
+    let unchanged = capture(|| {
         let input = "<p>plain <b>text</b></p>";
         assert_eq!(Policy::rich().clean(input).expect("clean").as_str(), input);
     });
     assert!(removals(&unchanged).is_empty(), "{unchanged:?}");
     assert_eq!(
-        counter(
+        counter_or_zero(
             &unchanged,
             "palisade_sanitize_documents_total{outcome=clean}"
         ),
@@ -161,7 +122,7 @@ fn every_cleaning_path_counts_removals_by_reason() {
 
 #[test]
 fn removals_are_counted_by_reason_from_the_report() {
-    let series = record(|| {
+    let series = capture(|| {
         let policy = Policy::rich();
         let (_, report) = policy
             .clean_with_report(
@@ -179,7 +140,7 @@ fn removals_are_counted_by_reason_from_the_report() {
         ("comment", 1),
     ] {
         assert_eq!(
-            counter(
+            counter_or_zero(
                 &series,
                 &format!("palisade_sanitize_removals_total{{reason={reason}}}")
             ),
@@ -188,7 +149,7 @@ fn removals_are_counted_by_reason_from_the_report() {
         );
     }
     assert_eq!(
-        counter(
+        counter_or_zero(
             &series,
             "palisade_sanitize_documents_total{outcome=changed}"
         ),
@@ -198,7 +159,7 @@ fn removals_are_counted_by_reason_from_the_report() {
 
 #[test]
 fn escape_mode_counts_escaped_elements() {
-    let series = record(|| {
+    let series = capture(|| {
         let policy = Policy::builder()
             .preset(Preset::Basic)
             .disallowed(Disallowed::Escape)
@@ -209,7 +170,7 @@ fn escape_mode_counts_escaped_elements() {
             .expect("clean");
     });
     assert_eq!(
-        counter(&series, "palisade_sanitize_removals_total{reason=escaped}"),
+        counter_or_zero(&series, "palisade_sanitize_removals_total{reason=escaped}"),
         1,
         "{series:?}"
     );
@@ -218,13 +179,13 @@ fn escape_mode_counts_escaped_elements() {
 #[test]
 fn removals_past_the_report_cap_are_still_counted() {
     let n = palisade_sanitize::html::MAX_REPORT_ENTRIES + 500;
-    let series = record(|| {
+    let series = capture(|| {
         let input = "<blink>x</blink>".repeat(n);
         let (_, report) = Policy::basic().clean_with_report(&input).expect("clean");
         assert_eq!(report.total(), n);
     });
     assert_eq!(
-        counter(
+        counter_or_zero(
             &series,
             "palisade_sanitize_removals_total{reason=element_not_allowed}"
         ),
@@ -237,7 +198,7 @@ fn removals_past_the_report_cap_are_still_counted() {
 #[test]
 fn hostile_input_leaves_the_number_of_series_bounded() {
     let mut hostile = Vec::new();
-    let series = record(|| {
+    let series = capture(|| {
         let policy = Policy::rich();
         for i in 0..3000u32 {
             let element = format!("x-evil{i}");
@@ -253,24 +214,12 @@ fn hostile_input_leaves_the_number_of_series_bounded() {
         }
     });
     // Documents by outcome (3) and removals by reason (11) at most.
+    let hostile: Vec<&str> = hostile.iter().map(String::as_str).collect();
+    assert_bounded(&series, "palisade_sanitize_", 3 + 11, &hostile);
     assert!(
-        series
-            .keys()
-            .filter(|k| k.starts_with("palisade_sanitize_"))
-            .count()
-            <= 3 + 11,
-        "{} series: {series:?}",
-        series.len()
-    );
-    assert!(
-        counter(
+        counter_or_zero(
             &series,
             "palisade_sanitize_documents_total{outcome=changed}"
         ) >= 6000
     );
-    for name in series.keys() {
-        for value in &hostile {
-            assert!(!name.contains(value.as_str()), "{name} carries {value}");
-        }
-    }
 }
