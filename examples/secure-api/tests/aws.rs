@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::time::Duration;
-
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_kms::config::Credentials;
-use common::{PASSWORD, SECRETS, Server, bearer, master_key_bytes, offline_command};
+use common::{
+    PASSWORD, SECRETS, Server, bearer, kid_in, kid_of, master_key_bytes, offline_command,
+};
 use palisade_crypt::{Keyring, MasterKey};
 use palisade_testkit::MotoServer;
 use serde_json::json;
@@ -191,29 +191,6 @@ fn a_kms_sealed_keyring_refuses_another_key_or_name() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The `kid` of an access-token signing key, as the service names it.
-fn kid_of(key: &[u8]) -> String {
-    use hmac::{KeyInit, Mac as _};
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
-    mac.update(b"secure-api jwt kid v1");
-    let tag = mac.finalize().into_bytes();
-    let hex = format!("{:02x}{:02x}{:02x}{:02x}", tag[0], tag[1], tag[2], tag[3]);
-    format!("k{}", &hex[..7])
-}
-
-/// The `kid` in a token's header.
-fn kid_in(token: &str) -> String {
-    use base64::Engine as _;
-    let header = token.split('.').next().unwrap();
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    serde_json::from_slice::<serde_json::Value>(&header).unwrap()["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// The JWT key read from AWS Secrets Manager (`aws-sm:`): a new version put upstream is taken
 /// up by the reload task (palisade-secrets' cache and change signal) without a restart; new
 /// tokens carry the new key and tokens of the old one still verify.
@@ -253,20 +230,7 @@ fn a_jwt_key_from_aws_secrets_manager_is_rotated_without_a_restart() {
             .await
             .unwrap();
     });
-    let new_kid = kid_of(&palisade_testkit::unhex(NEW_KEY));
-    // Bounded: the secret is read again every second.
-    let mut new = None;
-    for _ in 0..40 {
-        let r = server.login("sm@example.com", PASSWORD);
-        assert_eq!(r.status, 200, "{}", r.body);
-        let token = access_token(&r.json());
-        if kid_in(&token) == new_kid {
-            new = Some(token);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let new = new.expect("the new secret version was not taken up");
+    let new = server.login_until_signed_by("sm@example.com", PASSWORD, NEW_KEY);
     assert_eq!(me(&server, &new).status, 200);
     assert_eq!(
         me(&server, &old).status,

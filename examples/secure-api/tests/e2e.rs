@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ORIGIN, PASSWORD, SECRETS, Server, bearer};
+use common::{ORIGIN, PASSWORD, SECRETS, Server, bearer, kid_in, kid_of};
 use palisade_token::jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey, TokenType};
 use serde_json::json;
 
@@ -180,17 +180,6 @@ fn full_account_lifecycle() {
 
 fn forge(issued_at: u64, ttl: u64, key: &[u8]) -> String {
     forge_typed(issued_at, ttl, key, TokenType::AccessToken)
-}
-
-/// The `kid` the service gives `key`: `k` and the first 7 hex digits of
-/// HMAC-SHA256(key, "secure-api jwt kid v1").
-fn kid_of(key: &[u8]) -> String {
-    use hmac::{KeyInit, Mac as _};
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
-    mac.update(b"secure-api jwt kid v1");
-    let tag = mac.finalize().into_bytes();
-    let hex = format!("{:02x}{:02x}{:02x}{:02x}", tag[0], tag[1], tag[2], tag[3]);
-    format!("k{}", &hex[..7])
 }
 
 /// A token signed with `key` as the service signs its own, with the header's `typ` as given.
@@ -871,19 +860,6 @@ fn key_rotation_while_serving_loses_no_row() {
     }
 }
 
-/// The `kid` in a token's header.
-fn kid_in(token: &str) -> String {
-    use base64::Engine as _;
-    let header = token.split('.').next().unwrap();
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    serde_json::from_slice::<serde_json::Value>(&header).unwrap()["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// The JWT key given as a file is rewritten while the service runs: once the change is taken
 /// up (`reload.rs`, through palisade-secrets' change signal), new tokens carry the new key and
 /// tokens of the old one still verify.
@@ -913,20 +889,7 @@ fn a_rotated_jwt_key_file_is_taken_up_without_a_restart() {
     assert_eq!(kid_in(&old), kid_of(&palisade_testkit::unhex(SECRETS[0].1)));
 
     write(NEW_KEY);
-    let new_kid = kid_of(&palisade_testkit::unhex(NEW_KEY));
-    // Bounded: the file is read again every second.
-    let mut new = None;
-    for _ in 0..40 {
-        let r = server.login("dave@example.com", PASSWORD);
-        assert_eq!(r.status, 200, "{}", r.body);
-        let token = r.json()["access_token"].as_str().unwrap().to_owned();
-        if kid_in(&token) == new_kid {
-            new = Some(token);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let new = new.expect("the rotated key was not taken up");
+    let new = server.login_until_signed_by("dave@example.com", PASSWORD, NEW_KEY);
     assert_eq!(me(&server, &new).status, 200);
     assert_eq!(
         me(&server, &old).status,

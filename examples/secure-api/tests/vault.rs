@@ -11,32 +11,9 @@ mod common;
 #[allow(dead_code, unreachable_pub)]
 mod fake_vault;
 
-use std::time::Duration;
-
-use common::{PASSWORD, SECRETS, Server, bearer, offline_command};
+use common::{PASSWORD, SECRETS, Server, bearer, kid_in, kid_of, offline_command};
 
 const NEW_KEY: &str = "7a6b5c4d3e2f10019f8e7d6c5b4a39281706f5e4d3c2b1a0918273645546372a";
-
-fn kid_of(key: &[u8]) -> String {
-    use hmac::{KeyInit, Mac as _};
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
-    mac.update(b"secure-api jwt kid v1");
-    let tag = mac.finalize().into_bytes();
-    let hex = format!("{:02x}{:02x}{:02x}{:02x}", tag[0], tag[1], tag[2], tag[3]);
-    format!("k{}", &hex[..7])
-}
-
-fn kid_in(token: &str) -> String {
-    use base64::Engine as _;
-    let header = token.split('.').next().unwrap();
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    serde_json::from_slice::<serde_json::Value>(&header).unwrap()["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 fn shows_a_secret(text: &str) -> bool {
     SECRETS.iter().any(|(_, v)| text.contains(v))
@@ -93,19 +70,7 @@ fn a_keyring_sealed_by_vault_transit_and_a_jwt_key_from_vault_kv() {
 
     // A new KV version is taken up; the old key's tokens still verify.
     vault.put("secret/secure-api", serde_json::json!({"jwt": NEW_KEY}));
-    let new_kid = kid_of(&palisade_testkit::unhex(NEW_KEY));
-    let mut new = None;
-    for _ in 0..40 {
-        let r = server.login("vault@example.com", PASSWORD);
-        assert_eq!(r.status, 200, "{}", r.body);
-        let token = r.json()["access_token"].as_str().unwrap().to_owned();
-        if kid_in(&token) == new_kid {
-            new = Some(token);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let new = new.expect("the new KV version was not taken up");
+    let new = server.login_until_signed_by("vault@example.com", PASSWORD, NEW_KEY);
     assert_eq!(
         server
             .get("/me", &[("Authorization", &bearer(&new))])

@@ -369,6 +369,23 @@ impl Server {
         )
     }
 
+    /// Logs in every 250 ms, at most 40 times, until the access token is signed by the JWT key
+    /// `key_hex`, and returns that token: for the reload tests, where a rotated key is taken up
+    /// within the service's one-second refresh.
+    pub fn login_until_signed_by(&self, email: &str, password: &str, key_hex: &str) -> String {
+        let wanted = kid_of(&palisade_testkit::unhex(key_hex));
+        for _ in 0..40 {
+            let r = self.login(email, password);
+            assert_eq!(r.status, 200, "{}", r.body);
+            let token = r.json()["access_token"].as_str().unwrap().to_owned();
+            if kid_in(&token) == wanted {
+                return token;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("the new key {wanted} was not taken up");
+    }
+
     /// Registers and logs in; returns the login body.
     pub fn account(&self, email: &str, password: &str) -> serde_json::Value {
         assert_eq!(self.register(email, password).status, 201);
@@ -488,6 +505,30 @@ impl Drop for Server {
 
 pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
+}
+
+/// The `kid` the service gives a JWT signing key: `k` and the first 7 hex digits of
+/// HMAC-SHA256(key, "secure-api jwt kid v1").
+pub fn kid_of(key: &[u8]) -> String {
+    use hmac::{KeyInit, Mac as _};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    mac.update(b"secure-api jwt kid v1");
+    let tag = mac.finalize().into_bytes();
+    let hex = format!("{:02x}{:02x}{:02x}{:02x}", tag[0], tag[1], tag[2], tag[3]);
+    format!("k{}", &hex[..7])
+}
+
+/// The `kid` in a token's header.
+pub fn kid_in(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&header).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
