@@ -7,22 +7,22 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 pub mod runbook;
+mod server;
 
 use std::{
     fmt,
     io::{self, Read, Write},
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
-    path::PathBuf,
-    process::{Child, Command, Stdio},
+    path::{Path, PathBuf},
+    process::Command,
     sync::atomic::{AtomicU32, Ordering},
-    thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
+
+use server::{Kind, Served};
 
 /// How long a fresh server may take to answer `PING`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
-/// Attempts at finding a port that is still free when the server binds it.
-const PORT_ATTEMPTS: u32 = 8;
 
 /// A loopback port that was free when this returned.
 ///
@@ -68,8 +68,7 @@ impl std::error::Error for Error {}
 
 /// A `redis-server` child process on 127.0.0.1, killed when dropped.
 pub struct RedisServer {
-    child: Option<Child>,
-    port: u16,
+    served: Served,
     dir: PathBuf,
     binary: PathBuf,
 }
@@ -77,11 +76,21 @@ pub struct RedisServer {
 impl fmt::Debug for RedisServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisServer")
-            .field("port", &self.port)
-            .field("running", &self.child.is_some())
+            .field("port", &self.served.port)
+            .field("running", &self.served.is_running())
             .finish_non_exhaustive()
     }
 }
+
+const REDIS: Kind = Kind {
+    name: "redis-server",
+    ready_means: "answer PING",
+    probe: ping,
+    timeout: READY_TIMEOUT,
+    poll: Duration::from_millis(20),
+    install_hint: "install Redis (Debian: apt-get install redis-server) or set \
+                   PALISADE_REDIS_SERVER to the binary",
+};
 
 impl RedisServer {
     /// Starts a server on a free loopback port and waits until it answers `PING`.
@@ -100,51 +109,37 @@ impl RedisServer {
         ));
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error(format!("creating {}: {e}", dir.display())))?;
-        let mut server = Self {
-            child: None,
-            port: 0,
+        let served = Served::start(&REDIS, |port| redis_command(&binary, &dir, port))?;
+        Ok(Self {
+            served,
             dir,
             binary,
-        };
-        let mut last = String::new();
-        for _ in 0..PORT_ATTEMPTS {
-            server.port = free_port().map_err(|e| Error(format!("finding a free port: {e}")))?;
-            match server.spawn() {
-                Ok(()) => return Ok(server),
-                Err(e) => last = e.0,
-            }
-        }
-        Err(Error(format!(
-            "no redis-server came up after {PORT_ATTEMPTS} ports; last error: {last}"
-        )))
+        })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.served.port
     }
 
     /// The server's address.
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+        self.served.addr()
     }
 
     /// A `redis://` URL for clients.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        format!("redis://127.0.0.1:{}/", self.served.port)
     }
 
     /// Whether the server process is running (it was not stopped).
     pub fn is_running(&self) -> bool {
-        self.child.is_some()
+        self.served.is_running()
     }
 
     /// Kills the server, as a crash or an outage would. Clients see refused connections.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.served.stop();
     }
 
     /// Starts the server again on the same port, empty.
@@ -153,59 +148,23 @@ impl RedisServer {
     ///
     /// When the port was taken in the meantime or the server does not come up.
     pub fn restart(&mut self) -> Result<(), Error> {
-        self.stop();
-        self.spawn()
+        self.served.stop();
+        let mut command = redis_command(&self.binary, &self.dir, self.served.port);
+        self.served.spawn(&REDIS, &mut command)
     }
+}
 
-    fn spawn(&mut self) -> Result<(), Error> {
-        let child = Command::new(&self.binary)
-            .args(["--bind", "127.0.0.1", "--port"])
-            .arg(self.port.to_string())
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .args(["--protected-mode", "yes", "--loglevel", "warning"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                Error(format!(
-                    "cannot run {}: {e}; install Redis (Debian: apt-get install redis-server) \
-                     or set PALISADE_REDIS_SERVER to the binary",
-                    self.binary.display()
-                ))
-            })?;
-        self.child = Some(child);
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if ping(self.addr()) {
-                return Ok(());
-            }
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = child.stderr.take() {
-                    let _ = pipe.read_to_string(&mut stderr);
-                }
-                self.child = None;
-                return Err(Error(format!(
-                    "redis-server on port {} exited ({status}): {}",
-                    self.port,
-                    stderr.trim()
-                )));
-            }
-            if Instant::now() > deadline {
-                self.stop();
-                return Err(Error(format!(
-                    "redis-server on port {} did not answer PING within {READY_TIMEOUT:?}",
-                    self.port
-                )));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
+/// `redis-server` on `port`, without persistence, its files in `dir`.
+fn redis_command(binary: &Path, dir: &Path, port: u16) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(["--bind", "127.0.0.1", "--port"])
+        .arg(port.to_string())
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(["--protected-mode", "yes", "--loglevel", "warning"])
+        .arg("--dir")
+        .arg(dir);
+    command
 }
 
 /// Sends an inline `PING` and expects `+PONG`.
@@ -223,13 +182,10 @@ fn ping(addr: SocketAddr) -> bool {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        self.stop();
+        self.served.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
-
-/// How long a fresh moto server may take to answer (it imports every mocked service first).
-const MOTO_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where `.ci/run` installs moto: a virtual environment under the user's cache.
 fn moto_venv_binary() -> Option<PathBuf> {
@@ -242,19 +198,29 @@ fn moto_venv_binary() -> Option<PathBuf> {
 /// it mocks, Secrets Manager and KMS among them) on 127.0.0.1, killed when dropped. Its state
 /// lives in memory: every server starts empty.
 pub struct MotoServer {
-    child: Option<Child>,
-    port: u16,
-    binary: PathBuf,
+    served: Served,
 }
 
 impl fmt::Debug for MotoServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MotoServer")
-            .field("port", &self.port)
-            .field("running", &self.child.is_some())
+            .field("port", &self.served.port)
+            .field("running", &self.served.is_running())
             .finish_non_exhaustive()
     }
 }
+
+const MOTO: Kind = Kind {
+    name: "moto_server",
+    ready_means: "answer HTTP",
+    probe: answers_http,
+    // A fresh moto server imports every mocked service before it answers.
+    timeout: Duration::from_secs(60),
+    poll: Duration::from_millis(50),
+    install_hint: "install moto's server (`python3 -m venv ~/.cache/palisade/moto-venv && \
+                   ~/.cache/palisade/moto-venv/bin/pip install 'moto[server]'`, as .ci/run does) \
+                   or set PALISADE_MOTO_SERVER to the binary",
+};
 
 impl MotoServer {
     /// Starts a server on a free loopback port and waits until it answers HTTP.
@@ -271,97 +237,39 @@ impl MotoServer {
             .map(PathBuf::from)
             .or_else(moto_venv_binary)
             .unwrap_or_else(|| PathBuf::from("moto_server"));
-        let mut server = Self {
-            child: None,
-            port: 0,
-            binary,
-        };
-        let mut last = String::new();
-        for _ in 0..PORT_ATTEMPTS {
-            server.port = free_port().map_err(|e| Error(format!("finding a free port: {e}")))?;
-            match server.spawn() {
-                Ok(()) => return Ok(server),
-                Err(e) => last = e.0,
-            }
-        }
-        Err(Error(format!(
-            "no moto_server came up after {PORT_ATTEMPTS} ports; last error: {last}"
-        )))
+        let served = Served::start(&MOTO, |port| {
+            let mut command = Command::new(&binary);
+            command
+                .args(["-H", "127.0.0.1", "-p"])
+                .arg(port.to_string());
+            command
+        })?;
+        Ok(Self { served })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.served.port
     }
 
     /// The server's address.
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+        self.served.addr()
     }
 
     /// The endpoint URL to give an AWS SDK client (`http://127.0.0.1:PORT`).
     pub fn endpoint_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.served.port)
     }
 
     /// Whether the server process is running (it was not stopped).
     pub fn is_running(&self) -> bool {
-        self.child.is_some()
+        self.served.is_running()
     }
 
     /// Kills the server, as an outage would. Clients see refused connections.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn spawn(&mut self) -> Result<(), Error> {
-        let child = Command::new(&self.binary)
-            .args(["-H", "127.0.0.1", "-p"])
-            .arg(self.port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                Error(format!(
-                    "cannot run {}: {e}; install moto's server (`python3 -m venv \
-                     ~/.cache/palisade/moto-venv && ~/.cache/palisade/moto-venv/bin/pip install \
-                     'moto[server]'`, as .ci/run does) or set PALISADE_MOTO_SERVER to the binary",
-                    self.binary.display()
-                ))
-            })?;
-        self.child = Some(child);
-        let deadline = Instant::now() + MOTO_READY_TIMEOUT;
-        loop {
-            if answers_http(self.addr()) {
-                return Ok(());
-            }
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = child.stderr.take() {
-                    let _ = pipe.read_to_string(&mut stderr);
-                }
-                self.child = None;
-                return Err(Error(format!(
-                    "moto_server on port {} exited ({status}): {}",
-                    self.port,
-                    stderr.trim()
-                )));
-            }
-            if Instant::now() > deadline {
-                self.stop();
-                return Err(Error(format!(
-                    "moto_server on port {} did not answer HTTP within {MOTO_READY_TIMEOUT:?}",
-                    self.port
-                )));
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
+        self.served.stop();
     }
 }
 
@@ -379,12 +287,6 @@ fn answers_http(addr: SocketAddr) -> bool {
     }
     let mut reply = [0_u8; 9];
     stream.read_exact(&mut reply).is_ok() && reply.starts_with(b"HTTP/1.")
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[cfg(test)]
@@ -414,16 +316,19 @@ mod tests {
 
     #[test]
     fn a_missing_binary_is_an_error_that_names_the_fix() {
-        let mut server = RedisServer {
-            child: None,
-            port: free_port().expect("port"),
-            dir: std::env::temp_dir(),
-            binary: PathBuf::from("/nonexistent/redis-server"),
-        };
-        let err = server.spawn().expect_err("no such binary");
-        assert!(err.to_string().contains("apt-get install redis-server"));
-        // `dir` is the shared temp dir here; do not let Drop remove it.
-        server.dir = std::env::temp_dir().join("palisade-redis-test-unused");
+        let missing = Path::new("/nonexistent/redis-server");
+        let err = Served::start(&REDIS, |port| {
+            redis_command(missing, &std::env::temp_dir(), port)
+        })
+        .expect_err("no such binary");
+        assert!(
+            err.to_string().contains("apt-get install redis-server"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("/nonexistent/redis-server"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -441,12 +346,8 @@ mod tests {
 
     #[test]
     fn a_missing_moto_is_an_error_that_names_the_fix() {
-        let mut server = MotoServer {
-            child: None,
-            port: free_port().expect("port"),
-            binary: PathBuf::from("/nonexistent/moto_server"),
-        };
-        let err = server.spawn().expect_err("no such binary");
+        let err = Served::start(&MOTO, |_| Command::new("/nonexistent/moto_server"))
+            .expect_err("no such binary");
         assert!(err.to_string().contains("moto[server]"), "{err}");
     }
 }
