@@ -3,29 +3,10 @@
 
 mod common;
 
-use std::{path::Path, sync::Arc};
+use std::path::Path;
 
-use common::{Server, master_key_bytes, offline_command};
-use palisade_crypt::{KeyPurpose, Keyring, ManualClock, MasterKey};
-
-const DAY: u64 = 86_400;
-
-/// Writes the service's keyring with keys made `days_old` days ago; returns the primary id.
-fn keyring_made_days_ago(dir: &Path, days_old: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let clock = Arc::new(ManualClock::new(now - days_old * DAY));
-    let mut keyring = Keyring::generate_with_clock(clock).unwrap();
-    let master = MasterKey::insecure_from_bytes(master_key_bytes());
-    keyring.save_new(dir.join("keyring"), &master).unwrap();
-    keyring
-        .primary(KeyPurpose::Encryption)
-        .unwrap()
-        .id
-        .to_string()
-}
+use common::{Server, keyring_made_days_ago, master_key_bytes, offline_command};
+use palisade_crypt::{KeyPurpose, Keyring, MasterKey};
 
 fn primary(dir: &Path) -> String {
     let master = MasterKey::insecure_from_bytes(master_key_bytes());

@@ -12,13 +12,10 @@
 
 mod common;
 
-use std::{path::Path, sync::Arc};
+use std::path::Path;
 
-use common::{SECRETS, Server, master_key_bytes};
-use palisade_crypt::{Keyring, ManualClock, MasterKey};
+use common::{SECRETS, Server, keyring_made_days_ago};
 use palisade_testkit::runbook::{self, Runner};
-
-const DAY: u64 = 86_400;
 
 /// The configuration the runbooks' commands name: the service's files in the directory.
 const CONFIG: &str = "database = \"secure-api.db\"\naudit_dir = \"audit\"\nkeyring = \"keyring\"\n";
@@ -27,26 +24,18 @@ fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-/// The service's keyring with keys made `days_old` days ago.
-fn keyring_made_days_ago(dir: &Path, days_old: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let clock = Arc::new(ManualClock::new(now - days_old * DAY));
-    let mut keyring = Keyring::generate_with_clock(clock).unwrap();
-    let master = MasterKey::insecure_from_bytes(master_key_bytes());
-    keyring.save_new(dir.join("keyring"), &master).unwrap();
-}
-
 /// What a runbook's service commands run against.
 fn prepare(name: &str, dir: &Path) {
     std::fs::write(dir.join("secure-api.toml"), CONFIG).unwrap();
     match name {
         // A suspected leak: rotate now, whatever the key's age.
-        "key-compromise.md" => keyring_made_days_ago(dir, 10),
+        "key-compromise.md" => {
+            keyring_made_days_ago(dir, 10);
+        }
         // The scheduled rotation that did not run: the key is past the 90-day period.
-        "key-rotation.md" => keyring_made_days_ago(dir, 100),
+        "key-rotation.md" => {
+            keyring_made_days_ago(dir, 100);
+        }
         other => panic!("docs/runbooks/{other}: add its secure-api fixture to tests/runbooks.rs"),
     }
 }

@@ -190,6 +190,25 @@ pub fn offline_command(dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> std
         .unwrap()
 }
 
+/// Writes the service's keyring (in `dir`, sealed by the test master key) with keys made
+/// `days_old` days ago; returns the primary encryption key's id.
+pub fn keyring_made_days_ago(dir: &Path, days_old: u64) -> String {
+    use palisade_crypt::{KeyPurpose, Keyring, ManualClock, MasterKey};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let clock = Arc::new(ManualClock::new(now - days_old * 86_400));
+    let mut keyring = Keyring::generate_with_clock(clock).unwrap();
+    let master = MasterKey::insecure_from_bytes(master_key_bytes());
+    keyring.save_new(dir.join("keyring"), &master).unwrap();
+    keyring
+        .primary(KeyPurpose::Encryption)
+        .unwrap()
+        .id
+        .to_string()
+}
+
 /// The test master key (`PALISADE_MASTER_KEY`), as bytes.
 pub fn master_key_bytes() -> [u8; 32] {
     let hex = SECRETS
