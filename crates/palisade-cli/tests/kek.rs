@@ -9,6 +9,47 @@ use common::{Scratch, run};
 const MASTER: &str = "q8bJmV5c3k8oZ0Q4m2m2b0qzv5b2VQx9l6l3mJ8m3Yc=";
 const OTHER_MASTER: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
+/// `keyring new`, `list` and `rotate` of `orders.pck` in `s` under `kek`, none showing
+/// `secret`; then the binding to the keyring's name: the same bytes copied under another name
+/// do not open, and open with `--keyring-name orders.pck`. Returns the keyring's path.
+#[cfg(any(feature = "vault", feature = "aws"))]
+fn assert_kek_round_trip(s: &Scratch, kek: &str, env: &[(&str, &str)], secret: &str) -> String {
+    use common::run_env;
+    let file = s.join("orders.pck");
+    let r = run_env(&["keyring", "new", &file, "--kek", kek], b"", env);
+    let id = r
+        .expect_code(0)
+        .never_shows(secret.as_bytes())
+        .stdout_str()
+        .trim()
+        .to_owned();
+    let listed = run_env(&["keyring", "list", &file, "--kek", kek], b"", env);
+    let listing = listed
+        .expect_code(0)
+        .never_shows(secret.as_bytes())
+        .stdout_str();
+    assert!(listing.starts_with(&id), "{listing}");
+    run_env(&["keyring", "rotate", &file, "--kek", kek], b"", env)
+        .expect_code(0)
+        .never_shows(secret.as_bytes());
+
+    let copy = s.join("billing.pck");
+    std::fs::copy(&file, &copy).unwrap();
+    let r = run_env(&["keyring", "list", &copy, "--kek", kek], b"", env);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    let renamed = [
+        "keyring",
+        "list",
+        &copy,
+        "--kek",
+        kek,
+        "--keyring-name",
+        "orders.pck",
+    ];
+    run_env(&renamed, b"", env).expect_code(0);
+    file
+}
+
 #[test]
 fn a_file_kek_seals_and_opens_like_the_master_key_file() {
     let s = Scratch::new("kek-file");
@@ -185,41 +226,13 @@ mod vault {
             ("VAULT_TOKEN", fake_vault::TOKEN),
         ];
         let s = Scratch::new("kek-vault");
-        let file = s.join("orders.pck");
         let kek = "vault-transit:transit/palisade";
-        let r = run_env(&["keyring", "new", &file, "--kek", kek], b"", &env);
-        r.expect_code(0).never_shows(fake_vault::TOKEN.as_bytes());
-        let id = r.stdout_str().trim().to_owned();
+        let file = super::assert_kek_round_trip(&s, kek, &env, fake_vault::TOKEN);
         let sealed = std::fs::read(&file).unwrap();
         assert!(
             sealed.windows(9).any(|w| w == b"vault:v1:"),
             "sealed by Transit"
         );
-
-        let listed = run_env(&["keyring", "list", &file, "--kek", kek], b"", &env);
-        assert!(listed.expect_code(0).stdout_str().starts_with(&id));
-        let rotated = run_env(&["keyring", "rotate", &file, "--kek", kek], b"", &env);
-        rotated.expect_code(0);
-
-        // Bound to the keyring's name: the same bytes under another name do not open.
-        let copy = s.join("billing.pck");
-        std::fs::copy(&file, &copy).unwrap();
-        let r = run_env(&["keyring", "list", &copy, "--kek", kek], b"", &env);
-        assert_ne!(r.code, 0, "{}", r.stderr);
-        let r = run_env(
-            &[
-                "keyring",
-                "list",
-                &copy,
-                "--kek",
-                kek,
-                "--keyring-name",
-                "orders.pck",
-            ],
-            b"",
-            &env,
-        );
-        r.expect_code(0);
 
         // The master key does not open it, and a wrong token is refused.
         let r = run_env(
@@ -325,33 +338,9 @@ mod aws {
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ];
         let s = Scratch::new("kek-aws");
-        let file = s.join("orders.pck");
         let kek = "aws-kms:alias/palisade-keyrings";
-        let r = run_env(&["keyring", "new", &file, "--kek", kek], b"", &env);
-        let id = r.expect_code(0).stdout_str().trim().to_owned();
-        let listed = run_env(&["keyring", "list", &file, "--kek", kek], b"", &env);
-        assert!(listed.expect_code(0).stdout_str().starts_with(&id));
-        run_env(&["keyring", "rotate", &file, "--kek", kek], b"", &env).expect_code(0);
-
         // Bound to the keyring's name through the encryption context.
-        let copy = s.join("billing.pck");
-        std::fs::copy(&file, &copy).unwrap();
-        let r = run_env(&["keyring", "list", &copy, "--kek", kek], b"", &env);
-        assert_ne!(r.code, 0, "{}", r.stderr);
-        let r = run_env(
-            &[
-                "keyring",
-                "list",
-                &copy,
-                "--kek",
-                kek,
-                "--keyring-name",
-                "orders.pck",
-            ],
-            b"",
-            &env,
-        );
-        r.expect_code(0);
+        super::assert_kek_round_trip(&s, kek, &env, "testing");
         // An unknown key is refused, without a keyring written.
         let missing = s.join("missing.pck");
         let r = run_env(
