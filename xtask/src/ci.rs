@@ -64,23 +64,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         )?;
     }
 
+    // Everything built with every feature runs back to back (tests, the running service,
+    // doctests, docs), then the tests without default features: switching the workspace's
+    // feature set twice would rebuild the service and its dependencies once more.
     let nextest = succeeds(&mut cargo(&["nextest", "--version"]));
-    for features in ["--all-features", "--no-default-features"] {
-        let mut tests = if nextest {
-            cargo(&["nextest", "run", "--workspace", features])
-        } else {
-            eprintln!("xtask: cargo-nextest not found; using cargo test");
-            cargo(&[
-                "test",
-                "--workspace",
-                "--lib",
-                "--bins",
-                "--tests",
-                features,
-            ])
-        };
-        step(&format!("tests {features}"), &mut tests)?;
-    }
+    tests(nextest, "--all-features")?;
     // The reference service, running, attacked: schemathesis and the hostile-request battery.
     eprintln!("xtask: ==> dast");
     let dast_started = std::time::Instant::now();
@@ -89,6 +77,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "xtask: <== dast: {:.1} s",
         dast_started.elapsed().as_secs_f64()
     );
+    step(
+        "doctests",
+        &mut cargo(&["test", "--workspace", "--doc", "--all-features"]),
+    )?;
+    step(
+        "docs",
+        cargo(&["doc", "--workspace", "--no-deps", "--all-features"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    tests(nextest, "--no-default-features")?;
     // Builds whose features would unify into every build of this workspace live in their own
     // (checks/); they share its target directory, so only what differs is rebuilt.
     let target = target_dir()?;
@@ -104,16 +102,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .env("CARGO_TARGET_DIR", &target),
         )?;
     }
-    step(
-        "doctests",
-        &mut cargo(&["test", "--workspace", "--doc", "--all-features"]),
-    )?;
-
-    step(
-        "docs",
-        cargo(&["doc", "--workspace", "--no-deps", "--all-features"])
-            .env("RUSTDOCFLAGS", "-D warnings"),
-    )?;
 
     alert_rules()?;
 
@@ -124,6 +112,24 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     audit::audit(advisory_db.as_deref(), audit::CargoHome::Fresh)?;
     eprintln!("xtask: ci passed");
     Ok(())
+}
+
+/// The workspace's tests with `features`, through cargo-nextest when it is installed.
+fn tests(nextest: bool, features: &str) -> Result<(), String> {
+    let mut tests = if nextest {
+        cargo(&["nextest", "run", "--workspace", features])
+    } else {
+        eprintln!("xtask: cargo-nextest not found; using cargo test");
+        cargo(&[
+            "test",
+            "--workspace",
+            "--lib",
+            "--bins",
+            "--tests",
+            features,
+        ])
+    };
+    step(&format!("tests {features}"), &mut tests)
 }
 
 /// The alert rules and their unit tests (`deploy/prometheus/`), with promtool from Debian's
