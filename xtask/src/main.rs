@@ -16,6 +16,7 @@ mod ci;
 mod constant_time;
 mod dast;
 mod fuzz;
+mod load;
 mod metrics_catalogue;
 mod run;
 mod security_policy;
@@ -29,8 +30,8 @@ usage: cargo xtask <command>
 
 commands:
   ci [--full] [--advisory-db P]
-                           fmt, clippy, tests, dast (with the TLS scan), doctests, docs, alert rules, tidy and
-                           audit; stops at the first failure; --full also lints every package's tests,
+                           fmt, clippy, tests, dast (with the TLS scan), doctests, docs, tests without default
+                           features, alert rules, tidy and audit; stops at the first failure; --full also lints every package's tests,
                            benches and examples without default features (slower on a cold target)
   alerts                   promtool check and test of deploy/prometheus/'s rules, amtool check of the
                            Alertmanager example (also run by ci)
@@ -48,6 +49,11 @@ commands:
                            check and the stateful links, N examples per operation and phase (default 50),
                            seed S; then the hostile-request battery; then tls-scan on the same binary; a
                            table of findings, failing on any
+  load [--seconds N] [--connections 16,64] [--only get,login,no-token,forged,rate-limited]
+                           builds secure-api (release) and drives it with wrk (installed from Debian when
+                           missing) for N seconds (default 10) per request kind and connection count: a valid
+                           GET, a login, 401s and 429s; a table of requests/s, p50/p99, answers by status,
+                           peak memory and the audit queue's depth
   fuzz [--seconds N]       smoke-runs every cargo-fuzz target for N seconds (default 10; needs nightly)
   tls-scan [--binary PATH] builds secure-api (or takes PATH), serves it with TLS and a test CA on a free loopback
                            port, and scans it with testssl.sh; fails on a protocol or cipher finding above LOW
@@ -67,6 +73,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "dast" => dast::run(rest),
         "fuzz" => fuzz::run(rest),
+        "load" => load::run(rest),
         "tls-scan" => tls_scan::main(rest),
         "tidy" => tidy::check(&workspace_root()).map(|()| eprintln!("tidy: ok")),
         "help" | "--help" | "-h" => {

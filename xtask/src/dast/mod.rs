@@ -8,9 +8,9 @@
 //! fails on any finding.
 
 mod battery;
-mod http;
+pub(crate) mod http;
 mod schemathesis;
-mod service;
+pub(crate) mod service;
 
 use std::{fmt::Write as _, time::Instant};
 
@@ -248,7 +248,7 @@ fn battery_login(service: &Service) -> Result<String, String> {
 }
 
 /// One JSON POST; the status and body of the answer.
-fn post_json(port: u16, path: &str, body: &str) -> Result<(u16, String), String> {
+pub(crate) fn post_json(port: u16, path: &str, body: &str) -> Result<(u16, String), String> {
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

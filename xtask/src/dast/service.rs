@@ -164,13 +164,23 @@ impl Service {
     /// Starts `binary` with the test secrets and its files in a fresh `dir`, with Redis at
     /// `redis` when given.
     pub(crate) fn start(binary: &Path, dir: &Path, redis: Option<u16>) -> Result<Self, String> {
+        Self::start_with(binary, dir, redis, &[])
+    }
+
+    /// [`Service::start`] with more settings, given last so they override the scan's own.
+    pub(crate) fn start_with(
+        binary: &Path,
+        dir: &Path,
+        redis: Option<u16>,
+        settings: &[(&str, &str)],
+    ) -> Result<Self, String> {
         if dir.exists() {
             fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut last = String::new();
         for _ in 0..5 {
-            match Self::start_once(binary, dir, redis) {
+            match Self::start_once(binary, dir, redis, settings) {
                 Err(log) if log.contains("Address already in use") => last = log,
                 result => return result,
             }
@@ -178,7 +188,12 @@ impl Service {
         Err(format!("secure-api: no free port after 5 tries:\n{last}"))
     }
 
-    fn start_once(binary: &Path, dir: &Path, redis: Option<u16>) -> Result<Self, String> {
+    fn start_once(
+        binary: &Path,
+        dir: &Path,
+        redis: Option<u16>,
+        settings: &[(&str, &str)],
+    ) -> Result<Self, String> {
         let port = free_port()?;
         let admin_port = free_port()?;
         let path = |name: &str| dir.join(name).display().to_string();
@@ -221,6 +236,7 @@ impl Service {
         if let Some(redis) = redis {
             cmd.env("PALISADE_REDIS_URL", format!("redis://127.0.0.1:{redis}/"));
         }
+        cmd.envs(settings.iter().copied());
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("{}: {e}", binary.display()))?;
@@ -266,6 +282,11 @@ impl Service {
         vm_hwm_kib(&status)
     }
 
+    /// The process's id, for `/proc`.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the service wrote to stderr so far.
     pub(crate) fn log(&self) -> String {
         self.log.text()
@@ -293,6 +314,11 @@ pub(crate) fn vm_hwm_kib(status: &str) -> Option<u64> {
 /// The service binary in the target directory (built by `cargo build -p secure-api`).
 pub(crate) fn binary(target: &Path) -> PathBuf {
     target.join("debug").join("secure-api")
+}
+
+/// The optimised service binary (built by `cargo build --release -p secure-api`).
+pub(crate) fn release_binary(target: &Path) -> PathBuf {
+    target.join("release").join("secure-api")
 }
 
 #[cfg(test)]
