@@ -163,12 +163,7 @@ mod vault {
 
     /// A fake Vault on its own runtime thread (the command under test is a separate process).
     fn start() -> (String, tokio::runtime::Runtime) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let vault = runtime.block_on(fake_vault::FakeVault::start());
+        let (vault, runtime) = fake_vault::FakeVault::start_on_own_runtime();
         let url = vault.url();
         // Kept alive with the runtime; its tasks stop when the runtime is dropped.
         std::mem::forget(vault);
@@ -177,12 +172,7 @@ mod vault {
 
     #[test]
     fn secrets_check_reads_vault_addresses_with_their_kv_version() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let vault = runtime.block_on(fake_vault::FakeVault::start());
+        let (vault, _runtime) = fake_vault::FakeVault::start_on_own_runtime();
         vault.put(
             "secret/app",
             serde_json::json!({"password": "first-app-password"}),

@@ -23,12 +23,7 @@ fn shows_a_secret(text: &str) -> bool {
 
 #[test]
 fn a_keyring_sealed_by_vault_transit_and_a_jwt_key_from_vault_kv() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let vault = runtime.block_on(fake_vault::FakeVault::start());
+    let (vault, _runtime) = fake_vault::FakeVault::start_on_own_runtime();
     vault.put(
         "secret/secure-api",
         serde_json::json!({"jwt": SECRETS[0].1}),

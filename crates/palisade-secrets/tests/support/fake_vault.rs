@@ -70,6 +70,18 @@ impl FakeVault {
         }
     }
 
+    /// A server on a runtime of its own (one worker thread), for tests whose code under test
+    /// is synchronous or another process. The server runs until the runtime is dropped.
+    pub(crate) fn start_on_own_runtime() -> (Self, tokio::runtime::Runtime) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let vault = runtime.block_on(Self::start());
+        (vault, runtime)
+    }
+
     pub(crate) fn url(&self) -> String {
         format!("http://{}", self.address)
     }
