@@ -72,6 +72,10 @@ impl FakeVault {
 
     /// A server on a runtime of its own (one worker thread), for tests whose code under test
     /// is synchronous or another process. The server runs until the runtime is dropped.
+    #[allow(
+        dead_code,
+        reason = "used by the CLI's and the service's tests, which include this file"
+    )]
     pub(crate) fn start_on_own_runtime() -> (Self, tokio::runtime::Runtime) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
