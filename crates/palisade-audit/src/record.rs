@@ -363,3 +363,100 @@ mod tests {
         assert!(parse(&line.as_bytes()[..line.len() - 1]).is_err());
     }
 }
+
+/// The bytes of every kind of record, pinned: the on-disk format must not move when the
+/// encoder changes. Each line was written by the first encoder (format!, `Value::to_string`,
+/// a fresh HMAC per record); hash and MAC are checked here against SHA-256 and HMAC-SHA256
+/// computed afresh, so a pinned line that no longer matches fails whichever side moved.
+#[cfg(test)]
+mod format_pin {
+    use hmac::{KeyInit, Mac};
+    use palisade_redact::Redactor;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::event::{Event, Outcome};
+
+    const KEY: [u8; 32] = [0x5a; 32];
+
+    fn bodies() -> Vec<Body> {
+        let event = Event::new("auth.login")
+            .actor("user:42 \"quoted\" \u{e9}\u{1f600}")
+            .client("203.0.113.9")
+            .target("session\n\t\u{1}")
+            .outcome(Outcome::Failure)
+            .request_id("req-0000002a")
+            .field("method", "password")
+            .field("attempt", 3)
+            .field("password", "hunter2")
+            .field(
+                "note",
+                "Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345",
+            )
+            .field(
+                "nested",
+                serde_json::json!({"b": [1, 2.5, null, true], "a": "x"}),
+            )
+            .into_redacted_json(&Redactor::new());
+        let bare = Event::new("a").into_redacted_json(&Redactor::new());
+        vec![
+            Body::Genesis(Genesis {
+                log_id: [0xab; 16],
+                epoch_ms: 900_000,
+                start: Timestamp::from_unix_millis(1_767_225_600_000),
+                key_id: [1, 2, 3, 4],
+                origin: "audit.example.com/billing".to_owned(),
+            }),
+            Body::Event(event),
+            Body::Event(bare),
+            Body::Seal { through: 17 },
+            Body::Checkpoint(CheckpointBody {
+                size: 1234,
+                root: [0xcd; 32],
+                signature: [0xef; 64],
+            }),
+        ]
+    }
+
+    const PINNED: [&str; 5] = [
+        PIN_GENESIS,
+        PIN_EVENT,
+        PIN_BARE_EVENT,
+        PIN_SEAL,
+        PIN_CHECKPOINT,
+    ];
+
+    #[test]
+    fn every_kind_of_record_encodes_to_the_pinned_bytes() {
+        let key = MacKey::at_epoch(3, KEY);
+        let time = Timestamp::from_unix_millis(1_767_225_912_345);
+        let mut prev = [0x11; 32];
+        let mut lines = Vec::new();
+        for (i, body) in bodies().iter().enumerate() {
+            let (line, hash) = encode(40 + i as u64, time, 3, body, &prev, &key);
+            lines.push((line, hash));
+            prev = hash;
+        }
+        for (i, ((line, hash), pinned)) in lines.iter().zip(PINNED).enumerate() {
+            assert_eq!(line, pinned, "record {i} moved");
+            let (content, mac) = split_mac(line.as_bytes()).unwrap();
+            let mut leaf = Sha256::new();
+            leaf.update([0]);
+            leaf.update(&content);
+            assert_eq!(*hash, <[u8; 32]>::from(leaf.finalize()), "record {i}: hash");
+            let fresh = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&KEY)
+                .unwrap()
+                .chain_update(&content)
+                .finalize()
+                .into_bytes();
+            assert_eq!(mac, <[u8; 32]>::from(fresh), "record {i}: mac");
+        }
+    }
+
+    // Lines as the first encoder wrote them (`cargo test` printed them before it changed).
+    const PIN_GENESIS: &str = r#"{"v":1,"seq":40,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"genesis","log_id":"abababababababababababababababab","epoch_ms":900000,"start":"2026-01-01T00:00:00.000Z","key_id":"01020304","origin":"audit.example.com/billing","prev":"1111111111111111111111111111111111111111111111111111111111111111","mac":"4e8793cb292f85785287b639b1b36662ebb9a4d417a44570da58501608f11839"}"#;
+    const PIN_EVENT: &str = r#"{"v":1,"seq":41,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"event","event":{"action":"auth.login","actor":"user:42 \"quoted\" é😀","client":"203.0.113.9","fields":{"attempt":3,"method":"password","nested":{"a":"x","b":[1,2.5,null,true]},"note":"Authorization: [REDACTED]","password":"[REDACTED]"},"outcome":"failure","request_id":"req-0000002a","target":"session\n\t\u0001"},"prev":"73a05b02d04bc36413ed704e6358f3af09afcaaf65dd91d0a731f1ef068a7481","mac":"55a4e19807e0c3ac5c5cb4ad6acb6be5da66d937e50302f00316ba2394f81d7d"}"#;
+    const PIN_BARE_EVENT: &str = r#"{"v":1,"seq":42,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"event","event":{"action":"a","outcome":"unknown"},"prev":"7ec604b7e2c4749f2dc27a3fc01c68b5719267d8a7fe0e24271da80d637ffaac","mac":"d7f091196aa4e505aa1aaab5c7aa6b388afbbc564b97c6eb18e8a9ea91911706"}"#;
+    const PIN_SEAL: &str = r#"{"v":1,"seq":43,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"seal","through":17,"prev":"7585fc4ad1c90d1f36e7059f3094279347e94192ab3c3c6eb5b47938e1c16114","mac":"226bbde5393eb5468f2b6a1203fce65f8cecd277b58f51055fd637d44d05942e"}"#;
+    const PIN_CHECKPOINT: &str = r#"{"v":1,"seq":44,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"checkpoint","size":1234,"root":"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd","sig":"efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef","prev":"a32f8fada073a240f128415b371a5e8960dbdc337b811646512e034e52caf25e","mac":"0edc6f7ed4e1c1e37e7cf87249c318a6763fc015628f79153cbf736f7b96b6fd"}"#;
+}
