@@ -127,12 +127,6 @@ impl MacKey {
         self.epoch
     }
 
-    /// Steps the key forward one epoch; the old key is zeroized as `self` is replaced.
-    pub(crate) fn advance(&mut self) {
-        let next = self.derive_next();
-        *self = next;
-    }
-
     /// A copy of this key (for verifiers, which keep the epoch-0 key while they step a copy).
     pub(crate) fn duplicate(&self) -> Self {
         Self::at_epoch(self.epoch, *self.key.expose_secret())
@@ -151,13 +145,6 @@ impl MacKey {
             *k = next_key(&keyed);
         }
         Self::at_epoch(self.epoch + steps, *k)
-    }
-
-    fn derive_next(&self) -> Self {
-        let mut next = next_key(self.keyed.expose_secret());
-        let key = Self::at_epoch(self.epoch + 1, next);
-        next.zeroize();
-        key
     }
 
     /// A fresh HMAC-SHA256 under this key: a copy of the keyed state.
@@ -200,6 +187,10 @@ impl ExposeSecret<[u8; 32]> for MacKey {
     }
 }
 
+#[allow(
+    clippy::missing_fields_in_debug,
+    reason = "the keyed HMAC state is the key too: both stand behind `[REDACTED]`"
+)]
 impl fmt::Debug for MacKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MacKey")
@@ -447,9 +438,9 @@ mod tests {
         let k3 = k0.derive_forward(3);
         assert_eq!(k3.epoch(), 3);
         let mut k = MacKey::from_bytes([7; 32]);
-        k.advance();
-        k.advance();
-        k.advance();
+        k = k.derive_forward(1);
+        k = k.derive_forward(1);
+        k = k.derive_forward(1);
         assert_eq!(k.expose_secret(), k3.expose_secret());
         assert_ne!(k.expose_secret(), k0.expose_secret());
         let tag = k3.mac(b"{\"a\":1}");
@@ -482,7 +473,7 @@ mod tests {
                 assert!(k.check(data, &fresh_hmac(&bytes, data)));
             }
             bytes = fresh_hmac(&bytes, NEXT_EPOCH);
-            k.advance();
+            k = k.derive_forward(1);
         }
         // A MAC does not disturb the state the next one starts from.
         let once = k.mac(b"x");
@@ -528,8 +519,7 @@ mod tests {
         let mac = MacKey::generate().unwrap();
         zeroized_on_drop(&mac.key);
         zeroized_on_drop(&mac);
-        let mut stepped = mac.duplicate();
-        stepped.advance();
+        let stepped = mac.derive_forward(1);
         zeroized_on_drop(&stepped.key);
         let signing = SigningKey::generate().unwrap();
         zeroized_on_drop(&signing.0);

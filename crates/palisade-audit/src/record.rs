@@ -10,13 +10,12 @@
 //! `prev` names it, and it is the record's leaf in the Merkle tree. The MAC is HMAC-SHA256 of
 //! the content under the key of the record's epoch.
 
-use std::fmt::Write as _;
-
 use serde_json::Value;
 
 use crate::{
     checkpoint::Checkpoint,
     clock::Timestamp,
+    event::RedactedEvent,
     hex,
     keys::MacKey,
     merkle::{self, Hash},
@@ -196,7 +195,117 @@ impl Record {
     }
 }
 
-/// Writes a record's line (without the newline) and returns it with the record's hash.
+/// Writes a record's line (without the newline) into `line`, replacing what it held, and
+/// returns the record's hash.
+pub(crate) fn encode_into(
+    line: &mut Vec<u8>,
+    seq: u64,
+    time: Timestamp,
+    epoch: u64,
+    body: &Body,
+    prev: &Hash,
+    key: &MacKey,
+) -> Hash {
+    start(line, seq, time, epoch, body.kind());
+    match body {
+        Body::Genesis(g) => {
+            line.extend_from_slice(b"\"log_id\":\"");
+            hex::push(line, &g.log_id);
+            line.extend_from_slice(b"\",\"epoch_ms\":");
+            push_decimal(line, g.epoch_ms);
+            line.extend_from_slice(b",\"start\":\"");
+            line.extend_from_slice(&g.start.to_text());
+            line.extend_from_slice(b"\",\"key_id\":\"");
+            hex::push(line, &g.key_id);
+            line.extend_from_slice(b"\",\"origin\":");
+            // Into a `Vec` nothing fails, and a string always serializes.
+            let _ = serde_json::to_writer(&mut *line, g.origin.as_str());
+        }
+        Body::Event(v) => {
+            line.extend_from_slice(b"\"event\":");
+            // A `Value` always serializes, and into a `Vec` nothing fails.
+            let _ = serde_json::to_writer(&mut *line, v);
+        }
+        Body::Seal { through } => {
+            line.extend_from_slice(b"\"through\":");
+            push_decimal(line, *through);
+        }
+        Body::Checkpoint(c) => {
+            line.extend_from_slice(b"\"size\":");
+            push_decimal(line, c.size);
+            line.extend_from_slice(b",\"root\":\"");
+            hex::push(line, &c.root);
+            line.extend_from_slice(b"\",\"sig\":\"");
+            hex::push(line, &c.signature);
+            line.push(b'"');
+        }
+    }
+    finish(line, prev, key)
+}
+
+/// [`encode_into`] for an event record, written from the redacted event: the same bytes as
+/// `Body::Event` of its JSON object.
+pub(crate) fn encode_event_into(
+    line: &mut Vec<u8>,
+    seq: u64,
+    time: Timestamp,
+    epoch: u64,
+    event: &RedactedEvent,
+    prev: &Hash,
+    key: &MacKey,
+) -> Hash {
+    start(line, seq, time, epoch, RecordKind::Event);
+    line.extend_from_slice(b"\"event\":");
+    event.write_json(line);
+    finish(line, prev, key)
+}
+
+/// `{"v":1,"seq":…,"time":"…","epoch":…,"kind":"…",` into an emptied `line`.
+fn start(line: &mut Vec<u8>, seq: u64, time: Timestamp, epoch: u64, kind: RecordKind) {
+    line.clear();
+    line.extend_from_slice(b"{\"v\":1,\"seq\":");
+    push_decimal(line, seq);
+    line.extend_from_slice(b",\"time\":\"");
+    line.extend_from_slice(&time.to_text());
+    line.extend_from_slice(b"\",\"epoch\":");
+    push_decimal(line, epoch);
+    line.extend_from_slice(b",\"kind\":\"");
+    line.extend_from_slice(kind.as_str().as_bytes());
+    line.extend_from_slice(b"\",");
+}
+
+/// Adds `,"prev":"…"`, closes the content, hashes and MACs it, and adds the MAC member.
+fn finish(line: &mut Vec<u8>, prev: &Hash, key: &MacKey) -> Hash {
+    line.extend_from_slice(b",\"prev\":\"");
+    hex::push(line, prev);
+    // The content is the line so far, closed.
+    line.extend_from_slice(b"\"}");
+    let hash = merkle::leaf_hash(line);
+    let mac = key.mac(line);
+    line.pop();
+    line.extend_from_slice(b",\"mac\":\"");
+    hex::push(line, &mac);
+    line.extend_from_slice(b"\"}");
+    hash
+}
+
+/// `n` in decimal, as `u64`'s `Display` writes it.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// A record's line (without the newline) and hash.
+#[cfg(test)]
 pub(crate) fn encode(
     seq: u64,
     time: Timestamp,
@@ -205,47 +314,9 @@ pub(crate) fn encode(
     prev: &Hash,
     key: &MacKey,
 ) -> (String, Hash) {
-    let mut line = format!(
-        "{{\"v\":1,\"seq\":{seq},\"time\":\"{time}\",\"epoch\":{epoch},\"kind\":\"{}\",",
-        body.kind().as_str()
-    );
-    match body {
-        Body::Genesis(g) => {
-            let _ = write!(
-                line,
-                "\"log_id\":\"{}\",\"epoch_ms\":{},\"start\":\"{}\",\"key_id\":\"{}\",\"origin\":{}",
-                hex::encode(&g.log_id),
-                g.epoch_ms,
-                g.start,
-                hex::encode(&g.key_id),
-                Value::String(g.origin.clone())
-            );
-        }
-        Body::Event(v) => {
-            line.push_str("\"event\":");
-            line.push_str(&v.to_string());
-        }
-        Body::Seal { through } => {
-            let _ = write!(line, "\"through\":{through}");
-        }
-        Body::Checkpoint(c) => {
-            let _ = write!(
-                line,
-                "\"size\":{},\"root\":\"{}\",\"sig\":\"{}\"",
-                c.size,
-                hex::encode(&c.root),
-                hex::encode(&c.signature)
-            );
-        }
-    }
-    let _ = write!(line, ",\"prev\":\"{}\"", hex::encode(prev));
-    // The content is the line so far, closed.
-    line.push('}');
-    let hash = merkle::leaf_hash(line.as_bytes());
-    let mac = key.mac(line.as_bytes());
-    line.pop();
-    let _ = write!(line, ",\"mac\":\"{}\"}}", hex::encode(&mac));
-    (line, hash)
+    let mut line = Vec::new();
+    let hash = encode_into(&mut line, seq, time, epoch, body, prev, key);
+    (String::from_utf8(line).unwrap(), hash)
 }
 
 /// Why a line is not a record.
@@ -362,6 +433,21 @@ mod tests {
         assert!(key.check(&content, &mac));
         assert!(parse(&line.as_bytes()[..line.len() - 1]).is_err());
     }
+
+    #[test]
+    fn decimals_are_what_display_writes() {
+        let mut n = 1u64;
+        let mut values = vec![0, 9, 10, 99, 100, u64::MAX - 1, u64::MAX];
+        while let Some(next) = n.checked_mul(3) {
+            values.extend([n - 1, n, n + 1]);
+            n = next;
+        }
+        for v in values {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, v);
+            assert_eq!(out, format!("x{v}").as_bytes());
+        }
+    }
 }
 
 /// The bytes of every kind of record, pinned: the on-disk format must not move when the
@@ -375,11 +461,12 @@ mod format_pin {
     use sha2::{Digest, Sha256};
 
     use super::*;
-    use crate::event::{Event, Outcome};
+    use crate::event::{Event, Outcome, RedactedEvent};
 
     const KEY: [u8; 32] = [0x5a; 32];
 
-    fn bodies() -> Vec<Body> {
+    /// The events of `PIN_EVENT` and `PIN_BARE_EVENT`.
+    fn events() -> [RedactedEvent; 2] {
         let event = Event::new("auth.login")
             .actor("user:42 \"quoted\" \u{e9}\u{1f600}")
             .client("203.0.113.9")
@@ -397,8 +484,13 @@ mod format_pin {
                 "nested",
                 serde_json::json!({"b": [1, 2.5, null, true], "a": "x"}),
             )
-            .into_redacted_json(&Redactor::new());
-        let bare = Event::new("a").into_redacted_json(&Redactor::new());
+            .redact(&Redactor::new());
+        let bare = Event::new("a").redact(&Redactor::new());
+        [event, bare]
+    }
+
+    fn bodies() -> Vec<Body> {
+        let [event, bare] = events();
         vec![
             Body::Genesis(Genesis {
                 log_id: [0xab; 16],
@@ -407,8 +499,8 @@ mod format_pin {
                 key_id: [1, 2, 3, 4],
                 origin: "audit.example.com/billing".to_owned(),
             }),
-            Body::Event(event),
-            Body::Event(bare),
+            Body::Event(event.to_json()),
+            Body::Event(bare.to_json()),
             Body::Seal { through: 17 },
             Body::Checkpoint(CheckpointBody {
                 size: 1234,
@@ -450,6 +542,25 @@ mod format_pin {
                 .finalize()
                 .into_bytes();
             assert_eq!(mac, <[u8; 32]>::from(fresh), "record {i}: mac");
+        }
+    }
+
+    /// An event written straight from its redacted form, as `AuditLog::append` writes it,
+    /// gives the pinned bytes too, into a buffer that held a longer line before.
+    #[test]
+    fn events_written_straight_encode_to_the_pinned_bytes() {
+        let key = MacKey::at_epoch(3, KEY);
+        let time = Timestamp::from_unix_millis(1_767_225_912_345);
+        let mut line = vec![b'x'; 4096];
+        let mut prev = [0x11; 32];
+        let (_, genesis_hash) = encode(40, time, 3, &bodies()[0], &prev, &key);
+        prev = genesis_hash;
+        for (i, (event, pinned)) in events().iter().zip([PIN_EVENT, PIN_BARE_EVENT]).enumerate() {
+            let hash = encode_event_into(&mut line, 41 + i as u64, time, 3, event, &prev, &key);
+            assert_eq!(String::from_utf8_lossy(&line), pinned, "event {i} moved");
+            let (content, _) = split_mac(&line).unwrap();
+            assert_eq!(hash, merkle::leaf_hash(&content));
+            prev = hash;
         }
     }
 
