@@ -1181,6 +1181,45 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
     }
 
+    /// A record too large is refused before anything is written, and the reused line buffer
+    /// neither leaks it into the next record nor keeps its size.
+    #[test]
+    fn a_record_too_large_is_refused_and_the_log_carries_on() {
+        use crate::Verifier;
+        let dir = std::env::temp_dir().join(format!("palisade-audit-large-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut bundle = None;
+        let mut log = AuditLog::builder(&dir)
+            .create_with(|b| {
+                bundle = Some(b.mac_key());
+                Ok(())
+            })
+            .unwrap();
+        let _ = log.append(Event::new("before")).unwrap();
+        let (len, size) = (log.len(), fs::metadata(&log.path).unwrap().len());
+        let huge = Event::new("huge").field("pad", "y".repeat(MAX_LINE_BYTES));
+        assert!(matches!(
+            log.append(huge),
+            Err(AppendError::TooLarge { len, max: MAX_LINE_BYTES }) if len > MAX_LINE_BYTES
+        ));
+        assert_eq!(
+            (log.len(), fs::metadata(&log.path).unwrap().len()),
+            (len, size)
+        );
+        assert!(log.line.capacity() < MAX_LINE_BYTES);
+        let _ = log.append(Event::new("after")).unwrap();
+        drop(log);
+        let text = fs::read_to_string(dir.join(files::segment_name(0))).unwrap();
+        assert!(!text.contains("yyyy"));
+        let report = Verifier::new()
+            .mac_key(bundle.unwrap())
+            .verify_dir(&dir)
+            .unwrap();
+        assert!(report.is_intact(), "{report}");
+        assert_eq!(report.size(), 3);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn the_directory_is_synced_on_rotation() {
         let dir = std::env::temp_dir().join(format!("palisade-audit-sync-{}", std::process::id()));
