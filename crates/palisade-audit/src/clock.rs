@@ -85,19 +85,38 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The RFC 3339 text, `YYYY-MM-DDTHH:MM:SS.mmmZ`, as ASCII bytes: what records carry.
+    pub(crate) fn to_text(self) -> [u8; 24] {
         let millis = self.0 % 1000;
         let secs = self.0 / 1000;
         let (days, rem) = (secs / 86_400, secs % 86_400);
         let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        // Every field fits its width: the year is at most 9999 (`MAX_MILLIS`).
+        for (at, width, value) in [
+            (0, 4, year),
+            (5, 2, month),
+            (8, 2, day),
+            (11, 2, rem / 3600),
+            (14, 2, rem % 3600 / 60),
+            (17, 2, rem % 60),
+            (20, 3, millis),
+        ] {
+            let mut v = value;
+            for digit in out[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.to_text();
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -227,6 +246,28 @@ mod tests {
             "+023-01-01T00:00:00.000Z",
         ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+    }
+
+    /// The text records carry is what the first encoder's `format!` wrote, for every 7th day
+    /// up to year 9999 at a time of day that moves with the day.
+    #[test]
+    fn text_is_what_format_wrote() {
+        for d in (0..2_932_897u64).step_by(7) {
+            let ms = (d * 86_400_000 + d * 7_777_777 % 86_400_000).min(MAX_MILLIS);
+            let millis = ms % 1000;
+            let secs = ms / 1000;
+            let (days, rem) = (secs / 86_400, secs % 86_400);
+            let (year, month, day) = civil_from_days(days);
+            let expected = format!(
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+                rem / 3600,
+                rem % 3600 / 60,
+                rem % 60
+            );
+            let t = Timestamp::from_unix_millis(ms);
+            assert_eq!(t.to_text(), expected.as_bytes(), "{ms}");
+            assert_eq!(t.to_string(), expected);
         }
     }
 

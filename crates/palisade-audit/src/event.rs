@@ -1,5 +1,7 @@
 //! The event schema.
 
+use std::borrow::Cow;
+
 use palisade_redact::Redactor;
 use serde_json::{Map, Value};
 
@@ -132,11 +134,90 @@ impl Event {
         &self.action
     }
 
-    /// The event as the JSON object a record carries, redacted. Fields left unset are omitted.
-    pub(crate) fn into_redacted_json(self, redactor: &Redactor) -> Value {
-        let text = |s: &str| Value::String(redactor.redact(s).into_owned());
+    /// The event redacted: every text field and every extra field through the redactor, as
+    /// a record will carry it. Text the redactor leaves alone is moved, not copied.
+    pub(crate) fn redact(self, redactor: &Redactor) -> RedactedEvent {
+        let text = |s: String| {
+            match redactor.redact(&s) {
+                Cow::Owned(r) => Some(r),
+                Cow::Borrowed(_) => None,
+            }
+            .unwrap_or(s)
+        };
+        let fields = (!self.fields.is_empty()).then(|| {
+            let mut fields = Value::Object(self.fields);
+            redactor.redact_json(&mut fields);
+            fields
+        });
+        RedactedEvent {
+            action: text(self.action),
+            outcome: self.outcome,
+            actor: self.actor.map(text),
+            client: self.client.map(text),
+            target: self.target.map(text),
+            request_id: self.request_id.map(text),
+            fields,
+        }
+    }
+}
+
+/// An [`Event`] after redaction: what a record's `event` member holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RedactedEvent {
+    action: String,
+    outcome: Outcome,
+    actor: Option<String>,
+    client: Option<String>,
+    target: Option<String>,
+    request_id: Option<String>,
+    /// The extra fields, redacted, as one JSON object; `None` when there are none.
+    fields: Option<Value>,
+}
+
+impl RedactedEvent {
+    /// Writes the event's JSON object into `out`: byte for byte what `serde_json` writes for
+    /// [`to_json`](Self::to_json)'s object, members in the order of `serde_json`'s map (sorted
+    /// by name) and text escaped by `serde_json` itself, without building the map.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        let text = |out: &mut Vec<u8>, name: &str, value: &str| {
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            // Writing into a `Vec` cannot fail, and neither can serializing a string.
+            let _ = serde_json::to_writer(&mut *out, value);
+            out.push(b',');
+        };
+        out.push(b'{');
+        text(out, "action", &self.action);
+        if let Some(actor) = &self.actor {
+            text(out, "actor", actor);
+        }
+        if let Some(client) = &self.client {
+            text(out, "client", client);
+        }
+        if let Some(fields) = &self.fields {
+            out.extend_from_slice(b"\"fields\":");
+            // A `Value` always serializes, and into a `Vec` nothing fails.
+            let _ = serde_json::to_writer(&mut *out, fields);
+            out.push(b',');
+        }
+        text(out, "outcome", self.outcome.as_str());
+        if let Some(id) = &self.request_id {
+            text(out, "request_id", id);
+        }
+        if let Some(target) = &self.target {
+            text(out, "target", target);
+        }
+        // Replace the last member's comma; there is always one (action and outcome).
+        out.pop();
+        out.push(b'}');
+    }
+
+    /// The event as a JSON object (as read back from a record).
+    #[cfg(test)]
+    pub(crate) fn to_json(&self) -> Value {
         let mut out = Map::new();
-        out.insert("action".into(), text(&self.action));
+        out.insert("action".into(), Value::from(self.action.as_str()));
         out.insert("outcome".into(), Value::from(self.outcome.as_str()));
         for (name, value) in [
             ("actor", &self.actor),
@@ -145,14 +226,113 @@ impl Event {
             ("request_id", &self.request_id),
         ] {
             if let Some(v) = value {
-                out.insert(name.into(), text(v));
+                out.insert(name.into(), Value::from(v.as_str()));
             }
         }
-        if !self.fields.is_empty() {
-            let mut fields = Value::Object(self.fields);
-            redactor.redact_json(&mut fields);
-            out.insert("fields".into(), fields);
+        if let Some(fields) = &self.fields {
+            out.insert("fields".into(), fields.clone());
         }
         Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use palisade_redact::Redactor;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::{Event, Outcome};
+
+    fn outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            Just(Outcome::Success),
+            Just(Outcome::Failure),
+            Just(Outcome::Denied),
+            Just(Outcome::Unknown),
+        ]
+    }
+
+    /// Text with what JSON must escape (quotes, backslashes, control characters), multi-byte
+    /// characters and things the redactor replaces.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,24}",
+            "[\"\\\\\\x00-\\x1f\\x7f a-z\u{e9}\u{2028}\u{1f600}]{0,16}",
+            Just("password=hunter2".to_owned()),
+            Just("Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345".to_owned()),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            text().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(text(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The event member written straight from the redacted event is, byte for byte, what
+        /// serde_json writes for the event's JSON object (the first encoder's way).
+        #[test]
+        fn written_json_is_what_serde_json_writes(
+            action in text(),
+            outcome in outcome(),
+            actor in proptest::option::of(text()),
+            client in proptest::option::of(text()),
+            target in proptest::option::of(text()),
+            request_id in proptest::option::of(text()),
+            fields in prop::collection::vec(
+                (prop_oneof![text(), Just("password".to_owned()), Just("token".to_owned())], value()),
+                0..5,
+            ),
+        ) {
+            let mut event = Event::new(action).outcome(outcome);
+            if let Some(a) = actor { event = event.actor(a); }
+            if let Some(c) = client { event = event.client(c); }
+            if let Some(t) = target { event = event.target(t); }
+            if let Some(r) = request_id { event = event.request_id(r); }
+            for (name, v) in fields {
+                event = event.field(name, v);
+            }
+            let redacted = event.redact(&Redactor::new());
+            let mut written = b"prefix".to_vec();
+            redacted.write_json(&mut written);
+            let expected = serde_json::to_vec(&redacted.to_json()).unwrap();
+            prop_assert_eq!(&written[6..], &expected[..]);
+        }
+    }
+
+    /// Redaction is the same whether or not the event is written straight: a secret in any
+    /// field never reaches the JSON.
+    #[test]
+    fn secrets_in_every_field_are_redacted_before_writing() {
+        let secret = "AKIAIOSFODNN7EXAMPLE";
+        let event = Event::new(format!("key {secret} used"))
+            .actor(format!("key {secret} used"))
+            .client(format!("key {secret} used"))
+            .target("https://bob:hunter2@db.internal/")
+            .request_id(format!("key {secret} used"))
+            .field("note", format!("x {secret}"))
+            .field("password", "hunter2");
+        let mut written = Vec::new();
+        event.redact(&Redactor::new()).write_json(&mut written);
+        let written = String::from_utf8(written).unwrap();
+        assert!(!written.contains(secret), "{written}");
+        assert!(!written.contains("hunter2"), "{written}");
+        let parsed: Value = serde_json::from_str(&written).unwrap();
+        assert!(parsed.is_object());
     }
 }

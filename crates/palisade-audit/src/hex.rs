@@ -11,6 +11,16 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     out
 }
 
+/// Appends the hex of `bytes` to `out`, as [`encode`] writes it, without a `String` of its own.
+pub(crate) fn push(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + bytes.len() * 2, 0);
+    for (pair, &b) in out[start..].chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+}
+
 /// Decodes exactly `N` bytes of lower-case hex; anything else is `None`.
 pub(crate) fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
     let b = text.as_bytes();
@@ -35,6 +45,13 @@ mod tests {
     fn round_trip() {
         let bytes = [0u8, 1, 0x7f, 0x80, 0xfe, 0xff];
         assert_eq!(super::encode(&bytes), "00017f80feff");
+        let mut out = b"x".to_vec();
+        super::push(&mut out, &bytes);
+        assert_eq!(out, b"x00017f80feff");
+        let all: Vec<u8> = (0..=255).collect();
+        let mut pushed = Vec::new();
+        super::push(&mut pushed, &all);
+        assert_eq!(pushed, super::encode(&all).as_bytes());
         assert_eq!(super::decode::<6>("00017f80feff"), Some(bytes));
         assert_eq!(super::decode::<6>("00017F80feff"), None);
         assert_eq!(super::decode::<6>("00017f80fef"), None);

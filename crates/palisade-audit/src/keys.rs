@@ -9,6 +9,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
 
 use crate::{error::KeyError, files};
 
@@ -37,7 +38,8 @@ fn random32() -> Result<[u8; 32], KeyError> {
 ///
 /// Keep the epoch-0 key, the one the log was created with, offline: a verifier given it
 /// re-derives every epoch's key and checks every record's MAC. Its `Debug` never shows the
-/// key; read it only through [`ExposeSecret`]. It is zeroized on drop.
+/// key; read it only through [`ExposeSecret`]. It is zeroized on drop, and so is the keyed
+/// HMAC state it keeps to MAC records without running HMAC's key schedule for each one.
 ///
 /// ```
 /// use palisade_audit::MacKey;
@@ -58,6 +60,41 @@ fn random32() -> Result<[u8; 32], KeyError> {
 pub struct MacKey {
     epoch: u64,
     key: SecretBox<[u8; 32]>,
+    /// HMAC-SHA256 with `key` absorbed (the inner and outer pads' compressions): every MAC
+    /// under this key starts from a copy of it.
+    keyed: SecretBox<KeyedHmac>,
+}
+
+/// An HMAC-SHA256 state that has absorbed a key and nothing else. As secret as the key: its
+/// two SHA-256 states are the key's inner and outer pad compressed.
+///
+/// `hmac`'s states hold `sha2` cores that zeroize their state on drop (the workspace turns on
+/// `sha2/zeroize` and `hmac/zeroize`; `keyed_states_are_wiped_on_drop` checks the bound), so
+/// [`Zeroize`] drops the state in place and leaves one keyed with all zeros there.
+#[derive(Clone)]
+struct KeyedHmac(HmacSha256);
+
+impl KeyedHmac {
+    fn new(key: &[u8; 32]) -> Self {
+        Self(
+            <HmacSha256 as KeyInit>::new_from_slice(key)
+                .expect("HMAC accepts keys of any length, so a 32-byte key"),
+        )
+    }
+}
+
+impl Default for KeyedHmac {
+    fn default() -> Self {
+        Self::new(&[0; 32])
+    }
+}
+
+impl Zeroize for KeyedHmac {
+    fn zeroize(&mut self) {
+        // The assignment drops the keyed state where it lies, and its SHA-256 cores wipe
+        // themselves as they are dropped.
+        *self = Self::default();
+    }
 }
 
 impl MacKey {
@@ -78,19 +115,16 @@ impl MacKey {
     pub(crate) fn at_epoch(epoch: u64, bytes: [u8; 32]) -> Self {
         let mut bytes = bytes;
         let key = SecretBox::new(Box::new(bytes));
-        zeroize::Zeroize::zeroize(&mut bytes);
-        Self { epoch, key }
+        bytes.zeroize();
+        let keyed = SecretBox::init_with_mut(|k: &mut KeyedHmac| {
+            *k = KeyedHmac::new(key.expose_secret());
+        });
+        Self { epoch, key, keyed }
     }
 
     /// The epoch this key belongs to.
     pub fn epoch(&self) -> u64 {
         self.epoch
-    }
-
-    /// Steps the key forward one epoch; the old key is zeroized as `self` is replaced.
-    pub(crate) fn advance(&mut self) {
-        let next = self.derive_next();
-        *self = next;
     }
 
     /// A copy of this key (for verifiers, which keep the epoch-0 key while they step a copy).
@@ -100,26 +134,22 @@ impl MacKey {
 
     /// A new key `steps` epochs later, leaving `self` as it is.
     pub(crate) fn derive_forward(&self, steps: u64) -> Self {
-        let mut k = Self::at_epoch(self.epoch, *self.key.expose_secret());
-        for _ in 0..steps {
-            k.advance();
+        if steps == 0 {
+            return self.duplicate();
         }
-        k
+        // The steps between run on a working copy in one zeroized buffer; only the last key
+        // gets a boxed, keyed `MacKey`.
+        let mut k = zeroize::Zeroizing::new(next_key(self.keyed.expose_secret()));
+        for _ in 1..steps {
+            let keyed = KeyedHmac::new(&k);
+            *k = next_key(&keyed);
+        }
+        Self::at_epoch(self.epoch + steps, *k)
     }
 
-    fn derive_next(&self) -> Self {
-        let next: [u8; 32] = self
-            .hmac()
-            .chain_update(NEXT_EPOCH)
-            .finalize()
-            .into_bytes()
-            .into();
-        Self::at_epoch(self.epoch + 1, next)
-    }
-
+    /// A fresh HMAC-SHA256 under this key: a copy of the keyed state.
     fn hmac(&self) -> HmacSha256 {
-        <HmacSha256 as KeyInit>::new_from_slice(self.key.expose_secret())
-            .expect("HMAC accepts keys of any length, so a 32-byte key")
+        self.keyed.expose_secret().0.clone()
     }
 
     /// HMAC-SHA256 of a record's content.
@@ -137,7 +167,18 @@ impl MacKey {
     }
 }
 
-/// The key bytes live in a `SecretBox`, which zeroizes them on drop.
+/// `k' = HMAC-SHA256(k, NEXT_EPOCH)`, from `k`'s keyed state.
+fn next_key(keyed: &KeyedHmac) -> [u8; 32] {
+    keyed
+        .0
+        .clone()
+        .chain_update(NEXT_EPOCH)
+        .finalize()
+        .into_bytes()
+        .into()
+}
+
+/// The key bytes and the keyed HMAC state live in `SecretBox`es, which zeroize them on drop.
 impl zeroize::ZeroizeOnDrop for MacKey {}
 
 impl ExposeSecret<[u8; 32]> for MacKey {
@@ -146,6 +187,10 @@ impl ExposeSecret<[u8; 32]> for MacKey {
     }
 }
 
+#[allow(
+    clippy::missing_fields_in_debug,
+    reason = "the keyed HMAC state is the key too: both stand behind `[REDACTED]`"
+)]
 impl fmt::Debug for MacKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MacKey")
@@ -217,7 +262,7 @@ impl SigningKey {
     pub fn generate() -> Result<Self, KeyError> {
         let mut seed = random32()?;
         let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-        zeroize::Zeroize::zeroize(&mut seed);
+        seed.zeroize();
         Ok(Self(key))
     }
 
@@ -393,14 +438,65 @@ mod tests {
         let k3 = k0.derive_forward(3);
         assert_eq!(k3.epoch(), 3);
         let mut k = MacKey::from_bytes([7; 32]);
-        k.advance();
-        k.advance();
-        k.advance();
+        k = k.derive_forward(1);
+        k = k.derive_forward(1);
+        k = k.derive_forward(1);
         assert_eq!(k.expose_secret(), k3.expose_secret());
         assert_ne!(k.expose_secret(), k0.expose_secret());
         let tag = k3.mac(b"{\"a\":1}");
         assert!(k.check(b"{\"a\":1}", &tag));
         assert!(!k0.check(b"{\"a\":1}", &tag));
+    }
+
+    /// HMAC-SHA256 with a fresh key schedule, as the first writer computed every MAC.
+    fn fresh_hmac(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
+        <HmacSha256 as KeyInit>::new_from_slice(key)
+            .unwrap()
+            .chain_update(data)
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    /// MACs from the kept keyed state, and keys stepped from it, are what a fresh HMAC gives.
+    #[test]
+    fn the_keyed_state_gives_the_same_macs_and_keys_as_a_fresh_hmac() {
+        let mut bytes = [7u8; 32];
+        let k0 = MacKey::from_bytes(bytes);
+        let mut k = k0.duplicate();
+        for epoch in 0..5u64 {
+            assert_eq!(k.epoch(), epoch);
+            assert_eq!(k.expose_secret(), &bytes);
+            assert_eq!(k0.derive_forward(epoch).expose_secret(), &bytes);
+            for data in [&b""[..], b"{\"a\":1}", &[0x36; 200]] {
+                assert_eq!(k.mac(data), fresh_hmac(&bytes, data));
+                assert!(k.check(data, &fresh_hmac(&bytes, data)));
+            }
+            bytes = fresh_hmac(&bytes, NEXT_EPOCH);
+            k = k.derive_forward(1);
+        }
+        // A MAC does not disturb the state the next one starts from.
+        let once = k.mac(b"x");
+        let _ = k.mac(b"something else");
+        assert_eq!(k.mac(b"x"), once);
+    }
+
+    #[test]
+    fn keyed_states_are_wiped_on_drop() {
+        // What `KeyedHmac`'s `Zeroize` relies on: SHA-256's state wipes itself when dropped.
+        fn core_wipes_itself<D: hmac::EagerHash>()
+        where
+            D::Core: zeroize::ZeroizeOnDrop,
+        {
+        }
+        core_wipes_itself::<Sha256>();
+        let key = MacKey::from_bytes([7; 32]);
+        zeroized_on_drop(&key.keyed);
+        // Zeroizing leaves a state keyed with zeros where the key's state was.
+        let mut keyed = KeyedHmac::new(&[7; 32]);
+        keyed.zeroize();
+        assert_eq!(next_key(&keyed), fresh_hmac(&[0; 32], NEXT_EPOCH));
+        assert!(!format!("{:?}", key.keyed).contains("7, 7"));
     }
 
     #[test]
@@ -423,8 +519,7 @@ mod tests {
         let mac = MacKey::generate().unwrap();
         zeroized_on_drop(&mac.key);
         zeroized_on_drop(&mac);
-        let mut stepped = mac.duplicate();
-        stepped.advance();
+        let stepped = mac.derive_forward(1);
         zeroized_on_drop(&stepped.key);
         let signing = SigningKey::generate().unwrap();
         zeroized_on_drop(&signing.0);

@@ -16,7 +16,7 @@ use crate::{
     checkpoint::Checkpoint,
     clock::{Clock, SystemClock, Timestamp},
     error::{AppendError, ConfigError, KeyError, OpenError},
-    event::Event,
+    event::{Event, RedactedEvent},
     files::{self, Line, LineReader, io_err},
     hex,
     keys::{CheckpointSigner, MAX_EPOCH_STEP, MacKey, SigningKey, VerifyingKey},
@@ -625,6 +625,14 @@ fn check_line(
     Ok(())
 }
 
+/// What [`AuditLog::encode`] writes: a record body, or an event straight from its redacted
+/// form (the same bytes as its JSON object would give, without building that object).
+#[derive(Clone, Copy)]
+enum Encode<'a> {
+    Body(&'a Body),
+    Event(&'a RedactedEvent),
+}
+
 /// A tamper-evident, append-only audit log in a directory of JSON Lines files.
 ///
 /// ```
@@ -682,6 +690,9 @@ pub struct AuditLog {
     pending_since: Option<Timestamp>,
     latest_checkpoint: Option<Checkpoint>,
     poisoned: bool,
+    /// The line being written, newline included: one buffer for every record, so an append
+    /// allocates nothing for its line once the buffer has grown to the longest line.
+    line: Vec<u8>,
 }
 
 impl fmt::Debug for AuditLog {
@@ -745,6 +756,7 @@ impl AuditLog {
             pending_since: None,
             latest_checkpoint: None,
             poisoned: false,
+            line: Vec::with_capacity(1024),
         }
     }
 
@@ -767,8 +779,9 @@ impl AuditLog {
     fn append_unmetered(&mut self, event: Event) -> Result<Receipt, AppendError> {
         let now = self.clock.now();
         self.seal_elapsed(now)?;
-        let body = Body::Event(event.into_redacted_json(&self.redactor));
-        let seq = self.write(&body, now)?;
+        let event = event.redact(&self.redactor);
+        let hash = self.encode(Encode::Event(&event), now)?;
+        let seq = self.append_line(hash, false, now)?;
         if self.since_checkpoint >= self.checkpoint_every {
             self.write_checkpoint(now)?;
         }
@@ -896,22 +909,26 @@ impl AuditLog {
         }
         // The records the seal ends are durable before anything about the seal is.
         self.sync()?;
-        let (seal, hash) = self.encode(
-            &Body::Seal {
+        let hash = self.encode(
+            Encode::Body(&Body::Seal {
                 through: target - 1,
-            },
+            }),
             now,
         )?;
         // The next key and the seal, MACed under the current key, replace the key file in one
         // atomic rename: from then on the sealed epoch's key is on disk nowhere. A crash before
         // the seal reaches the log leaves it in the key file, and `open` appends it.
         let next = self.key.derive_forward(steps);
-        let staged = files::save_key_staging(
-            &self.dir,
-            &self.genesis.log_id,
-            &next,
-            Some(seal.trim_end()),
-        );
+        let staged = {
+            // Records are UTF-8 (JSON written by serde_json, and ASCII), so this borrows.
+            let seal = String::from_utf8_lossy(&self.line);
+            files::save_key_staging(
+                &self.dir,
+                &self.genesis.log_id,
+                &next,
+                Some(seal.trim_end()),
+            )
+        };
         self.key_saved(staged)?;
         #[cfg(test)]
         if STOP_AFTER_STAGING.with(std::cell::Cell::get) {
@@ -919,7 +936,7 @@ impl AuditLog {
             return Err(AppendError::Poisoned);
         }
         self.key = next;
-        self.append_line(&seal, hash, false, now)?;
+        self.append_line(hash, false, now)?;
         self.sync()?;
         let saved = files::save_key(&self.dir, &self.genesis.log_id, &self.key);
         self.key_saved(saved)?;
@@ -954,37 +971,48 @@ impl AuditLog {
 
     /// Writes one record in a single write call; returns its sequence number.
     fn write(&mut self, body: &Body, now: Timestamp) -> Result<u64, AppendError> {
-        let (line, hash) = self.encode(body, now)?;
-        self.append_line(&line, hash, matches!(body, Body::Checkpoint(_)), now)
+        let hash = self.encode(Encode::Body(body), now)?;
+        self.append_line(hash, matches!(body, Body::Checkpoint(_)), now)
     }
 
-    /// The next record's line (newline included) and hash, with its MAC under the current key.
-    fn encode(&self, body: &Body, now: Timestamp) -> Result<(String, Hash), AppendError> {
+    /// Puts the next record's line (newline included), with its MAC under the current key,
+    /// in `self.line`, and returns the record's hash.
+    fn encode(&mut self, what: Encode<'_>, now: Timestamp) -> Result<Hash, AppendError> {
         if self.poisoned {
             return Err(AppendError::Poisoned);
         }
-        let (mut line, hash) = record::encode(
-            self.next_seq,
-            now,
-            self.key.epoch(),
-            body,
-            &self.prev,
-            &self.key,
-        );
-        line.push('\n');
-        if line.len() > MAX_LINE_BYTES {
+        let (seq, epoch) = (self.next_seq, self.key.epoch());
+        let hash = match what {
+            Encode::Body(body) => {
+                record::encode_into(&mut self.line, seq, now, epoch, body, &self.prev, &self.key)
+            }
+            Encode::Event(event) => record::encode_event_into(
+                &mut self.line,
+                seq,
+                now,
+                epoch,
+                event,
+                &self.prev,
+                &self.key,
+            ),
+        };
+        self.line.push(b'\n');
+        if self.line.len() > MAX_LINE_BYTES {
+            let len = self.line.len();
+            // Keep no huge buffer around after a refused event.
+            self.line = Vec::with_capacity(1024);
             return Err(AppendError::TooLarge {
-                len: line.len(),
+                len,
                 max: MAX_LINE_BYTES,
             });
         }
-        Ok((line, hash))
+        Ok(hash)
     }
 
-    /// Appends a line [`encode`](Self::encode) made for the next sequence number.
+    /// Appends the line [`encode`](Self::encode) left in `self.line` for the next sequence
+    /// number.
     fn append_line(
         &mut self,
-        line: &str,
         hash: Hash,
         is_checkpoint: bool,
         now: Timestamp,
@@ -993,10 +1021,11 @@ impl AuditLog {
             return Err(AppendError::Poisoned);
         }
         let seq = self.next_seq;
-        if self.file_len > 0 && self.file_len + line.len() as u64 > self.max_file_bytes {
+        let len = self.line.len() as u64;
+        if self.file_len > 0 && self.file_len + len > self.max_file_bytes {
             self.rotate(seq)?;
         }
-        if let Err(source) = self.file.write_all(line.as_bytes()) {
+        if let Err(source) = self.file.write_all(&self.line) {
             crate::telemetry::write_failed();
             self.poisoned = true;
             return Err(AppendError::Io {
@@ -1004,7 +1033,7 @@ impl AuditLog {
                 source,
             });
         }
-        self.file_len += line.len() as u64;
+        self.file_len += len;
         self.prev = hash;
         self.frontier.push(hash);
         self.next_seq += 1;
@@ -1150,6 +1179,45 @@ mod tests {
         let mut log = builder().open().unwrap();
         let _ = log.append(Event::new("b")).unwrap();
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// A record too large is refused before anything is written, and the reused line buffer
+    /// neither leaks it into the next record nor keeps its size.
+    #[test]
+    fn a_record_too_large_is_refused_and_the_log_carries_on() {
+        use crate::Verifier;
+        let dir = std::env::temp_dir().join(format!("palisade-audit-large-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut bundle = None;
+        let mut log = AuditLog::builder(&dir)
+            .create_with(|b| {
+                bundle = Some(b.mac_key());
+                Ok(())
+            })
+            .unwrap();
+        let _ = log.append(Event::new("before")).unwrap();
+        let (len, size) = (log.len(), fs::metadata(&log.path).unwrap().len());
+        let huge = Event::new("huge").field("pad", "y".repeat(MAX_LINE_BYTES));
+        assert!(matches!(
+            log.append(huge),
+            Err(AppendError::TooLarge { len, max: MAX_LINE_BYTES }) if len > MAX_LINE_BYTES
+        ));
+        assert_eq!(
+            (log.len(), fs::metadata(&log.path).unwrap().len()),
+            (len, size)
+        );
+        assert!(log.line.capacity() < MAX_LINE_BYTES);
+        let _ = log.append(Event::new("after")).unwrap();
+        drop(log);
+        let text = fs::read_to_string(dir.join(files::segment_name(0))).unwrap();
+        assert!(!text.contains("yyyy"));
+        let report = Verifier::new()
+            .mac_key(bundle.unwrap())
+            .verify_dir(&dir)
+            .unwrap();
+        assert!(report.is_intact(), "{report}");
+        assert_eq!(report.size(), 3);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -10,13 +10,12 @@
 //! `prev` names it, and it is the record's leaf in the Merkle tree. The MAC is HMAC-SHA256 of
 //! the content under the key of the record's epoch.
 
-use std::fmt::Write as _;
-
 use serde_json::Value;
 
 use crate::{
     checkpoint::Checkpoint,
     clock::Timestamp,
+    event::RedactedEvent,
     hex,
     keys::MacKey,
     merkle::{self, Hash},
@@ -196,7 +195,117 @@ impl Record {
     }
 }
 
-/// Writes a record's line (without the newline) and returns it with the record's hash.
+/// Writes a record's line (without the newline) into `line`, replacing what it held, and
+/// returns the record's hash.
+pub(crate) fn encode_into(
+    line: &mut Vec<u8>,
+    seq: u64,
+    time: Timestamp,
+    epoch: u64,
+    body: &Body,
+    prev: &Hash,
+    key: &MacKey,
+) -> Hash {
+    start(line, seq, time, epoch, body.kind());
+    match body {
+        Body::Genesis(g) => {
+            line.extend_from_slice(b"\"log_id\":\"");
+            hex::push(line, &g.log_id);
+            line.extend_from_slice(b"\",\"epoch_ms\":");
+            push_decimal(line, g.epoch_ms);
+            line.extend_from_slice(b",\"start\":\"");
+            line.extend_from_slice(&g.start.to_text());
+            line.extend_from_slice(b"\",\"key_id\":\"");
+            hex::push(line, &g.key_id);
+            line.extend_from_slice(b"\",\"origin\":");
+            // Into a `Vec` nothing fails, and a string always serializes.
+            let _ = serde_json::to_writer(&mut *line, g.origin.as_str());
+        }
+        Body::Event(v) => {
+            line.extend_from_slice(b"\"event\":");
+            // A `Value` always serializes, and into a `Vec` nothing fails.
+            let _ = serde_json::to_writer(&mut *line, v);
+        }
+        Body::Seal { through } => {
+            line.extend_from_slice(b"\"through\":");
+            push_decimal(line, *through);
+        }
+        Body::Checkpoint(c) => {
+            line.extend_from_slice(b"\"size\":");
+            push_decimal(line, c.size);
+            line.extend_from_slice(b",\"root\":\"");
+            hex::push(line, &c.root);
+            line.extend_from_slice(b"\",\"sig\":\"");
+            hex::push(line, &c.signature);
+            line.push(b'"');
+        }
+    }
+    finish(line, prev, key)
+}
+
+/// [`encode_into`] for an event record, written from the redacted event: the same bytes as
+/// `Body::Event` of its JSON object.
+pub(crate) fn encode_event_into(
+    line: &mut Vec<u8>,
+    seq: u64,
+    time: Timestamp,
+    epoch: u64,
+    event: &RedactedEvent,
+    prev: &Hash,
+    key: &MacKey,
+) -> Hash {
+    start(line, seq, time, epoch, RecordKind::Event);
+    line.extend_from_slice(b"\"event\":");
+    event.write_json(line);
+    finish(line, prev, key)
+}
+
+/// `{"v":1,"seq":…,"time":"…","epoch":…,"kind":"…",` into an emptied `line`.
+fn start(line: &mut Vec<u8>, seq: u64, time: Timestamp, epoch: u64, kind: RecordKind) {
+    line.clear();
+    line.extend_from_slice(b"{\"v\":1,\"seq\":");
+    push_decimal(line, seq);
+    line.extend_from_slice(b",\"time\":\"");
+    line.extend_from_slice(&time.to_text());
+    line.extend_from_slice(b"\",\"epoch\":");
+    push_decimal(line, epoch);
+    line.extend_from_slice(b",\"kind\":\"");
+    line.extend_from_slice(kind.as_str().as_bytes());
+    line.extend_from_slice(b"\",");
+}
+
+/// Adds `,"prev":"…"`, closes the content, hashes and MACs it, and adds the MAC member.
+fn finish(line: &mut Vec<u8>, prev: &Hash, key: &MacKey) -> Hash {
+    line.extend_from_slice(b",\"prev\":\"");
+    hex::push(line, prev);
+    // The content is the line so far, closed.
+    line.extend_from_slice(b"\"}");
+    let hash = merkle::leaf_hash(line);
+    let mac = key.mac(line);
+    line.pop();
+    line.extend_from_slice(b",\"mac\":\"");
+    hex::push(line, &mac);
+    line.extend_from_slice(b"\"}");
+    hash
+}
+
+/// `n` in decimal, as `u64`'s `Display` writes it.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// A record's line (without the newline) and hash.
+#[cfg(test)]
 pub(crate) fn encode(
     seq: u64,
     time: Timestamp,
@@ -205,47 +314,9 @@ pub(crate) fn encode(
     prev: &Hash,
     key: &MacKey,
 ) -> (String, Hash) {
-    let mut line = format!(
-        "{{\"v\":1,\"seq\":{seq},\"time\":\"{time}\",\"epoch\":{epoch},\"kind\":\"{}\",",
-        body.kind().as_str()
-    );
-    match body {
-        Body::Genesis(g) => {
-            let _ = write!(
-                line,
-                "\"log_id\":\"{}\",\"epoch_ms\":{},\"start\":\"{}\",\"key_id\":\"{}\",\"origin\":{}",
-                hex::encode(&g.log_id),
-                g.epoch_ms,
-                g.start,
-                hex::encode(&g.key_id),
-                Value::String(g.origin.clone())
-            );
-        }
-        Body::Event(v) => {
-            line.push_str("\"event\":");
-            line.push_str(&v.to_string());
-        }
-        Body::Seal { through } => {
-            let _ = write!(line, "\"through\":{through}");
-        }
-        Body::Checkpoint(c) => {
-            let _ = write!(
-                line,
-                "\"size\":{},\"root\":\"{}\",\"sig\":\"{}\"",
-                c.size,
-                hex::encode(&c.root),
-                hex::encode(&c.signature)
-            );
-        }
-    }
-    let _ = write!(line, ",\"prev\":\"{}\"", hex::encode(prev));
-    // The content is the line so far, closed.
-    line.push('}');
-    let hash = merkle::leaf_hash(line.as_bytes());
-    let mac = key.mac(line.as_bytes());
-    line.pop();
-    let _ = write!(line, ",\"mac\":\"{}\"}}", hex::encode(&mac));
-    (line, hash)
+    let mut line = Vec::new();
+    let hash = encode_into(&mut line, seq, time, epoch, body, prev, key);
+    (String::from_utf8(line).unwrap(), hash)
 }
 
 /// Why a line is not a record.
@@ -362,4 +433,141 @@ mod tests {
         assert!(key.check(&content, &mac));
         assert!(parse(&line.as_bytes()[..line.len() - 1]).is_err());
     }
+
+    #[test]
+    fn decimals_are_what_display_writes() {
+        let mut n = 1u64;
+        let mut values = vec![0, 9, 10, 99, 100, u64::MAX - 1, u64::MAX];
+        while let Some(next) = n.checked_mul(3) {
+            values.extend([n - 1, n, n + 1]);
+            n = next;
+        }
+        for v in values {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, v);
+            assert_eq!(out, format!("x{v}").as_bytes());
+        }
+    }
+}
+
+/// The bytes of every kind of record, pinned: the on-disk format must not move when the
+/// encoder changes. Each line was written by the first encoder (format!, `Value::to_string`,
+/// a fresh HMAC per record); hash and MAC are checked here against SHA-256 and HMAC-SHA256
+/// computed afresh, so a pinned line that no longer matches fails whichever side moved.
+#[cfg(test)]
+mod format_pin {
+    use hmac::{KeyInit, Mac};
+    use palisade_redact::Redactor;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::event::{Event, Outcome, RedactedEvent};
+
+    const KEY: [u8; 32] = [0x5a; 32];
+
+    /// The events of `PIN_EVENT` and `PIN_BARE_EVENT`.
+    fn events() -> [RedactedEvent; 2] {
+        let event = Event::new("auth.login")
+            .actor("user:42 \"quoted\" \u{e9}\u{1f600}")
+            .client("203.0.113.9")
+            .target("session\n\t\u{1}")
+            .outcome(Outcome::Failure)
+            .request_id("req-0000002a")
+            .field("method", "password")
+            .field("attempt", 3)
+            .field("password", "hunter2")
+            .field(
+                "note",
+                "Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345",
+            )
+            .field(
+                "nested",
+                serde_json::json!({"b": [1, 2.5, null, true], "a": "x"}),
+            )
+            .redact(&Redactor::new());
+        let bare = Event::new("a").redact(&Redactor::new());
+        [event, bare]
+    }
+
+    fn bodies() -> Vec<Body> {
+        let [event, bare] = events();
+        vec![
+            Body::Genesis(Genesis {
+                log_id: [0xab; 16],
+                epoch_ms: 900_000,
+                start: Timestamp::from_unix_millis(1_767_225_600_000),
+                key_id: [1, 2, 3, 4],
+                origin: "audit.example.com/billing".to_owned(),
+            }),
+            Body::Event(event.to_json()),
+            Body::Event(bare.to_json()),
+            Body::Seal { through: 17 },
+            Body::Checkpoint(CheckpointBody {
+                size: 1234,
+                root: [0xcd; 32],
+                signature: [0xef; 64],
+            }),
+        ]
+    }
+
+    const PINNED: [&str; 5] = [
+        PIN_GENESIS,
+        PIN_EVENT,
+        PIN_BARE_EVENT,
+        PIN_SEAL,
+        PIN_CHECKPOINT,
+    ];
+
+    #[test]
+    fn every_kind_of_record_encodes_to_the_pinned_bytes() {
+        let key = MacKey::at_epoch(3, KEY);
+        let time = Timestamp::from_unix_millis(1_767_225_912_345);
+        let mut prev = [0x11; 32];
+        let mut lines = Vec::new();
+        for (i, body) in bodies().iter().enumerate() {
+            let (line, hash) = encode(40 + i as u64, time, 3, body, &prev, &key);
+            lines.push((line, hash));
+            prev = hash;
+        }
+        for (i, ((line, hash), pinned)) in lines.iter().zip(PINNED).enumerate() {
+            assert_eq!(line, pinned, "record {i} moved");
+            let (content, mac) = split_mac(line.as_bytes()).unwrap();
+            let mut leaf = Sha256::new();
+            leaf.update([0]);
+            leaf.update(&content);
+            assert_eq!(*hash, <[u8; 32]>::from(leaf.finalize()), "record {i}: hash");
+            let fresh = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&KEY)
+                .unwrap()
+                .chain_update(&content)
+                .finalize()
+                .into_bytes();
+            assert_eq!(mac, <[u8; 32]>::from(fresh), "record {i}: mac");
+        }
+    }
+
+    /// An event written straight from its redacted form, as `AuditLog::append` writes it,
+    /// gives the pinned bytes too, into a buffer that held a longer line before.
+    #[test]
+    fn events_written_straight_encode_to_the_pinned_bytes() {
+        let key = MacKey::at_epoch(3, KEY);
+        let time = Timestamp::from_unix_millis(1_767_225_912_345);
+        let mut line = vec![b'x'; 4096];
+        let mut prev = [0x11; 32];
+        let (_, genesis_hash) = encode(40, time, 3, &bodies()[0], &prev, &key);
+        prev = genesis_hash;
+        for (i, (event, pinned)) in events().iter().zip([PIN_EVENT, PIN_BARE_EVENT]).enumerate() {
+            let hash = encode_event_into(&mut line, 41 + i as u64, time, 3, event, &prev, &key);
+            assert_eq!(String::from_utf8_lossy(&line), pinned, "event {i} moved");
+            let (content, _) = split_mac(&line).unwrap();
+            assert_eq!(hash, merkle::leaf_hash(&content));
+            prev = hash;
+        }
+    }
+
+    // Lines as the first encoder wrote them (`cargo test` printed them before it changed).
+    const PIN_GENESIS: &str = r#"{"v":1,"seq":40,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"genesis","log_id":"abababababababababababababababab","epoch_ms":900000,"start":"2026-01-01T00:00:00.000Z","key_id":"01020304","origin":"audit.example.com/billing","prev":"1111111111111111111111111111111111111111111111111111111111111111","mac":"4e8793cb292f85785287b639b1b36662ebb9a4d417a44570da58501608f11839"}"#;
+    const PIN_EVENT: &str = r#"{"v":1,"seq":41,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"event","event":{"action":"auth.login","actor":"user:42 \"quoted\" é😀","client":"203.0.113.9","fields":{"attempt":3,"method":"password","nested":{"a":"x","b":[1,2.5,null,true]},"note":"Authorization: [REDACTED]","password":"[REDACTED]"},"outcome":"failure","request_id":"req-0000002a","target":"session\n\t\u0001"},"prev":"73a05b02d04bc36413ed704e6358f3af09afcaaf65dd91d0a731f1ef068a7481","mac":"55a4e19807e0c3ac5c5cb4ad6acb6be5da66d937e50302f00316ba2394f81d7d"}"#;
+    const PIN_BARE_EVENT: &str = r#"{"v":1,"seq":42,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"event","event":{"action":"a","outcome":"unknown"},"prev":"7ec604b7e2c4749f2dc27a3fc01c68b5719267d8a7fe0e24271da80d637ffaac","mac":"d7f091196aa4e505aa1aaab5c7aa6b388afbbc564b97c6eb18e8a9ea91911706"}"#;
+    const PIN_SEAL: &str = r#"{"v":1,"seq":43,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"seal","through":17,"prev":"7585fc4ad1c90d1f36e7059f3094279347e94192ab3c3c6eb5b47938e1c16114","mac":"226bbde5393eb5468f2b6a1203fce65f8cecd277b58f51055fd637d44d05942e"}"#;
+    const PIN_CHECKPOINT: &str = r#"{"v":1,"seq":44,"time":"2026-01-01T00:05:12.345Z","epoch":3,"kind":"checkpoint","size":1234,"root":"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd","sig":"efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef","prev":"a32f8fada073a240f128415b371a5e8960dbdc337b811646512e034e52caf25e","mac":"0edc6f7ed4e1c1e37e7cf87249c318a6763fc015628f79153cbf736f7b96b6fd"}"#;
 }
