@@ -1,11 +1,16 @@
 //! An authenticated GET (an HS256 JWT through palisade-token) through palisade's full layer
 //! stack against the same axum handler with no layers, in process (`tower::ServiceExt::oneshot`,
-//! no sockets).
+//! no sockets), and against the token verification alone.
+//!
+//! With `PALISADE_HTTP_COUNT=<n>` and `PALISADE_HTTP_STAGE=<stage>` set, the binary instead
+//! sends `n` requests through one stack and exits, for instruction counts under
+//! `valgrind --tool=callgrind` (see docs/benchmarks.md): the stages add the layers of the full
+//! stack one group at a time, outermost first, so the differences are the groups' costs.
 
 use std::{hint::black_box, sync::Arc, time::Duration};
 
 use axum::{Extension, Router, body::Body, routing::get};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use http::{HeaderValue, Method, Request};
 use palisade_http::{
     AuditLayer, BearerLayer, ClientIpLayer, JwtVerifier, KeyBy, PeerAddr, PolicyLimiter,
@@ -23,11 +28,18 @@ use tower::{ServiceBuilder, ServiceExt};
 
 const SECRET: &[u8] = b"bench secret for HS256, 32 bytes";
 
+/// The application claims `JwtVerifier::new` decodes.
+type ClaimsMap = serde_json::Map<String, serde_json::Value>;
+
 fn keys() -> Arc<KeySet> {
     let key = SigningKey::hmac(Algorithm::HS256, SECRET)
         .and_then(|k| k.with_kid("k1"))
         .expect("a 32-byte HS256 secret is valid");
     Arc::new(KeySet::single(key))
+}
+
+fn verifier() -> Verifier {
+    Verifier::new(keys()).audience("bench")
 }
 
 async fn me() -> &'static str {
@@ -38,14 +50,29 @@ fn bare() -> Router {
     Router::new().route("/me", get(me))
 }
 
+/// A policy no request here reaches.
+fn policy(name: &str) -> Policy {
+    Policy::new(name, 1_000_000_000, Duration::from_secs(1_000_000)).expect("a valid policy")
+}
+
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list([HeaderValue::from_static(
+            "https://app.example",
+        )]))
+        .allow_methods([Method::GET])
+}
+
+/// The handler with no authentication, behind `$layer`s (outermost first).
+macro_rules! open {
+    ($($layer:expr),* $(,)?) => {
+        Router::new().route("/me", get(me)).layer(ServiceBuilder::new()$(.layer($layer))*)
+    };
+}
+
 /// Every palisade layer, in the documented order, with limits no request here reaches.
 fn full() -> Router {
     let limits = Arc::new(MemoryBackend::default());
-    let per_ip = Policy::new("per-ip", 1_000_000_000, Duration::from_secs(1_000_000))
-        .expect("a valid policy");
-    let per_user = Policy::new("per-user", 1_000_000_000, Duration::from_secs(1_000_000))
-        .expect("a valid policy");
-    let verifier = Verifier::new(keys()).audience("bench");
     Router::new()
         .route("/me", get(|Extension(_claims): Extension<Claims>| me()))
         .route_layer(RequireLayer::<Claims>::scopes(["profile"]))
@@ -61,22 +88,109 @@ fn full() -> Router {
                 .layer(AuditLayer::new(|_event| {}))
                 .layer(RateLimitLayer::new(PolicyLimiter::new(
                     limits.clone(),
-                    per_ip,
+                    policy("per-ip"),
                 )))
-                .layer(
-                    CorsLayer::new()
-                        .allow_origin(AllowOrigin::list([HeaderValue::from_static(
-                            "https://app.example",
-                        )]))
-                        .allow_methods([Method::GET]),
-                )
+                .layer(cors())
                 .layer(RequestBodyLimitLayer::new(64 * 1024))
-                .layer(BearerLayer::new(JwtVerifier::new(verifier)))
+                .layer(BearerLayer::new(JwtVerifier::new(verifier())))
                 .layer(
-                    RateLimitLayer::new(PolicyLimiter::new(limits, per_user))
+                    RateLimitLayer::new(PolicyLimiter::new(limits, policy("per-user")))
                         .key_by(KeyBy::UserOrClient),
                 ),
         )
+}
+
+/// The full stack's layers up to `stage`, outermost first: each stage adds a group.
+fn stage(stage: &str) -> Router {
+    let limits = Arc::new(MemoryBackend::default());
+    let per_ip = || RateLimitLayer::new(PolicyLimiter::new(limits.clone(), policy("per-ip")));
+    let ids = || SetRequestIdLayer::x_request_id(MakeRequestUuid);
+    let propagate = PropagateRequestIdLayer::x_request_id;
+    let headers = || SecurityHeadersLayer::new(SecurityHeaders::api());
+    let audit = || AuditLayer::new(|_event| {});
+    match stage {
+        "bare" => bare(),
+        "ids" => open!(ids(), propagate()),
+        "log" => open!(
+            ids(),
+            propagate(),
+            ClientIpLayer::new(),
+            RequestLogLayer::new()
+        ),
+        "errors" => open!(
+            ids(),
+            propagate(),
+            ClientIpLayer::new(),
+            RequestLogLayer::new(),
+            headers(),
+            SanitizeErrorsLayer::new(),
+            catch_panic(),
+        ),
+        "audit" => open!(
+            ids(),
+            propagate(),
+            ClientIpLayer::new(),
+            RequestLogLayer::new(),
+            headers(),
+            SanitizeErrorsLayer::new(),
+            catch_panic(),
+            audit(),
+        ),
+        "per_ip" => open!(
+            ids(),
+            propagate(),
+            ClientIpLayer::new(),
+            RequestLogLayer::new(),
+            headers(),
+            SanitizeErrorsLayer::new(),
+            catch_panic(),
+            audit(),
+            per_ip(),
+        ),
+        "cors" => open!(
+            ids(),
+            propagate(),
+            ClientIpLayer::new(),
+            RequestLogLayer::new(),
+            headers(),
+            SanitizeErrorsLayer::new(),
+            catch_panic(),
+            audit(),
+            per_ip(),
+            cors(),
+            RequestBodyLimitLayer::new(64 * 1024),
+        ),
+        "bearer" => Router::new()
+            .route("/me", get(|Extension(_claims): Extension<Claims>| me()))
+            .route_layer(RequireLayer::<Claims>::scopes(["profile"]))
+            .layer(
+                ServiceBuilder::new()
+                    .layer(ids())
+                    .layer(propagate())
+                    .layer(ClientIpLayer::new())
+                    .layer(RequestLogLayer::new())
+                    .layer(headers())
+                    .layer(SanitizeErrorsLayer::new())
+                    .layer(catch_panic())
+                    .layer(audit())
+                    .layer(per_ip())
+                    .layer(cors())
+                    .layer(RequestBodyLimitLayer::new(64 * 1024))
+                    .layer(BearerLayer::new(JwtVerifier::new(verifier()))),
+            ),
+        "full" => full(),
+        other => panic!(
+            "unknown stage {other}: bare, ids, log, errors, audit, per_ip, cors, bearer, full, verify"
+        ),
+    }
+}
+
+/// The router as `axum::serve` runs it: `into_make_service` calls `with_state(())`, which
+/// turns each handler and the layers around it into a service once. Without it, axum applies
+/// every layer to the handler again on each request (`MethodEndpoint::BoxedHandler`), which a
+/// served application never pays.
+fn served(router: Router) -> Router {
+    router.with_state(())
 }
 
 fn request(token: &str) -> Request<Body> {
@@ -92,22 +206,28 @@ fn request(token: &str) -> Request<Body> {
     request
 }
 
-fn authenticated_get(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a current-thread runtime builds");
+fn token() -> String {
     let issuer = Issuer::new(keys())
         .expect("a signing key set")
         .audience("bench")
         .ttl(Duration::from_secs(3600))
         .expect("a valid ttl");
-    let token = format!(
-        "Bearer {}",
-        issuer
-            .issue(Claims::empty().subject("user-42").scope("profile"))
-            .expect("claims sign")
-    );
-    let check = full();
+    issuer
+        .issue(Claims::empty().subject("user-42").scope("profile"))
+        .expect("claims sign")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime builds")
+}
+
+fn authenticated_get(c: &mut Criterion) {
+    let runtime = runtime();
+    let jwt = token();
+    let token = format!("Bearer {jwt}");
+    let check = served(full());
     let response = runtime.block_on(check.oneshot(request(&token)));
     assert_eq!(
         response.expect("the stack never fails").status(),
@@ -116,22 +236,62 @@ fn authenticated_get(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("http/authenticated_get");
     group.throughput(Throughput::Elements(1));
-    let stack = full();
+    let stack = served(full());
     group.bench_function("palisade", |b| {
         b.to_async(&runtime).iter(|| async {
             let response = stack.clone().oneshot(request(&token)).await;
             black_box(response.expect("the stack never fails"))
         });
     });
-    let handler = bare();
+    let handler = served(bare());
     group.bench_function("axum_bare", |b| {
         b.to_async(&runtime).iter(|| async {
             let response = handler.clone().oneshot(request(&token)).await;
             black_box(response.expect("the router never fails"))
         });
     });
+    // The part of the stack's cost that is the token's own: what is left when the layers are
+    // free.
+    let verify = verifier();
+    group.bench_function("verify_only", |b| {
+        b.iter(|| black_box(verify.verify::<ClaimsMap>(black_box(&jwt))).is_ok());
+    });
     group.finish();
 }
 
-criterion_group!(benches, authenticated_get);
-criterion_main!(benches);
+/// Sends `count` requests through the stack `stage` (or verifies `count` tokens).
+fn count(stage_name: &str, count: usize) {
+    let jwt = token();
+    if stage_name == "verify" {
+        let verify = verifier();
+        for _ in 0..count {
+            assert!(black_box(verify.verify::<ClaimsMap>(black_box(&jwt))).is_ok());
+        }
+        return;
+    }
+    let token = format!("Bearer {jwt}");
+    let runtime = runtime();
+    let stack = served(stage(stage_name));
+    runtime.block_on(async {
+        for _ in 0..count {
+            let response = stack.clone().oneshot(request(&token)).await;
+            assert_eq!(
+                response.expect("the stack never fails").status(),
+                http::StatusCode::OK
+            );
+        }
+    });
+}
+
+fn main() {
+    if let (Ok(stage), Ok(n)) = (
+        std::env::var("PALISADE_HTTP_STAGE"),
+        std::env::var("PALISADE_HTTP_COUNT"),
+    ) {
+        count(&stage, n.parse().expect("PALISADE_HTTP_COUNT is a number"));
+        return;
+    }
+    let mut criterion = Criterion::default().configure_from_args();
+    authenticated_get(&mut criterion);
+    criterion.final_summary();
+}

@@ -9,14 +9,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode, Uri};
 use palisade_audit::{AuditLog, Event, Outcome};
 use tower::{Layer, Service};
 
 use crate::{
-    client::client_addr,
+    facts::{Facts, facts},
     future::{OnResult, ResponseFuture},
-    request_id::{client_request_id, request_id},
+    request_id::ClientRequestId,
 };
 
 /// Where audit events go.
@@ -344,23 +344,30 @@ impl<S: fmt::Debug> fmt::Debug for Audit<S> {
     }
 }
 
-/// What the audit record needs from the request.
+/// What the audit record needs from the request, kept as the request had it (shared, not
+/// copied) and turned into text only when a record is written.
 pub struct AuditHook {
     sink: Arc<dyn AuditSink>,
     refusals: Option<Arc<Refusals>>,
     method: Method,
-    path: String,
-    request_id: Option<String>,
-    client_request_id: Option<String>,
-    client: Option<String>,
+    uri: Uri,
+    facts: Arc<Facts>,
+    client_request_id: Option<Arc<str>>,
 }
 
 impl fmt::Debug for AuditHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditHook")
             .field("method", &self.method)
-            .field("path", &self.path)
+            .field("path", &self.uri.path())
             .finish_non_exhaustive()
+    }
+}
+
+impl AuditHook {
+    /// The record's target: the method and the path, without the query.
+    fn target(&self) -> String {
+        format!("{} {}", self.method, self.uri.path())
     }
 }
 
@@ -390,8 +397,8 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
                 action: reported.action.into_owned(),
                 outcome: reported.outcome.as_str(),
                 status: status.as_u16(),
-                target: format!("{} {}", self.method, self.path),
-                client: self.client,
+                target: self.target(),
+                client: self.facts.client().map(str::to_owned),
                 reason: reported.reason.map(Cow::into_owned),
                 actor: reported.actor,
                 fields: reported
@@ -406,12 +413,12 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
             }
             if fold == Fold::Record {
                 let mut event = kind.event();
-                if let Some(id) = self.request_id {
-                    event = event.request_id(id);
+                if let Some(id) = self.facts.request_id() {
+                    event = event.request_id(id.to_owned());
                 }
                 // Not part of the kind: a client could otherwise open a window per request.
                 if let Some(id) = self.client_request_id {
-                    event = event.field("client_request_id", id);
+                    event = event.field("client_request_id", id.to_string());
                 }
                 self.sink.record(event);
             }
@@ -419,7 +426,7 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
         }
         let mut event = Event::new(reported.action.into_owned())
             .outcome(reported.outcome)
-            .target(format!("{} {}", self.method, self.path))
+            .target(self.target())
             .field("status", status.as_u16());
         if let Some(reason) = reported.reason {
             event = event.field("reason", reason.into_owned());
@@ -430,14 +437,14 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
         if let Some(actor) = reported.actor {
             event = event.actor(actor);
         }
-        if let Some(client) = self.client {
-            event = event.client(client);
+        if let Some(client) = self.facts.client() {
+            event = event.client(client.to_owned());
         }
-        if let Some(id) = self.request_id {
-            event = event.request_id(id);
+        if let Some(id) = self.facts.request_id() {
+            event = event.request_id(id.to_owned());
         }
         if let Some(id) = self.client_request_id {
-            event = event.field("client_request_id", id);
+            event = event.field("client_request_id", id.to_string());
         }
         self.sink.record(event);
     }
@@ -455,15 +462,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let hook = AuditHook {
             sink: self.sink.clone(),
             refusals: self.refusals.clone(),
+            facts: facts(&mut request),
             method: request.method().clone(),
-            path: request.uri().path().to_owned(),
-            request_id: request_id(request.extensions(), request.headers()),
-            client_request_id: client_request_id(request.extensions()).map(str::to_owned),
-            client: client_addr(request.extensions()).map(|ip| ip.to_string()),
+            uri: request.uri().clone(),
+            client_request_id: request
+                .extensions()
+                .get::<ClientRequestId>()
+                .map(|id| Arc::clone(&id.0)),
         };
         ResponseFuture::new(self.inner.call(request), hook)
     }

@@ -14,11 +14,8 @@ use tower::Service;
 
 use crate::service::layer_service;
 use crate::{
-    Problem, ResponseBody, SecurityEvent,
-    client::Principal,
-    future::{BoxFuture, passed},
-    request_id::request_id,
-    telemetry,
+    Problem, ResponseBody, SecurityEvent, client::Principal, future::LayerFuture,
+    request_id::request_id, telemetry,
 };
 
 /// The tracing target of authentication and authorization failures.
@@ -64,6 +61,14 @@ pub trait TokenVerifier: Send + Sync + 'static {
 
     /// Verifies `token` (the credential after `Bearer `).
     fn verify(&self, token: &str) -> impl Future<Output = Result<Self::Claims, Rejection>> + Send;
+
+    /// Verifies `token` at once, when that needs no I/O, so that [`BearerLayer`] decides in
+    /// `call` without a boxed future; `None` (the default) means [`verify`](Self::verify) must
+    /// be awaited. When it returns `Some`, the result must be the one `verify` would give.
+    fn verify_now(&self, token: &str) -> Option<Result<Self::Claims, Rejection>> {
+        let _ = token;
+        None
+    }
 }
 
 /// Which paths need no token.
@@ -201,6 +206,19 @@ enum Credential<'a> {
     Token(&'a str),
 }
 
+/// The bytes of RFC 6750's b64token (section 2.1), apart from the trailing `=`.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
+
 fn credential(headers: &http::HeaderMap) -> Credential<'_> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -209,23 +227,22 @@ fn credential(headers: &http::HeaderMap) -> Credential<'_> {
     if values.next().is_some() {
         return Credential::Malformed;
     }
-    let Ok(text) = value.to_str() else {
+    let bytes = value.as_bytes();
+    let Some(space) = bytes.iter().position(|&b| b == b' ') else {
         return Credential::Malformed;
     };
-    let Some((scheme, token)) = text.split_once(' ') else {
+    let (scheme, rest) = bytes.split_at(space);
+    let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+    let token = &rest[start..];
+    let end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    // One or more b64token characters, then optional `=`; all ASCII, so the token is text.
+    let b64token = end > 0 && token[..end].iter().all(|&b| B64TOKEN[usize::from(b)]);
+    if !scheme.eq_ignore_ascii_case(b"bearer") || !b64token {
         return Credential::Malformed;
-    };
-    let token = token.trim_start_matches(' ');
-    // RFC 6750 section 2.1: b64token, one or more of these characters, then optional `=`.
-    let body = token.trim_end_matches('=');
-    let b64token = !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        });
-    if scheme.eq_ignore_ascii_case("bearer") && b64token {
-        Credential::Token(token)
-    } else {
-        Credential::Malformed
+    }
+    match std::str::from_utf8(token) {
+        Ok(token) => Credential::Token(token),
+        Err(_) => Credential::Malformed,
     }
 }
 
@@ -248,6 +265,32 @@ fn refuse<B>(
     response
 }
 
+/// Puts verified claims, and the subject as a [`Principal`], in the request's extensions.
+fn admit<C: Authorized + Clone + Send + Sync + 'static, B>(request: &mut Request<B>, claims: C) {
+    if let Some(subject) = claims.subject() {
+        request
+            .extensions_mut()
+            .insert(Principal(Arc::from(subject)));
+    }
+    request.extensions_mut().insert(claims);
+}
+
+/// Logs a token the verifier refused and answers 401.
+fn rejected<B>(
+    challenge: HeaderValue,
+    id: Option<String>,
+    rejection: &Rejection,
+) -> Response<ResponseBody<B>> {
+    telemetry::refusal("bearer", telemetry::bearer_rejection(rejection.kind()));
+    tracing::warn!(
+        target: AUTH_TARGET,
+        request_id = id.as_deref().unwrap_or("-"),
+        kind = rejection.kind(),
+        "bearer token refused",
+    );
+    refuse(challenge, id, Some(rejection.kind()))
+}
+
 impl<S, V, ReqBody, ResBody> Service<Request<ReqBody>> for Bearer<S, V>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -259,64 +302,71 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = LayerFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        if self.layer.public.contains(request.uri().path()) {
+            return LayerFuture::passed(self.inner.call(request));
+        }
+        let token = match credential(request.headers()) {
+            Credential::Token(token) => token,
+            Credential::Missing => {
+                let id = request_id(request.extensions(), request.headers());
+                telemetry::refusal("bearer", "missing");
+                tracing::info!(target: AUTH_TARGET, request_id = id.as_deref().unwrap_or("-"), kind = "missing", "bearer token refused");
+                return LayerFuture::ready(refuse(self.layer.realm.clone(), id, Some("missing")));
+            }
+            Credential::Malformed => {
+                let id = request_id(request.extensions(), request.headers());
+                telemetry::refusal("bearer", "malformed");
+                tracing::warn!(target: AUTH_TARGET, request_id = id.as_deref().unwrap_or("-"), kind = "malformed", "bearer token refused");
+                return LayerFuture::ready(refuse(
+                    self.layer.challenge_invalid.clone(),
+                    id,
+                    Some("malformed"),
+                ));
+            }
+        };
+        // A verifier that needs no I/O decides here: no boxed future, no copy of the token.
+        match self.layer.verifier.verify_now(token) {
+            Some(Ok(claims)) => {
+                admit(&mut request, claims);
+                return LayerFuture::passed(self.inner.call(request));
+            }
+            Some(Err(rejection)) => {
+                let id = request_id(request.extensions(), request.headers());
+                return LayerFuture::ready(rejected(
+                    self.layer.challenge_invalid.clone(),
+                    id,
+                    &rejection,
+                ));
+            }
+            None => {}
+        }
+        let token = token.to_owned();
         // The service that was polled ready handles this request; a fresh clone takes its
         // place for the next one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if self.layer.public.contains(request.uri().path()) {
-            return passed(inner.call(request));
-        }
         let id = request_id(request.extensions(), request.headers());
-        let token = match credential(request.headers()) {
-            Credential::Token(token) => token.to_owned(),
-            Credential::Missing => {
-                telemetry::refusal("bearer", "missing");
-                tracing::info!(target: AUTH_TARGET, request_id = id.as_deref().unwrap_or("-"), kind = "missing", "bearer token refused");
-                let response = refuse(self.layer.realm.clone(), id, Some("missing"));
-                return Box::pin(async move { Ok(response) });
-            }
-            Credential::Malformed => {
-                telemetry::refusal("bearer", "malformed");
-                tracing::warn!(target: AUTH_TARGET, request_id = id.as_deref().unwrap_or("-"), kind = "malformed", "bearer token refused");
-                let response = refuse(self.layer.challenge_invalid.clone(), id, Some("malformed"));
-                return Box::pin(async move { Ok(response) });
-            }
-        };
         let verifier = self.layer.verifier.clone();
         let challenge = self.layer.challenge_invalid.clone();
-        Box::pin(async move {
+        LayerFuture::boxed(Box::pin(async move {
             match verifier.verify(&token).await {
                 Ok(claims) => {
-                    if let Some(subject) = claims.subject() {
-                        request
-                            .extensions_mut()
-                            .insert(Principal(Arc::from(subject)));
-                    }
-                    request.extensions_mut().insert(claims);
+                    admit(&mut request, claims);
                     inner
                         .call(request)
                         .await
                         .map(|r| r.map(ResponseBody::inner))
                 }
-                Err(rejection) => {
-                    telemetry::refusal("bearer", telemetry::bearer_rejection(rejection.kind()));
-                    tracing::warn!(
-                        target: AUTH_TARGET,
-                        request_id = id.as_deref().unwrap_or("-"),
-                        kind = rejection.kind(),
-                        "bearer token refused",
-                    );
-                    Ok(refuse(challenge, id, Some(rejection.kind())))
-                }
+                Err(rejection) => Ok(rejected(challenge, id, &rejection)),
             }
-        })
+        }))
     }
 }
 
@@ -438,14 +488,13 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = LayerFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let id = request_id(request.extensions(), request.headers());
         let verdict = match request.extensions().get::<C>() {
             None => Err((StatusCode::UNAUTHORIZED, "no_claims", None)),
             Some(claims) => self.layer.check(claims).map_err(|reason| {
@@ -457,8 +506,9 @@ where
             }),
         };
         match verdict {
-            Ok(()) => passed(self.inner.call(request)),
+            Ok(()) => LayerFuture::passed(self.inner.call(request)),
             Err((status, reason, subject)) => {
+                let id = request_id(request.extensions(), request.headers());
                 telemetry::refusal("require", reason);
                 tracing::warn!(
                     target: AUTH_TARGET,
@@ -481,8 +531,47 @@ where
                     event = event.actor(subject);
                 }
                 response.extensions_mut().insert(event);
-                Box::pin(async move { Ok(response) })
+                LayerFuture::ready(response)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check as first written, on the header's text: the byte-table version must agree.
+    fn reference(value: &HeaderValue) -> Option<String> {
+        let text = value.to_str().ok()?;
+        let (scheme, token) = text.split_once(' ')?;
+        let token = token.trim_start_matches(' ');
+        let body = token.trim_end_matches('=');
+        let b64token = !body.is_empty()
+            && body.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+            });
+        (scheme.eq_ignore_ascii_case("bearer") && b64token).then(|| token.to_owned())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_authorization_syntax_check_agrees_with_its_text_form(
+            scheme in "(Bearer|bearer|BEARER|Basic|Bear|)",
+            spaces in " {0,3}",
+            token in "[A-Za-z0-9._~+/= \\t\u{80}-\u{ff}-]{0,12}",
+        ) {
+            let Ok(value) = HeaderValue::from_bytes(format!("{scheme}{spaces}{token}").as_bytes()) else {
+                return Ok(());
+            };
+            let mut headers = http::HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.clone());
+            let got = match credential(&headers) {
+                Credential::Token(token) => Some(token.to_owned()),
+                Credential::Malformed => None,
+                Credential::Missing => unreachable!("a header was sent"),
+            };
+            proptest::prop_assert_eq!(got, reference(&value));
         }
     }
 }

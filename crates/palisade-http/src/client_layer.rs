@@ -24,7 +24,7 @@ pub trait ResolveClient: Send + Sync + 'static {
     /// The key a client's requests are counted under: the address itself by default; an
     /// IPv6 prefix (a subscriber's whole block) for palisade-ratelimit's resolver.
     fn key(&self, client: IpAddr) -> String {
-        client.to_string()
+        crate::client::ip_text(client)
     }
 
     /// Whether `peer` is a proxy whose forwarding headers are believed; `false` by default.

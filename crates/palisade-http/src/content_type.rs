@@ -7,12 +7,7 @@ use http_body::Body;
 use tower::Service;
 
 use crate::service::layer_service;
-use crate::{
-    Problem, ResponseBody,
-    future::{BoxFuture, passed},
-    request_id::request_id,
-    telemetry,
-};
+use crate::{Problem, ResponseBody, future::LayerFuture, request_id::request_id, telemetry};
 
 /// The tracing target of refused content types.
 pub const CONTENT_TYPE_TARGET: &str = "palisade_http::content_type";
@@ -147,7 +142,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = LayerFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -159,7 +154,7 @@ where
             .layer
             .allows(request.method(), request.headers(), empty)
         {
-            return passed(self.inner.call(request));
+            return LayerFuture::passed(self.inner.call(request));
         }
         telemetry::refusal("content_type", "not_json");
         let id = request_id(request.extensions(), request.headers());
@@ -176,6 +171,6 @@ where
             problem = problem.with_request_id(id);
         }
         let response = problem.into_response();
-        Box::pin(async move { Ok(response) })
+        LayerFuture::ready(response)
     }
 }

@@ -16,7 +16,7 @@ use crate::service::layer_service;
 use crate::{
     Problem, ResponseBody, SecurityEvent,
     cookie::{CookieValue, cookie},
-    future::{BoxFuture, passed},
+    future::LayerFuture,
     request_id::request_id,
     telemetry,
 };
@@ -151,7 +151,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = LayerFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -159,7 +159,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         match self.layer.decide(request.method(), request.headers()) {
-            Ok(()) => passed(self.inner.call(request)),
+            Ok(()) => LayerFuture::passed(self.inner.call(request)),
             Err(reason) => {
                 telemetry::refusal("csrf", telemetry::csrf_reason(&reason));
                 let id = request_id(request.extensions(), request.headers());
@@ -177,7 +177,7 @@ where
                 response
                     .extensions_mut()
                     .insert(SecurityEvent::new("csrf", Outcome::Denied).reason(reason));
-                Box::pin(async move { Ok(response) })
+                LayerFuture::ready(response)
             }
         }
     }

@@ -3,18 +3,26 @@
 
 use std::{
     fmt,
-    task::{Context, Poll},
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll, ready},
 };
 
 use bytes::{Bytes, BytesMut};
-use http::{Request, Response, StatusCode, header};
+use http::{Method, Request, Response, StatusCode, Uri, header};
 use http_body::Body;
 use http_body_util::BodyExt;
 use palisade_redact::Redactor;
 use tower::{BoxError, Service};
 
 use crate::service::layer_service;
-use crate::{Problem, ResponseBody, future::BoxFuture, request_id::request_id, telemetry};
+use crate::{
+    Problem, ResponseBody,
+    facts::{Facts, facts},
+    future::BoxFuture,
+    telemetry,
+};
 
 /// The tracing target of the events that carry the hidden detail.
 pub const ERROR_TARGET: &str = "palisade_http::error";
@@ -98,62 +106,156 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = SanitizeFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let id = request_id(request.extensions(), request.headers());
-        let method = request.method().clone();
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), ToString::to_string);
-        let layer = self.layer.clone();
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let (status, detail, keep) = match future.await {
-                Ok(response) if response.status().is_server_error() => {
-                    let (parts, body) = response.into_parts();
-                    let detail = read_detail(body, layer.max_detail).await;
-                    telemetry::server_error("response");
-                    (parts.status, detail, Some(parts))
-                }
-                Ok(response) => return Ok(response.map(ResponseBody::inner)),
-                Err(error) => {
-                    telemetry::server_error("error");
-                    let error: BoxError = error.into();
-                    (StatusCode::INTERNAL_SERVER_ERROR, error.to_string(), None)
-                }
-            };
-            let redactor = &layer.redactor;
-            tracing::error!(
-                target: ERROR_TARGET,
-                request_id = id.as_deref().unwrap_or("-"),
-                method = %method,
-                path = %redactor.redact_url(&path),
-                status = status.as_u16(),
-                detail = %redactor.redact(&detail),
-                "server error hidden from the client",
-            );
-            let mut problem = Problem::new(status).with_detail(GENERIC_DETAIL);
-            if let Some(id) = id {
-                problem = problem.with_request_id(id);
-            }
-            let mut response = problem.into_response();
-            if let Some(parts) = keep {
-                if let Some(retry) = parts.headers.get(header::RETRY_AFTER) {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, retry.clone());
-                }
-                *response.extensions_mut() = parts.extensions;
-            }
-            Ok(response)
-        })
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let hidden = Hidden {
+            facts: facts(&mut request),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            layer: self.layer.clone(),
+        };
+        SanitizeFuture {
+            state: Sanitizing::Waiting {
+                future: self.inner.call(request),
+                hidden: Some(hidden),
+            },
+        }
     }
+}
+
+/// What a hidden server error is logged with.
+struct Hidden {
+    facts: Arc<Facts>,
+    method: Method,
+    uri: Uri,
+    layer: SanitizeErrorsLayer,
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`SanitizeErrors`]: the inner service's response, passed on as it is
+    /// unless it is a server error or a failure, which is then replaced (its body read for the
+    /// log in a boxed future: only that path allocates one).
+    pub struct SanitizeFuture<F, B, E> {
+        #[pin]
+        state: Sanitizing<F, B, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = SanitizingProj]
+    enum Sanitizing<F, B, E> {
+        Waiting {
+            #[pin]
+            future: F,
+            hidden: Option<Hidden>,
+        },
+        Hiding {
+            future: BoxFuture<Result<Response<ResponseBody<B>>, E>>,
+        },
+    }
+}
+
+impl<F, B, E> fmt::Debug for SanitizeFuture<F, B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            Sanitizing::Waiting { .. } => "waiting",
+            Sanitizing::Hiding { .. } => "hiding",
+        };
+        f.debug_struct("SanitizeFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<F, B, E> Future for SanitizeFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError> + Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: fmt::Display,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let hiding = match this.state.as_mut().project() {
+                SanitizingProj::Waiting { future, hidden } => {
+                    let result = ready!(future.poll(cx));
+                    if let Ok(response) = &result
+                        && !response.status().is_server_error()
+                    {
+                        return Poll::Ready(result.map(|r| r.map(ResponseBody::inner)));
+                    }
+                    let hidden = hidden
+                        .take()
+                        .expect("the state leaves Waiting as soon as `hidden` is taken");
+                    Box::pin(hide(result, hidden))
+                }
+                SanitizingProj::Hiding { future } => return future.as_mut().poll(cx),
+            };
+            this.state.set(Sanitizing::Hiding { future: hiding });
+        }
+    }
+}
+
+/// Replaces a server error or a failure with a generic problem, logging what it hid.
+async fn hide<B, E>(
+    result: Result<Response<B>, E>,
+    hidden: Hidden,
+) -> Result<Response<ResponseBody<B>>, E>
+where
+    E: Into<BoxError>,
+    B: Body<Data = Bytes>,
+    B::Error: fmt::Display,
+{
+    let (status, detail, keep) = match result {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let detail = read_detail(body, hidden.layer.max_detail).await;
+            telemetry::server_error("response");
+            (parts.status, detail, Some(parts))
+        }
+        Err(error) => {
+            telemetry::server_error("error");
+            let error: BoxError = error.into();
+            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string(), None)
+        }
+    };
+    let redactor = &hidden.layer.redactor;
+    let id = hidden.facts.request_id();
+    let path = hidden
+        .uri
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    tracing::error!(
+        target: ERROR_TARGET,
+        request_id = id.unwrap_or("-"),
+        method = %hidden.method,
+        path = %redactor.redact_url(path),
+        status = status.as_u16(),
+        detail = %redactor.redact(&detail),
+        "server error hidden from the client",
+    );
+    let mut problem = Problem::new(status).with_detail(GENERIC_DETAIL);
+    if let Some(id) = id {
+        problem = problem.with_request_id(id);
+    }
+    let mut response = problem.into_response();
+    if let Some(parts) = keep {
+        if let Some(retry) = parts.headers.get(header::RETRY_AFTER) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry.clone());
+        }
+        *response.extensions_mut() = parts.extensions;
+    }
+    Ok(response)
 }
 
 /// The body as text, if its size is known and at most `max`; a note otherwise.

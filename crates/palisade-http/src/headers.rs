@@ -259,8 +259,10 @@ impl SecurityHeaders {
             .map(|value| (header::STRICT_TRANSPORT_SECURITY, value));
         headers.reserve(self.fixed.len() + 1);
         for (name, value) in self.fixed.iter().cloned().chain(hsts) {
-            if self.overwrite || !headers.contains_key(&name) {
+            if self.overwrite {
                 headers.insert(name, value);
+            } else if let header::Entry::Vacant(entry) = headers.entry(name) {
+                entry.insert(value);
             }
         }
     }

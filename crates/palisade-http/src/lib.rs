@@ -12,6 +12,7 @@ mod content_type;
 mod cookie;
 mod csrf;
 mod errors;
+mod facts;
 pub mod future;
 mod headers;
 mod log;

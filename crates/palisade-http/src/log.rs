@@ -2,19 +2,20 @@
 
 use std::{
     fmt,
+    sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
 
-use http::{HeaderMap, Method, Request, Response};
+use http::{HeaderMap, Method, Request, Response, Uri};
 use palisade_redact::Redactor;
 use tower::Service;
 
 use crate::service::layer_service;
 use crate::{
-    client::client_addr,
+    facts::{Facts, facts},
     future::{OnResult, ResponseFuture},
-    request_id::{client_request_id, request_id},
+    request_id::ClientRequestId,
 };
 
 /// The tracing target of request log events.
@@ -78,31 +79,45 @@ layer_service! {
     pub struct RequestLog<S> of RequestLogLayer;
 }
 
-/// What is logged once the response is ready.
-#[derive(Debug)]
+/// What is logged once the response is ready: the request's parts are kept as they are (shared,
+/// not copied) and formatted only then.
 pub struct LogLine {
     start: Instant,
     method: Method,
-    path: String,
-    request_id: Option<String>,
-    client_request_id: Option<String>,
-    client: Option<String>,
+    uri: Uri,
+    redactor: Redactor,
+    facts: Arc<Facts>,
+    client_request_id: Option<Arc<str>>,
     headers: Option<HeaderMap>,
+}
+
+impl fmt::Debug for LogLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogLine")
+            .field("method", &self.method)
+            .field("request_id", &self.facts.request_id())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<B, E> OnResult<Response<B>, E> for LogLine {
     fn on_result(self, result: &mut Result<Response<B>, E>) {
         let latency_us = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let request_id = self.request_id.as_deref().unwrap_or("-");
+        let path = self
+            .uri
+            .path_and_query()
+            .map_or("/", http::uri::PathAndQuery::as_str);
+        let path = self.redactor.redact_url(path);
+        let request_id = self.facts.request_id().unwrap_or("-");
         let client_request_id = self.client_request_id.as_deref().unwrap_or("-");
-        let client = self.client.as_deref().unwrap_or("-");
+        let client = self.facts.client().unwrap_or("-");
         let headers = self.headers.as_ref().map(|h| format!("{h:?}"));
         let headers = headers.as_deref().unwrap_or("-");
         match result {
             Ok(response) if response.status().is_server_error() => tracing::error!(
                 target: REQUEST_TARGET,
                 method = %self.method,
-                path = %self.path,
+                path = %path,
                 status = response.status().as_u16(),
                 latency_us,
                 request_id,
@@ -114,7 +129,7 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
             Ok(response) => tracing::info!(
                 target: REQUEST_TARGET,
                 method = %self.method,
-                path = %self.path,
+                path = %path,
                 status = response.status().as_u16(),
                 latency_us,
                 request_id,
@@ -126,7 +141,7 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
             Err(_) => tracing::error!(
                 target: REQUEST_TARGET,
                 method = %self.method,
-                path = %self.path,
+                path = %path,
                 status = "error",
                 latency_us,
                 request_id,
@@ -151,19 +166,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let redactor = &self.layer.redactor;
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str);
         let line = LogLine {
             start: Instant::now(),
+            facts: facts(&mut request),
             method: request.method().clone(),
-            path: redactor.redact_url(path).into_owned(),
-            request_id: request_id(request.extensions(), request.headers()),
-            client_request_id: client_request_id(request.extensions()).map(str::to_owned),
-            client: client_addr(request.extensions()).map(|ip| ip.to_string()),
+            uri: request.uri().clone(),
+            redactor: redactor.clone(),
+            client_request_id: request
+                .extensions()
+                .get::<ClientRequestId>()
+                .map(|id| Arc::clone(&id.0)),
             headers: self
                 .layer
                 .headers

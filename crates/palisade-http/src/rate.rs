@@ -18,7 +18,7 @@ use crate::service::layer_service;
 use crate::{
     Problem, ResponseBody, SecurityEvent,
     client::{ClientIp, ClientKey, Principal},
-    future::{BoxFuture, passed},
+    future::{LayerFuture, OnResult},
     request_id::request_id,
     telemetry,
 };
@@ -30,7 +30,7 @@ pub const RATE_TARGET: &str = "palisade_http::ratelimit";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     allowed: bool,
-    fields: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) fields: Vec<(HeaderName, HeaderValue)>,
     retry_after: Option<Duration>,
 }
 
@@ -66,6 +66,15 @@ impl Verdict {
 pub trait RateLimiter: Send + Sync + 'static {
     /// The decision for `key`.
     fn check(&self, key: &str) -> impl Future<Output = Verdict> + Send;
+
+    /// The decision for `key` at once, when it needs no I/O, so that [`RateLimitLayer`]
+    /// decides in `call` without a boxed future; `None` (the default) means
+    /// [`check`](Self::check) must be awaited. When it returns `Some`, it has counted the
+    /// request exactly as `check` would have.
+    fn check_now(&self, key: &str) -> Option<Verdict> {
+        let _ = key;
+        None
+    }
 }
 
 /// What a request is counted against.
@@ -165,24 +174,87 @@ enum Key {
     Unknown,
 }
 
+/// `prefix` then `name`, in one allocation of the right size.
+fn prefixed(prefix: &str, name: &str) -> String {
+    let mut key = String::with_capacity(prefix.len() + name.len());
+    key.push_str(prefix);
+    key.push_str(name);
+    key
+}
+
 fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Key {
     if key_by != KeyBy::Client
         && let Some(user) = extensions.get::<Principal>()
     {
-        return Key::Counted(format!("user:{}", user.0));
+        return Key::Counted(prefixed("user:", &user.0));
     }
     if key_by == KeyBy::User {
         return Key::Uncounted;
     }
     extensions
         .get::<ClientKey>()
-        .map(|key| format!("ip:{}", key.0))
+        .map(|key| prefixed("ip:", &key.0))
         .or_else(|| {
             extensions
                 .get::<ClientIp>()
                 .map(|ip| format!("ip:{}", ip.0))
         })
         .map_or(Key::Unknown, Key::Counted)
+}
+
+/// Appends an allowed verdict's fields to the inner service's response.
+#[derive(Debug)]
+pub struct AppendFields(Vec<(HeaderName, HeaderValue)>);
+
+impl<B, E> OnResult<Response<B>, E> for AppendFields {
+    fn on_result(self, result: &mut Result<Response<B>, E>) {
+        if let Ok(response) = result {
+            let headers = response.headers_mut();
+            // Appended, not replaced: with a limit per client and one per user, both
+            // policies are reported (field lines of one list, RFC 9110 section 5.3).
+            for (name, value) in self.0 {
+                headers.append(name, value);
+            }
+        }
+    }
+}
+
+/// The 429 answer to a refused verdict.
+fn refused<B, L>(
+    layer: &RateLimitLayer<L>,
+    key: &str,
+    verdict: Verdict,
+    id: Option<String>,
+) -> Response<ResponseBody<B>> {
+    let retry = verdict.retry_after.unwrap_or(Duration::from_secs(1));
+    // Whole seconds, rounded up, and at least 1: `Retry-After: 0` invites a retry that is
+    // refused again.
+    let secs = (retry.as_secs() + u64::from(retry.subsec_nanos() > 0)).max(1);
+    telemetry::refusal("rate_limit", "exceeded");
+    tracing::warn!(
+        target: RATE_TARGET,
+        limit = %layer.name,
+        key = %key,
+        retry_after = secs,
+        request_id = id.as_deref().unwrap_or("-"),
+        "rate limit exceeded",
+    );
+    let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS)
+        .with_detail("Too many requests. Retry after the time in Retry-After.")
+        .with_header(header::RETRY_AFTER, HeaderValue::from(secs));
+    for (name, value) in verdict.fields {
+        problem = problem.with_header(name, value);
+    }
+    if let Some(id) = id {
+        problem = problem.with_request_id(id);
+    }
+    let mut response = problem.into_response();
+    let mut event = SecurityEvent::new("ratelimit", Outcome::Denied).reason(layer.name.clone());
+    if let Some(user) = key.strip_prefix("user:") {
+        event = event.actor(user.to_owned());
+    }
+    response.extensions_mut().insert(event);
+    response
 }
 
 impl<S, L, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, L>
@@ -196,25 +268,24 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = LayerFuture<S::Future, ResBody, S::Error, AppendFields>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let id = request_id(request.extensions(), request.headers());
-        let layer = self.layer.clone();
-        let key = match key_of(request.extensions(), layer.key_by) {
+        let key = match key_of(request.extensions(), self.layer.key_by) {
             Key::Counted(key) => key,
-            Key::Uncounted => return passed(inner.call(request)),
+            Key::Uncounted => {
+                return LayerFuture::with_hook(self.inner.call(request), AppendFields(Vec::new()));
+            }
             Key::Unknown => {
+                let id = request_id(request.extensions(), request.headers());
                 telemetry::refusal("rate_limit", "no_client_address");
                 tracing::error!(
                     target: RATE_TARGET,
-                    limit = %layer.name,
+                    limit = %self.layer.name,
                     request_id = id.as_deref().unwrap_or("-"),
                     "no client address for rate limiting: add ClientIpLayer and a peer address",
                 );
@@ -222,52 +293,32 @@ where
                 if let Some(id) = id {
                     problem = problem.with_request_id(id);
                 }
-                let response = problem.into_response();
-                return Box::pin(async move { Ok(response) });
+                return LayerFuture::ready(problem.into_response());
             }
         };
-        Box::pin(async move {
+        // A limiter that needs no I/O decides here, without a boxed future.
+        if let Some(verdict) = self.layer.limiter.check_now(&key) {
+            if verdict.allowed {
+                return LayerFuture::with_hook(
+                    self.inner.call(request),
+                    AppendFields(verdict.fields),
+                );
+            }
+            let id = request_id(request.extensions(), request.headers());
+            return LayerFuture::ready(refused(&self.layer, &key, verdict, id));
+        }
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let id = request_id(request.extensions(), request.headers());
+        let layer = self.layer.clone();
+        LayerFuture::boxed(Box::pin(async move {
             let verdict = layer.limiter.check(&key).await;
             if verdict.allowed {
-                let mut response = inner.call(request).await?.map(ResponseBody::inner);
-                let headers = response.headers_mut();
-                // Appended, not replaced: with a limit per client and one per user, both
-                // policies are reported (field lines of one list, RFC 9110 section 5.3).
-                for (name, value) in verdict.fields {
-                    headers.append(name, value);
-                }
-                return Ok(response);
+                let mut result = inner.call(request).await;
+                AppendFields(verdict.fields).on_result(&mut result);
+                return result.map(|r| r.map(ResponseBody::inner));
             }
-            let retry = verdict.retry_after.unwrap_or(Duration::from_secs(1));
-            // Whole seconds, rounded up, and at least 1: `Retry-After: 0` invites a retry
-            // that is refused again.
-            let secs = (retry.as_secs() + u64::from(retry.subsec_nanos() > 0)).max(1);
-            telemetry::refusal("rate_limit", "exceeded");
-            tracing::warn!(
-                target: RATE_TARGET,
-                limit = %layer.name,
-                key = %key,
-                retry_after = secs,
-                request_id = id.as_deref().unwrap_or("-"),
-                "rate limit exceeded",
-            );
-            let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS)
-                .with_detail("Too many requests. Retry after the time in Retry-After.")
-                .with_header(header::RETRY_AFTER, HeaderValue::from(secs));
-            for (name, value) in verdict.fields {
-                problem = problem.with_header(name, value);
-            }
-            if let Some(id) = id {
-                problem = problem.with_request_id(id);
-            }
-            let mut response = problem.into_response();
-            let mut event =
-                SecurityEvent::new("ratelimit", Outcome::Denied).reason(layer.name.clone());
-            if let Some(user) = key.strip_prefix("user:") {
-                event = event.actor(user.to_owned());
-            }
-            response.extensions_mut().insert(event);
-            Ok(response)
-        })
+            Ok(refused(&layer, &key, verdict, id))
+        }))
     }
 }

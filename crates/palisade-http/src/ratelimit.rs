@@ -2,14 +2,18 @@
 //! [`ClientIpLayer`](crate::ClientIpLayer).
 
 use std::{
-    fmt,
+    any::Any,
+    fmt::{self, Write as _},
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
     sync::Arc,
+    time::Duration,
 };
 
 use http::{HeaderMap, HeaderName, HeaderValue, header};
-use palisade_ratelimit::{Limiter, Policy, client_ip::ClientIpResolver, headers::HeaderOptions};
+use palisade_ratelimit::{
+    Decision, Limiter, MemoryBackend, Policy, client_ip::ClientIpResolver, headers::HeaderOptions,
+};
 
 use crate::{client_layer::ResolveClient, rate::RateLimiter, rate::Verdict};
 
@@ -35,6 +39,38 @@ pub struct PolicyLimiter<L> {
     limiter: Arc<L>,
     policy: Policy,
     options: HeaderOptions,
+    /// `RateLimit-Policy` and the start of `RateLimit` (`"name";r=`), worked out once from
+    /// palisade-ratelimit's own formatting; `None` if the policy's fields are not valid
+    /// header values (then every answer takes the general path).
+    fixed: Option<(HeaderValue, String)>,
+}
+
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// The parts of an allowed answer's fields that depend on the policy only.
+fn fixed_fields(policy: &Policy) -> Option<(HeaderValue, String)> {
+    let probe = Decision {
+        allowed: true,
+        limit: policy.limit(),
+        remaining: 0,
+        reset: Duration::ZERO,
+        retry_after: None,
+    };
+    let fields =
+        palisade_ratelimit::headers::decision_fields(policy, &probe, HeaderOptions::default());
+    let field = |wanted: &str| {
+        fields
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(wanted))
+            .map(|(_, value)| value.as_str())
+    };
+    let policy_value = HeaderValue::from_str(field("RateLimit-Policy")?).ok()?;
+    // `"name";r=0;t=0`: everything before the remaining count is fixed.
+    let limit = field("RateLimit")?;
+    let prefix = limit.strip_suffix("0;t=0")?;
+    HeaderValue::from_str(limit).ok()?;
+    Some((policy_value, prefix.to_owned()))
 }
 
 impl<L> fmt::Debug for PolicyLimiter<L> {
@@ -51,6 +87,7 @@ impl<L: Limiter + 'static> PolicyLimiter<L> {
     pub fn new(limiter: Arc<L>, policy: Policy) -> Self {
         Self {
             limiter,
+            fixed: fixed_fields(&policy),
             policy,
             options: HeaderOptions::default(),
         }
@@ -64,14 +101,19 @@ impl<L: Limiter + 'static> PolicyLimiter<L> {
     }
 }
 
-impl<L: Limiter + 'static> RateLimiter for PolicyLimiter<L> {
-    async fn check(&self, key: &str) -> Verdict {
-        let decision = self
-            .limiter
-            .decide(key, &self.policy, NonZeroU32::MIN)
-            .await;
+impl<L> PolicyLimiter<L> {
+    /// The verdict and its fields for `decision`.
+    fn verdict(&self, decision: &Decision) -> Verdict {
+        if decision.allowed
+            && !self.options.legacy
+            && let Some((policy, prefix)) = &self.fixed
+            && let Some(limit) = limit_value(prefix, decision)
+        {
+            // The common answer: the same fields as below, without parsing names and values.
+            return Verdict::allow(vec![(RATELIMIT_POLICY, policy.clone()), (RATELIMIT, limit)]);
+        }
         let fields =
-            palisade_ratelimit::headers::decision_fields(&self.policy, &decision, self.options)
+            palisade_ratelimit::headers::decision_fields(&self.policy, decision, self.options)
                 .into_iter()
                 .filter_map(|(name, value)| {
                     let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
@@ -88,5 +130,87 @@ impl<L: Limiter + 'static> RateLimiter for PolicyLimiter<L> {
             // A cost over the burst can never pass: ask for the full reset.
             Verdict::deny(fields, decision.retry_after.unwrap_or(decision.reset))
         }
+    }
+}
+
+/// `RateLimit`'s value, `"name";r=<remaining>;t=<seconds to full reset, rounded up>`, as
+/// palisade-ratelimit writes it.
+fn limit_value(prefix: &str, decision: &Decision) -> Option<HeaderValue> {
+    let reset = decision.reset;
+    let secs = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
+    let mut value = String::with_capacity(prefix.len() + 24);
+    value.push_str(prefix);
+    let _ = write!(value, "{};t={secs}", decision.remaining);
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).ok()
+}
+
+impl<L: Limiter + 'static> RateLimiter for PolicyLimiter<L> {
+    async fn check(&self, key: &str) -> Verdict {
+        let decision = self
+            .limiter
+            .decide(key, &self.policy, NonZeroU32::MIN)
+            .await;
+        self.verdict(&decision)
+    }
+
+    /// palisade-ratelimit's in-process [`MemoryBackend`] decides without I/O: the same
+    /// decision its [`Limiter::decide`] returns, taken at once.
+    fn check_now(&self, key: &str) -> Option<Verdict> {
+        let memory = (&*self.limiter as &dyn Any).downcast_ref::<MemoryBackend>()?;
+        Some(self.verdict(&memory.check_n(key, &self.policy, NonZeroU32::MIN)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields of the general path, where palisade-ratelimit formats every value.
+    fn general(policy: &Policy, decision: &Decision) -> Vec<(HeaderName, HeaderValue)> {
+        let limiter = PolicyLimiter {
+            limiter: Arc::new(MemoryBackend::default()),
+            policy: policy.clone(),
+            options: HeaderOptions::default(),
+            fixed: None,
+        };
+        limiter.verdict(decision).fields
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn precomputed_fields_equal_palisade_ratelimit_formatting(
+            name in "[a-z][a-z0-9_-]{0,20}",
+            limit in 1u32..1_000_000,
+            period_ms in 1u64..100_000_000,
+            remaining in 0u32..1_000_000,
+            reset_ns in 0u64..200_000_000_000_000,
+        ) {
+            let policy = Policy::new(&name, limit, Duration::from_millis(period_ms)).unwrap();
+            let decision = Decision {
+                allowed: true,
+                limit,
+                remaining,
+                reset: Duration::from_nanos(reset_ns),
+                retry_after: None,
+            };
+            let limiter = PolicyLimiter::new(Arc::new(MemoryBackend::default()), policy.clone());
+            proptest::prop_assert!(limiter.fixed.is_some());
+            let fast = limiter.verdict(&decision);
+            proptest::prop_assert!(fast.is_allowed());
+            proptest::prop_assert_eq!(fast.fields, general(&policy, &decision));
+        }
+    }
+
+    #[test]
+    fn the_in_process_backend_decides_at_once_and_counts_as_check_does() {
+        let backend = Arc::new(MemoryBackend::default());
+        let policy = Policy::new("two", 2, Duration::from_secs(60)).unwrap();
+        let limiter = PolicyLimiter::new(backend, policy);
+        let first = limiter.check_now("ip:192.0.2.1").expect("in process");
+        assert!(first.is_allowed());
+        let second = limiter.check_now("ip:192.0.2.1").expect("in process");
+        assert!(second.is_allowed());
+        let third = limiter.check_now("ip:192.0.2.1").expect("in process");
+        assert!(!third.is_allowed(), "the third request of two is refused");
     }
 }

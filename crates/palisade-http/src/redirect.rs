@@ -10,12 +10,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header, uri::Auth
 use tower::Service;
 
 use crate::service::layer_service;
-use crate::{
-    ResponseBody,
-    future::{BoxFuture, passed},
-    headers::arrived_over_https,
-    telemetry,
-};
+use crate::{ResponseBody, future::LayerFuture, headers::arrived_over_https, telemetry};
 
 /// Answers every request that did not arrive over HTTPS with a redirect to the same path and
 /// query on `https://` and the configured host: `301 Moved Permanently` for `GET` and `HEAD`,
@@ -94,7 +89,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = LayerFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -109,7 +104,7 @@ where
         let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS)
             || (via_trusted_proxy && arrived_over_https(uri, request.headers()));
         if https || self.layer.exempt.iter().any(|p| p == uri.path()) {
-            return passed(self.inner.call(request));
+            return LayerFuture::passed(self.inner.call(request));
         }
         telemetry::refusal("https_redirect", "plain_http");
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -129,6 +124,6 @@ where
             // Unreachable with a valid authority and a parsed path; refuse rather than guess.
             None => *response.status_mut() = StatusCode::BAD_REQUEST,
         }
-        Box::pin(async move { Ok(response) })
+        LayerFuture::ready(response)
     }
 }

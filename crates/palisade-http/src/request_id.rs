@@ -22,11 +22,20 @@ const MAX_LEN: usize = 128;
 /// `x-request-id` header. Only ids of 1 to 128 characters from `[A-Za-z0-9._:-]` are returned,
 /// because a client can choose the header and the id is copied into logs and responses.
 pub fn request_id(extensions: &Extensions, headers: &HeaderMap) -> Option<String> {
-    let value = extensions
+    let value = checked_value(raw_request_id(extensions, headers)?)?;
+    // Checked: ASCII only.
+    value.to_str().ok().map(str::to_owned)
+}
+
+/// The id as the request carries it, before any check.
+pub(crate) fn raw_request_id<'a>(
+    extensions: &'a Extensions,
+    headers: &'a HeaderMap,
+) -> Option<&'a HeaderValue> {
+    extensions
         .get::<RequestId>()
         .map(RequestId::header_value)
-        .or_else(|| headers.get(REQUEST_ID_HEADER))?;
-    checked(value)
+        .or_else(|| headers.get(REQUEST_ID_HEADER))
 }
 
 /// Longest client request id kept.
@@ -117,14 +126,15 @@ where
     }
 }
 
-fn checked(value: &HeaderValue) -> Option<String> {
+/// `value` if it is an id worth copying: 1 to 128 characters from `[A-Za-z0-9._:-]`.
+pub(crate) fn checked_value(value: &HeaderValue) -> Option<&HeaderValue> {
     let bytes = value.as_bytes();
     let ok = !bytes.is_empty()
         && bytes.len() <= MAX_LEN
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-    ok.then(|| String::from_utf8_lossy(bytes).into_owned())
+    ok.then_some(value)
 }
 
 #[cfg(test)]

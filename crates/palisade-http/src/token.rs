@@ -1,7 +1,7 @@
 //! palisade-token behind [`BearerLayer`](crate::BearerLayer) and
 //! [`CsrfLayer`](crate::CsrfLayer).
 
-use std::{borrow::Cow, fmt, future::Future, marker::PhantomData};
+use std::{any::Any, borrow::Cow, fmt, future::Future, marker::PhantomData};
 
 use http::{HeaderMap, Method, header};
 use palisade_token::{
@@ -128,12 +128,24 @@ where
     type Claims = Claims<T>;
 
     async fn verify(&self, token: &str) -> Result<Claims<T>, Rejection> {
-        let claims = self
-            .verifier
-            .verify::<T>(token)
-            .map_err(|e| Rejection::new(e.kind().as_str()))?;
+        let claims = self.signed(token)?;
         self.revocation.check(&claims).await?;
         Ok(claims)
+    }
+
+    /// Without a revocation list, verifying is the signature and the claims only, in memory.
+    fn verify_now(&self, token: &str) -> Option<Result<Claims<T>, Rejection>> {
+        let in_memory = (&self.revocation as &dyn Any).is::<NoRevocation>();
+        in_memory.then(|| self.signed(token))
+    }
+}
+
+impl<T: DeserializeOwned, R> JwtVerifier<T, R> {
+    /// The claims if the signature and the registered claims check out.
+    fn signed(&self, token: &str) -> Result<Claims<T>, Rejection> {
+        self.verifier
+            .verify::<T>(token)
+            .map_err(|e| Rejection::new(e.kind().as_str()))
     }
 }
 

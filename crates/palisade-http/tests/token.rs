@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{Extension, Router, body::Body, routing::get};
 use common::{Capture, body_text};
 use http::{Method, Request, StatusCode, header};
-use palisade_http::{BearerLayer, CsrfLayer, JwtVerifier, RequireLayer, TokenCsrf};
+use palisade_http::{BearerLayer, CsrfLayer, JwtVerifier, RequireLayer, TokenCsrf, TokenVerifier};
 use palisade_token::{
     clock::ManualClock,
     csrf::{CsrfTokens, OriginPolicy},
@@ -58,7 +58,7 @@ fn tokens() -> Tokens {
 
 type Jwt = Claims;
 
-fn app<V: palisade_http::TokenVerifier<Claims = Jwt>>(verifier: V) -> Router {
+fn app<V: TokenVerifier<Claims = Jwt>>(verifier: V) -> Router {
     let orders = Router::new()
         .route(
             "/orders",
@@ -175,6 +175,30 @@ async fn revocation_list_is_consulted() {
     list.revoke_claims(&claims).await.unwrap();
     let verifier = JwtVerifier::new(t.verifier).revocation(list);
     refused_as(app(verifier), &token, "revoked").await;
+}
+
+#[tokio::test]
+async fn only_a_verifier_without_revocation_list_decides_without_awaiting() {
+    let t = tokens();
+    let token = t.issuer.issue(Claims::empty().subject("alice")).unwrap();
+    let in_memory = JwtVerifier::new(t.verifier);
+    let now = in_memory
+        .verify_now(&token)
+        .expect("no I/O without a revocation list");
+    assert_eq!(now.unwrap().sub.as_deref(), Some("alice"));
+    let awaited = in_memory.verify(&token).await.unwrap();
+    assert_eq!(awaited.sub.as_deref(), Some("alice"));
+    assert_eq!(
+        in_memory.verify_now("not.a.token").map(|r| r.is_err()),
+        Some(true),
+        "a refusal is decided at once too"
+    );
+    let list = RevocationList::new(MemoryStore::new()).clock(t.clock.clone());
+    let listed = JwtVerifier::new(tokens().verifier).revocation(list);
+    assert!(
+        listed.verify_now(&token).is_none(),
+        "a revocation list is consulted by awaiting"
+    );
 }
 
 #[tokio::test]
