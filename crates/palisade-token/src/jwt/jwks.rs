@@ -148,6 +148,7 @@ pub(crate) fn import(document: &str) -> Result<Imported, ConfigError> {
             kid,
             key: std::sync::Arc::new(decoding),
             jwk: Some(public),
+            hmac: None,
         });
     }
     Ok(Imported { keys })

@@ -157,6 +157,7 @@ impl SigningKey {
                 kid: None,
                 key: Arc::new(decoding),
                 jwk: Some(public),
+                hmac: None,
             },
         })
     }
@@ -312,6 +313,9 @@ pub struct VerifyingKey {
     pub(crate) key: Arc<DecodingKey>,
     /// The public JWK, for JWKS export; `None` for HMAC secrets, which are never exported.
     pub(crate) jwk: Option<Jwk>,
+    /// For HMAC secrets, AWS-LC's key with its inner and outer pads already hashed, so a
+    /// verification does not key a fresh HMAC (as `jsonwebtoken`'s verifier does per call).
+    pub(crate) hmac: Option<Arc<hmac::Key>>,
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -351,6 +355,10 @@ impl VerifyingKey {
             kid: None,
             key: Arc::new(DecodingKey::from_secret(secret.expose_secret())),
             jwk: None,
+            hmac: Some(Arc::new(hmac::Key::new(
+                hmac_alg(alg),
+                secret.expose_secret(),
+            ))),
         })
     }
 
@@ -404,6 +412,7 @@ impl VerifyingKey {
             kid: None,
             key: Arc::new(key),
             jwk: Some(jwk),
+            hmac: None,
         })
     }
 
@@ -429,8 +438,12 @@ impl VerifyingKey {
     }
 
     /// Verifies the decoded `signature` over `message` with AWS-LC, using this key's algorithm.
+    /// An HMAC tag is compared in constant time by AWS-LC's `hmac::verify`.
     pub(crate) fn verify(&self, signature: &Vec<u8>, message: &[u8]) -> bool {
-        super::backend::verify(signature, message, &self.key, self.alg)
+        match &self.hmac {
+            Some(key) => hmac::verify(key, message, signature).is_ok(),
+            None => super::backend::verify(signature, message, &self.key, self.alg),
+        }
     }
 }
 
@@ -440,6 +453,37 @@ mod tests {
 
     /// Compiles only while the value zeroizes itself on drop.
     fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+
+    /// The pre-keyed HMAC path accepts exactly what `jsonwebtoken`'s AWS-LC verifier accepts:
+    /// the right tag, and no tag with a bit flipped, cut short or grown, for each HMAC size.
+    #[test]
+    fn pre_keyed_hmac_verification_agrees_with_jsonwebtokens_verifier() {
+        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+            let secret = vec![0x5c; alg.min_secret_len()];
+            let signing = SigningKey::hmac(alg, &secret).unwrap();
+            let verifying = VerifyingKey::hmac(alg, &secret).unwrap();
+            assert!(verifying.hmac.is_some());
+            for message in [&b""[..], b"e30.e30", &[0xa7; 300]] {
+                let tag = signing.sign(message).unwrap();
+                let mut candidates = vec![tag.clone(), tag[..tag.len() - 1].to_vec()];
+                let mut longer = tag.clone();
+                longer.push(0);
+                candidates.push(longer);
+                for bit in [0, 7, tag.len() * 8 - 1] {
+                    let mut flipped = tag.clone();
+                    flipped[bit / 8] ^= 1 << (bit % 8);
+                    candidates.push(flipped);
+                }
+                for (i, candidate) in candidates.iter().enumerate() {
+                    let ours = verifying.verify(candidate, message);
+                    let theirs =
+                        super::super::backend::verify(candidate, message, &verifying.key, alg);
+                    assert_eq!(ours, theirs, "{alg:?} candidate {i}");
+                    assert_eq!(ours, i == 0, "{alg:?} candidate {i}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn verifying_keys_hold_their_secret_in_a_buffer_zeroized_on_drop() {
