@@ -337,9 +337,15 @@ pub(crate) struct RedactArgs {
     #[arg(long)]
     pub(crate) json: bool,
     /// Also apply the rules of a gitleaks configuration file (TOML): each rule's regex,
-    /// secret group, entropy, keywords and allow-lists, beside the built-in detectors.
+    /// secret group, entropy, keywords, path and allow-lists, and the base it extends
+    /// (`[extend] path`), beside the built-in detectors.
     #[arg(long, value_name = "FILE")]
     pub(crate) rules: Option<PathBuf>,
+    /// Files to redact, one after another, to standard output; standard input when none is
+    /// given. Each file's path is what the rules' `path` and allow-list `paths` are matched
+    /// against; standard input has no path, so those never match it.
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

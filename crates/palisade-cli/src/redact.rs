@@ -111,21 +111,43 @@ pub(crate) fn run(args: &RedactArgs) -> CmdResult {
     };
     let redactor = match &args.rules {
         None => Redactor::new(),
-        Some(path) => {
-            let rules =
-                std::fs::read_to_string(path).map_err(|e| Failure::io("redact --rules", &e))?;
-            Redactor::builder()
-                .gitleaks_rules(&rules)
-                .and_then(palisade_redact::RedactorBuilder::build)
-                .map_err(Failure::usage)?
-        }
+        Some(path) => Redactor::builder()
+            .gitleaks_rules_file(path)
+            .and_then(palisade_redact::RedactorBuilder::build)
+            .map_err(Failure::usage)?,
     };
-    let stdout = io::stdout().lock();
-    match redact_with(redactor, io::stdin().lock(), BufWriter::new(stdout), mode) {
+    let mut stdout = BufWriter::new(io::stdout().lock());
+    let outcome = if args.files.is_empty() {
+        redact_with(redactor, io::stdin().lock(), &mut stdout, mode)
+    } else {
+        redact_files(&redactor, &args.files, &mut stdout, mode)
+    };
+    match outcome {
         Ok(()) => Ok(()),
         // The reader went away (`palisade redact < log | head`): nothing more can leak.
         Err(JsonStreamError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
         Err(JsonStreamError::Io(e)) => Err(Failure::io("redact", &e)),
         Err(e) => Err(Failure::usage(e)),
     }
+}
+
+/// Each file in turn, redacted for its own path. A file that cannot be opened is named by
+/// its position, never by what was typed: an argument may be a secret typed by mistake.
+fn redact_files(
+    redactor: &Redactor,
+    files: &[std::path::PathBuf],
+    mut output: impl Write,
+    mode: RedactMode,
+) -> Result<(), JsonStreamError> {
+    for (n, path) in files.iter().enumerate() {
+        let file = std::fs::File::open(path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("input file {} of {}: {e}", n + 1, files.len()),
+            )
+        })?;
+        let for_path = redactor.with_source_path(&path.to_string_lossy());
+        redact_with(for_path, file, &mut output, mode)?;
+    }
+    Ok(())
 }

@@ -248,6 +248,47 @@ fn redact_with_a_gitleaks_rule_file() {
 }
 
 #[test]
+fn redact_files_with_path_rules() {
+    let dir = Scratch::new("redact-files");
+    dir.file(
+        "base.toml",
+        b"[[rules]]\nid = \"acme\"\nregex = 'acme_[a-z0-9]{24}'\nkeywords = [\"acme_\"]\n\
+          [[rules.allowlists]]\npaths = ['fixtures']\n",
+    );
+    let rules = dir.file(
+        "team.toml",
+        b"[extend]\npath = \"base.toml\"\n\
+          [[rules]]\nid = \"env\"\nregex = 'envkey_[a-z0-9]{24}'\npath = '\\.env$'\n\
+          keywords = [\"envkey_\"]\n",
+    );
+    let line = b"acme_k3j9x2m8q7w1z5r4t6y0u2p8 envkey_k3j9x2m8q7w1z5r4t6y0u2p8 password=hunter2\n";
+    let app = dir.file("app.log", line);
+    let fixture = dir.file("fixtures.log", line);
+    let env = dir.file("prod.env", line);
+    // Each file with its own path, in order; the built-in detectors everywhere.
+    let r = run(&["redact", "--rules", &rules, &app, &fixture, &env], b"");
+    r.expect_code(0).never_shows(b"hunter2");
+    assert_eq!(
+        r.stdout_str(),
+        "[REDACTED] envkey_k3j9x2m8q7w1z5r4t6y0u2p8 password=[REDACTED]\n\
+         acme_k3j9x2m8q7w1z5r4t6y0u2p8 envkey_k3j9x2m8q7w1z5r4t6y0u2p8 password=[REDACTED]\n\
+         [REDACTED] [REDACTED] password=[REDACTED]\n"
+    );
+    // Standard input has no path: path allow-lists never match it, and a rule's `path`
+    // does not restrict it.
+    let r = run(&["redact", "--rules", &rules], line);
+    assert_eq!(
+        r.expect_code(0).stdout_str(),
+        "[REDACTED] [REDACTED] password=[REDACTED]\n"
+    );
+    // A file that cannot be read stops with exit 2, named by position, not by path.
+    let missing = dir.join("zqxmark.log");
+    let r = run(&["redact", &app, &missing], b"");
+    r.expect_code(2).never_shows(b"zqxmark");
+    assert!(r.stderr.contains("input file 2 of 2"), "{}", r.stderr);
+}
+
+#[test]
 fn redact_holds_a_private_key_block_until_its_end() {
     let input = b"before\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\nafter\n";
     let r = run(&["redact"], input);

@@ -42,6 +42,14 @@ pub(crate) enum C {
     Tok,
     /// base64, `=` and `_` (base64 segments joined by `_`).
     B64Joined,
+    /// base64url and `=`.
+    B64UrlEq,
+    /// `_` or `-`.
+    Sep,
+    /// `0-9A-Za-z-`.
+    AlnumDash,
+    /// `0-9A-Za-z+/_=-`: both base64 alphabets and padding.
+    B64Any,
 }
 
 impl C {
@@ -59,6 +67,10 @@ impl C {
             Self::B64UrlDot => b.is_ascii_alphanumeric() || b"_-.".contains(&b),
             Self::Tok => b.is_ascii_alphanumeric() || b"_-.=".contains(&b),
             Self::B64Joined => b.is_ascii_alphanumeric() || b"+/=_".contains(&b),
+            Self::B64UrlEq => b.is_ascii_alphanumeric() || b"_-=".contains(&b),
+            Self::Sep => b == b'_' || b == b'-',
+            Self::AlnumDash => b.is_ascii_alphanumeric() || b == b'-',
+            Self::B64Any => b.is_ascii_alphanumeric() || b"+/_=-".contains(&b),
         }
     }
 }
@@ -140,7 +152,8 @@ pub fn provider_families() -> impl Iterator<Item = ProviderFamily> {
 }
 
 use C::{
-    Alnum, B64, B64Joined, B64Url, B64UrlDot, Digits, Hex, HexAny, Letters, Lower, Tok, Upper,
+    Alnum, AlnumDash, B64, B64Any, B64Joined, B64Url, B64UrlDot, B64UrlEq, Digits, Hex, HexAny,
+    Letters, Lower, Sep, Tok, Upper,
 };
 use Seg::{L, R};
 
@@ -742,7 +755,7 @@ pub(crate) const FAMILIES: &[Family] = &[
         "facebook_access_token",
         "Meta (Facebook)",
         &["EAACEdEose0cBA"],
-        Shape::Seq(&[R(Alnum, 20, 512)]),
+        Shape::Seq(&[R(Alnum, 20, 1024)]),
     ),
     f(
         "mapbox_secret_token",
@@ -768,6 +781,180 @@ pub(crate) const FAMILIES: &[Family] = &[
         "1Password",
         &["ops_eyJ"],
         Shape::Seq(&[R(B64, 100, 8192)]),
+    ),
+    // Cloud providers and infrastructure (second group).
+    f(
+        "aws_session_token",
+        "AWS STS",
+        &["IQoJb3JpZ2luX2Vj", "FwoGZXIvYXdzE"],
+        Shape::Seq(&[R(B64, 100, 4096)]),
+    ),
+    f(
+        "castai_api_key",
+        "CAST AI",
+        &["castai_v1_"],
+        Shape::Seq(&[R(Alnum, 64, 64), L("_"), R(Alnum, 8, 8)]),
+    ),
+    f(
+        "yandex_api_key",
+        "Yandex Cloud",
+        &["AQVN"],
+        Shape::Seq(&[R(B64Url, 35, 38)]),
+    ),
+    f(
+        "yandex_iam_token",
+        "Yandex Cloud",
+        &["t1."],
+        Shape::Seq(&[R(B64UrlEq, 16, 1024), L("."), R(B64Url, 86, 86)]),
+    ),
+    f(
+        "vault_legacy_token",
+        "HashiCorp Vault",
+        &["s."],
+        Shape::Custom(vault_legacy),
+    ),
+    f(
+        "clickhouse_cloud_api_secret",
+        "ClickHouse Cloud",
+        &["4b1d"],
+        Shape::Seq(&[R(Alnum, 38, 38)]),
+    ),
+    f(
+        "defined_networking_token",
+        "Defined Networking",
+        &["dnkey-"],
+        Shape::Seq(&[R(B64UrlEq, 26, 26), L("-"), R(B64UrlEq, 52, 52)]),
+    ),
+    f(
+        "google_oauth_refresh_token",
+        "Google Cloud",
+        &["1//"],
+        Shape::Seq(&[R(B64Url, 60, 512)]),
+    ),
+    f(
+        "firebase_fcm_server_key",
+        "Firebase Cloud Messaging",
+        &[":APA91b"],
+        Shape::Custom(firebase_fcm),
+    ),
+    // Source hosting, CI/CD and developer tools (second group).
+    f(
+        "authress_access_key",
+        "Authress",
+        &["sc_", "ext_", "scauth_", "authress_"],
+        Shape::Seq(&[
+            R(Alnum, 5, 30),
+            L("."),
+            R(Alnum, 4, 6),
+            L(".acc"),
+            R(Sep, 1, 1),
+            R(AlnumDash, 10, 32),
+            L("."),
+            R(B64Any, 30, 120),
+        ]),
+    ),
+    f(
+        "chieftools_token",
+        "Chief Tools",
+        &["ctp_", "cto_", "ctr_"],
+        Shape::Seq(&[R(Alnum, 30, 248)]),
+    ),
+    f(
+        "settlemint_token",
+        "SettleMint",
+        &["sm_aat_", "sm_pat_", "sm_sat_"],
+        Shape::Seq(&[R(Alnum, 16, 16)]),
+    ),
+    f(
+        "gitlab_session_cookie",
+        "GitLab",
+        &["_gitlab_session="],
+        Shape::Custom(gitlab_session),
+    ),
+    f(
+        "sidekiq_credentials",
+        "Sidekiq (Contributed Systems)",
+        &[
+            "BUNDLE_ENTERPRISE__CONTRIBSYS__COM",
+            "BUNDLE_GEMS__CONTRIBSYS__COM",
+        ],
+        Shape::Custom(sidekiq),
+    ),
+    f(
+        "maxmind_license_key",
+        "MaxMind",
+        &["_mmk"],
+        Shape::Custom(maxmind),
+    ),
+    // Payments and commerce (second group).
+    f(
+        "adyen_api_key",
+        "Adyen",
+        &["AQE"],
+        Shape::Seq(&[R(Lower, 5, 128), L("."), R(B64UrlEq, 50, 80)]),
+    ),
+    f(
+        "flutterwave_public_key",
+        "Flutterwave",
+        &["FLWPUBK_TEST-", "FLWPUBK-"],
+        Shape::Seq(&[R(Hex, 32, 32), L("-X")]),
+    ),
+    f(
+        "flutterwave_encryption_key",
+        "Flutterwave",
+        &["FLWSECK_TEST", "FLWSECK_TEST-"],
+        Shape::Seq(&[R(Hex, 12, 12)]),
+    ),
+    f(
+        "lob_api_key",
+        "Lob",
+        &["live_", "test_"],
+        Shape::Seq(&[R(Hex, 35, 35)]),
+    ),
+    f(
+        "lob_publishable_key",
+        "Lob",
+        &["live_pub_", "test_pub_"],
+        Shape::Seq(&[R(Hex, 31, 31)]),
+    ),
+    f(
+        "gocardless_access_token",
+        "GoCardless",
+        &["live_", "sandbox_"],
+        Shape::Custom(gocardless),
+    ),
+    // Email and SMS (second group).
+    f(
+        "mailgun_public_key",
+        "Mailgun",
+        &["pubkey-"],
+        Shape::Seq(&[R(Hex, 32, 32)]),
+    ),
+    // Observability (second group).
+    f(
+        "grafana_api_key",
+        "Grafana",
+        &["eyJrIjoi"],
+        Shape::Seq(&[R(B64, 70, 400)]),
+    ),
+    f(
+        "newrelic_browser_key",
+        "New Relic",
+        &["NRJS-"],
+        Shape::Seq(&[R(Hex, 19, 19)]),
+    ),
+    // Social and consumer platforms (second group).
+    f(
+        "meta_page_access_token",
+        "Meta (Facebook)",
+        &["EAA"],
+        Shape::Seq(&[R(Alnum, 101, 1025)]),
+    ),
+    f(
+        "mapbox_public_token",
+        "Mapbox",
+        &["pk.eyJ"],
+        Shape::Seq(&[R(B64Url, 50, 400), L("."), R(B64Url, 22, 22)]),
     ),
     Family {
         id: "age_secret_key",
@@ -797,6 +984,9 @@ impl Family {
                     | "twitter_bearer_token"
                     | "onepassword_secret_key"
                     | "age_secret_key"
+                    | "vault_legacy_token"
+                    | "sidekiq_credentials"
+                    | "gocardless_access_token"
             ),
         }
     }
@@ -1086,4 +1276,88 @@ fn age_secret_key(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
         values.push(v as u8);
     }
     checks::bech32(b"age-secret-key-", &values).then_some(at.start..at.end + n)
+}
+
+/// HashiCorp Vault service tokens before 1.10: `s.` + 24 base62, with a digit among them
+/// (a run of letters only is a word, as in a Java package name).
+fn vault_legacy(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
+    let n = run_len(text, at.end, u8::is_ascii_alphanumeric, 25);
+    let body = text.get(at.end..at.end + n)?;
+    (starts_token(text, at.start)
+        && n == 24
+        && body.iter().any(u8::is_ascii_digit)
+        && body.iter().any(u8::is_ascii_alphabetic)
+        && !checks::is_placeholder(body))
+    .then_some(at.start..at.end + n)
+}
+
+/// GitLab's session cookie: `_gitlab_session=` (the anchor) + 32 lower-case hex or
+/// alphanumerics; the value is redacted, the cookie's name kept.
+fn gitlab_session(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
+    let n = run_len(text, at.end, |b| Lower.test(*b), 33);
+    (n == 32 && !checks::is_placeholder(&text[at.end..at.end + n])).then_some(at.end..at.end + n)
+}
+
+/// Skips every byte of `set` from `p`.
+fn skip_any(text: &[u8], mut p: usize, set: &[u8]) -> usize {
+    while text.get(p).is_some_and(|b| set.contains(b)) {
+        p += 1;
+    }
+    p
+}
+
+/// Sidekiq Pro/Enterprise gem-server credentials, as Bundler's environment variables set
+/// them: `BUNDLE_GEMS__CONTRIBSYS__COM` (or `BUNDLE_ENTERPRISE__…`), `=` or `:`, then
+/// 8 hex `:` 8 hex; the credentials are redacted, the variable's name kept.
+fn sidekiq(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
+    if !starts_token(text, at.start) {
+        return None;
+    }
+    let p = skip_any(text, at.end, b"\"' \t");
+    if !matches!(text.get(p), Some(b'=' | b':')) {
+        return None;
+    }
+    let p = skip_any(text, p + 1, b"\"' \t");
+    let end = seq(text, p, &[R(Hex, 8, 8), L(":"), R(Hex, 8, 8)])?;
+    ends_token(text, end).then_some(p..end)
+}
+
+/// MaxMind license keys: 6 alphanumerics, `_`, 29 alphanumerics and `_mmk` (the anchor).
+fn maxmind(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
+    let s = at.start.checked_sub(36)?;
+    let key = &text[s..at.start];
+    (key[..6].iter().all(u8::is_ascii_alphanumeric)
+        && key[6] == b'_'
+        && key[7..].iter().all(u8::is_ascii_alphanumeric)
+        && starts_token(text, s)
+        && ends_token(text, at.end)
+        && !checks::is_placeholder(&key[7..]))
+    .then_some(s..at.end)
+}
+
+/// GoCardless access tokens: `live_` or `sandbox_`, then 40 of `[A-Za-z0-9_=-]` with both
+/// letters and digits (an identifier such as `live_migration_…` has no digits).
+fn gocardless(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
+    let n = run_len(text, at.end, |b| B64UrlEq.test(*b), 41);
+    let body = text.get(at.end..at.end + n)?;
+    (starts_token(text, at.start)
+        && n == 40
+        && ends_token(text, at.end + n)
+        && body.iter().any(u8::is_ascii_digit)
+        && body.iter().any(u8::is_ascii_alphabetic)
+        && !checks::is_placeholder(body))
+    .then_some(at.start..at.end + n)
+}
+
+/// Firebase Cloud Messaging legacy server keys: `AAAA` + 7 base64url, `:APA91b` (the
+/// anchor), 100 to 200 base64url.
+fn firebase_fcm(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
+    let s = at.start.checked_sub(11)?;
+    let n = run_len(text, at.end, |b| B64Url.test(*b), 201);
+    (text[s..].starts_with(b"AAAA")
+        && text[s + 4..at.start].iter().all(|b| B64Url.test(*b))
+        && starts_token(text, s)
+        && (100..=200).contains(&n)
+        && !checks::is_placeholder(&text[at.end..at.end + n]))
+    .then_some(s..at.end + n)
 }

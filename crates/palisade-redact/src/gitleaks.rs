@@ -1,10 +1,15 @@
 //! Rules in gitleaks' TOML format, loaded at run time: `id`, `regex`, `secretGroup`,
-//! `entropy`, `keywords`, per-rule allow-lists (`[[rules.allowlists]]`, or the older
-//! `[rules.allowlist]`) and global ones (`[[allowlists]]`, `[allowlist]`), each with `regexes`,
-//! `regexTarget` (`secret`, `match` or `line`), `stopwords` and `condition` (`OR`, `AND`).
+//! `entropy`, `keywords`, `path`, per-rule allow-lists (`[[rules.allowlists]]`, or the older
+//! `[rules.allowlist]`) and global ones (`[[allowlists]]`, `[allowlist]`, with `targetRules`),
+//! each with `regexes`, `regexTarget` (`secret`, `match` or `line`), `stopwords`, `paths`,
+//! `commits` and `condition` (`OR`, `AND`); `[extend]` with `useDefault`, `path` and
+//! `disabledRules`.
 //!
-//! Logs have no paths or commits: a rule with only a `path` is skipped, and an allow-list's
-//! `paths` and `commits` never match (under `AND` such an allow-list never applies).
+//! Paths are known only where the caller names the text's source
+//! ([`Redactor::with_source_path`](crate::Redactor::with_source_path)); for text without one,
+//! a path allow-list never matches and a rule's `path` does not restrict it. Commits are never
+//! known: an allow-list's `commits` never match (under `AND` such an allow-list never
+//! applies). A rule with only a `path` finds files, not text, and is skipped.
 
 use regex::bytes::Regex;
 
@@ -25,18 +30,31 @@ pub(crate) struct Allowlist {
     target: Target,
     /// Lower case.
     stopwords: Vec<Vec<u8>>,
+    /// Matched against the text's source path, when one is known.
+    paths: Vec<Regex>,
+    /// `commits` were listed: a text has no commit, so this check never matches.
+    commits: bool,
     /// `condition = "AND"`: every kind of check present must match.
     all: bool,
-    /// Paths or commits under `AND`: never satisfiable in a log.
-    never: bool,
+    /// `targetRules` of a global allow-list: the rule ids it applies to (empty: every rule).
+    pub(crate) target_rules: Vec<String>,
 }
 
 impl Allowlist {
-    /// Whether the finding (its secret, whole match and line) is allowed.
-    pub(crate) fn allows(&self, secret: &[u8], matched: &[u8], line: &[u8]) -> bool {
-        if self.never {
-            return false;
-        }
+    /// Whether `path` matches one of the allow-list's `paths`.
+    pub(crate) fn path_matches(&self, path: &[u8]) -> bool {
+        self.paths.iter().any(|r| r.is_match(path))
+    }
+
+    /// Whether the finding (its secret, whole match and line) is allowed. `path`: whether the
+    /// text's source path matches [`Self::path_matches`], `None` when no path is known.
+    pub(crate) fn allows(
+        &self,
+        secret: &[u8],
+        matched: &[u8],
+        line: &[u8],
+        path: Option<bool>,
+    ) -> bool {
         let target = match self.target {
             Target::Secret => secret,
             Target::Match => matched,
@@ -50,7 +68,9 @@ impl Allowlist {
                 .iter()
                 .any(|w| memchr::memmem::find(&folded, w).is_some())
         });
-        let checks = [regex, stop];
+        let paths = (!self.paths.is_empty()).then_some(path == Some(true));
+        let commits = self.commits.then_some(false);
+        let checks = [regex, stop, paths, commits];
         if self.all {
             checks.iter().any(Option::is_some) && checks.iter().flatten().all(|c| *c)
         } else {
@@ -67,6 +87,8 @@ pub(crate) struct Rule {
     pub(crate) secret_group: Option<usize>,
     pub(crate) entropy: Option<f64>,
     pub(crate) keywords: Vec<String>,
+    /// gitleaks' `path`: the rule runs only on text whose source path matches (when known).
+    pub(crate) path: Option<Regex>,
     pub(crate) allowlists: Vec<Allowlist>,
 }
 
@@ -75,6 +97,12 @@ pub(crate) struct Rule {
 pub(crate) struct RuleFile {
     pub(crate) rules: Vec<Rule>,
     pub(crate) allowlists: Vec<Allowlist>,
+    /// `[extend] useDefault`.
+    pub(crate) use_default: bool,
+    /// `[extend] path`, as written.
+    pub(crate) extends: Option<String>,
+    /// `[extend] disabledRules`.
+    pub(crate) disabled: Vec<String>,
 }
 
 fn invalid(name: &str, reason: impl Into<String>) -> ConfigError {
@@ -116,8 +144,10 @@ fn allowlist(table: &toml::Table, name: &str) -> Result<Allowlist, ConfigError> 
         Some(c) if c.eq_ignore_ascii_case("and") => true,
         Some(other) => return Err(invalid(name, format!("unknown condition `{other}`"))),
     };
-    let elsewhere =
-        !strings(table, "paths", name)?.is_empty() || !strings(table, "commits", name)?.is_empty();
+    let paths = strings(table, "paths", name)?
+        .iter()
+        .map(|r| Regex::new(r).map_err(|e| invalid(name, format!("allow-list path: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Allowlist {
         regexes,
         target,
@@ -125,8 +155,10 @@ fn allowlist(table: &toml::Table, name: &str) -> Result<Allowlist, ConfigError> 
             .into_iter()
             .map(|w| w.to_ascii_lowercase().into_bytes())
             .collect(),
+        paths,
+        commits: !strings(table, "commits", name)?.is_empty(),
         all,
-        never: all && elsewhere,
+        target_rules: strings(table, "targetRules", name)?,
     })
 }
 
@@ -164,9 +196,37 @@ pub(crate) fn parse(text: &str) -> Result<RuleFile, ConfigError> {
     let doc: toml::Table =
         toml::from_str(text).map_err(|e| invalid("gitleaks config", e.message().to_owned()))?;
     let mut file = RuleFile {
-        rules: Vec::new(),
         allowlists: allowlists(&doc, "allowlists", "allowlist", "global allow-list")?,
+        ..RuleFile::default()
     };
+    match doc.get("extend") {
+        None => {}
+        Some(toml::Value::Table(extend)) => {
+            let name = "[extend]";
+            file.use_default = match extend.get("useDefault") {
+                None => false,
+                Some(v) => v
+                    .as_bool()
+                    .ok_or_else(|| invalid(name, "`useDefault` must be true or false"))?,
+            };
+            file.extends = match extend.get("path") {
+                None => None,
+                Some(v) => Some(
+                    v.as_str()
+                        .ok_or_else(|| invalid(name, "`path` must be a string"))?
+                        .to_owned(),
+                ),
+            };
+            if file.use_default && file.extends.is_some() {
+                return Err(invalid(
+                    name,
+                    "`useDefault` and `path` cannot be used together",
+                ));
+            }
+            file.disabled = strings(extend, "disabledRules", name)?;
+        }
+        Some(_) => return Err(invalid("gitleaks config", "`extend` must be a table")),
+    }
     let rules = match doc.get("rules") {
         None => return Ok(file),
         Some(toml::Value::Array(rules)) => rules,
@@ -210,11 +270,22 @@ pub(crate) fn parse(text: &str) -> Result<RuleFile, ConfigError> {
                     .ok_or_else(|| invalid(&id, "`entropy` must be a number"))?,
             ),
         };
+        let path = match t.get("path") {
+            None => None,
+            Some(v) => Some(
+                v.as_str()
+                    .ok_or_else(|| invalid(&id, "`path` must be a string"))
+                    .and_then(|p| {
+                        Regex::new(p).map_err(|e| invalid(&id, format!("rule path: {e}")))
+                    })?,
+            ),
+        };
         file.rules.push(Rule {
             regex: regex.to_owned(),
             secret_group,
             entropy,
             keywords: strings(t, "keywords", &id)?,
+            path,
             allowlists: allowlists(t, "allowlists", "allowlist", &id)?,
             id,
         });
@@ -222,7 +293,280 @@ pub(crate) fn parse(text: &str) -> Result<RuleFile, ConfigError> {
     Ok(file)
 }
 
+/// How many files a chain of `[extend] path` may hold, the first included (gitleaks' own
+/// limit: a configuration, its base and the base's base).
+const MAX_EXTEND_DEPTH: usize = 3;
+
+/// Reads and parses the configuration at `path`, and the bases it extends by `[extend] path`
+/// (resolved against the directory of the file that names it), merged: see [`merge`].
+pub(crate) fn load(path: &std::path::Path) -> Result<RuleFile, ConfigError> {
+    load_at(path, 1)
+}
+
+fn load_at(path: &std::path::Path, depth: usize) -> Result<RuleFile, ConfigError> {
+    // The path is not echoed: a command line's arguments stay out of its messages.
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let which = if depth == 1 {
+            "the configuration"
+        } else {
+            "an `[extend] path` base"
+        };
+        invalid("gitleaks config", format!("cannot read {which}: {e}"))
+    })?;
+    let mut file = parse(&text)?;
+    if let Some(base) = file.extends.take() {
+        if depth >= MAX_EXTEND_DEPTH {
+            return Err(invalid(
+                "[extend]",
+                format!("`path` chains more than {MAX_EXTEND_DEPTH} files"),
+            ));
+        }
+        let base = path
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new(""))
+            .join(base);
+        file = merge(load_at(&base, depth + 1)?, file);
+    }
+    Ok(file)
+}
+
+/// A configuration over the base it extends: the base's rules, less those the configuration
+/// disables (`disabledRules`) or defines again under the same id (its own definition wins),
+/// then the configuration's rules; the allow-lists of both; the rules both disable.
+pub(crate) fn merge(base: RuleFile, file: RuleFile) -> RuleFile {
+    let mut rules: Vec<Rule> = base
+        .rules
+        .into_iter()
+        .filter(|r| !file.disabled.contains(&r.id) && !file.rules.iter().any(|f| f.id == r.id))
+        .collect();
+    rules.extend(file.rules);
+    let mut allowlists = base.allowlists;
+    allowlists.extend(file.allowlists);
+    let mut disabled = base.disabled;
+    disabled.extend(file.disabled);
+    RuleFile {
+        rules,
+        allowlists,
+        use_default: base.use_default || file.use_default,
+        extends: None,
+        disabled,
+    }
+}
+
 /// Whether a finding passes a rule's entropy bar.
 pub(crate) fn entropy_ok(secret: &[u8], bar: Option<f64>) -> bool {
     bar.is_none_or(|bar| checks::shannon(secret) >= bar)
+}
+
+/// The rules of gitleaks' default configuration that a built-in detector covers, and the
+/// built-in detectors (provider family ids or kind names) covering each. `disabledRules`
+/// naming one of these ids turns those detectors off; the crate documentation lists them.
+pub(crate) const DEFAULT_RULES: &[(&str, &[&str])] = &[
+    ("1password-secret-key", &["onepassword_secret_key"]),
+    (
+        "1password-service-account-token",
+        &["onepassword_service_account_token"],
+    ),
+    ("adobe-client-secret", &["adobe_client_secret"]),
+    ("adyen-api-key", &["adyen_api_key"]),
+    ("age-secret-key", &["age_secret_key"]),
+    ("alibaba-access-key-id", &["alibaba_access_key_id"]),
+    ("anthropic-admin-api-key", &["anthropic_api_key"]),
+    ("anthropic-api-key", &["anthropic_api_key"]),
+    ("artifactory-api-key", &["jfrog_api_key"]),
+    ("artifactory-reference-token", &["jfrog_reference_token"]),
+    ("atlassian-api-token", &["atlassian_api_token"]),
+    (
+        "authress-service-client-access-key",
+        &["authress_access_key"],
+    ),
+    ("aws-access-token", &["aws_access_key_id"]),
+    ("azure-ad-client-secret", &["azure_ad_client_secret"]),
+    ("castai-api-key", &["castai_api_key"]),
+    ("chieftools-access-token", &["chieftools_token"]),
+    ("chieftools-pat", &["chieftools_token"]),
+    ("chieftools-refresh-token", &["chieftools_token"]),
+    (
+        "clickhouse-cloud-api-secret-key",
+        &["clickhouse_cloud_api_secret"],
+    ),
+    ("clojars-api-token", &["clojars_token"]),
+    ("cloudflare-origin-ca-key", &["cloudflare_origin_ca_key"]),
+    ("databricks-api-token", &["databricks_token"]),
+    (
+        "defined-networking-api-token",
+        &["defined_networking_token"],
+    ),
+    ("digitalocean-access-token", &["digitalocean_token"]),
+    ("digitalocean-pat", &["digitalocean_token"]),
+    ("digitalocean-refresh-token", &["digitalocean_token"]),
+    ("doppler-api-token", &["doppler_token"]),
+    (
+        "dropbox-short-lived-api-token",
+        &["dropbox_short_lived_token"],
+    ),
+    ("duffel-api-token", &["duffel_token"]),
+    ("dynatrace-api-token", &["dynatrace_token"]),
+    ("easypost-api-token", &["easypost_api_key"]),
+    ("easypost-test-api-token", &["easypost_api_key"]),
+    ("facebook-page-access-token", &["meta_page_access_token"]),
+    (
+        "flutterwave-encryption-key",
+        &["flutterwave_encryption_key"],
+    ),
+    ("flutterwave-public-key", &["flutterwave_public_key"]),
+    ("flutterwave-secret-key", &["flutterwave_secret_key"]),
+    ("flyio-access-token", &["flyio_token", "flyio_macaroon"]),
+    ("frameio-api-token", &["frameio_token"]),
+    ("gcp-api-key", &["google_api_key"]),
+    ("generic-api-key", &["generic_secret"]),
+    ("github-app-token", &["github_token"]),
+    ("github-fine-grained-pat", &["github_token"]),
+    ("github-oauth", &["github_token"]),
+    ("github-pat", &["github_token"]),
+    ("github-refresh-token", &["github_token"]),
+    ("gitlab-cicd-job-token", &["gitlab_token"]),
+    ("gitlab-deploy-token", &["gitlab_token"]),
+    ("gitlab-feature-flag-client-token", &["gitlab_token"]),
+    ("gitlab-feed-token", &["gitlab_token"]),
+    ("gitlab-incoming-mail-token", &["gitlab_token"]),
+    ("gitlab-kubernetes-agent-token", &["gitlab_token"]),
+    ("gitlab-oauth-app-secret", &["gitlab_token"]),
+    ("gitlab-pat", &["gitlab_token"]),
+    ("gitlab-pat-routable", &["gitlab_token"]),
+    ("gitlab-ptt", &["gitlab_token"]),
+    ("gitlab-rrt", &["gitlab_token"]),
+    ("gitlab-runner-authentication-token", &["gitlab_token"]),
+    (
+        "gitlab-runner-authentication-token-routable",
+        &["gitlab_token"],
+    ),
+    ("gitlab-scim-token", &["gitlab_token"]),
+    ("gitlab-session-cookie", &["gitlab_session_cookie"]),
+    ("gocardless-api-token", &["gocardless_access_token"]),
+    ("grafana-api-key", &["grafana_api_key"]),
+    ("grafana-cloud-api-token", &["grafana_cloud_token"]),
+    (
+        "grafana-service-account-token",
+        &["grafana_service_account_token"],
+    ),
+    ("harness-api-key", &["harness_token"]),
+    ("hashicorp-tf-api-token", &["terraform_cloud_token"]),
+    ("heroku-api-key-v2", &["heroku_api_key"]),
+    ("huggingface-access-token", &["huggingface_token"]),
+    ("huggingface-organization-api-token", &["huggingface_token"]),
+    ("infracost-api-token", &["infracost_api_key"]),
+    ("intra42-client-secret", &["intra42_client_secret"]),
+    ("jwt", &["jwt"]),
+    ("linear-api-key", &["linear_api_key"]),
+    ("lob-api-key", &["lob_api_key"]),
+    ("lob-pub-api-key", &["lob_publishable_key"]),
+    ("mailchimp-api-key", &["mailchimp_api_key"]),
+    ("mailgun-private-api-token", &["mailgun_api_key"]),
+    ("mailgun-pub-key", &["mailgun_public_key"]),
+    ("mapbox-api-token", &["mapbox_public_token"]),
+    ("maxmind-license-key", &["maxmind_license_key"]),
+    ("microsoft-teams-webhook", &["teams_webhook"]),
+    ("new-relic-browser-api-token", &["newrelic_browser_key"]),
+    ("new-relic-insert-key", &["newrelic_insert_key"]),
+    ("new-relic-user-api-key", &["newrelic_user_api_key"]),
+    ("notion-api-token", &["notion_token"]),
+    ("npm-access-token", &["npm_token"]),
+    ("octopus-deploy-api-key", &["octopus_deploy_api_key"]),
+    ("openai-api-key", &["openai_api_key"]),
+    ("openshift-user-token", &["openshift_token"]),
+    ("perplexity-api-key", &["perplexity_api_key"]),
+    ("plaid-api-token", &["plaid_access_token"]),
+    ("planetscale-api-token", &["planetscale_token"]),
+    ("planetscale-oauth-token", &["planetscale_token"]),
+    ("planetscale-password", &["planetscale_token"]),
+    ("postman-api-token", &["postman_api_key"]),
+    ("prefect-api-token", &["prefect_api_key"]),
+    ("private-key", &["private_key"]),
+    ("pulumi-api-token", &["pulumi_token"]),
+    ("pypi-upload-token", &["pypi_token"]),
+    ("readme-api-token", &["readme_api_key"]),
+    ("rubygems-api-token", &["rubygems_api_key"]),
+    ("scalingo-api-token", &["scalingo_token"]),
+    ("sendgrid-api-token", &["sendgrid_key"]),
+    ("sendinblue-api-token", &["brevo_api_key"]),
+    ("sentry-org-token", &["sentry_org_token"]),
+    ("sentry-user-token", &["sentry_user_token"]),
+    ("settlemint-application-access-token", &["settlemint_token"]),
+    ("settlemint-personal-access-token", &["settlemint_token"]),
+    ("settlemint-service-access-token", &["settlemint_token"]),
+    ("shippo-api-token", &["shippo_token"]),
+    ("shopify-access-token", &["shopify_token"]),
+    ("shopify-custom-access-token", &["shopify_token"]),
+    ("shopify-private-app-access-token", &["shopify_token"]),
+    ("shopify-shared-secret", &["shopify_token"]),
+    ("sidekiq-secret", &["sidekiq_credentials"]),
+    ("sidekiq-sensitive-url", &["url_password"]),
+    ("slack-app-token", &["slack_token"]),
+    ("slack-bot-token", &["slack_token"]),
+    ("slack-config-access-token", &["slack_token"]),
+    ("slack-config-refresh-token", &["slack_token"]),
+    ("slack-legacy-bot-token", &["slack_token"]),
+    ("slack-legacy-token", &["slack_token"]),
+    ("slack-legacy-workspace-token", &["slack_token"]),
+    ("slack-user-token", &["slack_token"]),
+    ("slack-webhook-url", &["slack_token"]),
+    ("sourcegraph-access-token", &["sourcegraph_token"]),
+    (
+        "square-access-token",
+        &["square_access_token", "square_legacy_token"],
+    ),
+    ("stripe-access-token", &["stripe_key"]),
+    ("telegram-bot-api-token", &["telegram_bot_token"]),
+    ("twitter-bearer-token", &["twitter_bearer_token"]),
+    ("typeform-api-token", &["typeform_pat"]),
+    ("vault-batch-token", &["vault_batch_token"]),
+    (
+        "vault-service-token",
+        &["vault_service_token", "vault_legacy_token"],
+    ),
+    ("yandex-access-token", &["yandex_iam_token"]),
+    ("yandex-api-key", &["yandex_api_key"]),
+];
+
+/// The built-in detectors a `disabledRules` entry names: itself (a family id or a kind's
+/// name), or what covers the gitleaks default rule of that id. Other names name nothing here
+/// (a rule of the file's base, or a gitleaks rule no built-in detector covers).
+pub(crate) fn built_in_names(name: &str) -> Vec<&str> {
+    let mut out = vec![name];
+    if let Some((_, covered)) = DEFAULT_RULES.iter().find(|(id, _)| *id == name) {
+        out.extend_from_slice(covered);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DEFAULT_RULES;
+    use crate::{families::FAMILIES, kind::Kind};
+
+    #[test]
+    fn every_mapped_default_rule_names_built_in_detectors_and_is_documented() {
+        let readme = include_str!("../README.md");
+        for (id, covered) in DEFAULT_RULES {
+            for name in *covered {
+                assert!(
+                    FAMILIES.iter().any(|f| f.id == *name)
+                        || Kind::BUILT_IN.iter().any(|k| k.as_str() == *name),
+                    "{id} -> {name}"
+                );
+            }
+            let family = id.rsplit_once('-').map_or(*id, |(head, _)| head);
+            let listed = readme.contains(&format!("`{id}`"))
+                || (1..id.len()).any(|n| {
+                    id.is_char_boundary(n)
+                        && id[..n].ends_with('-')
+                        && readme.contains(&format!("`{}*`", &id[..n]))
+                });
+            assert!(
+                listed,
+                "{id} ({family}) is not in the README's coverage table"
+            );
+        }
+    }
 }

@@ -65,11 +65,19 @@ struct CustomRule {
     entropy: Option<f64>,
     /// Allow-lists (gitleaks' own and the file's global ones).
     allowlists: Vec<gitleaks::Allowlist>,
+    /// gitleaks' `path`: the rule runs only where the source path, when known, matches.
+    path: Option<Regex>,
 }
 
 impl CustomRule {
     /// The secret of one match, unless the rule's entropy bar or an allow-list lets it pass.
-    fn secret(&self, text: &[u8], caps: &regex::bytes::Captures<'_>) -> Option<Range<usize>> {
+    /// `paths`: per allow-list, whether the source path matches its `paths` (`None`: no path).
+    fn secret(
+        &self,
+        text: &[u8],
+        caps: &regex::bytes::Captures<'_>,
+        paths: Option<&[bool]>,
+    ) -> Option<Range<usize>> {
         let whole = caps.get(0)?;
         let m = match self.secret_group {
             Some(g) => caps.get(g)?,
@@ -84,11 +92,14 @@ impl CustomRule {
             let end =
                 memchr::memchr(b'\n', &text[whole.end()..]).map_or(text.len(), |i| whole.end() + i);
             let line = &text[start..end];
-            if self
-                .allowlists
-                .iter()
-                .any(|a| a.allows(secret, whole.as_bytes(), line))
-            {
+            if self.allowlists.iter().enumerate().any(|(i, a)| {
+                a.allows(
+                    secret,
+                    whole.as_bytes(),
+                    line,
+                    paths.map(|p| p.get(i).copied().unwrap_or(false)),
+                )
+            }) {
                 return None;
             }
         }
@@ -144,6 +155,18 @@ struct Inner {
 #[derive(Clone)]
 pub struct Redactor {
     inner: Arc<Inner>,
+    /// The source the text comes from, when the caller named it.
+    source: Option<Arc<Source>>,
+}
+
+/// A text's source path and what it decides for the gitleaks rules, worked out once.
+#[derive(Debug)]
+struct Source {
+    path: Box<str>,
+    /// Per custom rule, whether its `path` (if any) matches.
+    applies: Vec<bool>,
+    /// Per custom rule and allow-list, whether the allow-list's `paths` match.
+    allowed: Vec<Vec<bool>>,
 }
 
 impl core::fmt::Debug for Redactor {
@@ -153,6 +176,7 @@ impl core::fmt::Debug for Redactor {
             .field("disabled", &self.inner.disabled.0)
             .field("custom_rules", &self.inner.custom.len())
             .field("style", &self.inner.style)
+            .field("source_path", &self.source.as_ref().map(|s| &*s.path))
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +201,60 @@ impl Redactor {
     /// A builder for every other configuration.
     pub fn builder() -> RedactorBuilder {
         RedactorBuilder::default()
+    }
+
+    /// This redactor, for text read from `path` (a file being redacted): the gitleaks rules'
+    /// path settings then apply. A rule with a `path` runs only where `path` matches it, and
+    /// an allow-list's `paths` allow findings where it matches. Without a source path (the
+    /// default, and for streams, standard input and log records), a rule's `path` does not
+    /// restrict it and no allow-list's `paths` match. The built-in detectors never depend on
+    /// the path. Cheap: the path is matched against the rules once, here.
+    ///
+    /// ```
+    /// use palisade_redact::Redactor;
+    ///
+    /// let rules = r#"
+    /// [[rules]]
+    /// id = "acme-key"
+    /// regex = "acme_[a-z0-9]{24}"
+    /// keywords = ["acme_"]
+    /// [[rules.allowlists]]
+    /// paths = ["^testdata/"]
+    /// "#;
+    /// let r = Redactor::builder().gitleaks_rules(rules)?.build()?;
+    /// let line = "key acme_k3j9x2m8q7w1z5r4t6y0u2p8";
+    /// assert_eq!(r.redact(line), "key [REDACTED]");
+    /// assert_eq!(r.with_source_path("src/main.rs").redact(line), "key [REDACTED]");
+    /// assert_eq!(r.with_source_path("testdata/fixture.txt").redact(line), line);
+    /// # Ok::<(), palisade_redact::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_source_path(&self, path: &str) -> Self {
+        let bytes = path.as_bytes();
+        let source = Source {
+            path: path.into(),
+            applies: self
+                .inner
+                .custom
+                .iter()
+                .map(|r| r.path.as_ref().is_none_or(|p| p.is_match(bytes)))
+                .collect(),
+            allowed: self
+                .inner
+                .custom
+                .iter()
+                .map(|r| r.allowlists.iter().map(|a| a.path_matches(bytes)).collect())
+                .collect(),
+        };
+        Self {
+            inner: self.inner.clone(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The source path given to [`with_source_path`](Self::with_source_path), if any.
+    pub fn source_path(&self) -> Option<&str> {
+        self.source.as_ref().map(|s| &*s.path)
     }
 
     /// Everything a single pass finds in `text`, sorted, overlapping findings merged.
@@ -231,8 +309,12 @@ impl Redactor {
             if rule.anchored && !triggered[i] {
                 continue;
             }
+            if self.source.as_ref().is_some_and(|s| !s.applies[i]) {
+                continue;
+            }
+            let paths = self.source.as_ref().map(|s| &s.allowed[i][..]);
             for caps in rule.regex.captures_iter(text) {
-                if let Some(range) = rule.secret(text, &caps) {
+                if let Some(range) = rule.secret(text, &caps, paths) {
                     found.push(Finding {
                         kind: Kind::Custom,
                         range,
@@ -897,7 +979,59 @@ impl RedactorBuilder {
     /// [`ConfigError::InvalidRule`] when the text is not TOML or not a gitleaks configuration,
     /// or a regex does not compile.
     pub fn gitleaks_rules(mut self, toml: &str) -> Result<Self, ConfigError> {
-        self.gitleaks.push(gitleaks::parse(toml)?);
+        let file = gitleaks::parse(toml)?;
+        if file.extends.is_some() {
+            return Err(ConfigError::InvalidRule {
+                name: "[extend]".to_owned(),
+                reason: "`path` names a file relative to this one: load it with \
+                         `gitleaks_rules_file`"
+                    .to_owned(),
+            });
+        }
+        self.gitleaks.push(file);
+        Ok(self)
+    }
+
+    /// [`gitleaks_rules`](Self::gitleaks_rules) from a file, which may extend another:
+    /// `[extend] path = "base.toml"` (relative to the extending file's directory; at most
+    /// three files in a chain, as gitleaks allows) loads the base's rules and allow-lists
+    /// too; the file's `disabledRules` drops base rules by id, and a rule defined again under
+    /// a base rule's id replaces it.
+    ///
+    /// ```
+    /// use palisade_redact::Redactor;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("palisade-doc-extend-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("base.toml"), r#"
+    /// [[rules]]
+    /// id = "acme-key"
+    /// regex = "acme_[a-z0-9]{24}"
+    /// keywords = ["acme_"]
+    /// [[rules]]
+    /// id = "legacy"
+    /// regex = "old_[a-z0-9]{24}"
+    /// keywords = ["old_"]
+    /// "#)?;
+    /// std::fs::write(
+    ///     dir.join("team.toml"),
+    ///     "[extend]\npath = \"base.toml\"\ndisabledRules = [\"legacy\"]\n",
+    /// )?;
+    /// let r = Redactor::builder().gitleaks_rules_file(dir.join("team.toml"))?.build()?;
+    /// assert_eq!(r.redact("acme_k3j9x2m8q7w1z5r4t6y0u2p8"), "[REDACTED]");
+    /// assert_eq!(r.redact("old_k3j9x2m8q7w1z5r4t6y0u2p8"), "old_k3j9x2m8q7w1z5r4t6y0u2p8");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidRule`] as for [`gitleaks_rules`](Self::gitleaks_rules), and when
+    /// a file cannot be read or the chain of bases is longer than three files.
+    pub fn gitleaks_rules_file(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, ConfigError> {
+        self.gitleaks.push(gitleaks::load(path.as_ref())?);
         Ok(self)
     }
 
@@ -1009,7 +1143,12 @@ impl RedactorBuilder {
                     }
                 }
                 let mut allowlists = rule.allowlists.clone();
-                allowlists.extend(file.allowlists.iter().cloned());
+                allowlists.extend(
+                    file.allowlists
+                        .iter()
+                        .filter(|a| a.target_rules.is_empty() || a.target_rules.contains(&rule.id))
+                        .cloned(),
+                );
                 custom.push(CustomRule {
                     name: rule.id.as_str().into(),
                     regex,
@@ -1017,6 +1156,7 @@ impl RedactorBuilder {
                     secret_group: rule.secret_group,
                     entropy: rule.entropy,
                     allowlists,
+                    path: rule.path.clone(),
                 });
             }
         }
@@ -1037,11 +1177,34 @@ impl RedactorBuilder {
         disabled
     }
 
+    /// Turns off the built-in detectors the gitleaks files' `disabledRules` name (a family
+    /// id, a kind's name, or the id of a gitleaks default rule a built-in detector covers):
+    /// kinds go to the disabled set; the families are returned.
+    fn disable_named_by_rule_files(&mut self) -> HashSet<&'static str> {
+        let mut off_families = HashSet::new();
+        let names: Vec<String> = self
+            .gitleaks
+            .iter()
+            .flat_map(|f| f.disabled.iter().cloned())
+            .collect();
+        for name in &names {
+            for target in gitleaks::built_in_names(name) {
+                if let Some(family) = FAMILIES.iter().find(|f| f.id == target) {
+                    off_families.insert(family.id);
+                } else if let Some(kind) = Kind::BUILT_IN.iter().find(|k| k.as_str() == target) {
+                    self.disabled.insert(*kind);
+                }
+            }
+        }
+        off_families
+    }
+
     /// Builds the redactor.
     ///
     /// # Errors
     /// [`ConfigError`] for an invalid rule, key name or prefix.
-    pub fn build(self) -> Result<Redactor, ConfigError> {
+    pub fn build(mut self) -> Result<Redactor, ConfigError> {
+        let off_families = self.disable_named_by_rule_files();
         let mut patterns: Vec<String> = Vec::new();
         let mut targets: Vec<Target> = Vec::new();
         for (literal, detector) in Detector::anchors() {
@@ -1102,11 +1265,12 @@ impl RedactorBuilder {
                 secret_group: None,
                 entropy: None,
                 allowlists: Vec::new(),
+                path: None,
             });
         }
         self.add_gitleaks(&mut patterns, &mut targets, &mut custom)?;
         for (i, family) in FAMILIES.iter().enumerate() {
-            if !self.disabled.contains(&family.kind) {
+            if !self.disabled.contains(&family.kind) && !off_families.contains(family.id) {
                 patterns.extend(family.prefixes.iter().map(|p| (*p).to_owned()));
                 targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
             }
@@ -1115,6 +1279,7 @@ impl RedactorBuilder {
         let pii = self.pii()?;
         let disabled = self.disabled_set();
         Ok(Redactor {
+            source: None,
             inner: Arc::new(Inner {
                 anchors,
                 groups,

@@ -28,6 +28,10 @@ B64 = ALNUM + "+/"
 B64URLDOT = B64URL + "."
 TOK = B64URL + ".="
 B64JOINED = ALNUM + "+/_"
+B64URLEQ = B64URL + "="
+SEP = "_-"
+ALNUMDASH = ALNUM + "-"
+B64ANY = ALNUM + "+/_=-"
 
 
 def rand(alphabet, n):
@@ -113,13 +117,37 @@ SEQ = {
     "huggingface_token": (["hf_", "api_org_"], [(LETTERS, 34, 34)]),
     "xai_api_key": (["xai-"], [(ALNUM, 80, 80)]),
     "langsmith_api_key": (["lsv2_pt_", "lsv2_sk_"], [(HEX, 32, 32), "_", (HEX, 10, 10)]),
-    "facebook_access_token": (["EAACEdEose0cBA"], [(ALNUM, 20, 512)]),
+    "facebook_access_token": (["EAACEdEose0cBA"], [(ALNUM, 20, 1024)]),
     "mapbox_secret_token": (["sk.eyJ"], [(B64URL, 50, 400), ".", (B64URL, 22, 22)]),
     "dropbox_short_lived_token": (["sl."], [(B64URLDOT, 130, 2048)]),
     "onepassword_service_account_token": (["ops_eyJ"], [(B64, 100, 8192)]),
     "hubspot_pat": (["pat-na1-", "pat-eu1-"], "uuid"),
     "launchdarkly_token": (["api-", "sdk-"], "uuid"),
     "plaid_access_token": (["access-production-", "access-development-", "access-sandbox-"], "uuid"),
+    # Second group.
+    "aws_session_token": (["IQoJb3JpZ2luX2Vj", "FwoGZXIvYXdzE"], [(B64, 100, 4096)]),
+    "castai_api_key": (["castai_v1_"], [(ALNUM, 64, 64), "_", (ALNUM, 8, 8)]),
+    "yandex_api_key": (["AQVN"], [(B64URL, 35, 38)]),
+    "yandex_iam_token": (["t1."], [(B64URLEQ, 16, 1024), ".", (B64URL, 86, 86)]),
+    "clickhouse_cloud_api_secret": (["4b1d"], [(ALNUM, 38, 38)]),
+    "defined_networking_token": (["dnkey-"], [(B64URLEQ, 26, 26), "-", (B64URLEQ, 52, 52)]),
+    "google_oauth_refresh_token": (["1//"], [(B64URL, 60, 512)]),
+    "authress_access_key": (
+        ["sc_", "ext_", "scauth_", "authress_"],
+        [(ALNUM, 5, 30), ".", (ALNUM, 4, 6), ".acc", (SEP, 1, 1), (ALNUMDASH, 10, 32), ".", (B64ANY, 30, 120)],
+    ),
+    "chieftools_token": (["ctp_", "cto_", "ctr_"], [(ALNUM, 30, 248)]),
+    "settlemint_token": (["sm_aat_", "sm_pat_", "sm_sat_"], [(ALNUM, 16, 16)]),
+    "adyen_api_key": (["AQE"], [(string.ascii_lowercase + DIGITS, 5, 128), ".", (B64URLEQ, 50, 80)]),
+    "flutterwave_public_key": (["FLWPUBK_TEST-", "FLWPUBK-"], [(HEX, 32, 32), "-X"]),
+    "flutterwave_encryption_key": (["FLWSECK_TEST", "FLWSECK_TEST-"], [(HEX, 12, 12)]),
+    "lob_api_key": (["live_", "test_"], [(HEX, 35, 35)]),
+    "lob_publishable_key": (["live_pub_", "test_pub_"], [(HEX, 31, 31)]),
+    "mailgun_public_key": (["pubkey-"], [(HEX, 32, 32)]),
+    "grafana_api_key": (["eyJrIjoi"], [(B64, 70, 400)]),
+    "newrelic_browser_key": (["NRJS-"], [(HEX, 19, 19)]),
+    "meta_page_access_token": (["EAAM", "EAAC", "EAAG"], [(ALNUM, 100, 1024)]),
+    "mapbox_public_token": (["pk.eyJ"], [(B64URL, 50, 400), ".", (B64URL, 22, 22)]),
 }
 
 
@@ -307,6 +335,45 @@ def age_key(valid=True):
 for _ in range(3):
     add("age_secret_key", "detect", "valid", age_key())
 add("age_secret_key", "ignore", "wrong checksum", age_key(False))
+
+# Second group of hand-written shapes.
+for _ in range(3):
+    add("vault_legacy_token", "detect", "valid", "s." + rand(ALNUM, 11) + rng.choice(DIGITS) + rand(ALNUM, 12))
+add("vault_legacy_token", "ignore", "letters only", "s." + rand(string.ascii_letters, 24))
+add("vault_legacy_token", "ignore", "one short", "s." + rand(ALNUM, 10) + "7" + rand(ALNUM, 12))
+
+for _ in range(3):
+    value = rand(LOWER, 32)
+    add("gitlab_session_cookie", "detect", "valid", "_gitlab_session=" + value, value)
+add("gitlab_session_cookie", "ignore", "one short", "_gitlab_session=" + rand(LOWER, 31))
+
+for name in ["BUNDLE_GEMS__CONTRIBSYS__COM", "BUNDLE_ENTERPRISE__CONTRIBSYS__COM"]:
+    creds = rand(HEX, 8) + ":" + rand(HEX, 8)
+    add("sidekiq_credentials", "detect", "valid", f"{name}={creds}", creds)
+add("sidekiq_credentials", "ignore", "one short", "BUNDLE_GEMS__CONTRIBSYS__COM=" + rand(HEX, 8) + ":" + rand(HEX, 7))
+
+for _ in range(3):
+    add("maxmind_license_key", "detect", "valid", rand(ALNUM, 6) + "_" + rand(ALNUM, 29) + "_mmk")
+add("maxmind_license_key", "ignore", "one short", rand(ALNUM, 6) + "_" + rand(ALNUM, 28) + "_mmk")
+add("maxmind_license_key", "ignore", "prose", "the suffix _mmk marks them")
+
+
+def gocardless_token():
+    b = rand(B64URLEQ, 38)
+    return b + rng.choice(DIGITS) + rng.choice(string.ascii_letters)
+
+
+for prefix in ["live_", "sandbox_"]:
+    for _ in range(2):
+        add("gocardless_access_token", "detect", "valid", prefix + gocardless_token())
+add("gocardless_access_token", "ignore", "one short", "live_" + gocardless_token()[1:])
+add("gocardless_access_token", "ignore", "one long", "live_" + gocardless_token() + "a")
+add("gocardless_access_token", "ignore", "no digits", "live_migration_of_the_primary_database_clusters")
+
+for _ in range(3):
+    add("firebase_fcm_server_key", "detect", "valid", "AAAA" + rand(B64URL, 7) + ":APA91b" + rand(B64URL, 133) + rng.choice(ALNUM))
+add("firebase_fcm_server_key", "ignore", "one short", "AAAA" + rand(B64URL, 7) + ":APA91b" + rand(ALNUM, 99))
+add("firebase_fcm_server_key", "ignore", "prose", "legacy keys carry :APA91b inside")
 
 with open("samples.tsv", "w") as f:
     f.write("# Provider tokens of every built-in family, and near-misses that must be left alone.\n")
