@@ -16,38 +16,21 @@ use std::{
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use palisade_audit::{
-    AuditLog, AuditWriter, Durability, Event, MacKey, Outcome, Overflow, SigningKey, Verifier,
+    AuditLog, AuditWriter, Durability, MacKey, Overflow, SigningKey, Verifier,
     merkle::{self, Frontier, Tree},
 };
 use secrecy::SecretBox;
 use sha2::{Digest, Sha256};
+
+#[path = "support/workload.rs"]
+mod workload;
+use workload::{event, json_line};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("audit-bench-{name}"));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("bench scratch dir");
     dir
-}
-
-fn event(i: u64) -> Event {
-    Event::new("auth.login")
-        .actor(format!("user:{}", i % 1000))
-        .client("203.0.113.9")
-        .target("session")
-        .outcome(Outcome::Success)
-        .request_id(format!("req-{i:08x}"))
-        .field("method", "password")
-        .field("attempt", 1)
-}
-
-fn json_line(i: u64) -> String {
-    format!(
-        "{{\"seq\":{i},\"time\":\"2026-01-01T00:00:00.000Z\",\"event\":{{\"action\":\"auth.login\",\
-         \"outcome\":\"success\",\"actor\":\"user:{}\",\"client\":\"203.0.113.9\",\
-         \"target\":\"session\",\"request_id\":\"req-{i:08x}\",\"fields\":{{\"method\":\
-         \"password\",\"attempt\":1}}}}}}\n",
-        i % 1000
-    )
 }
 
 fn keys() -> (MacKey, SigningKey) {

@@ -23,28 +23,11 @@ use std::{
     time::Duration,
 };
 
-use palisade_audit::{AuditLog, Durability, Event, MacKey, Outcome, SecretBox, SigningKey};
+use palisade_audit::{AuditLog, Durability, MacKey, SecretBox, SigningKey};
 
-fn event(i: u64) -> Event {
-    Event::new("auth.login")
-        .actor(format!("user:{}", i % 1000))
-        .client("203.0.113.9")
-        .target("session")
-        .outcome(Outcome::Success)
-        .request_id(format!("req-{i:08x}"))
-        .field("method", "password")
-        .field("attempt", 1)
-}
-
-fn json_line(i: u64) -> String {
-    format!(
-        "{{\"seq\":{i},\"time\":\"2026-01-01T00:00:00.000Z\",\"event\":{{\"action\":\"auth.login\",\
-         \"outcome\":\"success\",\"actor\":\"user:{}\",\"client\":\"203.0.113.9\",\
-         \"target\":\"session\",\"request_id\":\"req-{i:08x}\",\"fields\":{{\"method\":\
-         \"password\",\"attempt\":1}}}}}}\n",
-        i % 1000
-    )
-}
+#[path = "../benches/support/workload.rs"]
+mod workload;
+use workload::{event, json_line};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
