@@ -294,8 +294,7 @@ impl Crypter {
             .caches
             .writer(&inner.primary_material, inner.primary, context.field())
             .ok_or(EncryptError::Random)?;
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|_| EncryptError::Random)?;
+        let nonce = crate::nonce::draw().map_err(|_| EncryptError::Random)?;
         self.seal_with(&slot, context, plaintext, nonce)
     }
 
