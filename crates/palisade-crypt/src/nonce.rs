@@ -2,7 +2,8 @@
 //!
 //! A system call per message costs more than sealing a small field, so nonces come from a
 //! cryptographic generator in the process, as in `BoringSSL`, AWS-LC and `rand`'s `ThreadRng`:
-//! one `ChaCha12` generator per thread (`rand`), seeded with 256 bits from the OS (`getrandom`)
+//! one `ChaCha12` generator per thread (`chacha20`'s `ChaCha12Rng`, the generator behind
+//! `rand`'s `StdRng` and `ThreadRng`), seeded with 256 bits from the OS (`getrandom`)
 //! and reseeded after [`RESEED_INTERVAL`] nonces.
 //!
 //! Its one hazard is duplication: a forked child starts with a copy of its parent's state and
@@ -38,7 +39,10 @@ pub(crate) fn draw() -> Result<[u8; NONCE_LEN], RandomFailed> {
 pub(crate) mod chacha {
     use std::cell::{Cell, RefCell};
 
-    use rand::{Rng as _, SeedableRng as _, rngs::ChaCha12Rng};
+    use chacha20::{
+        ChaCha12Rng,
+        rand_core::{Rng as _, SeedableRng as _},
+    };
     use zeroize::Zeroizing;
 
     use super::{NONCE_LEN, RESEED_INTERVAL, RandomFailed};
