@@ -21,9 +21,10 @@
 //! enforced locally by each writer.
 
 use std::{
+    cell::RefCell,
     collections::HashMap,
     sync::{
-        Arc, RwLock,
+        Arc, RwLock, Weak,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -268,17 +269,116 @@ impl WriterSlot {
 type ReadKey = (KeyId, [u8; SALT_LEN]);
 type FieldSubkeys = Vec<(String, Arc<Subkey>)>;
 
+/// Identifies a [`Caches`] for the per-thread shortcuts: never reused within a process, so a
+/// shortcut left by a dropped crypter can never match a new one.
+static NEXT_CACHES_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The subkey this thread last used to read, or the slot it last wrote with, so that a run of
+/// values for one field skips the shared map (a lock and a `SipHash` per message). It holds a
+/// `Weak`: once the crypter's caches drop the subkey, the expanded key is freed and wiped as
+/// before, and the shortcut no longer upgrades.
+struct Shortcut<T> {
+    caches: u64,
+    key: KeyId,
+    salt: [u8; SALT_LEN],
+    field: String,
+    target: Weak<T>,
+}
+
+impl<T> Shortcut<T> {
+    fn get(
+        cell: &RefCell<Option<Self>>,
+        caches: u64,
+        key: KeyId,
+        salt: Option<&[u8; SALT_LEN]>,
+        field: &str,
+    ) -> Option<Arc<T>> {
+        let cell = cell.try_borrow().ok()?;
+        let last = cell.as_ref()?;
+        (last.caches == caches
+            && last.key == key
+            && salt.is_none_or(|s| *s == last.salt)
+            && last.field == field)
+            .then(|| last.target.upgrade())
+            .flatten()
+    }
+
+    fn set(
+        cell: &RefCell<Option<Self>>,
+        caches: u64,
+        key: KeyId,
+        salt: [u8; SALT_LEN],
+        field: &str,
+        target: &Arc<T>,
+    ) {
+        let Ok(mut cell) = cell.try_borrow_mut() else {
+            return;
+        };
+        match cell.as_mut() {
+            Some(last) => {
+                last.caches = caches;
+                last.key = key;
+                last.salt = salt;
+                field.clone_into(&mut last.field);
+                last.target = Arc::downgrade(target);
+            }
+            None => {
+                *cell = Some(Self {
+                    caches,
+                    key,
+                    salt,
+                    field: field.to_owned(),
+                    target: Arc::downgrade(target),
+                });
+            }
+        }
+    }
+}
+
+thread_local! {
+    static LAST_READ: RefCell<Option<Shortcut<Subkey>>> = const { RefCell::new(None) };
+    static LAST_WRITE: RefCell<Option<Shortcut<WriterSlot>>> = const { RefCell::new(None) };
+}
+
 /// The caches of one [`Crypter`](crate::Crypter).
-#[derive(Default)]
 pub(crate) struct Caches {
+    id: u64,
     writers: RwLock<HashMap<String, Arc<WriterSlot>>>,
     readers: RwLock<HashMap<ReadKey, FieldSubkeys>>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            id: NEXT_CACHES_ID.fetch_add(1, Ordering::Relaxed),
+            writers: RwLock::default(),
+            readers: RwLock::default(),
+        }
+    }
 }
 
 impl Caches {
     /// The writer subkey for `field` under the primary key, drawing a new salt when there is
     /// none yet or the budget is spent. `None` if the random generator fails.
     pub(crate) fn writer(
+        &self,
+        material: &Material,
+        id: KeyId,
+        field: &str,
+    ) -> Option<Arc<WriterSlot>> {
+        if let Ok(Some(slot)) =
+            LAST_WRITE.try_with(|last| Shortcut::get(last, self.id, id, None, field))
+            && slot.take()
+        {
+            return Some(slot);
+        }
+        let slot = self.writer_from_map(material, id, field)?;
+        let _ =
+            LAST_WRITE.try_with(|last| Shortcut::set(last, self.id, id, slot.salt, field, &slot));
+        Some(slot)
+    }
+
+    fn writer_from_map(
         &self,
         material: &Material,
         id: KeyId,
@@ -362,6 +462,23 @@ impl Caches {
         salt: &[u8; SALT_LEN],
         field: &str,
     ) -> Arc<Subkey> {
+        if let Ok(Some(subkey)) =
+            LAST_READ.try_with(|last| Shortcut::get(last, self.id, id, Some(salt), field))
+        {
+            return subkey;
+        }
+        let subkey = self.reader_from_map(material, id, salt, field);
+        let _ = LAST_READ.try_with(|last| Shortcut::set(last, self.id, id, *salt, field, &subkey));
+        subkey
+    }
+
+    fn reader_from_map(
+        &self,
+        material: &Material,
+        id: KeyId,
+        salt: &[u8; SALT_LEN],
+        field: &str,
+    ) -> Arc<Subkey> {
         if let Ok(map) = self.readers.read()
             && let Some(fields) = map.get(&(id, *salt))
             && let Some((_, subkey)) = fields.iter().find(|(f, _)| f == field)
@@ -382,6 +499,61 @@ mod tests {
         (0..len)
             .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
             .collect()
+    }
+
+    fn material(byte: u8) -> Material {
+        Zeroizing::new([byte; 32])
+    }
+
+    /// The per-thread shortcuts are per crypter: another crypter's caches never take a slot or
+    /// subkey from them, even for the same key id, salt and field.
+    #[test]
+    fn shortcuts_never_cross_crypters() {
+        let id = KeyId::from_be_bytes(&[0, 0, 0, 7]);
+        let (a, b) = (Caches::default(), Caches::default());
+        let slot_a = a.writer(&material(1), id, "users.email").expect("slot");
+        let slot_b = b.writer(&material(2), id, "users.email").expect("slot");
+        assert_ne!(slot_a.salt, slot_b.salt, "b drew its own salt");
+        assert!(!Arc::ptr_eq(&slot_a, &slot_b));
+        // The same salt, read through each: each derives from its own material.
+        let read_a = a.reader(&material(1), id, &slot_a.salt, "users.email");
+        let read_b = b.reader(&material(2), id, &slot_a.salt, "users.email");
+        assert!(
+            Arc::ptr_eq(&read_a, &slot_a.subkey),
+            "a reads its own writer subkey"
+        );
+        assert_ne!(read_a.commitment, read_b.commitment);
+        // Back to a after b: still a's own subkey.
+        let again = a.reader(&material(1), id, &slot_a.salt, "users.email");
+        assert!(Arc::ptr_eq(&again, &read_a));
+        // Another field or salt misses the shortcut.
+        let other = a.reader(&material(1), id, &slot_a.salt, "users.phone");
+        assert!(!Arc::ptr_eq(&other, &read_a));
+        let salted = a.reader(&material(1), id, &[9; SALT_LEN], "users.email");
+        assert!(!Arc::ptr_eq(&salted, &read_a));
+    }
+
+    /// The shortcuts hold no key alive: once the crypter's caches are dropped, so is the
+    /// expanded subkey (wiped on drop), even on the thread that used it last.
+    #[test]
+    fn shortcuts_do_not_keep_subkeys_alive() {
+        let id = KeyId::from_be_bytes(&[0, 0, 0, 8]);
+        let caches = Caches::default();
+        let slot = caches
+            .writer(&material(3), id, "users.email")
+            .expect("slot");
+        let subkey = caches.reader(&material(3), id, &slot.salt, "users.email");
+        let weak_subkey = Arc::downgrade(&subkey);
+        let weak_slot = Arc::downgrade(&slot);
+        drop((slot, subkey, caches));
+        assert_eq!(weak_subkey.strong_count(), 0);
+        assert_eq!(weak_slot.strong_count(), 0);
+        LAST_READ.with_borrow(|last| {
+            assert!(last.as_ref().is_some_and(|l| l.target.upgrade().is_none()));
+        });
+        LAST_WRITE.with_borrow(|last| {
+            assert!(last.as_ref().is_some_and(|l| l.target.upgrade().is_none()));
+        });
     }
 
     #[test]

@@ -100,17 +100,44 @@ impl Context {
             .map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
-    /// The canonical, unambiguous encoding bound as associated data: length-prefixed field,
-    /// attribute count, then length-prefixed names and values.
+    /// Appends [`Context::encode_to`]'s encoding to `out`.
+    #[cfg(test)]
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
-        out.push(self.field.len() as u8);
-        out.extend_from_slice(self.field.as_bytes());
-        out.push(self.attributes.len() as u8);
+        let at = out.len();
+        out.resize(at + self.encoded_len(), 0);
+        self.encode_to(&mut out[at..]);
+    }
+
+    /// The length of [`Context::encode_to`]'s output.
+    pub(crate) fn encoded_len(&self) -> usize {
+        2 + self.field.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(name, value)| 3 + name.len() + value.len())
+                .sum::<usize>()
+    }
+
+    /// The canonical, unambiguous encoding bound as associated data (length-prefixed field,
+    /// attribute count, then length-prefixed names and values), written to the start of `out`,
+    /// which holds at least
+    /// [`Context::encoded_len`] bytes (names are at most 64 bytes, values at most 1024 and
+    /// there are at most 32 attributes, so the length bytes cannot overflow).
+    pub(crate) fn encode_to(&self, out: &mut [u8]) {
+        let mut rest = out;
+        let mut put = |bytes: &[u8]| {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(bytes.len());
+            head.copy_from_slice(bytes);
+            rest = tail;
+        };
+        put(&[self.field.len() as u8]);
+        put(self.field.as_bytes());
+        put(&[self.attributes.len() as u8]);
         for (name, value) in &self.attributes {
-            out.push(name.len() as u8);
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(&(value.len() as u16).to_be_bytes());
-            out.extend_from_slice(value.as_bytes());
+            put(&[name.len() as u8]);
+            put(name.as_bytes());
+            put(&(value.len() as u16).to_be_bytes());
+            put(value.as_bytes());
         }
     }
 }
@@ -214,5 +241,42 @@ impl<F> Clone for FieldContext<F> {
 impl<F> fmt::Debug for FieldContext<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.context, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_encoding_is_length_prefixed_and_encoded_len_is_exact() {
+        let ctx = Context::new("users.email")
+            .and_then(|c| c.with("row", 7))
+            .and_then(|c| c.with("a", ""))
+            .expect("context");
+        let mut out = vec![0xee];
+        ctx.encode_into(&mut out);
+        let mut expected = vec![0xee, 11];
+        expected.extend_from_slice(b"users.email");
+        expected.extend_from_slice(&[2, 1, b'a', 0, 0, 3]);
+        expected.extend_from_slice(b"row");
+        expected.extend_from_slice(&[0, 1, b'7']);
+        assert_eq!(out, expected);
+        assert_eq!(ctx.encoded_len(), expected.len() - 1);
+    }
+
+    /// The largest context there is: every length byte at its maximum, no overflow.
+    #[test]
+    fn the_largest_context_encodes_to_its_encoded_len() {
+        let mut ctx = Context::new(&"f".repeat(MAX_NAME)).expect("field");
+        for i in 0..MAX_ATTRIBUTES {
+            let name = format!("{i:0>MAX_NAME$}");
+            ctx = ctx.with(&name, "v".repeat(MAX_VALUE)).expect("attribute");
+        }
+        let mut out = Vec::new();
+        ctx.encode_into(&mut out);
+        assert_eq!(out.len(), ctx.encoded_len());
+        assert_eq!(out[0] as usize, MAX_NAME);
+        assert_eq!(out[1 + MAX_NAME] as usize, MAX_ATTRIBUTES);
     }
 }

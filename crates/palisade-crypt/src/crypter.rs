@@ -10,7 +10,8 @@ use crate::{
     context::{Context, Field, FieldContext},
     error::{DecryptError, DecryptErrorKind, EncryptError},
     format::{
-        ALG_AES256GCM_HKDF, Ciphertext, FLAG_PADDED, HEADER_LEN, NONCE_LEN, TAG_LEN, VERSION,
+        ALG_AES256GCM_HKDF, CHECK_AT, COMMIT_AT, Ciphertext, FLAG_PADDED, HEADER_LEN, NONCE_AT,
+        NONCE_LEN, SALT_AT, TAG_LEN, VERSION,
     },
     keyring::{KeyId, KeyPurpose, KeyState, Keyring, Material},
     padding::{Padding, unpadded_len},
@@ -133,6 +134,55 @@ impl RewrapError {
     }
 }
 
+/// Associated data up to this length (the header and a context of up to 181 bytes) is
+/// assembled on the stack; longer contexts take one allocation.
+const STACK_AAD: usize = 256;
+
+/// The associated data of one message: the header (nonce included), then the context's
+/// canonical encoding.
+// The large variant is the point: it is a stack buffer, never moved after it is built.
+#[allow(clippy::large_enum_variant)]
+enum Aad {
+    Stack([u8; STACK_AAD], usize),
+    Heap(Vec<u8>),
+}
+
+impl Aad {
+    /// The context encoded after a zeroed header for the caller to fill in.
+    fn new(context: &Context) -> Self {
+        let len = HEADER_LEN + context.encoded_len();
+        let mut aad = if len <= STACK_AAD {
+            Self::Stack([0; STACK_AAD], len)
+        } else {
+            Self::Heap(vec![0; len])
+        };
+        context.encode_to(&mut aad.as_mut_slice()[HEADER_LEN..]);
+        aad
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Stack(buf, len) => &buf[..*len],
+            Self::Heap(buf) => buf,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            Self::Stack(buf, len) => &mut buf[..*len],
+            Self::Heap(buf) => buf,
+        }
+    }
+
+    fn header_mut(&mut self) -> &mut [u8] {
+        &mut self.as_mut_slice()[..HEADER_LEN]
+    }
+
+    fn context(&self) -> &[u8] {
+        &self.as_slice()[HEADER_LEN..]
+    }
+}
+
 #[derive(Clone)]
 struct KeyView {
     purpose: KeyPurpose,
@@ -244,8 +294,7 @@ impl Crypter {
             .caches
             .writer(&inner.primary_material, inner.primary, context.field())
             .ok_or(EncryptError::Random)?;
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|_| EncryptError::Random)?;
+        let nonce = crate::nonce::draw().map_err(|_| EncryptError::Random)?;
         self.seal_with(&slot, context, plaintext, nonce)
     }
 
@@ -263,25 +312,26 @@ impl Crypter {
                 len: plaintext.len(),
             });
         }
+        let mut aad = Aad::new(context);
+        let check = slot.subkey.context_check(aad.context());
+        let header = aad.header_mut();
+        header[0] = VERSION;
+        header[1] = ALG_AES256GCM_HKDF;
+        header[2] = if padding.is_none() { 0 } else { FLAG_PADDED };
+        header[3..SALT_AT].copy_from_slice(&self.inner.primary.get().to_be_bytes());
+        header[SALT_AT..COMMIT_AT].copy_from_slice(&slot.salt);
+        header[COMMIT_AT..CHECK_AT].copy_from_slice(&slot.subkey.commitment);
+        header[CHECK_AT..NONCE_AT].copy_from_slice(&check);
+        header[NONCE_AT..].copy_from_slice(&nonce);
         let mut out = Vec::with_capacity(
             HEADER_LEN + padding.padded_len(plaintext.len()).unwrap_or(0) + TAG_LEN,
         );
-        out.push(VERSION);
-        out.push(ALG_AES256GCM_HKDF);
-        out.push(if padding.is_none() { 0 } else { FLAG_PADDED });
-        out.extend_from_slice(&self.inner.primary.get().to_be_bytes());
-        out.extend_from_slice(&slot.salt);
-        out.extend_from_slice(&slot.subkey.commitment);
-        let mut aad = Vec::with_capacity(HEADER_LEN + 64);
-        context.encode_into(&mut aad);
-        out.extend_from_slice(&slot.subkey.context_check(&aad));
-        out.extend_from_slice(&nonce);
-        aad.splice(0..0, out.iter().copied());
+        out.extend_from_slice(&aad.as_slice()[..HEADER_LEN]);
         padding.pad_into(plaintext, &mut out)?;
         let tag = slot
             .subkey
             .cipher
-            .seal(nonce, &aad, &mut out[HEADER_LEN..])
+            .seal(nonce, aad.as_slice(), &mut out[HEADER_LEN..])
             .ok_or(EncryptError::TooLong {
                 len: plaintext.len(),
             })?;
@@ -363,9 +413,8 @@ impl Crypter {
         if !crate::cipher::commitment_matches(&subkey.commitment, ciphertext.commitment()) {
             return Err(fail(DecryptErrorKind::KeyCommitmentMismatch));
         }
-        let mut aad = Vec::with_capacity(HEADER_LEN + 64);
-        aad.extend_from_slice(ciphertext.header());
-        context.encode_into(&mut aad);
+        let mut aad = Aad::new(context);
+        aad.header_mut().copy_from_slice(ciphertext.header());
         let body_and_tag = ciphertext.body_and_tag();
         let (body, tag) = body_and_tag.split_at(body_and_tag.len() - TAG_LEN);
         let nonce: [u8; NONCE_LEN] = ciphertext
@@ -376,11 +425,11 @@ impl Crypter {
             .try_into()
             .map_err(|_| fail(DecryptErrorKind::Truncated))?;
         let mut out = Plaintext(body.to_vec());
-        if !subkey.cipher.open(nonce, &aad, &mut out.0, &tag) {
+        if !subkey.cipher.open(nonce, aad.as_slice(), &mut out.0, &tag) {
             // Only now tell a value moved from another context from an altered one.
             let moved = !bool::from(
                 subkey
-                    .context_check(&aad[HEADER_LEN..])
+                    .context_check(aad.context())
                     .ct_eq(ciphertext.context_check()),
             );
             return Err(fail(if moved {
@@ -461,6 +510,40 @@ mod tests {
         let mut out = [0; SALT_LEN];
         out.copy_from_slice(&ct.as_bytes()[SALT_AT..SALT_AT + SALT_LEN]);
         out
+    }
+
+    /// Contexts whose associated data fits the stack buffer exactly, misses it by one byte, and
+    /// the largest there is: each round-trips and refuses another context.
+    #[test]
+    fn associated_data_on_and_beyond_the_stack_buffer_round_trips() {
+        let keyring = Keyring::generate().unwrap();
+        let crypter = Crypter::new(&keyring).unwrap();
+        let sized = |encoded: usize| {
+            // "f" plus one attribute "a": 2 + 1 + 3 + 1 + value bytes.
+            let ctx = Context::new("f")
+                .unwrap()
+                .with("a", "v".repeat(encoded - 7))
+                .unwrap();
+            assert_eq!(ctx.encoded_len(), encoded);
+            ctx
+        };
+        let mut largest = Context::new(&"f".repeat(64)).unwrap();
+        for i in 0..32 {
+            largest = largest
+                .with(&format!("{i:0>64}"), "v".repeat(1024))
+                .unwrap();
+        }
+        let fits = STACK_AAD - HEADER_LEN;
+        for ctx in [sized(fits), sized(fits + 1), largest] {
+            let ct = crypter.encrypt(&ctx, b"value").unwrap();
+            assert_eq!(
+                crypter.decrypt(&ctx, &ct).unwrap().expose_secret(),
+                b"value"
+            );
+            let other = Context::new("g").unwrap();
+            let err = crypter.decrypt(&other, &ct).unwrap_err();
+            assert_eq!(err.kind(), DecryptErrorKind::WrongContext);
+        }
     }
 
     #[test]

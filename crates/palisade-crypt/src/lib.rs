@@ -13,6 +13,7 @@ mod format;
 mod job;
 mod kek;
 mod keyring;
+mod nonce;
 mod padding;
 mod rotation;
 #[cfg(feature = "serde")]
