@@ -16,7 +16,9 @@
 //! creates. The unit tests and a property test check the bound against the exact parse.
 
 /// Start tags whose handling depends on more than the tokenizer, beyond the raw-text elements
-/// (`vocab::RAW_TEXT`): give up on them.
+/// (`vocab::RAW_TEXT`): give up on them. `bails` matches these names; the list is what the
+/// test checks it against.
+#[cfg(test)]
 const BAIL: &[&str] = &[
     "svg", "math", "table", "caption", "colgroup", "col", "tbody", "thead", "tfoot", "tr", "td",
     "th", "select", "html", "head", "body", "frameset", "form", "isindex",
@@ -98,17 +100,12 @@ pub(crate) fn depth_bound(input: &str, cap: usize) -> Option<usize> {
             }
             continue;
         }
-        if super::vocab::RAW_TEXT
-            .iter()
-            .chain(BAIL)
-            .any(|bail| bail.as_bytes().eq_ignore_ascii_case(name))
-        {
+        let mut buf = [0u8; 16];
+        let lower = lowercase(name, &mut buf);
+        if bails(lower) {
             return None;
         }
-        if !super::vocab::VOID
-            .iter()
-            .any(|void| void.as_bytes().eq_ignore_ascii_case(name))
-        {
+        if !is_void(lower) {
             stack.push(name);
             deepest = deepest.max(stack.len());
             if deepest >= cap {
@@ -119,6 +116,81 @@ pub(crate) fn depth_bound(input: &str, cap: usize) -> Option<usize> {
     // A leaf one level below the deepest open element: a void element, or the empty `p` the
     // tree builder inserts for a `</p>` with no open `p`.
     Some(deepest + 1)
+}
+
+/// `name` in ASCII lowercase when it fits in `buf` (every name the scan looks up does), else
+/// an empty name, which is on no list.
+fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 16]) -> &'b [u8] {
+    let Some(dst) = buf.get_mut(..name.len()) else {
+        return &[];
+    };
+    for (d, s) in dst.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    dst
+}
+
+/// Whether a lowercase start tag name is in `vocab::RAW_TEXT` or `BAIL` (a `match`: one
+/// comparison per tag instead of a walk of both lists; `lists_and_matches_agree` checks it).
+fn bails(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"script"
+            | b"style"
+            | b"xmp"
+            | b"iframe"
+            | b"noembed"
+            | b"noframes"
+            | b"noscript"
+            | b"plaintext"
+            | b"title"
+            | b"textarea"
+            | b"template"
+            | b"svg"
+            | b"math"
+            | b"table"
+            | b"caption"
+            | b"colgroup"
+            | b"col"
+            | b"tbody"
+            | b"thead"
+            | b"tfoot"
+            | b"tr"
+            | b"td"
+            | b"th"
+            | b"select"
+            | b"html"
+            | b"head"
+            | b"body"
+            | b"frameset"
+            | b"form"
+            | b"isindex"
+    )
+}
+
+/// Whether a lowercase name is in `vocab::VOID`.
+fn is_void(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"area"
+            | b"base"
+            | b"br"
+            | b"col"
+            | b"embed"
+            | b"hr"
+            | b"img"
+            | b"input"
+            | b"keygen"
+            | b"link"
+            | b"meta"
+            | b"param"
+            | b"source"
+            | b"track"
+            | b"wbr"
+            | b"basefont"
+            | b"bgsound"
+            | b"frame"
+    )
 }
 
 fn is_space(c: u8) -> bool {
@@ -137,6 +209,35 @@ mod tests {
             depth += 1;
         }
         depth
+    }
+
+    #[test]
+    fn lists_and_matches_agree() {
+        use super::super::vocab::{RAW_TEXT, VOID};
+        use super::{BAIL, bails, is_void, lowercase};
+        let others = [
+            "p",
+            "b",
+            "x-y",
+            "scripts",
+            "",
+            "a",
+            "tablex",
+            "colgroups",
+            "dd",
+        ];
+        let names = RAW_TEXT.iter().chain(BAIL).chain(VOID).chain(&others);
+        for name in names {
+            for spelled in [name.to_string(), name.to_ascii_uppercase()] {
+                let mut buf = [0u8; 16];
+                let lower = lowercase(spelled.as_bytes(), &mut buf);
+                let listed = |list: &[&str]| list.iter().any(|n| n.eq_ignore_ascii_case(&spelled));
+                assert_eq!(bails(lower), listed(RAW_TEXT) || listed(BAIL), "{spelled}");
+                assert_eq!(is_void(lower), listed(VOID), "{spelled}");
+            }
+        }
+        let long = "a".repeat(17);
+        assert!(lowercase(long.as_bytes(), &mut [0u8; 16]).is_empty());
     }
 
     #[test]
