@@ -25,7 +25,7 @@ use std::{
 
 use anyhow::{Context as _, bail, ensure};
 
-use crate::run::{cargo, show, step, target_dir};
+use crate::run::{show, target_dir};
 
 /// The testssl.sh checks run: protocols, cipher categories, forward secrecy, server
 /// preferences and the known protocol vulnerabilities (Heartbleed, CCS injection, ROBOT,
@@ -99,20 +99,7 @@ pub(crate) fn run(binary: Option<&Path>) -> anyhow::Result<Report> {
         binary.to_owned()
     } else {
         // The workspace's feature set, as the tests built it: no rebuild after them.
-        step(
-            "build secure-api",
-            &mut cargo(&[
-                "build",
-                "--workspace",
-                "--all-features",
-                "--bin",
-                "secure-api",
-            ]),
-        )
-        .map_err(anyhow::Error::msg)?;
-        target_dir()
-            .map_err(anyhow::Error::msg)?
-            .join("debug/secure-api")
+        crate::dast::service::build_as_tested().map_err(anyhow::Error::msg)?
     };
     let dir = target_dir().map_err(anyhow::Error::msg)?.join("tls-scan");
     if dir.exists() {

@@ -14,10 +14,7 @@ pub(crate) mod service;
 
 use std::{fmt::Write as _, time::Instant};
 
-use crate::{
-    run::{cargo, step, target_dir},
-    workspace_root,
-};
+use crate::{run::target_dir, workspace_root};
 use http::{Piece, exchange};
 use service::{Redis, Service};
 
@@ -61,23 +58,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         seed,
     };
     let started = Instant::now();
-    step(
-        "build secure-api",
-        // The workspace's feature set with every feature, as `cargo xtask ci`'s tests build
-        // it: after them the binary is already there, and no dependency is rebuilt for a
-        // feature set of secure-api's own.
-        &mut cargo(&[
-            "build",
-            "--workspace",
-            "--all-features",
-            "--bin",
-            "secure-api",
-        ]),
-    )?;
+    let binary = service::build_as_tested()?;
     let work = target_dir()?.join("dast");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let exe = schemathesis::ensure_installed(&work)?;
-    let binary = service::binary(&target_dir()?);
     let openapi = workspace_root().join("examples/secure-api/openapi.yaml");
     let mut rows = Vec::new();
     for target in ["sqlite", "redis"] {

@@ -10,6 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::run::{cargo, step, target_dir};
+
 /// Fixed secrets for the scan, distinct from each other and from every default; they guard
 /// nothing but a throwaway database under the target directory.
 const TEST_SECRETS: [(&str, &str); 7] = [
@@ -311,9 +313,32 @@ pub(crate) fn vm_hwm_kib(status: &str) -> Option<u64> {
         .ok()
 }
 
-/// The service binary in the target directory (built by `cargo build -p secure-api`).
+/// The service binary in the target directory (built by [`build_as_tested`]).
 pub(crate) fn binary(target: &Path) -> PathBuf {
     target.join("debug").join("secure-api")
+}
+
+/// A test target of the service's: building it builds the binary it runs.
+const SERVICE_TEST_TARGET: &str = "key_schedule";
+
+/// Builds the service's debug binary exactly as `cargo xtask ci`'s tests build it, and returns
+/// its path. `cargo build --workspace --all-features` would leave out the features the
+/// workspace's dev-dependencies turn on and rebuild much of the graph (about 150 s after the
+/// tests); `cargo test` with the same selection and one of the service's test targets builds
+/// the binary with the tests' features, so after the tests it is already there.
+pub(crate) fn build_as_tested() -> Result<PathBuf, String> {
+    step(
+        "build secure-api",
+        &mut cargo(&[
+            "test",
+            "--workspace",
+            "--all-features",
+            "--no-run",
+            "--test",
+            SERVICE_TEST_TARGET,
+        ]),
+    )?;
+    Ok(binary(&target_dir()?))
 }
 
 /// The optimised service binary (built by `cargo build --release -p secure-api`).
