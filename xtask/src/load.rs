@@ -25,7 +25,7 @@ use std::{
 use crate::{
     dast::{
         http::{Piece, exchange},
-        post_json,
+        register_and_log_in,
         service::{self, Service},
     },
     run::{cargo, step, target_dir},
@@ -362,7 +362,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ("PALISADE_RATE_WINDOW_SECS", "60"),
         ],
     )?;
-    let token = login(&served)?;
+    let token = register_and_log_in(served.port, EMAIL, PASSWORD)?;
     let mut rows = Vec::new();
     for &c in &connections {
         for &scenario in &only {
@@ -416,23 +416,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             wrong.join("; ")
         ))
     }
-}
-
-/// Registers the load's account and logs it in; its access token.
-fn login(service: &Service) -> Result<String, String> {
-    let body = format!("{{\"email\":\"{EMAIL}\",\"password\":\"{PASSWORD}\"}}");
-    let (status, answer) = post_json(service.port, "/auth/register", &body)?;
-    if status != 201 {
-        return Err(format!("registering the load account: {status} {answer}"));
-    }
-    let (status, answer) = post_json(service.port, "/auth/login", &body)?;
-    if status != 200 {
-        return Err(format!("logging the load account in: {status} {answer}"));
-    }
-    serde_json::from_str::<serde_json::Value>(&answer)
-        .ok()
-        .and_then(|v| v["access_token"].as_str().map(str::to_owned))
-        .ok_or_else(|| "logging the load account in: no access_token".into())
 }
 
 /// `wrk` on the path, installed from Debian's package when missing.
@@ -506,7 +489,7 @@ fn sample(
         while !stop.load(Ordering::Relaxed) {
             if let Some(kib) = fs::read_to_string(format!("/proc/{pid}/status"))
                 .ok()
-                .and_then(|s| vm_rss_kib(&s))
+                .and_then(|s| service::status_kib(&s, "VmRSS"))
             {
                 peaks.rss_kib.fetch_max(kib, Ordering::Relaxed);
             }
@@ -516,17 +499,6 @@ fn sample(
             std::thread::sleep(Duration::from_millis(50));
         }
     })
-}
-
-/// `VmRSS` from `/proc/PID/status`, in KiB.
-fn vm_rss_kib(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// `palisade_audit_queue_depth` from the admin listener's exposition.

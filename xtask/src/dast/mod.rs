@@ -210,25 +210,29 @@ fn prepare_account(service: &Service) -> Result<(), String> {
 
 /// The battery's account, registered and logged in; its access token.
 fn battery_login(service: &Service) -> Result<String, String> {
-    let body = serde_json::json!({
-        "email": BATTERY_EMAIL,
-        "password": schemathesis::PASSWORD,
-    })
-    .to_string();
-    let (status, answer) = post_json(service.port, "/auth/register", &body)?;
+    register_and_log_in(service.port, BATTERY_EMAIL, schemathesis::PASSWORD)
+}
+
+/// Registers an account (`POST /auth/register`, 201) on the service at `port`, logs it in
+/// (`POST /auth/login`, 200) and returns its access token.
+pub(crate) fn register_and_log_in(
+    port: u16,
+    email: &str,
+    password: &str,
+) -> Result<String, String> {
+    let body = serde_json::json!({ "email": email, "password": password }).to_string();
+    let (status, answer) = post_json(port, "/auth/register", &body)?;
     if status != 201 {
-        return Err(format!(
-            "registering the battery account: {status} {answer}"
-        ));
+        return Err(format!("registering {email}: {status} {answer}"));
     }
-    let (status, body) = post_json(service.port, "/auth/login", &body)?;
+    let (status, answer) = post_json(port, "/auth/login", &body)?;
     if status != 200 {
-        return Err(format!("logging the scan account in: {status} {body}"));
+        return Err(format!("logging {email} in: {status} {answer}"));
     }
-    serde_json::from_str::<serde_json::Value>(&body)
+    serde_json::from_str::<serde_json::Value>(&answer)
         .ok()
         .and_then(|v| v["access_token"].as_str().map(str::to_owned))
-        .ok_or_else(|| "logging the scan account in: no access_token".into())
+        .ok_or_else(|| format!("logging {email} in: no access_token"))
 }
 
 /// One JSON POST; the status and body of the answer.

@@ -281,7 +281,7 @@ impl Service {
     /// The process's peak resident set (`VmHWM`), in KiB.
     pub(crate) fn peak_rss_kib(&self) -> Option<u64> {
         let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        vm_hwm_kib(&status)
+        status_kib(&status, "VmHWM")
     }
 
     /// The process's id, for `/proc`.
@@ -302,11 +302,11 @@ impl Drop for Service {
     }
 }
 
-/// `VmHWM` from the text of `/proc/PID/status`, in KiB.
-pub(crate) fn vm_hwm_kib(status: &str) -> Option<u64> {
+/// A field in KiB (`VmHWM`, `VmRSS`) from the text of `/proc/PID/status`.
+pub(crate) fn status_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
         .split_whitespace()
         .next()?
         .parse()
@@ -351,10 +351,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn vm_hwm_is_read_in_kib() {
+    fn status_fields_are_read_in_kib() {
         let status = "Name:\tsecure-api\nVmPeak:\t  900 kB\nVmHWM:\t   53124 kB\nVmRSS:\t 1 kB\n";
-        assert_eq!(vm_hwm_kib(status), Some(53_124));
-        assert_eq!(vm_hwm_kib("Name:\tx\n"), None);
-        assert_eq!(vm_hwm_kib("VmHWM:\tlots kB\n"), None);
+        assert_eq!(status_kib(status, "VmHWM"), Some(53_124));
+        assert_eq!(status_kib(status, "VmRSS"), Some(1));
+        assert_eq!(status_kib("Name:\tx\n", "VmHWM"), None);
+        assert_eq!(status_kib("VmHWM:\tlots kB\n", "VmHWM"), None);
     }
 }
