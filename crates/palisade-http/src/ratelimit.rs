@@ -2,7 +2,6 @@
 //! [`ClientIpLayer`](crate::ClientIpLayer).
 
 use std::{
-    any::Any,
     fmt::{self, Write as _},
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
@@ -12,7 +11,7 @@ use std::{
 
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use palisade_ratelimit::{
-    Decision, Limiter, MemoryBackend, Policy, client_ip::ClientIpResolver, headers::HeaderOptions,
+    Decision, Limiter, Policy, client_ip::ClientIpResolver, headers::HeaderOptions,
 };
 
 use crate::{client_layer::ResolveClient, rate::RateLimiter, rate::Verdict};
@@ -153,16 +152,20 @@ impl<L: Limiter + 'static> RateLimiter for PolicyLimiter<L> {
         self.verdict(&decision)
     }
 
-    /// palisade-ratelimit's in-process [`MemoryBackend`] decides without I/O: the same
-    /// decision its [`Limiter::decide`] returns, taken at once.
+    /// palisade-ratelimit's in-process
+    /// [`MemoryBackend`](palisade_ratelimit::MemoryBackend) decides without I/O, alone or
+    /// inside another limiter ([`Limiter::in_process`], e.g. its `AnyLimiter` configured
+    /// without Redis): the same decision its [`Limiter::decide`] returns, taken at once.
     fn check_now(&self, key: &str) -> Option<Verdict> {
-        let memory = (&*self.limiter as &dyn Any).downcast_ref::<MemoryBackend>()?;
+        let memory = self.limiter.in_process()?;
         Some(self.verdict(&memory.check_n(key, &self.policy, NonZeroU32::MIN)))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use palisade_ratelimit::MemoryBackend;
+
     use super::*;
 
     /// The fields of the general path, where palisade-ratelimit formats every value.

@@ -15,6 +15,13 @@ pub trait Limiter: Send + Sync {
         policy: &Policy,
         cost: NonZeroU32,
     ) -> impl Future<Output = Decision> + Send;
+
+    /// The in-process backend that decides for this limiter, if it is one: its decisions need
+    /// no I/O, so a caller that must not wait (a tower layer deciding in `call`) can take them
+    /// at once with [`MemoryBackend::check_n`]. `None` for a limiter that may wait on a store.
+    fn in_process(&self) -> Option<&MemoryBackend> {
+        None
+    }
 }
 
 impl Limiter for MemoryBackend {
@@ -25,5 +32,9 @@ impl Limiter for MemoryBackend {
         cost: NonZeroU32,
     ) -> impl Future<Output = Decision> + Send {
         std::future::ready(self.check_n(key, policy, cost))
+    }
+
+    fn in_process(&self) -> Option<&MemoryBackend> {
+        Some(self)
     }
 }

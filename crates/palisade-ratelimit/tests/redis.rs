@@ -303,6 +303,12 @@ async fn any_limiter_and_login_store_choose_at_run_time() {
         )),
     ] {
         let name = format!("{limiter:?}");
+        // Only the in-process choice may be decided at once, without awaiting.
+        assert_eq!(
+            limiter.in_process().is_some(),
+            matches!(limiter, AnyLimiter::Memory(_)),
+            "{name}"
+        );
         for allowed in [true, true, false] {
             let decision = limiter.decide("k", &policy, NonZeroU32::MIN).await;
             assert_eq!(decision.allowed, allowed, "{name}");

@@ -65,6 +65,13 @@ impl Limiter for AnyLimiter {
             Self::Redis(r) => r.decide(key, policy, cost).await,
         }
     }
+
+    fn in_process(&self) -> Option<&MemoryBackend> {
+        match self {
+            Self::Memory(m) => Some(m),
+            Self::Redis(_) => None,
+        }
+    }
 }
 
 /// Login counters in process or in Redis, chosen at run time (see [`AnyLimiter`]).
