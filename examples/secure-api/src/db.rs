@@ -138,6 +138,14 @@ impl Db {
         })
     }
 
+    /// Holds the connection, as a long write transaction would.
+    #[cfg(test)]
+    pub(crate) fn hold(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Runs `f` with the connection on tokio's blocking pool.
     pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, DbError>
     where

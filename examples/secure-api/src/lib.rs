@@ -16,6 +16,7 @@ pub mod limits;
 pub mod metrics;
 mod problem;
 mod reload;
+mod revocation_index;
 mod server;
 mod sources;
 pub mod tls;

@@ -17,6 +17,7 @@
 
 use std::{
     sync::{Arc, Mutex, PoisonError, RwLock, Weak},
+    task::{Context, Poll, Waker},
     time::Duration,
 };
 
@@ -187,11 +188,19 @@ fn signing_key(key: &[u8]) -> Result<SigningKey, palisade_token::ConfigError> {
 pub(crate) struct AccessVerifier {
     keys: Arc<JwtKeys>,
     revocation: RevocationList<TokenStore>,
+    /// Whether the revocation list lives in the database, whose checks read an in-memory
+    /// mirror and complete without waiting (in Redis they wait for a round trip).
+    in_memory: bool,
 }
 
 impl AccessVerifier {
     pub(crate) fn new(keys: Arc<JwtKeys>, revocation: RevocationList<TokenStore>) -> Self {
-        Self { keys, revocation }
+        let in_memory = matches!(revocation.store(), TokenStore::Sqlite(_));
+        Self {
+            keys,
+            revocation,
+            in_memory,
+        }
     }
 }
 
@@ -209,6 +218,24 @@ impl TokenVerifier for AccessVerifier {
             Err(TokenError::Invalid(invalid)) => Err(Rejection::new(invalid.kind().as_str())),
             // A store outage refuses the token (fail closed), with its own kind for the logs.
             Err(_) => Err(Rejection::new("revocation_unavailable")),
+        }
+    }
+
+    /// With the token state in the database, [`verify`](Self::verify) never waits (the
+    /// signature, the claims and the revocation tables' mirror), so the bearer layer takes
+    /// its answer in `call`: the one poll below completes it. Should it ever wait, the layer
+    /// awaits `verify` instead.
+    fn verify_now(&self, token: &str) -> Option<Result<Self::Claims, Rejection>> {
+        if !self.in_memory {
+            return None;
+        }
+        let mut verify = std::pin::pin!(self.verify(token));
+        match verify
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => None,
         }
     }
 }
@@ -536,6 +563,58 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnknownKey);
         assert!(keys.verifier().verify::<Map<String, Value>>(&new).is_ok());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// With the token state in the database, the bearer layer's verifier answers in `call`,
+    /// and with what `verify` answers: a good token, a revoked one, one of a subject signed
+    /// out everywhere after it was issued, a forged one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_verifier_answers_at_once_without_redis_as_verify_does() {
+        let dir = scratch("verify-now");
+        let db = crate::db::Db::open(&dir.join("db.sqlite")).unwrap();
+        let store = TokenStore::Sqlite(crate::token_store::SqliteTokenStore::new(db).unwrap());
+        let placeholder = Arc::new(KeySet::single(signing_key(&bytes(KEY_1)).unwrap()));
+        let keys = Arc::new(
+            JwtKeys::new(
+                &bytes(KEY_1),
+                &Issuer::new(placeholder.clone()).unwrap(),
+                &Verifier::new(placeholder),
+                Duration::from_secs(60),
+            )
+            .unwrap(),
+        );
+        let list = RevocationList::new(store.clone());
+        let verifier = AccessVerifier::new(keys.clone(), RevocationList::new(store));
+        let (good, revoked, signed_out) = (
+            token(&keys, "alice"),
+            token(&keys, "bob"),
+            token(&keys, "carol"),
+        );
+        let claims = keys
+            .verifier()
+            .verify::<Map<String, Value>>(&revoked)
+            .unwrap();
+        list.revoke_claims(&claims).await.unwrap();
+        // A mark one second ahead refuses every token issued before it.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        list.revoke_subject_before("carol", now + 1).await.unwrap();
+        let forged = format!("{}.{}", good.rsplit_once('.').unwrap().0, "A".repeat(43));
+        let outcome = |r: Result<Claims<Map<String, Value>>, Rejection>| {
+            r.map(|c| c.sub).map_err(|e| format!("{e:?}"))
+        };
+        for token in [&good, &revoked, &signed_out, &forged] {
+            let now = verifier.verify_now(token).expect("decided in call");
+            let awaited = verifier.verify(token).await;
+            assert_eq!(outcome(now), outcome(awaited), "{token}");
+        }
+        assert!(verifier.verify_now(&good).unwrap().is_ok());
+        for refused in [&revoked, &signed_out, &forged] {
+            assert!(verifier.verify_now(refused).unwrap().is_err());
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 

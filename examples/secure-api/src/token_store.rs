@@ -2,6 +2,8 @@
 //! one-time tokens: in its `SQLite` database when it runs alone, so that a logout or a reset
 //! survives a restart, or in Redis when a fleet shares them.
 
+use std::sync::Arc;
+
 use palisade_token::{
     StoreError,
     store::{
@@ -11,7 +13,10 @@ use palisade_token::{
 };
 use rusqlite::{OptionalExtension as _, TransactionBehavior, params};
 
-use crate::db::{Db, DbError};
+use crate::{
+    db::{Db, DbError},
+    revocation_index::RevocationIndex,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS token_families (
@@ -59,19 +64,38 @@ fn app_time(t: i64) -> u64 {
 /// one-time token once, move a not-before mark) is one `IMMEDIATE` transaction on the
 /// service's single connection, so concurrent requests see one order; the state is durable
 /// with the database (WAL), so it survives a restart.
+///
+/// The revocation tables are also mirrored in memory ([`RevocationIndex`]), so checking a
+/// token on each request reads no database; writes commit to the database before the mirror.
 #[derive(Debug, Clone)]
 pub struct SqliteTokenStore {
     db: Db,
+    revocations: Arc<RevocationIndex>,
 }
 
 impl SqliteTokenStore {
-    /// The store in `db`, creating its tables if needed.
+    /// The store in `db`, creating its tables if needed and loading the revocation tables'
+    /// mirror.
     ///
     /// # Errors
-    /// [`DbError`] if the tables cannot be created.
+    /// [`DbError`] if the tables cannot be created or read.
     pub fn new(db: Db) -> Result<Self, DbError> {
-        db.with(|c| Ok(c.execute_batch(SCHEMA)?))?;
-        Ok(Self { db })
+        let revocations = db.with(|c| {
+            c.execute_batch(SCHEMA)?;
+            let revoked = c
+                .prepare("SELECT jti, expires_at FROM revoked_tokens")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let marks = c
+                .prepare("SELECT subject, not_before, keep_until FROM subject_not_before")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RevocationIndex::load(revoked, marks))
+        })?;
+        Ok(Self {
+            db,
+            revocations: Arc::new(revocations),
+        })
     }
 
     /// Runs `f` with the connection on tokio's blocking pool; a database error is a store
@@ -113,6 +137,7 @@ impl SqliteTokenStore {
             Ok(n)
         })
         .await
+        .inspect(|_| self.revocations.purge(now))
     }
 }
 
@@ -259,30 +284,23 @@ impl RevocationStore for SqliteTokenStore {
         if expires_at <= now {
             return Ok(());
         }
-        let jti = jti.to_owned();
+        let owned = jti.to_owned();
         let expires_at = db_time(expires_at);
         self.call(move |c| {
                 c.execute(
                     "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)
                      ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
-                    params![jti, expires_at],
+                    params![owned, expires_at],
                 )?;
                 Ok(())
             })
-            .await
+            .await?;
+        self.revocations.revoke(jti.to_owned(), expires_at);
+        Ok(())
     }
 
     async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
-        let jti = jti.to_owned();
-        let now = db_time(now);
-        self.call(move |c| {
-            Ok(c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1 AND expires_at > ?2)",
-                params![jti, now],
-                |row| row.get(0),
-            )?)
-        })
-        .await
+        Ok(self.revocations.is_revoked(jti, db_time(now)))
     }
 
     async fn revoke_subject_before(
@@ -295,7 +313,7 @@ impl RevocationStore for SqliteTokenStore {
         if keep_until <= now {
             return Ok(());
         }
-        let subject = subject.to_owned();
+        let owned = subject.to_owned();
         let (not_before, keep_until) = (db_time(not_before), db_time(keep_until));
         self.call(move |c| {
             c.execute(
@@ -304,28 +322,21 @@ impl RevocationStore for SqliteTokenStore {
                      ON CONFLICT (subject) DO UPDATE SET
                        not_before = max(not_before, excluded.not_before),
                        keep_until = max(keep_until, excluded.keep_until)",
-                params![subject, not_before, keep_until],
+                params![owned, not_before, keep_until],
             )?;
             Ok(())
         })
-        .await
+        .await?;
+        self.revocations
+            .mark(subject.to_owned(), not_before, keep_until);
+        Ok(())
     }
 
     async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
-        let subject = subject.to_owned();
-        let now = db_time(now);
-        self.call(move |c| {
-            let mark: Option<i64> = c
-                .query_row(
-                    "SELECT not_before FROM subject_not_before
-                         WHERE subject = ?1 AND keep_until > ?2",
-                    params![subject, now],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            Ok(mark.map(app_time))
-        })
-        .await
+        Ok(self
+            .revocations
+            .not_before(subject, db_time(now))
+            .map(app_time))
     }
 }
 
@@ -665,6 +676,65 @@ mod tests {
                 task.await.unwrap().unwrap();
             }
             assert_eq!(list.not_before("carol").await.unwrap(), Some(NOW + 30));
+        });
+    }
+
+    /// Concurrent revocations of one token id keep the latest expiry, in the database and in
+    /// its mirror alike.
+    #[test]
+    fn concurrent_revocations_keep_the_latest_expiry() {
+        let (path, db) = temp_db("revocations");
+        let runtime = rt();
+        runtime.block_on(async {
+            let store = Arc::new(SqliteTokenStore::new(db).unwrap());
+            let tasks: Vec<_> = (1..=30u64)
+                .map(|i| {
+                    let store = store.clone();
+                    tokio::spawn(async move { store.revoke("jti-9", NOW + i, NOW).await })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            assert!(store.is_revoked("jti-9", NOW + 29).await.unwrap());
+            assert!(!store.is_revoked("jti-9", NOW + 30).await.unwrap());
+        });
+        let reopened = SqliteTokenStore::new(Db::open(&path).unwrap()).unwrap();
+        runtime.block_on(async {
+            assert!(reopened.is_revoked("jti-9", NOW + 29).await.unwrap());
+            assert!(!reopened.is_revoked("jti-9", NOW + 30).await.unwrap());
+        });
+    }
+
+    /// Checking a token reads the revocation tables' mirror, never the database: the checks
+    /// answer while the connection is held (as by a long write transaction) and see what was
+    /// written before.
+    #[test]
+    // The lock is held across the checks on purpose: they must never take it.
+    #[allow(clippy::await_holding_lock)]
+    fn revocation_checks_do_not_wait_for_the_database() {
+        let (_, db) = temp_db("mirror");
+        rt().block_on(async {
+            let store = SqliteTokenStore::new(db.clone()).unwrap();
+            store.revoke("gone", NOW + 600, NOW).await.unwrap();
+            store
+                .revoke_subject_before("ivan", NOW, NOW + 600, NOW)
+                .await
+                .unwrap();
+            let held = db.hold();
+            let checks = async {
+                (
+                    store.is_revoked("gone", NOW).await.unwrap(),
+                    store.is_revoked("kept", NOW).await.unwrap(),
+                    store.subject_not_before("ivan", NOW).await.unwrap(),
+                )
+            };
+            let answered = tokio::time::timeout(Duration::from_secs(10), checks).await;
+            drop(held);
+            assert_eq!(
+                answered.expect("a revocation check waited for the database"),
+                (true, false, Some(NOW))
+            );
         });
     }
 
