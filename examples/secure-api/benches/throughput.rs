@@ -7,7 +7,7 @@
 //! A small load generator: `CONNECTIONS` keep-alive HTTP/1.1 connections, each sending
 //! requests back to back for `SECONDS`, after a warm-up. Run with
 //! `cargo bench -p secure-api --bench throughput`; `SECURE_API_BENCH_SECONDS` changes the
-//! measured time.
+//! measured time, `SECURE_API_BENCH_ONLY=0,1` (for a profiler) measures only those variants.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::print_stdout, missing_docs)]
 
 use std::{
@@ -154,6 +154,11 @@ fn main() {
     // The service's logging, redacting writer included, writing to nowhere: its cost is
     // measured and the bench's output stays readable. SECURE_API_BENCH_LOG=0 leaves it out.
     let log = std::env::var("SECURE_API_BENCH_LOG").map_or(true, |v| v != "0");
+    // For a profiler: SECURE_API_BENCH_ONLY=0,1 measures only those variants (numbered in
+    // the order printed), the others print 0.
+    let only: Option<Vec<usize>> = std::env::var("SECURE_API_BENCH_ONLY")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
     if log {
         tracing_subscriber::fmt()
             .with_writer(palisade_redact::RedactingMakeWriter::new(
@@ -214,8 +219,12 @@ fn main() {
         let mut rates = [0.0f64; 5];
         // Two alternating rounds, so a drift in the machine's load touches every variant.
         for _ in 0..2 {
-            for (rate, (_, port, request, expect)) in rates.iter_mut().zip(&variants) {
-                *rate += measure(*port, request.clone(), *expect, seconds).await / 2.0;
+            for (i, (rate, (_, port, request, expect))) in
+                rates.iter_mut().zip(&variants).enumerate()
+            {
+                if only.as_ref().is_none_or(|only| only.contains(&i)) {
+                    *rate += measure(*port, request.clone(), *expect, seconds).await / 2.0;
+                }
             }
         }
         println!(

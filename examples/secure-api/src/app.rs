@@ -7,7 +7,6 @@ use axum::{
     body::Bytes,
     extract::{ConnectInfo, State},
     http::{HeaderValue, Method, StatusCode, header},
-    middleware,
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter, on},
 };
@@ -35,6 +34,7 @@ use palisade_token::{
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use tower::ServiceBuilder;
 
 use crate::{
     config::Config,
@@ -284,21 +284,27 @@ pub fn router(state: Arc<AppState>) -> Router {
             }
         }
     }
+    // Each group of layers is one `ServiceBuilder`, given to the router once: axum boxes the
+    // routes again for every `layer` call and clones each box per request.
+    //
     // `route_layer`: an unknown path is a 404 and a wrong method a 405, not a 401.
     // Every route with a body takes JSON: a form or text body (which a browser sends across
     // origins without a preflight) is refused with 415 before a handler parses it.
     let api = api
         .fallback(|| async { ApiError::NotFound })
-        .route_layer(ContentTypeLayer::json())
-        .route_layer(per_user)
-        .route_layer(bearer)
-        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
-        .layer(cors(config))
-        .layer(per_client)
-        .layer(middleware::map_response_with_state(
-            state.clone(),
-            backend_refusal,
-        ));
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(bearer)
+                .layer(per_user)
+                .layer(ContentTypeLayer::json()),
+        )
+        .layer(
+            ServiceBuilder::new()
+                .map_response(backend_refusal(state.clone()))
+                .layer(per_client)
+                .layer(cors(config))
+                .layer(RequestBodyLimitLayer::new(config.max_body_bytes)),
+        );
     // With TLS every request on the service's listener arrived over it: HSTS on each answer.
     let https = if config.tls_enabled() {
         Https::Always
@@ -315,44 +321,44 @@ pub fn router(state: Arc<AppState>) -> Router {
             header::HeaderName::from_static("cross-origin-resource-policy"),
             Some(HeaderValue::from_static("same-origin")),
         );
-    let resolver = state.resolver.clone();
-    let mut app = probes
-        .merge(api)
-        .with_state(state.clone())
-        .layer(state.audit_layer.clone());
     // With TLS the listener speaks nothing else; `http_redirect_listen` redirects plain HTTP.
-    if let Some(authority) = config
+    // Probes stay reachable over plain HTTP for a load balancer's health checks.
+    let redirect = config
         .redirect_authority()
         .filter(|_| !config.tls_enabled())
-    {
-        // Probes stay reachable over plain HTTP for a load balancer's health checks.
-        app = app.layer(
-            HttpsRedirectLayer::new(authority)
-                .exempt_path("/health")
-                .exempt_path("/health/live")
-                .exempt_path("/health/ready"),
-        );
-    }
-    app.layer(catch_panic())
-        .layer(SanitizeErrorsLayer::new())
-        .layer(middleware::map_response(
-            crate::problem::restore_public_body,
-        ))
-        .layer(middleware::map_response(
-            crate::problem::framework_errors_as_problems,
-        ))
-        .layer(SecurityHeadersLayer::new(headers))
-        .layer(middleware::map_response_with_state(state, count))
-        .layer(RequestLogLayer::new())
-        .layer(
-            ClientIpLayer::new()
-                .resolver(resolver)
-                .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)),
-        )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        // The server always chooses the request id; a client's own is kept apart.
-        .layer(ClientRequestIdLayer::new())
+        .map(|authority| {
+            ServiceBuilder::new()
+                // The same response type as without the redirect.
+                .map_response(IntoResponse::into_response)
+                .layer(
+                    HttpsRedirectLayer::new(authority)
+                        .exempt_path("/health")
+                        .exempt_path("/health/live")
+                        .exempt_path("/health/ready"),
+                )
+        });
+    let (resolver, audit) = (state.resolver.clone(), state.audit_layer.clone());
+    probes.merge(api).with_state(state.clone()).layer(
+        ServiceBuilder::new()
+            // The server always chooses the request id; a client's own is kept apart.
+            .layer(ClientRequestIdLayer::new())
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(
+                ClientIpLayer::new()
+                    .resolver(resolver)
+                    .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)),
+            )
+            .layer(RequestLogLayer::new())
+            .map_response(count(state))
+            .layer(SecurityHeadersLayer::new(headers))
+            .map_response(crate::problem::framework_errors_as_problems)
+            .map_response(crate::problem::restore_public_body)
+            .layer(SanitizeErrorsLayer::new())
+            .layer(catch_panic())
+            .option_layer(redirect)
+            .layer(audit),
+    )
 }
 
 /// The same routes and handlers with no layer at all: no authentication, security headers,
@@ -370,27 +376,38 @@ pub fn routes_only(state: Arc<AppState>) -> Router {
 }
 
 /// The response counters of `GET /metrics`, and the refusals the layers reported.
-async fn count(State(state): Shared, response: Response) -> Response {
-    state.metrics.observe(response.status().as_u16());
-    if let Some(event) = response.extensions().get::<SecurityEvent>() {
-        match event.action() {
-            "auth.bearer" => Metrics::inc(&state.metrics.token_rejections),
-            "ratelimit" => Metrics::inc(&state.metrics.rate_limited),
-            _ => {}
+fn count<B>(state: Arc<AppState>) -> impl Fn(Response<B>) -> Response + Clone
+where
+    Response<B>: IntoResponse,
+{
+    move |response| {
+        let response = response.into_response();
+        state.metrics.observe(response.status().as_u16());
+        if let Some(event) = response.extensions().get::<SecurityEvent>() {
+            match event.action() {
+                "auth.bearer" => Metrics::inc(&state.metrics.token_rejections),
+                "ratelimit" => Metrics::inc(&state.metrics.rate_limited),
+                _ => {}
+            }
         }
+        response
     }
-    response
 }
 
 /// A rate-limit refusal while Redis is unreachable is not the client's doing: the limiter
 /// failed closed, and the answer says so (503 naming Redis) instead of a 429 that blames the
 /// client.
-async fn backend_refusal(State(state): Shared, response: Response) -> Response {
-    let redis_down = matches!(state.limiter.as_ref(), AnyLimiter::Redis(l) if l.store_down());
-    if response.status() == StatusCode::TOO_MANY_REQUESTS && redis_down {
-        return ApiError::BackendUnavailable("redis").into_response();
+fn backend_refusal<B>(state: Arc<AppState>) -> impl Fn(Response<B>) -> Response + Clone
+where
+    Response<B>: IntoResponse,
+{
+    move |response| {
+        let redis_down = matches!(state.limiter.as_ref(), AnyLimiter::Redis(l) if l.store_down());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS && redis_down {
+            return ApiError::BackendUnavailable("redis").into_response();
+        }
+        response.into_response()
     }
-    response
 }
 
 /// Parses a JSON body without echoing any of it in the error.

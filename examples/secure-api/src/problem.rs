@@ -70,7 +70,11 @@ pub(crate) fn public_body(
 }
 
 /// Puts a [`PublicBody`] back after `SanitizeErrorsLayer` hid it.
-pub(crate) async fn restore_public_body(mut response: Response) -> Response {
+pub(crate) fn restore_public_body<B>(response: Response<B>) -> Response
+where
+    Response<B>: IntoResponse,
+{
+    let mut response = response.into_response();
     if let Some(public) = response.extensions_mut().remove::<PublicBody>() {
         response.headers_mut().remove(header::CONTENT_LENGTH);
         response.headers_mut().insert(
@@ -85,7 +89,11 @@ pub(crate) async fn restore_public_body(mut response: Response) -> Response {
 /// A client error the framework wrote itself (the router's 405 without a body, the body limit's
 /// 413 and a body that failed to arrive, 400, in plain text) as an RFC 9457 problem document
 /// like every other error; its headers (`Allow`) are kept.
-pub(crate) async fn framework_errors_as_problems(response: Response) -> Response {
+pub(crate) fn framework_errors_as_problems<B>(response: Response<B>) -> Response
+where
+    Response<B>: IntoResponse,
+{
+    let response = response.into_response();
     let status = response.status();
     if !status.is_client_error() {
         return response;
