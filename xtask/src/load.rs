@@ -7,8 +7,10 @@
 //! token (401), and a flood past the per-client rate limit (429, on a second instance whose
 //! limit is one request a minute). While `wrk` runs, the service's `/proc` status and its
 //! admin listener's `/metrics` are sampled for the resident set and the audit writer's queue.
-//! Prints one table; it measures and judges nothing (speed lives in benches, and a loaded
-//! machine moves these figures).
+//! Prints one table. It judges no speed (speed lives in benches, and a loaded machine moves
+//! these figures), but it fails when the service's peak resident memory leaves the password
+//! hasher's budget by more than [`PEAK_RSS_ABOVE_BUDGET_MIB`]: logins from many connections
+//! once took the release build to 2.7 GiB against a 512 MiB budget.
 
 use std::{
     fmt::Write as _,
@@ -38,6 +40,25 @@ const PASSWORD: &str = "correct horse battery staple";
 /// Connection counts measured when `--connections` is not given.
 const DEFAULT_CONNECTIONS: [u32; 2] = [16, 64];
 const DEFAULT_SECONDS: u32 = 10;
+
+/// The password hasher's memory budget of the service as started here (`hash_memory_mib`'s
+/// default), which its buffer pool may keep whole.
+const HASH_BUDGET_MIB: u64 = 512;
+/// What the release build may hold beside that budget at its peak (it serves everything else
+/// in about 20 MiB). Freed Argon2 buffers kept by the allocator, or any unbounded queue,
+/// pass it quickly.
+const PEAK_RSS_ABOVE_BUDGET_MIB: u64 = 64;
+
+/// Why the peak resident set `kib` (the service's `VmHWM`) is too large, if it is.
+fn peak_over_budget(kib: u64) -> Option<String> {
+    let (mib, limit) = (kib / 1024, HASH_BUDGET_MIB + PEAK_RSS_ABOVE_BUDGET_MIB);
+    (mib > limit).then(|| {
+        format!(
+            "peak resident memory {mib} MiB, over the hasher's {HASH_BUDGET_MIB} MiB budget \
+             and {PEAK_RSS_ABOVE_BUDGET_MIB} MiB"
+        )
+    })
+}
 
 /// The line the `wrk` script's `done` hook prints: requests, duration (µs), p50 and p99
 /// latency (µs), then wrk's error counts: status (answers outside 2xx/3xx), connect, read,
@@ -397,24 +418,27 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     }
     println!("{}", table(&rows));
-    println!(
-        "peak resident set (VmHWM) of the service: {} MiB",
-        served.peak_rss_kib().unwrap_or(0) / 1024
-    );
+    let peak = served.peak_rss_kib().ok_or("no VmHWM in the service's /proc status")?;
+    println!("peak resident set (VmHWM) of the service: {} MiB", peak / 1024);
     let wrong: Vec<String> = rows
         .iter()
         .filter(|r| !r.outcome.statuses_as_expected(r.scenario) || r.outcome.socket_errors > 0)
         .map(|r| format!("{} at {} connections", r.scenario.name(), r.connections))
         .collect();
-    if wrong.is_empty() {
-        Ok(())
-    } else {
+    let mut failures = Vec::new();
+    if !wrong.is_empty() {
         // Not a speed judgement: the service answered with another status than the scenario
         // sends for, or connections failed, so the figures do not measure what they say.
-        Err(format!(
-            "load: unexpected statuses or socket errors in: {}",
+        failures.push(format!(
+            "unexpected statuses or socket errors in: {}",
             wrong.join("; ")
-        ))
+        ));
+    }
+    failures.extend(peak_over_budget(peak));
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("load: {}", failures.join("; ")))
     }
 }
 
@@ -590,6 +614,15 @@ fn micros(us: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_peak_beyond_the_hashers_budget_fails_the_load() {
+        // The figure the load measured before the pool kept the whole budget, and after.
+        assert!(peak_over_budget(2_775 * 1024).is_some());
+        assert_eq!(peak_over_budget(516 * 1024), None);
+        assert_eq!(peak_over_budget(576 * 1024), None);
+        assert!(peak_over_budget(577 * 1024).is_some());
+    }
 
     #[test]
     fn the_script_line_is_read_among_wrks_output() {
