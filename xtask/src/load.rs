@@ -418,8 +418,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     }
     println!("{}", table(&rows));
-    let peak = served.peak_rss_kib().ok_or("no VmHWM in the service's /proc status")?;
-    println!("peak resident set (VmHWM) of the service: {} MiB", peak / 1024);
+    let peak = served
+        .peak_rss_kib()
+        .ok_or("no VmHWM in the service's /proc status")?;
+    println!(
+        "peak resident set (VmHWM) of the service: {} MiB",
+        peak / 1024
+    );
     let wrong: Vec<String> = rows
         .iter()
         .filter(|r| !r.outcome.statuses_as_expected(r.scenario) || r.outcome.socket_errors > 0)

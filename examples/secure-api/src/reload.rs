@@ -509,6 +509,20 @@ mod tests {
         )
     }
 
+    /// The JWT keys of `KEY_1`, an old key kept for `retire_after` once rotated away.
+    fn keys_of_key_1(retire_after: Duration) -> Arc<JwtKeys> {
+        let placeholder = Arc::new(KeySet::single(signing_key(&bytes(KEY_1)).unwrap()));
+        Arc::new(
+            JwtKeys::new(
+                &bytes(KEY_1),
+                &Issuer::new(placeholder.clone()).unwrap(),
+                &Verifier::new(placeholder),
+                retire_after,
+            )
+            .unwrap(),
+        )
+    }
+
     fn token(keys: &JwtKeys, sub: &str) -> String {
         keys.issuer()
             .issue(Claims::new(Map::new()).subject(sub))
@@ -520,16 +534,7 @@ mod tests {
         let dir = scratch("jwt");
         let file = dir.join("jwt.hex");
         write_secret(&file, KEY_1);
-        let placeholder = Arc::new(KeySet::single(signing_key(&bytes(KEY_1)).unwrap()));
-        let keys = Arc::new(
-            JwtKeys::new(
-                &bytes(KEY_1),
-                &Issuer::new(placeholder.clone()).unwrap(),
-                &Verifier::new(placeholder),
-                Duration::from_millis(400),
-            )
-            .unwrap(),
-        );
+        let keys = keys_of_key_1(Duration::from_millis(400));
         let address = Address::File(file.clone());
         let cache = watch_jwt_key(
             &keys,
@@ -574,16 +579,7 @@ mod tests {
         let dir = scratch("verify-now");
         let db = crate::db::Db::open(&dir.join("db.sqlite")).unwrap();
         let store = TokenStore::Sqlite(crate::token_store::SqliteTokenStore::new(db).unwrap());
-        let placeholder = Arc::new(KeySet::single(signing_key(&bytes(KEY_1)).unwrap()));
-        let keys = Arc::new(
-            JwtKeys::new(
-                &bytes(KEY_1),
-                &Issuer::new(placeholder.clone()).unwrap(),
-                &Verifier::new(placeholder),
-                Duration::from_secs(60),
-            )
-            .unwrap(),
-        );
+        let keys = keys_of_key_1(Duration::from_secs(60));
         let list = RevocationList::new(store.clone());
         let verifier = AccessVerifier::new(keys.clone(), RevocationList::new(store));
         let (good, revoked, signed_out) = (
@@ -676,16 +672,7 @@ mod tests {
         let dir = scratch("malformed");
         let file = dir.join("jwt.hex");
         write_secret(&file, KEY_1);
-        let placeholder = Arc::new(KeySet::single(signing_key(&bytes(KEY_1)).unwrap()));
-        let keys = Arc::new(
-            JwtKeys::new(
-                &bytes(KEY_1),
-                &Issuer::new(placeholder.clone()).unwrap(),
-                &Verifier::new(placeholder),
-                Duration::from_secs(60),
-            )
-            .unwrap(),
-        );
+        let keys = keys_of_key_1(Duration::from_secs(60));
         let address = Address::File(file.clone());
         let cache = watch_jwt_key(
             &keys,
