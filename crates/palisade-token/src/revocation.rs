@@ -121,14 +121,14 @@ impl<S: RevocationStore> RevocationList<S> {
         let Some(jti) = claims.jti.as_deref().filter(|j| !j.is_empty()) else {
             return Err(ErrorKind::MissingClaim.into());
         };
-        let now = self.clock.now();
-        if self.store.is_revoked(jti, now).await? {
-            return Err(ErrorKind::Revoked.into());
-        }
-        if let Some(subject) = claims.sub.as_deref()
-            && let Some(not_before) = self.store.subject_not_before(subject, now).await?
-            && claims.iat.is_none_or(|iat| iat < not_before)
-        {
+        let state = self
+            .store
+            .token_state(jti, claims.sub.as_deref(), self.clock.now())
+            .await?;
+        let signed_out = state
+            .not_before
+            .is_some_and(|not_before| claims.iat.is_none_or(|iat| iat < not_before));
+        if state.revoked || signed_out {
             return Err(ErrorKind::Revoked.into());
         }
         Ok(())

@@ -143,6 +143,41 @@ async fn peek_leaves_the_token_redeemable<S: OneTimeStore + 'static>(store: S) {
     );
 }
 
+/// `token_state` answers what `is_revoked` and `subject_not_before` answer, for a revoked and
+/// a live id, a subject with and without a mark, and no subject.
+async fn token_state_answers_what_the_two_lookups_answer<S: RevocationStore>(store: S) {
+    store.revoke("gone", NOW + 600, NOW).await.unwrap();
+    store
+        .revoke_subject_before("hana", NOW - 5, NOW + 600, NOW)
+        .await
+        .unwrap();
+    for jti in ["gone", "live"] {
+        for subject in [Some("hana"), Some("ivo"), None] {
+            let state = store.token_state(jti, subject, NOW).await.unwrap();
+            assert_eq!(
+                state.revoked,
+                store.is_revoked(jti, NOW).await.unwrap(),
+                "{jti}"
+            );
+            let mark = match subject {
+                Some(subject) => store.subject_not_before(subject, NOW).await.unwrap(),
+                None => None,
+            };
+            assert_eq!(state.not_before, mark, "{jti} {subject:?}");
+        }
+    }
+    let state = store.token_state("gone", Some("hana"), NOW).await.unwrap();
+    assert!(state.revoked);
+    assert_eq!(state.not_before, Some(NOW - 5));
+}
+
+#[test]
+fn memory_token_state_answers_what_the_two_lookups_answer() {
+    rt().block_on(token_state_answers_what_the_two_lookups_answer(
+        MemoryStore::new(),
+    ));
+}
+
 #[test]
 fn memory_not_before_refuses_tokens_issued_before_it() {
     rt().block_on(not_before_refuses_tokens_issued_before_it(
@@ -237,6 +272,17 @@ mod redis {
             not_before_only_moves_later(connect("nb2").await).await;
             concurrent_marks_keep_the_latest(connect("nb3").await, connect("nb3").await).await;
             peek_leaves_the_token_redeemable(connect("nb4").await).await;
+        });
+    }
+
+    /// Redis answers a token check's two lookups in one pipeline, with what the two
+    /// lookups answer one by one.
+    #[test]
+    fn redis_token_state_answers_what_the_two_lookups_answer() {
+        let redis = palisade_testkit::RedisServer::start().expect("redis-server");
+        rt().block_on(async {
+            let store = RedisStore::connect(&redis.url(), "ts1").await.unwrap();
+            token_state_answers_what_the_two_lookups_answer(store).await;
         });
     }
 

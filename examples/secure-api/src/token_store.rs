@@ -8,7 +8,7 @@ use palisade_token::{
     StoreError,
     store::{
         NewFamily, OneTimeRecord, OneTimeStore, RedisStore, RefreshStore, RevocationStore,
-        RotateOutcome, Rotation,
+        RotateOutcome, Rotation, TokenState,
     },
 };
 use rusqlite::{OptionalExtension as _, TransactionBehavior, params};
@@ -480,6 +480,15 @@ impl RevocationStore for TokenStore {
 
     async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
         forward!(self, s => s.subject_not_before(subject, now))
+    }
+
+    async fn token_state(
+        &self,
+        jti: &str,
+        subject: Option<&str>,
+        now: u64,
+    ) -> Result<TokenState, StoreError> {
+        forward!(self, s => s.token_state(jti, subject, now))
     }
 }
 

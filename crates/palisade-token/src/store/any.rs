@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{
     MemoryStore, NewFamily, OneTimeRecord, OneTimeStore, RedisStore, RefreshStore, RevocationStore,
-    RotateOutcome, Rotation,
+    RotateOutcome, Rotation, TokenState,
 };
 use crate::error::StoreError;
 
@@ -113,6 +113,15 @@ impl RevocationStore for AnyStore {
 
     async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
         forward!(self, s => s.subject_not_before(subject, now))
+    }
+
+    async fn token_state(
+        &self,
+        jti: &str,
+        subject: Option<&str>,
+        now: u64,
+    ) -> Result<TokenState, StoreError> {
+        forward!(self, s => s.token_state(jti, subject, now))
     }
 }
 

@@ -150,6 +150,39 @@ pub trait RevocationStore: Send + Sync {
         subject: &str,
         now: u64,
     ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Both lookups a token check makes: whether `jti` is revoked, and the not-before mark of
+    /// `subject` (if given). Answers what [`is_revoked`](Self::is_revoked) and
+    /// [`subject_not_before`](Self::subject_not_before) answer, by default by calling them
+    /// one after the other; a store across a network answers both in one round trip.
+    fn token_state(
+        &self,
+        jti: &str,
+        subject: Option<&str>,
+        now: u64,
+    ) -> impl Future<Output = Result<TokenState, StoreError>> + Send {
+        async move {
+            let revoked = self.is_revoked(jti, now).await?;
+            let not_before = match subject {
+                Some(subject) => self.subject_not_before(subject, now).await?,
+                None => None,
+            };
+            Ok(TokenState {
+                revoked,
+                not_before,
+            })
+        }
+    }
+}
+
+/// What a [`RevocationStore`] holds about one access token
+/// ([`RevocationStore::token_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenState {
+    /// Its `jti` is revoked.
+    pub revoked: bool,
+    /// Its subject's not-before mark: tokens issued before it are refused.
+    pub not_before: Option<u64>,
 }
 
 /// A stored one-time token: its verifier, who it is for, and when it expires.
