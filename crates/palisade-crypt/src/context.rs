@@ -25,7 +25,10 @@ const MAX_ATTRIBUTES: usize = 32;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Context {
     field: String,
-    attributes: Vec<(String, String)>,
+    /// The canonical encoding bound as associated data (see [`Context::encoded`]), built as
+    /// the context is, so that encrypting and decrypting copy it instead of encoding it for
+    /// every message. The attributes are read back from it.
+    encoded: Vec<u8>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -34,6 +37,36 @@ fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.'))
+}
+
+/// The attributes of an encoding, from `at` (the first attribute) on: name, value and where
+/// the attribute starts. Every encoding was built by [`Context::with`] from valid names and
+/// UTF-8 values, so the lengths are in bounds and the bytes are UTF-8.
+struct Attributes<'a> {
+    encoded: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = (&'a str, &'a str, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.at;
+        let name_len = usize::from(*self.encoded.get(start)?);
+        let name = self.encoded.get(start + 1..start + 1 + name_len)?;
+        let len_at = start + 1 + name_len;
+        let value_len = usize::from(u16::from_be_bytes([
+            *self.encoded.get(len_at)?,
+            *self.encoded.get(len_at + 1)?,
+        ]));
+        let value = self.encoded.get(len_at + 2..len_at + 2 + value_len)?;
+        self.at = len_at + 2 + value_len;
+        Some((
+            std::str::from_utf8(name).ok()?,
+            std::str::from_utf8(value).ok()?,
+            start,
+        ))
+    }
 }
 
 impl Context {
@@ -48,9 +81,13 @@ impl Context {
                 name: field.to_owned(),
             });
         }
+        let mut encoded = Vec::with_capacity(2 + field.len());
+        encoded.push(field.len() as u8);
+        encoded.extend_from_slice(field.as_bytes());
+        encoded.push(0);
         Ok(Self {
             field: field.to_owned(),
-            attributes: Vec::new(),
+            encoded,
         })
     }
 
@@ -71,21 +108,35 @@ impl Context {
                 name: name.to_owned(),
             });
         }
-        if self.attributes.len() >= MAX_ATTRIBUTES {
+        let count_at = 1 + self.field.len();
+        let count = usize::from(self.encoded[count_at]);
+        if count >= MAX_ATTRIBUTES {
             return Err(ContextError::TooManyAttributes);
         }
-        match self
-            .attributes
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-        {
-            Ok(_) => Err(ContextError::DuplicateAttribute {
-                name: name.to_owned(),
-            }),
-            Err(at) => {
-                self.attributes.insert(at, (name.to_owned(), value));
-                Ok(self)
+        // Attributes stay sorted by name (bytewise), so the encoding is canonical.
+        let mut insert_at = self.encoded.len();
+        for (existing, _, start) in self.attribute_entries() {
+            match existing.cmp(name) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => {
+                    return Err(ContextError::DuplicateAttribute {
+                        name: name.to_owned(),
+                    });
+                }
+                std::cmp::Ordering::Greater => {
+                    insert_at = start;
+                    break;
+                }
             }
         }
+        let mut entry = Vec::with_capacity(3 + name.len() + value.len());
+        entry.push(name.len() as u8);
+        entry.extend_from_slice(name.as_bytes());
+        entry.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        entry.extend_from_slice(value.as_bytes());
+        self.encoded.splice(insert_at..insert_at, entry);
+        self.encoded[count_at] = (count + 1) as u8;
+        Ok(self)
     }
 
     /// The field name.
@@ -95,57 +146,42 @@ impl Context {
 
     /// The attributes, sorted by name.
     pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.attributes
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+        self.attribute_entries()
+            .map(|(name, value, _)| (name, value))
     }
 
-    /// Appends [`Context::encode_to`]'s encoding to `out`.
+    fn attribute_entries(&self) -> Attributes<'_> {
+        Attributes {
+            encoded: &self.encoded,
+            at: 2 + self.field.len(),
+        }
+    }
+
+    /// Appends [`Context::encoded`] to `out`.
     #[cfg(test)]
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
-        let at = out.len();
-        out.resize(at + self.encoded_len(), 0);
-        self.encode_to(&mut out[at..]);
+        out.extend_from_slice(self.encoded());
     }
 
-    /// The length of [`Context::encode_to`]'s output.
+    /// The length of [`Context::encoded`].
     pub(crate) fn encoded_len(&self) -> usize {
-        2 + self.field.len()
-            + self
-                .attributes
-                .iter()
-                .map(|(name, value)| 3 + name.len() + value.len())
-                .sum::<usize>()
+        self.encoded.len()
     }
 
-    /// The canonical, unambiguous encoding bound as associated data (length-prefixed field,
-    /// attribute count, then length-prefixed names and values), written to the start of `out`,
-    /// which holds at least
-    /// [`Context::encoded_len`] bytes (names are at most 64 bytes, values at most 1024 and
-    /// there are at most 32 attributes, so the length bytes cannot overflow).
-    pub(crate) fn encode_to(&self, out: &mut [u8]) {
-        let mut rest = out;
-        let mut put = |bytes: &[u8]| {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(bytes.len());
-            head.copy_from_slice(bytes);
-            rest = tail;
-        };
-        put(&[self.field.len() as u8]);
-        put(self.field.as_bytes());
-        put(&[self.attributes.len() as u8]);
-        for (name, value) in &self.attributes {
-            put(&[name.len() as u8]);
-            put(name.as_bytes());
-            put(&(value.len() as u16).to_be_bytes());
-            put(value.as_bytes());
-        }
+    /// The canonical, unambiguous encoding bound as associated data: the length-prefixed
+    /// field, the attribute count, then each attribute in name order as a length-prefixed
+    /// name and a value prefixed with its 16-bit big-endian length. Names are at most 64
+    /// bytes, values at most 1024 and there are at most 32 attributes, so no length
+    /// overflows its prefix.
+    pub(crate) fn encoded(&self) -> &[u8] {
+        &self.encoded
     }
 }
 
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.field)?;
-        for (name, value) in &self.attributes {
+        for (name, value) in self.attributes() {
             write!(f, ";{name}={value}")?;
         }
         Ok(())
@@ -263,6 +299,83 @@ mod tests {
         expected.extend_from_slice(&[0, 1, b'7']);
         assert_eq!(out, expected);
         assert_eq!(ctx.encoded_len(), expected.len() - 1);
+    }
+
+    /// Attributes given in any order encode (and compare, and display) the same; the order is
+    /// bytewise by name, and each attribute reads back as given.
+    #[test]
+    fn attributes_in_any_order_encode_the_same() {
+        let names = ["tenant", "row", "a", "row2", "b-c", "z.y", "0"];
+        let forward = names.iter().try_fold(Context::new("f").unwrap(), |c, n| {
+            c.with(n, format!("v-{n}"))
+        });
+        let backward = names
+            .iter()
+            .rev()
+            .try_fold(Context::new("f").unwrap(), |c, n| {
+                c.with(n, format!("v-{n}"))
+            });
+        let (forward, backward) = (forward.unwrap(), backward.unwrap());
+        assert_eq!(forward.encoded(), backward.encoded());
+        assert_eq!(forward, backward);
+        let mut sorted = names.to_vec();
+        sorted.sort_unstable();
+        let read: Vec<_> = forward.attributes().collect();
+        let expected: Vec<_> = sorted.iter().map(|n| (*n, format!("v-{n}"))).collect();
+        assert_eq!(read.len(), expected.len());
+        for ((name, value), (en, ev)) in read.iter().zip(&expected) {
+            assert_eq!((*name, *value), (*en, ev.as_str()));
+        }
+        assert_eq!(
+            forward.to_string(),
+            "f;0=v-0;a=v-a;b-c=v-b-c;row=v-row;row2=v-row2;tenant=v-tenant;z.y=v-z.y"
+        );
+        assert_eq!(forward.encoded()[2], names.len() as u8, "attribute count");
+    }
+
+    /// A repeated name is refused wherever it falls in the order, and the context is intact.
+    #[test]
+    fn a_repeated_attribute_is_refused_at_any_position() {
+        let ctx = Context::new("f")
+            .and_then(|c| c.with("b", 1))
+            .and_then(|c| c.with("d", 2))
+            .and_then(|c| c.with("f", 3))
+            .unwrap();
+        for name in ["b", "d", "f"] {
+            let err = ctx.clone().with(name, 9).unwrap_err();
+            assert!(
+                matches!(err, ContextError::DuplicateAttribute { .. }),
+                "{name}"
+            );
+        }
+        for name in ["a", "c", "e", "g", "bb"] {
+            let longer = ctx.clone().with(name, "x").unwrap();
+            assert_eq!(longer.attributes().count(), 4, "{name}");
+            assert!(longer.attributes().any(|(n, v)| n == name && v == "x"));
+        }
+        assert_eq!(ctx.to_string(), "f;b=1;d=2;f=3");
+    }
+
+    /// Values are any UTF-8 without `;`, up to 1024 bytes, empty included.
+    #[test]
+    fn values_of_any_utf8_read_back() {
+        let long = "é".repeat(MAX_VALUE / 2);
+        let ctx = Context::new("f")
+            .and_then(|c| c.with("empty", ""))
+            .and_then(|c| c.with("long", &long))
+            .and_then(|c| c.with("text", "grüße=ok"))
+            .unwrap();
+        let read: Vec<_> = ctx.attributes().collect();
+        assert_eq!(
+            read,
+            [("empty", ""), ("long", long.as_str()), ("text", "grüße=ok")]
+        );
+        assert!(
+            Context::new("f")
+                .unwrap()
+                .with("x", "é".repeat(513))
+                .is_err()
+        );
     }
 
     /// The largest context there is: every length byte at its maximum, no overflow.
