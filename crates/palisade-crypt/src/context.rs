@@ -25,10 +25,7 @@ const MAX_ATTRIBUTES: usize = 32;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Context {
     field: String,
-    /// The canonical encoding bound as associated data (see [`Context::encoded`]), built as
-    /// the context is, so that encrypting and decrypting copy it instead of encoding it for
-    /// every message. The attributes are read back from it.
-    encoded: Vec<u8>,
+    attributes: Vec<(String, String)>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -37,36 +34,6 @@ fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.'))
-}
-
-/// The attributes of an encoding, from `at` (the first attribute) on: name, value and where
-/// the attribute starts. Every encoding was built by [`Context::with`] from valid names and
-/// UTF-8 values, so the lengths are in bounds and the bytes are UTF-8.
-struct Attributes<'a> {
-    encoded: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Iterator for Attributes<'a> {
-    type Item = (&'a str, &'a str, usize);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let start = self.at;
-        let name_len = usize::from(*self.encoded.get(start)?);
-        let name = self.encoded.get(start + 1..start + 1 + name_len)?;
-        let len_at = start + 1 + name_len;
-        let value_len = usize::from(u16::from_be_bytes([
-            *self.encoded.get(len_at)?,
-            *self.encoded.get(len_at + 1)?,
-        ]));
-        let value = self.encoded.get(len_at + 2..len_at + 2 + value_len)?;
-        self.at = len_at + 2 + value_len;
-        Some((
-            std::str::from_utf8(name).ok()?,
-            std::str::from_utf8(value).ok()?,
-            start,
-        ))
-    }
 }
 
 impl Context {
@@ -81,13 +48,9 @@ impl Context {
                 name: field.to_owned(),
             });
         }
-        let mut encoded = Vec::with_capacity(2 + field.len());
-        encoded.push(field.len() as u8);
-        encoded.extend_from_slice(field.as_bytes());
-        encoded.push(0);
         Ok(Self {
             field: field.to_owned(),
-            encoded,
+            attributes: Vec::new(),
         })
     }
 
@@ -108,35 +71,21 @@ impl Context {
                 name: name.to_owned(),
             });
         }
-        let count_at = 1 + self.field.len();
-        let count = usize::from(self.encoded[count_at]);
-        if count >= MAX_ATTRIBUTES {
+        if self.attributes.len() >= MAX_ATTRIBUTES {
             return Err(ContextError::TooManyAttributes);
         }
-        // Attributes stay sorted by name (bytewise), so the encoding is canonical.
-        let mut insert_at = self.encoded.len();
-        for (existing, _, start) in self.attribute_entries() {
-            match existing.cmp(name) {
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Equal => {
-                    return Err(ContextError::DuplicateAttribute {
-                        name: name.to_owned(),
-                    });
-                }
-                std::cmp::Ordering::Greater => {
-                    insert_at = start;
-                    break;
-                }
+        match self
+            .attributes
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+        {
+            Ok(_) => Err(ContextError::DuplicateAttribute {
+                name: name.to_owned(),
+            }),
+            Err(at) => {
+                self.attributes.insert(at, (name.to_owned(), value));
+                Ok(self)
             }
         }
-        let mut entry = Vec::with_capacity(3 + name.len() + value.len());
-        entry.push(name.len() as u8);
-        entry.extend_from_slice(name.as_bytes());
-        entry.extend_from_slice(&(value.len() as u16).to_be_bytes());
-        entry.extend_from_slice(value.as_bytes());
-        self.encoded.splice(insert_at..insert_at, entry);
-        self.encoded[count_at] = (count + 1) as u8;
-        Ok(self)
     }
 
     /// The field name.
@@ -146,42 +95,57 @@ impl Context {
 
     /// The attributes, sorted by name.
     pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.attribute_entries()
-            .map(|(name, value, _)| (name, value))
+        self.attributes
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
-    fn attribute_entries(&self) -> Attributes<'_> {
-        Attributes {
-            encoded: &self.encoded,
-            at: 2 + self.field.len(),
-        }
-    }
-
-    /// Appends [`Context::encoded`] to `out`.
+    /// Appends [`Context::encode_to`]'s encoding to `out`.
     #[cfg(test)]
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.encoded());
+        let at = out.len();
+        out.resize(at + self.encoded_len(), 0);
+        self.encode_to(&mut out[at..]);
     }
 
-    /// The length of [`Context::encoded`].
+    /// The length of [`Context::encode_to`]'s output.
     pub(crate) fn encoded_len(&self) -> usize {
-        self.encoded.len()
+        2 + self.field.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(name, value)| 3 + name.len() + value.len())
+                .sum::<usize>()
     }
 
-    /// The canonical, unambiguous encoding bound as associated data: the length-prefixed
-    /// field, the attribute count, then each attribute in name order as a length-prefixed
-    /// name and a value prefixed with its 16-bit big-endian length. Names are at most 64
-    /// bytes, values at most 1024 and there are at most 32 attributes, so no length
-    /// overflows its prefix.
-    pub(crate) fn encoded(&self) -> &[u8] {
-        &self.encoded
+    /// The canonical, unambiguous encoding bound as associated data (length-prefixed field,
+    /// attribute count, then length-prefixed names and values), written to the start of `out`,
+    /// which holds at least
+    /// [`Context::encoded_len`] bytes (names are at most 64 bytes, values at most 1024 and
+    /// there are at most 32 attributes, so the length bytes cannot overflow).
+    pub(crate) fn encode_to(&self, out: &mut [u8]) {
+        let mut rest = out;
+        let mut put = |bytes: &[u8]| {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(bytes.len());
+            head.copy_from_slice(bytes);
+            rest = tail;
+        };
+        put(&[self.field.len() as u8]);
+        put(self.field.as_bytes());
+        put(&[self.attributes.len() as u8]);
+        for (name, value) in &self.attributes {
+            put(&[name.len() as u8]);
+            put(name.as_bytes());
+            put(&(value.len() as u16).to_be_bytes());
+            put(value.as_bytes());
+        }
     }
 }
 
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.field)?;
-        for (name, value) in self.attributes() {
+        for (name, value) in &self.attributes {
             write!(f, ";{name}={value}")?;
         }
         Ok(())
@@ -316,7 +280,10 @@ mod tests {
                 c.with(n, format!("v-{n}"))
             });
         let (forward, backward) = (forward.unwrap(), backward.unwrap());
-        assert_eq!(forward.encoded(), backward.encoded());
+        let (mut f_enc, mut b_enc) = (Vec::new(), Vec::new());
+        forward.encode_into(&mut f_enc);
+        backward.encode_into(&mut b_enc);
+        assert_eq!(f_enc, b_enc);
         assert_eq!(forward, backward);
         let mut sorted = names.to_vec();
         sorted.sort_unstable();
@@ -330,7 +297,7 @@ mod tests {
             forward.to_string(),
             "f;0=v-0;a=v-a;b-c=v-b-c;row=v-row;row2=v-row2;tenant=v-tenant;z.y=v-z.y"
         );
-        assert_eq!(forward.encoded()[2], names.len() as u8, "attribute count");
+        assert_eq!(f_enc[2], names.len() as u8, "attribute count");
     }
 
     /// A repeated name is refused wherever it falls in the order, and the context is intact.

@@ -156,7 +156,7 @@ fn assemble_aad<'a>(
     };
     let (header_part, context_part) = aad.split_at_mut(HEADER_LEN);
     header_part.copy_from_slice(header);
-    context_part.copy_from_slice(context.encoded());
+    context.encode_to(context_part);
     aad
 }
 
