@@ -9,10 +9,14 @@
 //!     encrypt/palisade 64 1000
 //! ```
 //!
-//! Operations: `encrypt/{palisade,aes_gcm,aes_gcm_fixed_nonce,aws_lc_rs,aws_lc_rs_rand}` and
-//! `decrypt/{palisade,aes_gcm,aws_lc_rs}`, then the plaintext size in bytes and the count.
+//! Operations: `encrypt/{palisade,aes_gcm,aes_gcm_fixed_nonce,aws_lc_rs,aws_lc_rs_rand}`,
+//! `decrypt/{palisade,aes_gcm,aws_lc_rs}` and `context/new` (building the benches' context,
+//! `users.email;row=123456;tenant=acme`, as an application does for each row), then the
+//! plaintext size in bytes (ignored by `context/new`) and the count.
 
 use std::hint::black_box;
+
+use palisade_crypt::Context;
 
 mod support;
 use support::{aes_open, aes_seal, lc_nonce, lc_open, lc_seal, nonce, setup};
@@ -43,6 +47,13 @@ fn main() {
         "decrypt/palisade" => Box::new(|| drop(black_box(s.crypter.decrypt(&s.context, &ours)))),
         "decrypt/aes_gcm" => Box::new(|| drop(black_box(aes_open(&s.aes, &s.aad, &raw)))),
         "decrypt/aws_lc_rs" => Box::new(|| drop(black_box(lc_open(&s.lc, &s.aad, &lc)))),
+        "context/new" => Box::new(|| {
+            drop(black_box(
+                Context::new(black_box("users.email"))
+                    .and_then(|c| c.with("row", black_box(123_456)))
+                    .and_then(|c| c.with("tenant", black_box("acme"))),
+            ));
+        }),
         other => {
             eprintln!("unknown operation {other}");
             std::process::exit(2);

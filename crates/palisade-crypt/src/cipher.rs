@@ -32,6 +32,7 @@ use std::{
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit as _};
 use sha2::{Digest as _, Sha256};
+use thread_local::ThreadLocal;
 use zeroize::Zeroizing;
 
 use crate::{
@@ -57,22 +58,24 @@ pub(crate) fn hmac_sha256(key: &[u8; 32]) -> Hmac<Sha256> {
     <Hmac<Sha256>>::new(&(*block).into())
 }
 
-/// Compares two commitments in constant time, as four 64-bit words (`subtle`'s slice compare
-/// goes byte by byte through an optimization barrier, which costs more than a 64-byte AES-GCM).
+/// Compares two commitments in constant time: the four 64-bit words' differences are folded
+/// into one word with XOR and OR (no branch, no early exit), which one `subtle` comparison then
+/// tests. `subtle`'s slice compare goes byte by byte through an optimization barrier each, which
+/// costs more than a 64-byte AES-GCM.
 pub(crate) fn commitment_matches(ours: &[u8; COMMIT_LEN], theirs: &[u8]) -> bool {
     use subtle::ConstantTimeEq as _;
     if theirs.len() != COMMIT_LEN {
         return false;
     }
-    let mut eq = subtle::Choice::from(1);
+    let mut diff = 0u64;
     for (a, b) in ours.chunks_exact(8).zip(theirs.chunks_exact(8)) {
         let mut wa = [0u8; 8];
         let mut wb = [0u8; 8];
         wa.copy_from_slice(a);
         wb.copy_from_slice(b);
-        eq &= u64::from_ne_bytes(wa).ct_eq(&u64::from_ne_bytes(wb));
+        diff |= u64::from_ne_bytes(wa) ^ u64::from_ne_bytes(wb);
     }
-    eq.into()
+    diff.ct_eq(&0).into()
 }
 
 /// AES-256-GCM with a 96-bit nonce and a detached 128-bit tag, on the `aes-gcm` crate.
@@ -129,6 +132,22 @@ impl AesGcmCipher {
             )
             .is_ok()
     }
+
+    /// Decrypts `input`, appending the plaintext to `out`: copied there, then decrypted in
+    /// place. `false` (and what was appended unspecified) if the tag is wrong. `out` grows at
+    /// most once, before any plaintext is in it.
+    pub(crate) fn open_into(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        input: &[u8],
+        tag: &[u8; TAG_LEN],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let at = out.len();
+        out.extend_from_slice(input);
+        self.open(nonce, aad, &mut out[at..], tag)
+    }
 }
 
 /// AES-256-GCM with a 96-bit nonce and a detached 128-bit tag, on AWS-LC (`aws-lc-rs`): the
@@ -181,6 +200,32 @@ impl AwsLcCipher {
                 Aad::from(aad),
                 tag,
                 in_out,
+            )
+            .is_ok()
+    }
+
+    /// Decrypts `input`, appending the plaintext to `out`: AWS-LC decrypts from `input`
+    /// straight into zeroed space there, in one pass instead of a copy and a pass. `false`
+    /// (and what was appended unspecified) if the tag is wrong. `out` grows at most once,
+    /// before any plaintext is in it.
+    pub(crate) fn open_into(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        input: &[u8],
+        tag: &[u8; TAG_LEN],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        let at = out.len();
+        out.resize(at + input.len(), 0);
+        self.0
+            .open_separate_gather(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                input,
+                tag,
+                &mut out[at..],
             )
             .is_ok()
     }
@@ -269,48 +314,31 @@ impl WriterSlot {
 type ReadKey = (KeyId, [u8; SALT_LEN]);
 type FieldSubkeys = Vec<(String, Arc<Subkey>)>;
 
-/// Identifies a [`Caches`] for the per-thread shortcuts: never reused within a process, so a
-/// shortcut left by a dropped crypter can never match a new one.
+/// Identifies a [`Caches`] for the per-thread writer shortcut: never reused within a process,
+/// so a shortcut left by a dropped crypter can never match a new one.
 static NEXT_CACHES_ID: AtomicU64 = AtomicU64::new(0);
 
-/// The subkey this thread last used to read, or the slot it last wrote with, so that a run of
-/// values for one field skips the shared map (a lock and a `SipHash` per message). It holds a
-/// `Weak`: once the crypter's caches drop the subkey, the expanded key is freed and wiped as
-/// before, and the shortcut no longer upgrades.
+/// The slot this thread last wrote with, so that a run of values for one field skips the
+/// shared map (a lock and a `SipHash` per message). It holds a `Weak`: once the crypter's
+/// caches drop the slot, the expanded key is freed and wiped as before, and the shortcut no
+/// longer upgrades.
 struct Shortcut<T> {
     caches: u64,
     key: KeyId,
-    salt: [u8; SALT_LEN],
     field: String,
     target: Weak<T>,
 }
 
 impl<T> Shortcut<T> {
-    fn get(
-        cell: &RefCell<Option<Self>>,
-        caches: u64,
-        key: KeyId,
-        salt: Option<&[u8; SALT_LEN]>,
-        field: &str,
-    ) -> Option<Arc<T>> {
+    fn get(cell: &RefCell<Option<Self>>, caches: u64, key: KeyId, field: &str) -> Option<Arc<T>> {
         let cell = cell.try_borrow().ok()?;
         let last = cell.as_ref()?;
-        (last.caches == caches
-            && last.key == key
-            && salt.is_none_or(|s| *s == last.salt)
-            && last.field == field)
+        (last.caches == caches && last.key == key && last.field == field)
             .then(|| last.target.upgrade())
             .flatten()
     }
 
-    fn set(
-        cell: &RefCell<Option<Self>>,
-        caches: u64,
-        key: KeyId,
-        salt: [u8; SALT_LEN],
-        field: &str,
-        target: &Arc<T>,
-    ) {
+    fn set(cell: &RefCell<Option<Self>>, caches: u64, key: KeyId, field: &str, target: &Arc<T>) {
         let Ok(mut cell) = cell.try_borrow_mut() else {
             return;
         };
@@ -318,7 +346,6 @@ impl<T> Shortcut<T> {
             Some(last) => {
                 last.caches = caches;
                 last.key = key;
-                last.salt = salt;
                 field.clone_into(&mut last.field);
                 last.target = Arc::downgrade(target);
             }
@@ -326,7 +353,6 @@ impl<T> Shortcut<T> {
                 *cell = Some(Self {
                     caches,
                     key,
-                    salt,
                     field: field.to_owned(),
                     target: Arc::downgrade(target),
                 });
@@ -336,8 +362,18 @@ impl<T> Shortcut<T> {
 }
 
 thread_local! {
-    static LAST_READ: RefCell<Option<Shortcut<Subkey>>> = const { RefCell::new(None) };
     static LAST_WRITE: RefCell<Option<Shortcut<WriterSlot>>> = const { RefCell::new(None) };
+}
+
+/// The subkey one thread last read with, held by that crypter's [`Caches`] (one per thread, in
+/// a [`ThreadLocal`]): a run of values for one field skips the shared map, and reading through
+/// it borrows the subkey without touching its reference count. It is owned by the caches, so
+/// it is freed (and the expanded key wiped) with them, on every thread at once.
+struct LastRead {
+    key: KeyId,
+    salt: [u8; SALT_LEN],
+    field: String,
+    subkey: Arc<Subkey>,
 }
 
 /// The caches of one [`Crypter`](crate::Crypter).
@@ -345,6 +381,7 @@ pub(crate) struct Caches {
     id: u64,
     writers: RwLock<HashMap<String, Arc<WriterSlot>>>,
     readers: RwLock<HashMap<ReadKey, FieldSubkeys>>,
+    last_read: ThreadLocal<RefCell<Option<LastRead>>>,
 }
 
 impl Default for Caches {
@@ -353,6 +390,7 @@ impl Default for Caches {
             id: NEXT_CACHES_ID.fetch_add(1, Ordering::Relaxed),
             writers: RwLock::default(),
             readers: RwLock::default(),
+            last_read: ThreadLocal::new(),
         }
     }
 }
@@ -366,15 +404,13 @@ impl Caches {
         id: KeyId,
         field: &str,
     ) -> Option<Arc<WriterSlot>> {
-        if let Ok(Some(slot)) =
-            LAST_WRITE.try_with(|last| Shortcut::get(last, self.id, id, None, field))
+        if let Ok(Some(slot)) = LAST_WRITE.try_with(|last| Shortcut::get(last, self.id, id, field))
             && slot.take()
         {
             return Some(slot);
         }
         let slot = self.writer_from_map(material, id, field)?;
-        let _ =
-            LAST_WRITE.try_with(|last| Shortcut::set(last, self.id, id, slot.salt, field, &slot));
+        let _ = LAST_WRITE.try_with(|last| Shortcut::set(last, self.id, id, field, &slot));
         Some(slot)
     }
 
@@ -454,7 +490,51 @@ impl Caches {
         }
     }
 
-    /// The subkey for reading a value written under `id` and `salt` for `field`.
+    /// Calls `f` with the subkey for reading a value written under `id` and `salt` for
+    /// `field`: this thread's last one when it matches, else from the shared map (deriving it
+    /// on a miss), which then becomes this thread's last one.
+    pub(crate) fn with_reader<R>(
+        &self,
+        material: &Material,
+        id: KeyId,
+        salt: &[u8; SALT_LEN],
+        field: &str,
+        f: impl FnOnce(&Arc<Subkey>) -> R,
+    ) -> R {
+        let cell = self.last_read.get_or_default();
+        if let Ok(last) = cell.try_borrow()
+            && let Some(last) = last.as_ref()
+            && last.key == id
+            && last.salt == *salt
+            && last.field == field
+        {
+            return f(&last.subkey);
+        }
+        let subkey = self.reader_from_map(material, id, salt, field);
+        // Busy only if `f` reads through these caches again; then the map serves that read.
+        if let Ok(mut last) = cell.try_borrow_mut() {
+            match last.as_mut() {
+                Some(last) => {
+                    last.key = id;
+                    last.salt = *salt;
+                    field.clone_into(&mut last.field);
+                    last.subkey = Arc::clone(&subkey);
+                }
+                None => {
+                    *last = Some(LastRead {
+                        key: id,
+                        salt: *salt,
+                        field: field.to_owned(),
+                        subkey: Arc::clone(&subkey),
+                    });
+                }
+            }
+        }
+        f(&subkey)
+    }
+
+    /// The subkey for reading, as [`Caches::with_reader`] finds it.
+    #[cfg(test)]
     pub(crate) fn reader(
         &self,
         material: &Material,
@@ -462,14 +542,7 @@ impl Caches {
         salt: &[u8; SALT_LEN],
         field: &str,
     ) -> Arc<Subkey> {
-        if let Ok(Some(subkey)) =
-            LAST_READ.try_with(|last| Shortcut::get(last, self.id, id, Some(salt), field))
-        {
-            return subkey;
-        }
-        let subkey = self.reader_from_map(material, id, salt, field);
-        let _ = LAST_READ.try_with(|last| Shortcut::set(last, self.id, id, *salt, field, &subkey));
-        subkey
+        self.with_reader(material, id, salt, field, Arc::clone)
     }
 
     fn reader_from_map(
@@ -533,27 +606,90 @@ mod tests {
         assert!(!Arc::ptr_eq(&salted, &read_a));
     }
 
-    /// The shortcuts hold no key alive: once the crypter's caches are dropped, so is the
-    /// expanded subkey (wiped on drop), even on the thread that used it last.
+    /// The shortcuts hold no key alive beyond the crypter: once its caches are dropped, so is
+    /// every expanded subkey (wiped on drop), including the ones other threads read with last.
     #[test]
     fn shortcuts_do_not_keep_subkeys_alive() {
         let id = KeyId::from_be_bytes(&[0, 0, 0, 8]);
-        let caches = Caches::default();
+        let caches = Arc::new(Caches::default());
         let slot = caches
             .writer(&material(3), id, "users.email")
             .expect("slot");
         let subkey = caches.reader(&material(3), id, &slot.salt, "users.email");
         let weak_subkey = Arc::downgrade(&subkey);
         let weak_slot = Arc::downgrade(&slot);
-        drop((slot, subkey, caches));
+        // Another thread reads with its own subkey, which only its shortcut then holds.
+        let other = std::thread::spawn({
+            let caches = Arc::clone(&caches);
+            move || {
+                let subkey = caches.reader(&material(3), id, &[5; SALT_LEN], "users.phone");
+                caches.readers.write().expect("lock").clear();
+                Arc::downgrade(&subkey)
+            }
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(
+            other.strong_count(),
+            1,
+            "held by that thread's shortcut only"
+        );
+        drop((slot, subkey));
+        drop(Arc::into_inner(caches).expect("last reference"));
         assert_eq!(weak_subkey.strong_count(), 0);
         assert_eq!(weak_slot.strong_count(), 0);
-        LAST_READ.with_borrow(|last| {
-            assert!(last.as_ref().is_some_and(|l| l.target.upgrade().is_none()));
-        });
+        assert_eq!(other.strong_count(), 0);
         LAST_WRITE.with_borrow(|last| {
             assert!(last.as_ref().is_some_and(|l| l.target.upgrade().is_none()));
         });
+    }
+
+    /// A run of reads of one field is served by the thread's shortcut, not the shared map; a
+    /// different key id, salt or field is not.
+    #[test]
+    fn the_read_shortcut_serves_a_run_without_the_map() {
+        let id = KeyId::from_be_bytes(&[0, 0, 0, 9]);
+        let caches = Caches::default();
+        let first = caches.reader(&material(4), id, &[1; SALT_LEN], "users.email");
+        caches.readers.write().expect("lock").clear();
+        let again = caches.reader(&material(4), id, &[1; SALT_LEN], "users.email");
+        assert!(Arc::ptr_eq(&first, &again), "served by the shortcut");
+        let other_id = KeyId::from_be_bytes(&[0, 0, 0, 10]);
+        for (key, salt, field) in [
+            (other_id, [1; SALT_LEN], "users.email"),
+            (id, [2; SALT_LEN], "users.email"),
+            (id, [1; SALT_LEN], "users.phone"),
+        ] {
+            let subkey = caches.reader(&material(4), key, &salt, field);
+            assert!(!Arc::ptr_eq(&subkey, &first));
+            assert_ne!(
+                subkey.context_check(b"c"),
+                first.context_check(b"c"),
+                "{key:?} {salt:?} {field}"
+            );
+        }
+        // The map was cleared above, so the first subkey is derived again, equal but not shared.
+        let rederived = caches.reader(&material(4), id, &[1; SALT_LEN], "users.email");
+        assert!(!Arc::ptr_eq(&rederived, &first));
+        assert_eq!(rederived.commitment, first.commitment);
+    }
+
+    /// Equal commitments match; a difference in any bit of any byte, or a wrong length, does not.
+    #[test]
+    fn commitment_matches_only_the_same_bytes() {
+        let ours: [u8; COMMIT_LEN] = bytes(COMMIT_LEN, 11).try_into().expect("32");
+        assert!(commitment_matches(&ours, &ours));
+        for i in 0..COMMIT_LEN * 8 {
+            let mut theirs = ours;
+            theirs[i / 8] ^= 1 << (i % 8);
+            assert!(!commitment_matches(&ours, &theirs), "bit {i}");
+        }
+        assert!(!commitment_matches(&ours, &ours[..COMMIT_LEN - 1]));
+        assert!(!commitment_matches(
+            &ours,
+            &[ours.as_slice(), &[0]].concat()
+        ));
+        assert!(!commitment_matches(&ours, &[]));
     }
 
     #[test]
@@ -578,9 +714,16 @@ mod tests {
         let mut opened = body.clone();
         assert!(cipher.open(nonce, &aad, &mut opened, &tag));
         assert_eq!(opened, plaintext);
+        let mut into = b"kept".to_vec();
+        assert!(cipher.open_into(nonce, &aad, &body, &tag, &mut into));
+        assert_eq!(into, [b"kept".as_slice(), &plaintext].concat());
         for i in 0..body.len() * 8 {
             let mut bad = body.clone();
             bad[i / 8] ^= 1 << (i % 8);
+            assert!(
+                !cipher.open_into(nonce, &aad, &bad, &tag, &mut Vec::new()),
+                "body bit {i}, into another buffer"
+            );
             assert!(!cipher.open(nonce, &aad, &mut bad, &tag), "body bit {i}");
         }
         for i in 0..TAG_LEN * 8 {
@@ -589,6 +732,10 @@ mod tests {
             assert!(
                 !cipher.open(nonce, &aad, &mut body.clone(), &bad),
                 "tag bit {i}"
+            );
+            assert!(
+                !cipher.open_into(nonce, &aad, &body, &bad, &mut Vec::new()),
+                "tag bit {i}, into another buffer"
             );
         }
         for i in 0..aad.len() {
@@ -644,11 +791,25 @@ mod tests {
                     "aes-gcm opens aws-lc"
                 );
                 assert_eq!(opened, plaintext);
+                let mut into = Vec::new();
+                assert!(
+                    lc.open_into(nonce, &aad, &by_aes, &aes_tag, &mut into),
+                    "aws-lc opens aes-gcm into another buffer"
+                );
+                assert_eq!(into, plaintext);
+                let mut into = Vec::new();
+                assert!(
+                    aes.open_into(nonce, &aad, &by_lc, &lc_tag, &mut into),
+                    "aes-gcm opens aws-lc into another buffer"
+                );
+                assert_eq!(into, plaintext);
 
                 let mut bad_tag = aes_tag;
                 bad_tag[TAG_LEN - 1] ^= 0x80;
                 assert!(!lc.open(nonce, &aad, &mut by_aes.clone(), &bad_tag));
                 assert!(!aes.open(nonce, &aad, &mut by_lc.clone(), &bad_tag));
+                assert!(!lc.open_into(nonce, &aad, &by_aes, &bad_tag, &mut Vec::new()));
+                assert!(!aes.open_into(nonce, &aad, &by_lc, &bad_tag, &mut Vec::new()));
             }
         }
     }

@@ -265,6 +265,86 @@ mod tests {
         assert_eq!(ctx.encoded_len(), expected.len() - 1);
     }
 
+    /// Attributes given in any order encode (and compare, and display) the same; the order is
+    /// bytewise by name, and each attribute reads back as given.
+    #[test]
+    fn attributes_in_any_order_encode_the_same() {
+        let names = ["tenant", "row", "a", "row2", "b-c", "z.y", "0"];
+        let forward = names.iter().try_fold(Context::new("f").unwrap(), |c, n| {
+            c.with(n, format!("v-{n}"))
+        });
+        let backward = names
+            .iter()
+            .rev()
+            .try_fold(Context::new("f").unwrap(), |c, n| {
+                c.with(n, format!("v-{n}"))
+            });
+        let (forward, backward) = (forward.unwrap(), backward.unwrap());
+        let (mut f_enc, mut b_enc) = (Vec::new(), Vec::new());
+        forward.encode_into(&mut f_enc);
+        backward.encode_into(&mut b_enc);
+        assert_eq!(f_enc, b_enc);
+        assert_eq!(forward, backward);
+        let mut sorted = names.to_vec();
+        sorted.sort_unstable();
+        let read: Vec<_> = forward.attributes().collect();
+        let expected: Vec<_> = sorted.iter().map(|n| (*n, format!("v-{n}"))).collect();
+        assert_eq!(read.len(), expected.len());
+        for ((name, value), (en, ev)) in read.iter().zip(&expected) {
+            assert_eq!((*name, *value), (*en, ev.as_str()));
+        }
+        assert_eq!(
+            forward.to_string(),
+            "f;0=v-0;a=v-a;b-c=v-b-c;row=v-row;row2=v-row2;tenant=v-tenant;z.y=v-z.y"
+        );
+        assert_eq!(f_enc[2], names.len() as u8, "attribute count");
+    }
+
+    /// A repeated name is refused wherever it falls in the order, and the context is intact.
+    #[test]
+    fn a_repeated_attribute_is_refused_at_any_position() {
+        let ctx = Context::new("f")
+            .and_then(|c| c.with("b", 1))
+            .and_then(|c| c.with("d", 2))
+            .and_then(|c| c.with("f", 3))
+            .unwrap();
+        for name in ["b", "d", "f"] {
+            let err = ctx.clone().with(name, 9).unwrap_err();
+            assert!(
+                matches!(err, ContextError::DuplicateAttribute { .. }),
+                "{name}"
+            );
+        }
+        for name in ["a", "c", "e", "g", "bb"] {
+            let longer = ctx.clone().with(name, "x").unwrap();
+            assert_eq!(longer.attributes().count(), 4, "{name}");
+            assert!(longer.attributes().any(|(n, v)| n == name && v == "x"));
+        }
+        assert_eq!(ctx.to_string(), "f;b=1;d=2;f=3");
+    }
+
+    /// Values are any UTF-8 without `;`, up to 1024 bytes, empty included.
+    #[test]
+    fn values_of_any_utf8_read_back() {
+        let long = "é".repeat(MAX_VALUE / 2);
+        let ctx = Context::new("f")
+            .and_then(|c| c.with("empty", ""))
+            .and_then(|c| c.with("long", &long))
+            .and_then(|c| c.with("text", "grüße=ok"))
+            .unwrap();
+        let read: Vec<_> = ctx.attributes().collect();
+        assert_eq!(
+            read,
+            [("empty", ""), ("long", long.as_str()), ("text", "grüße=ok")]
+        );
+        assert!(
+            Context::new("f")
+                .unwrap()
+                .with("x", "é".repeat(513))
+                .is_err()
+        );
+    }
+
     /// The largest context there is: every length byte at its maximum, no overflow.
     #[test]
     fn the_largest_context_encodes_to_its_encoded_len() {

@@ -138,49 +138,26 @@ impl RewrapError {
 /// assembled on the stack; longer contexts take one allocation.
 const STACK_AAD: usize = 256;
 
-/// The associated data of one message: the header (nonce included), then the context's
-/// canonical encoding.
-// The large variant is the point: it is a stack buffer, never moved after it is built.
-#[allow(clippy::large_enum_variant)]
-enum Aad {
-    Stack([u8; STACK_AAD], usize),
-    Heap(Vec<u8>),
-}
-
-impl Aad {
-    /// The context encoded after a zeroed header for the caller to fill in.
-    fn new(context: &Context) -> Self {
-        let len = HEADER_LEN + context.encoded_len();
-        let mut aad = if len <= STACK_AAD {
-            Self::Stack([0; STACK_AAD], len)
-        } else {
-            Self::Heap(vec![0; len])
-        };
-        context.encode_to(&mut aad.as_mut_slice()[HEADER_LEN..]);
+/// Assembles the associated data of one message, the header (nonce included) then the
+/// context's canonical encoding, in `stack` when it fits, else in `heap`; the caller owns
+/// both, so the assembled bytes are never moved or copied again.
+fn assemble_aad<'a>(
+    stack: &'a mut [u8; STACK_AAD],
+    heap: &'a mut Vec<u8>,
+    header: &[u8; HEADER_LEN],
+    context: &Context,
+) -> &'a mut [u8] {
+    let len = HEADER_LEN + context.encoded_len();
+    let aad = if let Some(aad) = stack.get_mut(..len) {
         aad
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Self::Stack(buf, len) => &buf[..*len],
-            Self::Heap(buf) => buf,
-        }
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        match self {
-            Self::Stack(buf, len) => &mut buf[..*len],
-            Self::Heap(buf) => buf,
-        }
-    }
-
-    fn header_mut(&mut self) -> &mut [u8] {
-        &mut self.as_mut_slice()[..HEADER_LEN]
-    }
-
-    fn context(&self) -> &[u8] {
-        &self.as_slice()[HEADER_LEN..]
-    }
+    } else {
+        heap.resize(len, 0);
+        heap.as_mut_slice()
+    };
+    let (header_part, context_part) = aad.split_at_mut(HEADER_LEN);
+    header_part.copy_from_slice(header);
+    context.encode_to(context_part);
+    aad
 }
 
 #[derive(Clone)]
@@ -312,9 +289,10 @@ impl Crypter {
                 len: plaintext.len(),
             });
         }
-        let mut aad = Aad::new(context);
-        let check = slot.subkey.context_check(aad.context());
-        let header = aad.header_mut();
+        let (mut stack, mut heap) = ([0; STACK_AAD], Vec::new());
+        let aad = assemble_aad(&mut stack, &mut heap, &[0; HEADER_LEN], context);
+        let (header, encoded_context) = aad.split_at_mut(HEADER_LEN);
+        let check = slot.subkey.context_check(encoded_context);
         header[0] = VERSION;
         header[1] = ALG_AES256GCM_HKDF;
         header[2] = if padding.is_none() { 0 } else { FLAG_PADDED };
@@ -326,12 +304,12 @@ impl Crypter {
         let mut out = Vec::with_capacity(
             HEADER_LEN + padding.padded_len(plaintext.len()).unwrap_or(0) + TAG_LEN,
         );
-        out.extend_from_slice(&aad.as_slice()[..HEADER_LEN]);
+        out.extend_from_slice(header);
         padding.pad_into(plaintext, &mut out)?;
         let tag = slot
             .subkey
             .cipher
-            .seal(nonce, aad.as_slice(), &mut out[HEADER_LEN..])
+            .seal(nonce, aad, &mut out[HEADER_LEN..])
             .ok_or(EncryptError::TooLong {
                 len: plaintext.len(),
             })?;
@@ -407,37 +385,38 @@ impl Crypter {
         if key.version < inner.min_decryption_version {
             return Err(fail(DecryptErrorKind::KeyBelowMinimumVersion));
         }
-        let subkey = inner
+        let (body, tag) = ciphertext
+            .body_and_tag()
+            .ok_or(fail(DecryptErrorKind::Truncated))?;
+        let (mut stack, mut heap) = ([0; STACK_AAD], Vec::new());
+        let aad: &[u8] = assemble_aad(&mut stack, &mut heap, ciphertext.header(), context);
+        // Empty: `open_into` allocates it once, at its final size, before writing plaintext
+        // into it, so no reallocation leaves an unwiped copy behind.
+        let mut out = Plaintext(Vec::new());
+        inner
             .caches
-            .reader(material, id, ciphertext.salt(), context.field());
-        if !crate::cipher::commitment_matches(&subkey.commitment, ciphertext.commitment()) {
-            return Err(fail(DecryptErrorKind::KeyCommitmentMismatch));
-        }
-        let mut aad = Aad::new(context);
-        aad.header_mut().copy_from_slice(ciphertext.header());
-        let body_and_tag = ciphertext.body_and_tag();
-        let (body, tag) = body_and_tag.split_at(body_and_tag.len() - TAG_LEN);
-        let nonce: [u8; NONCE_LEN] = ciphertext
-            .nonce()
-            .try_into()
-            .map_err(|_| fail(DecryptErrorKind::Truncated))?;
-        let tag: [u8; TAG_LEN] = tag
-            .try_into()
-            .map_err(|_| fail(DecryptErrorKind::Truncated))?;
-        let mut out = Plaintext(body.to_vec());
-        if !subkey.cipher.open(nonce, aad.as_slice(), &mut out.0, &tag) {
-            // Only now tell a value moved from another context from an altered one.
-            let moved = !bool::from(
-                subkey
-                    .context_check(aad.context())
-                    .ct_eq(ciphertext.context_check()),
-            );
-            return Err(fail(if moved {
-                DecryptErrorKind::WrongContext
-            } else {
-                DecryptErrorKind::Tampered
-            }));
-        }
+            .with_reader(material, id, ciphertext.salt(), context.field(), |subkey| {
+                if !crate::cipher::commitment_matches(&subkey.commitment, ciphertext.commitment()) {
+                    return Err(fail(DecryptErrorKind::KeyCommitmentMismatch));
+                }
+                if subkey
+                    .cipher
+                    .open_into(ciphertext.nonce(), aad, body, tag, &mut out.0)
+                {
+                    return Ok(());
+                }
+                // Only now tell a value moved from another context from an altered one.
+                let moved = !bool::from(
+                    subkey
+                        .context_check(&aad[HEADER_LEN..])
+                        .ct_eq(ciphertext.context_check()),
+                );
+                Err(fail(if moved {
+                    DecryptErrorKind::WrongContext
+                } else {
+                    DecryptErrorKind::Tampered
+                }))
+            })?;
         if ciphertext.flags() & FLAG_PADDED != 0 {
             let len = unpadded_len(&out.0).ok_or(fail(DecryptErrorKind::Tampered))?;
             out.0[len..].zeroize();

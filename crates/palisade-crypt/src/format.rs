@@ -127,16 +127,23 @@ impl Ciphertext {
         &self.bytes[CHECK_AT..NONCE_AT]
     }
 
-    pub(crate) fn header(&self) -> &[u8] {
-        &self.bytes[..HEADER_LEN]
+    /// The header, nonce included: the start of the associated data.
+    pub(crate) fn header(&self) -> &[u8; HEADER_LEN] {
+        // `check` made every ciphertext at least `OVERHEAD` bytes long.
+        self.bytes
+            .first_chunk::<HEADER_LEN>()
+            .unwrap_or(&[0; HEADER_LEN])
     }
 
-    pub(crate) fn nonce(&self) -> &[u8] {
-        &self.bytes[NONCE_AT..HEADER_LEN]
+    pub(crate) fn nonce(&self) -> [u8; NONCE_LEN] {
+        let mut nonce = [0; NONCE_LEN];
+        nonce.copy_from_slice(&self.header()[NONCE_AT..]);
+        nonce
     }
 
-    pub(crate) fn body_and_tag(&self) -> &[u8] {
-        &self.bytes[HEADER_LEN..]
+    /// The body and the tag after it (`None` only below `OVERHEAD`, which `check` refuses).
+    pub(crate) fn body_and_tag(&self) -> Option<(&[u8], &[u8; TAG_LEN])> {
+        self.bytes.get(HEADER_LEN..)?.split_last_chunk::<TAG_LEN>()
     }
 }
 

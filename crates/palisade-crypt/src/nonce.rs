@@ -37,7 +37,9 @@ pub(crate) fn draw() -> Result<[u8; NONCE_LEN], RandomFailed> {
 
 /// The generator: per-thread `ChaCha12`, reseeded by count and by pid.
 pub(crate) mod chacha {
-    use std::cell::{Cell, RefCell};
+    #[cfg(test)]
+    use std::cell::Cell;
+    use std::cell::RefCell;
 
     use chacha20::{
         ChaCha12Rng,
@@ -59,6 +61,7 @@ pub(crate) mod chacha {
         fn seed(pid: u32) -> Result<Self, RandomFailed> {
             let mut seed = Zeroizing::new([0u8; 32]);
             getrandom::fill(seed.as_mut()).map_err(|_| RandomFailed)?;
+            #[cfg(test)]
             SEEDS.with(|s| s.set(s.get() + 1));
             Ok(Self {
                 rng: ChaCha12Rng::from_seed(*seed),
@@ -70,7 +73,11 @@ pub(crate) mod chacha {
 
     thread_local! {
         static GENERATOR: RefCell<Option<Generator>> = const { RefCell::new(None) };
-        /// How often this thread has seeded its generator (for the tests of reseeding).
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        /// How often this thread has seeded its generator (for the tests of reseeding only).
         static SEEDS: Cell<u64> = const { Cell::new(0) };
     }
 
