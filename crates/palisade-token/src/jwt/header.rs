@@ -29,13 +29,14 @@ impl TokenType {
 
     /// RFC 7515 §4.1.9: compared case-insensitively, with an optional `application/` prefix.
     pub(crate) fn matches(&self, typ: &str) -> bool {
-        let strip = |s: &str| -> String {
-            let lower = s.to_ascii_lowercase();
-            lower
-                .strip_prefix("application/")
-                .map_or(lower.clone(), str::to_owned)
-        };
-        strip(typ) == strip(self.as_str())
+        fn strip(s: &str) -> &str {
+            const PREFIX: &str = "application/";
+            match s.get(..PREFIX.len()) {
+                Some(head) if head.eq_ignore_ascii_case(PREFIX) => &s[PREFIX.len()..],
+                _ => s,
+            }
+        }
+        strip(typ).eq_ignore_ascii_case(strip(self.as_str()))
     }
 }
 
@@ -54,9 +55,9 @@ const KEY_MEMBERS: [&str; 6] = ["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"];
 /// Parses and checks a decoded header: members well typed, no `crit`, no embedded keys,
 /// no unencoded payload, no nested JWT, and `alg` not `none` in any case.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Header, ErrorKind> {
-    let obj = super::json::parse_object(bytes).ok_or(ErrorKind::Malformed)?;
-    let alg = match obj.get("alg") {
-        Some(Value::String(alg)) => alg.clone(),
+    let mut obj = super::json::parse_object(bytes).ok_or(ErrorKind::Malformed)?;
+    let alg = match obj.remove("alg") {
+        Some(Value::String(alg)) => alg,
         _ => return Err(ErrorKind::Malformed),
     };
     if alg.eq_ignore_ascii_case("none") {
@@ -73,10 +74,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header, ErrorKind> {
     if obj.contains_key("b64") {
         return Err(ErrorKind::UnsupportedHeader);
     }
-    let text = |name: &str| -> Result<Option<String>, ErrorKind> {
-        match obj.get(name) {
+    let mut text = |name: &str| -> Result<Option<String>, ErrorKind> {
+        match obj.remove(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(ErrorKind::Malformed),
         }
     };
@@ -107,4 +108,36 @@ pub(crate) fn encode(alg: Algorithm, typ: Option<&TokenType>, kid: Option<&str>)
         obj.insert("kid".to_owned(), Value::from(kid));
     }
     Value::Object(obj).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The comparison as first written, on lower-cased copies.
+    fn reference(want: &TokenType, typ: &str) -> bool {
+        let strip = |s: &str| -> String {
+            let lower = s.to_ascii_lowercase();
+            lower
+                .strip_prefix("application/")
+                .map_or(lower.clone(), str::to_owned)
+        };
+        strip(typ) == strip(want.as_str())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn typ_matching_without_copies_agrees_with_lower_cased_copies(
+            prefix in "(|application/|APPLICATION/|Application/|applicatio|application/application/)",
+            typ in "(jwt|JWT|at\\+jwt|At\\+JWT|logout\\+jwt|\\PC{0,8})",
+            other in "\\PC{0,12}",
+        ) {
+            let typ = format!("{prefix}{typ}");
+            for want in [TokenType::Jwt, TokenType::AccessToken, TokenType::Other(other.clone())] {
+                proptest::prop_assert_eq!(want.matches(&typ), reference(&want, &typ), "{:?} {}", want, typ);
+            }
+            let want = TokenType::Other(typ.clone());
+            proptest::prop_assert!(want.matches(&typ));
+        }
+    }
 }

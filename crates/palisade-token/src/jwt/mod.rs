@@ -11,6 +11,7 @@ pub(crate) mod json;
 mod jwks;
 mod keys;
 mod keyset;
+mod payload;
 #[cfg(feature = "jwks-remote")]
 mod remote;
 mod rotation;
