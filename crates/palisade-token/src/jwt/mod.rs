@@ -7,6 +7,8 @@ mod claims;
 #[cfg(feature = "jwks-remote")]
 mod fetch;
 mod header;
+/// The map-based parser the one-pass readers are tested against.
+#[cfg(test)]
 pub(crate) mod json;
 mod jwks;
 mod keys;

@@ -1,6 +1,7 @@
 //! A verified token's payload, read in one pass: the registered claims into fixed slots (no map
 //! and no copy of their names), every other member into a map for the application's claims.
-//! Duplicate member names are refused, as [`parse_object`](super::json::parse_object) does.
+//! Duplicate member names are refused (RFC 7515 §5.2 allows it; accepting "last wins" lets
+//! two parsers disagree about one token).
 
 use std::fmt;
 
@@ -35,7 +36,7 @@ pub(crate) struct Payload {
     rest: Map<String, Value>,
 }
 
-/// The NumericDates the claim checks read (fractions truncated), stored back as integers.
+/// The `NumericDate`s the claim checks read (fractions truncated), stored back as integers.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Dates {
     pub(crate) exp: Option<u64>,

@@ -211,7 +211,7 @@ impl Verifier {
     }
 
     /// Every check, with the key chosen from `keys` (the verifier's own set, or a remote one):
-    /// the payload and its NumericDates (fractions truncated) when the token passes.
+    /// the payload and its `NumericDate`s (fractions truncated) when the token passes.
     pub(crate) fn check(&self, keys: &KeySet, token: &str) -> Result<(Payload, Dates), ErrorKind> {
         if token.len() > self.max_bytes {
             return Err(ErrorKind::TooLarge);
