@@ -82,11 +82,8 @@ impl PublicPaths {
     fn contains(&self, path: &str) -> bool {
         // A path with dot segments or encoded separators could be read differently by a router
         // behind this layer; it is never public.
-        let lower = path.to_ascii_lowercase();
         let tricky = path.split('/').any(|s| s == "." || s == "..")
-            || lower.contains("%2e")
-            || lower.contains("%2f")
-            || lower.contains("%5c")
+            || encoded_separator(path)
             || path.contains('\\')
             || path.contains("//");
         if tricky {
@@ -94,6 +91,18 @@ impl PublicPaths {
         }
         self.exact.iter().any(|p| p == path) || self.prefixes.iter().any(|p| path.starts_with(p))
     }
+}
+
+/// Whether `path` holds `%2e`, `%2f` or `%5c` in any letter case (an encoded dot, slash or
+/// backslash).
+fn encoded_separator(path: &str) -> bool {
+    path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && matches!(
+                (w[1], w[2].to_ascii_lowercase()),
+                (b'2', b'e' | b'f') | (b'5', b'c')
+            )
+    })
 }
 
 /// Requires a valid bearer token on every request except configured public paths.
@@ -555,6 +564,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The encoded-separator scan agrees with searching a lower-cased copy.
+        #[test]
+        fn encoded_separators_are_found_in_any_letter_case(
+            path in "[/a-z%25ECFcfe.]{0,16}",
+        ) {
+            let lower = path.to_ascii_lowercase();
+            let reference =
+                lower.contains("%2e") || lower.contains("%2f") || lower.contains("%5c");
+            proptest::prop_assert_eq!(encoded_separator(&path), reference, "{}", path);
+        }
+
         #[test]
         fn the_authorization_syntax_check_agrees_with_its_text_form(
             scheme in "(Bearer|bearer|BEARER|Basic|Bear|)",

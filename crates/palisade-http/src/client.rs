@@ -40,27 +40,61 @@ pub fn client_addr(extensions: &Extensions) -> Option<IpAddr> {
         .or_else(|| extensions.get::<PeerAddr>().map(|p| p.0.ip()))
 }
 
-/// `ip` as text, exactly as its `Display` writes it; IPv4 without the formatting machinery,
-/// which costs more than the rest of a request's bookkeeping.
+/// An IPv4 address as text, written on the stack without the formatting machinery, which
+/// costs more than the rest of a request's bookkeeping.
+struct V4Text {
+    buf: [u8; 15],
+    len: usize,
+}
+
+impl V4Text {
+    fn new(v4: std::net::Ipv4Addr) -> Self {
+        let mut text = Self {
+            buf: [0; 15],
+            len: 0,
+        };
+        for (i, octet) in v4.octets().into_iter().enumerate() {
+            if i > 0 {
+                text.push(b'.');
+            }
+            if octet >= 100 {
+                text.push(b'0' + octet / 100);
+            }
+            if octet >= 10 {
+                text.push(b'0' + octet / 10 % 10);
+            }
+            text.push(b'0' + octet % 10);
+        }
+        text
+    }
+
+    fn push(&mut self, b: u8) {
+        // At most 15 bytes: four octets of up to three digits and three dots.
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Digits and dots only.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+/// `ip` as text, exactly as its `Display` writes it.
 pub(crate) fn ip_text(ip: IpAddr) -> String {
     match ip {
-        IpAddr::V4(v4) => {
-            let mut out = String::with_capacity(15);
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                if octet >= 100 {
-                    out.push(char::from(b'0' + octet / 100));
-                }
-                if octet >= 10 {
-                    out.push(char::from(b'0' + octet / 10 % 10));
-                }
-                out.push(char::from(b'0' + octet % 10));
-            }
-            out
-        }
+        IpAddr::V4(v4) => V4Text::new(v4).as_str().to_owned(),
         IpAddr::V6(v6) => v6.to_string(),
+    }
+}
+
+/// [`ip_text`] in a shared string, with one allocation for an IPv4 address.
+pub(crate) fn ip_arc(ip: IpAddr) -> std::sync::Arc<str> {
+    match ip {
+        IpAddr::V4(v4) => std::sync::Arc::from(V4Text::new(v4).as_str()),
+        IpAddr::V6(v6) => std::sync::Arc::from(v6.to_string()),
     }
 }
 
@@ -81,8 +115,10 @@ mod tests {
         fn ip_text_is_display(v4 in proptest::num::u32::ANY, v6 in proptest::num::u128::ANY) {
             let v4 = IpAddr::V4(Ipv4Addr::from(v4));
             proptest::prop_assert_eq!(ip_text(v4), v4.to_string());
+            proptest::prop_assert_eq!(&*ip_arc(v4), v4.to_string());
             let v6 = IpAddr::V6(Ipv6Addr::from(v6));
             proptest::prop_assert_eq!(ip_text(v6), v6.to_string());
+            proptest::prop_assert_eq!(&*ip_arc(v6), v6.to_string());
         }
     }
 }

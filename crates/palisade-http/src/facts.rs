@@ -6,7 +6,7 @@ use std::{net::IpAddr, sync::Arc};
 use http::{HeaderValue, Request};
 
 use crate::{
-    client::{client_addr, ip_text},
+    client::{client_addr, ip_arc},
     request_id::{checked_value, raw_request_id},
 };
 
@@ -55,7 +55,7 @@ pub(crate) fn facts<B>(request: &mut Request<B>) -> Arc<Facts> {
         request_id: raw.as_ref().and_then(checked_value).cloned(),
         raw_id: raw,
         client,
-        client_text: client.map(|ip| Arc::from(ip_text(ip))),
+        client_text: client.map(ip_arc),
     });
     request.extensions_mut().insert(Shared(Arc::clone(&facts)));
     facts

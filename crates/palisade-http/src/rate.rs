@@ -167,19 +167,47 @@ layer_service! {
 
 /// What a request is counted under.
 enum Key {
-    Counted(String),
+    Counted(KeyText),
     /// [`KeyBy::User`] and no principal: not this layer's business.
     Uncounted,
     /// No address to count it under.
     Unknown,
 }
 
-/// `prefix` then `name`, in one allocation of the right size.
-fn prefixed(prefix: &str, name: &str) -> String {
-    let mut key = String::with_capacity(prefix.len() + name.len());
-    key.push_str(prefix);
-    key.push_str(name);
-    key
+/// A rate-limit key: on the stack when short (an address or a usual subject), else on the heap.
+enum KeyText {
+    Inline { buf: [u8; INLINE_KEY], len: usize },
+    Heap(String),
+}
+
+/// The longest key kept on the stack.
+const INLINE_KEY: usize = 80;
+
+impl std::ops::Deref for KeyText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            // Copied from two `&str`s whole, so the bytes are UTF-8.
+            Self::Inline { buf, len } => std::str::from_utf8(&buf[..*len]).unwrap_or_default(),
+            Self::Heap(key) => key,
+        }
+    }
+}
+
+/// `prefix` then `name`, on the stack if it fits.
+fn prefixed(prefix: &str, name: &str) -> KeyText {
+    let len = prefix.len() + name.len();
+    if len > INLINE_KEY {
+        let mut key = String::with_capacity(len);
+        key.push_str(prefix);
+        key.push_str(name);
+        return KeyText::Heap(key);
+    }
+    let mut buf = [0; INLINE_KEY];
+    buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    buf[prefix.len()..len].copy_from_slice(name.as_bytes());
+    KeyText::Inline { buf, len }
 }
 
 fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Key {
@@ -197,7 +225,7 @@ fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Key {
         .or_else(|| {
             extensions
                 .get::<ClientIp>()
-                .map(|ip| format!("ip:{}", ip.0))
+                .map(|ip| KeyText::Heap(format!("ip:{}", ip.0)))
         })
         .map_or(Key::Unknown, Key::Counted)
 }
@@ -320,5 +348,23 @@ where
             }
             Ok(refused(&layer, &key, verdict, id))
         }))
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// A key is the prefix then the name, on the stack or (past 80 bytes) on the heap.
+        #[test]
+        fn keys_are_the_prefix_then_the_name(name in "\\PC{0,100}") {
+            for prefix in ["ip:", "user:"] {
+                let key = prefixed(prefix, &name);
+                proptest::prop_assert_eq!(&*key, format!("{prefix}{name}"));
+                let inline = matches!(key, KeyText::Inline { .. });
+                proptest::prop_assert_eq!(inline, prefix.len() + name.len() <= INLINE_KEY);
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! [`ClientIpLayer`](crate::ClientIpLayer).
 
 use std::{
-    fmt::{self, Write as _},
+    fmt,
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
     sync::Arc,
@@ -22,7 +22,14 @@ impl ResolveClient for ClientIpResolver {
     }
 
     fn key(&self, client: IpAddr) -> String {
-        ClientIpResolver::key(self, client).to_string()
+        let key = ClientIpResolver::key(self, client);
+        let whole = if key.network().is_ipv4() { 32 } else { 128 };
+        if key.prefix() == whole {
+            // The key's `Display` writes a whole address as the address alone.
+            crate::client::ip_text(key.network())
+        } else {
+            key.to_string()
+        }
     }
 
     fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
@@ -137,10 +144,35 @@ impl<L> PolicyLimiter<L> {
 fn limit_value(prefix: &str, decision: &Decision) -> Option<HeaderValue> {
     let reset = decision.reset;
     let secs = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
-    let mut value = String::with_capacity(prefix.len() + 24);
-    value.push_str(prefix);
-    let _ = write!(value, "{};t={secs}", decision.remaining);
-    HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).ok()
+    // Written on the stack and copied once into the value, without `core::fmt`.
+    let mut value = [0u8; 128];
+    let mut len = 0;
+    let mut push = |bytes: &[u8]| -> Option<()> {
+        value
+            .get_mut(len..len + bytes.len())?
+            .copy_from_slice(bytes);
+        len += bytes.len();
+        Some(())
+    };
+    push(prefix.as_bytes())?;
+    push(decimal(u64::from(decision.remaining), &mut [0; 20]))?;
+    push(b";t=")?;
+    push(decimal(secs, &mut [0; 20]))?;
+    HeaderValue::from_bytes(&value[..len]).ok()
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        // A digit: `n % 10` is below 10.
+        buf[start] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            return &buf[start..];
+        }
+    }
 }
 
 impl<L: Limiter + 'static> RateLimiter for PolicyLimiter<L> {
@@ -185,8 +217,8 @@ mod tests {
             name in "[a-z][a-z0-9_-]{0,20}",
             limit in 1u32..1_000_000,
             period_ms in 1u64..100_000_000,
-            remaining in 0u32..1_000_000,
-            reset_ns in 0u64..200_000_000_000_000,
+            remaining in proptest::prop_oneof![0u32..1_000_000, proptest::num::u32::ANY],
+            reset_ns in proptest::prop_oneof![0u64..200_000_000_000_000, proptest::num::u64::ANY],
         ) {
             let policy = Policy::new(&name, limit, Duration::from_millis(period_ms)).unwrap();
             let decision = Decision {
@@ -201,6 +233,29 @@ mod tests {
             let fast = limiter.verdict(&decision);
             proptest::prop_assert!(fast.is_allowed());
             proptest::prop_assert_eq!(fast.fields, general(&policy, &decision));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn client_keys_are_written_as_palisade_ratelimit_writes_them(
+            v4 in proptest::num::u32::ANY,
+            v6 in proptest::num::u128::ANY,
+            v4_prefix in proptest::prop_oneof![0u8..=32, proptest::strategy::Just(32u8)],
+            v6_prefix in proptest::prop_oneof![0u8..=128, proptest::strategy::Just(128u8)],
+        ) {
+            let resolver = ClientIpResolver::new([], palisade_ratelimit::client_ip::ForwardedHeader::Forwarded)
+                .unwrap()
+                .with_ipv4_prefix(v4_prefix)
+                .unwrap()
+                .with_ipv6_prefix(v6_prefix)
+                .unwrap();
+            for ip in [IpAddr::from(std::net::Ipv4Addr::from(v4)), IpAddr::from(std::net::Ipv6Addr::from(v6))] {
+                proptest::prop_assert_eq!(
+                    ResolveClient::key(&resolver, ip),
+                    ClientIpResolver::key(&resolver, ip).to_string()
+                );
+            }
         }
     }
 

@@ -422,3 +422,142 @@ proptest! {
         }
     }
 }
+
+/// The registered claims `verify` reads into typed fields.
+const REGISTERED: [&str; 9] = [
+    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope", "roles",
+];
+
+fn application_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<i32>().prop_map(Value::from),
+        "\\PC{0,6}".prop_map(Value::from),
+        Just(Value::Null),
+        Just(json!([1, "x", {"y": null}])),
+        Just(json!({"a": {"b": 2.5}})),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// `verify` reads the payload once, straight into `Claims`; what it returns must be what
+    /// `verify_json` sees, registered and application claims alike.
+    #[test]
+    fn typed_claims_agree_with_the_json_payload(
+        sub in proptest::option::of("[a-z]{0,8}"),
+        iss in proptest::option::of("[a-z]{1,8}"),
+        jti in proptest::option::of("[a-z0-9]{1,8}"),
+        scope in proptest::option::of("[a-z ]{0,12}"),
+        roles in proptest::collection::vec("[a-z]{1,5}", 0..3),
+        aud_many in any::<bool>(),
+        fraction in any::<bool>(),
+        nbf in any::<bool>(),
+        mut extra in proptest::collection::btree_map("[a-z_]{1,6}", application_value(), 0..4),
+    ) {
+        extra.retain(|name, _| !REGISTERED.contains(&name.as_str()));
+        let mut payload: Map<String, Value> = extra.into_iter().collect();
+        let exp = if fraction {
+            serde_json::from_str(&format!("{}.5", common::NOW + 100)).unwrap()
+        } else {
+            json!(common::NOW + 100)
+        };
+        payload.insert("exp".into(), exp);
+        payload.insert("iat".into(), json!(common::NOW));
+        if nbf {
+            payload.insert("nbf".into(), json!(common::NOW - 5));
+        }
+        let aud = if aud_many { json!(["other", "api"]) } else { json!("api") };
+        payload.insert("aud".into(), aud);
+        for (name, value) in [("sub", sub), ("iss", iss), ("jti", jti), ("scope", scope)] {
+            if let Some(value) = value {
+                payload.insert(name.into(), Value::from(value));
+            }
+        }
+        if !roles.is_empty() {
+            payload.insert("roles".into(), json!(roles));
+        }
+        let token = common::forge_hs256(
+            r#"{"alg":"HS256"}"#,
+            &Value::Object(payload).to_string(),
+            common::SECRET,
+        );
+        let v = Verifier::new(KeySet::single(
+            SigningKey::hmac(Algorithm::HS256, common::SECRET).unwrap(),
+        ))
+        .audience("api")
+        .clock(Arc::new(ManualClock::new(common::NOW)));
+        let whole = v.verify_json(&token).unwrap();
+        let claims = v.verify::<Map<String, Value>>(&token).unwrap();
+        prop_assert_eq!(serde_json::to_value(&claims).unwrap(), whole.clone());
+        prop_assert_eq!(claims.exp, Some(common::NOW + 100));
+        // The application's claims are exactly the members that are not registered ones.
+        let mut custom = whole.as_object().unwrap().clone();
+        custom.retain(|name, _| !REGISTERED.contains(&name.as_str()));
+        prop_assert_eq!(claims.custom, custom);
+    }
+}
+
+/// Reading the claims in one pass keeps the order of the checks: the signature and the
+/// registered claims first, the required claims next, and the types of `roles` and of the
+/// application's claims (which `verify_json` does not look at) last.
+#[test]
+fn claim_types_are_judged_after_the_claim_checks() {
+    #[derive(Debug, Deserialize)]
+    struct Tenant {
+        tenant: String,
+    }
+    let v = || {
+        Verifier::new(KeySet::single(
+            SigningKey::hmac(Algorithm::HS256, common::SECRET).unwrap(),
+        ))
+        .clock(Arc::new(ManualClock::new(common::NOW)))
+    };
+    let token =
+        |payload: String| common::forge_hs256(r#"{"alg":"HS256"}"#, &payload, common::SECRET);
+    let (live, dead) = (common::NOW + 600, common::NOW - 1);
+
+    let bad_roles = token(format!(r#"{{"exp":{live},"roles":5}}"#));
+    assert_eq!(
+        v().verify::<Map<String, Value>>(&bad_roles)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::BadClaim
+    );
+    assert!(v().verify_json(&bad_roles).is_ok());
+    let expired = token(format!(r#"{{"exp":{dead},"roles":5}}"#));
+    assert_eq!(
+        v().verify::<Map<String, Value>>(&expired)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Expired
+    );
+    let null_roles = token(format!(r#"{{"exp":{live},"roles":null}}"#));
+    let requiring = v().require_claims(["roles"]);
+    assert_eq!(
+        requiring
+            .verify::<Map<String, Value>>(&null_roles)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::MissingClaim
+    );
+
+    let bad_tenant = token(format!(r#"{{"exp":{live},"tenant":5}}"#));
+    assert_eq!(
+        v().verify::<Tenant>(&bad_tenant).unwrap_err().kind(),
+        ErrorKind::BadClaim
+    );
+    let expired = token(format!(r#"{{"exp":{dead},"tenant":5}}"#));
+    assert_eq!(
+        v().verify::<Tenant>(&expired).unwrap_err().kind(),
+        ErrorKind::Expired
+    );
+    let good = token(format!(r#"{{"exp":{live},"tenant":"acme"}}"#));
+    assert_eq!(v().verify::<Tenant>(&good).unwrap().custom.tenant, "acme");
+    // A duplicate is refused as malformed even when its first copy is badly typed.
+    let twice = token(format!(r#"{{"exp":"x","exp":{live}}}"#));
+    assert_eq!(
+        v().verify_json(&twice).unwrap_err().kind(),
+        ErrorKind::Malformed
+    );
+}

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::payload::Payload;
 use crate::error::ErrorKind;
 
 /// The `aud` claim: one audience or several.
@@ -153,7 +154,17 @@ pub(crate) struct Registered<'a> {
     pub(crate) nbf: Option<u64>,
     pub(crate) iat: Option<u64>,
     pub(crate) iss: Option<&'a str>,
-    pub(crate) aud: Option<Audience>,
+    /// A string, or a non-empty array of strings.
+    pub(crate) aud: Option<&'a Value>,
+}
+
+/// Whether `aud` (checked by [`registered`]) is, or contains, `ours` (exact comparison).
+pub(crate) fn audience_contains(aud: &Value, ours: &str) -> bool {
+    match aud {
+        Value::String(a) => a == ours,
+        Value::Array(items) => items.iter().any(|a| a.as_str() == Some(ours)),
+        _ => false,
+    }
 }
 
 /// A `NumericDate`: a non-negative JSON number (fractions truncated). Strings, negatives,
@@ -186,39 +197,27 @@ fn string(value: &Value) -> Result<&str, ErrorKind> {
 }
 
 /// Reads the registered claims with their JSON types enforced.
-pub(crate) fn registered(payload: &Map<String, Value>) -> Result<Registered<'_>, ErrorKind> {
-    let mut out = Registered::default();
-    if let Some(v) = payload.get("exp") {
-        out.exp = Some(numeric_date(v)?);
-    }
-    if let Some(v) = payload.get("nbf") {
-        out.nbf = Some(numeric_date(v)?);
-    }
-    if let Some(v) = payload.get("iat") {
-        out.iat = Some(numeric_date(v)?);
-    }
-    if let Some(v) = payload.get("iss") {
-        out.iss = Some(string(v)?);
-    }
-    for name in ["jti", "sub"] {
-        if let Some(v) = payload.get(name) {
-            string(v)?;
-        }
-    }
-    if let Some(v) = payload.get("scope") {
+pub(crate) fn registered(payload: &Payload) -> Result<Registered<'_>, ErrorKind> {
+    let [exp, nbf, iat, iss, aud] = payload.registered();
+    let date = |v: Option<&Value>| v.map(numeric_date).transpose();
+    let out = Registered {
+        exp: date(exp)?,
+        nbf: date(nbf)?,
+        iat: date(iat)?,
+        iss: iss.map(string).transpose()?,
+        aud,
+    };
+    for v in payload.strings().into_iter().flatten() {
         string(v)?;
     }
-    if let Some(v) = payload.get("aud") {
-        out.aud = Some(match v {
-            Value::String(s) => Audience::One(s.clone()),
-            Value::Array(items) if !items.is_empty() => Audience::Many(
-                items
-                    .iter()
-                    .map(|i| string(i).map(str::to_owned))
-                    .collect::<Result<_, _>>()?,
-            ),
-            _ => return Err(ErrorKind::BadClaim),
-        });
+    match aud {
+        None | Some(Value::String(_)) => {}
+        Some(Value::Array(items)) if !items.is_empty() => {
+            for i in items {
+                string(i)?;
+            }
+        }
+        Some(_) => return Err(ErrorKind::BadClaim),
     }
     Ok(out)
 }

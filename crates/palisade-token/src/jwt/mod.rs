@@ -7,10 +7,13 @@ mod claims;
 #[cfg(feature = "jwks-remote")]
 mod fetch;
 mod header;
+/// The map-based parser the one-pass readers are tested against.
+#[cfg(test)]
 pub(crate) mod json;
 mod jwks;
 mod keys;
 mod keyset;
+mod payload;
 #[cfg(feature = "jwks-remote")]
 mod remote;
 mod rotation;

@@ -9,12 +9,13 @@ use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio_rustls::TlsConnector;
 
 use super::claims::Claims;
 use super::fetch::{self, Endpoint};
 use super::keyset::KeySet;
+use super::payload::{Dates, Payload};
 use super::verifier::Verifier;
 use crate::clock::{self, Clock};
 use crate::error::{ConfigError, ErrorKind, InvalidToken};
@@ -546,10 +547,14 @@ impl RemoteVerifier {
     /// [`RemoteError::Invalid`] for a rejected token, [`RemoteError::Unavailable`] when no key
     /// set can be used.
     pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, RemoteError> {
-        let result = self.verify_payload(token).await.and_then(|payload| {
-            serde_json::from_value(Value::Object(payload))
-                .map_err(|_| RemoteError::Invalid(InvalidToken::new(ErrorKind::BadClaim)))
-        });
+        let result = self
+            .verify_payload(token)
+            .await
+            .and_then(|(payload, dates)| {
+                payload
+                    .into_claims(dates)
+                    .map_err(|kind| RemoteError::Invalid(InvalidToken::new(kind)))
+            });
         record(&result);
         result
     }
@@ -559,12 +564,15 @@ impl RemoteVerifier {
     /// # Errors
     /// As [`verify`](Self::verify).
     pub async fn verify_json(&self, token: &str) -> Result<Value, RemoteError> {
-        let result = self.verify_payload(token).await.map(Value::Object);
+        let result = self
+            .verify_payload(token)
+            .await
+            .map(|(payload, dates)| Value::Object(payload.into_json(dates)));
         record(&result);
         result
     }
 
-    async fn verify_payload(&self, token: &str) -> Result<Map<String, Value>, RemoteError> {
+    async fn verify_payload(&self, token: &str) -> Result<(Payload, Dates), RemoteError> {
         let keys = self.jwks.key_set().await?;
         match self.verifier.check(&keys, token) {
             Err(ErrorKind::UnknownKey) => {

@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::claims::{self, Claims};
 use super::header::{self, TokenType};
 use super::keyset::KeySet;
+use super::payload::{Dates, Payload};
 use crate::clock::{self, Clock};
 use crate::error::{ConfigError, ErrorKind, InvalidToken};
 
@@ -21,7 +22,7 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 const ACCESS_TOKEN_CLAIMS: [&str; 3] = ["sub", "iat", "jti"];
 
 /// Whether a required claim is there: present, not `null`, not an empty string.
-fn present(payload: &Map<String, Value>, name: &str) -> bool {
+fn present(payload: &Payload, name: &str) -> bool {
     match payload.get(name) {
         None | Some(Value::Null) => false,
         Some(Value::String(s)) => !s.is_empty(),
@@ -188,10 +189,10 @@ impl Verifier {
     /// # Errors
     /// [`InvalidToken`]; its [`kind`](InvalidToken::kind) says why.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, InvalidToken> {
-        let result = self.verify_payload(token).and_then(|payload| {
-            serde_json::from_value(Value::Object(payload))
-                .map_err(|_| InvalidToken::new(ErrorKind::BadClaim))
-        });
+        let result = self
+            .check(&self.keys, token)
+            .and_then(|(payload, dates)| payload.into_claims(dates))
+            .map_err(InvalidToken::new);
         crate::telemetry::verification("jwt", result.as_ref().err().map(InvalidToken::kind));
         result
     }
@@ -201,21 +202,17 @@ impl Verifier {
     /// # Errors
     /// [`InvalidToken`].
     pub fn verify_json(&self, token: &str) -> Result<Value, InvalidToken> {
-        let result = self.verify_payload(token).map(Value::Object);
+        let result = self
+            .check(&self.keys, token)
+            .map(|(payload, dates)| Value::Object(payload.into_json(dates)))
+            .map_err(InvalidToken::new);
         crate::telemetry::verification("jwt", result.as_ref().err().map(InvalidToken::kind));
         result
     }
 
-    fn verify_payload(&self, token: &str) -> Result<Map<String, Value>, InvalidToken> {
-        self.check(&self.keys, token).map_err(InvalidToken::new)
-    }
-
-    /// Every check, with the key chosen from `keys` (the verifier's own set, or a remote one).
-    pub(crate) fn check(
-        &self,
-        keys: &KeySet,
-        token: &str,
-    ) -> Result<Map<String, Value>, ErrorKind> {
+    /// Every check, with the key chosen from `keys` (the verifier's own set, or a remote one):
+    /// the payload and its `NumericDate`s (fractions truncated) when the token passes.
+    pub(crate) fn check(&self, keys: &KeySet, token: &str) -> Result<(Payload, Dates), ErrorKind> {
         if token.len() > self.max_bytes {
             return Err(ErrorKind::TooLarge);
         }
@@ -248,22 +245,12 @@ impl Verifier {
             return Err(ErrorKind::BadSignature);
         }
         let payload_bytes = super::b64::decode(payload_b64).ok_or(ErrorKind::Malformed)?;
-        let mut payload = super::json::parse_object(&payload_bytes).ok_or(ErrorKind::Malformed)?;
+        let payload = super::payload::parse(&payload_bytes).ok_or(ErrorKind::Malformed)?;
         let dates = self.check_claims(&payload)?;
-        // Fractional NumericDates were accepted and truncated; store them as integers so the
-        // typed claims read them.
-        for (name, value) in dates {
-            if let Some(v) = value {
-                payload.insert(name.to_owned(), Value::from(v));
-            }
-        }
-        Ok(payload)
+        Ok((payload, dates))
     }
 
-    fn check_claims(
-        &self,
-        payload: &Map<String, Value>,
-    ) -> Result<[(&'static str, Option<u64>); 3], ErrorKind> {
+    fn check_claims(&self, payload: &Payload) -> Result<Dates, ErrorKind> {
         let reg = claims::registered(payload)?;
         let now = self.clock.now();
         let exp = reg.exp.ok_or(ErrorKind::MissingClaim)?;
@@ -295,7 +282,7 @@ impl Verifier {
         }
         match (&self.audience, &reg.aud) {
             (Some(_), None) => return Err(ErrorKind::MissingClaim),
-            (Some(want), Some(aud)) if !aud.contains(want) => {
+            (Some(want), Some(aud)) if !claims::audience_contains(aud, want) => {
                 return Err(ErrorKind::WrongAudience);
             }
             (None, Some(_)) => return Err(ErrorKind::WrongAudience),
@@ -304,6 +291,10 @@ impl Verifier {
         if !self.required.iter().all(|name| present(payload, name)) {
             return Err(ErrorKind::MissingClaim);
         }
-        Ok([("exp", reg.exp), ("nbf", reg.nbf), ("iat", reg.iat)])
+        Ok(Dates {
+            exp: reg.exp,
+            nbf: reg.nbf,
+            iat: reg.iat,
+        })
     }
 }
