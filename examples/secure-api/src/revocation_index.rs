@@ -7,7 +7,8 @@
 //! the hottest path of the service. The mirror answers both from memory.
 //!
 //! The database stays the record: a write goes to the database first and reaches the mirror
-//! only once it has committed, and the mirror is loaded from the database when the store is
+//! once it has committed, in the same blocking task (so a caller that stops waiting cannot
+//! leave the mirror behind), and the mirror is loaded from the database when the store is
 //! opened, so a restart (or a crash anywhere) loses nothing. Both tables only ever move an
 //! entry later (`max` on conflict), so concurrent writes reach the same state in either order,
 //! in the database and in the mirror alike. The mirror holds what the tables hold: the purge

@@ -119,6 +119,7 @@ impl SqliteTokenStore {
     /// [`StoreError`].
     pub async fn purge(&self, now: u64) -> Result<usize, StoreError> {
         let now = db_time(now);
+        let mirror = Arc::clone(&self.revocations);
         self.call(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut n = tx.execute(
@@ -134,10 +135,10 @@ impl SqliteTokenStore {
             )?;
             n += tx.execute("DELETE FROM one_time_tokens WHERE expires_at <= ?1", [now])?;
             tx.commit()?;
+            mirror.purge(now);
             Ok(n)
         })
         .await
-        .inspect(|_| self.revocations.purge(now))
     }
 }
 
@@ -284,19 +285,20 @@ impl RevocationStore for SqliteTokenStore {
         if expires_at <= now {
             return Ok(());
         }
-        let owned = jti.to_owned();
-        let expires_at = db_time(expires_at);
+        let (jti, expires_at) = (jti.to_owned(), db_time(expires_at));
+        let mirror = Arc::clone(&self.revocations);
         self.call(move |c| {
                 c.execute(
                     "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)
                      ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
-                    params![owned, expires_at],
+                    params![jti, expires_at],
                 )?;
+                // In the task, after the commit: a caller that stops waiting cannot leave the
+                // mirror behind the table.
+                mirror.revoke(jti, expires_at);
                 Ok(())
             })
-            .await?;
-        self.revocations.revoke(jti.to_owned(), expires_at);
-        Ok(())
+            .await
     }
 
     async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
@@ -313,8 +315,9 @@ impl RevocationStore for SqliteTokenStore {
         if keep_until <= now {
             return Ok(());
         }
-        let owned = subject.to_owned();
+        let subject = subject.to_owned();
         let (not_before, keep_until) = (db_time(not_before), db_time(keep_until));
+        let mirror = Arc::clone(&self.revocations);
         self.call(move |c| {
             c.execute(
                 "INSERT INTO subject_not_before (subject, not_before, keep_until)
@@ -322,14 +325,12 @@ impl RevocationStore for SqliteTokenStore {
                      ON CONFLICT (subject) DO UPDATE SET
                        not_before = max(not_before, excluded.not_before),
                        keep_until = max(keep_until, excluded.keep_until)",
-                params![owned, not_before, keep_until],
+                params![subject, not_before, keep_until],
             )?;
+            mirror.mark(subject, not_before, keep_until);
             Ok(())
         })
-        .await?;
-        self.revocations
-            .mark(subject.to_owned(), not_before, keep_until);
-        Ok(())
+        .await
     }
 
     async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
@@ -712,6 +713,34 @@ mod tests {
         runtime.block_on(async {
             assert!(reopened.is_revoked("jti-9", NOW + 29).await.unwrap());
             assert!(!reopened.is_revoked("jti-9", NOW + 30).await.unwrap());
+        });
+    }
+
+    /// A logout whose caller stops waiting (the client went away) still reaches the mirror
+    /// once the database has it: the mirror is written in the same task as the table.
+    #[test]
+    // The lock is held on purpose, to queue the write while its caller gives up.
+    #[allow(clippy::await_holding_lock)]
+    fn an_abandoned_revocation_still_reaches_the_mirror() {
+        let (_, db) = temp_db("abandoned");
+        rt().block_on(async {
+            let store = SqliteTokenStore::new(db.clone()).unwrap();
+            let held = db.hold();
+            let revoke = store.revoke("left", NOW + 600, NOW);
+            // Started (the write is queued behind the held connection), then abandoned.
+            assert!(
+                tokio::time::timeout(Duration::from_millis(50), revoke)
+                    .await
+                    .is_err()
+            );
+            drop(held);
+            for _ in 0..500 {
+                if store.is_revoked("left", NOW).await.unwrap() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("the committed revocation never reached the mirror");
         });
     }
 
