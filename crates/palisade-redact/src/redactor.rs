@@ -18,6 +18,7 @@ use crate::{
     families::FAMILIES,
     gitleaks,
     keyvalue::{self, KeyRules},
+    keywords::{self, Keywords},
     kind::Kind,
     known::KnownSecrets,
     style::Style,
@@ -121,6 +122,8 @@ struct Inner {
     groups: Vec<Vec<usize>>,
     /// The literals looked up at separators instead of searched for.
     heads: Heads,
+    /// The provider-keyword rules, checked at assignment operators.
+    keywords: Keywords,
     /// Each target's own literal, checked at a hit before the target runs.
     literals: Vec<Box<[u8]>>,
     /// Each provider family's id, shared by its findings.
@@ -289,6 +292,16 @@ impl Redactor {
             for &t in targets {
                 hit(t, start);
             }
+        });
+        inner.keywords.for_each(text, |id, range| {
+            push(
+                &mut found,
+                Finding {
+                    kind: Kind::ProviderToken,
+                    range,
+                    rule: Some(id.clone()),
+                },
+            );
         });
         if !inner.disabled.contains(Kind::CardNumber) {
             let mut ranges = Vec::new();
@@ -1191,12 +1204,29 @@ impl RedactorBuilder {
             for target in gitleaks::built_in_names(name) {
                 if let Some(family) = FAMILIES.iter().find(|f| f.id == target) {
                     off_families.insert(family.id);
+                } else if let Some(rule) = keywords::RULES.iter().find(|r| r.id == target) {
+                    off_families.insert(rule.id);
                 } else if let Some(kind) = Kind::BUILT_IN.iter().find(|k| k.as_str() == target) {
                     self.disabled.insert(*kind);
                 }
             }
         }
         off_families
+    }
+
+    /// The provider families' prefixes as anchors, but for families turned off.
+    fn add_families(
+        &self,
+        off_families: &HashSet<&'static str>,
+        patterns: &mut Vec<String>,
+        targets: &mut Vec<Target>,
+    ) {
+        for (i, family) in FAMILIES.iter().enumerate() {
+            if !self.disabled.contains(&family.kind) && !off_families.contains(family.id) {
+                patterns.extend(family.prefixes.iter().map(|p| (*p).to_owned()));
+                targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
+            }
+        }
     }
 
     /// Builds the redactor.
@@ -1269,12 +1299,7 @@ impl RedactorBuilder {
             });
         }
         self.add_gitleaks(&mut patterns, &mut targets, &mut custom)?;
-        for (i, family) in FAMILIES.iter().enumerate() {
-            if !self.disabled.contains(&family.kind) && !off_families.contains(family.id) {
-                patterns.extend(family.prefixes.iter().map(|p| (*p).to_owned()));
-                targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
-            }
-        }
+        self.add_families(&off_families, &mut patterns, &mut targets);
         let (anchors, groups, heads) = searchers(&patterns, &targets)?;
         let pii = self.pii()?;
         let disabled = self.disabled_set();
@@ -1284,6 +1309,9 @@ impl RedactorBuilder {
                 anchors,
                 groups,
                 heads,
+                keywords: Keywords::new(|r| {
+                    !self.disabled.contains(&Kind::ProviderToken) && !off_families.contains(r.id)
+                }),
                 literals: patterns
                     .into_iter()
                     .map(|p| p.into_bytes().into_boxed_slice())
