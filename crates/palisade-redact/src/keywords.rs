@@ -536,20 +536,23 @@ pub(crate) const RULES: &[KeywordRule] = &[
     ),
 ];
 
-/// Byte classes of values, one bit each; 0 ends a value.
+/// Byte classes of values, one bit each.
 const LOWER_HEX: u8 = 1;
 const LOWER: u8 = 2;
 const UPPER: u8 = 4;
 const DIGIT: u8 = 8;
 const DASH: u8 = 16;
 const B64: u8 = 32;
-const OTHER: u8 = 64;
+const PIPE: u8 = 64;
+/// A byte no rule's value holds (`.`, `:`, `@`, …): the value is no rule's.
+const BAD: u8 = 128;
 
-/// The class of each byte in a value (0: the byte ends the value).
-const CLASS: [u8; 256] = {
+/// The class of each byte in a value: one of the above, or 0 where a value ends.
+static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {
+        #[allow(clippy::cast_possible_truncation, reason = "below 256")]
         let c = b as u8;
         t[b] = match c {
             b'a'..=b'f' => LOWER_HEX,
@@ -558,6 +561,7 @@ const CLASS: [u8; 256] = {
             b'0'..=b'9' => DIGIT,
             b'-' | b'_' => DASH,
             b'=' | b'+' | b'/' => B64,
+            b'|' | b'%' => PIPE,
             // What ends a value: white space and control bytes, quotes, and the separators
             // of lists, parameters, escapes and brackets closing around the value.
             0..=b' '
@@ -574,8 +578,24 @@ const CLASS: [u8; 256] = {
             | b'}'
             | b'<'
             | b'>' => 0,
-            _ => OTHER,
+            _ => BAD,
         };
+        b += 1;
+    }
+    t
+};
+
+/// Whether `b` may follow an operator whose value a rule may take: a byte of a value, or
+/// what may stand between the operator and the value (white space, quotes, `=`, a
+/// backslash), or the second byte of `:=`, `=>`, `<-`.
+static AFTER_OPERATOR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation, reason = "below 256")]
+        let c = b as u8;
+        t[b] = (CLASS[b] != 0 && CLASS[b] != BAD)
+            || matches!(c, b' ' | b'\t' | b'"' | b'\'' | b'`' | b'\\' | b'>');
         b += 1;
     }
     t
@@ -600,8 +620,8 @@ const fn classes_of(c: C) -> u8 {
         B64UrlEq | C::B64Any | C::B64 | C::B64Joined => {
             LOWER_HEX | LOWER | UPPER | DIGIT | DASH | B64
         }
-        C::Pipe => OTHER,
-        C::B64UrlDot | C::Tok => LOWER_HEX | LOWER | UPPER | DIGIT | DASH | B64 | OTHER,
+        C::Pipe => PIPE,
+        C::B64UrlDot | C::Tok => BAD,
     }
 }
 
@@ -610,14 +630,17 @@ const fn classes_of(c: C) -> u8 {
 pub(crate) struct Keywords {
     /// The enabled rules, by index into [`RULES`].
     rules: Vec<usize>,
-    /// Each key word and the enabled rules (indices into `rules`) it selects.
-    words: Vec<(&'static [u8], u128)>,
+    /// Each key word's first two bytes, the word, and the enabled rules (bits into `rules`)
+    /// it selects; sorted by the first two bytes.
+    words: Vec<(usize, &'static [u8], u128)>,
     /// One bit per byte pair (lower case): whether some key word starts with it.
     pairs: Box<[u64; 1024]>,
     /// Per value length up to [`MAX_VALUE`], the classes some rule of that length allows.
     fits: Box<[u8; MAX_VALUE + 1]>,
     /// Rules (bits into `rules`) that apply after any key.
     any_key: u128,
+    /// The length of the shortest value any rule takes.
+    shortest: usize,
     /// Each enabled rule's id, shared by its findings.
     ids: Vec<Arc<str>>,
 }
@@ -626,7 +649,7 @@ impl Keywords {
     /// The searcher for the rules `enabled` says are on.
     pub(crate) fn new(enabled: impl Fn(&KeywordRule) -> bool) -> Self {
         let rules: Vec<usize> = (0..RULES.len()).filter(|i| enabled(&RULES[*i])).collect();
-        let mut words: Vec<(&'static [u8], u128)> = Vec::new();
+        let mut words: Vec<(usize, &'static [u8], u128)> = Vec::new();
         let mut pairs = Box::new([0u64; 1024]);
         let mut fits = Box::new([0u8; MAX_VALUE + 1]);
         let mut any_key = 0u128;
@@ -637,12 +660,21 @@ impl Keywords {
             }
             for word in rule.keywords {
                 let w = word.as_bytes();
-                match words.iter_mut().find(|(x, _)| *x == w) {
-                    Some((_, set)) => *set |= 1 << bit,
-                    None => words.push((w, 1 << bit)),
-                }
                 let pair = usize::from(w[0]) << 8 | usize::from(w[1]);
-                pairs[pair / 64] |= 1 << (pair % 64);
+                match words.iter_mut().find(|(_, x, _)| *x == w) {
+                    Some((_, _, set)) => *set |= 1 << bit,
+                    None => words.push((pair, w, 1 << bit)),
+                }
+                // Every spelling of the pair, so the key is tested as written.
+                for (a, b) in [
+                    (w[0], w[1]),
+                    (w[0].to_ascii_uppercase(), w[1]),
+                    (w[0], w[1].to_ascii_uppercase()),
+                    (w[0].to_ascii_uppercase(), w[1].to_ascii_uppercase()),
+                ] {
+                    let pair = usize::from(a) << 8 | usize::from(b);
+                    pairs[pair / 64] |= 1 << (pair % 64);
+                }
             }
             let (min, max, classes) =
                 rule.value
@@ -659,7 +691,9 @@ impl Keywords {
                 fits[len] |= classes;
             }
         }
+        words.sort_unstable_by_key(|(pair, _, _)| *pair);
         Self {
+            shortest: fits.iter().position(|c| *c != 0).unwrap_or(MAX_VALUE),
             ids: rules.iter().map(|r| Arc::from(RULES[*r].id)).collect(),
             rules,
             words,
@@ -669,44 +703,55 @@ impl Keywords {
         }
     }
 
-    /// Calls `f` with the rule id and value range of every provider-keyword credential in
-    /// `text`.
-    pub(crate) fn for_each(&self, text: &[u8], mut f: impl FnMut(&Arc<str>, Range<usize>)) {
-        if self.rules.is_empty() {
-            return;
-        }
-        let mut chunks = text.chunks_exact(8);
-        let mut base = 0;
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let v = u64::from_le_bytes(word);
-            // `=`, `:` and `<` (of `<-`).
-            let mut found = zero_bytes(v ^ 0x3D3D_3D3D_3D3D_3D3D)
-                | zero_bytes(v ^ 0x3A3A_3A3A_3A3A_3A3A)
-                | zero_bytes(v ^ 0x3C3C_3C3C_3C3C_3C3C);
-            while found != 0 {
-                let p = base + (found.trailing_zeros() / 8) as usize;
-                found &= found - 1;
-                self.at(text, p, &mut f);
-            }
-            base += 8;
-        }
-        for (i, b) in chunks.remainder().iter().enumerate() {
-            if matches!(b, b'=' | b':' | b'<') {
-                self.at(text, base + i, &mut f);
-            }
+    /// Whether no rule is enabled.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The mask of the operators (`=`, `:`, `<`) among eight bytes `v` of text: the high bit
+    /// of each byte that is one.
+    #[inline]
+    pub(crate) fn operators(v: u64) -> u64 {
+        // `<` (of `<-`) and `=` (0x3C and 0x3D: one mask), and `:`.
+        zero_bytes((v ^ 0x3C3C_3C3C_3C3C_3C3C) & 0xFEFE_FEFE_FEFE_FEFE)
+            | zero_bytes(v ^ 0x3A3A_3A3A_3A3A_3A3A)
+    }
+
+    /// The operator at `p` (one of `=`, `:`, `<`, found by the caller's scan): calls `f` with
+    /// the rule id and value range of a provider-keyword credential after it, if any.
+    #[allow(
+        clippy::inline_always,
+        reason = "measured: not inlined into the scan, every operator of a text costs a call"
+    )]
+    #[inline(always)]
+    pub(crate) fn operator(
+        &self,
+        text: &[u8],
+        p: usize,
+        f: &mut impl FnMut(&Arc<str>, Range<usize>),
+    ) {
+        // A colon between digits is a time, a port or an address (`12:34:56`, `db:5432`,
+        // `2001:db8::1`), never an assignment: a third of a log's operators, left without a
+        // call.
+        let after = text.get(p + 1).copied().unwrap_or(b' ');
+        if !(text[p] == b':' && after.is_ascii_digit() && p > 0 && text[p - 1].is_ascii_digit())
+            && AFTER_OPERATOR[usize::from(after)]
+            && let Some(head) = self.value_head(text, p)
+        {
+            self.at(text, p, head, f);
         }
     }
 
-    /// The operator at `p` (one of `=`, `:`, `<`).
-    #[inline(never)]
-    fn at(&self, text: &[u8], p: usize, f: &mut impl FnMut(&Arc<str>, Range<usize>)) {
+    /// The operator at `p` (one of `=`, `:`, `<`): its value's start and the end and
+    /// classes of its first [`Self::shortest`] bytes, if it may be a rule's.
+    #[allow(clippy::inline_always, reason = "part of `operator`, see there")]
+    #[inline(always)]
+    fn value_head(&self, text: &[u8], p: usize) -> Option<(usize, usize, u8)> {
         let next = text.get(p + 1).copied();
         let op_end = match (text[p], next) {
             (b':', Some(b'=')) | (b'=', Some(b'>')) | (b'<', Some(b'-')) => p + 2,
             // `://` starts a URL's authority, not a value; `<` is an operator only in `<-`.
-            (b':', Some(b'/')) | (b'<', _) => return,
+            (b':', Some(b'/')) | (b'<', _) => return None,
             _ => p + 1,
         };
         // The value: after at most five quotes, spaces or `=` (`key = "…"`, `key: '…'`,
@@ -721,21 +766,27 @@ impl Keywords {
         {
             start += 1;
         }
-        let mut end = start;
-        let mut classes = 0u8;
-        while end < text.len() && end < start + MAX_VALUE + 1 {
-            let c = CLASS[usize::from(text[end])];
-            if c == 0 {
-                break;
-            }
-            classes |= c;
-            end += 1;
-        }
-        let len = end - start;
-        if len > MAX_VALUE || classes & !self.fits[len] != 0 || self.fits[len] == 0 {
-            return;
-        }
+        // Every rule's value is at least `shortest` bytes long: most operators of a log are
+        // followed by something shorter (`status=200`, `"level":"info"`) or holding a byte
+        // no value holds (`10.0.0.1`), and are left after a few bytes.
+        let (end, classes) = walk(text, start, start + self.shortest)?;
+        (end == start + self.shortest).then_some((start, end, classes))
+    }
+
+    /// The rest of [`Self::operator`], for an operator at `p` whose value starts at `start`
+    /// and whose first bytes, to `end`, have `classes`.
+    #[inline(never)]
+    fn at(
+        &self,
+        text: &[u8],
+        p: usize,
+        (start, end, classes): (usize, usize, u8),
+        f: &mut impl FnMut(&Arc<str>, Range<usize>),
+    ) {
         // The key: before the operator, after at most four quotes, spaces or backslashes.
+        // Read before the rest of the value, which is often long (hashes, UUIDs, paths): most
+        // keys (`request_id`, `sha256`, `path`) hold no byte pair a key word starts with, and
+        // their operators are left here unless the value may be Twilio's.
         let mut ke = p;
         while ke > 0
             && ke + 4 > p
@@ -744,26 +795,49 @@ impl Keywords {
             ke -= 1;
         }
         let mut ks = ke;
+        let mut named = false;
         while ks > 0 && ke - ks < 64 && is_key_byte(text[ks - 1]) {
             ks -= 1;
+            let pair = usize::from(text[ks]) << 8 | usize::from(text[ks + 1]);
+            named |= self.pairs[pair / 64] & (1 << (pair % 64)) != 0;
         }
-        if ks == ke {
+        if ks == ke || !(named || (self.any_key != 0 && text[start..].starts_with(b"SK"))) {
             return;
         }
-        let mut selected = self.any_key;
-        let mut key = [0u8; 64];
-        let key = &mut key[..ke - ks];
-        key.copy_from_slice(&text[ks..ke]);
-        key.make_ascii_lowercase();
-        for i in 0..key.len().saturating_sub(1) {
-            let pair = usize::from(key[i]) << 8 | usize::from(key[i + 1]);
-            if self.pairs[pair / 64] & (1 << (pair % 64)) != 0 {
-                for (word, rules) in &self.words {
-                    if key[i..].starts_with(word) {
-                        selected |= rules;
+        // The key words the key holds, and the rules they select.
+        let mut selected = if text[start..].starts_with(b"SK") {
+            self.any_key
+        } else {
+            0
+        };
+        if named {
+            let mut key = [0u8; 64];
+            let key = &mut key[..ke - ks];
+            key.copy_from_slice(&text[ks..ke]);
+            key.make_ascii_lowercase();
+            for i in 0..key.len().saturating_sub(1) {
+                let pair = usize::from(key[i]) << 8 | usize::from(key[i + 1]);
+                if self.pairs[pair / 64] & (1 << (pair % 64)) != 0 {
+                    let first = self.words.partition_point(|(p, _, _)| *p < pair);
+                    for (_, word, rules) in self.words[first..].iter().take_while(|w| w.0 == pair) {
+                        if key[i..].starts_with(word) {
+                            selected |= rules;
+                        }
                     }
                 }
             }
+        }
+        if selected == 0 {
+            return;
+        }
+        // The rest of the value; a byte no rule takes (`.`, `:`) ends the search.
+        let Some((end, more)) = walk(text, end, start + MAX_VALUE + 1) else {
+            return;
+        };
+        let classes = classes | more;
+        let len = end - start;
+        if len > MAX_VALUE || self.fits[len] == 0 || classes & !self.fits[len] != 0 {
+            return;
         }
         let value = &text[start..end];
         while selected != 0 {
@@ -776,6 +850,24 @@ impl Keywords {
             }
         }
     }
+}
+
+/// The value bytes of `text` from `from` to at most `to`: where they end and their classes;
+/// `None` at a byte no rule's value holds.
+#[allow(clippy::inline_always, reason = "part of `operator`, see there")]
+#[inline(always)]
+fn walk(text: &[u8], from: usize, to: usize) -> Option<(usize, u8)> {
+    let mut classes = 0u8;
+    let to = to.min(text.len());
+    let from = from.min(to);
+    for (i, &b) in text[from..to].iter().enumerate() {
+        match CLASS[usize::from(b)] {
+            0 => return Some((from + i, classes)),
+            BAD => return None,
+            c => classes |= c,
+        }
+    }
+    Some((to, classes))
 }
 
 /// Whether `value` is exactly `segs`: each run as long as its alphabet allows, within its
@@ -837,9 +929,14 @@ mod tests {
 
     fn found(text: &str) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        Keywords::new(|_| true).for_each(text.as_bytes(), |id, r| {
-            out.push((id.to_string(), text[r].to_owned()));
-        });
+        let keywords = Keywords::new(|_| true);
+        for (p, b) in text.bytes().enumerate() {
+            if matches!(b, b'=' | b':' | b'<') {
+                keywords.operator(text.as_bytes(), p, &mut |id: &Arc<str>, r: Range<usize>| {
+                    out.push((id.to_string(), text[r].to_owned()));
+                });
+            }
+        }
         out
     }
 

@@ -288,21 +288,26 @@ impl Redactor {
                 hit(t, at.start);
             }
         });
-        inner.heads.for_each(text, |targets, start| {
-            for &t in targets {
-                hit(t, start);
-            }
-        });
-        inner.keywords.for_each(text, |id, range| {
-            push(
-                &mut found,
-                Finding {
+        let mut keyword_findings = Vec::new();
+        inner.heads.for_each(
+            text,
+            |targets, start| {
+                for &t in targets {
+                    hit(t, start);
+                }
+            },
+            &inner.keywords,
+            |id, range| {
+                keyword_findings.push(Finding {
                     kind: Kind::ProviderToken,
                     range,
                     rule: Some(id.clone()),
-                },
-            );
-        });
+                });
+            },
+        );
+        for f in keyword_findings {
+            push(&mut found, f);
+        }
         if !inner.disabled.contains(Kind::CardNumber) {
             let mut ranges = Vec::new();
             cards::find(text, &mut ranges);
@@ -487,7 +492,7 @@ impl Redactor {
         for f in found {
             out.extend_from_slice(&text[at..f.range.start]);
             let start = out.len();
-            let style = self.inner.styles.get(&f.kind).unwrap_or(&self.inner.style);
+            let style = self.style(f.kind);
             style.render(&text[f.range.clone()], &mut out);
             #[cfg(feature = "metrics")]
             self.inner.counters.redacted(f.kind);
@@ -496,6 +501,16 @@ impl Redactor {
         }
         out.extend_from_slice(&text[at..]);
         (out, replaced)
+    }
+
+    /// The style findings of `kind` are rendered in. Without per-kind styles (the common
+    /// case) no hash is computed.
+    fn style(&self, kind: Kind) -> &Style {
+        if self.inner.styles.is_empty() {
+            &self.inner.style
+        } else {
+            self.inner.styles.get(&kind).unwrap_or(&self.inner.style)
+        }
     }
 
     /// Whether `key` (a field, header or parameter name) is a sensitive key name.
@@ -512,7 +527,7 @@ impl Redactor {
     /// The replacement for a whole value, in the style of `kind`.
     pub(crate) fn replacement(&self, kind: Kind, value: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        let style = self.inner.styles.get(&kind).unwrap_or(&self.inner.style);
+        let style = self.style(kind);
         style.render(value, &mut out);
         #[cfg(feature = "metrics")]
         self.inner.counters.redacted(kind);
@@ -655,9 +670,19 @@ impl Heads {
     }
 
     /// Calls `f` with the targets of every head in `text` that starts a word (nothing
-    /// alphanumeric nor `_` before it), and where it starts.
-    fn for_each(&self, text: &[u8], mut f: impl FnMut(&[usize], usize)) {
-        if self.targets.is_empty() {
+    /// alphanumeric nor `_` before it), and where it starts; and, in the same scan, hands
+    /// every assignment operator to the provider keyword rules, which call `g` with what
+    /// they find.
+    fn for_each(
+        &self,
+        text: &[u8],
+        mut f: impl FnMut(&[usize], usize),
+        keywords: &Keywords,
+        mut g: impl FnMut(&Arc<str>, Range<usize>),
+    ) {
+        let heads = !self.targets.is_empty();
+        let operators = !keywords.is_empty();
+        if !heads && !operators {
             return;
         }
         // Eight bytes at a time: separators are a few percent of a log's bytes, and a
@@ -668,22 +693,35 @@ impl Heads {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
             let v = u64::from_le_bytes(word);
-            // `_`, and `,-./` (0x2C to 0x2F: one mask); the test below drops `,` and `/`.
-            let mut found = zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F)
-                | zero_bytes((v ^ 0x2C2C_2C2C_2C2C_2C2C) & 0xFCFC_FCFC_FCFC_FCFC);
-            while found != 0 {
-                let p = base + (found.trailing_zeros() / 8) as usize;
-                found &= found - 1;
-                // Most separators follow a byte no head ends with (digits of dates, hex).
-                if p > 0 && self.last[Self::slot(text[p])][usize::from(text[p - 1])] {
-                    self.at(text, p, &mut f);
+            if heads {
+                // `_`, and `,-./` (0x2C to 0x2F: one mask); the test below drops `,`, `/`.
+                let mut found = zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F)
+                    | zero_bytes((v ^ 0x2C2C_2C2C_2C2C_2C2C) & 0xFCFC_FCFC_FCFC_FCFC);
+                while found != 0 {
+                    let p = base + (found.trailing_zeros() / 8) as usize;
+                    found &= found - 1;
+                    // Most separators follow a byte no head ends with (digits, hex).
+                    if p > 0 && self.last[Self::slot(text[p])][usize::from(text[p - 1])] {
+                        self.at(text, p, &mut f);
+                    }
+                }
+            }
+            if operators {
+                let mut found = Keywords::operators(v);
+                while found != 0 {
+                    let p = base + (found.trailing_zeros() / 8) as usize;
+                    found &= found - 1;
+                    keywords.operator(text, p, &mut g);
                 }
             }
             base += 8;
         }
         for (i, b) in chunks.remainder().iter().enumerate() {
-            if Self::SEPARATORS.contains(b) {
+            if heads && Self::SEPARATORS.contains(b) {
                 self.at(text, base + i, &mut f);
+            }
+            if operators && matches!(b, b'=' | b':' | b'<') {
+                keywords.operator(text, base + i, &mut g);
             }
         }
     }
