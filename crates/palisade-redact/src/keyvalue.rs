@@ -103,7 +103,12 @@ impl KeyRules {
     fn contains(&self, name: &[u8]) -> bool {
         self.by_len
             .get(name.len())
-            .is_some_and(|names| names.iter().any(|n| **n == *name))
+            // The first byte rejects most names of the length before a full comparison.
+            .is_some_and(|names| {
+                names
+                    .iter()
+                    .any(|n| n.first() == name.first() && **n == *name)
+            })
     }
 
     /// Whether a key (as written) is sensitive.
