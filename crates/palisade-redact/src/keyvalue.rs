@@ -374,9 +374,24 @@ fn quoted(text: &[u8], start: usize, q: u8) -> Range<usize> {
     start..i.min(text.len())
 }
 
-fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
+/// Whether `b` may be part of a key: a letter, a digit, `_`, `-` or `.`. One table load: the
+/// key walks around every anchor hit and keyword operator test it for each byte of the key.
+pub(crate) fn is_key_byte(b: u8) -> bool {
+    KEY_BYTES[usize::from(b)]
 }
+
+/// [`is_key_byte`] per byte.
+const KEY_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation, reason = "b < 256")]
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.';
+        b += 1;
+    }
+    t
+};
 
 /// Writes the key's words lower-cased and joined into `out`, recording where each word starts
 /// (the first 16); returns (bytes written, words).

@@ -25,6 +25,7 @@ use crate::{
         C::{self, Alnum, B64UrlEq, Digits, Hex, HexAny},
         Seg::{self, L, R},
     },
+    keyvalue::is_key_byte,
 };
 
 /// A provider-keyword rule.
@@ -600,11 +601,6 @@ static AFTER_OPERATOR: [bool; 256] = {
     }
     t
 };
-
-/// Whether `b` may be part of a key (`[A-Za-z0-9_.-]`).
-fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
-}
 
 /// The classes a run of alphabet `c` may use.
 const fn classes_of(c: C) -> u8 {
