@@ -4,6 +4,7 @@
 use std::{
     borrow::Cow,
     collections::{HashMap, HashSet},
+    hash::{BuildHasherDefault, Hasher},
     ops::Range,
     sync::Arc,
 };
@@ -629,7 +630,7 @@ impl Anchors {
 #[derive(Debug)]
 struct Heads {
     /// Head and separator -> the targets whose literal starts with them.
-    targets: HashMap<Box<[u8]>, Vec<usize>>,
+    targets: HashMap<Box<[u8]>, Vec<usize>, BuildHasherDefault<HeadHasher>>,
     /// Per separator (`_`, `-`, `.`, then none), whether some head ends in this byte.
     last: [[bool; 256]; 4],
     /// Per byte, a bit for each length (before the separator) of the heads starting with it.
@@ -641,7 +642,7 @@ struct Heads {
 impl Default for Heads {
     fn default() -> Self {
         Self {
-            targets: HashMap::new(),
+            targets: HashMap::default(),
             last: [[false; 256]; 4],
             lengths: [0; 256],
             longest: 0,
@@ -756,6 +757,30 @@ impl Heads {
         if let Some(targets) = self.targets.get(&text[start..=p]) {
             f(targets, start);
         }
+    }
+}
+
+/// FNV-1a, for the heads' table: its keys are a few bytes long, where SipHash's setup and
+/// finish cost several times the bytes themselves. The table is built from the configured
+/// literals only; text is only looked up in it, so a weak hash cannot be used to grow it.
+#[derive(Clone, Copy)]
+struct HeadHasher(u64);
+
+impl Default for HeadHasher {
+    fn default() -> Self {
+        Self(0xCBF2_9CE4_8422_2325)
+    }
+}
+
+impl Hasher for HeadHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
