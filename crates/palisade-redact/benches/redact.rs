@@ -14,7 +14,7 @@ use std::{borrow::Cow, hint::black_box, time::Duration};
 
 use aho_corasick::AhoCorasick;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use palisade_redact::{Redactor, provider_families};
+use palisade_redact::{Redactor, provider_families, provider_keyword_rules};
 use regex::Regex;
 
 /// The built-in detectors' formats as plain regexes, with the keywords gitleaks would give
@@ -75,8 +75,8 @@ const NAIVE: &[(&str, &[&str])] = &[
     (r"\bpal[a-z]_[A-Za-z0-9]{49}\b", &["pal"]),
 ];
 
-/// Every rule as (regex, keywords): the detectors above and, for each provider family, its
-/// prefixes followed by a token's characters.
+/// Every rule as (regex, keywords): the detectors above, the provider keyword rules, and, for
+/// each provider family, its prefixes followed by a token's characters.
 fn rules() -> Vec<(Regex, Vec<String>)> {
     let mut out: Vec<(Regex, Vec<String>)> = NAIVE
         .iter()
@@ -87,6 +87,27 @@ fn rules() -> Vec<(Regex, Vec<String>)> {
             )
         })
         .collect();
+    // The provider keyword rules as gitleaks writes them (without the key's leading
+    // `[\w.-]{0,50}?`, which only widens the match): the provider's name in the key, an
+    // operator, and a value (here of any token alphabet and length the rules take).
+    for rule in provider_keyword_rules() {
+        let words: Vec<String> = rule.keywords.iter().map(|w| regex::escape(w)).collect();
+        let pattern = if words.is_empty() {
+            r"\bSK[0-9a-fA-F]{32}\b".to_owned()
+        } else {
+            format!(
+                r#"(?i)(?:{})[\w.-]{{0,20}}[\s'"]{{0,3}}(?:=|:|:=|=>|<-)[\s'"=]{{0,5}}([a-z0-9_=+/|%-]{{15,160}})"#,
+                words.join("|")
+            )
+        };
+        // gitleaks gives Twilio's rule the keyword `sk`.
+        let keywords = if rule.keywords.is_empty() {
+            vec!["sk".to_owned()]
+        } else {
+            rule.keywords.iter().map(|w| (*w).to_owned()).collect()
+        };
+        out.push((Regex::new(&pattern).expect("valid"), keywords));
+    }
     for family in provider_families() {
         let prefixes: Vec<String> = family.prefixes.iter().map(|p| regex::escape(p)).collect();
         let pattern = format!(r"(?:{})[A-Za-z0-9_.=+/%~$-]{{16,}}", prefixes.join("|"));

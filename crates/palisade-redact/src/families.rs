@@ -50,6 +50,10 @@ pub(crate) enum C {
     AlnumDash,
     /// `0-9A-Za-z+/_=-`: both base64 alphabets and padding.
     B64Any,
+    /// `0-9a-hA-H` (Mailgun's signing keys).
+    HexH,
+    /// `|` or `%` (the separator of Meta's app access tokens, raw or URL-encoded).
+    Pipe,
 }
 
 impl C {
@@ -71,6 +75,8 @@ impl C {
             Self::Sep => b == b'_' || b == b'-',
             Self::AlnumDash => b.is_ascii_alphanumeric() || b == b'-',
             Self::B64Any => b.is_ascii_alphanumeric() || b"+/_=-".contains(&b),
+            Self::HexH => b.is_ascii_digit() || (b'a'..=b'h').contains(&b.to_ascii_lowercase()),
+            Self::Pipe => b == b'|' || b == b'%',
         }
     }
 }

@@ -103,7 +103,12 @@ impl KeyRules {
     fn contains(&self, name: &[u8]) -> bool {
         self.by_len
             .get(name.len())
-            .is_some_and(|names| names.iter().any(|n| **n == *name))
+            // The first byte rejects most names of the length before a full comparison.
+            .is_some_and(|names| {
+                names
+                    .iter()
+                    .any(|n| n.first() == name.first() && **n == *name)
+            })
     }
 
     /// Whether a key (as written) is sensitive.
@@ -369,9 +374,24 @@ fn quoted(text: &[u8], start: usize, q: u8) -> Range<usize> {
     start..i.min(text.len())
 }
 
-fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
+/// Whether `b` may be part of a key: a letter, a digit, `_`, `-` or `.`. One table load: the
+/// key walks around every anchor hit and keyword operator test it for each byte of the key.
+pub(crate) fn is_key_byte(b: u8) -> bool {
+    KEY_BYTES[usize::from(b)]
 }
+
+/// [`is_key_byte`] per byte.
+const KEY_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation, reason = "b < 256")]
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.';
+        b += 1;
+    }
+    t
+};
 
 /// Writes the key's words lower-cased and joined into `out`, recording where each word starts
 /// (the first 16); returns (bytes written, words).

@@ -13,6 +13,7 @@ mod error;
 mod families;
 mod gitleaks;
 mod keyvalue;
+mod keywords;
 mod kind;
 mod known;
 mod redactor;
@@ -30,6 +31,7 @@ pub use crate::tracing::{RecordWriter, RedactingMakeWriter};
 pub use crate::{
     error::ConfigError,
     families::{ProviderFamily, provider_families},
+    keywords::{ProviderKeywordRule, provider_keyword_rules},
     kind::Kind,
     known::{KnownSecretError, KnownSecrets, MAX_KNOWN_SECRET_LEN, MIN_KNOWN_SECRET_LEN},
     redactor::{Finding, Redactor, RedactorBuilder},

@@ -4,6 +4,7 @@
 use std::{
     borrow::Cow,
     collections::{HashMap, HashSet},
+    hash::{BuildHasherDefault, Hasher},
     ops::Range,
     sync::Arc,
 };
@@ -18,6 +19,7 @@ use crate::{
     families::FAMILIES,
     gitleaks,
     keyvalue::{self, KeyRules},
+    keywords::{self, Keywords},
     kind::Kind,
     known::KnownSecrets,
     style::Style,
@@ -121,6 +123,8 @@ struct Inner {
     groups: Vec<Vec<usize>>,
     /// The literals looked up at separators instead of searched for.
     heads: Heads,
+    /// The provider-keyword rules, checked at assignment operators.
+    keywords: Keywords,
     /// Each target's own literal, checked at a hit before the target runs.
     literals: Vec<Box<[u8]>>,
     /// Each provider family's id, shared by its findings.
@@ -285,11 +289,26 @@ impl Redactor {
                 hit(t, at.start);
             }
         });
-        inner.heads.for_each(text, |targets, start| {
-            for &t in targets {
-                hit(t, start);
-            }
-        });
+        let mut keyword_findings = Vec::new();
+        inner.heads.for_each(
+            text,
+            |targets, start| {
+                for &t in targets {
+                    hit(t, start);
+                }
+            },
+            &inner.keywords,
+            |id, range| {
+                keyword_findings.push(Finding {
+                    kind: Kind::ProviderToken,
+                    range,
+                    rule: Some(id.clone()),
+                });
+            },
+        );
+        for f in keyword_findings {
+            push(&mut found, f);
+        }
         if !inner.disabled.contains(Kind::CardNumber) {
             let mut ranges = Vec::new();
             cards::find(text, &mut ranges);
@@ -474,7 +493,7 @@ impl Redactor {
         for f in found {
             out.extend_from_slice(&text[at..f.range.start]);
             let start = out.len();
-            let style = self.inner.styles.get(&f.kind).unwrap_or(&self.inner.style);
+            let style = self.style(f.kind);
             style.render(&text[f.range.clone()], &mut out);
             #[cfg(feature = "metrics")]
             self.inner.counters.redacted(f.kind);
@@ -483,6 +502,16 @@ impl Redactor {
         }
         out.extend_from_slice(&text[at..]);
         (out, replaced)
+    }
+
+    /// The style findings of `kind` are rendered in. Without per-kind styles (the common
+    /// case) no hash is computed.
+    fn style(&self, kind: Kind) -> &Style {
+        if self.inner.styles.is_empty() {
+            &self.inner.style
+        } else {
+            self.inner.styles.get(&kind).unwrap_or(&self.inner.style)
+        }
     }
 
     /// Whether `key` (a field, header or parameter name) is a sensitive key name.
@@ -499,7 +528,7 @@ impl Redactor {
     /// The replacement for a whole value, in the style of `kind`.
     pub(crate) fn replacement(&self, kind: Kind, value: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        let style = self.inner.styles.get(&kind).unwrap_or(&self.inner.style);
+        let style = self.style(kind);
         style.render(value, &mut out);
         #[cfg(feature = "metrics")]
         self.inner.counters.redacted(kind);
@@ -601,7 +630,7 @@ impl Anchors {
 #[derive(Debug)]
 struct Heads {
     /// Head and separator -> the targets whose literal starts with them.
-    targets: HashMap<Box<[u8]>, Vec<usize>>,
+    targets: HashMap<Box<[u8]>, Vec<usize>, BuildHasherDefault<HeadHasher>>,
     /// Per separator (`_`, `-`, `.`, then none), whether some head ends in this byte.
     last: [[bool; 256]; 4],
     /// Per byte, a bit for each length (before the separator) of the heads starting with it.
@@ -613,7 +642,7 @@ struct Heads {
 impl Default for Heads {
     fn default() -> Self {
         Self {
-            targets: HashMap::new(),
+            targets: HashMap::default(),
             last: [[false; 256]; 4],
             lengths: [0; 256],
             longest: 0,
@@ -642,9 +671,19 @@ impl Heads {
     }
 
     /// Calls `f` with the targets of every head in `text` that starts a word (nothing
-    /// alphanumeric nor `_` before it), and where it starts.
-    fn for_each(&self, text: &[u8], mut f: impl FnMut(&[usize], usize)) {
-        if self.targets.is_empty() {
+    /// alphanumeric nor `_` before it), and where it starts; and, in the same scan, hands
+    /// every assignment operator to the provider keyword rules, which call `g` with what
+    /// they find.
+    fn for_each(
+        &self,
+        text: &[u8],
+        mut f: impl FnMut(&[usize], usize),
+        keywords: &Keywords,
+        mut g: impl FnMut(&Arc<str>, Range<usize>),
+    ) {
+        let heads = !self.targets.is_empty();
+        let operators = !keywords.is_empty();
+        if !heads && !operators {
             return;
         }
         // Eight bytes at a time: separators are a few percent of a log's bytes, and a
@@ -655,22 +694,35 @@ impl Heads {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
             let v = u64::from_le_bytes(word);
-            // `_`, and `,-./` (0x2C to 0x2F: one mask); the test below drops `,` and `/`.
-            let mut found = zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F)
-                | zero_bytes((v ^ 0x2C2C_2C2C_2C2C_2C2C) & 0xFCFC_FCFC_FCFC_FCFC);
-            while found != 0 {
-                let p = base + (found.trailing_zeros() / 8) as usize;
-                found &= found - 1;
-                // Most separators follow a byte no head ends with (digits of dates, hex).
-                if p > 0 && self.last[Self::slot(text[p])][usize::from(text[p - 1])] {
-                    self.at(text, p, &mut f);
+            if heads {
+                // `_`, and `,-./` (0x2C to 0x2F: one mask); the test below drops `,`, `/`.
+                let mut found = zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F)
+                    | zero_bytes((v ^ 0x2C2C_2C2C_2C2C_2C2C) & 0xFCFC_FCFC_FCFC_FCFC);
+                while found != 0 {
+                    let p = base + (found.trailing_zeros() / 8) as usize;
+                    found &= found - 1;
+                    // Most separators follow a byte no head ends with (digits, hex).
+                    if p > 0 && self.last[Self::slot(text[p])][usize::from(text[p - 1])] {
+                        self.at(text, p, &mut f);
+                    }
+                }
+            }
+            if operators {
+                let mut found = Keywords::operators(v);
+                while found != 0 {
+                    let p = base + (found.trailing_zeros() / 8) as usize;
+                    found &= found - 1;
+                    keywords.operator(text, p, &mut g);
                 }
             }
             base += 8;
         }
         for (i, b) in chunks.remainder().iter().enumerate() {
-            if Self::SEPARATORS.contains(b) {
+            if heads && Self::SEPARATORS.contains(b) {
                 self.at(text, base + i, &mut f);
+            }
+            if operators && matches!(b, b'=' | b':' | b'<') {
+                keywords.operator(text, base + i, &mut g);
             }
         }
     }
@@ -705,6 +757,30 @@ impl Heads {
         if let Some(targets) = self.targets.get(&text[start..=p]) {
             f(targets, start);
         }
+    }
+}
+
+/// FNV-1a, for the heads' table: its keys are a few bytes long, where SipHash's setup and
+/// finish cost several times the bytes themselves. The table is built from the configured
+/// literals only; text is only looked up in it, so a weak hash cannot be used to grow it.
+#[derive(Clone, Copy)]
+struct HeadHasher(u64);
+
+impl Default for HeadHasher {
+    fn default() -> Self {
+        Self(0xCBF2_9CE4_8422_2325)
+    }
+}
+
+impl Hasher for HeadHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -1191,12 +1267,29 @@ impl RedactorBuilder {
             for target in gitleaks::built_in_names(name) {
                 if let Some(family) = FAMILIES.iter().find(|f| f.id == target) {
                     off_families.insert(family.id);
+                } else if let Some(rule) = keywords::RULES.iter().find(|r| r.id == target) {
+                    off_families.insert(rule.id);
                 } else if let Some(kind) = Kind::BUILT_IN.iter().find(|k| k.as_str() == target) {
                     self.disabled.insert(*kind);
                 }
             }
         }
         off_families
+    }
+
+    /// The provider families' prefixes as anchors, but for families turned off.
+    fn add_families(
+        &self,
+        off_families: &HashSet<&'static str>,
+        patterns: &mut Vec<String>,
+        targets: &mut Vec<Target>,
+    ) {
+        for (i, family) in FAMILIES.iter().enumerate() {
+            if !self.disabled.contains(&family.kind) && !off_families.contains(family.id) {
+                patterns.extend(family.prefixes.iter().map(|p| (*p).to_owned()));
+                targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
+            }
+        }
     }
 
     /// Builds the redactor.
@@ -1269,12 +1362,7 @@ impl RedactorBuilder {
             });
         }
         self.add_gitleaks(&mut patterns, &mut targets, &mut custom)?;
-        for (i, family) in FAMILIES.iter().enumerate() {
-            if !self.disabled.contains(&family.kind) && !off_families.contains(family.id) {
-                patterns.extend(family.prefixes.iter().map(|p| (*p).to_owned()));
-                targets.extend(family.prefixes.iter().map(|_| Target::Family(i)));
-            }
-        }
+        self.add_families(&off_families, &mut patterns, &mut targets);
         let (anchors, groups, heads) = searchers(&patterns, &targets)?;
         let pii = self.pii()?;
         let disabled = self.disabled_set();
@@ -1284,6 +1372,9 @@ impl RedactorBuilder {
                 anchors,
                 groups,
                 heads,
+                keywords: Keywords::new(|r| {
+                    !self.disabled.contains(&Kind::ProviderToken) && !off_families.contains(r.id)
+                }),
                 literals: patterns
                     .into_iter()
                     .map(|p| p.into_bytes().into_boxed_slice())
