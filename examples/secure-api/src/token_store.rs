@@ -65,7 +65,7 @@ fn app_time(t: i64) -> u64 {
 /// service's single connection, so concurrent requests see one order; the state is durable
 /// with the database (WAL), so it survives a restart.
 ///
-/// The revocation tables are also mirrored in memory ([`RevocationIndex`]), so checking a
+/// The revocation tables are also mirrored in memory (`RevocationIndex`), so checking a
 /// token on each request reads no database; writes commit to the database before the mirror.
 #[derive(Debug, Clone)]
 pub struct SqliteTokenStore {
