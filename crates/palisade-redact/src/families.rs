@@ -163,7 +163,9 @@ use C::{
 };
 use Seg::{L, R};
 
-const UUID: &[Seg] = &[
+/// A UUID in its 8-4-4-4-12 hex form (either case): some providers' whole token, and the
+/// value of several provider-keyword rules.
+pub(crate) const UUID: &[Seg] = &[
     R(HexAny, 8, 8),
     L("-"),
     R(HexAny, 4, 4),

@@ -24,6 +24,7 @@ use crate::{
     families::{
         C::{self, Alnum, B64UrlEq, Digits, Hex, HexAny},
         Seg::{self, L, R},
+        UUID,
     },
     keyvalue::is_key_byte,
 };
@@ -77,18 +78,6 @@ const MIN_ENTROPY: f64 = 3.0;
 
 /// Values longer than this are no rule's (the longest, Twitter's bearer token, is 122).
 const MAX_VALUE: usize = 160;
-
-const UUID: &[Seg] = &[
-    R(HexAny, 8, 8),
-    L("-"),
-    R(HexAny, 4, 4),
-    L("-"),
-    R(HexAny, 4, 4),
-    L("-"),
-    R(HexAny, 4, 4),
-    L("-"),
-    R(HexAny, 12, 12),
-];
 
 const fn k(
     id: &'static str,
