@@ -6,7 +6,11 @@
 
 use std::collections::BTreeMap;
 
+#[path = "support/score.rs"]
+mod score;
+
 use palisade_redact::{Kind, Redactor, provider_families};
+use score::Score;
 
 /// The shapes a token is planted in: prose, `key=value`, JSON, a key inside a JSON string,
 /// YAML, a header, `curl -H`, a command-line flag, code assignments, a URL query.
@@ -25,19 +29,7 @@ const SHAPES: &[&str] = &[
     "GET /cb?ref={}&page=2 302",
 ];
 
-#[derive(Default)]
-struct Score {
-    planted: usize,
-    found: usize,
-    near: usize,
-    changed: usize,
-}
-
 #[test]
-#[allow(
-    clippy::print_stdout,
-    reason = "recall and false positives are the report"
-)]
 fn every_family_found_in_every_shape_and_near_misses_left_alone() {
     let redactor = Redactor::new();
     let mut scores: BTreeMap<&str, Score> = BTreeMap::new();
@@ -75,24 +67,7 @@ fn every_family_found_in_every_shape_and_near_misses_left_alone() {
             }
         }
     }
-    println!("{:<36} {:>8} {:>8}", "family", "recall", "FP rate");
-    #[allow(clippy::cast_precision_loss, reason = "small counts")]
-    for (family, s) in &scores {
-        println!(
-            "{family:<36} {:>7.1}% {:>7.1}%",
-            100.0 * s.found as f64 / s.planted.max(1) as f64,
-            100.0 * s.changed as f64 / s.near.max(1) as f64
-        );
-    }
-    let (found, planted): (usize, usize) = scores
-        .values()
-        .map(|s| (s.found, s.planted))
-        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    let (changed, near): (usize, usize) = scores
-        .values()
-        .map(|s| (s.changed, s.near))
-        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    println!("all families: found {found}/{planted}; near-misses changed {changed}/{near}");
+    score::report("family", "families", &scores);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Every family in the table has samples, and every sampled family is in the table.
     let ids: Vec<&str> = provider_families().map(|f| f.id).collect();

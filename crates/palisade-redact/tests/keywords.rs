@@ -10,7 +10,14 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
+#[path = "support/corpus.rs"]
+mod corpus;
+#[path = "support/score.rs"]
+mod score;
+
+use corpus::Rng;
 use palisade_redact::{Kind, Redactor, provider_keyword_rules};
+use score::Score;
 
 /// Each rule's value: parts separated by spaces. `an:N` alphanumerics, `hx:N` lower-case
 /// hex (`kind:MIN-MAX` for a range), `bu:N` base64url, `be:N` base64url and `=`, `ba:N` base64url, `+`, `/` and `=`,
@@ -106,28 +113,6 @@ const SHAPES: &[&str] = &[
     "GET /cb?{k}={v}&page=2 302",
 ];
 
-/// xorshift64*: deterministic, dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn string(&mut self, alphabet: &[u8], n: usize) -> String {
-        (0..n)
-            .map(|_| {
-                #[allow(clippy::cast_possible_truncation, reason = "below the length")]
-                let i = (self.next() % alphabet.len() as u64) as usize;
-                char::from(alphabet[i])
-            })
-            .collect()
-    }
-}
-
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const B64URL: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
 const B64EQ: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-=";
@@ -211,23 +196,11 @@ fn keys(word: &str) -> Vec<String> {
     ]
 }
 
-#[derive(Default)]
-struct Score {
-    planted: usize,
-    found: usize,
-    near: usize,
-    changed: usize,
-}
-
 #[test]
-#[allow(
-    clippy::print_stdout,
-    reason = "recall and false positives are the report"
-)]
 fn every_keyword_rule_found_in_every_shape_and_near_misses_left_alone() {
     let redactor = Redactor::new();
     let formats: BTreeMap<&str, &str> = FORMATS.iter().copied().collect();
-    let mut r = Rng(0x5EC2_E75D_A7AD_0C01);
+    let mut r = Rng::new(0x5EC2_E75D_A7AD_0C01);
     let mut scores: BTreeMap<&str, Score> = BTreeMap::new();
     let mut failures = Vec::new();
     for rule in provider_keyword_rules() {
@@ -293,24 +266,7 @@ fn every_keyword_rule_found_in_every_shape_and_near_misses_left_alone() {
             }
         }
     }
-    println!("{:<32} {:>8} {:>8}", "keyword rule", "recall", "FP rate");
-    #[allow(clippy::cast_precision_loss, reason = "small counts")]
-    for (id, s) in &scores {
-        println!(
-            "{id:<32} {:>7.1}% {:>7.1}%",
-            100.0 * s.found as f64 / s.planted.max(1) as f64,
-            100.0 * s.changed as f64 / s.near.max(1) as f64
-        );
-    }
-    let (found, planted, changed, near) = scores.values().fold((0, 0, 0, 0), |a, s| {
-        (
-            a.0 + s.found,
-            a.1 + s.planted,
-            a.2 + s.changed,
-            a.3 + s.near,
-        )
-    });
-    println!("all keyword rules: found {found}/{planted}; near-misses changed {changed}/{near}");
+    score::report("keyword rule", "keyword rules", &scores);
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
