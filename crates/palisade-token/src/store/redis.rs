@@ -159,6 +159,11 @@ impl RedisStore {
         format!("{}:{kind}:{id}", self.prefix)
     }
 
+    /// A revoked token id's key: the id hashed, so any id makes a short key.
+    fn revoked_key(&self, jti: &str) -> String {
+        self.key("jti", &hex(&sha2::Sha256::digest(jti.as_bytes())))
+    }
+
     /// The subject's not-before key, hashed like the index key.
     fn not_before_key(&self, subject: &str) -> String {
         self.key("nb", &hex(&sha2::Sha256::digest(subject.as_bytes())))
@@ -284,7 +289,7 @@ impl RevocationStore for RedisStore {
         if expires_at <= now {
             return Ok(());
         }
-        let key = self.key("jti", &hex(&sha2::Sha256::digest(jti.as_bytes())));
+        let key = self.revoked_key(jti);
         let mut conn = self.conn.clone();
         redis::cmd("SET")
             .arg(&key)
@@ -298,7 +303,7 @@ impl RevocationStore for RedisStore {
 
     async fn is_revoked(&self, jti: &str, _now: u64) -> Result<bool, StoreError> {
         let _timer = crate::telemetry::store_timer("redis", "is_revoked");
-        let key = self.key("jti", &hex(&sha2::Sha256::digest(jti.as_bytes())));
+        let key = self.revoked_key(jti);
         let mut conn = self.conn.clone();
         conn.exists(&key).await.map_err(|e| store_err(&e))
     }
@@ -349,20 +354,18 @@ impl RevocationStore for RedisStore {
         _now: u64,
     ) -> Result<TokenState, StoreError> {
         let _timer = crate::telemetry::store_timer("redis", "token_state");
-        let Some(subject) = subject else {
-            let revoked = self.is_revoked(jti, 0).await?;
-            return Ok(TokenState {
-                revoked,
-                not_before: None,
-            });
-        };
         let mut conn = self.conn.clone();
-        let (revoked, mark): (bool, Option<String>) = redis::pipe()
-            .exists(self.key("jti", &hex(&sha2::Sha256::digest(jti.as_bytes()))))
-            .get(self.not_before_key(subject))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| store_err(&e))?;
+        let (revoked, mark): (bool, Option<String>) = match subject {
+            Some(subject) => {
+                redis::pipe()
+                    .exists(self.revoked_key(jti))
+                    .get(self.not_before_key(subject))
+                    .query_async(&mut conn)
+                    .await
+            }
+            None => conn.exists(self.revoked_key(jti)).await.map(|r| (r, None)),
+        }
+        .map_err(|e| store_err(&e))?;
         Ok(TokenState {
             revoked,
             not_before: parse_mark(mark)?,
