@@ -14,12 +14,12 @@ use criterion::{Criterion, Throughput};
 use http::{HeaderValue, Method, Request};
 use palisade_http::{
     AuditLayer, BearerLayer, ClientIpLayer, JwtVerifier, KeyBy, PeerAddr, PolicyLimiter,
-    RateLimitLayer, RequestLogLayer, RequireLayer, SanitizeErrorsLayer, SecurityHeaders,
-    SecurityHeadersLayer, catch_panic,
+    RateLimitLayer, RequestLogLayer, RequestUuids, RequireLayer, SanitizeErrorsLayer,
+    SecurityHeaders, SecurityHeadersLayer, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
-        request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+        request_id::{MakeRequestId, MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     },
 };
 use palisade_ratelimit::{MemoryBackend, Policy};
@@ -78,7 +78,7 @@ fn full() -> Router {
         .route_layer(RequireLayer::<Claims>::scopes(["profile"]))
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(ClientIpLayer::new())
                 .layer(RequestLogLayer::new())
@@ -104,7 +104,7 @@ fn full() -> Router {
 fn stage(stage: &str) -> Router {
     let limits = Arc::new(MemoryBackend::default());
     let per_ip = || RateLimitLayer::new(PolicyLimiter::new(limits.clone(), policy("per-ip")));
-    let ids = || SetRequestIdLayer::x_request_id(MakeRequestUuid);
+    let ids = || SetRequestIdLayer::x_request_id(RequestUuids::new());
     let propagate = PropagateRequestIdLayer::x_request_id;
     let headers = || SecurityHeadersLayer::new(SecurityHeaders::api());
     let audit = || AuditLayer::new(|_event| {});
@@ -259,6 +259,23 @@ fn authenticated_get(c: &mut Criterion) {
     group.finish();
 }
 
+/// Making a request id: palisade's per-thread generator against tower-http's `MakeRequestUuid`
+/// (16 bytes from the OS per request).
+fn request_ids(c: &mut Criterion) {
+    let request = Request::new(());
+    let mut group = c.benchmark_group("http/request_id");
+    group.throughput(Throughput::Elements(1));
+    let mut ours = RequestUuids::new();
+    group.bench_function("palisade", |b| {
+        b.iter(|| black_box(ours.make_request_id(black_box(&request))));
+    });
+    let mut tower = MakeRequestUuid;
+    group.bench_function("tower_http_uuid", |b| {
+        b.iter(|| black_box(tower.make_request_id(black_box(&request))));
+    });
+    group.finish();
+}
+
 /// Sends `count` requests through the stack `stage` (or verifies `count` tokens).
 fn count(stage_name: &str, count: usize) {
     let jwt = token();
@@ -293,5 +310,6 @@ fn main() {
     }
     let mut criterion = Criterion::default().configure_from_args();
     authenticated_get(&mut criterion);
+    request_ids(&mut criterion);
     criterion.final_summary();
 }

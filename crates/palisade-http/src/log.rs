@@ -100,6 +100,18 @@ impl fmt::Debug for LogLine {
     }
 }
 
+/// A request's path and query as the log shows them: redacted when formatted.
+struct RedactedUrl<'a> {
+    redactor: &'a Redactor,
+    url: &'a str,
+}
+
+impl fmt::Display for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redactor.redact_url(self.url))
+    }
+}
+
 impl<B, E> OnResult<Response<B>, E> for LogLine {
     fn on_result(self, result: &mut Result<Response<B>, E>) {
         let latency_us = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -107,7 +119,11 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
             .uri
             .path_and_query()
             .map_or("/", http::uri::PathAndQuery::as_str);
-        let path = self.redactor.redact_url(path);
+        // Redacted only if a subscriber takes the line: tracing formats a field when it records it.
+        let path = RedactedUrl {
+            redactor: &self.redactor,
+            url: path,
+        };
         let request_id = self.facts.request_id().unwrap_or("-");
         let client_request_id = self.client_request_id.as_deref().unwrap_or("-");
         let client = self.facts.client().unwrap_or("-");

@@ -62,14 +62,14 @@ pub fn client_request_id(extensions: &Extensions) -> Option<&str> {
 ///
 /// ```
 /// use palisade_http::{
-///     ClientRequestIdLayer,
-///     tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+///     ClientRequestIdLayer, RequestUuids,
+///     tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
 /// };
 /// use tower::ServiceBuilder;
 ///
 /// let stack = ServiceBuilder::new()
 ///     .layer(ClientRequestIdLayer::new())
-///     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+///     .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
 ///     .layer(PropagateRequestIdLayer::x_request_id());
 /// # let _ = stack;
 /// ```

@@ -12,12 +12,12 @@ use common::{Capture, body_text, get as get_req};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use palisade_audit::{Event, Outcome};
 use palisade_http::{
-    AuditLayer, ClientIpLayer, Https, PeerAddr, RequestLogLayer, SanitizeErrorsLayer,
+    AuditLayer, ClientIpLayer, Https, PeerAddr, RequestLogLayer, RequestUuids, SanitizeErrorsLayer,
     SecurityEvent, SecurityHeaders, SecurityHeadersLayer, TrustedProxy, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
-        request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+        request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     },
 };
 use tower::{ServiceBuilder, ServiceExt, service_fn};
@@ -88,7 +88,7 @@ fn app(headers: SecurityHeaders, events: Arc<Mutex<Vec<Event>>>) -> Router {
         .allow_methods([Method::GET, Method::POST]);
     routes().layer(
         ServiceBuilder::new()
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(RequestLogLayer::new().log_headers(true))
             .layer(SecurityHeadersLayer::new(headers))

@@ -1,0 +1,211 @@
+//! Request ids without a system call for randomness per request.
+//!
+//! tower-http's `MakeRequestUuid` asks the OS for 16 random bytes on every request
+//! (`getrandom`), which costs more than most of the layers it serves together. [`RequestUuids`]
+//! makes the same ids (random version 4 UUIDs, hyphenated, lower case) from one `ChaCha12`
+//! generator per thread (`chacha20`'s `ChaCha12Rng`, the generator behind `rand`'s `ThreadRng`),
+//! seeded with 256 bits from the OS and reseeded after [`RESEED_INTERVAL`] ids.
+//!
+//! A forked child starts with a copy of its parent's generator and would repeat the parent's
+//! next ids. Catching a fork for free needs `unsafe` (`pthread_atfork`), which this crate
+//! forbids, so each id compares the process id with the one the generator was seeded under and
+//! a child reseeds before its first id. Reading the pid is a system call too, but a cheaper one
+//! than `getrandom` (docs/benchmarks.md).
+
+use std::cell::RefCell;
+
+use chacha20::{
+    ChaCha12Rng,
+    rand_core::{Rng as _, SeedableRng as _},
+};
+use http::{HeaderValue, Request};
+use tower_http::request_id::{MakeRequestId, RequestId};
+use zeroize::Zeroizing;
+
+/// Ids one thread makes from one seed before it reseeds from the OS.
+const RESEED_INTERVAL: u32 = 1 << 16;
+
+/// Makes each request's id: a random (version 4) UUID such as
+/// `1b4e28ba-2fa1-4d2b-883f-0016d3cca427`, the format of tower-http's `MakeRequestUuid`, from a
+/// per-thread generator the OS seeds, safe across `fork` (see the module source for the design).
+///
+/// ```
+/// use palisade_http::{
+///     ClientRequestIdLayer, RequestUuids,
+///     tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
+/// };
+/// use tower::ServiceBuilder;
+///
+/// let stack = ServiceBuilder::new()
+///     .layer(ClientRequestIdLayer::new())
+///     .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
+///     .layer(PropagateRequestIdLayer::x_request_id());
+/// # let _ = stack;
+/// ```
+///
+/// If the OS cannot seed the generator, the request goes on without an id (as with a
+/// `MakeRequestId` that returns `None`) rather than with a predictable one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestUuids;
+
+impl RequestUuids {
+    /// The id maker.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl MakeRequestId for RequestUuids {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let bytes = draw(std::process::id())?;
+        let text = hyphenated(v4(bytes));
+        HeaderValue::from_bytes(&text).ok().map(RequestId::new)
+    }
+}
+
+struct Generator {
+    rng: ChaCha12Rng,
+    /// The process the seed was drawn in.
+    pid: u32,
+    /// Ids left before the next reseed.
+    left: u32,
+}
+
+impl Generator {
+    fn seed(pid: u32) -> Option<Self> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut()).ok()?;
+        #[cfg(test)]
+        tests::SEEDS.with(|s| s.set(s.get() + 1));
+        Some(Self {
+            rng: ChaCha12Rng::from_seed(*seed),
+            pid,
+            left: RESEED_INTERVAL,
+        })
+    }
+}
+
+thread_local! {
+    static GENERATOR: RefCell<Option<Generator>> = const { RefCell::new(None) };
+}
+
+/// 16 random bytes for a caller running as process `pid`; `None` if the OS gives no seed.
+fn draw(pid: u32) -> Option<[u8; 16]> {
+    let mut bytes = [0u8; 16];
+    let drawn = GENERATOR.try_with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        let generator = match slot.as_mut() {
+            Some(g) if g.pid == pid && g.left > 0 => g,
+            _ => slot.insert(Generator::seed(pid)?),
+        };
+        generator.left -= 1;
+        generator.rng.fill_bytes(&mut bytes);
+        Some(())
+    });
+    match drawn {
+        Ok(done) => done.map(|()| bytes),
+        // The thread is being torn down: straight from the OS.
+        Err(_) => getrandom::fill(&mut bytes).ok().map(|()| bytes),
+    }
+}
+
+/// `bytes` with the version (4) and variant (RFC 9562) bits set.
+fn v4(mut bytes: [u8; 16]) -> [u8; 16] {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    bytes
+}
+
+/// The 8-4-4-4-12 lower-case hex form.
+fn hyphenated(bytes: [u8; 16]) -> [u8; 36] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; 36];
+    let mut at = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1;
+        }
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0x0f)];
+        at += 2;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{cell::Cell, collections::HashSet};
+
+    use super::*;
+
+    thread_local! {
+        /// How often this thread has seeded its generator.
+        pub(super) static SEEDS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    fn seeds() -> u32 {
+        SEEDS.with(Cell::get)
+    }
+
+    /// A fresh thread, so the counts below start from an unseeded generator.
+    fn on_new_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::spawn(f).join().expect("thread")
+    }
+
+    #[test]
+    fn ids_are_version_4_uuids_in_the_hyphenated_form() {
+        let mut make = RequestUuids::new();
+        let request = Request::new(());
+        for _ in 0..1000 {
+            let id = make.make_request_id(&request).expect("an id");
+            let text = id.header_value().to_str().expect("ASCII");
+            assert_eq!(text.len(), 36, "{text}");
+            for (i, c) in text.char_indices() {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    assert_eq!(c, '-', "{text}");
+                } else {
+                    assert!(matches!(c, '0'..='9' | 'a'..='f'), "{text}");
+                }
+            }
+            assert_eq!(&text[14..15], "4", "version: {text}");
+            assert!(
+                matches!(&text[19..20], "8" | "9" | "a" | "b"),
+                "variant: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_hex_form_matches_the_bytes() {
+        let bytes: [u8; 16] = core::array::from_fn(|i| (i as u8) * 17);
+        assert_eq!(&hyphenated(bytes), b"00112233-4455-6677-8899-aabbccddeeff");
+    }
+
+    #[test]
+    fn ids_do_not_repeat_across_reseeds() {
+        on_new_thread(|| {
+            let pid = std::process::id();
+            let n = 2 * RESEED_INTERVAL as usize + 7;
+            let seen: HashSet<_> = (0..n).map(|_| draw(pid).expect("draw")).collect();
+            assert_eq!(seen.len(), n);
+            assert_eq!(seeds(), 3, "reseeded each time the interval was spent");
+        });
+    }
+
+    /// A forked child sees a new pid and must reseed before its first id, not continue the
+    /// stream it inherited. (palisade-crypt's `tests/nonces.rs` forks for real to show a child
+    /// reads a new pid through `std::process::id`, as `make_request_id` does.)
+    #[test]
+    fn a_new_process_id_reseeds() {
+        on_new_thread(|| {
+            let pid = std::process::id();
+            draw(pid).expect("draw");
+            draw(pid).expect("draw");
+            assert_eq!(seeds(), 1);
+            draw(pid.wrapping_add(1)).expect("draw");
+            assert_eq!(seeds(), 2, "a new pid reseeds");
+            draw(pid.wrapping_add(1)).expect("draw");
+            assert_eq!(seeds(), 2, "the same pid does not");
+        });
+    }
+}
