@@ -14,12 +14,12 @@ use palisade_audit::{AuditWriter, Event, Outcome, Queued};
 use palisade_http::{
     AuditLayer, BearerLayer, ClientIp, ClientIpLayer, ClientRequestIdLayer, ContentTypeLayer,
     CsrfLayer, Https, HttpsRedirectLayer, PolicyLimiter, RateLimitLayer, RequestLogLayer,
-    RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders, SecurityHeadersLayer,
-    TokenCsrf, catch_panic,
+    RequestUuids, RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders,
+    SecurityHeadersLayer, TokenCsrf, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
-        request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+        request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     },
 };
 use palisade_password::PasswordPolicy;
@@ -342,7 +342,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ServiceBuilder::new()
             // The server always chooses the request id; a client's own is kept apart.
             .layer(ClientRequestIdLayer::new())
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(
                 ClientIpLayer::new()
