@@ -439,10 +439,10 @@ impl VerifyingKey {
 
     /// Verifies the decoded `signature` over `message` with AWS-LC, using this key's algorithm.
     /// An HMAC tag is compared in constant time by AWS-LC's `hmac::verify`.
-    pub(crate) fn verify(&self, signature: &Vec<u8>, message: &[u8]) -> bool {
+    pub(crate) fn verify(&self, signature: &[u8], message: &[u8]) -> bool {
         match &self.hmac {
             Some(key) => hmac::verify(key, message, signature).is_ok(),
-            None => super::backend::verify(signature, message, &self.key, self.alg),
+            None => super::backend::verify(&signature.to_vec(), message, &self.key, self.alg),
         }
     }
 }

@@ -222,7 +222,8 @@ impl Verifier {
         if payload_b64.contains('.') {
             return Err(ErrorKind::Malformed);
         }
-        let header_bytes = super::b64::decode(header_b64).ok_or(ErrorKind::Malformed)?;
+        let header_bytes =
+            super::b64::decode_inline::<256>(header_b64).ok_or(ErrorKind::Malformed)?;
         let header = header::parse(&header_bytes)?;
         let key = keys
             .find(header.kid.as_deref())
@@ -238,7 +239,8 @@ impl Verifier {
             }
         }
         // Decoded strictly here, so acceptance never rests on the dependency's decoder.
-        let signature = super::b64::decode(signature)
+        // 512 bytes hold every signature up to RSA-4096 on the stack.
+        let signature = super::b64::decode_inline::<512>(signature)
             .filter(|s| !s.is_empty())
             .ok_or(ErrorKind::BadSignature)?;
         if !key.verify(&signature, signing_input.as_bytes()) {
