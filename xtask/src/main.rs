@@ -93,7 +93,11 @@ fn main() -> ExitCode {
 
 /// The workspace root: xtask's manifest directory's parent.
 pub(crate) fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // `cargo xtask` (an alias of `cargo run`) names, at run time, the manifest of the checkout
+    // it runs in. The value compiled in names the checkout that built the binary: with a build
+    // cache shared between clones (`.ci/run`'s), that can be another clone, or one since deleted.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest
         .parent()
         .map_or_else(|| manifest.clone(), std::path::Path::to_path_buf)
