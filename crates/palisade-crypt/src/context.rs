@@ -25,8 +25,15 @@ const MAX_ATTRIBUTES: usize = 32;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Context {
     field: String,
-    attributes: Vec<(String, String)>,
+    /// The canonical encoding (see [`Context::encoded`]), kept up to date by [`Context::with`]:
+    /// a decryption copies it into the associated data as it is, in one piece. It is the only
+    /// copy of the attributes; two contexts are equal exactly when their encodings are.
+    encoded: Vec<u8>,
 }
+
+/// Encoding bytes reserved beyond the field when a context is created: room for a row id and a
+/// tenant or two without growing the buffer.
+const ATTRIBUTE_ROOM: usize = 48;
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -34,6 +41,23 @@ fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.'))
+}
+
+/// Appends a value's text to the encoding, refusing (with `fmt::Error`) to grow it past `end`:
+/// a value over the limit is never written out in full.
+struct ValueWriter<'a> {
+    out: &'a mut Vec<u8>,
+    end: usize,
+}
+
+impl fmt::Write for ValueWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if s.len() > self.end.saturating_sub(self.out.len()) {
+            return Err(fmt::Error);
+        }
+        self.out.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
 
 impl Context {
@@ -48,44 +72,72 @@ impl Context {
                 name: field.to_owned(),
             });
         }
+        let mut encoded = Vec::with_capacity(2 + field.len() + ATTRIBUTE_ROOM);
+        encoded.push(field.len() as u8);
+        encoded.extend_from_slice(field.as_bytes());
+        encoded.push(0);
         Ok(Self {
             field: field.to_owned(),
-            attributes: Vec::new(),
+            encoded,
         })
     }
 
     /// Adds an attribute (row id, tenant, ...).
     ///
     /// # Errors
-    /// An invalid name, a value over 1024 bytes or containing `;`, a repeated name, or more
-    /// than 32 attributes.
+    /// An invalid name, a value over 1024 bytes or containing `;` (or whose `Display` fails), a
+    /// repeated name, or more than 32 attributes.
     pub fn with(mut self, name: &str, value: impl fmt::Display) -> Result<Self, ContextError> {
+        use fmt::Write as _;
         if !valid_name(name) {
             return Err(ContextError::InvalidName {
                 name: name.to_owned(),
             });
         }
-        let value = value.to_string();
-        if value.len() > MAX_VALUE || value.contains(';') {
+        // The new attribute is written at the end, then rotated into its place by name.
+        let start = self.encoded.len();
+        self.encoded.push(name.len() as u8);
+        self.encoded.extend_from_slice(name.as_bytes());
+        self.encoded.extend_from_slice(&[0, 0]);
+        let value_at = self.encoded.len();
+        let mut writer = ValueWriter {
+            out: &mut self.encoded,
+            end: value_at + MAX_VALUE,
+        };
+        let written = write!(writer, "{value}").is_ok();
+        let value = self.encoded.get(value_at..).unwrap_or_default();
+        if !written || value.contains(&b';') {
             return Err(ContextError::InvalidValue {
                 name: name.to_owned(),
             });
         }
-        if self.attributes.len() >= MAX_ATTRIBUTES {
+        // At most `MAX_VALUE` (1024) bytes: fits the two length bytes.
+        let value_len = (value.len() as u16).to_be_bytes();
+        self.encoded[value_at - 2..value_at].copy_from_slice(&value_len);
+        let count_at = 1 + self.field.len();
+        let count = self.encoded[count_at];
+        if usize::from(count) >= MAX_ATTRIBUTES {
             return Err(ContextError::TooManyAttributes);
         }
-        match self
-            .attributes
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-        {
-            Ok(_) => Err(ContextError::DuplicateAttribute {
-                name: name.to_owned(),
-            }),
-            Err(at) => {
-                self.attributes.insert(at, (name.to_owned(), value));
-                Ok(self)
+        let mut at = count_at + 1;
+        while at < start {
+            let Some((existing, _, next)) = self.attribute_at(at) else {
+                break;
+            };
+            match existing.cmp(name.as_bytes()) {
+                std::cmp::Ordering::Less => at = next,
+                std::cmp::Ordering::Equal => {
+                    return Err(ContextError::DuplicateAttribute {
+                        name: name.to_owned(),
+                    });
+                }
+                std::cmp::Ordering::Greater => break,
             }
         }
+        let added = self.encoded.len() - start;
+        self.encoded[at..].rotate_right(added);
+        self.encoded[count_at] = count + 1;
+        Ok(self)
     }
 
     /// The field name.
@@ -95,57 +147,55 @@ impl Context {
 
     /// The attributes, sorted by name.
     pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.attributes
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+        let mut at = 2 + self.field.len();
+        std::iter::from_fn(move || {
+            let (name, value, next) = self.attribute_at(at)?;
+            at = next;
+            // Both were written from `str`s by `with`.
+            Some((
+                std::str::from_utf8(name).unwrap_or_default(),
+                std::str::from_utf8(value).unwrap_or_default(),
+            ))
+        })
     }
 
-    /// Appends [`Context::encode_to`]'s encoding to `out`.
+    /// The name and value of the attribute encoded at `at`, and where the next one starts;
+    /// `None` past the end.
+    fn attribute_at(&self, at: usize) -> Option<(&[u8], &[u8], usize)> {
+        let encoded = &self.encoded;
+        let name_at = at + 1;
+        let len_at = name_at + usize::from(*encoded.get(at)?);
+        let name = encoded.get(name_at..len_at)?;
+        let value_len = u16::from_be_bytes([*encoded.get(len_at)?, *encoded.get(len_at + 1)?]);
+        let next = len_at + 2 + usize::from(value_len);
+        let value = encoded.get(len_at + 2..next)?;
+        Some((name, value, next))
+    }
+
+    /// Appends [`Context::encoded`] to `out`.
     #[cfg(test)]
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
-        let at = out.len();
-        out.resize(at + self.encoded_len(), 0);
-        self.encode_to(&mut out[at..]);
+        out.extend_from_slice(&self.encoded);
     }
 
-    /// The length of [`Context::encode_to`]'s output.
+    /// The length of [`Context::encoded`].
     pub(crate) fn encoded_len(&self) -> usize {
-        2 + self.field.len()
-            + self
-                .attributes
-                .iter()
-                .map(|(name, value)| 3 + name.len() + value.len())
-                .sum::<usize>()
+        self.encoded.len()
     }
 
-    /// The canonical, unambiguous encoding bound as associated data (length-prefixed field,
-    /// attribute count, then length-prefixed names and values), written to the start of `out`,
-    /// which holds at least
-    /// [`Context::encoded_len`] bytes (names are at most 64 bytes, values at most 1024 and
-    /// there are at most 32 attributes, so the length bytes cannot overflow).
-    pub(crate) fn encode_to(&self, out: &mut [u8]) {
-        let mut rest = out;
-        let mut put = |bytes: &[u8]| {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(bytes.len());
-            head.copy_from_slice(bytes);
-            rest = tail;
-        };
-        put(&[self.field.len() as u8]);
-        put(self.field.as_bytes());
-        put(&[self.attributes.len() as u8]);
-        for (name, value) in &self.attributes {
-            put(&[name.len() as u8]);
-            put(name.as_bytes());
-            put(&(value.len() as u16).to_be_bytes());
-            put(value.as_bytes());
-        }
+    /// The canonical, unambiguous encoding bound as associated data: length-prefixed field,
+    /// attribute count, then length-prefixed names and values, sorted by name (names are at
+    /// most 64 bytes, values at most 1024 and there are at most 32 attributes, so the length
+    /// bytes cannot overflow).
+    pub(crate) fn encoded(&self) -> &[u8] {
+        &self.encoded
     }
 }
 
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.field)?;
-        for (name, value) in &self.attributes {
+        for (name, value) in self.attributes() {
             write!(f, ";{name}={value}")?;
         }
         Ok(())
@@ -343,6 +393,41 @@ mod tests {
                 .with("x", "é".repeat(513))
                 .is_err()
         );
+    }
+
+    /// A value whose `Display` fails, or that keeps writing past 1024 bytes, is refused with
+    /// `InvalidValue` (no panic, and the writing stops at the limit); the context it was added
+    /// to is unchanged for a clone taken before.
+    #[test]
+    fn a_failing_or_endless_value_is_refused() {
+        struct Failing;
+        impl fmt::Display for Failing {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("partial")?;
+                Err(fmt::Error)
+            }
+        }
+        struct Endless;
+        impl fmt::Display for Endless {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                loop {
+                    f.write_str("0123456789")?;
+                }
+            }
+        }
+        let ctx = Context::new("f").and_then(|c| c.with("b", 1)).unwrap();
+        for result in [
+            ctx.clone().with("a", Failing),
+            ctx.clone().with("a", Endless),
+        ] {
+            assert!(matches!(
+                result,
+                Err(ContextError::InvalidValue { ref name }) if name == "a"
+            ));
+        }
+        let exact = ctx.clone().with("a", "x".repeat(MAX_VALUE)).unwrap();
+        assert_eq!(exact.attributes().next().unwrap().1.len(), MAX_VALUE);
+        assert_eq!(ctx.to_string(), "f;b=1");
     }
 
     /// The largest context there is: every length byte at its maximum, no overflow.

@@ -156,9 +156,13 @@ fn assemble_aad<'a>(
     };
     let (header_part, context_part) = aad.split_at_mut(HEADER_LEN);
     header_part.copy_from_slice(header);
-    context.encode_to(context_part);
+    context_part.copy_from_slice(context.encoded());
     aad
 }
+
+/// Bodies up to this length are decrypted in a copy of themselves; longer ones straight from
+/// the ciphertext into the output (see `decrypt_unmetered`).
+const COPY_AND_OPEN_MAX: usize = 1024;
 
 #[derive(Clone)]
 struct KeyView {
@@ -390,20 +394,32 @@ impl Crypter {
             .ok_or(fail(DecryptErrorKind::Truncated))?;
         let (mut stack, mut heap) = ([0; STACK_AAD], Vec::new());
         let aad: &[u8] = assemble_aad(&mut stack, &mut heap, ciphertext.header(), context);
-        // Empty: `open_into` allocates it once, at its final size, before writing plaintext
-        // into it, so no reallocation leaves an unwiped copy behind.
-        let mut out = Plaintext(Vec::new());
-        inner
-            .caches
-            .with_reader(material, id, ciphertext.salt(), context.field(), |subkey| {
+        let mut out = inner.caches.with_reader(
+            material,
+            id,
+            ciphertext.salt(),
+            context.field(),
+            |subkey| {
                 if !crate::cipher::commitment_matches(&subkey.commitment, ciphertext.commitment()) {
                     return Err(fail(DecryptErrorKind::KeyCommitmentMismatch));
                 }
-                if subkey
-                    .cipher
-                    .open_into(ciphertext.nonce(), aad, body, tag, &mut out.0)
-                {
-                    return Ok(());
+                // Small bodies are copied into the buffer they are opened in: one allocation
+                // at the final size and no zeroing pass. Larger ones are decrypted from the
+                // ciphertext into a zeroed buffer (with `aws-lc`, one pass over the data
+                // instead of a copy and a pass). Either way the buffer is a `Plaintext` from
+                // the start, so whatever it holds when it drops (plaintext, or what a refused
+                // open left) is zeroized.
+                let nonce = ciphertext.nonce();
+                if body.len() <= COPY_AND_OPEN_MAX {
+                    let mut out = Plaintext(body.to_vec());
+                    if subkey.cipher.open(nonce, aad, &mut out.0, tag) {
+                        return Ok(out);
+                    }
+                } else {
+                    let mut out = Plaintext(Vec::new());
+                    if subkey.cipher.open_into(nonce, aad, body, tag, &mut out.0) {
+                        return Ok(out);
+                    }
                 }
                 // Only now tell a value moved from another context from an altered one.
                 let moved = !bool::from(
@@ -416,7 +432,8 @@ impl Crypter {
                 } else {
                     DecryptErrorKind::Tampered
                 }))
-            })?;
+            },
+        )?;
         if ciphertext.flags() & FLAG_PADDED != 0 {
             let len = unpadded_len(&out.0).ok_or(fail(DecryptErrorKind::Tampered))?;
             out.0[len..].zeroize();
@@ -489,6 +506,47 @@ mod tests {
         let mut out = [0; SALT_LEN];
         out.copy_from_slice(&ct.as_bytes()[SALT_AT..SALT_AT + SALT_LEN]);
         out
+    }
+
+    /// Bodies on both sides of `COPY_AND_OPEN_MAX` (opened in a copy of themselves, or
+    /// decrypted from the ciphertext into the output) round-trip, with and without padding,
+    /// and a flipped bit in the body or the tag is `Tampered` on either path.
+    #[test]
+    fn bodies_around_the_copy_threshold_open_and_refuse_tampering() {
+        let keyring = Keyring::generate().unwrap();
+        let ctx = Context::new("users.note").unwrap().with("row", 1).unwrap();
+        for padding in [Padding::NONE, Padding::PADME] {
+            let crypter = Crypter::with_padding(&keyring, padding).unwrap();
+            for len in [
+                0,
+                1,
+                64,
+                COPY_AND_OPEN_MAX - 1,
+                COPY_AND_OPEN_MAX,
+                COPY_AND_OPEN_MAX + 1,
+                4096,
+            ] {
+                let plaintext: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+                let ct = crypter.encrypt(&ctx, &plaintext).unwrap();
+                let opened = crypter.decrypt(&ctx, &ct).unwrap();
+                assert_eq!(opened.expose_secret(), plaintext.as_slice(), "{len} bytes");
+                let bytes = ct.as_bytes();
+                for at in [HEADER_LEN, bytes.len() - TAG_LEN - 1, bytes.len() - 1] {
+                    if at < HEADER_LEN {
+                        continue;
+                    }
+                    let mut bad = bytes.to_vec();
+                    bad[at] ^= 0x10;
+                    let bad = Ciphertext::from_bytes(&bad).unwrap();
+                    let err = crypter.decrypt(&ctx, &bad).unwrap_err();
+                    assert_eq!(
+                        err.kind(),
+                        DecryptErrorKind::Tampered,
+                        "{len} bytes, byte {at}"
+                    );
+                }
+            }
+        }
     }
 
     /// Contexts whose associated data fits the stack buffer exactly, misses it by one byte, and

@@ -43,6 +43,7 @@ impl Default for MonotonicClock {
 }
 
 impl Clock for MonotonicClock {
+    #[inline]
     fn now_nanos(&self) -> u64 {
         let elapsed = self.epoch.elapsed();
         // Saturates after 584 years of uptime. (Whole seconds and the rest, rather than

@@ -70,7 +70,13 @@ pub enum PolicyError {
 /// in-process and Redis backends compute with the same integers.
 #[derive(Clone, Eq)]
 pub struct Policy {
-    name: Arc<str>,
+    inner: Arc<Settings>,
+}
+
+/// A policy's settings, shared by its clones.
+#[derive(Clone, PartialEq, Eq)]
+struct Settings {
+    name: Box<str>,
     limit: u32,
     burst: u32,
     period: Duration,
@@ -81,28 +87,22 @@ pub struct Policy {
 
 impl PartialEq for Policy {
     fn eq(&self, other: &Self) -> bool {
-        // Clones share their name: the common case (a backend finding the policy it was handed
-        // before) skips comparing the names byte by byte. `Arc<str>`'s own `==` has no such
-        // shortcut for unsized contents.
-        (Arc::ptr_eq(&self.name, &other.name) || self.name == other.name)
-            && self.limit == other.limit
-            && self.burst == other.burst
-            && self.period == other.period
-            && self.interval_micros == other.interval_micros
-            && self.mode == other.mode
-            && self.failure == other.failure
+        // Clones share their settings: the common case (a backend finding the policy it was
+        // handed before) is one pointer compare instead of the name and six settings.
+        Arc::ptr_eq(&self.inner, &other.inner) || self.inner == other.inner
     }
 }
 
 impl fmt::Debug for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &*self.inner;
         f.debug_struct("Policy")
-            .field("name", &self.name)
-            .field("limit", &self.limit)
-            .field("burst", &self.burst)
-            .field("period", &self.period)
-            .field("mode", &self.mode)
-            .field("failure", &self.failure)
+            .field("name", &s.name)
+            .field("limit", &s.limit)
+            .field("burst", &s.burst)
+            .field("period", &s.period)
+            .field("mode", &s.mode)
+            .field("failure", &s.failure)
             .finish_non_exhaustive()
     }
 }
@@ -131,20 +131,26 @@ impl Policy {
             return Err(PolicyError::IntervalTooShort);
         }
         let policy = Self {
-            name: Arc::from(name),
-            limit,
-            burst: limit,
-            period,
-            interval_micros,
-            mode: Mode::Enforce,
-            failure: FailurePolicy::Closed,
+            inner: Arc::new(Settings {
+                name: name.into(),
+                limit,
+                burst: limit,
+                period,
+                interval_micros,
+                mode: Mode::Enforce,
+                failure: FailurePolicy::Closed,
+            }),
         };
         policy.check_horizon()?;
         Ok(policy)
     }
 
     fn check_horizon(&self) -> Result<(), PolicyError> {
-        match self.interval_micros.checked_mul(u64::from(self.burst)) {
+        match self
+            .inner
+            .interval_micros
+            .checked_mul(u64::from(self.inner.burst))
+        {
             Some(h) if h <= MAX_HORIZON_MICROS => Ok(()),
             _ => Err(PolicyError::HorizonTooLong),
         }
@@ -159,7 +165,7 @@ impl Policy {
         if burst == 0 {
             return Err(PolicyError::ZeroBurst);
         }
-        self.burst = burst;
+        Arc::make_mut(&mut self.inner).burst = burst;
         self.check_horizon()?;
         Ok(self)
     }
@@ -167,59 +173,59 @@ impl Policy {
     /// Sets shadow or enforce mode.
     #[must_use]
     pub fn with_mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
+        Arc::make_mut(&mut self.inner).mode = mode;
         self
     }
 
     /// Sets what happens when the shared store is unreachable.
     #[must_use]
     pub fn with_failure_policy(mut self, failure: FailurePolicy) -> Self {
-        self.failure = failure;
+        Arc::make_mut(&mut self.inner).failure = failure;
         self
     }
 
     /// The policy's name (metrics label, header policy name, store key part).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// Requests per period.
     pub fn limit(&self) -> u32 {
-        self.limit
+        self.inner.limit
     }
 
     /// The largest number of requests admitted at once.
     pub fn burst(&self) -> u32 {
-        self.burst
+        self.inner.burst
     }
 
     /// The period the limit applies to.
     pub fn period(&self) -> Duration {
-        self.period
+        self.inner.period
     }
 
     /// The emission interval (period / limit, whole microseconds).
     pub fn interval(&self) -> Duration {
-        Duration::from_micros(self.interval_micros)
+        Duration::from_micros(self.inner.interval_micros)
     }
 
     pub(crate) fn interval_micros(&self) -> u64 {
-        self.interval_micros
+        self.inner.interval_micros
     }
 
     /// GCRA's delay variation tolerance: (burst - 1) emission intervals.
     pub(crate) fn tau_micros(&self) -> u64 {
-        self.interval_micros * u64::from(self.burst - 1)
+        self.inner.interval_micros * u64::from(self.inner.burst - 1)
     }
 
     /// Enforce or shadow.
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.inner.mode
     }
 
     /// The failure policy.
     pub fn failure_policy(&self) -> FailurePolicy {
-        self.failure
+        self.inner.failure
     }
 }
 
@@ -267,5 +273,24 @@ mod tests {
         assert_ne!(p, p.clone().with_burst(5).expect("valid"));
         assert_ne!(p, p.clone().with_mode(Mode::Shadow));
         assert_ne!(p, p.clone().with_failure_policy(FailurePolicy::Open));
+    }
+
+    /// Clones share their settings until one is changed: changing a clone never changes the
+    /// policy it was cloned from, and a clone changed back equals it again.
+    #[test]
+    fn changing_a_clone_leaves_the_original_alone() {
+        let p = Policy::new("api", 10, Duration::from_secs(1)).expect("valid");
+        let shadow = p.clone().with_mode(Mode::Shadow);
+        let burst = p.clone().with_burst(3).expect("valid");
+        let open = p.clone().with_failure_policy(FailurePolicy::Open);
+        assert_eq!(
+            (p.mode(), p.burst(), p.failure_policy()),
+            (Mode::Enforce, 10, FailurePolicy::Closed)
+        );
+        assert_eq!(shadow.mode(), Mode::Shadow);
+        assert_eq!(burst.burst(), 3);
+        assert_eq!(open.failure_policy(), FailurePolicy::Open);
+        assert_eq!(shadow.with_mode(Mode::Enforce), p);
+        assert_eq!(burst.with_burst(10).expect("valid"), p);
     }
 }

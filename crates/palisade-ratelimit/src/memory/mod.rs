@@ -103,11 +103,29 @@ struct Slot {
     metrics: PolicyMetrics,
 }
 
+/// The backend's clock: the process's monotonic clock held directly, so reading it on the
+/// decision path is an inlined call rather than a virtual one, or a caller's clock.
+#[derive(Debug)]
+enum BackendClock {
+    Monotonic(MonotonicClock),
+    Given(Arc<dyn Clock>),
+}
+
+impl BackendClock {
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        match self {
+            Self::Monotonic(clock) => clock.now_nanos(),
+            Self::Given(clock) => clock.now_nanos(),
+        }
+    }
+}
+
 /// Rate limits held in this process.
 ///
 /// Each policy has its own GCRA state per key; all policies share one hard cap on keys.
 pub struct MemoryBackend {
-    clock: Arc<dyn Clock>,
+    clock: BackendClock,
     hasher: RandomState,
     capacity: Arc<Capacity>,
     /// The first policies used, read without taking a lock.
@@ -135,11 +153,15 @@ impl Default for MemoryBackend {
 impl MemoryBackend {
     /// A backend on the process's monotonic clock.
     pub fn new(config: MemoryConfig) -> Self {
-        Self::with_clock(config, Arc::new(MonotonicClock::new()))
+        Self::on(config, BackendClock::Monotonic(MonotonicClock::new()))
     }
 
     /// A backend on the given clock (a [`ManualClock`](crate::ManualClock) in tests).
     pub fn with_clock(config: MemoryConfig, clock: Arc<dyn Clock>) -> Self {
+        Self::on(config, BackendClock::Given(clock))
+    }
+
+    fn on(config: MemoryConfig, clock: BackendClock) -> Self {
         Self {
             clock,
             hasher: RandomState::new(),
