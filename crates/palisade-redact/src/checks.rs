@@ -171,7 +171,9 @@ pub(crate) fn is_template(v: &[u8]) -> bool {
         || v == b"%v"
         || v == b"?"
         || (v.len() >= 3 && v.iter().all(|b| *b == first))
-        || (v.len() >= 3 && v.iter().all(|b| b"*xX.#-_".contains(b)))
+        || (v.len() >= 3
+            && v.iter()
+                .all(|b| matches!(b, b'*' | b'x' | b'X' | b'.' | b'#' | b'-' | b'_')))
         || (first == b'$'
             && v.len() > 1
             && v[1..]
@@ -233,9 +235,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 /// entropy is capped by their length).
 pub(crate) fn looks_random(v: &[u8]) -> bool {
     if !(8..=512).contains(&v.len())
-        || !v
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/=_.~-".contains(b))
+        || !v.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'.' | b'~' | b'-')
+        })
     {
         return false;
     }
