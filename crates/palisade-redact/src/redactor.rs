@@ -638,7 +638,7 @@ struct Heads {
     /// more, its last two; for a one-byte head, its byte after any byte that may precede a
     /// word's start (every head starts a word). The second test at a separator, after
     /// `last`: most separators in words (`request_id`, `duration_ms`) pass the first.
-    last_two: Box<[[u64; 1024]; 3]>,
+    last_two: Box<[[u64; 1024]]>,
     /// Per byte, a bit for each length (before the separator) of the heads starting with it.
     lengths: [u32; 256],
     /// The longest head, in bytes before its separator.
@@ -650,7 +650,7 @@ impl Default for Heads {
         Self {
             targets: HashMap::default(),
             last: [[false; 256]; 4],
-            last_two: Box::new([[0; 1024]; 3]),
+            last_two: vec![[0; 1024]; 3].into_boxed_slice(),
             lengths: [0; 256],
             longest: 0,
         }
