@@ -395,30 +395,55 @@ const KEY_BYTES: [bool; 256] = {
 /// (the first 16); returns (bytes written, words).
 fn fold_words(key: &[u8], out: &mut [u8], starts: &mut [usize; 16]) -> (usize, usize) {
     let (mut n, mut count) = (0, 0);
-    let mut in_word = false;
-    let mut prev_lower = false;
+    // 0: between words; 1: in a word, after a byte other than a lower-case letter or digit;
+    // 2: in a word, after a lower-case letter or digit.
+    let mut state = 0u8;
     for &b in key {
-        if b == b'_' || b == b'-' || b == b'.' {
-            in_word = false;
-            prev_lower = false;
+        let class = WORD_CLASS[usize::from(b)];
+        if class == SEPARATOR {
+            state = 0;
             continue;
         }
-        if !in_word || (b.is_ascii_uppercase() && prev_lower) {
-            if count < starts.len() {
-                starts[count] = n;
-            } else {
-                // Past 16 words, later words fold into the 16th; such keys are not names.
-                starts[starts.len() - 1] = n;
-            }
+        if state == 0 || (class == CAPITAL && state == 2) {
+            // Past 16 words, later words fold into the 16th; such keys are not names.
+            starts[count.min(starts.len() - 1)] = n;
             count += 1;
-            in_word = true;
         }
-        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        state = if class == LOWER_OR_DIGIT { 2 } else { 1 };
         out[n] = b.to_ascii_lowercase();
         n += 1;
     }
     (n, count.min(starts.len()))
 }
+
+/// [`WORD_CLASS`] of `_`, `-` and `.`.
+const SEPARATOR: u8 = 0;
+/// [`WORD_CLASS`] of an upper-case letter.
+const CAPITAL: u8 = 2;
+/// [`WORD_CLASS`] of a lower-case letter or a digit.
+const LOWER_OR_DIGIT: u8 = 3;
+
+/// Per byte, how [`fold_words`] splits at it: [`SEPARATOR`], [`CAPITAL`],
+/// [`LOWER_OR_DIGIT`], or 1 for any other byte.
+const WORD_CLASS: [u8; 256] = {
+    let mut t = [1u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation, reason = "b < 256")]
+        let c = b as u8;
+        t[b] = if c == b'_' || c == b'-' || c == b'.' {
+            SEPARATOR
+        } else if c.is_ascii_uppercase() {
+            CAPITAL
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            LOWER_OR_DIGIT
+        } else {
+            1
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Lower-case words of a key, split at separators and lower-to-upper case changes.
 pub(crate) fn words(key: &[u8]) -> Vec<String> {
@@ -456,6 +481,33 @@ mod tests {
 
     fn rules() -> KeyRules {
         KeyRules::new(DEFAULT_KEYS.iter().map(|s| canonical(s)))
+    }
+
+    proptest::proptest! {
+        /// The table-driven fold splits a key into the words [`words`] gives.
+        #[test]
+        fn fold_words_agrees_with_words(
+            key in proptest::collection::vec(
+                proptest::prop_oneof![
+                    b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9',
+                    proptest::sample::select(vec![b'_', b'-', b'.', b' ', b'@']),
+                ],
+                0..64,
+            )
+        ) {
+            let mut out = [0u8; 64];
+            let mut starts = [0usize; 16];
+            let (n, count) = fold_words(&key, &mut out, &mut starts);
+            let words = words(&key);
+            let joined = words.concat();
+            proptest::prop_assert_eq!(&out[..n], joined.as_bytes());
+            proptest::prop_assert_eq!(count, words.len().min(16));
+            let mut at = 0;
+            for (i, w) in words.iter().enumerate().take(15) {
+                proptest::prop_assert_eq!(starts[i], at);
+                at += w.len();
+            }
+        }
     }
 
     #[test]
