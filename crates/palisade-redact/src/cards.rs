@@ -19,7 +19,8 @@ pub(crate) fn find(text: &[u8], out: &mut Vec<Range<usize>>) {
         while start > 0 && is_cardish(text[start - 1]) {
             start -= 1;
         }
-        let mut end = block;
+        // The pair of blocks found is all digits and separators: the run goes on past it.
+        let mut end = block + 8;
         while end < text.len() && is_cardish(text[end]) {
             end += 1;
         }
@@ -73,7 +74,8 @@ fn block(text: &[u8], at: usize) -> Option<(bool, u32)> {
 }
 
 /// The start of the first pair of adjacent aligned 4-byte blocks, at or after `from` (rounded
-/// up), that are all digits, spaces and dashes with at least four digits between them.
+/// up), that are all digits, spaces and dashes with at least four digits between them (so the
+/// eight bytes from it are all in `text` and all digits, spaces and dashes).
 ///
 /// A card spans at least 13 bytes, so it covers two whole adjacent aligned blocks; separators
 /// are never adjacent, so those 8 bytes hold at least four digits. Timestamps, sizes and ids

@@ -171,7 +171,9 @@ pub(crate) fn is_template(v: &[u8]) -> bool {
         || v == b"%v"
         || v == b"?"
         || (v.len() >= 3 && v.iter().all(|b| *b == first))
-        || (v.len() >= 3 && v.iter().all(|b| b"*xX.#-_".contains(b)))
+        || (v.len() >= 3
+            && v.iter()
+                .all(|b| matches!(b, b'*' | b'x' | b'X' | b'.' | b'#' | b'-' | b'_')))
         || (first == b'$'
             && v.len() > 1
             && v[1..]
@@ -225,6 +227,39 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "fake",
 ];
 
+/// Per byte, a bit for each [`PLACEHOLDER_WORDS`] word starting with it in either case.
+const PLACEHOLDER_FIRST: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < PLACEHOLDER_WORDS.len() {
+        let first = PLACEHOLDER_WORDS[i].as_bytes()[0];
+        t[first as usize] |= 1 << i;
+        t[first.to_ascii_uppercase() as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `v` contains a [`PLACEHOLDER_WORDS`] word in any case: one table load per byte,
+/// and a comparison only where a word starts with it (no lower-cased copy, no searcher built
+/// per word).
+fn has_placeholder_word(v: &[u8]) -> bool {
+    (0..v.len()).any(|i| {
+        let mut words = PLACEHOLDER_FIRST[usize::from(v[i])];
+        while words != 0 {
+            let w = PLACEHOLDER_WORDS[words.trailing_zeros() as usize].as_bytes();
+            words &= words - 1;
+            if v[i..]
+                .get(..w.len())
+                .is_some_and(|x| x.eq_ignore_ascii_case(w))
+            {
+                return true;
+            }
+        }
+        false
+    })
+}
+
 /// Whether a value of a secret-named key looks like a secret rather than a word, a number, a
 /// path or a stand-in: 8 to 512 token characters (`A-Za-z0-9+/=_.~-`), at least two of lower
 /// case, upper case and digits (or hex of 16 and more), no placeholder word (`example`,
@@ -233,9 +268,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 /// entropy is capped by their length).
 pub(crate) fn looks_random(v: &[u8]) -> bool {
     if !(8..=512).contains(&v.len())
-        || !v
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/=_.~-".contains(b))
+        || !v.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'.' | b'~' | b'-')
+        })
     {
         return false;
     }
@@ -247,12 +282,7 @@ pub(crate) fn looks_random(v: &[u8]) -> bool {
     if classes < 2 && !(hex && v.len() >= 16) {
         return false;
     }
-    let folded = v.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS
-        .iter()
-        .any(|w| memchr::memmem::find(&folded, w.as_bytes()).is_some())
-        || is_placeholder(v)
-    {
+    if has_placeholder_word(v) || is_placeholder(v) {
         return false;
     }
     let bar = if hex || v.len() < 16 { 3.0 } else { 3.5 };
@@ -333,7 +363,36 @@ pub(crate) fn low_entropy(v: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy as _;
+
     use super::*;
+
+    proptest::proptest! {
+        /// The table-driven word search finds exactly what a search of the lower-cased value
+        /// for each word finds.
+        #[test]
+        fn placeholder_words_as_a_lowercase_search(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(PLACEHOLDER_WORDS).prop_map(|w| w.as_bytes().to_vec()),
+                    proptest::sample::select(PLACEHOLDER_WORDS)
+                        .prop_map(|w| w.to_ascii_uppercase().into_bytes()),
+                    proptest::sample::select(PLACEHOLDER_WORDS)
+                        .prop_map(|w| w.as_bytes()[..w.len() - 1].to_vec()),
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+                    proptest::collection::vec(proptest::prop_oneof![b'a'..=b'z', b'A'..=b'Z', proptest::strategy::Just(b'_')], 0..6),
+                ],
+                0..8,
+            )
+        ) {
+            let v = pieces.concat();
+            let folded = v.to_ascii_lowercase();
+            let previous = PLACEHOLDER_WORDS
+                .iter()
+                .any(|w| memchr::memmem::find(&folded, w.as_bytes()).is_some());
+            proptest::prop_assert_eq!(has_placeholder_word(&v), previous);
+        }
+    }
 
     #[test]
     fn luhn_and_iin() {

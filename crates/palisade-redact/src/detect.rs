@@ -185,7 +185,7 @@ impl Detector {
                 let n = run_len(
                     text,
                     token,
-                    |b| b.is_ascii_alphanumeric() || b"+/".contains(b),
+                    |b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'),
                     4096,
                 );
                 let n = n + run_len(text, token + n, |b| *b == b'=', 2);
@@ -338,8 +338,10 @@ fn slack(text: &[u8], s: usize, e: usize) -> Option<(Kind, Range<usize>)> {
     let body = if text[s..].starts_with(b"xapp-") {
         e
     } else {
-        let typed =
-            text.get(e).is_some_and(|b| b"abeoprs".contains(b)) && text.get(e + 1) == Some(&b'-');
+        let typed = text
+            .get(e)
+            .is_some_and(|b| matches!(b, b'a' | b'b' | b'e' | b'o' | b'p' | b'r' | b's'))
+            && text.get(e + 1) == Some(&b'-');
         if !typed {
             return None;
         }
@@ -419,7 +421,13 @@ fn url_password(text: &[u8], e: usize) -> Option<(Kind, Range<usize>)> {
         text,
         e,
         // RFC 3986 user information has no `[`, `]` (nor any replacement this crate writes).
-        |b| !b.is_ascii_whitespace() && !b"/?#@\"'<>[]".contains(b),
+        |b| {
+            !b.is_ascii_whitespace()
+                && !matches!(
+                    b,
+                    b'/' | b'?' | b'#' | b'@' | b'"' | b'\'' | b'<' | b'>' | b'[' | b']'
+                )
+        },
         1024,
     );
     if text.get(e + n) != Some(&b'@') {
@@ -522,7 +530,7 @@ fn is_b64url(b: &u8) -> bool {
     reason = "a predicate beside u8's own, which take &u8"
 )]
 fn is_token68(b: &u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~+/".contains(b)
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
 }
 
 /// A token starts a word: nothing alphanumeric (or `_`) right before it.

@@ -68,13 +68,15 @@ impl C {
             Self::Digits => b.is_ascii_digit(),
             Self::B64Url => b.is_ascii_alphanumeric() || b == b'_' || b == b'-',
             Self::B64 => b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=',
-            Self::B64UrlDot => b.is_ascii_alphanumeric() || b"_-.".contains(&b),
-            Self::Tok => b.is_ascii_alphanumeric() || b"_-.=".contains(&b),
-            Self::B64Joined => b.is_ascii_alphanumeric() || b"+/=_".contains(&b),
-            Self::B64UrlEq => b.is_ascii_alphanumeric() || b"_-=".contains(&b),
+            Self::B64UrlDot => b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'),
+            Self::Tok => b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'='),
+            Self::B64Joined => b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_'),
+            Self::B64UrlEq => b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'='),
             Self::Sep => b == b'_' || b == b'-',
             Self::AlnumDash => b.is_ascii_alphanumeric() || b == b'-',
-            Self::B64Any => b.is_ascii_alphanumeric() || b"+/_=-".contains(&b),
+            Self::B64Any => {
+                b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'=' | b'-')
+            }
             Self::HexH => b.is_ascii_digit() || (b'a'..=b'h').contains(&b.to_ascii_lowercase()),
             Self::Pipe => b == b'|' || b == b'%',
         }
@@ -1049,7 +1051,7 @@ fn seq(text: &[u8], mut p: usize, segs: &[Seg]) -> Option<usize> {
 /// to 34 characters of `[A-Za-z0-9_~.-]`.
 fn azure_secret(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
     let s = at.start.checked_sub(3)?;
-    let charset = |b: &u8| b.is_ascii_alphanumeric() || b"_~.-".contains(b);
+    let charset = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'~' | b'.' | b'-');
     if !text[s..at.start].iter().all(charset)
         || !starts_token(text, s)
         || text.get(s.wrapping_sub(1)).is_some_and(charset)
@@ -1071,7 +1073,7 @@ fn terraform(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
     let n = run_len(
         text,
         at.end,
-        |b| b.is_ascii_alphanumeric() || b"_=-".contains(b),
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'=' | b'-'),
         71,
     );
     ((60..=70).contains(&n)
@@ -1142,7 +1144,7 @@ fn teams_webhook(text: &[u8], at: Range<usize>) -> Option<Range<usize>> {
     let n = run_len(
         text,
         at.end,
-        |b| b.is_ascii_alphanumeric() || b"-@/".contains(b),
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'@' | b'/'),
         512,
     );
     let path = &text[at.end..at.end + n];

@@ -104,56 +104,54 @@ impl KeyRules {
         self.by_len
             .get(name.len())
             // The first byte rejects most names of the length before a full comparison.
-            .is_some_and(|names| {
-                names
-                    .iter()
-                    .any(|n| n.first() == name.first() && **n == *name)
-            })
+            .is_some_and(|names| names.iter().any(|n| same(n, name)))
     }
 
     /// Whether a key (as written) is sensitive.
     pub(crate) fn is_sensitive(&self, key: &[u8]) -> bool {
-        // Keys are short; longer ones are lowered onto the heap.
-        let mut stack = [0u8; 64];
-        let mut heap = Vec::new();
-        let mut starts = [0usize; 16];
-        let (buf, count) = if key.len() <= stack.len() {
-            let n = fold_words(key, &mut stack, &mut starts);
-            (&stack[..n.0], n.1)
-        } else {
-            heap.resize(key.len(), 0);
-            let n = fold_words(key, &mut heap, &mut starts);
-            (&heap[..n.0], n.1)
-        };
-        if count == 0 {
-            return false;
-        }
-        let from = |word: usize| &buf[starts[word.min(15)]..];
-        self.contains(from(0))
-            || self.contains(from(count - 1))
-            || (count >= 2 && self.contains(from(count - 2)))
+        self.classify(key) == Some(false)
     }
 
-    /// Whether a key is secret-named for the generic rule: one of its words is a
-    /// [`GENERIC_WORDS`] word.
-    fn is_generic(key: &[u8]) -> bool {
-        // Folded on the stack, as in `is_sensitive`: this runs for every `key=value` whose
-        // key holds an anchor, sensitive or not (`token_type=bearer`, `key_count=3`).
-        let mut buf = [0u8; 64];
+    /// Whether a key is sensitive (`Some(false)`: its words joined, its last word or its
+    /// last two words are a name), only secret-named for the generic rule (`Some(true)`: one
+    /// of its words is a [`GENERIC_WORDS`] word), or neither. This runs for every
+    /// `key=value` whose key holds an anchor, sensitive or not (`token_type=bearer`,
+    /// `key_count=3`): the key is folded once, on the stack unless it is long.
+    fn classify(&self, key: &[u8]) -> Option<bool> {
+        const STACK: usize = 64;
+        let mut stack = [0u8; STACK];
+        let mut heap = Vec::new();
+        let buf: &mut [u8] = if key.len() <= STACK {
+            &mut stack
+        } else {
+            heap.resize(key.len(), 0);
+            &mut heap
+        };
         let mut starts = [0usize; 16];
-        if key.len() <= buf.len() {
-            let (n, count) = fold_words(key, &mut buf, &mut starts);
-            if count < starts.len() {
-                return (0..count).any(|w| {
-                    let end = if w + 1 < count { starts[w + 1] } else { n };
-                    let word = &buf[starts[w]..end];
-                    GENERIC_WORDS.iter().any(|g| g.as_bytes() == word)
-                });
-            }
+        let (n, count) = fold_words(key, buf, &mut starts);
+        let buf = &buf[..n];
+        if count == 0 {
+            return None;
         }
-        words(key)
-            .iter()
-            .any(|w| GENERIC_WORDS.contains(&w.as_str()))
+        let from = |word: usize| &buf[starts[word.min(15)]..];
+        if self.contains(from(0))
+            || self.contains(from(count - 1))
+            || (count >= 2 && self.contains(from(count - 2)))
+        {
+            return Some(false);
+        }
+        let generic = if key.len() <= STACK && count < starts.len() {
+            (0..count).any(|w| {
+                let end = if w + 1 < count { starts[w + 1] } else { n };
+                let word = &buf[starts[w]..end];
+                GENERIC_WORDS.iter().any(|g| same(g.as_bytes(), word))
+            })
+        } else {
+            words(key)
+                .iter()
+                .any(|w| GENERIC_WORDS.contains(&w.as_str()))
+        };
+        generic.then_some(true)
     }
 
     /// At an anchor inside a key, the value's range and whether only the generic rule took it
@@ -204,13 +202,7 @@ impl KeyRules {
             .strip_prefix(b"--")
             .or_else(|| key.strip_prefix(b"-"))
             .unwrap_or(key);
-        let generic = if self.is_sensitive(key) {
-            false
-        } else if Self::is_generic(key) {
-            true
-        } else {
-            return None;
-        };
+        let generic = self.classify(key)?;
         let header =
             !quoted_key && op == b":" && HEADER_KEYS.contains(&words(key).concat().as_str());
         i += op.len();
@@ -374,6 +366,12 @@ fn quoted(text: &[u8], start: usize, q: u8) -> Range<usize> {
     start..i.min(text.len())
 }
 
+/// Whether two short byte strings (names, words of a key) are equal: the first byte, then a
+/// byte loop, where a slice comparison calls `memcmp` for a few bytes.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.first() == b.first() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Whether `b` may be part of a key: a letter, a digit, `_`, `-` or `.`. One table load: the
 /// key walks around every anchor hit and keyword operator test it for each byte of the key.
 pub(crate) fn is_key_byte(b: u8) -> bool {
@@ -397,30 +395,55 @@ const KEY_BYTES: [bool; 256] = {
 /// (the first 16); returns (bytes written, words).
 fn fold_words(key: &[u8], out: &mut [u8], starts: &mut [usize; 16]) -> (usize, usize) {
     let (mut n, mut count) = (0, 0);
-    let mut in_word = false;
-    let mut prev_lower = false;
+    // 0: between words; 1: in a word, after a byte other than a lower-case letter or digit;
+    // 2: in a word, after a lower-case letter or digit.
+    let mut state = 0u8;
     for &b in key {
-        if b == b'_' || b == b'-' || b == b'.' {
-            in_word = false;
-            prev_lower = false;
+        let class = WORD_CLASS[usize::from(b)];
+        if class == SEPARATOR {
+            state = 0;
             continue;
         }
-        if !in_word || (b.is_ascii_uppercase() && prev_lower) {
-            if count < starts.len() {
-                starts[count] = n;
-            } else {
-                // Past 16 words, later words fold into the 16th; such keys are not names.
-                starts[starts.len() - 1] = n;
-            }
+        if state == 0 || (class == CAPITAL && state == 2) {
+            // Past 16 words, later words fold into the 16th; such keys are not names.
+            starts[count.min(starts.len() - 1)] = n;
             count += 1;
-            in_word = true;
         }
-        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        state = if class == LOWER_OR_DIGIT { 2 } else { 1 };
         out[n] = b.to_ascii_lowercase();
         n += 1;
     }
     (n, count.min(starts.len()))
 }
+
+/// [`WORD_CLASS`] of `_`, `-` and `.`.
+const SEPARATOR: u8 = 0;
+/// [`WORD_CLASS`] of an upper-case letter.
+const CAPITAL: u8 = 2;
+/// [`WORD_CLASS`] of a lower-case letter or a digit.
+const LOWER_OR_DIGIT: u8 = 3;
+
+/// Per byte, how [`fold_words`] splits at it: [`SEPARATOR`], [`CAPITAL`],
+/// [`LOWER_OR_DIGIT`], or 1 for any other byte.
+const WORD_CLASS: [u8; 256] = {
+    let mut t = [1u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation, reason = "b < 256")]
+        let c = b as u8;
+        t[b] = if c == b'_' || c == b'-' || c == b'.' {
+            SEPARATOR
+        } else if c.is_ascii_uppercase() {
+            CAPITAL
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            LOWER_OR_DIGIT
+        } else {
+            1
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Lower-case words of a key, split at separators and lower-to-upper case changes.
 pub(crate) fn words(key: &[u8]) -> Vec<String> {
@@ -458,6 +481,33 @@ mod tests {
 
     fn rules() -> KeyRules {
         KeyRules::new(DEFAULT_KEYS.iter().map(|s| canonical(s)))
+    }
+
+    proptest::proptest! {
+        /// The table-driven fold splits a key into the words [`words`] gives.
+        #[test]
+        fn fold_words_agrees_with_words(
+            key in proptest::collection::vec(
+                proptest::prop_oneof![
+                    b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9',
+                    proptest::sample::select(vec![b'_', b'-', b'.', b' ', b'@']),
+                ],
+                0..64,
+            )
+        ) {
+            let mut out = [0u8; 64];
+            let mut starts = [0usize; 16];
+            let (n, count) = fold_words(&key, &mut out, &mut starts);
+            let words = words(&key);
+            let joined = words.concat();
+            proptest::prop_assert_eq!(&out[..n], joined.as_bytes());
+            proptest::prop_assert_eq!(count, words.len().min(16));
+            let mut at = 0;
+            for (i, w) in words.iter().enumerate().take(15) {
+                proptest::prop_assert_eq!(starts[i], at);
+                at += w.len();
+            }
+        }
     }
 
     #[test]

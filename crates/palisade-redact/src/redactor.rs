@@ -633,6 +633,12 @@ struct Heads {
     targets: HashMap<Box<[u8]>, Vec<usize>, BuildHasherDefault<HeadHasher>>,
     /// Per separator (`_`, `-`, `.`, then none), whether some head ends in this byte.
     last: [[bool; 256]; 4],
+    /// Per separator (`_`, `-`, `.`), one bit per pair of bytes before it (the first byte
+    /// times 256 plus the second): whether a head may end there. For a head of two bytes or
+    /// more, its last two; for a one-byte head, its byte after any byte that may precede a
+    /// word's start (every head starts a word). The second test at a separator, after
+    /// `last`: most separators in words (`request_id`, `duration_ms`) pass the first.
+    last_two: Box<[[u64; 1024]]>,
     /// Per byte, a bit for each length (before the separator) of the heads starting with it.
     lengths: [u32; 256],
     /// The longest head, in bytes before its separator.
@@ -644,6 +650,7 @@ impl Default for Heads {
         Self {
             targets: HashMap::default(),
             last: [[false; 256]; 4],
+            last_two: vec![[0; 1024]; 3].into_boxed_slice(),
             lengths: [0; 256],
             longest: 0,
         }
@@ -664,6 +671,19 @@ impl Heads {
         let k = head.len() - 1;
         if let Some(sep) = Self::SEPARATORS.iter().position(|s| *s == head[k]) {
             self.last[sep][usize::from(head[k - 1])] = true;
+            let mut pair = |a: u8, b: u8| {
+                let i = usize::from(a) << 8 | usize::from(b);
+                self.last_two[sep][i / 64] |= 1 << (i % 64);
+            };
+            if k >= 2 {
+                pair(head[k - 2], head[k - 1]);
+            } else {
+                for before in 0..=255u8 {
+                    if !(before.is_ascii_alphanumeric() || before == b'_') {
+                        pair(before, head[0]);
+                    }
+                }
+            }
         }
         self.lengths[usize::from(head[0])] |= 1 << k;
         self.longest = self.longest.max(k);
@@ -701,8 +721,9 @@ impl Heads {
                 while found != 0 {
                     let p = base + (found.trailing_zeros() / 8) as usize;
                     found &= found - 1;
-                    // Most separators follow a byte no head ends with (digits, hex).
-                    if p > 0 && self.last[Self::slot(text[p])][usize::from(text[p - 1])] {
+                    // Most separators follow a byte no head ends with (digits, hex), or two
+                    // bytes none ends with (`request_id`).
+                    if self.may_end(text, p) {
                         self.at(text, p, &mut f);
                     }
                 }
@@ -718,7 +739,7 @@ impl Heads {
             base += 8;
         }
         for (i, b) in chunks.remainder().iter().enumerate() {
-            if heads && Self::SEPARATORS.contains(b) {
+            if heads && matches!(b, b'_' | b'-' | b'.') {
                 self.at(text, base + i, &mut f);
             }
             if operators && matches!(b, b'=' | b':' | b'<') {
@@ -737,10 +758,29 @@ impl Heads {
         }
     }
 
+    /// Whether a head may end right before the separator at `p`: the tests of `last` and
+    /// `last_two`.
+    #[inline]
+    fn may_end(&self, text: &[u8], p: usize) -> bool {
+        if p == 0 {
+            return false;
+        }
+        let slot = Self::slot(text[p]);
+        if !self.last[slot][usize::from(text[p - 1])] {
+            return false;
+        }
+        // `last` holds nothing for a byte other than a separator (slot 3).
+        p < 2
+            || self.last_two.get(slot).is_some_and(|pairs| {
+                let i = usize::from(text[p - 2]) << 8 | usize::from(text[p - 1]);
+                pairs[i / 64] & (1 << (i % 64)) != 0
+            })
+    }
+
     /// The separator at `p`: calls `f` if the word before it is a head.
     #[inline(never)]
     fn at(&self, text: &[u8], p: usize, f: &mut impl FnMut(&[usize], usize)) {
-        if p == 0 || !self.last[Self::slot(text[p])][usize::from(text[p - 1])] {
+        if !self.may_end(text, p) {
             return;
         }
         let floor = p.saturating_sub(self.longest);
@@ -1308,7 +1348,9 @@ impl RedactorBuilder {
         }
         let mut canonical_keys = Vec::new();
         if !self.disabled.contains(&Kind::KeyValue) {
-            let mut anchors = HashSet::new();
+            // Sorted, so the searched literals come in the same order in every build of a
+            // redactor (their order decides the SIMD searcher's buckets, hence its cost).
+            let mut anchors = std::collections::BTreeSet::new();
             for key in &self.keys {
                 let anchor =
                     keyvalue::anchor(key).ok_or_else(|| ConfigError::InvalidName(key.clone()))?;
@@ -1398,6 +1440,8 @@ impl RedactorBuilder {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy as _;
+
     use super::*;
 
     #[test]
@@ -1455,6 +1499,67 @@ mod tests {
                 ),
                 expected
             );
+        }
+    }
+
+    /// The lookup at separators as it was before the two-byte test: the one-byte test, then
+    /// the word before the separator looked up.
+    fn heads_before_the_two_byte_test(heads: &Heads, text: &[u8]) -> Vec<(Vec<usize>, usize)> {
+        let mut out = Vec::new();
+        for p in 1..text.len() {
+            if !heads.last[Heads::slot(text[p])][usize::from(text[p - 1])] {
+                continue;
+            }
+            let floor = p.saturating_sub(heads.longest);
+            let mut start = p - 1;
+            while start > floor && text[start - 1].is_ascii_alphanumeric() {
+                start -= 1;
+            }
+            if start > 0 && (text[start - 1].is_ascii_alphanumeric() || text[start - 1] == b'_') {
+                continue;
+            }
+            if heads.lengths[usize::from(text[start])] & (1 << (p - start)) == 0 {
+                continue;
+            }
+            if let Some(targets) = heads.targets.get(&text[start..=p]) {
+                out.push((targets.clone(), start));
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// The scan at separators, with its two-byte test, finds every head the lookup
+        /// without that test finds, over texts made of the default set's heads (one-byte ones
+        /// among them) glued to words, digits and separators.
+        #[test]
+        fn two_byte_test_keeps_every_head(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(
+                        FAMILIES.iter().flat_map(|f| f.prefixes.iter().copied()).collect::<Vec<_>>()
+                    ).prop_map(|p| p.as_bytes().to_vec()),
+                    proptest::sample::select(vec!["ghp_", "npm_", "glpat-", "xoxb-", "s.", "k.", "SG."])
+                        .prop_map(|p| p.as_bytes().to_vec()),
+                    proptest::collection::vec(proptest::prop_oneof![
+                        b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9',
+                        proptest::sample::select(vec![b'_', b'-', b'.', b' ', b'=', b'"', b'/']),
+                    ], 0..6),
+                ],
+                0..10,
+            )
+        ) {
+            let text = pieces.concat();
+            let r = Redactor::new();
+            let heads = &r.inner.heads;
+            let mut scanned = Vec::new();
+            heads.for_each(
+                &text,
+                |targets, start| scanned.push((targets.to_vec(), start)),
+                &r.inner.keywords,
+                |_, _| {},
+            );
+            proptest::prop_assert_eq!(scanned, heads_before_the_two_byte_test(heads, &text));
         }
     }
 

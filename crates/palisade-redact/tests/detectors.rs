@@ -327,6 +327,34 @@ fn key_value_syntaxes() {
     }
 }
 
+/// README: "Names match in lower case, upper case, capitalized words and camel case"; "a name
+/// in no consistent case (`aPiKeY`) is not matched".
+#[test]
+fn key_names_match_in_the_cases_keys_are_written_in() {
+    let r = r();
+    for (input, expected) in [
+        ("API_KEY: s3cr3tV4lue", "API_KEY: [REDACTED]"),
+        ("Api-Key: s3cr3tV4lue", "Api-Key: [REDACTED]"),
+        (
+            r#"{"PassWord": "hunter2"}"#,
+            r#"{"PassWord": "[REDACTED]"}"#,
+        ),
+        ("apiKey=s3cr3tV4lue", "apiKey=[REDACTED]"),
+        ("DbPassword=hunter2", "DbPassword=[REDACTED]"),
+        ("X-Auth-Token: s3cr3tV4lue", "X-Auth-Token: [REDACTED]"),
+        ("SESSION_ID=abc123", "SESSION_ID=[REDACTED]"),
+        ("run --Password hunter2", "run --Password [REDACTED]"),
+    ] {
+        assert_eq!(r.redact(input), expected, "{input}");
+    }
+    // Not a case keys are written in: left as it is (see the README for why).
+    assert_eq!(r.redact("aPiKeY=s3cr3tV4lue"), "aPiKeY=s3cr3tV4lue");
+    // Never a substring, in any of those cases.
+    for benign in ["PASSWORD_RESET=true", "Secretary=bob", "tokenCount: 5"] {
+        assert_eq!(r.redact(benign), benign);
+    }
+}
+
 #[test]
 fn configuration() {
     let r = Redactor::builder()
