@@ -31,10 +31,7 @@ pub(crate) fn depth_bound(input: &str, cap: usize) -> Option<usize> {
     let mut stack: Vec<&[u8]> = Vec::new();
     let mut deepest = 0usize;
     let mut i = 0;
-    while let Some(offset) = b
-        .get(i..)
-        .and_then(|rest| rest.iter().position(|&c| c == b'<'))
-    {
+    while let Some(offset) = b.get(i..).and_then(|rest| memchr::memchr(b'<', rest)) {
         i += offset + 1;
         let closing = b.get(i) == Some(&b'/');
         if closing {
@@ -72,9 +69,7 @@ pub(crate) fn depth_bound(input: &str, cap: usize) -> Option<usize> {
                     match b.get(i) {
                         Some(&q @ (b'"' | b'\'')) => {
                             i += 1;
-                            while i < b.len() && b[i] != q {
-                                i += 1;
-                            }
+                            i += memchr::memchr(q, &b[i..]).unwrap_or(b.len() - i);
                             i += 1; // past the closing quote (or the end)
                         }
                         Some(b'>') => {}
