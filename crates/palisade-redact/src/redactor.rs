@@ -783,20 +783,29 @@ impl Heads {
         if !self.may_end(text, p) {
             return;
         }
+        if let Some((targets, start)) = self.head_before(text, p) {
+            f(targets, start);
+        }
+    }
+
+    /// The head that the separator at `p` ends, and where it starts: the word before `p`
+    /// (starting a word, no longer than the longest head) looked up.
+    #[inline]
+    fn head_before(&self, text: &[u8], p: usize) -> Option<(&[usize], usize)> {
         let floor = p.saturating_sub(self.longest);
         let mut start = p - 1;
         while start > floor && text[start - 1].is_ascii_alphanumeric() {
             start -= 1;
         }
         if start > 0 && (text[start - 1].is_ascii_alphanumeric() || text[start - 1] == b'_') {
-            return;
+            return None;
         }
         if self.lengths[usize::from(text[start])] & (1 << (p - start)) == 0 {
-            return;
+            return None;
         }
-        if let Some(targets) = self.targets.get(&text[start..=p]) {
-            f(targets, start);
-        }
+        self.targets
+            .get(&text[start..=p])
+            .map(|targets| (&targets[..], start))
     }
 }
 
@@ -1510,19 +1519,8 @@ mod tests {
             if !heads.last[Heads::slot(text[p])][usize::from(text[p - 1])] {
                 continue;
             }
-            let floor = p.saturating_sub(heads.longest);
-            let mut start = p - 1;
-            while start > floor && text[start - 1].is_ascii_alphanumeric() {
-                start -= 1;
-            }
-            if start > 0 && (text[start - 1].is_ascii_alphanumeric() || text[start - 1] == b'_') {
-                continue;
-            }
-            if heads.lengths[usize::from(text[start])] & (1 << (p - start)) == 0 {
-                continue;
-            }
-            if let Some(targets) = heads.targets.get(&text[start..=p]) {
-                out.push((targets.clone(), start));
+            if let Some((targets, start)) = heads.head_before(text, p) {
+                out.push((targets.to_vec(), start));
             }
         }
         out
