@@ -146,9 +146,8 @@ pub(crate) fn import(document: &str) -> Result<Imported, ConfigError> {
         keys.push(VerifyingKey {
             alg,
             kid,
-            key: std::sync::Arc::new(decoding),
+            check: super::keys::Check::Public(std::sync::Arc::new(decoding)),
             jwk: Some(public),
-            hmac: None,
         });
     }
     Ok(Imported { keys })

@@ -12,7 +12,6 @@ use aws_lc_rs::signature::{
 };
 use aws_lc_rs::{hmac, signature::KeyPair as _};
 use jsonwebtoken::{DecodingKey, EncodingKey, jwk::Jwk};
-use secrecy::{ExposeSecret as _, SecretSlice};
 use zeroize::Zeroizing;
 
 use super::algorithm::Algorithm;
@@ -29,7 +28,8 @@ pub(crate) fn check_kid(kid: &str) -> Result<(), ConfigError> {
 }
 
 enum SignerInner {
-    Hmac(Box<hmac::Key>),
+    /// The same pre-keyed HMAC key as the verifying half's: one copy of the secret.
+    Hmac(Arc<hmac::Key>),
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
@@ -72,11 +72,16 @@ impl SigningKey {
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
         super::backend::install();
         let verifying = VerifyingKey::hmac(alg, secret)?;
-        let key = hmac::Key::new(hmac_alg(alg), secret);
+        let Check::Hmac(key) = &verifying.check else {
+            return Err(ConfigError::InvalidKey {
+                alg: alg.as_str(),
+                reason: "a raw secret is only a key for HS256, HS384 or HS512",
+            });
+        };
         Ok(Self {
             alg,
             kid: None,
-            inner: SignerInner::Hmac(Box::new(key)),
+            inner: SignerInner::Hmac(Arc::clone(key)),
             rng: SystemRandom::new(),
             verifying,
         })
@@ -155,9 +160,8 @@ impl SigningKey {
             verifying: VerifyingKey {
                 alg,
                 kid: None,
-                key: Arc::new(decoding),
+                check: Check::Public(Arc::new(decoding)),
                 jwk: Some(public),
-                hmac: None,
             },
         })
     }
@@ -310,12 +314,21 @@ fn public_jwk(alg: Algorithm, inner: &SignerInner, encoding: &EncodingKey) -> Op
 pub struct VerifyingKey {
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<String>,
-    pub(crate) key: Arc<DecodingKey>,
+    pub(crate) check: Check,
     /// The public JWK, for JWKS export; `None` for HMAC secrets, which are never exported.
     pub(crate) jwk: Option<Jwk>,
-    /// For HMAC secrets, AWS-LC's key with its inner and outer pads already hashed, so a
+}
+
+/// What a [`VerifyingKey`] checks signatures with; shared by its clones.
+#[derive(Clone)]
+pub(crate) enum Check {
+    /// An HMAC secret as AWS-LC's key with its inner and outer pads already hashed, so a
     /// verification does not key a fresh HMAC (as `jsonwebtoken`'s verifier does per call).
-    pub(crate) hmac: Option<Arc<hmac::Key>>,
+    /// The only copy of the secret a verifying key (and an HMAC signing key) holds; AWS-LC
+    /// cleanses it when the last clone drops (`HMAC_CTX_cleanup`).
+    Hmac(Arc<hmac::Key>),
+    /// A public key, checked by `jsonwebtoken`'s AWS-LC verifier.
+    Public(Arc<DecodingKey>),
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -348,17 +361,11 @@ impl VerifyingKey {
                 got: secret.len(),
             });
         }
-        // jsonwebtoken's DecodingKey keeps its own copy; ours is dropped (zeroized) here.
-        let secret: SecretSlice<u8> = secret.to_vec().into();
         Ok(Self {
             alg,
             kid: None,
-            key: Arc::new(DecodingKey::from_secret(secret.expose_secret())),
+            check: Check::Hmac(Arc::new(hmac::Key::new(hmac_alg(alg), secret))),
             jwk: None,
-            hmac: Some(Arc::new(hmac::Key::new(
-                hmac_alg(alg),
-                secret.expose_secret(),
-            ))),
         })
     }
 
@@ -410,9 +417,8 @@ impl VerifyingKey {
         Ok(Self {
             alg,
             kid: None,
-            key: Arc::new(key),
+            check: Check::Public(Arc::new(key)),
             jwk: Some(jwk),
-            hmac: None,
         })
     }
 
@@ -440,9 +446,11 @@ impl VerifyingKey {
     /// Verifies the decoded `signature` over `message` with AWS-LC, using this key's algorithm.
     /// An HMAC tag is compared in constant time by AWS-LC's `hmac::verify`.
     pub(crate) fn verify(&self, signature: &[u8], message: &[u8]) -> bool {
-        match &self.hmac {
-            Some(key) => hmac::verify(key, message, signature).is_ok(),
-            None => super::backend::verify(&signature.to_vec(), message, &self.key, self.alg),
+        match &self.check {
+            Check::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+            Check::Public(key) => {
+                super::backend::verify(&signature.to_vec(), message, key, self.alg)
+            }
         }
     }
 }
@@ -462,7 +470,8 @@ mod tests {
             let secret = vec![0x5c; alg.min_secret_len()];
             let signing = SigningKey::hmac(alg, &secret).unwrap();
             let verifying = VerifyingKey::hmac(alg, &secret).unwrap();
-            assert!(verifying.hmac.is_some());
+            assert!(matches!(verifying.check, Check::Hmac(_)));
+            let jsonwebtokens = DecodingKey::from_secret(&secret);
             for message in [&b""[..], b"e30.e30", &[0xa7; 300]] {
                 let tag = signing.sign(message).unwrap();
                 let mut candidates = vec![tag.clone(), tag[..tag.len() - 1].to_vec()];
@@ -477,7 +486,7 @@ mod tests {
                 for (i, candidate) in candidates.iter().enumerate() {
                     let ours = verifying.verify(candidate, message);
                     let theirs =
-                        super::super::backend::verify(candidate, message, &verifying.key, alg);
+                        super::super::backend::verify(candidate, message, &jsonwebtokens, alg);
                     assert_eq!(ours, theirs, "{alg:?} candidate {i}");
                     assert_eq!(ours, i == 0, "{alg:?} candidate {i}");
                 }
@@ -486,13 +495,28 @@ mod tests {
     }
 
     #[test]
-    fn verifying_keys_hold_their_secret_in_a_buffer_zeroized_on_drop() {
-        // The HMAC secret (or public key) a verifying key checks with, and the copy a signing
-        // key keeps to verify its own tokens, are jsonwebtoken `DecodingKey`s, which zeroize
-        // their bytes when the last clone of the shared key is dropped.
-        let verifying = VerifyingKey::hmac(Algorithm::HS256, &[7; 32]).unwrap();
-        zeroized_on_drop::<DecodingKey>(&verifying.key);
+    fn an_hmac_signing_key_and_its_verifying_half_hold_one_copy_of_the_secret() {
+        // The secret lives only in AWS-LC's pre-keyed HMAC key, shared by the signing key,
+        // its verifying half and their clones; AWS-LC cleanses it when the last one drops.
         let signing = SigningKey::hmac(Algorithm::HS256, &[7; 32]).unwrap();
-        zeroized_on_drop::<DecodingKey>(&signing.verifying.key);
+        let verifying = signing.verifying_key();
+        let (SignerInner::Hmac(signer), Check::Hmac(own), Check::Hmac(cloned)) =
+            (&signing.inner, &signing.verifying.check, &verifying.check)
+        else {
+            panic!("an HMAC signing key signs and verifies with HMAC keys");
+        };
+        assert!(Arc::ptr_eq(signer, own) && Arc::ptr_eq(own, cloned));
+    }
+
+    #[test]
+    fn public_verifying_keys_hold_their_key_in_a_buffer_zeroized_on_drop() {
+        // Compiles only while the public keys are `DecodingKey`s that zeroize their bytes.
+        fn zeroized(check: &Check) {
+            if let Check::Public(key) = check {
+                zeroized_on_drop::<DecodingKey>(key);
+            }
+        }
+        let pem = include_bytes!("../../tests/vectors/keys/ed25519_public.pem");
+        zeroized(&VerifyingKey::from_pem(Algorithm::EdDSA, pem).unwrap().check);
     }
 }
