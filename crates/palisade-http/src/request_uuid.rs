@@ -20,6 +20,7 @@ use chacha20::{
 };
 use http::{HeaderValue, Request};
 use tower_http::request_id::{MakeRequestId, RequestId};
+use uuid::{Builder, fmt::Hyphenated};
 use zeroize::Zeroizing;
 
 /// Ids one thread makes from one seed before it reseeds from the OS.
@@ -57,10 +58,19 @@ impl RequestUuids {
 
 impl MakeRequestId for RequestUuids {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let bytes = draw(std::process::id())?;
-        let text = hyphenated(v4(bytes));
-        HeaderValue::from_bytes(&text).ok().map(RequestId::new)
+        let mut text = [0u8; Hyphenated::LENGTH];
+        let text = text_of(draw(std::process::id())?, &mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
     }
+}
+
+/// The id made of 16 random bytes: a version 4 UUID (the version and variant bits set over
+/// the random ones), hyphenated, lower case, written into `buf`.
+fn text_of(random: [u8; 16], buf: &mut [u8; Hyphenated::LENGTH]) -> &str {
+    Builder::from_random_bytes(random)
+        .into_uuid()
+        .hyphenated()
+        .encode_lower(buf)
 }
 
 struct Generator {
@@ -109,29 +119,6 @@ fn draw(pid: u32) -> Option<[u8; 16]> {
     }
 }
 
-/// `bytes` with the version (4) and variant (RFC 9562) bits set.
-fn v4(mut bytes: [u8; 16]) -> [u8; 16] {
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    bytes
-}
-
-/// The 8-4-4-4-12 lower-case hex form.
-fn hyphenated(bytes: [u8; 16]) -> [u8; 36] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [b'-'; 36];
-    let mut at = 0;
-    for (i, byte) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            at += 1;
-        }
-        out[at] = HEX[usize::from(byte >> 4)];
-        out[at + 1] = HEX[usize::from(byte & 0x0f)];
-        at += 2;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use std::{cell::Cell, collections::HashSet};
@@ -175,10 +162,23 @@ mod tests {
         }
     }
 
+    /// The random bytes show in the text as they are, apart from the version and variant bits.
     #[test]
-    fn the_hex_form_matches_the_bytes() {
+    fn the_text_is_the_bytes_with_the_version_and_variant_set() {
         let bytes: [u8; 16] = core::array::from_fn(|i| (i as u8) * 17);
-        assert_eq!(&hyphenated(bytes), b"00112233-4455-6677-8899-aabbccddeeff");
+        let mut buf = [0u8; Hyphenated::LENGTH];
+        assert_eq!(
+            text_of(bytes, &mut buf),
+            "00112233-4455-4677-8899-aabbccddeeff"
+        );
+        assert_eq!(
+            text_of([0xff; 16], &mut buf),
+            "ffffffff-ffff-4fff-bfff-ffffffffffff"
+        );
+        assert_eq!(
+            text_of([0; 16], &mut buf),
+            "00000000-0000-4000-8000-000000000000"
+        );
     }
 
     #[test]
