@@ -85,14 +85,10 @@ pub(crate) mod chacha {
     pub(crate) fn draw(pid: u32) -> Result<[u8; NONCE_LEN], RandomFailed> {
         let mut nonce = [0u8; NONCE_LEN];
         let drawn = GENERATOR.try_with(|cell| {
-            let Ok(mut slot) = cell.try_borrow_mut() else {
-                return Err(RandomFailed);
-            };
-            if !matches!(&*slot, Some(g) if g.pid == pid && g.left > 0) {
-                *slot = Some(Generator::seed(pid)?);
-            }
-            let Some(generator) = slot.as_mut() else {
-                return Err(RandomFailed);
+            let mut slot = cell.try_borrow_mut().map_err(|_| RandomFailed)?;
+            let generator = match slot.as_mut() {
+                Some(g) if g.pid == pid && g.left > 0 => g,
+                _ => slot.insert(Generator::seed(pid)?),
             };
             generator.left -= 1;
             generator.rng.fill_bytes(&mut nonce);
