@@ -71,19 +71,18 @@ impl SigningKey {
     /// [`ConfigError::InvalidKey`] for a non-HMAC algorithm, [`ConfigError::SecretTooShort`].
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
         super::backend::install();
-        let verifying = VerifyingKey::hmac(alg, secret)?;
-        let Check::Hmac(key) = &verifying.check else {
-            return Err(ConfigError::InvalidKey {
-                alg: alg.as_str(),
-                reason: "a raw secret is only a key for HS256, HS384 or HS512",
-            });
-        };
+        let key = hmac_key(alg, secret)?;
         Ok(Self {
             alg,
             kid: None,
-            inner: SignerInner::Hmac(Arc::clone(key)),
+            inner: SignerInner::Hmac(Arc::clone(&key)),
             rng: SystemRandom::new(),
-            verifying,
+            verifying: VerifyingKey {
+                alg,
+                kid: None,
+                check: Check::Hmac(key),
+                jwk: None,
+            },
         })
     }
 
@@ -256,6 +255,26 @@ fn ecdsa_signing(alg: Algorithm) -> &'static EcdsaSigningAlgorithm {
     }
 }
 
+/// An HMAC secret, checked (an HMAC algorithm, a secret at least as long as the hash output)
+/// and keyed once, for a signing key and its verifying half to share.
+fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<Arc<hmac::Key>, ConfigError> {
+    if !alg.is_hmac() {
+        return Err(ConfigError::InvalidKey {
+            alg: alg.as_str(),
+            reason: "a raw secret is only a key for HS256, HS384 or HS512",
+        });
+    }
+    let min = alg.min_secret_len();
+    if secret.len() < min {
+        return Err(ConfigError::SecretTooShort {
+            alg: alg.as_str(),
+            min,
+            got: secret.len(),
+        });
+    }
+    Ok(Arc::new(hmac::Key::new(hmac_alg(alg), secret)))
+}
+
 fn hmac_alg(alg: Algorithm) -> hmac::Algorithm {
     match alg {
         Algorithm::HS384 => hmac::HMAC_SHA384,
@@ -347,24 +366,10 @@ impl VerifyingKey {
     /// [`ConfigError::InvalidKey`] for a non-HMAC algorithm, [`ConfigError::SecretTooShort`].
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
         super::backend::install();
-        if !alg.is_hmac() {
-            return Err(ConfigError::InvalidKey {
-                alg: alg.as_str(),
-                reason: "a raw secret is only a key for HS256, HS384 or HS512",
-            });
-        }
-        let min = alg.min_secret_len();
-        if secret.len() < min {
-            return Err(ConfigError::SecretTooShort {
-                alg: alg.as_str(),
-                min,
-                got: secret.len(),
-            });
-        }
         Ok(Self {
             alg,
             kid: None,
-            check: Check::Hmac(Arc::new(hmac::Key::new(hmac_alg(alg), secret))),
+            check: Check::Hmac(hmac_key(alg, secret)?),
             jwk: None,
         })
     }
