@@ -13,6 +13,15 @@ use super::payload::{Dates, Payload};
 use crate::clock::{self, Clock};
 use crate::error::{ConfigError, ErrorKind, InvalidToken};
 
+/// Decoded JOSE headers up to this length stay on the stack: `alg`, `typ` and a `kid` of
+/// up to about 100 characters.
+const HEADER_INLINE: usize = 160;
+
+/// Decoded signatures up to this length stay on the stack: every HMAC, ECDSA (P-521's is
+/// 132 bytes) and Ed25519 signature. RSA signatures take the heap, next to an RSA
+/// verification that costs far more.
+const SIGNATURE_INLINE: usize = 132;
+
 /// The default size cap: 8 KiB, generous for any bearer token a header can carry.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The default leeway for `nbf` and `iat`: 30 seconds of clock skew between hosts.
@@ -222,8 +231,10 @@ impl Verifier {
         if payload_b64.contains('.') {
             return Err(ErrorKind::Malformed);
         }
+        // Buffers for the common sizes; a longer header or an RSA signature takes the heap.
+        let (mut header_buf, mut signature_buf) = ([0; HEADER_INLINE], [0; SIGNATURE_INLINE]);
         let header_bytes =
-            super::b64::decode_inline::<256>(header_b64).ok_or(ErrorKind::Malformed)?;
+            super::b64::decode_into(header_b64, &mut header_buf).ok_or(ErrorKind::Malformed)?;
         let header = header::parse(&header_bytes)?;
         let key = keys
             .find(header.kid.as_deref())
@@ -239,8 +250,7 @@ impl Verifier {
             }
         }
         // Decoded strictly here, so acceptance never rests on the dependency's decoder.
-        // 512 bytes hold every signature up to RSA-4096 on the stack.
-        let signature = super::b64::decode_inline::<512>(signature)
+        let signature = super::b64::decode_into(signature, &mut signature_buf)
             .filter(|s| !s.is_empty())
             .ok_or(ErrorKind::BadSignature)?;
         if !key.verify(&signature, signing_input.as_bytes()) {
@@ -252,29 +262,46 @@ impl Verifier {
         Ok((payload, dates))
     }
 
-    fn check_claims(&self, payload: &Payload) -> Result<Dates, ErrorKind> {
-        let reg = claims::registered(payload)?;
-        let now = self.clock.now();
-        let exp = reg.exp.ok_or(ErrorKind::MissingClaim)?;
+    /// The verifier's clock: seconds since the epoch.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The checks that depend on the time, at `now`: `exp` present and in the future, `nbf`
+    /// and `iat` not beyond the leeway, and `iat` within the maximum age.
+    pub(crate) fn check_times(
+        &self,
+        exp: Option<u64>,
+        nbf: Option<u64>,
+        iat: Option<u64>,
+        now: u64,
+    ) -> Result<(), ErrorKind> {
+        let exp = exp.ok_or(ErrorKind::MissingClaim)?;
         if now >= exp {
             return Err(ErrorKind::Expired);
         }
-        if let Some(nbf) = reg.nbf
+        if let Some(nbf) = nbf
             && nbf > now.saturating_add(self.leeway)
         {
             return Err(ErrorKind::NotYetValid);
         }
-        if let Some(iat) = reg.iat
+        if let Some(iat) = iat
             && iat > now.saturating_add(self.leeway)
         {
             return Err(ErrorKind::IssuedInFuture);
         }
         if let Some(max_age) = self.max_age {
-            let iat = reg.iat.ok_or(ErrorKind::MissingClaim)?;
+            let iat = iat.ok_or(ErrorKind::MissingClaim)?;
             if now.saturating_sub(iat) > max_age {
                 return Err(ErrorKind::TooOld);
             }
         }
+        Ok(())
+    }
+
+    fn check_claims(&self, payload: &Payload) -> Result<Dates, ErrorKind> {
+        let reg = claims::registered(payload)?;
+        self.check_times(reg.exp, reg.nbf, reg.iat, self.clock.now())?;
         if let Some(want) = &self.issuer {
             match reg.iss {
                 None => return Err(ErrorKind::MissingClaim),
