@@ -1,6 +1,9 @@
 //! An authenticated GET (an HS256 JWT through palisade-token) through palisade's full layer
 //! stack against the same axum handler with no layers, in process (`tower::ServiceExt::oneshot`,
-//! no sockets), and against the token verification alone.
+//! no sockets), and against the token verification alone. The full stack remembers the
+//! tokens that passed (`JwtVerifier::remember_verified`), as a service whose clients reuse a
+//! token for many requests would; `palisade_verify_each` is the same stack verifying every
+//! token in full.
 //!
 //! With `PALISADE_HTTP_COUNT=<n>` and `PALISADE_HTTP_STAGE=<stage>` set, the binary instead
 //! sends `n` requests through one stack and exits, for instruction counts under
@@ -23,7 +26,9 @@ use palisade_http::{
     },
 };
 use palisade_ratelimit::{MemoryBackend, Policy};
-use palisade_token::jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey, Verifier};
+use palisade_token::jwt::{
+    Algorithm, CachedVerifier, Claims, Issuer, KeySet, SigningKey, Verifier,
+};
 use tower::{ServiceBuilder, ServiceExt};
 
 const SECRET: &[u8] = b"bench secret for HS256, 32 bytes";
@@ -40,6 +45,21 @@ fn keys() -> Arc<KeySet> {
 
 fn verifier() -> Verifier {
     Verifier::new(keys()).audience("bench")
+}
+
+/// How many verified tokens the stack remembers, and for how long.
+const REMEMBERED: usize = 4096;
+const REMEMBER_FOR: Duration = Duration::from_secs(60);
+
+/// The bearer check: every token verified in full, or the verified ones remembered.
+fn jwt(remember: bool) -> JwtVerifier {
+    let each = JwtVerifier::new(verifier());
+    if remember {
+        each.remember_verified(REMEMBERED, REMEMBER_FOR)
+            .expect("valid cache settings")
+    } else {
+        each
+    }
 }
 
 async fn me() -> &'static str {
@@ -71,7 +91,7 @@ macro_rules! open {
 }
 
 /// Every palisade layer, in the documented order, with limits no request here reaches.
-fn full() -> Router {
+fn full(remember: bool) -> Router {
     let limits = Arc::new(MemoryBackend::default());
     Router::new()
         .route("/me", get(|Extension(_claims): Extension<Claims>| me()))
@@ -92,7 +112,7 @@ fn full() -> Router {
                 )))
                 .layer(cors())
                 .layer(RequestBodyLimitLayer::new(64 * 1024))
-                .layer(BearerLayer::new(JwtVerifier::new(verifier())))
+                .layer(BearerLayer::new(jwt(remember)))
                 .layer(
                     RateLimitLayer::new(PolicyLimiter::new(limits, policy("per-user")))
                         .key_by(KeyBy::UserOrClient),
@@ -176,11 +196,13 @@ fn stage(stage: &str) -> Router {
                     .layer(per_ip())
                     .layer(cors())
                     .layer(RequestBodyLimitLayer::new(64 * 1024))
-                    .layer(BearerLayer::new(JwtVerifier::new(verifier()))),
+                    .layer(BearerLayer::new(jwt(true))),
             ),
-        "full" => full(),
+        "full" => full(true),
+        "full_verify_each" => full(false),
         other => panic!(
-            "unknown stage {other}: bare, ids, log, errors, audit, per_ip, cors, bearer, full, verify"
+            "unknown stage {other}: bare, ids, log, errors, audit, per_ip, cors, bearer, full, \
+             full_verify_each, verify, verify_remembered"
         ),
     }
 }
@@ -227,7 +249,7 @@ fn authenticated_get(c: &mut Criterion) {
     let runtime = runtime();
     let jwt = token();
     let token = format!("Bearer {jwt}");
-    let check = served(full());
+    let check = served(full(true));
     let response = runtime.block_on(check.oneshot(request(&token)));
     assert_eq!(
         response.expect("the stack never fails").status(),
@@ -236,13 +258,15 @@ fn authenticated_get(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("http/authenticated_get");
     group.throughput(Throughput::Elements(1));
-    let stack = served(full());
-    group.bench_function("palisade", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let response = stack.clone().oneshot(request(&token)).await;
-            black_box(response.expect("the stack never fails"))
+    for (name, remember) in [("palisade", true), ("palisade_verify_each", false)] {
+        let stack = served(full(remember));
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = stack.clone().oneshot(request(&token)).await;
+                black_box(response.expect("the stack never fails"))
+            });
         });
-    });
+    }
     let handler = served(bare());
     group.bench_function("axum_bare", |b| {
         b.to_async(&runtime).iter(|| async {
@@ -255,6 +279,10 @@ fn authenticated_get(c: &mut Criterion) {
     let verify = verifier();
     group.bench_function("verify_only", |b| {
         b.iter(|| black_box(verify.verify::<ClaimsMap>(black_box(&jwt))).is_ok());
+    });
+    let remembered = remembering_verifier();
+    group.bench_function("verify_remembered", |b| {
+        b.iter(|| black_box(remembered.verify::<ClaimsMap>(black_box(&jwt))).is_ok());
     });
     group.finish();
 }
@@ -276,11 +304,22 @@ fn request_ids(c: &mut Criterion) {
     group.finish();
 }
 
+fn remembering_verifier() -> CachedVerifier {
+    CachedVerifier::new(verifier(), REMEMBERED, REMEMBER_FOR).expect("valid cache settings")
+}
+
 /// Sends `count` requests through the stack `stage` (or verifies `count` tokens).
 fn count(stage_name: &str, count: usize) {
     let jwt = token();
     if stage_name == "verify" {
         let verify = verifier();
+        for _ in 0..count {
+            assert!(black_box(verify.verify::<ClaimsMap>(black_box(&jwt))).is_ok());
+        }
+        return;
+    }
+    if stage_name == "verify_remembered" {
+        let verify = remembering_verifier();
         for _ in 0..count {
             assert!(black_box(verify.verify::<ClaimsMap>(black_box(&jwt))).is_ok());
         }

@@ -1,13 +1,13 @@
 //! palisade-token behind [`BearerLayer`](crate::BearerLayer) and
 //! [`CsrfLayer`](crate::CsrfLayer).
 
-use std::{any::Any, borrow::Cow, fmt, future::Future, marker::PhantomData};
+use std::{any::Any, borrow::Cow, fmt, future::Future, marker::PhantomData, time::Duration};
 
 use http::{HeaderMap, Method, header};
 use palisade_token::{
-    TokenError,
+    ConfigError, TokenError,
     csrf::{CsrfTokens, Decision, OriginPolicy, RequestOrigin},
-    jwt::{Claims, Verifier},
+    jwt::{CachedVerifier, Claims, Verifier},
     revocation::RevocationList,
     store::RevocationStore,
 };
@@ -73,9 +73,16 @@ impl<S: RevocationStore + 'static> Revocation for RevocationList<S> {
 /// With [`revocation`](Self::revocation), each verified token is also checked against a
 /// palisade-token `RevocationList` (by `jti`); a store failure refuses the token.
 pub struct JwtVerifier<T = Map<String, Value>, R = NoRevocation> {
-    verifier: Verifier,
+    verifier: Verifying,
     revocation: R,
     claims: PhantomData<fn() -> T>,
+}
+
+/// Every token verified in full, or the ones that passed remembered.
+#[derive(Debug)]
+enum Verifying {
+    Each(Verifier),
+    Remembered(CachedVerifier),
 }
 
 impl<T, R> fmt::Debug for JwtVerifier<T, R> {
@@ -99,7 +106,7 @@ impl<T> JwtVerifier<T, NoRevocation> {
     /// into `T` (`Claims<T>` in the request's extensions).
     pub fn typed(verifier: Verifier) -> Self {
         Self {
-            verifier,
+            verifier: Verifying::Each(verifier),
             revocation: NoRevocation,
             claims: PhantomData,
         }
@@ -107,6 +114,25 @@ impl<T> JwtVerifier<T, NoRevocation> {
 }
 
 impl<T, R> JwtVerifier<T, R> {
+    /// Remembers up to `capacity` tokens that passed, each for at most `ttl`, and serves
+    /// them again without their signature or JSON (palisade-token's [`CachedVerifier`]: the
+    /// checks that depend on the time run on every request, refused tokens are never
+    /// remembered). The revocation list, if any, is still consulted on every request.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidSetting`] for a capacity outside 1 to 1,048,576 or a lifetime
+    /// outside 1 second to 1 hour.
+    pub fn remember_verified(self, capacity: usize, ttl: Duration) -> Result<Self, ConfigError> {
+        let verifier = match self.verifier {
+            Verifying::Each(verifier) => verifier,
+            Verifying::Remembered(cached) => cached.into_verifier(),
+        };
+        Ok(Self {
+            verifier: Verifying::Remembered(CachedVerifier::new(verifier, capacity, ttl)?),
+            ..self
+        })
+    }
+
     /// Also checks every verified token against `list`.
     pub fn revocation<S: RevocationStore + 'static>(
         self,
@@ -140,12 +166,17 @@ where
     }
 }
 
-impl<T: DeserializeOwned, R> JwtVerifier<T, R> {
+impl<T, R> JwtVerifier<T, R>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
     /// The claims if the signature and the registered claims check out.
     fn signed(&self, token: &str) -> Result<Claims<T>, Rejection> {
-        self.verifier
-            .verify::<T>(token)
-            .map_err(|e| Rejection::new(e.kind().as_str()))
+        match &self.verifier {
+            Verifying::Each(verifier) => verifier.verify::<T>(token),
+            Verifying::Remembered(cached) => cached.verify::<T>(token).map(|c| Claims::clone(&c)),
+        }
+        .map_err(|e| Rejection::new(e.kind().as_str()))
     }
 }
 

@@ -177,6 +177,37 @@ async fn revocation_list_is_consulted() {
     refused_as(app(verifier), &token, "revoked").await;
 }
 
+/// `JwtVerifier::remember_verified`: a revocation list is still consulted on every request,
+/// and a remembered token still expires on time.
+#[tokio::test]
+async fn remembered_tokens_are_still_checked_for_revocation_and_still_expire() {
+    let t = tokens();
+    let alice = t.issuer.issue(Claims::empty().subject("alice")).unwrap();
+    let bob = t.issuer.issue(Claims::empty().subject("bob")).unwrap();
+    let list = RevocationList::new(MemoryStore::new()).clock(t.clock.clone());
+    let claims = t
+        .verifier
+        .verify::<serde_json::Map<String, serde_json::Value>>(&alice)
+        .unwrap();
+    list.revoke_claims(&claims).await.unwrap();
+    let app = app(JwtVerifier::new(t.verifier)
+        .revocation(list)
+        .remember_verified(64, Duration::from_secs(3600))
+        .unwrap());
+    // The first request remembers alice's token (its signature and claims pass); the
+    // second finds it, and the list refuses it both times.
+    for _ in 0..2 {
+        refused_as(app.clone(), &alice, "revoked").await;
+    }
+    for _ in 0..2 {
+        let response = app.clone().oneshot(get_with("/me", &bob)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(body_text(response).await, "bob");
+    }
+    t.clock.advance(Duration::from_secs(300));
+    refused_as(app, &bob, "expired").await;
+}
+
 #[tokio::test]
 async fn only_a_verifier_without_revocation_list_decides_without_awaiting() {
     let t = tokens();

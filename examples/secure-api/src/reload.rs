@@ -27,7 +27,7 @@ use palisade_password::{Hasher, Pepper, Peppers};
 use palisade_secrets::{Address, CachePolicy, SecretCache};
 use palisade_token::{
     TokenError,
-    jwt::{Algorithm, Claims, Issuer, KeySet, SigningKey, Verifier},
+    jwt::{Algorithm, CachedVerifier, Claims, Issuer, KeySet, SigningKey, Verifier},
     revocation::RevocationList,
 };
 use secrecy::{ExposeSecret as _, SecretBox};
@@ -91,7 +91,7 @@ pub(crate) fn pepper_id_of(pepper: &[u8]) -> String {
 pub(crate) struct JwtKeys {
     keys: Mutex<Arc<KeySet>>,
     issuer: Swap<Issuer>,
-    verifier: Swap<Verifier>,
+    verifier: Swap<CachedVerifier>,
     /// How long a retired key still verifies: the longest a token it signed stays valid.
     retire_after: Duration,
 }
@@ -111,7 +111,7 @@ impl JwtKeys {
         let keys = Arc::new(KeySet::single(signing_key(key)?));
         Ok(Self {
             issuer: Swap::new(issuer.with_keys(keys.clone())?),
-            verifier: Swap::new(verifier.with_keys(keys.clone())),
+            verifier: Swap::new(remembering(verifier.with_keys(keys.clone()))?),
             keys: Mutex::new(keys),
             retire_after,
         })
@@ -121,7 +121,7 @@ impl JwtKeys {
         self.issuer.get()
     }
 
-    pub(crate) fn verifier(&self) -> Arc<Verifier> {
+    pub(crate) fn verifier(&self) -> Arc<CachedVerifier> {
         self.verifier.get()
     }
 
@@ -142,8 +142,9 @@ impl JwtKeys {
         let base = keys.without(&kid).unwrap_or_else(|_| (**keys).clone());
         let set = Arc::new(base.rotated(next)?);
         self.issuer.set(self.issuer.get().with_keys(set.clone())?);
-        self.verifier
-            .set(self.verifier.get().with_keys(set.clone()));
+        self.verifier.set(remembering(
+            self.verifier.get().verifier().with_keys(set.clone()),
+        )?);
         *keys = set;
         drop(keys);
         if let Some(old) = previous {
@@ -167,8 +168,10 @@ impl JwtKeys {
         }
         if let Ok(set) = keys.without(kid) {
             let set = Arc::new(set);
-            self.verifier
-                .set(self.verifier.get().with_keys(set.clone()));
+            if let Ok(verifier) = remembering(self.verifier.get().verifier().with_keys(set.clone()))
+            {
+                self.verifier.set(verifier);
+            }
             if let Ok(issuer) = self.issuer.get().with_keys(set.clone()) {
                 self.issuer.set(issuer);
             }
@@ -176,6 +179,16 @@ impl JwtKeys {
             tracing::info!(kid, "retired JWT key dropped after its tokens expired");
         }
     }
+}
+
+/// How many verified access tokens the service remembers, and for how long: a client that
+/// reuses its token pays for the signature and the JSON once a minute. Every swap of the key
+/// set starts with none remembered, so a retired key's tokens are not served from memory.
+const REMEMBERED_TOKENS: usize = 16_384;
+const REMEMBER_FOR: Duration = Duration::from_secs(60);
+
+fn remembering(verifier: Verifier) -> Result<CachedVerifier, palisade_token::ConfigError> {
+    CachedVerifier::new(verifier, REMEMBERED_TOKENS, REMEMBER_FOR)
 }
 
 fn signing_key(key: &[u8]) -> Result<SigningKey, palisade_token::ConfigError> {
@@ -214,7 +227,7 @@ impl TokenVerifier for AccessVerifier {
             .verify::<Map<String, Value>>(token)
             .map_err(|e| Rejection::new(e.kind().as_str()))?;
         match self.revocation.check(&claims).await {
-            Ok(()) => Ok(claims),
+            Ok(()) => Ok(Claims::clone(&claims)),
             Err(TokenError::Invalid(invalid)) => Err(Rejection::new(invalid.kind().as_str())),
             // A store outage refuses the token (fail closed), with its own kind for the logs.
             Err(_) => Err(Rejection::new("revocation_unavailable")),

@@ -3,6 +3,7 @@
 mod algorithm;
 pub(crate) mod b64;
 mod backend;
+mod cached;
 mod claims;
 #[cfg(feature = "jwks-remote")]
 mod fetch;
@@ -22,6 +23,7 @@ mod verifier;
 
 pub use algorithm::Algorithm;
 pub use backend::pin_crypto_provider;
+pub use cached::CachedVerifier;
 pub use claims::{Audience, Claims};
 pub use header::TokenType;
 pub use keys::{SigningKey, VerifyingKey};
