@@ -107,9 +107,10 @@ impl KeyRules {
             .is_some_and(|names| names.iter().any(|n| same(n, name)))
     }
 
-    /// Whether a key (as written) is sensitive.
+    /// Whether a key (as written) is sensitive. Only the names are compared: the generic
+    /// rule's words, which cannot make a key sensitive, are not looked at.
     pub(crate) fn is_sensitive(&self, key: &[u8]) -> bool {
-        self.classify(key) == Some(false)
+        self.class(key, false) == Some(false)
     }
 
     /// Whether a key is sensitive (`Some(false)`: its words joined, its last word or its
@@ -118,6 +119,12 @@ impl KeyRules {
     /// `key=value` whose key holds an anchor, sensitive or not (`token_type=bearer`,
     /// `key_count=3`): the key is folded once, on the stack unless it is long.
     fn classify(&self, key: &[u8]) -> Option<bool> {
+        self.class(key, true)
+    }
+
+    /// [`classify`](Self::classify); without `generic`, a key that is not sensitive is `None`
+    /// whatever its words.
+    fn class(&self, key: &[u8], generic: bool) -> Option<bool> {
         const STACK: usize = 64;
         let mut stack = [0u8; STACK];
         let mut heap = Vec::new();
@@ -139,6 +146,9 @@ impl KeyRules {
             || (count >= 2 && self.contains(from(count - 2)))
         {
             return Some(false);
+        }
+        if !generic {
+            return None;
         }
         let generic = if key.len() <= STACK && count < starts.len() {
             (0..count).any(|w| {
@@ -542,6 +552,29 @@ mod tests {
         ] {
             assert!(!r.is_sensitive(key.as_bytes()), "{key}");
         }
+    }
+
+    #[test]
+    fn sensitivity_skips_the_generic_words_but_agrees_with_classify() {
+        let r = rules();
+        for key in [
+            "stripe_key",
+            "authToken",
+            "db_pass",
+            "signing_key",
+            "password",
+            "token_count",
+            "method",
+            "attempt",
+            "X-Api-Key",
+            "session_id",
+            "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q",
+        ] {
+            let key = key.as_bytes();
+            assert_eq!(r.is_sensitive(key), r.classify(key) == Some(false));
+        }
+        assert_eq!(r.classify(b"stripe_key"), Some(true));
+        assert!(!r.is_sensitive(b"stripe_key"));
     }
 
     #[test]

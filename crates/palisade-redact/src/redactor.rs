@@ -264,6 +264,12 @@ impl Redactor {
     /// Everything a single pass finds in `text`, sorted, overlapping findings merged.
     /// [`redact`](Self::redact) may redact more: see [`redact_bytes`](Self::redact_bytes).
     pub fn find(&self, text: &[u8]) -> Vec<Finding> {
+        self.find_with(text, true)
+    }
+
+    /// [`find`](Self::find); `short`: whether texts too short for the SIMD searcher take the
+    /// scan made for them (false only in tests comparing the two).
+    fn find_with(&self, text: &[u8], short: bool) -> Vec<Finding> {
         let inner = &*self.inner;
         let mut found: Vec<Finding> = Vec::new();
         let mut triggered = vec![false; inner.custom.len()];
@@ -284,7 +290,7 @@ impl Redactor {
                 push(&mut found, f);
             }
         };
-        inner.anchors.for_each(text, |pattern, at| {
+        inner.anchors.for_each(text, short, |pattern, at| {
             for &t in &inner.groups[pattern] {
                 hit(t, at.start);
             }
@@ -546,26 +552,54 @@ impl Redactor {
 struct AnchorSet {
     /// Each searcher and the index of its first pattern.
     parts: Vec<(Anchors, usize)>,
+    /// The scan of texts shorter than every part's SIMD searcher takes, when every part has
+    /// one; and that length.
+    short: Option<(ShortScan, usize)>,
 }
 
 impl AnchorSet {
     fn new(patterns: &[String]) -> Result<Self, ConfigError> {
         let short = patterns.iter().take_while(|p| p.len() <= 3).count();
-        if patterns.len() <= Anchors::PACKED_LIMIT || short == 0 || short == patterns.len() {
-            return Ok(Self {
-                parts: vec![(Anchors::new(patterns)?, 0)],
+        let parts =
+            if patterns.len() <= Anchors::PACKED_LIMIT || short == 0 || short == patterns.len() {
+                vec![(Anchors::new(patterns)?, 0)]
+            } else {
+                vec![
+                    (Anchors::new(&patterns[..short])?, 0),
+                    (Anchors::new(&patterns[short..])?, short),
+                ]
+            };
+        let below = parts
+            .iter()
+            .try_fold(ShortScan::LONGEST + 1, |below, (a, _)| match a {
+                Anchors::Packed(s) => Some(below.min(s.minimum_len())),
+                Anchors::Dfa(_) => None,
             });
-        }
-        Ok(Self {
-            parts: vec![
-                (Anchors::new(&patterns[..short])?, 0),
-                (Anchors::new(&patterns[short..])?, short),
-            ],
-        })
+        let bounds: Vec<usize> = parts
+            .iter()
+            .map(|(_, offset)| *offset)
+            .chain([patterns.len()])
+            .collect();
+        let short = below.and_then(|below| {
+            let parts: Vec<&[String]> = bounds.windows(2).map(|w| &patterns[w[0]..w[1]]).collect();
+            ShortScan::new(&parts).map(|scan| (scan, below))
+        });
+        Ok(Self { parts, short })
     }
 
-    /// Calls `f` with the pattern index and range of every anchor in `text`.
-    fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, Range<usize>)) {
+    /// Calls `f` with the pattern index and range of every anchor in `text`, part by part;
+    /// `short`: whether a text too short for the SIMD searchers may take [`ShortScan`]
+    /// (always, but in tests comparing the two).
+    fn for_each(&self, text: &[u8], short: bool, mut f: impl FnMut(usize, Range<usize>)) {
+        if let Some((scan, below)) = &self.short
+            && short
+            && text.len() < *below
+        {
+            scan.for_each(text, |part, pattern, at| {
+                f(self.parts[part].1 + pattern, at);
+            });
+            return;
+        }
         for (anchors, offset) in &self.parts {
             anchors.for_each(text, |pattern, at| f(offset + pattern, at));
         }
@@ -615,6 +649,105 @@ impl Anchors {
                 .find_iter(text)
                 .for_each(|m| f(m.pattern().as_usize(), m.range())),
         }
+    }
+}
+
+/// The anchor search for texts shorter than the SIMD searchers take (a record's fields, a
+/// JSON string), where the packed searcher falls back to Rabin-Karp, one pass per part, each
+/// with its set-up. One pass here serves both parts: each position's first two bytes are
+/// looked up (two bits, one per part: whether a literal of that part starts with them), and
+/// only where some literal starts with them are that part's literals compared. The literals
+/// of a part are prefix-free, so at most one matches at a position; taking the first
+/// position where one matches, then going on after it, gives the leftmost-first,
+/// non-overlapping hits the packed searcher reports, and the hits are reported part by
+/// part, in the order the searchers report them.
+struct ShortScan {
+    /// Two bits per pair of bytes (the first byte times 256 plus the second), one per part:
+    /// whether a literal of the part starts with it.
+    pairs: Box<[u64]>,
+    /// Per part, each literal's first two bytes and its index in the part, sorted.
+    firsts: Vec<Vec<(u16, usize)>>,
+    /// Per part, its literals.
+    literals: Vec<Vec<Box<[u8]>>>,
+}
+
+impl ShortScan {
+    /// The longest text scanned: one bit per position in a word.
+    const LONGEST: usize = 64;
+
+    /// The scan of the literals of one or two parts; `None` for more parts or when a literal
+    /// is shorter than two bytes (a custom anchor).
+    fn new(parts: &[&[String]]) -> Option<Self> {
+        if parts.len() > 2 {
+            return None;
+        }
+        let mut pairs = vec![0u64; 65536 * 2 / 64].into_boxed_slice();
+        let mut firsts = Vec::new();
+        for (part, patterns) in parts.iter().enumerate() {
+            let mut of_part = Vec::with_capacity(patterns.len());
+            for (i, p) in patterns.iter().enumerate() {
+                let &[a, b, ..] = p.as_bytes() else {
+                    return None;
+                };
+                let pair = u16::from_be_bytes([a, b]);
+                let bit = usize::from(pair) * 2 + part;
+                pairs[bit / 64] |= 1 << (bit % 64);
+                of_part.push((pair, i));
+            }
+            of_part.sort_unstable();
+            firsts.push(of_part);
+        }
+        Some(Self {
+            pairs,
+            firsts,
+            literals: parts
+                .iter()
+                .map(|patterns| patterns.iter().map(|p| p.as_bytes().into()).collect())
+                .collect(),
+        })
+    }
+
+    /// Calls `f` with the part, the pattern index in it and the range of every anchor in
+    /// `text` (at most [`Self::LONGEST`] bytes), as the parts' packed searchers would.
+    fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize, Range<usize>)) {
+        debug_assert!(text.len() <= Self::LONGEST);
+        // Per part, where a literal may start: a bit per position, without a branch.
+        let mut starts = [0u64; 2];
+        for (i, w) in text.windows(2).enumerate() {
+            let bit = (usize::from(w[0]) << 8 | usize::from(w[1])) * 2;
+            let two = self.pairs[bit / 64] >> (bit % 64);
+            starts[0] |= (two & 1) << i;
+            starts[1] |= ((two >> 1) & 1) << i;
+        }
+        for (part, mut starts) in starts.into_iter().enumerate() {
+            while starts != 0 {
+                let i = starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                if let Some(p) = self.literal_at(part, text, i) {
+                    let end = i + self.literals[part][p].len();
+                    f(part, p, i..end);
+                    // Non-overlapping: the search goes on after the hit.
+                    starts &= u64::MAX.checked_shl(end as u32).unwrap_or(0);
+                }
+            }
+        }
+    }
+
+    /// The literal of `part` that `text` holds at `i`, if any.
+    fn literal_at(&self, part: usize, text: &[u8], i: usize) -> Option<usize> {
+        let rest = &text[i..];
+        let pair = u16::from_be_bytes([rest[0], rest[1]]);
+        let firsts = &self.firsts[part];
+        let from = firsts.partition_point(|(q, _)| *q < pair);
+        firsts[from..]
+            .iter()
+            .take_while(|(q, _)| *q == pair)
+            .map(|(_, p)| *p)
+            .find(|p| {
+                let literal = &self.literals[part][*p];
+                // A byte loop: the literals are a few bytes, where `memcmp` costs a call.
+                literal.len() <= rest.len() && literal.iter().zip(rest).all(|(a, b)| a == b)
+            })
     }
 }
 
@@ -1559,6 +1692,160 @@ mod tests {
             );
             proptest::prop_assert_eq!(scanned, heads_before_the_two_byte_test(heads, &text));
         }
+    }
+
+    /// Redactors whose anchor sets differ: the default (two parts), one without key names
+    /// (one part), and ones with a custom anchor, an allow-list and known secrets.
+    fn short_scan_redactors() -> Vec<Redactor> {
+        let known = KnownSecrets::new();
+        known.insert(b"s3cr3t-value-1").unwrap();
+        vec![
+            Redactor::new(),
+            RedactorBuilder::default()
+                .disable(Kind::KeyValue)
+                .build()
+                .unwrap(),
+            RedactorBuilder::default()
+                .rule_with_anchor("acme", r"acme_[a-z0-9]{4,}", "acme_")
+                .allow("hunter2")
+                .known_secrets(known)
+                .disable(Kind::Jwt)
+                .build()
+                .unwrap(),
+        ]
+    }
+
+    /// Every literal each redactor searches for, and the default key names in their case
+    /// variants.
+    fn short_scan_words() -> Vec<String> {
+        let mut words: Vec<String> = short_scan_redactors()
+            .iter()
+            .flat_map(|r| {
+                r.inner
+                    .anchors
+                    .short
+                    .as_ref()
+                    .map_or_else(Vec::new, |(scan, _)| {
+                        scan.literals
+                            .iter()
+                            .flatten()
+                            .map(|l| String::from_utf8_lossy(l).into_owned())
+                            .collect()
+                    })
+            })
+            .collect();
+        for key in keyvalue::DEFAULT_KEYS {
+            words.extend(case_variants(key, true));
+        }
+        words.extend(
+            [
+                "[REDACTED]",
+                "hunter2",
+                "s3cr3t-value-1",
+                "Bearer ",
+                "user",
+                "req-",
+                "--",
+            ]
+            .map(str::to_owned),
+        );
+        words
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// The scan of short texts reports the hits the packed searchers report, in the same
+        /// order, and `find` gives the same findings either way, over texts made of the
+        /// searched literals, key names, placeholder words, operators, separators and random
+        /// bytes, cut to every length up to past the scan's bound.
+        #[test]
+        fn short_scan_finds_what_the_packed_searchers_find(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(short_scan_words()).prop_map(String::into_bytes),
+                    proptest::collection::vec(proptest::prop_oneof![
+                        b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9',
+                        proptest::sample::select(
+                            b"_-.:=<> \"'/@\n\t~".to_vec()
+                        ),
+                        proptest::num::u8::ANY,
+                    ], 0..6),
+                ],
+                0..12,
+            ),
+            cut in 0usize..80,
+        ) {
+            let mut text = pieces.concat();
+            text.truncate(cut);
+            for r in short_scan_redactors() {
+                let hits = |short| {
+                    let mut hits = Vec::new();
+                    r.inner.anchors.for_each(&text, short, |p, at| hits.push((p, at)));
+                    hits
+                };
+                proptest::prop_assert_eq!(hits(true), hits(false));
+                proptest::prop_assert_eq!(r.find_with(&text, true), r.find_with(&text, false));
+            }
+        }
+    }
+
+    #[test]
+    fn short_scan_serves_texts_below_the_simd_searchers_minimum() {
+        let r = Redactor::new();
+        let (scan, below) = r
+            .inner
+            .anchors
+            .short
+            .as_ref()
+            .expect("the default set has one");
+        // Both parts, every literal at least two bytes long.
+        assert_eq!(scan.literals.len(), 2);
+        assert!(*below > 8 && *below <= ShortScan::LONGEST + 1, "{below}");
+        // Anchors at the start, at the end and across the bound, for every length around it.
+        for len in 1..=ShortScan::LONGEST + 2 {
+            for word in [
+                "pass",
+                "password=hunter2",
+                "Bearer abcdef123456",
+                "AKIA",
+                "key=x",
+            ] {
+                for text in [
+                    format!("{word}{}", "x".repeat(len.saturating_sub(word.len()))),
+                    format!("{}{word}", "x".repeat(len.saturating_sub(word.len()))),
+                    format!("{} {word}", "y".repeat(len.saturating_sub(word.len() + 1))),
+                ] {
+                    let text = text.as_bytes();
+                    assert_eq!(
+                        r.find_with(text, true),
+                        r.find_with(text, false),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+        // What the audit log's fields and extra values look like: nothing in them, and the
+        // key rule still fires in a short text.
+        for field in [
+            "auth.login",
+            "user:17",
+            "203.0.113.9",
+            "session",
+            "req-0000002a",
+            "password",
+        ] {
+            assert!(r.find(field.as_bytes()).is_empty(), "{field}");
+        }
+        assert_eq!(r.redact("password=hunter2"), "password=[REDACTED]");
+        assert_eq!(r.redact("pwd:x"), "pwd:[REDACTED]");
+        // A one-byte custom anchor: no scan, the packed searchers serve every text.
+        let one = RedactorBuilder::default()
+            .rule_with_anchor("one", r"q[0-9]{6}", "q")
+            .build()
+            .unwrap();
+        assert!(one.inner.anchors.short.is_none());
+        assert_eq!(one.redact("id q123456"), "id [REDACTED]");
     }
 
     #[test]
