@@ -552,6 +552,29 @@ mod tests {
         }
     }
 
+    /// A plaintext is exactly the value, padded or not: `expose_secret`, `into_zeroizing` and
+    /// `Debug`'s length agree.
+    #[test]
+    fn a_plaintext_is_exactly_the_value_padded_or_not() {
+        let keyring = Keyring::generate().unwrap();
+        let ctx = Context::new("users.note").unwrap();
+        for padding in [Padding::NONE, Padding::PADME, Padding::bucket(64).unwrap()] {
+            let crypter = Crypter::with_padding(&keyring, padding).unwrap();
+            for len in [0, 1, 63, 64, 65, COPY_AND_OPEN_MAX + 1] {
+                let value: Vec<u8> = (0..len).map(|i| (i * 5 + 1) as u8).collect();
+                let opened = crypter
+                    .decrypt(&ctx, &crypter.encrypt(&ctx, &value).unwrap())
+                    .unwrap();
+                assert_eq!(opened.expose_secret(), value.as_slice(), "{len} bytes");
+                assert_eq!(
+                    format!("{opened:?}"),
+                    format!("Plaintext([REDACTED; {len} bytes])")
+                );
+                assert_eq!(opened.into_zeroizing().as_slice(), value.as_slice());
+            }
+        }
+    }
+
     /// Contexts whose associated data fits the stack buffer exactly, misses it by one byte, and
     /// the largest there is: each round-trips and refuses another context.
     #[test]
