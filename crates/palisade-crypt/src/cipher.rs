@@ -133,20 +133,21 @@ impl AesGcmCipher {
             .is_ok()
     }
 
-    /// Decrypts `input`, appending the plaintext to `out`: copied there, then decrypted in
-    /// place. `false` (and what was appended unspecified) if the tag is wrong. `out` grows at
-    /// most once, before any plaintext is in it.
+    /// Decrypts `input` into `out`, of the same length: copied there, then decrypted in
+    /// place. `false` (and `out` unspecified) if the tag is wrong or the lengths differ.
     pub(crate) fn open_into(
         &self,
         nonce: [u8; NONCE_LEN],
         aad: &[u8],
         input: &[u8],
         tag: &[u8; TAG_LEN],
-        out: &mut Vec<u8>,
+        out: &mut [u8],
     ) -> bool {
-        let at = out.len();
-        out.extend_from_slice(input);
-        self.open(nonce, aad, &mut out[at..], tag)
+        if out.len() != input.len() {
+            return false;
+        }
+        out.copy_from_slice(input);
+        self.open(nonce, aad, out, tag)
     }
 }
 
@@ -204,28 +205,25 @@ impl AwsLcCipher {
             .is_ok()
     }
 
-    /// Decrypts `input`, appending the plaintext to `out`: AWS-LC decrypts from `input`
-    /// straight into zeroed space there, in one pass instead of a copy and a pass. `false`
-    /// (and what was appended unspecified) if the tag is wrong. `out` grows at most once,
-    /// before any plaintext is in it.
+    /// Decrypts `input` into `out`, of the same length: AWS-LC decrypts from `input` straight
+    /// into it, in one pass instead of a copy and a pass. `false` (and `out` unspecified) if
+    /// the tag is wrong or the lengths differ.
     pub(crate) fn open_into(
         &self,
         nonce: [u8; NONCE_LEN],
         aad: &[u8],
         input: &[u8],
         tag: &[u8; TAG_LEN],
-        out: &mut Vec<u8>,
+        out: &mut [u8],
     ) -> bool {
         use aws_lc_rs::aead::{Aad, Nonce};
-        let at = out.len();
-        out.resize(at + input.len(), 0);
         self.0
             .open_separate_gather(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(aad),
                 input,
                 tag,
-                &mut out[at..],
+                out,
             )
             .is_ok()
     }
@@ -714,14 +712,20 @@ mod tests {
         let mut opened = body.clone();
         assert!(cipher.open(nonce, &aad, &mut opened, &tag));
         assert_eq!(opened, plaintext);
-        let mut into = b"kept".to_vec();
+        let mut into = vec![0; body.len()];
         assert!(cipher.open_into(nonce, &aad, &body, &tag, &mut into));
-        assert_eq!(into, [b"kept".as_slice(), &plaintext].concat());
+        assert_eq!(into, plaintext);
+        for len in [0, body.len() - 1, body.len() + 1] {
+            assert!(
+                !cipher.open_into(nonce, &aad, &body, &tag, &mut vec![0; len]),
+                "into {len} bytes"
+            );
+        }
         for i in 0..body.len() * 8 {
             let mut bad = body.clone();
             bad[i / 8] ^= 1 << (i % 8);
             assert!(
-                !cipher.open_into(nonce, &aad, &bad, &tag, &mut Vec::new()),
+                !cipher.open_into(nonce, &aad, &bad, &tag, &mut vec![0; bad.len()]),
                 "body bit {i}, into another buffer"
             );
             assert!(!cipher.open(nonce, &aad, &mut bad, &tag), "body bit {i}");
@@ -734,7 +738,7 @@ mod tests {
                 "tag bit {i}"
             );
             assert!(
-                !cipher.open_into(nonce, &aad, &body, &bad, &mut Vec::new()),
+                !cipher.open_into(nonce, &aad, &body, &bad, &mut vec![0; body.len()]),
                 "tag bit {i}, into another buffer"
             );
         }
@@ -791,13 +795,13 @@ mod tests {
                     "aes-gcm opens aws-lc"
                 );
                 assert_eq!(opened, plaintext);
-                let mut into = Vec::new();
+                let mut into = vec![0; len];
                 assert!(
                     lc.open_into(nonce, &aad, &by_aes, &aes_tag, &mut into),
                     "aws-lc opens aes-gcm into another buffer"
                 );
                 assert_eq!(into, plaintext);
-                let mut into = Vec::new();
+                let mut into = vec![0; len];
                 assert!(
                     aes.open_into(nonce, &aad, &by_lc, &lc_tag, &mut into),
                     "aes-gcm opens aws-lc into another buffer"
@@ -808,8 +812,8 @@ mod tests {
                 bad_tag[TAG_LEN - 1] ^= 0x80;
                 assert!(!lc.open(nonce, &aad, &mut by_aes.clone(), &bad_tag));
                 assert!(!aes.open(nonce, &aad, &mut by_lc.clone(), &bad_tag));
-                assert!(!lc.open_into(nonce, &aad, &by_aes, &bad_tag, &mut Vec::new()));
-                assert!(!aes.open_into(nonce, &aad, &by_lc, &bad_tag, &mut Vec::new()));
+                assert!(!lc.open_into(nonce, &aad, &by_aes, &bad_tag, &mut vec![0; len]));
+                assert!(!aes.open_into(nonce, &aad, &by_lc, &bad_tag, &mut vec![0; len]));
             }
         }
     }

@@ -18,7 +18,9 @@ use crate::{
 };
 
 /// Decrypted bytes, zeroized on drop; `Debug` shows only the length.
-pub struct Plaintext(Vec<u8>);
+// A boxed slice, not a `Vec`: an allocation of exactly the plaintext's length, so no plaintext
+// is ever in spare capacity, and two words to return instead of three.
+pub struct Plaintext(Box<[u8]>);
 
 impl Plaintext {
     /// The bytes.
@@ -33,16 +35,16 @@ impl Plaintext {
 
     /// The bytes in a buffer that zeroizes itself on drop.
     pub fn into_zeroizing(mut self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(std::mem::take(&mut self.0))
+        Zeroizing::new(std::mem::take(&mut self.0).into_vec())
     }
 }
 
 impl Drop for Plaintext {
     fn drop(&mut self) {
-        // The slice impl zeroizes with one `memset` behind an optimization barrier; `Vec`'s own
-        // impl writes byte by byte (about 0.5 ms per MiB here). Spare capacity never holds
-        // plaintext: `decrypt` zeroizes padding before truncating.
-        self.0.as_mut_slice().zeroize();
+        // The slice impl zeroizes with one `memset` behind an optimization barrier; the boxed
+        // slice's own impl writes byte by byte (about 0.5 ms per MiB here).
+        let bytes: &mut [u8] = &mut self.0;
+        bytes.zeroize();
     }
 }
 
@@ -406,17 +408,17 @@ impl Crypter {
                 // Small bodies are copied into the buffer they are opened in: one allocation
                 // at the final size and no zeroing pass. Larger ones are decrypted from the
                 // ciphertext into a zeroed buffer (with `aws-lc`, one pass over the data
-                // instead of a copy and a pass). Either way the buffer is a `Plaintext` from
-                // the start, so whatever it holds when it drops (plaintext, or what a refused
-                // open left) is zeroized.
+                // instead of a copy and a pass). Either way the buffer is a `Plaintext` of the
+                // body's length from the start, so whatever it holds when it drops (plaintext,
+                // or what a refused open left) is zeroized.
                 let nonce = ciphertext.nonce();
                 if body.len() <= COPY_AND_OPEN_MAX {
-                    let mut out = Plaintext(body.to_vec());
+                    let mut out = Plaintext(body.into());
                     if subkey.cipher.open(nonce, aad, &mut out.0, tag) {
                         return Ok(out);
                     }
                 } else {
-                    let mut out = Plaintext(Vec::new());
+                    let mut out = Plaintext(vec![0; body.len()].into_boxed_slice());
                     if subkey.cipher.open_into(nonce, aad, body, tag, &mut out.0) {
                         return Ok(out);
                     }
@@ -436,8 +438,9 @@ impl Crypter {
         )?;
         if ciphertext.flags() & FLAG_PADDED != 0 {
             let len = unpadded_len(&out.0).ok_or(fail(DecryptErrorKind::Tampered))?;
-            out.0[len..].zeroize();
-            out.0.truncate(len);
+            // The value moves to a buffer of its own length; the padded one is zeroized as it
+            // is replaced.
+            out = Plaintext(out.0[..len].into());
         }
         Ok(out)
     }
@@ -545,6 +548,29 @@ mod tests {
                         "{len} bytes, byte {at}"
                     );
                 }
+            }
+        }
+    }
+
+    /// A plaintext is exactly the value, padded or not: `expose_secret`, `into_zeroizing` and
+    /// `Debug`'s length agree.
+    #[test]
+    fn a_plaintext_is_exactly_the_value_padded_or_not() {
+        let keyring = Keyring::generate().unwrap();
+        let ctx = Context::new("users.note").unwrap();
+        for padding in [Padding::NONE, Padding::PADME, Padding::bucket(64).unwrap()] {
+            let crypter = Crypter::with_padding(&keyring, padding).unwrap();
+            for len in [0, 1, 63, 64, 65, COPY_AND_OPEN_MAX + 1] {
+                let value: Vec<u8> = (0..len).map(|i| (i * 5 + 1) as u8).collect();
+                let opened = crypter
+                    .decrypt(&ctx, &crypter.encrypt(&ctx, &value).unwrap())
+                    .unwrap();
+                assert_eq!(opened.expose_secret(), value.as_slice(), "{len} bytes");
+                assert_eq!(
+                    format!("{opened:?}"),
+                    format!("Plaintext([REDACTED; {len} bytes])")
+                );
+                assert_eq!(opened.into_zeroizing().as_slice(), value.as_slice());
             }
         }
     }
