@@ -51,6 +51,24 @@ pub trait Authorized {
     fn has_role(&self, role: &str) -> bool;
 }
 
+/// Claims shared behind an `Arc` are authorized as the claims themselves: a verifier whose
+/// claims are `Arc<C>` (palisade-token's `CachedVerifier` hands them out so) puts a pointer in
+/// each request's extensions instead of a copy of every string in the token, and handlers
+/// take `Extension<Arc<C>>`.
+impl<T: Authorized + ?Sized> Authorized for Arc<T> {
+    fn subject(&self) -> Option<&str> {
+        (**self).subject()
+    }
+
+    fn has_scope(&self, scope: &str) -> bool {
+        (**self).has_scope(scope)
+    }
+
+    fn has_role(&self, role: &str) -> bool {
+        (**self).has_role(role)
+    }
+}
+
 /// Checks a bearer token and returns its verified claims.
 ///
 /// palisade-token's verifier implements it; implement it yourself to accept tokens from

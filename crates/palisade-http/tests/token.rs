@@ -208,6 +208,55 @@ async fn remembered_tokens_are_still_checked_for_revocation_and_still_expire() {
     refused_as(app, &bob, "expired").await;
 }
 
+/// A verifier whose claims are shared (`Arc<Claims>`, as palisade-token's `CachedVerifier`
+/// hands them out): the bearer layer, `RequireLayer` and the handler's extractor take the
+/// `Arc` as they take the claims.
+struct SharedClaimsVerifier(palisade_token::jwt::CachedVerifier);
+
+impl TokenVerifier for SharedClaimsVerifier {
+    type Claims = Arc<Jwt>;
+
+    async fn verify(&self, token: &str) -> Result<Arc<Jwt>, palisade_http::Rejection> {
+        self.0
+            .verify(token)
+            .map_err(|e| palisade_http::Rejection::new(e.kind().as_str()))
+    }
+}
+
+#[tokio::test]
+async fn shared_claims_are_authorized_as_the_claims_themselves() {
+    let t = tokens();
+    let verifier = SharedClaimsVerifier(
+        palisade_token::jwt::CachedVerifier::new(t.verifier, 16, Duration::from_secs(60)).unwrap(),
+    );
+    let app = Router::new()
+        .route(
+            "/orders",
+            get(|Extension(claims): Extension<Arc<Jwt>>| async move {
+                claims.sub.clone().unwrap_or_default()
+            }),
+        )
+        .route_layer(RequireLayer::<Arc<Jwt>>::scopes(["orders:write"]))
+        .layer(BearerLayer::new(verifier));
+    let writer = t
+        .issuer
+        .issue(Claims::empty().subject("alice").scope("orders:write"))
+        .unwrap();
+    let reader = t
+        .issuer
+        .issue(Claims::empty().subject("bob").scope("orders:read"))
+        .unwrap();
+    let response = app
+        .clone()
+        .oneshot(get_with("/orders", &writer))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, "alice");
+    let response = app.oneshot(get_with("/orders", &reader)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn only_a_verifier_without_revocation_list_decides_without_awaiting() {
     let t = tokens();

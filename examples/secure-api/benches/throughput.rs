@@ -195,7 +195,7 @@ fn main() {
         let layered = serve(secure_api::router(state.clone())).await;
         let token = login(layered).await;
         // No bearer layer: the claims it would insert for the bench account (id 1) are fixed.
-        let claims = secure_api::UserClaims::new(serde_json::Map::new()).subject("1");
+        let claims = Arc::new(secure_api::UserClaims::new(serde_json::Map::new()).subject("1"));
         let bare = serve(secure_api::routes_only(state).layer(axum::Extension(claims))).await;
         // The same service with a per-client limit of one request a minute: after the first
         // request, every request of the load generator (one client address) is a 429.

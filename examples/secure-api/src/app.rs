@@ -50,6 +50,10 @@ use crate::{
 /// layer: `sub` is the user id, `roles` the account's role, `fam` the refresh family.
 pub type UserClaims = Claims<Map<String, Value>>;
 
+/// The claims as the bearer layer puts them in a request's extensions: shared with the
+/// verifier's remembered tokens, not copied (handlers take `Extension<SharedClaims>`).
+pub type SharedClaims = Arc<UserClaims>;
+
 /// The bearer layer's verifier: signature and claims under the current key set, then the
 /// revocation list.
 pub(crate) use crate::reload::AccessVerifier;
@@ -265,7 +269,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         per_user,
     } = state.defences.clone();
     let config = &state.config;
-    let admin = RequireLayer::<UserClaims>::roles(["admin"]);
+    let admin = RequireLayer::<SharedClaims>::roles(["admin"]);
     let (mut api, mut probes) = (Router::new(), Router::new());
     for route in table() {
         match route.access {

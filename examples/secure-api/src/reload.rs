@@ -218,7 +218,8 @@ impl AccessVerifier {
 }
 
 impl TokenVerifier for AccessVerifier {
-    type Claims = Claims<Map<String, Value>>;
+    /// Shared with the remembered token: no copy per request.
+    type Claims = Arc<Claims<Map<String, Value>>>;
 
     async fn verify(&self, token: &str) -> Result<Self::Claims, Rejection> {
         let claims = self
@@ -227,7 +228,7 @@ impl TokenVerifier for AccessVerifier {
             .verify::<Map<String, Value>>(token)
             .map_err(|e| Rejection::new(e.kind().as_str()))?;
         match self.revocation.check(&claims).await {
-            Ok(()) => Ok(Claims::clone(&claims)),
+            Ok(()) => Ok(claims),
             Err(TokenError::Invalid(invalid)) => Err(Rejection::new(invalid.kind().as_str())),
             // A store outage refuses the token (fail closed), with its own kind for the logs.
             Err(_) => Err(Rejection::new("revocation_unavailable")),
@@ -612,8 +613,8 @@ mod tests {
             .as_secs();
         list.revoke_subject_before("carol", now + 1).await.unwrap();
         let forged = format!("{}.{}", good.rsplit_once('.').unwrap().0, "A".repeat(43));
-        let outcome = |r: Result<Claims<Map<String, Value>>, Rejection>| {
-            r.map(|c| c.sub).map_err(|e| format!("{e:?}"))
+        let outcome = |r: Result<Arc<Claims<Map<String, Value>>>, Rejection>| {
+            r.map(|c| c.sub.clone()).map_err(|e| format!("{e:?}"))
         };
         for token in [&good, &revoked, &signed_out, &forged] {
             let now = verifier.verify_now(token).expect("decided in call");

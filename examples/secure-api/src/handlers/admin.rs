@@ -5,14 +5,14 @@ use palisade_audit::Outcome;
 use serde_json::{Value, json};
 
 use crate::{
-    app::{Shared, UserClaims, event, ok_json, user_id},
+    app::{Shared, SharedClaims, event, ok_json, user_id},
     problem::{ApiError, audited},
 };
 
 /// Behind the admin role check.
 pub(crate) async fn admin_users(
     State(state): Shared,
-    Extension(claims): Extension<UserClaims>,
+    Extension(claims): Extension<SharedClaims>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&claims)?;
     let users = state.db.list_users().await?;

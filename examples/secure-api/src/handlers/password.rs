@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::{account::new_password_hash, session::clear_session_cookies};
 use crate::{
-    app::{AppState, Shared, UserClaims, client_key, event, now_i64, parse, user_id},
+    app::{AppState, Shared, SharedClaims, client_key, event, now_i64, parse, user_id},
     metrics::Metrics,
     problem::{ApiError, audited},
 };
@@ -81,7 +81,7 @@ fn signed_out(action: &'static str, id: i64, revoked: u64) -> Response {
 /// refresh family ends, this one included.
 pub(crate) async fn logout_all(
     State(state): Shared,
-    Extension(claims): Extension<UserClaims>,
+    Extension(claims): Extension<SharedClaims>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&claims)?;
     let revoked = end_sessions(&state, id).await?;
@@ -101,7 +101,7 @@ struct ChangePassword {
 /// is 204 and the client logs in again) and every outstanding reset token is void.
 pub(crate) async fn change_password(
     State(state): Shared,
-    Extension(claims): Extension<UserClaims>,
+    Extension(claims): Extension<SharedClaims>,
     client: Option<Extension<ClientIp>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
-    app::{AppState, UserClaims, now_i64, ok_json, parse, user_id},
+    app::{AppState, SharedClaims, now_i64, ok_json, parse, user_id},
     problem::{ApiError, audited},
 };
 
@@ -37,7 +37,7 @@ fn decrypt_field(
 
 pub(crate) async fn get_me(
     State(state): State<Arc<AppState>>,
-    Extension(claims): Extension<UserClaims>,
+    Extension(claims): Extension<SharedClaims>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&claims)?;
     let Some(user) = state.db.user_by_id(id).await? else {
@@ -102,7 +102,7 @@ fn display_name(value: &str) -> Result<String, ApiError> {
 
 pub(crate) async fn put_me(
     State(state): State<Arc<AppState>>,
-    Extension(claims): Extension<UserClaims>,
+    Extension(claims): Extension<SharedClaims>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let id = user_id(&claims)?;

@@ -24,7 +24,7 @@ use super::{
     password::{login_mark, now_secs},
 };
 use crate::{
-    app::{AppState, Shared, UserClaims, client_key, event, now_i64, ok_json, parse, user_id},
+    app::{AppState, Shared, SharedClaims, client_key, event, now_i64, ok_json, parse, user_id},
     db::User,
     metrics::Metrics,
     problem::{ApiError, audited},
@@ -343,7 +343,7 @@ pub(crate) async fn refresh(
 
 pub(crate) async fn logout(
     State(state): Shared,
-    Extension(claims): Extension<UserClaims>,
+    Extension(claims): Extension<SharedClaims>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&claims)?;
     state
