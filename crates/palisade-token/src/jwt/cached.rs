@@ -137,6 +137,10 @@ impl CachedVerifier {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
+        if token.len() > self.verifier.max_token_len() {
+            // Refused by the size cap before anything reads it, as the verifier refuses it.
+            return self.verifier.verify::<T>(token).map(Arc::new);
+        }
         let now = self.verifier.now();
         let key = self.key(token);
         if let Some(claims) = self.remembered::<T>(key, token, now) {

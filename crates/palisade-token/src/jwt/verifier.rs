@@ -262,6 +262,11 @@ impl Verifier {
         Ok((payload, dates))
     }
 
+    /// The size cap in bytes.
+    pub(crate) fn max_token_len(&self) -> usize {
+        self.max_bytes
+    }
+
     /// The verifier's clock: seconds since the epoch.
     pub(crate) fn now(&self) -> u64 {
         self.clock.now()

@@ -156,6 +156,18 @@ fn a_token_sharing_a_remembered_signature_is_verified_in_full() {
 }
 
 #[test]
+fn an_oversized_token_is_refused_by_the_size_cap_first() {
+    let f = fixture();
+    let verifier = f.cached(16, 60);
+    let oversized = format!("{}.{}", f.token("alice"), "A".repeat(9 * 1024));
+    assert_eq!(
+        kind(verifier.verify::<Json>(&oversized)),
+        ErrorKind::TooLarge
+    );
+    assert!(verifier.is_empty());
+}
+
+#[test]
 fn refused_tokens_are_never_remembered() {
     let f = fixture();
     let verifier = f.cached(16, 60);
