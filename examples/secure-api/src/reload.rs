@@ -141,10 +141,10 @@ impl JwtKeys {
         // A key coming back before it was retired is taken out first, then made the signer.
         let base = keys.without(&kid).unwrap_or_else(|_| (**keys).clone());
         let set = Arc::new(base.rotated(next)?);
+        // Both built before either is swapped in, so a refusal leaves the pair as it was.
+        let verifier = remembering(self.verifier.get().verifier().with_keys(set.clone()))?;
         self.issuer.set(self.issuer.get().with_keys(set.clone())?);
-        self.verifier.set(remembering(
-            self.verifier.get().verifier().with_keys(set.clone()),
-        )?);
+        self.verifier.set(verifier);
         *keys = set;
         drop(keys);
         if let Some(old) = previous {
@@ -187,6 +187,8 @@ impl JwtKeys {
 const REMEMBERED_TOKENS: usize = 16_384;
 const REMEMBER_FOR: Duration = Duration::from_secs(60);
 
+/// `verifier` remembering verified tokens. The settings are constants within
+/// `CachedVerifier`'s ranges (`the_remembering_settings_are_accepted`), so this never fails.
 fn remembering(verifier: Verifier) -> Result<CachedVerifier, palisade_token::ConfigError> {
     CachedVerifier::new(verifier, REMEMBERED_TOKENS, REMEMBER_FOR)
 }
@@ -541,6 +543,12 @@ mod tests {
         keys.issuer()
             .issue(Claims::new(Map::new()).subject(sub))
             .unwrap()
+    }
+
+    #[test]
+    fn the_remembering_settings_are_accepted() {
+        let keys = Arc::new(KeySet::single(signing_key(&bytes(KEY_1)).unwrap()));
+        assert!(remembering(Verifier::new(keys)).is_ok());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
