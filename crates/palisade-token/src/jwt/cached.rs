@@ -221,7 +221,9 @@ impl CachedVerifier {
     }
 }
 
-/// Whether two tokens are the same, in constant time for equal lengths.
+/// Whether two tokens are the same, in constant time for equal lengths. AWS-LC's comparison
+/// (word-wise), not `subtle`'s `ct_eq` used elsewhere in the crate (byte by byte behind a
+/// barrier): this runs on every remembered request, over a whole token of a few hundred bytes.
 fn same_token(remembered: &str, presented: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(remembered.as_bytes(), presented.as_bytes())
         .is_ok()
