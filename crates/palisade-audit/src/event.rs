@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use palisade_redact::Redactor;
 use serde_json::{Map, Value};
 
+use crate::json;
+
 /// How an audited action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -177,39 +179,30 @@ pub(crate) struct RedactedEvent {
 impl RedactedEvent {
     /// Writes the event's JSON object into `out`: byte for byte what `serde_json` writes for
     /// [`to_json`](Self::to_json)'s object, members in the order of `serde_json`'s map (sorted
-    /// by name) and text escaped by `serde_json` itself, without building the map.
+    /// by name) and text escaped as `serde_json` escapes it, without building the map.
     pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
-        let text = |out: &mut Vec<u8>, name: &str, value: &str| {
-            out.push(b'"');
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"\":");
-            // Writing into a `Vec` cannot fail, and neither can serializing a string.
-            let _ = serde_json::to_writer(&mut *out, value);
-            out.push(b',');
+        let text = |out: &mut Vec<u8>, member: &[u8], value: &str| {
+            out.extend_from_slice(member);
+            json::push_str(out, value);
         };
-        out.push(b'{');
-        text(out, "action", &self.action);
+        text(out, b"{\"action\":", &self.action);
         if let Some(actor) = &self.actor {
-            text(out, "actor", actor);
+            text(out, b",\"actor\":", actor);
         }
         if let Some(client) = &self.client {
-            text(out, "client", client);
+            text(out, b",\"client\":", client);
         }
         if let Some(fields) = &self.fields {
-            out.extend_from_slice(b"\"fields\":");
-            // A `Value` always serializes, and into a `Vec` nothing fails.
-            let _ = serde_json::to_writer(&mut *out, fields);
-            out.push(b',');
+            out.extend_from_slice(b",\"fields\":");
+            json::push_value(out, fields);
         }
-        text(out, "outcome", self.outcome.as_str());
+        text(out, b",\"outcome\":", self.outcome.as_str());
         if let Some(id) = &self.request_id {
-            text(out, "request_id", id);
+            text(out, b",\"request_id\":", id);
         }
         if let Some(target) = &self.target {
-            text(out, "target", target);
+            text(out, b",\"target\":", target);
         }
-        // Replace the last member's comma; there is always one (action and outcome).
-        out.pop();
         out.push(b'}');
     }
 

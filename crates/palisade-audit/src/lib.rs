@@ -10,6 +10,7 @@ mod error;
 mod event;
 mod files;
 mod hex;
+mod json;
 mod keys;
 mod log;
 pub mod merkle;
