@@ -113,6 +113,41 @@ impl Timestamp {
     }
 }
 
+/// The text of the last time written, kept so that records written within one second (most
+/// of them, under load) only rewrite the milliseconds instead of working out the date again.
+#[derive(Debug, Clone)]
+pub(crate) struct TimeText {
+    /// The whole second the text is for; `u64::MAX`, which no time reaches, before the first.
+    secs: u64,
+    text: [u8; 24],
+}
+
+impl Default for TimeText {
+    fn default() -> Self {
+        Self {
+            secs: u64::MAX,
+            text: *b"0000-00-00T00:00:00.000Z",
+        }
+    }
+}
+
+impl TimeText {
+    /// `t`'s text, as [`Timestamp::to_text`] writes it.
+    pub(crate) fn of(&mut self, t: Timestamp) -> &[u8; 24] {
+        let secs = t.0 / 1000;
+        if secs == self.secs {
+            let millis = t.0 % 1000;
+            self.text[20] = b'0' + (millis / 100) as u8;
+            self.text[21] = b'0' + (millis / 10 % 10) as u8;
+            self.text[22] = b'0' + (millis % 10) as u8;
+        } else {
+            self.text = t.to_text();
+            self.secs = secs;
+        }
+        &self.text
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = self.to_text();
@@ -174,7 +209,12 @@ impl Clock for SystemClock {
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
-        Timestamp::from_unix_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+        // `as_millis` saturated to `u64`, without its 128-bit arithmetic.
+        let millis = since
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(since.subsec_millis()));
+        Timestamp::from_unix_millis(millis)
     }
 }
 
@@ -268,6 +308,29 @@ mod tests {
             let t = Timestamp::from_unix_millis(ms);
             assert_eq!(t.to_text(), expected.as_bytes(), "{ms}");
             assert_eq!(t.to_string(), expected);
+        }
+    }
+
+    /// The kept text is the text of every time, going forwards within and across seconds,
+    /// backwards, and after a jump.
+    #[test]
+    fn kept_text_is_the_text_of_every_time() {
+        let mut kept = TimeText::default();
+        let start = 1_767_225_599_990u64;
+        let times = (start..start + 2_100).chain([
+            start + 5,
+            start - 1,
+            MAX_MILLIS,
+            0,
+            999,
+            1000,
+            1000,
+            1_001,
+            0,
+        ]);
+        for ms in times {
+            let t = Timestamp::from_unix_millis(ms);
+            assert_eq!(kept.of(t), &t.to_text(), "{ms}");
         }
     }
 

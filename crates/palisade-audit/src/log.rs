@@ -14,7 +14,7 @@ use palisade_redact::Redactor;
 use crate::{
     bundle::VerifierBundle,
     checkpoint::Checkpoint,
-    clock::{Clock, SystemClock, Timestamp},
+    clock::{Clock, SystemClock, TimeText, Timestamp},
     error::{AppendError, ConfigError, KeyError, OpenError},
     event::{Event, RedactedEvent},
     files::{self, Line, LineReader, io_err},
@@ -693,6 +693,8 @@ pub struct AuditLog {
     /// The line being written, newline included: one buffer for every record, so an append
     /// allocates nothing for its line once the buffer has grown to the longest line.
     line: Vec<u8>,
+    /// The text of the last record's time.
+    time_text: TimeText,
 }
 
 impl fmt::Debug for AuditLog {
@@ -757,6 +759,7 @@ impl AuditLog {
             latest_checkpoint: None,
             poisoned: false,
             line: Vec::with_capacity(1024),
+            time_text: TimeText::default(),
         }
     }
 
@@ -982,14 +985,21 @@ impl AuditLog {
             return Err(AppendError::Poisoned);
         }
         let (seq, epoch) = (self.next_seq, self.key.epoch());
+        let time = self.time_text.of(now);
         let hash = match what {
-            Encode::Body(body) => {
-                record::encode_into(&mut self.line, seq, now, epoch, body, &self.prev, &self.key)
-            }
+            Encode::Body(body) => record::encode_into(
+                &mut self.line,
+                seq,
+                time,
+                epoch,
+                body,
+                &self.prev,
+                &self.key,
+            ),
             Encode::Event(event) => record::encode_event_into(
                 &mut self.line,
                 seq,
-                now,
+                time,
                 epoch,
                 event,
                 &self.prev,

@@ -196,11 +196,11 @@ impl Record {
 }
 
 /// Writes a record's line (without the newline) into `line`, replacing what it held, and
-/// returns the record's hash.
+/// returns the record's hash. `time` is the record's time as [`Timestamp::to_text`] writes it.
 pub(crate) fn encode_into(
     line: &mut Vec<u8>,
     seq: u64,
-    time: Timestamp,
+    time: &[u8; 24],
     epoch: u64,
     body: &Body,
     prev: &Hash,
@@ -248,7 +248,7 @@ pub(crate) fn encode_into(
 pub(crate) fn encode_event_into(
     line: &mut Vec<u8>,
     seq: u64,
-    time: Timestamp,
+    time: &[u8; 24],
     epoch: u64,
     event: &RedactedEvent,
     prev: &Hash,
@@ -261,12 +261,12 @@ pub(crate) fn encode_event_into(
 }
 
 /// `{"v":1,"seq":…,"time":"…","epoch":…,"kind":"…",` into an emptied `line`.
-fn start(line: &mut Vec<u8>, seq: u64, time: Timestamp, epoch: u64, kind: RecordKind) {
+fn start(line: &mut Vec<u8>, seq: u64, time: &[u8; 24], epoch: u64, kind: RecordKind) {
     line.clear();
     line.extend_from_slice(b"{\"v\":1,\"seq\":");
     push_decimal(line, seq);
     line.extend_from_slice(b",\"time\":\"");
-    line.extend_from_slice(&time.to_text());
+    line.extend_from_slice(time);
     line.extend_from_slice(b"\",\"epoch\":");
     push_decimal(line, epoch);
     line.extend_from_slice(b",\"kind\":\"");
@@ -315,7 +315,7 @@ pub(crate) fn encode(
     key: &MacKey,
 ) -> (String, Hash) {
     let mut line = Vec::new();
-    let hash = encode_into(&mut line, seq, time, epoch, body, prev, key);
+    let hash = encode_into(&mut line, seq, &time.to_text(), epoch, body, prev, key);
     (String::from_utf8(line).unwrap(), hash)
 }
 
@@ -552,11 +552,12 @@ mod format_pin {
         let key = MacKey::at_epoch(3, KEY);
         let time = Timestamp::from_unix_millis(1_767_225_912_345);
         let mut line = vec![b'x'; 4096];
+        let text = crate::clock::TimeText::default().of(time).to_owned();
         let mut prev = [0x11; 32];
         let (_, genesis_hash) = encode(40, time, 3, &bodies()[0], &prev, &key);
         prev = genesis_hash;
         for (i, (event, pinned)) in events().iter().zip([PIN_EVENT, PIN_BARE_EVENT]).enumerate() {
-            let hash = encode_event_into(&mut line, 41 + i as u64, time, 3, event, &prev, &key);
+            let hash = encode_event_into(&mut line, 41 + i as u64, &text, 3, event, &prev, &key);
             assert_eq!(String::from_utf8_lossy(&line), pinned, "event {i} moved");
             let (content, _) = split_mac(&line).unwrap();
             assert_eq!(hash, merkle::leaf_hash(&content));
