@@ -130,7 +130,7 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::{Map, Value};
 
-    use super::{push_str, push_value};
+    use super::{clean_word, escaped, push_str, push_value};
 
     /// Text with every byte JSON escapes, the characters next to them, and multi-byte ones.
     fn text() -> impl Strategy<Value = String> {
@@ -183,7 +183,23 @@ mod tests {
         }
     }
 
+    /// A byte that must be escaped, one next to it, or any byte.
+    fn word_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            prop::sample::select(vec![0x00, 0x1f, 0x20, 0x21, b'"', 0x23, 0x5b, b'\\', 0x5d]),
+            prop::sample::select(vec![0x7f, 0x80, 0x9f, 0xa0, 0xa2, 0xdc, 0xff]),
+            any::<u8>(),
+        ]
+    }
+
     proptest! {
+        /// The word test says what testing each of its bytes says.
+        #[test]
+        fn a_word_is_clean_when_each_of_its_bytes_is(bytes in prop::array::uniform8(word_byte())) {
+            let expected = !bytes.iter().any(|&b| escaped(b));
+            prop_assert_eq!(clean_word(u64::from_le_bytes(bytes)), expected);
+        }
+
         #[test]
         fn strings_are_what_serde_json_writes(text in text()) {
             let mut out = b"x".to_vec();
