@@ -278,9 +278,14 @@ impl Redactor {
                 found.push(f);
             }
         };
-        let mut hit = |t: usize, start: usize| {
+        // A target at `start`, whose literal's first `known` bytes the caller has matched
+        // there: the rest of the literal (most often nothing) is compared byte by byte, a few
+        // bytes where a `memcmp` would cost a call at every hit.
+        let mut hit = |t: usize, start: usize, known: usize| {
             let literal = &inner.literals[t];
-            if !text[start..].starts_with(literal) {
+            let rest = text.get(start + known..).unwrap_or_default();
+            let tail = literal.get(known..).unwrap_or_default();
+            if tail.len() > rest.len() || !tail.iter().zip(rest).all(|(a, b)| a == b) {
                 return;
             }
             let at = start..start + literal.len();
@@ -291,8 +296,9 @@ impl Redactor {
             }
         };
         inner.anchors.for_each(text, short, |pattern, at| {
+            // The searcher matched the group's literal, which starts every target's own.
             for &t in &inner.groups[pattern] {
-                hit(t, at.start);
+                hit(t, at.start, at.len());
             }
         });
         let mut keyword_findings = Vec::new();
@@ -300,7 +306,7 @@ impl Redactor {
             text,
             |targets, start| {
                 for &t in targets {
-                    hit(t, start);
+                    hit(t, start, 0);
                 }
             },
             &inner.keywords,
