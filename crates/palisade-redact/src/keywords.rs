@@ -896,9 +896,10 @@ fn random(value: &[u8], entropy: f64) -> bool {
     let lower = value.iter().any(u8::is_ascii_lowercase);
     let upper = value.iter().any(u8::is_ascii_uppercase);
     let digit = value.iter().any(u8::is_ascii_digit);
+    let mut shannon = None;
     usize::from(lower) + usize::from(upper) + usize::from(digit) >= 2
-        && !checks::is_placeholder(value)
-        && checks::shannon(value) >= entropy.max(MIN_ENTROPY)
+        && !checks::placeholder(value, &mut shannon)
+        && shannon.unwrap_or_else(|| checks::shannon(value)) >= entropy.max(MIN_ENTROPY)
 }
 
 /// Per byte of `v`, the high bit set exactly where the byte is zero.
