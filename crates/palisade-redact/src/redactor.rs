@@ -1060,9 +1060,14 @@ fn case_variants(anchor: &str, any_case: bool) -> Vec<String> {
     if let Some(first) = capital.get_mut(..1) {
         first.make_ascii_uppercase();
     }
-    let mut out = vec![lower, anchor.to_ascii_uppercase(), capital];
-    out.sort();
-    out.dedup();
+    // Lower case first: where spellings share a bucket of the SIMD searcher, it checks them
+    // in this order at each fingerprint hit, and keys are most often written in lower case.
+    let mut out = vec![lower];
+    for variant in [capital, anchor.to_ascii_uppercase()] {
+        if !out.contains(&variant) {
+            out.push(variant);
+        }
+    }
     out
 }
 
