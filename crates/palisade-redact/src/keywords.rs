@@ -721,8 +721,17 @@ impl Keywords {
         let after = text.get(p + 1).copied().unwrap_or(b' ');
         if !(text[p] == b':' && after.is_ascii_digit() && p > 0 && text[p - 1].is_ascii_digit())
             && AFTER_OPERATOR[usize::from(after)]
-            && let Some(head) = self.value_head(text, p)
         {
+            self.value_after(text, p, f);
+        }
+    }
+
+    /// The rest of [`Self::operator`], out of the scan's loop: the value's first bytes
+    /// measured, then the key read. Inlined, its tables and constants held registers the
+    /// eight-byte loop then spilled its own state for, at every eight bytes of every text.
+    #[inline(never)]
+    fn value_after(&self, text: &[u8], p: usize, f: &mut impl FnMut(&Arc<str>, Range<usize>)) {
+        if let Some(head) = self.value_head(text, p) {
             self.at(text, p, head, f);
         }
     }
