@@ -576,6 +576,17 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Whether a byte may be in a value: its class is neither 0 (the value ends) nor [`BAD`].
+static VALUE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = CLASS[b] != 0 && CLASS[b] != BAD;
+        b += 1;
+    }
+    t
+};
+
 /// Whether `b` may follow an operator whose value a rule may take: a byte of a value, or
 /// what may stand between the operator and the value (white space, quotes, `=`, a
 /// backslash), or the second byte of `:=`, `=>`, `<-`.
@@ -753,7 +764,7 @@ impl Keywords {
 
     /// The operator at `p` (one of `=`, `:`, `<`): its value's start and the end and
     /// classes of its first [`Self::shortest`] bytes, if it may be a rule's.
-    #[allow(clippy::inline_always, reason = "part of `operator`, see there")]
+    #[allow(clippy::inline_always, reason = "part of `value_after`, a few lines")]
     #[inline(always)]
     fn value_head(&self, text: &[u8], p: usize) -> Option<(usize, usize, u8)> {
         let next = text.get(p + 1).copied();
@@ -778,8 +789,15 @@ impl Keywords {
         // Every rule's value is at least `shortest` bytes long: most operators of a log are
         // followed by something shorter (`status=200`, `"level":"info"`) or holding a byte
         // no value holds (`10.0.0.1`), and are left after a few bytes.
-        let (end, classes) = walk(text, start, start + self.shortest)?;
-        (end == start + self.shortest).then_some((start, end, classes))
+        // Those bytes are tested first, a table load each, and their classes are gathered
+        // only for a value that has them all: what `walk` would give for them.
+        let end = start + self.shortest;
+        let head = text.get(start..end)?;
+        if !head.iter().all(|b| VALUE[usize::from(*b)]) {
+            return None;
+        }
+        let classes = head.iter().fold(0, |c, b| c | CLASS[usize::from(*b)]);
+        Some((start, end, classes))
     }
 
     /// The rest of [`Self::operator`], for an operator at `p` whose value starts at `start`
@@ -1060,6 +1078,56 @@ mod tests {
             let mut open = filtered.clone();
             open.quads.fill(!0);
             proptest::prop_assert_eq!(found_by(&filtered, &text), found_by(&open, &text));
+        }
+    }
+
+    /// [`Keywords::value_head`] as it was, walking the value's bytes with [`walk`].
+    fn value_head_by_walk(k: &Keywords, text: &[u8], p: usize) -> Option<(usize, usize, u8)> {
+        let op_end = match (text[p], text.get(p + 1).copied()) {
+            (b':', Some(b'=')) | (b'=', Some(b'>')) | (b'<', Some(b'-')) => p + 2,
+            (b':', Some(b'/')) | (b'<', _) => return None,
+            _ => p + 1,
+        };
+        let mut start = op_end;
+        while start < text.len()
+            && start < op_end + 5
+            && matches!(
+                text[start],
+                b' ' | b'\t' | b'"' | b'\'' | b'`' | b'=' | b'\\'
+            )
+        {
+            start += 1;
+        }
+        let (end, classes) = walk(text, start, start + k.shortest)?;
+        (end == start + k.shortest).then_some((start, end, classes))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The value's first bytes tested with a table, then their classes gathered, give
+        /// what the walk over them gave, at every operator of texts made of value bytes,
+        /// the bytes that end a value, bad bytes and operators, of every length around the
+        /// shortest value's.
+        #[test]
+        fn value_head_agrees_with_the_walk(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(
+                        b"aZ09-_=+/|%".to_vec()
+                    ),
+                    1 => proptest::sample::select(b" \t\"'`;,&\\)]}<>\n.:@#".to_vec()),
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..40,
+            )
+        ) {
+            let k = Keywords::new(|_| true);
+            for p in 0..text.len() {
+                if matches!(text[p], b'=' | b':' | b'<') {
+                    proptest::prop_assert_eq!(k.value_head(&text, p), value_head_by_walk(&k, &text, p));
+                }
+            }
         }
     }
 
