@@ -84,69 +84,61 @@ fn block(text: &[u8], at: usize) -> Option<(bool, u32)> {
 /// A card spans at least 13 bytes, so it covers two whole adjacent aligned blocks; separators
 /// are never adjacent, so those 8 bytes hold at least four digits. Timestamps, sizes and ids
 /// rarely do, which keeps the exact parse for the few places that might be cards.
+///
+/// The text is read eight bytes (two blocks) at a time, and of every pair of adjacent blocks
+/// one is the first block of such a chunk: a chunk whose first block is not full starts no
+/// pair, and the pair ending in it cannot hold it either, so only its first half is tested
+/// (three operations that reject letters and hex). The pair across two chunks is looked at
+/// from the second chunk, when its first block is full.
 fn next_candidate_block(text: &[u8], from: usize) -> Option<usize> {
     const HALF: u64 = 0x8080_8080;
-    let mut at = from.next_multiple_of(4);
-    // The block just before `at`, when it is full: (its start, its digits).
-    let mut prev: Option<(usize, u32)> = None;
+    let first = from.next_multiple_of(4);
+    // The block before `at` (not before `first`), when it is full: its digits.
+    let before = |at: usize| {
+        if at < first + 4 {
+            return None;
+        }
+        block(text, at - 4).and_then(|(full, digits)| full.then_some(digits))
+    };
+    let mut at = first;
     while let Some(chunk) = text.get(at..at + 8) {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
         let v = u64::from_le_bytes(bytes);
-        // Digits, space and dash are all in 0x20..=0x3F: a half with a byte outside that
-        // range is not full. Letters and hex are rejected here, in three operations.
-        let range = (v & 0xE0E0_E0E0_E0E0_E0E0) ^ 0x2020_2020_2020_2020;
-        if range & 0xFFFF_FFFF != 0 && range >> 32 != 0 {
-            prev = None;
+        // Digits, space and dash are all in 0x20..=0x3F: a first block with a byte outside
+        // that range is not full.
+        if (v & 0xE0E0_E0E0) ^ 0x2020_2020 != 0 {
             at += 8;
             continue;
         }
         let digits = digit_bytes(v);
-        if digits == 0 {
-            // Every block a card covers holds at least two digits (its separators are
-            // single), so neither half of a chunk without digits starts or ends a pair: the
-            // common case in prose, decided without the separator masks.
-            prev = None;
+        let lo_digits = flags_in_half(digits);
+        // A block of a card holds at least two digits (its separators are single): runs of
+        // spaces and dashes (indentation, rules) are left here.
+        if lo_digits < 2 {
             at += 8;
             continue;
         }
         let cardish =
             digits | zero_bytes(v ^ 0x2020_2020_2020_2020) | zero_bytes(v ^ 0x2D2D_2D2D_2D2D_2D2D);
-        let (lo_full, hi_full) = (cardish & HALF == HALF, (cardish >> 32) & HALF == HALF);
-        if !lo_full && !hi_full {
-            prev = None;
+        if cardish & HALF != HALF {
             at += 8;
             continue;
         }
-        let (lo_digits, hi_digits) = (flags_in_half(digits), flags_in_half(digits >> 32));
-        if lo_full {
-            if let Some((start, d)) = prev
-                && d + lo_digits >= 4
-            {
-                return Some(start);
-            }
-            if hi_full && lo_digits + hi_digits >= 4 {
-                return Some(at);
-            }
+        if let Some(d) = before(at)
+            && d + lo_digits >= 4
+        {
+            return Some(at - 4);
         }
-        prev = hi_full.then_some((at + 4, hi_digits));
+        if (cardish >> 32) & HALF == HALF && lo_digits + flags_in_half(digits >> 32) >= 4 {
+            return Some(at);
+        }
         at += 8;
     }
-    // The last block or two, one block at a time.
-    while let Some((full, d)) = block(text, at) {
-        if full {
-            if let Some((start, pd)) = prev
-                && pd + d >= 4
-            {
-                return Some(start);
-            }
-            prev = Some((at, d));
-        } else {
-            prev = None;
-        }
-        at += 4;
-    }
-    None
+    // The last block (fewer than eight bytes are left), with the block before it.
+    let (full, d) = block(text, at)?;
+    let pd = before(at)?;
+    (full && pd + d >= 4).then(|| at - 4)
 }
 
 /// Cards within `text[from..to]`, a run of digits and separators (checks look outside it).

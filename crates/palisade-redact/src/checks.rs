@@ -186,6 +186,13 @@ pub(crate) fn is_template(v: &[u8]) -> bool {
 /// repeating period (`abcabcabc…`), or too little Shannon entropy for its length and
 /// alphabet (see [`low_entropy`]).
 pub(crate) fn is_placeholder(v: &[u8]) -> bool {
+    placeholder(v, &mut None)
+}
+
+/// [`is_placeholder`], keeping in `entropy` the Shannon entropy of `v` if the test computed
+/// it (or using it if the caller already has it), so a caller that then compares the
+/// entropy with a bar of its own does not compute it twice.
+pub(crate) fn placeholder(v: &[u8], entropy: &mut Option<f64>) -> bool {
     if is_template(v) {
         return true;
     }
@@ -205,7 +212,7 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
     if v.len() >= 12 && (1..=4).any(|p| v[p..].iter().zip(v).all(|(a, b)| a == b)) {
         return true;
     }
-    low_entropy(v)
+    low_entropy(v, entropy)
 }
 
 /// Words that mark a value as an example or a stand-in, never a secret.
@@ -282,11 +289,12 @@ pub(crate) fn looks_random(v: &[u8]) -> bool {
     if classes < 2 && !(hex && v.len() >= 16) {
         return false;
     }
-    if has_placeholder_word(v) || is_placeholder(v) {
+    let mut entropy = None;
+    if has_placeholder_word(v) || placeholder(v, &mut entropy) {
         return false;
     }
     let bar = if hex || v.len() < 16 { 3.0 } else { 3.5 };
-    shannon(v) >= bar
+    entropy.unwrap_or_else(|| shannon(v)) >= bar
 }
 
 /// Shannon entropy of `v` in bits per byte.
@@ -350,15 +358,16 @@ pub(crate) fn alphabet(v: &[u8]) -> u32 {
 /// log2(length), less 2 bits. Random strings stay well above (a 20-character base64url body
 /// averages 4.0 bits against a 2.3 bar; `placeholders_never_catch_random_bodies` draws a
 /// million and none falls below); `XXXXXXXXXXXXXXXXXXXX`, `aaaaaaaaaabbbbbbbbbb` fall below.
-/// Shorter strings carry too little evidence either way.
-pub(crate) fn low_entropy(v: &[u8]) -> bool {
+/// Shorter strings carry too little evidence either way. The entropy of `v` is taken from
+/// `entropy` when there, and kept there when computed.
+fn low_entropy(v: &[u8], entropy: &mut Option<f64>) -> bool {
     if v.len() < 20 {
         return false;
     }
     #[allow(clippy::cast_precision_loss, reason = "lengths far below 2^52")]
     let len = (v.len() as f64).log2();
     let bar = f64::from(alphabet(v)).log2().min(len) - 2.0;
-    shannon(v) < bar
+    *entropy.get_or_insert_with(|| shannon(v)) < bar
 }
 
 #[cfg(test)]

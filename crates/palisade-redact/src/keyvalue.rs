@@ -64,6 +64,8 @@ pub(crate) struct KeyRules {
     /// Canonical names by length (a few dozen short byte strings: comparing the few of a
     /// key's length is faster than hashing or a binary search on the hot path).
     by_len: Vec<Vec<Box<[u8]>>>,
+    /// [`GENERIC_WORDS`] by length, likewise.
+    generic_by_len: Vec<Vec<&'static [u8]>>,
 }
 
 /// The literal the anchor search looks for to find keys named `name`: the first four letters
@@ -97,7 +99,17 @@ impl KeyRules {
             }
             by_len[name.len()].push(name);
         }
-        Self { by_len }
+        let mut generic_by_len: Vec<Vec<&'static [u8]>> = Vec::new();
+        for word in GENERIC_WORDS {
+            if generic_by_len.len() <= word.len() {
+                generic_by_len.resize(word.len() + 1, Vec::new());
+            }
+            generic_by_len[word.len()].push(word.as_bytes());
+        }
+        Self {
+            by_len,
+            generic_by_len,
+        }
     }
 
     fn contains(&self, name: &[u8]) -> bool {
@@ -154,7 +166,9 @@ impl KeyRules {
             (0..count).any(|w| {
                 let end = if w + 1 < count { starts[w + 1] } else { n };
                 let word = &buf[starts[w]..end];
-                GENERIC_WORDS.iter().any(|g| same(g.as_bytes(), word))
+                self.generic_by_len
+                    .get(word.len())
+                    .is_some_and(|words| words.iter().any(|g| same(g, word)))
             })
         } else {
             words(key)

@@ -8,8 +8,9 @@
 //! eight bytes at a time), the value after it is measured first: most operators of a log
 //! (`status=200`, `12:34:56`, `https://`) are followed by a value too short, or of the wrong
 //! characters, for any rule, and cost nothing more. Only then is the key before the operator
-//! read and folded to lower case, and its byte pairs tested against the provider names' first
-//! two letters; a provider name anywhere in the key (`datadog`, `DD_DATADOG_APP`,
+//! read, each four bytes of it tested against the provider names' first four letters (a
+//! hashed bit set, in either case), and only a key that passes is folded to lower case and
+//! searched for the names; a provider name anywhere in the key (`datadog`, `DD_DATADOG_APP`,
 //! `x-Datadog-Key`) selects its rules, and the value must then match one of them exactly,
 //! pass the placeholder check, and have the entropy of a random string.
 //!
@@ -575,6 +576,17 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Whether a byte may be in a value: its class is neither 0 (the value ends) nor [`BAD`].
+static VALUE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = CLASS[b] != 0 && CLASS[b] != BAD;
+        b += 1;
+    }
+    t
+};
+
 /// Whether `b` may follow an operator whose value a rule may take: a byte of a value, or
 /// what may stand between the operator and the value (white space, quotes, `=`, a
 /// backslash), or the second byte of `:=`, `=>`, `<-`.
@@ -620,6 +632,11 @@ pub(crate) struct Keywords {
     words: Vec<(usize, &'static [u8], u128)>,
     /// One bit per byte pair (lower case): whether some key word starts with it.
     pairs: Box<[u64; 1024]>,
+    /// One bit per hash of four bytes, each with its 0x20 bit set (lower case for letters):
+    /// whether some key word (four letters or more) starts with them. The first test of a
+    /// key: sharper than the pairs, it leaves most keys (`request_id`, `trace_id`) without
+    /// a search for words.
+    quads: Box<[u64; 1024]>,
     /// Per value length up to [`MAX_VALUE`], the classes some rule of that length allows.
     fits: Box<[u8; MAX_VALUE + 1]>,
     /// Rules (bits into `rules`) that apply after any key.
@@ -636,6 +653,7 @@ impl Keywords {
         let rules: Vec<usize> = (0..RULES.len()).filter(|i| enabled(&RULES[*i])).collect();
         let mut words: Vec<(usize, &'static [u8], u128)> = Vec::new();
         let mut pairs = Box::new([0u64; 1024]);
+        let mut quads = Box::new([0u64; 1024]);
         let mut fits = Box::new([0u8; MAX_VALUE + 1]);
         let mut any_key = 0u128;
         for (bit, &r) in rules.iter().enumerate() {
@@ -660,6 +678,13 @@ impl Keywords {
                     let pair = usize::from(a) << 8 | usize::from(b);
                     pairs[pair / 64] |= 1 << (pair % 64);
                 }
+                if let Some(&first) = w.first_chunk() {
+                    let q = quad(first);
+                    quads[q / 64] |= 1 << (q % 64);
+                } else {
+                    // A shorter word (none is built in) lets every key through this test.
+                    quads.fill(!0);
+                }
             }
             let (min, max, classes) =
                 rule.value
@@ -683,6 +708,7 @@ impl Keywords {
             rules,
             words,
             pairs,
+            quads,
             fits,
             any_key,
         }
@@ -721,15 +747,24 @@ impl Keywords {
         let after = text.get(p + 1).copied().unwrap_or(b' ');
         if !(text[p] == b':' && after.is_ascii_digit() && p > 0 && text[p - 1].is_ascii_digit())
             && AFTER_OPERATOR[usize::from(after)]
-            && let Some(head) = self.value_head(text, p)
         {
+            self.value_after(text, p, f);
+        }
+    }
+
+    /// The rest of [`Self::operator`], out of the scan's loop: the value's first bytes
+    /// measured, then the key read. Inlined, its tables and constants held registers the
+    /// eight-byte loop then spilled its own state for, at every eight bytes of every text.
+    #[inline(never)]
+    fn value_after(&self, text: &[u8], p: usize, f: &mut impl FnMut(&Arc<str>, Range<usize>)) {
+        if let Some(head) = self.value_head(text, p) {
             self.at(text, p, head, f);
         }
     }
 
     /// The operator at `p` (one of `=`, `:`, `<`): its value's start and the end and
     /// classes of its first [`Self::shortest`] bytes, if it may be a rule's.
-    #[allow(clippy::inline_always, reason = "part of `operator`, see there")]
+    #[allow(clippy::inline_always, reason = "part of `value_after`, a few lines")]
     #[inline(always)]
     fn value_head(&self, text: &[u8], p: usize) -> Option<(usize, usize, u8)> {
         let next = text.get(p + 1).copied();
@@ -754,8 +789,15 @@ impl Keywords {
         // Every rule's value is at least `shortest` bytes long: most operators of a log are
         // followed by something shorter (`status=200`, `"level":"info"`) or holding a byte
         // no value holds (`10.0.0.1`), and are left after a few bytes.
-        let (end, classes) = walk(text, start, start + self.shortest)?;
-        (end == start + self.shortest).then_some((start, end, classes))
+        // Those bytes are tested first, a table load each, and their classes are gathered
+        // only for a value that has them all: what `walk` would give for them.
+        let end = start + self.shortest;
+        let head = text.get(start..end)?;
+        if !head.iter().all(|b| VALUE[usize::from(*b)]) {
+            return None;
+        }
+        let classes = head.iter().fold(0, |c, b| c | CLASS[usize::from(*b)]);
+        Some((start, end, classes))
     }
 
     /// The rest of [`Self::operator`], for an operator at `p` whose value starts at `start`
@@ -783,8 +825,10 @@ impl Keywords {
         let mut named = false;
         while ks > 0 && ke - ks < 64 && is_key_byte(text[ks - 1]) {
             ks -= 1;
-            let pair = usize::from(text[ks]) << 8 | usize::from(text[ks + 1]);
-            named |= self.pairs[pair / 64] & (1 << (pair % 64)) != 0;
+            if let Some(&first) = text[ks..ke].first_chunk() {
+                let q = quad(first);
+                named |= self.quads[q / 64] & (1 << (q % 64)) != 0;
+            }
         }
         if ks == ke || !(named || (self.any_key != 0 && text[start..].starts_with(b"SK"))) {
             return;
@@ -896,9 +940,18 @@ fn random(value: &[u8], entropy: f64) -> bool {
     let lower = value.iter().any(u8::is_ascii_lowercase);
     let upper = value.iter().any(u8::is_ascii_uppercase);
     let digit = value.iter().any(u8::is_ascii_digit);
+    let mut shannon = None;
     usize::from(lower) + usize::from(upper) + usize::from(digit) >= 2
-        && !checks::is_placeholder(value)
-        && checks::shannon(value) >= entropy.max(MIN_ENTROPY)
+        && !checks::placeholder(value, &mut shannon)
+        && shannon.unwrap_or_else(|| checks::shannon(value)) >= entropy.max(MIN_ENTROPY)
+}
+
+/// The index in [`Keywords::quads`] of four bytes: each with its 0x20 bit set, so a letter
+/// in either case gives its lower case (and bytes equal once lower-cased stay equal), then
+/// hashed to sixteen bits.
+fn quad(bytes: [u8; 4]) -> usize {
+    let v = u32::from_le_bytes(bytes) | 0x2020_2020;
+    (v.wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 /// Per byte of `v`, the high bit set exactly where the byte is zero.
@@ -910,19 +963,172 @@ fn zero_bytes(v: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy as _;
+
     use super::*;
 
     fn found(text: &str) -> Vec<(String, String)> {
+        found_by(&Keywords::new(|_| true), text.as_bytes())
+    }
+
+    fn found_by(keywords: &Keywords, text: &[u8]) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let keywords = Keywords::new(|_| true);
-        for (p, b) in text.bytes().enumerate() {
+        for (p, b) in text.iter().enumerate() {
             if matches!(b, b'=' | b':' | b'<') {
-                keywords.operator(text.as_bytes(), p, &mut |id: &Arc<str>, r: Range<usize>| {
-                    out.push((id.to_string(), text[r].to_owned()));
+                keywords.operator(text, p, &mut |id: &Arc<str>, r: Range<usize>| {
+                    out.push((
+                        id.to_string(),
+                        String::from_utf8_lossy(&text[r]).into_owned(),
+                    ));
                 });
             }
         }
         out
+    }
+
+    /// Every key word in lower case, upper case and capitalized.
+    fn key_words() -> Vec<Vec<u8>> {
+        let mut words = Vec::new();
+        for word in RULES.iter().flat_map(|r| r.keywords.iter()) {
+            let mut capital = word.as_bytes().to_vec();
+            capital[0].make_ascii_uppercase();
+            words.extend([
+                word.as_bytes().to_vec(),
+                word.to_ascii_uppercase().into_bytes(),
+                capital,
+            ]);
+        }
+        words
+    }
+
+    /// Bytes a key may hold around a key word.
+    fn key_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> + Clone {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                b'a'..=b'z',
+                b'A'..=b'Z',
+                b'0'..=b'9',
+                proptest::sample::select(vec![b'_', b'-', b'.']),
+            ],
+            0..6,
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The four-byte test that keeps most keys from the search for words finds the same
+        /// credentials as that search alone, over texts made of assignments (key words in
+        /// three cases inside other key bytes, an operator, a value of a rule's shape or
+        /// random bytes) and random bytes between them.
+        #[test]
+        fn quad_filter_changes_no_finding(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    (
+                        key_bytes(),
+                        proptest::sample::select(key_words()),
+                        key_bytes(),
+                        proptest::sample::select(
+                            ["=", ": ", " := ", "=>", " <- ", "\":\"", "='"]
+                                .map(|s| s.as_bytes().to_vec())
+                                .to_vec()
+                        ),
+                        proptest::prop_oneof![
+                            proptest::sample::select(
+                                [
+                                    "0a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T",
+                                    "3f2c9a7e-1b4d-4c8e-9f6a-2d5b8e1c7a90",
+                                    "SK0123456789abcdef0123456789abcdef",
+                                    "k3J9x2M8q7W1z5R4t6Y0u2P8",
+                                    "Zx81kQpL0vN3mR7tB5yC2wA9hD4fG6jS",
+                                    "a8F3kL9mQ2xZ7vB1nC5d",
+                                ]
+                                .map(|s| s.as_bytes().to_vec())
+                                .to_vec()
+                            ),
+                            proptest::string::string_regex("[A-Za-z0-9]{15,64}")
+                                .expect("a valid pattern")
+                                .prop_map(String::into_bytes),
+                            proptest::string::string_regex("[0-9a-f]{16,64}")
+                                .expect("a valid pattern")
+                                .prop_map(String::into_bytes),
+                            key_bytes(),
+                        ],
+                        proptest::sample::select(vec![&b" "[..], b"\"", b"", b","]),
+                    )
+                        .prop_map(|(a, w, b, op, v, end)| [&a, &w, &b, &op, &v, end].concat()),
+                    proptest::collection::vec(
+                        proptest::prop_oneof![
+                            b'a'..=b'z',
+                            b'A'..=b'Z',
+                            b'0'..=b'9',
+                            proptest::sample::select(
+                                vec![b'_', b'-', b'.', b' ', b'"', b'=', b':', 0x7F]
+                            ),
+                        ],
+                        0..8,
+                    ),
+                ],
+                0..8,
+            )
+        ) {
+            let text = pieces.concat();
+            let filtered = Keywords::new(|_| true);
+            let mut open = filtered.clone();
+            open.quads.fill(!0);
+            proptest::prop_assert_eq!(found_by(&filtered, &text), found_by(&open, &text));
+        }
+    }
+
+    /// [`Keywords::value_head`] as it was, walking the value's bytes with [`walk`].
+    fn value_head_by_walk(k: &Keywords, text: &[u8], p: usize) -> Option<(usize, usize, u8)> {
+        let op_end = match (text[p], text.get(p + 1).copied()) {
+            (b':', Some(b'=')) | (b'=', Some(b'>')) | (b'<', Some(b'-')) => p + 2,
+            (b':', Some(b'/')) | (b'<', _) => return None,
+            _ => p + 1,
+        };
+        let mut start = op_end;
+        while start < text.len()
+            && start < op_end + 5
+            && matches!(
+                text[start],
+                b' ' | b'\t' | b'"' | b'\'' | b'`' | b'=' | b'\\'
+            )
+        {
+            start += 1;
+        }
+        let (end, classes) = walk(text, start, start + k.shortest)?;
+        (end == start + k.shortest).then_some((start, end, classes))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The value's first bytes tested with a table, then their classes gathered, give
+        /// what the walk over them gave, at every operator of texts made of value bytes,
+        /// the bytes that end a value, bad bytes and operators, of every length around the
+        /// shortest value's.
+        #[test]
+        fn value_head_agrees_with_the_walk(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(
+                        b"aZ09-_=+/|%".to_vec()
+                    ),
+                    1 => proptest::sample::select(b" \t\"'`;,&\\)]}<>\n.:@#".to_vec()),
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..40,
+            )
+        ) {
+            let k = Keywords::new(|_| true);
+            for p in 0..text.len() {
+                if matches!(text[p], b'=' | b':' | b'<') {
+                    proptest::prop_assert_eq!(k.value_head(&text, p), value_head_by_walk(&k, &text, p));
+                }
+            }
+        }
     }
 
     #[test]
