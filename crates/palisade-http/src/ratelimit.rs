@@ -32,6 +32,16 @@ impl ResolveClient for ClientIpResolver {
         }
     }
 
+    fn shared_key(&self, client: IpAddr) -> Arc<str> {
+        let key = ClientIpResolver::key(self, client);
+        let whole = if key.network().is_ipv4() { 32 } else { 128 };
+        if key.prefix() == whole {
+            crate::client::ip_arc(key.network(), None)
+        } else {
+            Arc::from(key.to_string())
+        }
+    }
+
     fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
         self.is_trusted(peer)
     }
@@ -254,6 +264,14 @@ mod tests {
                 proptest::prop_assert_eq!(
                     ResolveClient::key(&resolver, ip),
                     ClientIpResolver::key(&resolver, ip).to_string()
+                );
+                proptest::prop_assert_eq!(
+                    &*ResolveClient::shared_key(&resolver, ip),
+                    ClientIpResolver::key(&resolver, ip).to_string()
+                );
+                proptest::prop_assert_eq!(
+                    &*ResolveClient::shared_key(&crate::PeerOnly, ip),
+                    ip.to_string()
                 );
             }
         }
