@@ -5,14 +5,13 @@ use std::{
     net::SocketAddr,
     sync::Arc,
     task::{Context, Poll},
-    time::Duration,
 };
 
 use axum::{
     Router,
     body::Bytes,
     extract::{ConnectInfo, Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter, on},
 };
@@ -23,7 +22,6 @@ use palisade_http::{
     RequestUuids, RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders,
     SecurityHeadersLayer, TokenCsrf, catch_panic,
     tower_http::{
-        cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
         request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     },
@@ -47,6 +45,7 @@ use tower::{
 
 use crate::{
     config::Config,
+    cors::ApiCorsLayer,
     crypto::FieldCrypto,
     db::Db,
     handlers,
@@ -239,24 +238,6 @@ pub(crate) fn client_key(state: &AppState, client: Option<&ClientIp>) -> ClientK
     state.resolver.key(ip)
 }
 
-fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<HeaderValue> = config
-        .allowed_origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::PUT])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::HeaderName::from_static("x-csrf-token"),
-        ])
-        .allow_credentials(true)
-        .max_age(Duration::from_secs(600))
-}
-
 /// Builds the service: the routes behind palisade-http's layers.
 ///
 /// From the outside in: the client's own request id set aside; the server's request id; client
@@ -318,7 +299,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = ServiceBuilder::new()
         .map_response(backend_refusal(state.clone()))
         .layer(per_client)
-        .layer(cors(config))
+        .layer(ApiCorsLayer::new(config))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .service(api);
     // With TLS every request on the service's listener arrived over it: HSTS on each answer.
