@@ -126,7 +126,7 @@ impl<L> PolicyLimiter<L> {
             && let Some(limit) = limit_value(prefix, decision)
         {
             // The common answer: the same fields as below, without parsing names and values.
-            return Verdict::allow(vec![(RATELIMIT_POLICY, policy.clone()), (RATELIMIT, limit)]);
+            return Verdict::allow_pair([(RATELIMIT_POLICY, policy.clone()), (RATELIMIT, limit)]);
         }
         let fields =
             palisade_ratelimit::headers::decision_fields(&self.policy, decision, self.options)
@@ -218,7 +218,7 @@ mod tests {
             options: HeaderOptions::default(),
             fixed: None,
         };
-        limiter.verdict(decision).fields
+        limiter.verdict(decision).fields.as_slice().to_vec()
     }
 
     proptest::proptest! {
@@ -242,7 +242,7 @@ mod tests {
             proptest::prop_assert!(limiter.fixed.is_some());
             let fast = limiter.verdict(&decision);
             proptest::prop_assert!(fast.is_allowed());
-            proptest::prop_assert_eq!(fast.fields, general(&policy, &decision));
+            proptest::prop_assert_eq!(fast.fields.as_slice(), general(&policy, &decision));
         }
     }
 
