@@ -90,11 +90,20 @@ pub(crate) fn ip_text(ip: IpAddr) -> String {
     }
 }
 
-/// [`ip_text`] in a shared string, with one allocation for an IPv4 address.
-pub(crate) fn ip_arc(ip: IpAddr) -> std::sync::Arc<str> {
+/// [`ip_text`] in a shared string: `known` itself if it holds that text already (the
+/// request's [`ClientKey`] usually does), else a new one, with one allocation for an IPv4
+/// address.
+pub(crate) fn ip_arc(ip: IpAddr, known: Option<&std::sync::Arc<str>>) -> std::sync::Arc<str> {
+    let reuse = |text: &str| known.filter(|k| ***k == *text).cloned();
     match ip {
-        IpAddr::V4(v4) => std::sync::Arc::from(V4Text::new(v4).as_str()),
-        IpAddr::V6(v6) => std::sync::Arc::from(v6.to_string()),
+        IpAddr::V4(v4) => {
+            let text = V4Text::new(v4);
+            reuse(text.as_str()).unwrap_or_else(|| std::sync::Arc::from(text.as_str()))
+        }
+        IpAddr::V6(v6) => {
+            let text = v6.to_string();
+            reuse(&text).unwrap_or_else(|| std::sync::Arc::from(text))
+        }
     }
 }
 
@@ -115,10 +124,16 @@ mod tests {
         fn ip_text_is_display(v4 in proptest::num::u32::ANY, v6 in proptest::num::u128::ANY) {
             let v4 = IpAddr::V4(Ipv4Addr::from(v4));
             proptest::prop_assert_eq!(ip_text(v4), v4.to_string());
-            proptest::prop_assert_eq!(&*ip_arc(v4), v4.to_string());
+            proptest::prop_assert_eq!(&*ip_arc(v4, None), v4.to_string());
+            let other: std::sync::Arc<str> = std::sync::Arc::from("192.0.2.1/24");
+            proptest::prop_assert_eq!(&*ip_arc(v4, Some(&other)), v4.to_string());
+            let same: std::sync::Arc<str> = std::sync::Arc::from(v4.to_string());
+            proptest::prop_assert!(std::sync::Arc::ptr_eq(&ip_arc(v4, Some(&same)), &same));
             let v6 = IpAddr::V6(Ipv6Addr::from(v6));
             proptest::prop_assert_eq!(ip_text(v6), v6.to_string());
-            proptest::prop_assert_eq!(&*ip_arc(v6), v6.to_string());
+            proptest::prop_assert_eq!(&*ip_arc(v6, None), v6.to_string());
+            let same: std::sync::Arc<str> = std::sync::Arc::from(v6.to_string());
+            proptest::prop_assert!(std::sync::Arc::ptr_eq(&ip_arc(v6, Some(&same)), &same));
         }
     }
 }

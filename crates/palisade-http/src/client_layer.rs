@@ -27,6 +27,13 @@ pub trait ResolveClient: Send + Sync + 'static {
         crate::client::ip_text(client)
     }
 
+    /// [`key`](Self::key) as the shared string [`ClientKey`] holds. The default copies
+    /// `key`'s `String`; an implementation can write the text once, straight into the shared
+    /// string (the default `key` and palisade-ratelimit's resolver do).
+    fn shared_key(&self, client: IpAddr) -> Arc<str> {
+        Arc::from(self.key(client))
+    }
+
     /// Whether `peer` is a proxy whose forwarding headers are believed; `false` by default.
     fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
         let _ = peer;
@@ -41,6 +48,10 @@ pub struct PeerOnly;
 impl ResolveClient for PeerOnly {
     fn resolve(&self, peer: SocketAddr, _headers: &HeaderMap) -> IpAddr {
         peer.ip()
+    }
+
+    fn shared_key(&self, client: IpAddr) -> Arc<str> {
+        crate::client::ip_arc(client, None)
     }
 }
 
@@ -138,9 +149,9 @@ where
                 request.extensions_mut().insert(TrustedProxy);
             }
             let ip = self.layer.resolver.resolve(peer, request.headers());
-            let key = self.layer.resolver.key(ip);
+            let key = self.layer.resolver.shared_key(ip);
             request.extensions_mut().insert(ClientIp(ip));
-            request.extensions_mut().insert(ClientKey(Arc::from(key)));
+            request.extensions_mut().insert(ClientKey(key));
             if request.extensions().get::<PeerAddr>().is_none() {
                 request.extensions_mut().insert(PeerAddr(peer));
             }

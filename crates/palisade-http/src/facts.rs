@@ -6,7 +6,7 @@ use std::{net::IpAddr, sync::Arc};
 use http::{HeaderValue, Request};
 
 use crate::{
-    client::{client_addr, ip_arc},
+    client::{ClientKey, client_addr, ip_arc},
     request_id::{checked_value, raw_request_id},
 };
 
@@ -50,12 +50,15 @@ pub(crate) fn facts<B>(request: &mut Request<B>) -> Arc<Facts> {
     {
         return Arc::clone(known);
     }
+    // The client's text is usually its rate-limit key already (a whole address): shared.
+    let key = extensions.get::<ClientKey>().map(|k| &k.0);
+    let client_text = client.map(|ip| ip_arc(ip, key));
     let raw = raw.cloned();
     let facts = Arc::new(Facts {
         request_id: raw.as_ref().and_then(checked_value).cloned(),
         raw_id: raw,
         client,
-        client_text: client.map(ip_arc),
+        client_text,
     });
     request.extensions_mut().insert(Shared(Arc::clone(&facts)));
     facts

@@ -26,11 +26,52 @@ use crate::{
 /// The tracing target of rate-limit refusals.
 pub const RATE_TARGET: &str = "palisade_http::ratelimit";
 
+/// A verdict's header fields: the pair of palisade-ratelimit's usual answer (`RateLimit-Policy`
+/// and `RateLimit`) held inline, any other list in a `Vec`.
+#[derive(Debug, Clone)]
+pub(crate) enum Fields {
+    Pair([(HeaderName, HeaderValue); 2]),
+    List(Vec<(HeaderName, HeaderValue)>),
+}
+
+impl Fields {
+    pub(crate) fn as_slice(&self) -> &[(HeaderName, HeaderValue)] {
+        match self {
+            Self::Pair(pair) => pair,
+            Self::List(list) => list,
+        }
+    }
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Fields {}
+
+impl IntoIterator for Fields {
+    type Item = (HeaderName, HeaderValue);
+    type IntoIter = std::iter::Chain<
+        std::iter::Flatten<std::option::IntoIter<std::array::IntoIter<Self::Item, 2>>>,
+        std::iter::Flatten<std::option::IntoIter<std::vec::IntoIter<Self::Item>>>,
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let (pair, list) = match self {
+            Self::Pair(pair) => (Some(pair.into_iter()), None),
+            Self::List(list) => (None, Some(list.into_iter())),
+        };
+        pair.into_iter().flatten().chain(list.into_iter().flatten())
+    }
+}
+
 /// A limiter's answer for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     allowed: bool,
-    pub(crate) fields: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) fields: Fields,
     retry_after: Option<Duration>,
 }
 
@@ -39,7 +80,16 @@ impl Verdict {
     pub fn allow(fields: Vec<(HeaderName, HeaderValue)>) -> Self {
         Self {
             allowed: true,
-            fields,
+            fields: Fields::List(fields),
+            retry_after: None,
+        }
+    }
+
+    /// [`allow`](Self::allow) with two fields, without a `Vec`.
+    pub(crate) fn allow_pair(fields: [(HeaderName, HeaderValue); 2]) -> Self {
+        Self {
+            allowed: true,
+            fields: Fields::Pair(fields),
             retry_after: None,
         }
     }
@@ -49,7 +99,7 @@ impl Verdict {
     pub fn deny(fields: Vec<(HeaderName, HeaderValue)>, retry_after: Duration) -> Self {
         Self {
             allowed: false,
-            fields,
+            fields: Fields::List(fields),
             retry_after: Some(retry_after),
         }
     }
@@ -232,7 +282,7 @@ fn key_of(extensions: &http::Extensions, key_by: KeyBy) -> Key {
 
 /// Appends an allowed verdict's fields to the inner service's response.
 #[derive(Debug)]
-pub struct AppendFields(Vec<(HeaderName, HeaderValue)>);
+pub struct AppendFields(Fields);
 
 impl<B, E> OnResult<Response<B>, E> for AppendFields {
     fn on_result(self, result: &mut Result<Response<B>, E>) {
@@ -306,7 +356,10 @@ where
         let key = match key_of(request.extensions(), self.layer.key_by) {
             Key::Counted(key) => key,
             Key::Uncounted => {
-                return LayerFuture::with_hook(self.inner.call(request), AppendFields(Vec::new()));
+                return LayerFuture::with_hook(
+                    self.inner.call(request),
+                    AppendFields(Fields::List(Vec::new())),
+                );
             }
             Key::Unknown => {
                 let id = request_id(request.extensions(), request.headers());

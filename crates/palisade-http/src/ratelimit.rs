@@ -32,6 +32,16 @@ impl ResolveClient for ClientIpResolver {
         }
     }
 
+    fn shared_key(&self, client: IpAddr) -> Arc<str> {
+        let key = ClientIpResolver::key(self, client);
+        let whole = if key.network().is_ipv4() { 32 } else { 128 };
+        if key.prefix() == whole {
+            crate::client::ip_arc(key.network(), None)
+        } else {
+            Arc::from(key.to_string())
+        }
+    }
+
     fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
         self.is_trusted(peer)
     }
@@ -116,7 +126,7 @@ impl<L> PolicyLimiter<L> {
             && let Some(limit) = limit_value(prefix, decision)
         {
             // The common answer: the same fields as below, without parsing names and values.
-            return Verdict::allow(vec![(RATELIMIT_POLICY, policy.clone()), (RATELIMIT, limit)]);
+            return Verdict::allow_pair([(RATELIMIT_POLICY, policy.clone()), (RATELIMIT, limit)]);
         }
         let fields =
             palisade_ratelimit::headers::decision_fields(&self.policy, decision, self.options)
@@ -208,7 +218,7 @@ mod tests {
             options: HeaderOptions::default(),
             fixed: None,
         };
-        limiter.verdict(decision).fields
+        limiter.verdict(decision).fields.as_slice().to_vec()
     }
 
     proptest::proptest! {
@@ -232,7 +242,7 @@ mod tests {
             proptest::prop_assert!(limiter.fixed.is_some());
             let fast = limiter.verdict(&decision);
             proptest::prop_assert!(fast.is_allowed());
-            proptest::prop_assert_eq!(fast.fields, general(&policy, &decision));
+            proptest::prop_assert_eq!(fast.fields.as_slice(), general(&policy, &decision));
         }
     }
 
@@ -254,6 +264,14 @@ mod tests {
                 proptest::prop_assert_eq!(
                     ResolveClient::key(&resolver, ip),
                     ClientIpResolver::key(&resolver, ip).to_string()
+                );
+                proptest::prop_assert_eq!(
+                    &*ResolveClient::shared_key(&resolver, ip),
+                    ClientIpResolver::key(&resolver, ip).to_string()
+                );
+                proptest::prop_assert_eq!(
+                    &*ResolveClient::shared_key(&crate::PeerOnly, ip),
+                    ip.to_string()
                 );
             }
         }

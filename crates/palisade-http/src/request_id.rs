@@ -6,7 +6,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use http::{Extensions, HeaderMap, HeaderValue, Request};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request};
 use tower::Service;
 use tower_http::request_id::RequestId;
 
@@ -103,7 +103,9 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         request.extensions_mut().remove::<ClientRequestId>();
         request.extensions_mut().remove::<RequestId>();
-        let sent: Vec<HeaderValue> = match request.headers_mut().entry(REQUEST_ID_HEADER) {
+        // A static name: the entry of a name given as text copies the name first.
+        let name = HeaderName::from_static(REQUEST_ID_HEADER);
+        let sent: Vec<HeaderValue> = match request.headers_mut().entry(name) {
             http::header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
             http::header::Entry::Vacant(_) => Vec::new(),
         };

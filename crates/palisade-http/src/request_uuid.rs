@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 
+use bytes::Bytes;
 use chacha20::{
     ChaCha12Rng,
     rand_core::{Rng as _, SeedableRng as _},
@@ -59,8 +60,13 @@ impl RequestUuids {
 impl MakeRequestId for RequestUuids {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
         let mut text = [0u8; Hyphenated::LENGTH];
-        let text = text_of(draw(std::process::id())?, &mut text);
-        HeaderValue::from_str(text).ok().map(RequestId::new)
+        text_of(draw(std::process::id())?, &mut text);
+        // The id's one allocation, shared by reference count with every copy tower-http makes
+        // (the request header, the extension, the response header). A value copied from a
+        // slice would allocate again on its first clone.
+        HeaderValue::from_maybe_shared(Bytes::from_owner(text))
+            .ok()
+            .map(RequestId::new)
     }
 }
 

@@ -1,12 +1,17 @@
 //! The state the handlers share, the route table and the router with its layers.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::Arc,
+    task::{Context, Poll},
+};
 
 use axum::{
     Router,
     body::Bytes,
-    extract::{ConnectInfo, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter, on},
 };
@@ -17,7 +22,6 @@ use palisade_http::{
     RequestUuids, RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders,
     SecurityHeadersLayer, TokenCsrf, catch_panic,
     tower_http::{
-        cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
         request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     },
@@ -34,10 +38,14 @@ use palisade_token::{
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use tower::ServiceBuilder;
+use tower::{
+    Service, ServiceBuilder,
+    util::{Either, future::EitherResponseFuture},
+};
 
 use crate::{
     config::Config,
+    cors::ApiCorsLayer,
     crypto::FieldCrypto,
     db::Db,
     handlers,
@@ -230,24 +238,6 @@ pub(crate) fn client_key(state: &AppState, client: Option<&ClientIp>) -> ClientK
     state.resolver.key(ip)
 }
 
-fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<HeaderValue> = config
-        .allowed_origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::PUT])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::HeaderName::from_static("x-csrf-token"),
-        ])
-        .allow_credentials(true)
-        .max_age(Duration::from_secs(600))
-}
-
 /// Builds the service: the routes behind palisade-http's layers.
 ///
 /// From the outside in: the client's own request id set aside; the server's request id; client
@@ -270,10 +260,13 @@ pub fn router(state: Arc<AppState>) -> Router {
     } = state.defences.clone();
     let config = &state.config;
     let admin = RequireLayer::<SharedClaims>::roles(["admin"]);
-    let (mut api, mut probes) = (Router::new(), Router::new());
+    let (mut api, mut probes, mut probe_paths) = (Router::new(), Router::new(), Vec::new());
     for route in table() {
         match route.access {
-            Access::Probe => probes = probes.route(route.path, route.handler),
+            Access::Probe => {
+                probe_paths.push(route.path);
+                probes = probes.route(route.path, route.handler);
+            }
             Access::Public => {
                 bearer = bearer.public_path(route.path);
                 api = api.route(route.path, route.handler);
@@ -288,9 +281,6 @@ pub fn router(state: Arc<AppState>) -> Router {
             }
         }
     }
-    // Each group of layers is one `ServiceBuilder`, given to the router once: axum boxes the
-    // routes again for every `layer` call and clones each box per request.
-    //
     // `route_layer`: an unknown path is a 404 and a wrong method a 405, not a 401.
     // Every route with a body takes JSON: a form or text body (which a browser sends across
     // origins without a preflight) is refused with 415 before a handler parses it.
@@ -302,13 +292,16 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(per_user)
                 .layer(ContentTypeLayer::json()),
         )
-        .layer(
-            ServiceBuilder::new()
-                .map_response(backend_refusal(state.clone()))
-                .layer(per_client)
-                .layer(cors(config))
-                .layer(RequestBodyLimitLayer::new(config.max_body_bytes)),
-        );
+        .with_state(state.clone());
+    // The groups below wrap whole routers, not each route: `Router::layer` boxes every route
+    // again, and axum clones each box, with every box nested in it, per request. A router's
+    // own clone is a reference count.
+    let api = ServiceBuilder::new()
+        .map_response(backend_refusal(state.clone()))
+        .layer(per_client)
+        .layer(ApiCorsLayer::new(config))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .service(api);
     // With TLS every request on the service's listener arrived over it: HSTS on each answer.
     let https = if config.tls_enabled() {
         Https::Always
@@ -342,27 +335,66 @@ pub fn router(state: Arc<AppState>) -> Router {
                 )
         });
     let (resolver, audit) = (state.resolver.clone(), state.audit_layer.clone());
-    probes.merge(api).with_state(state.clone()).layer(
-        ServiceBuilder::new()
-            // The server always chooses the request id; a client's own is kept apart.
-            .layer(ClientRequestIdLayer::new())
-            .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(
-                ClientIpLayer::new()
-                    .resolver(resolver)
-                    .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)),
-            )
-            .layer(RequestLogLayer::new())
-            .map_response(count(state))
-            .layer(SecurityHeadersLayer::new(headers))
-            .map_response(crate::problem::framework_errors_as_problems)
-            .map_response(crate::problem::restore_public_body)
-            .layer(SanitizeErrorsLayer::new())
-            .layer(catch_panic())
-            .option_layer(redirect)
-            .layer(audit),
-    )
+    let routes = ProbesOr {
+        paths: probe_paths.into(),
+        probes: probes.with_state(state.clone()),
+        api,
+    };
+    let service = ServiceBuilder::new()
+        // The server always chooses the request id; a client's own is kept apart.
+        .layer(ClientRequestIdLayer::new())
+        .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            ClientIpLayer::new()
+                .resolver(resolver)
+                .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)),
+        )
+        .layer(RequestLogLayer::new())
+        .map_response(count(state))
+        .layer(SecurityHeadersLayer::new(headers))
+        .map_response(crate::problem::framework_errors_as_problems)
+        .map_response(crate::problem::restore_public_body)
+        .layer(SanitizeErrorsLayer::new())
+        .layer(catch_panic())
+        .option_layer(redirect)
+        .layer(audit)
+        .service(routes);
+    Router::new().fallback_service(service)
+}
+
+/// Sends a request for a probe's path to the probes' router and every other request, unknown
+/// paths included, to the API's: the probes skip the API's layers (rate limit, CORS, body
+/// limit). The paths compare as axum matches them: the request's path exactly, undecoded.
+#[derive(Clone)]
+struct ProbesOr<A> {
+    paths: Arc<[&'static str]>,
+    probes: Router,
+    api: A,
+}
+
+impl<A> Service<Request> for ProbesOr<A>
+where
+    A: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = EitherResponseFuture<<Router as Service<Request>>::Future, A::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // A router is always ready.
+        self.api.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let mut either: Either<&mut Router, &mut A> = if self.paths.contains(&request.uri().path())
+        {
+            Either::Left(&mut self.probes)
+        } else {
+            Either::Right(&mut self.api)
+        };
+        either.call(request)
+    }
 }
 
 /// The same routes and handlers with no layer at all: no authentication, security headers,

@@ -8,6 +8,7 @@ mod audit;
 mod audit_queue;
 pub mod config;
 mod connections;
+mod cors;
 pub mod crypto;
 pub mod db;
 mod files;
