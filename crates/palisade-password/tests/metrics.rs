@@ -231,7 +231,8 @@ fn busy_is_counted_for_hashes_and_verifications() {
         // One verification admitted on this thread, whose permits the gauge below must show
         // returned: on a loaded machine every attempt above may have met the budget held, and
         // this thread's recorder would then hold no gauge at all.
-        h.verify(&pw, stored.as_str()).unwrap();
+        let verified = h.verify(&pw, stored.as_str()).unwrap();
+        assert!(!verified.needs_rehash());
         kept = Some(h);
     });
     assert!(
