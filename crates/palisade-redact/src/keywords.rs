@@ -576,6 +576,13 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Whether one of the eight bytes of `v` is below `%` (0x25), the least byte of a value:
+/// white space, control bytes, `!`, `"`, `#`, `$`. Subtracting 0x25 from each byte borrows
+/// across bytes only above a byte below 0x25, so the result is nonzero exactly when one is.
+fn any_below_percent(v: u64) -> bool {
+    v.wrapping_sub(0x2525_2525_2525_2525) & !v & 0x8080_8080_8080_8080 != 0
+}
+
 /// Whether a byte may be in a value: its class is neither 0 (the value ends) nor [`BAD`].
 static VALUE: [bool; 256] = {
     let mut t = [false; 256];
@@ -793,6 +800,13 @@ impl Keywords {
         // only for a value that has them all: what `walk` would give for them.
         let end = start + self.shortest;
         let head = text.get(start..end)?;
+        // Most of those values end within eight bytes at a space or a quote, which no value
+        // holds (every value byte is at least `%`): eight bytes are tested for one at once.
+        if let Some(first) = head.first_chunk::<8>()
+            && any_below_percent(u64::from_le_bytes(*first))
+        {
+            return None;
+        }
         if !head.iter().all(|b| VALUE[usize::from(*b)]) {
             return None;
         }
@@ -1105,10 +1119,10 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
 
-        /// The value's first bytes tested with a table, then their classes gathered, give
-        /// what the walk over them gave, at every operator of texts made of value bytes,
-        /// the bytes that end a value, bad bytes and operators, of every length around the
-        /// shortest value's.
+        /// The value's first bytes tested eight at a time for a byte below `%`, then with a
+        /// table, then their classes gathered, give what the walk over them gave, at every
+        /// operator of texts made of value bytes, the bytes that end a value, bad bytes and
+        /// operators, of every length around the shortest value's.
         #[test]
         fn value_head_agrees_with_the_walk(
             text in proptest::collection::vec(
@@ -1128,6 +1142,22 @@ mod tests {
                     proptest::prop_assert_eq!(k.value_head(&text, p), value_head_by_walk(&k, &text, p));
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The eight-byte test finds a byte below `%` exactly where a byte loop does.
+        #[test]
+        fn any_below_percent_agrees_with_a_byte_loop(bytes in proptest::array::uniform8(
+            proptest::prop_oneof![
+                proptest::num::u8::ANY,
+                proptest::sample::select(vec![0x23u8, 0x24, 0x25, 0x26, 0xA4, 0xA5]),
+            ],
+        )) {
+            proptest::prop_assert_eq!(
+                any_below_percent(u64::from_le_bytes(bytes)),
+                bytes.iter().any(|b| *b < b'%')
+            );
         }
     }
 
