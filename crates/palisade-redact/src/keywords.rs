@@ -594,6 +594,15 @@ static VALUE: [bool; 256] = {
     t
 };
 
+/// [`VALUE`] but for `=` and `-`: after an operator, a byte that starts its value right away
+/// (`=` may be skipped before a value, or end `:=`; `-` may end `<-`).
+static STARTS_VALUE: [bool; 256] = {
+    let mut t = VALUE;
+    t[b'=' as usize] = false;
+    t[b'-' as usize] = false;
+    t
+};
+
 /// Whether `b` may follow an operator whose value a rule may take: a byte of a value, or
 /// what may stand between the operator and the value (white space, quotes, `=`, a
 /// backslash), or the second byte of `:=`, `=>`, `<-`.
@@ -754,9 +763,26 @@ impl Keywords {
         let after = text.get(p + 1).copied().unwrap_or(b' ');
         if !(text[p] == b':' && after.is_ascii_digit() && p > 0 && text[p - 1].is_ascii_digit())
             && AFTER_OPERATOR[usize::from(after)]
+            && !self.ends_early(text, p, after)
         {
             self.value_after(text, p, f);
         }
+    }
+
+    /// Whether the value after the operator at `p`, followed by `after`, ends within its
+    /// first eight bytes, so that [`Self::value_head`] has nothing for it, without a call.
+    /// When `after` is a value's byte other than `=` and `-` ([`STARTS_VALUE`]), the operator
+    /// is one byte (not `:=`, nor `<-`; `<` alone and `:/` have no value) and nothing is
+    /// skipped before the value: it starts at `p + 1`, and its first [`Self::shortest`]
+    /// bytes (at least eight) hold no byte below `%`.
+    #[inline]
+    fn ends_early(&self, text: &[u8], p: usize, after: u8) -> bool {
+        self.shortest >= 8
+            && STARTS_VALUE[usize::from(after)]
+            && text
+                .get(p + 1..p + 9)
+                .and_then(|w| w.first_chunk::<8>())
+                .is_some_and(|w| any_below_percent(u64::from_le_bytes(*w)))
     }
 
     /// The rest of [`Self::operator`], out of the scan's loop: the value's first bytes
@@ -1146,6 +1172,38 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// An operator left without a call is one whose value head is `None`: at every
+        /// operator of texts made of operators, the bytes skipped before a value, value
+        /// bytes, runs of them and bytes that end a value.
+        #[test]
+        fn an_operator_left_early_has_no_value_head(
+            tokens in proptest::collection::vec(
+                proptest::prop_oneof![
+                    4 => proptest::sample::select(b"aZ09-_=+/|%".to_vec()).prop_map(|b| vec![b]),
+                    2 => proptest::sample::select(
+                        b" \t\"'`;,&\\)]}<>\n.:@#$!".to_vec()
+                    ).prop_map(|b| vec![b]),
+                    2 => proptest::sample::select(vec![
+                        &b"<-"[..], b":=", b"=>", b"://", b"= ", b": \"", b"0123456789abcdefXYZ",
+                    ]).prop_map(<[u8]>::to_vec),
+                    1 => proptest::num::u8::ANY.prop_map(|b| vec![b]),
+                ],
+                0..24,
+            )
+        ) {
+            let text = tokens.concat();
+            let k = Keywords::new(|_| true);
+            proptest::prop_assert!(k.shortest >= 8);
+            for p in 0..text.len() {
+                let after = text.get(p + 1).copied().unwrap_or(b' ');
+                if matches!(text[p], b'=' | b':' | b'<') && k.ends_early(&text, p, after) {
+                    proptest::prop_assert_eq!(k.value_head(&text, p), None);
+                }
+            }
+        }
+
         /// The eight-byte test finds a byte below `%` exactly where a byte loop does.
         #[test]
         fn any_below_percent_agrees_with_a_byte_loop(bytes in proptest::array::uniform8(
