@@ -774,7 +774,7 @@ impl Keywords {
     /// When `after` is a value's byte other than `=` and `-` ([`STARTS_VALUE`]), the operator
     /// is one byte (not `:=`, nor `<-`; `<` alone and `:/` have no value) and nothing is
     /// skipped before the value: it starts at `p + 1`, and its first [`Self::shortest`]
-    /// bytes (at least eight) hold no byte below `%`.
+    /// bytes (at least eight) are all in the text and hold no byte below `%`.
     #[inline]
     fn ends_early(&self, text: &[u8], p: usize, after: u8) -> bool {
         self.shortest >= 8
@@ -782,7 +782,7 @@ impl Keywords {
             && text
                 .get(p + 1..p + 9)
                 .and_then(|w| w.first_chunk::<8>())
-                .is_some_and(|w| any_below_percent(u64::from_le_bytes(*w)))
+                .is_none_or(|w| any_below_percent(u64::from_le_bytes(*w)))
     }
 
     /// The rest of [`Self::operator`], out of the scan's loop: the value's first bytes
