@@ -664,6 +664,10 @@ pub(crate) struct Keywords {
 }
 
 impl Keywords {
+    /// How many of an operator's value bytes [`Self::ends_early`] looks at: two overlapping
+    /// words, at most the default rules' shortest value (15 bytes).
+    const EARLY: usize = 15;
+
     /// The searcher for the rules `enabled` says are on.
     pub(crate) fn new(enabled: impl Fn(&KeywordRule) -> bool) -> Self {
         let rules: Vec<usize> = (0..RULES.len()).filter(|i| enabled(&RULES[*i])).collect();
@@ -769,20 +773,21 @@ impl Keywords {
         }
     }
 
-    /// Whether the value after the operator at `p`, followed by `after`, ends within its
-    /// first eight bytes, so that [`Self::value_head`] has nothing for it, without a call.
-    /// When `after` is a value's byte other than `=` and `-` ([`STARTS_VALUE`]), the operator
-    /// is one byte (not `:=`, nor `<-`; `<` alone and `:/` have no value) and nothing is
-    /// skipped before the value: it starts at `p + 1`, and its first [`Self::shortest`]
-    /// bytes (at least eight) are all in the text and hold no byte below `%`.
+    /// Whether the value after the operator at `p`, followed by `after`, is shorter than
+    /// [`Self::shortest`] bytes, so that [`Self::value_head`] has nothing for it, without a
+    /// call: when `after` is a value's byte other than `=` and `-` ([`STARTS_VALUE`]), the
+    /// operator is one byte (not `:=`, nor `<-`; `<` alone and `:/` have no value) and
+    /// nothing is skipped before the value. It starts at `p + 1`, and its first
+    /// [`Self::EARLY`] bytes (at most `shortest`) must all be in the text and hold no byte
+    /// below `%`; they are tested eight at a time.
     #[inline]
     fn ends_early(&self, text: &[u8], p: usize, after: u8) -> bool {
-        self.shortest >= 8
+        self.shortest >= Self::EARLY
             && STARTS_VALUE[usize::from(after)]
-            && text
-                .get(p + 1..p + 9)
-                .and_then(|w| w.first_chunk::<8>())
-                .is_none_or(|w| any_below_percent(u64::from_le_bytes(*w)))
+            && text.get(p + 1..p + 1 + Self::EARLY).is_none_or(|w| {
+                let word = |c: Option<&[u8; 8]>| c.map_or(0, |c| u64::from_le_bytes(*c));
+                any_below_percent(word(w.first_chunk())) || any_below_percent(word(w.last_chunk()))
+            })
     }
 
     /// The rest of [`Self::operator`], out of the scan's loop: the value's first bytes
@@ -1195,7 +1200,7 @@ mod tests {
         ) {
             let text = tokens.concat();
             let k = Keywords::new(|_| true);
-            proptest::prop_assert!(k.shortest >= 8);
+            proptest::prop_assert!(k.shortest >= Keywords::EARLY);
             for p in 0..text.len() {
                 let after = text.get(p + 1).copied().unwrap_or(b' ');
                 if matches!(text[p], b'=' | b':' | b'<') && k.ends_early(&text, p, after) {
