@@ -153,9 +153,10 @@ impl KeyRules {
             return None;
         }
         let from = |word: usize| &buf[starts[word.min(15)]..];
+        // The last word and the last two are the whole key when it has one or two words.
         if self.contains(from(0))
-            || self.contains(from(count - 1))
-            || (count >= 2 && self.contains(from(count - 2)))
+            || (count >= 2 && self.contains(from(count - 1)))
+            || (count >= 3 && self.contains(from(count - 2)))
         {
             return Some(false);
         }
@@ -502,6 +503,7 @@ pub(crate) fn canonical(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn rules() -> KeyRules {
         KeyRules::new(DEFAULT_KEYS.iter().map(|s| canonical(s)))
@@ -531,6 +533,36 @@ mod tests {
                 proptest::prop_assert_eq!(starts[i], at);
                 at += w.len();
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// A key of up to 16 words is a name exactly when its words joined, its last word or
+        /// its last two words are one: what [`words`] gives, compared as strings.
+        #[test]
+        fn sensitivity_agrees_with_the_words(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    2 => proptest::sample::select(vec![
+                        "password", "Password", "pwd", "token", "api", "Key", "key", "secret",
+                        "access", "db", "x", "id", "Session", "auth", "cookie", "set", "aws",
+                    ]).prop_map(String::from),
+                    1 => proptest::sample::select(vec!["_", "-", ".", ""]).prop_map(String::from),
+                ],
+                0..8,
+            )
+        ) {
+            let key = parts.concat();
+            let r = rules();
+            let words = words(key.as_bytes());
+            let name = |w: &[String]| r.contains(w.concat().as_bytes());
+            let expected = !words.is_empty()
+                && (name(&words)
+                    || name(&words[words.len() - 1..])
+                    || (words.len() >= 2 && name(&words[words.len() - 2..])));
+            proptest::prop_assert_eq!(r.is_sensitive(key.as_bytes()), expected);
         }
     }
 

@@ -576,6 +576,13 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Whether one of the eight bytes of `v` is below `%` (0x25), the least byte of a value:
+/// white space, control bytes, `!`, `"`, `#`, `$`. Subtracting 0x25 from each byte borrows
+/// across bytes only above a byte below 0x25, so the result is nonzero exactly when one is.
+fn any_below_percent(v: u64) -> bool {
+    v.wrapping_sub(0x2525_2525_2525_2525) & !v & 0x8080_8080_8080_8080 != 0
+}
+
 /// Whether a byte may be in a value: its class is neither 0 (the value ends) nor [`BAD`].
 static VALUE: [bool; 256] = {
     let mut t = [false; 256];
@@ -584,6 +591,15 @@ static VALUE: [bool; 256] = {
         t[b] = CLASS[b] != 0 && CLASS[b] != BAD;
         b += 1;
     }
+    t
+};
+
+/// [`VALUE`] but for `=` and `-`: after an operator, a byte that starts its value right away
+/// (`=` may be skipped before a value, or end `:=`; `-` may end `<-`).
+static STARTS_VALUE: [bool; 256] = {
+    let mut t = VALUE;
+    t[b'=' as usize] = false;
+    t[b'-' as usize] = false;
     t
 };
 
@@ -648,6 +664,10 @@ pub(crate) struct Keywords {
 }
 
 impl Keywords {
+    /// How many of an operator's value bytes [`Self::ends_early`] looks at: two overlapping
+    /// words, at most the default rules' shortest value (15 bytes).
+    const EARLY: usize = 15;
+
     /// The searcher for the rules `enabled` says are on.
     pub(crate) fn new(enabled: impl Fn(&KeywordRule) -> bool) -> Self {
         let rules: Vec<usize> = (0..RULES.len()).filter(|i| enabled(&RULES[*i])).collect();
@@ -747,9 +767,27 @@ impl Keywords {
         let after = text.get(p + 1).copied().unwrap_or(b' ');
         if !(text[p] == b':' && after.is_ascii_digit() && p > 0 && text[p - 1].is_ascii_digit())
             && AFTER_OPERATOR[usize::from(after)]
+            && !self.ends_early(text, p, after)
         {
             self.value_after(text, p, f);
         }
+    }
+
+    /// Whether the value after the operator at `p`, followed by `after`, is shorter than
+    /// [`Self::shortest`] bytes, so that [`Self::value_head`] has nothing for it, without a
+    /// call: when `after` is a value's byte other than `=` and `-` ([`STARTS_VALUE`]), the
+    /// operator is one byte (not `:=`, nor `<-`; `<` alone and `:/` have no value) and
+    /// nothing is skipped before the value. It starts at `p + 1`, and its first
+    /// [`Self::EARLY`] bytes (at most `shortest`) must all be in the text and hold no byte
+    /// below `%`; they are tested eight at a time.
+    #[inline]
+    fn ends_early(&self, text: &[u8], p: usize, after: u8) -> bool {
+        self.shortest >= Self::EARLY
+            && STARTS_VALUE[usize::from(after)]
+            && text.get(p + 1..p + 1 + Self::EARLY).is_none_or(|w| {
+                let word = |c: Option<&[u8; 8]>| c.map_or(0, |c| u64::from_le_bytes(*c));
+                any_below_percent(word(w.first_chunk())) || any_below_percent(word(w.last_chunk()))
+            })
     }
 
     /// The rest of [`Self::operator`], out of the scan's loop: the value's first bytes
@@ -793,6 +831,13 @@ impl Keywords {
         // only for a value that has them all: what `walk` would give for them.
         let end = start + self.shortest;
         let head = text.get(start..end)?;
+        // Most of those values end within eight bytes at a space or a quote, which no value
+        // holds (every value byte is at least `%`): eight bytes are tested for one at once.
+        if let Some(first) = head.first_chunk::<8>()
+            && any_below_percent(u64::from_le_bytes(*first))
+        {
+            return None;
+        }
         if !head.iter().all(|b| VALUE[usize::from(*b)]) {
             return None;
         }
@@ -1105,10 +1150,10 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
 
-        /// The value's first bytes tested with a table, then their classes gathered, give
-        /// what the walk over them gave, at every operator of texts made of value bytes,
-        /// the bytes that end a value, bad bytes and operators, of every length around the
-        /// shortest value's.
+        /// The value's first bytes tested eight at a time for a byte below `%`, then with a
+        /// table, then their classes gathered, give what the walk over them gave, at every
+        /// operator of texts made of value bytes, the bytes that end a value, bad bytes and
+        /// operators, of every length around the shortest value's.
         #[test]
         fn value_head_agrees_with_the_walk(
             text in proptest::collection::vec(
@@ -1128,6 +1173,54 @@ mod tests {
                     proptest::prop_assert_eq!(k.value_head(&text, p), value_head_by_walk(&k, &text, p));
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// An operator left without a call is one whose value head is `None`: at every
+        /// operator of texts made of operators, the bytes skipped before a value, value
+        /// bytes, runs of them and bytes that end a value.
+        #[test]
+        fn an_operator_left_early_has_no_value_head(
+            tokens in proptest::collection::vec(
+                proptest::prop_oneof![
+                    4 => proptest::sample::select(b"aZ09-_=+/|%".to_vec()).prop_map(|b| vec![b]),
+                    2 => proptest::sample::select(
+                        b" \t\"'`;,&\\)]}<>\n.:@#$!".to_vec()
+                    ).prop_map(|b| vec![b]),
+                    2 => proptest::sample::select(vec![
+                        &b"<-"[..], b":=", b"=>", b"://", b"= ", b": \"", b"0123456789abcdefXYZ",
+                    ]).prop_map(<[u8]>::to_vec),
+                    1 => proptest::num::u8::ANY.prop_map(|b| vec![b]),
+                ],
+                0..24,
+            )
+        ) {
+            let text = tokens.concat();
+            let k = Keywords::new(|_| true);
+            proptest::prop_assert!(k.shortest >= Keywords::EARLY);
+            for p in 0..text.len() {
+                let after = text.get(p + 1).copied().unwrap_or(b' ');
+                if matches!(text[p], b'=' | b':' | b'<') && k.ends_early(&text, p, after) {
+                    proptest::prop_assert_eq!(k.value_head(&text, p), None);
+                }
+            }
+        }
+
+        /// The eight-byte test finds a byte below `%` exactly where a byte loop does.
+        #[test]
+        fn any_below_percent_agrees_with_a_byte_loop(bytes in proptest::array::uniform8(
+            proptest::prop_oneof![
+                proptest::num::u8::ANY,
+                proptest::sample::select(vec![0x23u8, 0x24, 0x25, 0x26, 0xA4, 0xA5]),
+            ],
+        )) {
+            proptest::prop_assert_eq!(
+                any_below_percent(u64::from_le_bytes(bytes)),
+                bytes.iter().any(|b| *b < b'%')
+            );
         }
     }
 
