@@ -805,25 +805,7 @@ impl Keywords {
     #[allow(clippy::inline_always, reason = "part of `value_after`, a few lines")]
     #[inline(always)]
     fn value_head(&self, text: &[u8], p: usize) -> Option<(usize, usize, u8)> {
-        let next = text.get(p + 1).copied();
-        let op_end = match (text[p], next) {
-            (b':', Some(b'=')) | (b'=', Some(b'>')) | (b'<', Some(b'-')) => p + 2,
-            // `://` starts a URL's authority, not a value; `<` is an operator only in `<-`.
-            (b':', Some(b'/')) | (b'<', _) => return None,
-            _ => p + 1,
-        };
-        // The value: after at most five quotes, spaces or `=` (`key = "…"`, `key: '…'`,
-        // `\"key\":\"…\"`), up to the first byte no value holds.
-        let mut start = op_end;
-        while start < text.len()
-            && start < op_end + 5
-            && matches!(
-                text[start],
-                b' ' | b'\t' | b'"' | b'\'' | b'`' | b'=' | b'\\'
-            )
-        {
-            start += 1;
-        }
+        let start = value_start(text, p)?;
         // Every rule's value is at least `shortest` bytes long: most operators of a log are
         // followed by something shorter (`status=200`, `"level":"info"`) or holding a byte
         // no value holds (`10.0.0.1`), and are left after a few bytes.
@@ -991,6 +973,31 @@ fn random(value: &[u8], entropy: f64) -> bool {
         && shannon.unwrap_or_else(|| checks::shannon(value)) >= entropy.max(MIN_ENTROPY)
 }
 
+/// Where the value of the operator at `p` (one of `=`, `:`, `<`) starts: after the operator
+/// (`:=`, `=>` and `<-` are two bytes) and at most five quotes, spaces or `=` (`key = "…"`,
+/// `key: '…'`, `\"key\":\"…\"`). `None` where no value follows: `://` starts a URL's
+/// authority, and `<` is an operator only in `<-`.
+#[allow(clippy::inline_always, reason = "part of `value_head`, a few lines")]
+#[inline(always)]
+fn value_start(text: &[u8], p: usize) -> Option<usize> {
+    let op_end = match (text[p], text.get(p + 1).copied()) {
+        (b':', Some(b'=')) | (b'=', Some(b'>')) | (b'<', Some(b'-')) => p + 2,
+        (b':', Some(b'/')) | (b'<', _) => return None,
+        _ => p + 1,
+    };
+    let mut start = op_end;
+    while start < text.len()
+        && start < op_end + 5
+        && matches!(
+            text[start],
+            b' ' | b'\t' | b'"' | b'\'' | b'`' | b'=' | b'\\'
+        )
+    {
+        start += 1;
+    }
+    Some(start)
+}
+
 /// The index in [`Keywords::quads`] of four bytes: each with its 0x20 bit set, so a letter
 /// in either case gives its lower case (and bytes equal once lower-cased stay equal), then
 /// hashed to sixteen bits.
@@ -1128,21 +1135,7 @@ mod tests {
 
     /// [`Keywords::value_head`] as it was, walking the value's bytes with [`walk`].
     fn value_head_by_walk(k: &Keywords, text: &[u8], p: usize) -> Option<(usize, usize, u8)> {
-        let op_end = match (text[p], text.get(p + 1).copied()) {
-            (b':', Some(b'=')) | (b'=', Some(b'>')) | (b'<', Some(b'-')) => p + 2,
-            (b':', Some(b'/')) | (b'<', _) => return None,
-            _ => p + 1,
-        };
-        let mut start = op_end;
-        while start < text.len()
-            && start < op_end + 5
-            && matches!(
-                text[start],
-                b' ' | b'\t' | b'"' | b'\'' | b'`' | b'=' | b'\\'
-            )
-        {
-            start += 1;
-        }
+        let start = value_start(text, p)?;
         let (end, classes) = walk(text, start, start + k.shortest)?;
         (end == start + k.shortest).then_some((start, end, classes))
     }
