@@ -19,18 +19,23 @@ pub(crate) fn find(text: &[u8], out: &mut Vec<Range<usize>>) {
     }
     let mut at = 0;
     while let Some(block) = next_candidate_block(text, at) {
+        // The digits of the run outside the pair of blocks, counted on the way.
+        let mut outside = 0;
         let mut start = block;
         while start > 0 && is_cardish(text[start - 1]) {
             start -= 1;
+            outside += usize::from(text[start].is_ascii_digit());
         }
         // The pair of blocks found is all digits and separators: the run goes on past it.
         let mut end = block + 8;
         while end < text.len() && is_cardish(text[end]) {
+            outside += usize::from(text[end].is_ascii_digit());
             end += 1;
         }
-        // A card is at least 13 digits: shorter runs (`2026-12-05`, the date that opens
-        // most log lines) need no parse.
-        if end - start >= 13 {
+        // A card is at least 13 digits, all in one run: a run that cannot hold 13 (the
+        // pair holds at most eight) needs no parse, however long with its separators
+        // (`2026-12-05 12:34`, the date and time that open most log lines).
+        if end - start >= 13 && outside + 8 >= 13 {
             scan(text, start, end, out);
         }
         at = end;
@@ -258,6 +263,8 @@ mod tests {
                     proptest::strategy::Just(b"4111 1111 1111 1111".to_vec()),
                     proptest::strategy::Just(b"5555-5555-5555-4444".to_vec()),
                     proptest::strategy::Just(b"378282246310005".to_vec()),
+                    proptest::strategy::Just(b"2026-12-05 12:34:56".to_vec()),
+                    proptest::strategy::Just(b"4222 2222 2".to_vec()),
                     proptest::collection::vec(proptest::prop_oneof![
                         proptest::strategy::Just(b' '),
                         proptest::strategy::Just(b'-'),
