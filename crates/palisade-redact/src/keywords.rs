@@ -824,8 +824,8 @@ impl Keywords {
         // Every rule's value is at least `shortest` bytes long: most operators of a log are
         // followed by something shorter (`status=200`, `"level":"info"`) or holding a byte
         // no value holds (`10.0.0.1`), and are left after a few bytes.
-        // Those bytes are tested first, a table load each, and their classes are gathered
-        // only for a value that has them all: what `walk` would give for them.
+        // Those bytes are tested first, then gathered with a table that tells whether each
+        // is a value's and gives its class: what `walk` would give for them.
         let end = start + self.shortest;
         let head = text.get(start..end)?;
         // Most of those values end within eight bytes at a space or a quote, which no value
