@@ -184,13 +184,30 @@ impl KeyRules {
     /// and followed by an operator and a value. Command-line flags take their value after a
     /// space too (`--password hunter2`, `-token abc`).
     pub(crate) fn value_at(&self, text: &[u8], hit: Range<usize>) -> Option<(Range<usize>, bool)> {
-        let mut ks = hit.start;
-        while ks > 0 && is_key_byte(text[ks - 1]) {
-            ks -= 1;
-        }
+        self.value_at_with(text, hit, true)
+    }
+
+    /// [`value_at`](Self::value_at); `early`: whether a key followed by a byte no operator
+    /// may follow is left before its start is looked for (always, but in the test of that).
+    #[inline]
+    fn value_at_with(
+        &self,
+        text: &[u8],
+        hit: Range<usize>,
+        early: bool,
+    ) -> Option<(Range<usize>, bool)> {
         let mut ke = hit.end;
         while ke < text.len() && is_key_byte(text[ke]) {
             ke += 1;
+        }
+        // Most anchors in prose ("token refreshed") end a key followed by a byte that starts
+        // no operator: left before the key's start is looked for.
+        if early && !may_precede_operator(text.get(ke).copied()) {
+            return None;
+        }
+        let mut ks = hit.start;
+        while ks > 0 && is_key_byte(text[ks - 1]) {
+            ks -= 1;
         }
         let key = &text[ks..ke];
         // A key in quotes (`"token": …`, `'password' => …`) has its closing quote right
@@ -250,6 +267,17 @@ impl KeyRules {
             && (!generic || crate::checks::looks_random(v)))
         .then_some((value, generic))
     }
+}
+
+/// Whether the byte after a key (`None` at the end of the text) may be followed by its
+/// operator: the quote closing a quoted key, a space or tab before the operator (or a
+/// flag's value), or the operator's first byte. After any other byte,
+/// [`KeyRules::value_at`] finds no operator and no flag's value.
+fn may_precede_operator(after: Option<u8>) -> bool {
+    matches!(
+        after,
+        Some(b'"' | b'\'' | b'`' | b' ' | b'\t' | b':' | b'=' | b'<')
+    )
 }
 
 /// The assignment operator at `i`: `=`, `:`, Go's `:=`, `=>` (Ruby, PHP, Perl), R's `<-`.
@@ -532,6 +560,51 @@ mod tests {
             for (i, w) in words.iter().enumerate().take(15) {
                 proptest::prop_assert_eq!(starts[i], at);
                 at += w.len();
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// A key followed by a byte no operator may follow is left early: at every anchor of
+        /// texts made of key names, operators, quotes, flags, white space and other bytes,
+        /// the value is what the full reading gives.
+        #[test]
+        fn a_key_left_early_has_no_value(
+            tokens in proptest::collection::vec(
+                proptest::prop_oneof![
+                    3 => proptest::sample::select(vec![
+                        &b"password"[..], b"api_key", b"authToken", b"secret", b"db_pass",
+                        b"--password", b"-token", b"x-api-key", b"token_count",
+                    ]).prop_map(<[u8]>::to_vec),
+                    3 => proptest::sample::select(vec![
+                        &b"="[..], b":", b":=", b"=>", b"<-", b" ", b"\t", b"\"", b"'", b"`",
+                        b"\n", b",", b";", b"/", b".", b"-",
+                    ]).prop_map(<[u8]>::to_vec),
+                    2 => proptest::sample::select(vec![
+                        &b"hunter2"[..], b"Zx9Qk2Lm8Pw4Rt6Y", b"bearer", b"${SECRET}", b"3",
+                    ]).prop_map(<[u8]>::to_vec),
+                    1 => proptest::num::u8::ANY.prop_map(|b| vec![b]),
+                ],
+                0..12,
+            )
+        ) {
+            let text = tokens.concat();
+            let rules = KeyRules::new(DEFAULT_KEYS.iter().map(|s| canonical(s)));
+            for anchor in ["pass", "toke", "key", "secr", "Toke"] {
+                let mut from = 0;
+                while let Some(i) = text[from..]
+                    .windows(anchor.len())
+                    .position(|w| w == anchor.as_bytes())
+                {
+                    let hit = from + i..from + i + anchor.len();
+                    proptest::prop_assert_eq!(
+                        rules.value_at_with(&text, hit.clone(), true),
+                        rules.value_at_with(&text, hit.clone(), false)
+                    );
+                    from = hit.start + 1;
+                }
             }
         }
     }
