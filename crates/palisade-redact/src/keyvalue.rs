@@ -452,7 +452,8 @@ fn fold_words(key: &[u8], out: &mut [u8], starts: &mut [usize; 16]) -> (usize, u
     // 2: in a word, after a lower-case letter or digit.
     let mut state = 0u8;
     for &b in key {
-        let class = WORD_CLASS[usize::from(b)];
+        // The class and the lower-case byte, one load.
+        let [class, lower] = FOLD[usize::from(b)].to_le_bytes();
         if class == SEPARATOR {
             state = 0;
             continue;
@@ -463,7 +464,7 @@ fn fold_words(key: &[u8], out: &mut [u8], starts: &mut [usize; 16]) -> (usize, u
             count += 1;
         }
         state = if class == LOWER_OR_DIGIT { 2 } else { 1 };
-        out[n] = b.to_ascii_lowercase();
+        out[n] = lower;
         n += 1;
     }
     (n, count.min(starts.len()))
@@ -493,6 +494,19 @@ const WORD_CLASS: [u8; 256] = {
         } else {
             1
         };
+        b += 1;
+    }
+    t
+};
+
+/// Per byte, its [`WORD_CLASS`] in the low byte and the byte lower-cased in the high one.
+static FOLD: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation, reason = "b < 256")]
+        let c = b as u8;
+        t[b] = (c.to_ascii_lowercase() as u16) << 8 | WORD_CLASS[b] as u16;
         b += 1;
     }
     t
