@@ -58,6 +58,15 @@ fn tokens() -> Tokens {
 
 type Jwt = Claims;
 
+impl Tokens {
+    /// A token for `subject` with the scopes `scope` (space-separated).
+    fn scoped(&self, subject: &str, scope: &str) -> String {
+        self.issuer
+            .issue(Claims::empty().subject(subject).scope(scope))
+            .unwrap()
+    }
+}
+
 fn app<V: TokenVerifier<Claims = Jwt>>(verifier: V) -> Router {
     let orders = Router::new()
         .route(
@@ -226,6 +235,8 @@ impl TokenVerifier for SharedClaimsVerifier {
 #[tokio::test]
 async fn shared_claims_are_authorized_as_the_claims_themselves() {
     let t = tokens();
+    let writer = t.scoped("alice", "orders:write");
+    let reader = t.scoped("bob", "orders:read");
     let verifier = SharedClaimsVerifier(
         palisade_token::jwt::CachedVerifier::new(t.verifier, 16, Duration::from_secs(60)).unwrap(),
     );
@@ -238,14 +249,6 @@ async fn shared_claims_are_authorized_as_the_claims_themselves() {
         )
         .route_layer(RequireLayer::<Arc<Jwt>>::scopes(["orders:write"]))
         .layer(BearerLayer::new(verifier));
-    let writer = t
-        .issuer
-        .issue(Claims::empty().subject("alice").scope("orders:write"))
-        .unwrap();
-    let reader = t
-        .issuer
-        .issue(Claims::empty().subject("bob").scope("orders:read"))
-        .unwrap();
     let response = app
         .clone()
         .oneshot(get_with("/orders", &writer))
@@ -284,18 +287,8 @@ async fn only_a_verifier_without_revocation_list_decides_without_awaiting() {
 #[tokio::test]
 async fn scopes_and_roles_come_from_the_jwt() {
     let t = tokens();
-    let reader = t
-        .issuer
-        .issue(Claims::empty().subject("bob").scope("orders:read"))
-        .unwrap();
-    let writer = t
-        .issuer
-        .issue(
-            Claims::empty()
-                .subject("carol")
-                .scope("orders:read orders:write"),
-        )
-        .unwrap();
+    let reader = t.scoped("bob", "orders:read");
+    let writer = t.scoped("carol", "orders:read orders:write");
     let admin = t
         .issuer
         .issue(Claims::empty().subject("root").role("admin"))
@@ -473,10 +466,7 @@ async fn csrf_trusted_origin_and_own_host_pass() {
 async fn refusals_carry_security_headers_and_problem_bodies() {
     use palisade_http::{SecurityHeaders, SecurityHeadersLayer};
     let t = tokens();
-    let reader = t
-        .issuer
-        .issue(Claims::empty().subject("bob").scope("orders:read"))
-        .unwrap();
+    let reader = t.scoped("bob", "orders:read");
     let secured = |router: Router| router.layer(SecurityHeadersLayer::new(SecurityHeaders::api()));
     let cases = [
         (
