@@ -28,6 +28,53 @@ pub(crate) fn verification(kind: &'static str, outcome: Option<ErrorKind>) {
 #[inline]
 pub(crate) fn verification(_: &'static str, _: Option<ErrorKind>) {}
 
+/// JWT verifications of a verifier that serves many: the accepted-token counter is looked up
+/// in the recorder once, when the verifier is built, not at every accepted token (the lookup
+/// hashes the key and takes the registry's lock). Rejections go through [`verification`].
+#[cfg(feature = "metrics")]
+pub(crate) struct JwtVerifications {
+    accepted: metrics::Counter,
+}
+
+#[cfg(feature = "metrics")]
+impl JwtVerifications {
+    /// The handle of the recorder installed now.
+    pub(crate) fn new() -> Self {
+        Self {
+            accepted: metrics::counter!(
+                "palisade_token_verifications_total",
+                "kind" => "jwt",
+                "outcome" => "ok"
+            ),
+        }
+    }
+
+    pub(crate) fn record(&self, outcome: Option<ErrorKind>) {
+        match outcome {
+            None => self.accepted.increment(1),
+            Some(_) => verification("jwt", outcome),
+        }
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+pub(crate) struct JwtVerifications;
+
+#[cfg(not(feature = "metrics"))]
+impl JwtVerifications {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self
+    }
+
+    #[inline]
+    #[allow(
+        clippy::unused_self,
+        reason = "the same call as with the `metrics` feature"
+    )]
+    pub(crate) fn record(&self, _: Option<ErrorKind>) {}
+}
+
 /// A refresh token presented a second time: its family is revoked.
 #[cfg(feature = "metrics")]
 pub(crate) fn refresh_reuse() {

@@ -13,7 +13,7 @@ use palisade_token::{
     ErrorKind, ExposeSecret as _,
     clock::ManualClock,
     csrf::CsrfTokens,
-    jwt::{Algorithm, KeySet, SigningKey, Verifier},
+    jwt::{Algorithm, CachedVerifier, KeySet, SigningKey, Verifier},
     onetime::OneTimeTokens,
     opaque::{OpaqueTokens, Purpose},
     refresh::{RefreshPolicy, RefreshTokens},
@@ -77,6 +77,41 @@ fn jwt_verifications_are_counted_by_rejection_reason() {
     assert_eq!(verifications("alg_none"), 1);
     assert_eq!(verifications("expired"), 1);
     assert_eq!(verifications("malformed"), 1);
+}
+
+/// A remembered token's verifications are counted as a fresh one's, accepted or not: the
+/// `CachedVerifier`'s own handle on the counter (registered when it is built) and the
+/// verifier's lookups land in the same series.
+#[test]
+fn remembered_tokens_are_counted_like_fresh_ones() {
+    let payload = format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 600);
+    let good = forge_hs256(r#"{"alg":"HS256"}"#, &payload, SECRET);
+    let series = capture(|| {
+        let clock = Arc::new(ManualClock::new(NOW));
+        let cached = CachedVerifier::new(
+            verifier().clock(clock.clone()),
+            16,
+            Duration::from_secs(3600),
+        )
+        .unwrap();
+        let verify = || cached.verify::<serde_json::Value>(&good);
+        // Verified, then found twice.
+        for _ in 0..3 {
+            assert!(verify().is_ok());
+        }
+        assert_eq!(cached.len(), 1);
+        // Found, and expired now.
+        clock.advance(Duration::from_secs(601));
+        assert_eq!(verify().unwrap_err().kind(), ErrorKind::Expired);
+    });
+    let verifications = |outcome: &str| {
+        counter(
+            &series,
+            &format!("palisade_token_verifications_total{{kind=jwt,outcome={outcome}}}"),
+        )
+    };
+    assert_eq!(verifications("ok"), 3);
+    assert_eq!(verifications("expired"), 1);
 }
 
 #[test]

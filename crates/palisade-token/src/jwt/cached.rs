@@ -63,6 +63,11 @@ const MAX_TTL: Duration = Duration::from_secs(3600);
 ///
 /// When `capacity` tokens are remembered, the expired ones are dropped; if none is, the new
 /// token is verified every time until room frees up.
+///
+/// With the `metrics` feature, every verification is counted in
+/// `palisade_token_verifications_total` as the [`Verifier`]'s are; a remembered token's is
+/// counted by the recorder installed when the `CachedVerifier` was built, so install the
+/// recorder first.
 pub struct CachedVerifier {
     verifier: Verifier,
     capacity: usize,
@@ -70,6 +75,8 @@ pub struct CachedVerifier {
     /// Keys the hash a token is found by (random per verifier).
     hasher: RandomState,
     entries: RwLock<HashMap<u64, Entry>>,
+    /// Counts the remembered tokens' verifications (with the `metrics` feature).
+    counted: crate::telemetry::JwtVerifications,
 }
 
 /// One remembered token.
@@ -114,6 +121,7 @@ impl CachedVerifier {
             ttl: ttl.as_secs(),
             hasher: RandomState::new(),
             entries: RwLock::new(HashMap::new()),
+            counted: crate::telemetry::JwtVerifications::new(),
         })
     }
 
@@ -149,7 +157,8 @@ impl CachedVerifier {
                 .check_times(claims.exp, claims.nbf, claims.iat, now)
                 .map(|()| claims)
                 .map_err(InvalidToken::new);
-            crate::telemetry::verification("jwt", result.as_ref().err().map(InvalidToken::kind));
+            self.counted
+                .record(result.as_ref().err().map(InvalidToken::kind));
             return result;
         }
         let claims = Arc::new(self.verifier.verify::<T>(token)?);
