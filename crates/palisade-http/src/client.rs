@@ -98,7 +98,8 @@ pub(crate) fn ip_arc(ip: IpAddr, known: Option<&std::sync::Arc<str>>) -> std::sy
     match ip {
         IpAddr::V4(v4) => {
             let text = V4Text::new(v4);
-            reuse(text.as_str()).unwrap_or_else(|| std::sync::Arc::from(text.as_str()))
+            let text = text.as_str();
+            reuse(text).unwrap_or_else(|| std::sync::Arc::from(text))
         }
         IpAddr::V6(v6) => {
             let text = v6.to_string();

@@ -252,18 +252,23 @@ impl SecurityHeaders {
     }
 
     fn apply(&self, headers: &mut HeaderMap, https: bool) {
-        let hsts = self
-            .hsts
-            .clone()
-            .filter(|_| https)
-            .map(|value| (header::STRICT_TRANSPORT_SECURITY, value));
-        headers.reserve(self.fixed.len() + 1);
-        for (name, value) in self.fixed.iter().cloned().chain(hsts) {
-            if self.overwrite {
-                headers.insert(name, value);
-            } else if let header::Entry::Vacant(entry) = headers.entry(name) {
-                entry.insert(value);
-            }
+        let hsts = self.hsts.as_ref().filter(|_| https);
+        headers.reserve(self.fixed.len() + usize::from(hsts.is_some()));
+        for (name, value) in &self.fixed {
+            self.put(headers, name, value);
+        }
+        if let Some(value) = hsts {
+            self.put(headers, &header::STRICT_TRANSPORT_SECURITY, value);
+        }
+    }
+
+    /// `name: value` on a response: replacing the handler's own value only when
+    /// [`overwrite`](Self::overwrite) is on. A value is copied only when it is set.
+    fn put(&self, headers: &mut HeaderMap, name: &HeaderName, value: &HeaderValue) {
+        if self.overwrite {
+            headers.insert(name.clone(), value.clone());
+        } else if let header::Entry::Vacant(entry) = headers.entry(name.clone()) {
+            entry.insert(value.clone());
         }
     }
 }

@@ -43,6 +43,23 @@ impl Fields {
     }
 }
 
+impl Fields {
+    /// Appends every field to `headers`, in order (without an iterator's state to carry).
+    pub(crate) fn append_to(self, headers: &mut http::HeaderMap) {
+        match self {
+            Self::Pair([(a, x), (b, y)]) => {
+                headers.append(a, x);
+                headers.append(b, y);
+            }
+            Self::List(list) => {
+                for (name, value) in list {
+                    headers.append(name, value);
+                }
+            }
+        }
+    }
+}
+
 impl PartialEq for Fields {
     fn eq(&self, other: &Self) -> bool {
         self.as_slice() == other.as_slice()
@@ -287,12 +304,9 @@ pub struct AppendFields(Fields);
 impl<B, E> OnResult<Response<B>, E> for AppendFields {
     fn on_result(self, result: &mut Result<Response<B>, E>) {
         if let Ok(response) = result {
-            let headers = response.headers_mut();
             // Appended, not replaced: with a limit per client and one per user, both
             // policies are reported (field lines of one list, RFC 9110 section 5.3).
-            for (name, value) in self.0 {
-                headers.append(name, value);
-            }
+            self.0.append_to(response.headers_mut());
         }
     }
 }
