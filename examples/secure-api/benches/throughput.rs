@@ -160,13 +160,13 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
     if log {
-        tracing_subscriber::fmt()
-            .with_writer(palisade_redact::RedactingMakeWriter::new(
+        tracing::subscriber::set_global_default(secure_api::subscriber(
+            palisade_redact::RedactingMakeWriter::new(
                 std::io::sink,
                 palisade_redact::Redactor::new(),
-            ))
-            .with_ansi(false)
-            .init();
+            ),
+        ))
+        .unwrap();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

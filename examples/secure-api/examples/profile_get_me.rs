@@ -1,6 +1,8 @@
 //! Sends a fixed number of authenticated `GET /me` through the service's router in process
 //! (`tower::ServiceExt::oneshot`, no sockets), for counting instructions with callgrind:
-//! `full` (the served router) or `bare` (`routes_only` with the claims fixed), and a count.
+//! `full` (the served router), `logged` (the same, its request log written through the
+//! redacting writer to nowhere, as the throughput bench does) or `bare` (`routes_only` with the
+//! claims fixed), and a count.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -12,6 +14,15 @@ use tower::ServiceExt as _;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (which, n): (&str, usize) = (&args[1], args[2].parse().unwrap());
+    if which == "logged" {
+        tracing::subscriber::set_global_default(secure_api::subscriber(
+            palisade_redact::RedactingMakeWriter::new(
+                std::io::sink,
+                palisade_redact::Redactor::new(),
+            ),
+        ))
+        .unwrap();
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -57,7 +68,7 @@ fn main() {
         let bare = secure_api::routes_only(state)
             .layer(axum::Extension(claims))
             .with_state(());
-        let router = if which == "full" { full } else { bare };
+        let router = if which == "bare" { bare } else { full };
         let auth = format!("Bearer {token}");
         for _ in 0..n {
             let mut req = Request::get("/me")

@@ -14,6 +14,7 @@ pub mod db;
 mod files;
 mod handlers;
 pub mod limits;
+mod logging;
 pub mod metrics;
 mod problem;
 mod reload;
@@ -55,6 +56,7 @@ use secrecy::{ExposeSecret as _, SecretBox};
 pub use crate::{
     app::{Access, AppState, UserClaims, router, routes, routes_only},
     config::{Config, ConfigError, Secrets},
+    logging::{LogTime, init_logging, known_secrets, subscriber},
 };
 use crate::{
     config::Secret,
@@ -790,36 +792,6 @@ pub async fn serve_with(
     }
     tracing::info!("secure-api stopped");
     Ok(())
-}
-
-/// The exact values of the service's secrets, as loaded: the log redactor removes them
-/// wherever they appear, even where no pattern would recognise them.
-pub fn known_secrets() -> &'static palisade_redact::KnownSecrets {
-    static KNOWN: std::sync::OnceLock<palisade_redact::KnownSecrets> = std::sync::OnceLock::new();
-    KNOWN.get_or_init(palisade_redact::KnownSecrets::new)
-}
-
-/// Logging to standard error through palisade-redact, so no token, key or password that
-/// reaches a log line is written; the secrets loaded later are registered with the same
-/// redactor ([`known_secrets`]).
-pub fn init_logging() {
-    use tracing_subscriber::fmt;
-    // The redactor registers its metrics when it is built: the recorder comes first.
-    metrics::exporter();
-    let writer = palisade_redact::RedactingMakeWriter::new(
-        std::io::stderr,
-        // The built-in rules and a registry cannot fail to build; were they to, the built-in
-        // redactor still runs.
-        palisade_redact::Redactor::builder()
-            .known_secrets(known_secrets().clone())
-            .build()
-            .unwrap_or_else(|_| palisade_redact::Redactor::new()),
-    );
-    let _ = fmt()
-        .with_writer(writer)
-        .with_target(true)
-        .with_ansi(false)
-        .try_init();
 }
 
 /// The audit record of a `rotate-keys` run, queued for the server to append.
