@@ -355,7 +355,7 @@ pub(crate) fn merge(base: RuleFile, file: RuleFile) -> RuleFile {
 
 /// Whether a finding passes a rule's entropy bar.
 pub(crate) fn entropy_ok(secret: &[u8], bar: Option<f64>) -> bool {
-    bar.is_none_or(|bar| checks::shannon(secret) >= bar)
+    bar.is_none_or(|bar| checks::entropy_at_least(secret, &mut None, bar))
 }
 
 /// The rules of gitleaks' default configuration that a built-in detector covers, and the

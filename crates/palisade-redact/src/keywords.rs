@@ -988,10 +988,10 @@ fn random(value: &[u8], entropy: f64) -> bool {
     let lower = value.iter().any(u8::is_ascii_lowercase);
     let upper = value.iter().any(u8::is_ascii_uppercase);
     let digit = value.iter().any(u8::is_ascii_digit);
-    let mut shannon = None;
+    let mut estimate = None;
     usize::from(lower) + usize::from(upper) + usize::from(digit) >= 2
-        && !checks::placeholder(value, &mut shannon)
-        && shannon.unwrap_or_else(|| checks::shannon(value)) >= entropy.max(MIN_ENTROPY)
+        && !checks::placeholder(value, &mut estimate)
+        && checks::entropy_at_least(value, &mut estimate, entropy.max(MIN_ENTROPY))
 }
 
 /// Where the value of the operator at `p` (one of `=`, `:`, `<`) starts: after the operator
