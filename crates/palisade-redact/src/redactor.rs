@@ -672,9 +672,13 @@ impl Anchors {
 /// non-overlapping hits the packed searcher reports, and the hits are reported part by
 /// part, in the order the searchers report them.
 struct ShortScan {
-    /// Two bits per pair of bytes (the first byte times 256 plus the second), one per part:
-    /// whether a literal of the part starts with it.
-    pairs: Box<[u64]>,
+    /// Per pair of bytes (the first byte times 256 plus the second), two bits, one per part:
+    /// whether a literal of the part starts with it. A byte each, so that a position costs
+    /// one load and no shift to find its bits; a fixed size, so that no index is checked.
+    pairs: Box<[u8; 65536]>,
+    /// The length of the shortest literal: no literal starts in the last `shortest - 1`
+    /// bytes of a text.
+    shortest: usize,
     /// Per part, each literal's first two bytes and its index in the part, sorted.
     firsts: Vec<Vec<(u16, usize)>>,
     /// Per part, its literals.
@@ -691,7 +695,8 @@ impl ShortScan {
         if parts.len() > 2 {
             return None;
         }
-        let mut pairs = vec![0u64; 65536 * 2 / 64].into_boxed_slice();
+        // Made on the heap: 64 KiB is too much for the stack. The conversion cannot fail.
+        let mut pairs: Box<[u8; 65536]> = vec![0u8; 65536].into_boxed_slice().try_into().ok()?;
         let mut firsts = Vec::new();
         for (part, patterns) in parts.iter().enumerate() {
             let mut of_part = Vec::with_capacity(patterns.len());
@@ -700,8 +705,7 @@ impl ShortScan {
                     return None;
                 };
                 let pair = u16::from_be_bytes([a, b]);
-                let bit = usize::from(pair) * 2 + part;
-                pairs[bit / 64] |= 1 << (bit % 64);
+                pairs[usize::from(pair)] |= 1 << part;
                 of_part.push((pair, i));
             }
             of_part.sort_unstable();
@@ -709,6 +713,7 @@ impl ShortScan {
         }
         Some(Self {
             pairs,
+            shortest: parts.iter().flat_map(|p| p.iter()).map(String::len).min()?,
             firsts,
             literals: parts
                 .iter()
@@ -721,15 +726,12 @@ impl ShortScan {
     /// `text` (at most [`Self::LONGEST`] bytes), as the parts' packed searchers would.
     fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize, Range<usize>)) {
         debug_assert!(text.len() <= Self::LONGEST);
-        // Per part, where a literal may start: a bit per position, without a branch.
-        let mut starts = [0u64; 2];
-        for (i, w) in text.windows(2).enumerate() {
-            let bit = (usize::from(w[0]) << 8 | usize::from(w[1])) * 2;
-            let two = self.pairs[bit / 64] >> (bit % 64);
-            starts[0] |= (two & 1) << i;
-            starts[1] |= ((two >> 1) & 1) << i;
+        let [first, second] = self.starts(text);
+        // No part has a start in most short texts: both tested at once.
+        if first | second == 0 {
+            return;
         }
-        for (part, mut starts) in starts.into_iter().enumerate() {
+        for (part, mut starts) in [(0, first), (1, second)] {
             while starts != 0 {
                 let i = starts.trailing_zeros() as usize;
                 starts &= starts - 1;
@@ -741,6 +743,26 @@ impl ShortScan {
                 }
             }
         }
+    }
+
+    /// Per part, where a literal of it may start in `text`: a bit per position, without a
+    /// branch. The positions are taken from the last one a literal fits in down to the first,
+    /// each shifting the bits before it up by one, which costs less than shifting each
+    /// position's bit into place.
+    #[inline]
+    fn starts(&self, text: &[u8]) -> [u64; 2] {
+        let mut starts = [0u64; 2];
+        let Some(last) = text.len().checked_sub(self.shortest) else {
+            return starts;
+        };
+        let mut next = text[last + 1];
+        for &b in text[..=last].iter().rev() {
+            let two = self.pairs[usize::from(b) << 8 | usize::from(next)];
+            next = b;
+            starts[0] = starts[0] << 1 | u64::from(two & 1);
+            starts[1] = starts[1] << 1 | u64::from(two >> 1);
+        }
+        starts
     }
 
     /// The literal of `part` that `text` holds at `i`, if any.
