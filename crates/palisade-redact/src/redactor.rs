@@ -681,6 +681,10 @@ struct ShortScan {
     shortest: usize,
     /// Per part, each literal's first two bytes and its index in the part, sorted.
     firsts: Vec<Vec<(u16, usize)>>,
+    /// Per part and byte, where the literals starting with that byte begin in its `firsts`
+    /// (they end where the next byte's begin): a position's candidates are the few sharing
+    /// its first byte, looked up where a binary search of them all took six steps.
+    by_first: Vec<[u8; 257]>,
     /// Per part, its literals.
     literals: Vec<Vec<Box<[u8]>>>,
 }
@@ -698,6 +702,7 @@ impl ShortScan {
         // Made on the heap: 64 KiB is too much for the stack. The conversion cannot fail.
         let mut pairs: Box<[u8; 65536]> = vec![0u8; 65536].into_boxed_slice().try_into().ok()?;
         let mut firsts = Vec::new();
+        let mut by_first = Vec::new();
         for (part, patterns) in parts.iter().enumerate() {
             let mut of_part = Vec::with_capacity(patterns.len());
             for (i, p) in patterns.iter().enumerate() {
@@ -709,12 +714,20 @@ impl ShortScan {
                 of_part.push((pair, i));
             }
             of_part.sort_unstable();
+            let mut starts = [0u8; 257];
+            for (byte, start) in starts.iter_mut().enumerate() {
+                let begin = of_part.partition_point(|(q, _)| usize::from(*q >> 8) < byte);
+                // A part's literals fit in a byte: the packed searchers take at most 64.
+                *start = u8::try_from(begin).ok()?;
+            }
+            by_first.push(starts);
             firsts.push(of_part);
         }
         Some(Self {
             pairs,
             shortest: parts.iter().flat_map(|p| p.iter()).map(String::len).min()?,
             firsts,
+            by_first,
             literals: parts
                 .iter()
                 .map(|patterns| patterns.iter().map(|p| p.as_bytes().into()).collect())
@@ -769,10 +782,13 @@ impl ShortScan {
     fn literal_at(&self, part: usize, text: &[u8], i: usize) -> Option<usize> {
         let rest = &text[i..];
         let pair = u16::from_be_bytes([rest[0], rest[1]]);
-        let firsts = &self.firsts[part];
-        let from = firsts.partition_point(|(q, _)| *q < pair);
-        firsts[from..]
+        let first = usize::from(rest[0]);
+        let bounds = &self.by_first[part];
+        let same_first =
+            &self.firsts[part][usize::from(bounds[first])..usize::from(bounds[first + 1])];
+        same_first
             .iter()
+            .skip_while(|(q, _)| *q < pair)
             .take_while(|(q, _)| *q == pair)
             .map(|(_, p)| *p)
             .find(|p| {
