@@ -245,8 +245,7 @@ impl KeyRules {
             .or_else(|| key.strip_prefix(b"-"))
             .unwrap_or(key);
         let generic = self.classify(key)?;
-        let header =
-            !quoted_key && op == b":" && HEADER_KEYS.contains(&words(key).concat().as_str());
+        let header = !quoted_key && op == b":" && is_header_key(key);
         i += op.len();
         i += crate::detect::run_len(text, i, |b| *b == b' ' || *b == b'\t', 64);
         let value = match (text.get(i), text.get(i + 1)) {
@@ -512,6 +511,19 @@ static FOLD: [u16; 256] = {
     t
 };
 
+/// Whether `key`'s words joined (`words(key).concat()`: its bytes lower-cased, without its
+/// separators) are one of [`HEADER_KEYS`], compared as they are folded: no string is built
+/// for every `key:` of a text.
+fn is_header_key(key: &[u8]) -> bool {
+    let folded = key
+        .iter()
+        .filter(|b| !matches!(b, b'_' | b'-' | b'.'))
+        .map(u8::to_ascii_lowercase);
+    // A byte past ASCII folds to two bytes in the joined words and matches no header here,
+    // as it matches none there.
+    HEADER_KEYS.iter().any(|h| folded.clone().eq(h.bytes()))
+}
+
 /// Lower-case words of a key, split at separators and lower-to-upper case changes.
 pub(crate) fn words(key: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
@@ -650,6 +662,32 @@ mod tests {
                     || name(&words[words.len() - 1..])
                     || (words.len() >= 2 && name(&words[words.len() - 2..])));
             proptest::prop_assert_eq!(r.is_sensitive(key.as_bytes()), expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// The folded comparison with the header names gives what comparing the joined
+        /// words gives.
+        #[test]
+        fn header_keys_as_the_joined_words(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    2 => proptest::sample::select(vec![
+                        "authorization", "Authorization", "AUTHORIZATION", "proxy", "Proxy",
+                        "auth", "cookie", "Cookie", "set", "Set", "SET", "x", "orization",
+                    ]).prop_map(|s: &str| s.as_bytes().to_vec()),
+                    1 => proptest::sample::select(vec!["_", "-", ".", ""])
+                        .prop_map(|s: &str| s.as_bytes().to_vec()),
+                    1 => proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3),
+                ],
+                0..6,
+            )
+        ) {
+            let key = parts.concat();
+            proptest::prop_assert_eq!(
+                is_header_key(&key),
+                HEADER_KEYS.contains(&words(&key).concat().as_str())
+            );
         }
     }
 
