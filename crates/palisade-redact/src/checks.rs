@@ -140,8 +140,10 @@ pub(crate) fn bech32(hrp: &[u8], data: &[u8]) -> bool {
 pub(crate) fn b64_json_object_with(segment: &[u8], key: &str) -> bool {
     URL_SAFE_NO_PAD.decode(segment).is_ok_and(|decoded| {
         decoded.first() == Some(&b'{')
-            && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded)
-                .is_ok_and(|m| m.contains_key(key))
+            && plain_json_object(&decoded, Some(key.as_bytes())).unwrap_or_else(|| {
+                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded)
+                    .is_ok_and(|m| m.contains_key(key))
+            })
     })
 }
 
@@ -151,7 +153,153 @@ pub(crate) fn b64_json_object(segment: &[u8]) -> bool {
         return false;
     };
     decoded.first() == Some(&b'{')
-        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded).is_ok()
+        && plain_json_object(&decoded, None).map_or_else(
+            || {
+                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded)
+                    .is_ok()
+            },
+            |_| true,
+        )
+}
+
+/// For `v` written in plain JSON only, what parsing it as a JSON object would say, without
+/// building the object: `Some(whether it has the member key)` (`key` `None`: any answer).
+/// Plain JSON is objects and arrays nested at most [`PlainJson::DEEPEST`] deep, strings of
+/// printable ASCII without escapes, integers of at most 15 digits, `true`, `false` and
+/// `null`, with JSON's white space between them: text serde_json parses whatever it holds,
+/// and whose member names are their bytes. `None` for anything else (an escape, a fraction,
+/// a byte past ASCII, an error), which the caller hands to serde_json. JWT headers and
+/// payloads are plain JSON: they are then checked without the allocations of a parsed map.
+fn plain_json_object(v: &[u8], key: Option<&[u8]>) -> Option<bool> {
+    let mut json = PlainJson { v, i: 0 };
+    let found = json.object(1, key)?;
+    json.space();
+    (json.i == v.len()).then_some(found)
+}
+
+/// The reader of [`plain_json_object`]: each method reads one thing at `i`, `None` where the
+/// text is not plain JSON there.
+struct PlainJson<'a> {
+    v: &'a [u8],
+    i: usize,
+}
+
+impl<'a> PlainJson<'a> {
+    /// The deepest nesting read (serde_json takes 128).
+    const DEEPEST: usize = 32;
+
+    fn space(&mut self) {
+        while matches!(self.v.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        let here = self.v.get(self.i) == Some(&b);
+        self.i += usize::from(here);
+        here
+    }
+
+    /// A string without escapes, of printable ASCII: its bytes.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.i;
+        loop {
+            match *self.v.get(self.i)? {
+                b'"' => break,
+                b'\\' => return None,
+                0x20..=0x7E => self.i += 1,
+                _ => return None,
+            }
+        }
+        self.i += 1;
+        Some(&self.v[start..self.i - 1])
+    }
+
+    /// An integer of at most 15 digits, without leading zeros.
+    fn integer(&mut self) -> Option<()> {
+        self.eat(b'-');
+        let start = self.i;
+        while self.v.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        let n = self.i - start;
+        ((1..=15).contains(&n) && (n == 1 || self.v[start] != b'0')).then_some(())
+    }
+
+    fn word(&mut self, word: &[u8]) -> Option<()> {
+        let here = self.v.get(self.i..self.i + word.len())? == word;
+        self.i += word.len();
+        here.then_some(())
+    }
+
+    /// A value inside a container at `depth`.
+    fn value(&mut self, depth: usize) -> Option<()> {
+        match *self.v.get(self.i)? {
+            b'{' => self.object(depth + 1, None).map(drop),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(drop),
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.word(b"null"),
+            b'-' | b'0'..=b'9' => self.integer(),
+            _ => None,
+        }
+    }
+
+    /// An object at `depth`: whether it has the member `key`.
+    fn object(&mut self, depth: usize, key: Option<&[u8]>) -> Option<bool> {
+        if depth > Self::DEEPEST || !self.eat(b'{') {
+            return None;
+        }
+        self.space();
+        let mut found = false;
+        if self.eat(b'}') {
+            return Some(found);
+        }
+        loop {
+            let name = self.string()?;
+            found |= key == Some(name);
+            self.space();
+            if !self.eat(b':') {
+                return None;
+            }
+            self.space();
+            self.value(depth)?;
+            self.space();
+            if self.eat(b'}') {
+                return Some(found);
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.space();
+        }
+    }
+
+    /// An array at `depth`.
+    fn array(&mut self, depth: usize) -> Option<()> {
+        if depth > Self::DEEPEST || !self.eat(b'[') {
+            return None;
+        }
+        self.space();
+        if self.eat(b']') {
+            return Some(());
+        }
+        loop {
+            self.value(depth)?;
+            self.space();
+            if self.eat(b']') {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.space();
+        }
+    }
 }
 
 /// A template or reference standing where a value would go, never a secret itself:
@@ -489,6 +637,175 @@ mod tests {
             }
             proptest::prop_assert!((entropy_estimate(&v) - exact).abs() < ENTROPY_MARGIN / 100.0);
         }
+    }
+
+    /// Text made of JSON's pieces and near-misses: plain JSON, and what is not.
+    fn jsonish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        let piece = proptest::prop_oneof![
+            proptest::sample::select(vec![
+                "{",
+                "}",
+                "[",
+                "]",
+                ",",
+                ":",
+                " ",
+                "\n",
+                "\t",
+                "\r",
+                "\"",
+                "\"alg\"",
+                "\"typ\"",
+                "\"HS256\"",
+                "\"a\\\"b\"",
+                "\"\\u00e9\"",
+                "\"é\"",
+                "0",
+                "-",
+                "1800000000",
+                "123456789012345",
+                "1234567890123456",
+                "01",
+                "1.5",
+                "2e3",
+                "-0",
+                "true",
+                "false",
+                "null",
+                "tru",
+                "nul",
+                "\"alg\":\"none\"",
+                "{\"alg\":1}",
+                "[[[[",
+                "]]]]",
+                "\u{7f}",
+            ])
+            .prop_map(|s| s.as_bytes().to_vec()),
+            proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|mut v| {
+            v.insert(0, b"{".to_vec());
+            v.concat()
+        })
+    }
+
+    /// JSON objects built by structure, plain or not (escapes, fractions, bytes past ASCII
+    /// in their strings and numbers), spaced at random: the reader's `Some` path.
+    fn json_objects() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let space = proptest::sample::select(vec!["", "", " ", "\n", " \t\r "]);
+        let leaf = prop_oneof![
+            proptest::sample::select(vec![
+                "true",
+                "false",
+                "null",
+                "0",
+                "-7",
+                "1800000000",
+                "123456789012345",
+                "1234567890123456",
+                "1.5",
+                "-0",
+                "1e3",
+                "\"HS256\"",
+                "\"\"",
+                "\"a\\nb\"",
+                "\"é\"",
+                "\"~ !\"",
+            ])
+            .prop_map(str::to_owned),
+        ];
+        let name = proptest::sample::select(vec!["\"alg\"", "\"typ\"", "\"a\\u0061lg\"", "\"\""]);
+        let member = name.clone();
+        let value = leaf.prop_recursive(4, 24, 4, move |inner| {
+            prop_oneof![
+                proptest::collection::vec((space.clone(), inner.clone(), space.clone()), 0..4)
+                    .prop_map(|items| {
+                        let items: Vec<String> = items
+                            .into_iter()
+                            .map(|(a, v, b)| format!("{a}{v}{b}"))
+                            .collect();
+                        format!("[{}]", items.join(","))
+                    }),
+                proptest::collection::vec((member.clone(), space.clone(), inner), 0..4).prop_map(
+                    |members| {
+                        let members: Vec<String> = members
+                            .into_iter()
+                            .map(|(k, s, v)| format!("{k}{s}:{s}{v}"))
+                            .collect();
+                        format!("{{{}}}", members.join(","))
+                    }
+                ),
+            ]
+        });
+        (
+            proptest::collection::vec((name, value), 0..5),
+            proptest::sample::select(vec!["", " ", "\n"]),
+        )
+            .prop_map(|(members, end)| {
+                let members: Vec<String> = members
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect();
+                format!("{{{}}}{end}", members.join(",")).into_bytes()
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Whatever the plain reader decides, serde_json decides the same: it parses the
+        /// text as an object, with the member exactly when the reader found it.
+        #[test]
+        fn plain_json_as_serde_json(v in proptest::prop_oneof![jsonish(), json_objects()]) {
+            let parsed = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&v);
+            if let Some(found) = plain_json_object(&v, Some(b"alg")) {
+                proptest::prop_assert!(parsed.as_ref().is_ok_and(|m| m.contains_key("alg") == found));
+            }
+            if plain_json_object(&v, None).is_some() {
+                proptest::prop_assert!(parsed.is_ok());
+            }
+            let segment = URL_SAFE_NO_PAD.encode(&v);
+            proptest::prop_assert_eq!(
+                b64_json_object(segment.as_bytes()),
+                parsed.is_ok()
+            );
+            proptest::prop_assert_eq!(
+                b64_json_object_with(segment.as_bytes(), "alg"),
+                parsed.is_ok_and(|m| m.contains_key("alg"))
+            );
+        }
+    }
+
+    #[test]
+    fn plain_json_reads_tokens_and_leaves_the_rest() {
+        for (json, found) in [
+            (r#"{"alg":"HS256","typ":"JWT"}"#, Some(true)),
+            (
+                r#"{"sub":"1234567890","name":"John Doe","iat":1516239022}"#,
+                Some(false),
+            ),
+            (r#" {"alg":"HS256"}"#, None),
+            (
+                r#"{ "a" : [ 1 , -2 , true , null , { "alg" : false } ] }  "#,
+                Some(false),
+            ),
+            (r#"{"exp":1.5}"#, None),
+            (r#"{"a\"lg":1}"#, None),
+            (r#"{"alg":"é"}"#, None),
+            (r#"{"alg":1,}"#, None),
+            (r#"{"alg":01}"#, None),
+        ] {
+            assert_eq!(
+                plain_json_object(json.as_bytes(), Some(b"alg")),
+                found,
+                "{json}"
+            );
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(40), "]".repeat(40));
+        assert_eq!(plain_json_object(deep.as_bytes(), None), None);
+        let segment = URL_SAFE_NO_PAD.encode(&deep);
+        assert!(b64_json_object(segment.as_bytes()));
     }
 
     #[test]
