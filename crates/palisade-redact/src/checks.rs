@@ -345,23 +345,26 @@ pub(crate) fn placeholder(v: &[u8], entropy: &mut Option<f64>) -> bool {
     if is_template(v) {
         return true;
     }
-    let mut run = 1usize;
-    let mut longest = usize::from(!v.is_empty());
-    for (i, b) in v.iter().enumerate() {
-        if i > 0 && v[i - 1] == *b {
-            run += 1;
-            longest = longest.max(run);
-        } else {
-            run = 1;
-        }
-    }
-    if longest >= 8.max(v.len() / 4) {
+    if has_run(v, 8.max(v.len() / 4)) {
         return true;
     }
     if v.len() >= 12 && (1..=4).any(|p| v[p..].iter().zip(v).all(|(a, b)| a == b)) {
         return true;
     }
     low_entropy(v, entropy)
+}
+
+/// Whether `v` holds a run of one byte at least `t` long (`t` at least 1). Such a run covers
+/// one of the positions `t - 1`, `2t - 1`, …, so only the runs through those are measured:
+/// a few bytes looked at per `t`, where a random token's runs end at once.
+fn has_run(v: &[u8], t: usize) -> bool {
+    debug_assert!(t >= 1);
+    (t - 1..v.len()).step_by(t).any(|j| {
+        let b = v[j];
+        let before = v[..j].iter().rev().take_while(|x| **x == b).count();
+        let after = v[j + 1..].iter().take_while(|x| **x == b).count();
+        before + 1 + after >= t
+    })
 }
 
 /// Words that mark a value as an example or a stand-in, never a secret.
@@ -806,6 +809,34 @@ mod tests {
         assert_eq!(plain_json_object(deep.as_bytes(), None), None);
         let segment = URL_SAFE_NO_PAD.encode(&deep);
         assert!(b64_json_object(segment.as_bytes()));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The runs measured at every `t`-th position decide as the longest run does.
+        #[test]
+        fn runs_at_anchors_as_the_longest_run(
+            pieces in proptest::collection::vec(
+                (proptest::sample::select(b"aab0X".to_vec()), 1usize..14),
+                0..12,
+            ),
+            t in 1usize..16,
+        ) {
+            let v: Vec<u8> = pieces.iter().flat_map(|(b, n)| std::iter::repeat_n(*b, *n)).collect();
+            let mut run = 1usize;
+            let mut longest = usize::from(!v.is_empty());
+            for (i, b) in v.iter().enumerate() {
+                if i > 0 && v[i - 1] == *b {
+                    run += 1;
+                    longest = longest.max(run);
+                } else {
+                    run = 1;
+                }
+            }
+            proptest::prop_assert_eq!(has_run(&v, t), longest >= t);
+            proptest::prop_assert_eq!(has_run(&v, 8.max(v.len() / 4)), longest >= 8.max(v.len() / 4));
+        }
     }
 
     #[test]
