@@ -426,17 +426,16 @@ fn has_placeholder_word(v: &[u8]) -> bool {
 /// least 3.0 bits for hex and 3.5 for other alphabets (3.0 below 16 characters, whose
 /// entropy is capped by their length).
 pub(crate) fn looks_random(v: &[u8]) -> bool {
-    if !(8..=512).contains(&v.len())
-        || !v.iter().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'.' | b'~' | b'-')
-        })
-    {
+    if !(8..=512).contains(&v.len()) {
         return false;
     }
-    let lower = v.iter().any(u8::is_ascii_lowercase);
-    let upper = v.iter().any(u8::is_ascii_uppercase);
-    let digit = v.iter().any(u8::is_ascii_digit);
-    let hex = v.iter().all(u8::is_ascii_hexdigit);
+    let present = classes(v);
+    if present & NOT_TOKEN != 0 {
+        return false;
+    }
+    let has = |class: u8| present & class != 0;
+    let (lower, upper, digit) = (has(LOWER), has(UPPER), has(DIGIT));
+    let hex = !has(PAST_HEX | OTHER);
     let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
     if classes < 2 && !(hex && v.len() >= 16) {
         return false;
@@ -535,25 +534,55 @@ pub(crate) fn shannon(v: &[u8]) -> f64 {
     sum
 }
 
+/// [`classes`]: an ASCII digit.
+const DIGIT: u8 = 1;
+/// [`classes`]: an ASCII lower-case letter.
+const LOWER: u8 = 2;
+/// [`classes`]: an ASCII upper-case letter.
+const UPPER: u8 = 4;
+/// [`classes`]: a letter past `f` or `F`, no hex digit.
+const PAST_HEX: u8 = 8;
+/// [`classes`]: a byte other than an ASCII letter or digit.
+const OTHER: u8 = 16;
+/// [`classes`]: a byte other than an ASCII letter or digit and `+/=_.~-` (a token's bytes).
+const NOT_TOKEN: u8 = 32;
+
+/// Per byte, its classes ([`DIGIT`], [`LOWER`], …).
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() {
+            DIGIT
+        } else if c.is_ascii_lowercase() {
+            LOWER | if c > b'f' { PAST_HEX } else { 0 }
+        } else if c.is_ascii_uppercase() {
+            UPPER | if c > b'F' { PAST_HEX } else { 0 }
+        } else if matches!(c, b'+' | b'/' | b'=' | b'_' | b'.' | b'~' | b'-') {
+            OTHER
+        } else {
+            OTHER | NOT_TOKEN
+        };
+        b += 1;
+    }
+    t
+};
+
+/// The classes of the bytes of `v`, together: one table load per byte, where a test per
+/// class costs a pass or a branch each.
+fn classes(v: &[u8]) -> u8 {
+    v.iter()
+        .fold(0, |present, b| present | CLASSES[usize::from(*b)])
+}
+
 /// The size of the alphabet `v` appears to be drawn from: the character classes it uses
 /// (digits 10, each case 26, or 6 for hex digits in that case, others 4).
 pub(crate) fn alphabet(v: &[u8]) -> u32 {
-    let (mut digit, mut lower, mut upper, mut hex_only, mut other) =
-        (false, false, false, true, false);
-    for b in v {
-        match b {
-            b'0'..=b'9' => digit = true,
-            b'a'..=b'z' => {
-                lower = true;
-                hex_only &= *b <= b'f';
-            }
-            b'A'..=b'Z' => {
-                upper = true;
-                hex_only &= *b <= b'F';
-            }
-            _ => other = true,
-        }
-    }
+    let present = classes(v);
+    let has = |class: u8| present & class != 0;
+    let (digit, lower, upper, other) = (has(DIGIT), has(LOWER), has(UPPER), has(OTHER));
+    let hex_only = !has(PAST_HEX);
     let letters = match (lower, upper) {
         (false, false) => 0,
         (true, true) if hex_only && digit => 12,
@@ -836,6 +865,81 @@ mod tests {
             }
             proptest::prop_assert_eq!(has_run(&v, t), longest >= t);
             proptest::prop_assert_eq!(has_run(&v, 8.max(v.len() / 4)), longest >= 8.max(v.len() / 4));
+        }
+    }
+
+    /// [`looks_random`] and [`alphabet`] as they were written with a test per class.
+    fn looks_random_by_tests(v: &[u8]) -> bool {
+        if !(8..=512).contains(&v.len())
+            || !v.iter().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'+' | b'/' | b'=' | b'_' | b'.' | b'~' | b'-')
+            })
+        {
+            return false;
+        }
+        let lower = v.iter().any(u8::is_ascii_lowercase);
+        let upper = v.iter().any(u8::is_ascii_uppercase);
+        let digit = v.iter().any(u8::is_ascii_digit);
+        let hex = v.iter().all(u8::is_ascii_hexdigit);
+        let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
+        if classes < 2 && !(hex && v.len() >= 16) {
+            return false;
+        }
+        let mut entropy = None;
+        if has_placeholder_word(v) || placeholder(v, &mut entropy) {
+            return false;
+        }
+        let bar = if hex || v.len() < 16 { 3.0 } else { 3.5 };
+        entropy_at_least(v, &mut entropy, bar)
+    }
+
+    fn alphabet_by_tests(v: &[u8]) -> u32 {
+        let (mut digit, mut lower, mut upper, mut hex_only, mut other) =
+            (false, false, false, true, false);
+        for b in v {
+            match b {
+                b'0'..=b'9' => digit = true,
+                b'a'..=b'z' => {
+                    lower = true;
+                    hex_only &= *b <= b'f';
+                }
+                b'A'..=b'Z' => {
+                    upper = true;
+                    hex_only &= *b <= b'F';
+                }
+                _ => other = true,
+            }
+        }
+        let letters = match (lower, upper) {
+            (false, false) => 0,
+            (true, true) if hex_only && digit => 12,
+            (true, true) => 52,
+            _ if hex_only && digit => 6,
+            _ => 26,
+        };
+        u32::from(digit) * 10 + letters + u32::from(other) * 4
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// One table load per byte classifies as a test per class does.
+        #[test]
+        fn classes_by_table_as_by_tests(
+            v in proptest::prop_oneof![
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+                proptest::collection::vec(
+                    proptest::sample::select(b"0123456789abcdefgzABCDEFGZ+/=_.~-% \xc3".to_vec()),
+                    0..40,
+                ),
+                proptest::collection::vec(proptest::sample::select(b"0123456789abcdef".to_vec()), 0..40),
+                proptest::collection::vec(proptest::sample::select(b"0123456789ABCDEF".to_vec()), 0..40),
+                proptest::collection::vec(proptest::sample::select(b"0123456789ABCDEFabcdef".to_vec()), 0..40),
+            ],
+        ) {
+            proptest::prop_assert_eq!(alphabet(&v), alphabet_by_tests(&v));
+            proptest::prop_assert_eq!(looks_random(&v), looks_random_by_tests(&v));
         }
     }
 
