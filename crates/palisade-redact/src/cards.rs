@@ -12,11 +12,16 @@ use crate::checks;
 /// aligned 4-byte block made only of such bytes with at least two digits (separators are
 /// never adjacent). Blocks are tested eight bytes at a time; only the runs around a passing
 /// block are parsed. Logs full of short numbers, hashes and timestamps skip almost everything.
+#[inline]
 pub(crate) fn find(text: &[u8], out: &mut Vec<Range<usize>>) {
-    // Shorter texts (a record's fields, most JSON strings) hold no card.
-    if text.len() < 13 {
-        return;
+    // Shorter texts (a record's fields, most JSON strings) hold no card: left without a call.
+    if text.len() >= 13 {
+        find_in(text, out);
     }
+}
+
+/// [`find`], for texts of 13 bytes or more.
+fn find_in(text: &[u8], out: &mut Vec<Range<usize>>) {
     let mut at = 0;
     while let Some(block) = next_candidate_block(text, at) {
         // The digits of the run outside the pair of blocks, counted on the way.
