@@ -744,16 +744,32 @@ impl ShortScan {
         if first | second == 0 {
             return;
         }
-        for (part, mut starts) in [(0, first), (1, second)] {
-            while starts != 0 {
-                let i = starts.trailing_zeros() as usize;
-                starts &= starts - 1;
-                if let Some(p) = self.literal_at(part, text, i) {
-                    let end = i + self.literals[part][p].len();
-                    f(part, p, i..end);
-                    // Non-overlapping: the search goes on after the hit.
-                    starts &= u64::MAX.checked_shl(end as u32).unwrap_or(0);
-                }
+        if first != 0 {
+            self.hits(0, first, text, &mut f);
+        }
+        if second != 0 {
+            self.hits(1, second, text, &mut f);
+        }
+    }
+
+    /// Calls `f` for each literal of `part` at the `starts` of `text`, left to right, each
+    /// search going on after the hit.
+    #[inline]
+    fn hits(
+        &self,
+        part: usize,
+        mut starts: u64,
+        text: &[u8],
+        f: &mut impl FnMut(usize, usize, Range<usize>),
+    ) {
+        while starts != 0 {
+            let i = starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            if let Some((p, len)) = self.literal_at(part, text, i) {
+                let end = i + len;
+                f(part, p, i..end);
+                // Non-overlapping: the search goes on after the hit.
+                starts &= u64::MAX.checked_shl(end as u32).unwrap_or(0);
             }
         }
     }
@@ -778,8 +794,8 @@ impl ShortScan {
         starts
     }
 
-    /// The literal of `part` that `text` holds at `i`, if any.
-    fn literal_at(&self, part: usize, text: &[u8], i: usize) -> Option<usize> {
+    /// The literal of `part` that `text` holds at `i`, if any, and its length.
+    fn literal_at(&self, part: usize, text: &[u8], i: usize) -> Option<(usize, usize)> {
         let rest = &text[i..];
         let pair = u16::from_be_bytes([rest[0], rest[1]]);
         let first = usize::from(rest[0]);
@@ -790,11 +806,13 @@ impl ShortScan {
             .iter()
             .skip_while(|(q, _)| *q < pair)
             .take_while(|(q, _)| *q == pair)
-            .map(|(_, p)| *p)
-            .find(|p| {
-                let literal = &self.literals[part][*p];
-                // A byte loop: the literals are a few bytes, where `memcmp` costs a call.
-                literal.len() <= rest.len() && literal.iter().zip(rest).all(|(a, b)| a == b)
+            .find_map(|&(_, p)| {
+                let literal = &self.literals[part][p];
+                // A byte loop: the literals are a few bytes, where `memcmp` costs a call. Their
+                // first two bytes are the pair, already equal.
+                (literal.len() <= rest.len()
+                    && literal[2..].iter().zip(&rest[2..]).all(|(a, b)| a == b))
+                .then_some((p, literal.len()))
             })
     }
 }
