@@ -462,12 +462,21 @@ impl Redactor {
     /// a phone number gives the phone number a word boundary it lacked), so the result is
     /// redacted again until nothing more is found. Redacting redacted text therefore changes
     /// nothing. Text without findings costs one pass.
+    #[inline]
     pub fn redact_bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
         let found = self.find(text);
         if found.is_empty() {
             return Cow::Borrowed(text);
         }
-        let (mut out, mut replaced) = self.render_tracked(text, &found);
+        Cow::Owned(self.replace(text, &found))
+    }
+
+    /// [`redact_bytes`](Self::redact_bytes) for a text with findings (`found`, from
+    /// [`find`](Self::find)): a function of its own, so that the text without findings,
+    /// most texts, costs only the search and a test.
+    #[inline(never)]
+    fn replace(&self, text: &[u8], found: &[Finding]) -> Vec<u8> {
+        let (mut out, mut replaced) = self.render_tracked(text, found);
         // Each pass only replaces text by markers that are never found again, so this settles
         // in a pass or two; the bound is a guard, not a budget. Findings never span lines
         // (a PEM block is replaced whole), so only the lines holding a replacement are
@@ -485,19 +494,14 @@ impl Redactor {
             }
             (out, replaced) = self.render_tracked(&out, &again);
         }
-        Cow::Owned(out)
+        out
     }
 
     /// `text` with every finding replaced. Borrowed when nothing was found.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match self.redact_bytes(text.as_bytes()) {
             Cow::Borrowed(_) => Cow::Borrowed(text),
-            // Findings start and end at ASCII bytes or at the ends of the text, and
-            // replacements are UTF-8, so the result is UTF-8; the lossy path never runs.
-            Cow::Owned(bytes) => Cow::Owned(
-                String::from_utf8(bytes)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            ),
+            Cow::Owned(bytes) => Cow::Owned(redacted_string(bytes)),
         }
     }
 
@@ -550,6 +554,15 @@ impl Redactor {
         self.inner.counters.redacted(kind);
         out
     }
+}
+
+/// The text [`Redactor::redact`] made, as a string: a function of its own, out of the way of
+/// the texts without findings.
+#[inline(never)]
+fn redacted_string(bytes: Vec<u8>) -> String {
+    // Findings start and end at ASCII bytes or at the ends of the text, and replacements are
+    // UTF-8, so the result is UTF-8; the lossy path never runs.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The anchor search: one searcher, or, for sets too large for one SIMD searcher, one for
