@@ -928,13 +928,11 @@ impl Heads {
             separators: if heads { u64::MAX } else { 0 },
             operators: if operators { u64::MAX } else { 0 },
         };
-        let chunks = text.chunks_exact(8);
+        let (words, _) = text.as_chunks::<8>();
         let tail = tail_word(text);
         let mut base = 0;
-        for chunk in chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let v = u64::from_le_bytes(word);
+        for word in words {
+            let v = u64::from_le_bytes(*word);
             self.word(text, v, base, masks, &mut f, keywords, &mut g);
             base += 8;
         }
