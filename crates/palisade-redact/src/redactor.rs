@@ -116,6 +116,13 @@ struct Pii {
     iban: Option<Regex>,
 }
 
+impl Pii {
+    /// Whether a personal-data detector is on.
+    fn any(&self) -> bool {
+        self.email.is_some() || self.phone.is_some() || self.iban.is_some()
+    }
+}
+
 struct Inner {
     anchors: AnchorSet,
     /// For each searched literal, the targets (indices into `targets` and `literals`) whose
@@ -136,6 +143,9 @@ struct Inner {
     custom: Vec<CustomRule>,
     allow: HashSet<Vec<u8>>,
     known: Option<KnownSecrets>,
+    /// Whether any of personal data, custom rules, known secrets or the allow-list is
+    /// configured: whether [`Redactor::find_extras`] has anything to do.
+    extras: bool,
     style: Style,
     styles: HashMap<Kind, Style>,
     /// A counter per kind, registered with the recorder in place when the redactor was built.
@@ -339,7 +349,20 @@ impl Redactor {
                 );
             }
         }
-        self.find_pii(text, &mut found);
+        if inner.extras {
+            self.find_extras(text, &triggered, &mut found);
+        }
+        merge(found)
+    }
+
+    /// The detectors a configuration may add, which most leave out: personal data, custom
+    /// and gitleaks rules (`triggered`: whether each anchored rule's anchor was found), known
+    /// secrets, and the allow-list, in that order. A function of its own, called only when
+    /// one is configured, so that `find` carries none of their state.
+    #[inline(never)]
+    fn find_extras(&self, text: &[u8], triggered: &[bool], found: &mut Vec<Finding>) {
+        let inner = &*self.inner;
+        self.find_pii(text, found);
         for (i, rule) in inner.custom.iter().enumerate() {
             if rule.anchored && !triggered[i] {
                 continue;
@@ -362,20 +385,18 @@ impl Redactor {
             && !inner.disabled.contains(Kind::KnownSecret)
         {
             known.for_each(text, |range| {
-                push(
-                    &mut found,
-                    Finding {
+                if !range.is_empty() {
+                    found.push(Finding {
                         kind: Kind::KnownSecret,
                         range,
                         rule: None,
-                    },
-                );
+                    });
+                }
             });
         }
         if !inner.allow.is_empty() {
             found.retain(|f| !inner.allow.contains(&text[f.range.clone()]));
         }
-        merge(found)
     }
 
     /// What an anchor hit at `at` confirms, for every target but a custom rule's trigger.
@@ -1715,6 +1736,10 @@ impl RedactorBuilder {
                 targets,
                 keys: KeyRules::new(canonical_keys),
                 disabled,
+                extras: pii.any()
+                    || !custom.is_empty()
+                    || self.known.is_some()
+                    || !self.allow.is_empty(),
                 pii,
                 custom,
                 allow: self.allow.into_iter().map(String::into_bytes).collect(),
