@@ -833,6 +833,11 @@ impl ShortScan {
     }
 
     /// The literal of `part` that `text` holds at `i`, if any, and its length.
+    #[allow(
+        clippy::inline_always,
+        reason = "measured: as a call, every start of a short text pays for a frame"
+    )]
+    #[inline(always)]
     fn literal_at(&self, part: usize, text: &[u8], i: usize) -> Option<(usize, usize)> {
         let rest = &text[i..];
         let pair = u16::from_be_bytes([rest[0], rest[1]]);
