@@ -183,29 +183,46 @@ impl KeyRules {
     /// (a secret-named key whose value looks random), if the key is sensitive or secret-named
     /// and followed by an operator and a value. Command-line flags take their value after a
     /// space too (`--password hunter2`, `-token abc`).
+    ///
+    /// Inlined: most anchors in prose ("token refreshed") and at the end of a short text end
+    /// a key followed by a byte that starts no operator, and are left here without a call.
+    #[inline]
     pub(crate) fn value_at(&self, text: &[u8], hit: Range<usize>) -> Option<(Range<usize>, bool)> {
-        self.value_at_with(text, hit, true)
+        let ke = key_end(text, hit.end);
+        if !may_precede_operator(text.get(ke).copied()) {
+            return None;
+        }
+        self.value_after_key(text, hit.start, ke)
     }
 
     /// [`value_at`](Self::value_at); `early`: whether a key followed by a byte no operator
     /// may follow is left before its start is looked for (always, but in the test of that).
-    #[inline]
+    #[cfg(test)]
     fn value_at_with(
         &self,
         text: &[u8],
         hit: Range<usize>,
         early: bool,
     ) -> Option<(Range<usize>, bool)> {
-        let mut ke = hit.end;
-        while ke < text.len() && is_key_byte(text[ke]) {
-            ke += 1;
-        }
+        let ke = key_end(text, hit.end);
         // Most anchors in prose ("token refreshed") end a key followed by a byte that starts
         // no operator: left before the key's start is looked for.
         if early && !may_precede_operator(text.get(ke).copied()) {
             return None;
         }
-        let mut ks = hit.start;
+        self.value_after_key(text, hit.start, ke)
+    }
+
+    /// [`value_at`](Self::value_at) for the key that holds the anchor starting at `start` and
+    /// ends at `ke`.
+    #[inline(never)]
+    fn value_after_key(
+        &self,
+        text: &[u8],
+        start: usize,
+        ke: usize,
+    ) -> Option<(Range<usize>, bool)> {
+        let mut ks = start;
         while ks > 0 && is_key_byte(text[ks - 1]) {
             ks -= 1;
         }
@@ -272,6 +289,16 @@ impl KeyRules {
 /// operator: the quote closing a quoted key, a space or tab before the operator (or a
 /// flag's value), or the operator's first byte. After any other byte,
 /// [`KeyRules::value_at`] finds no operator and no flag's value.
+/// Where the key holding an anchor that ends at `end` ends: after its last key byte.
+#[inline]
+fn key_end(text: &[u8], end: usize) -> usize {
+    let mut ke = end;
+    while ke < text.len() && is_key_byte(text[ke]) {
+        ke += 1;
+    }
+    ke
+}
+
 fn may_precede_operator(after: Option<u8>) -> bool {
     matches!(
         after,
