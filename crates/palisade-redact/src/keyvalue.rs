@@ -204,13 +204,10 @@ impl KeyRules {
         hit: Range<usize>,
         early: bool,
     ) -> Option<(Range<usize>, bool)> {
-        let ke = key_end(text, hit.end);
-        // Most anchors in prose ("token refreshed") end a key followed by a byte that starts
-        // no operator: left before the key's start is looked for.
-        if early && !may_precede_operator(text.get(ke).copied()) {
-            return None;
+        if early {
+            return self.value_at(text, hit);
         }
-        self.value_after_key(text, hit.start, ke)
+        self.value_after_key(text, hit.start, key_end(text, hit.end))
     }
 
     /// [`value_at`](Self::value_at) for the key that holds the anchor starting at `start` and
