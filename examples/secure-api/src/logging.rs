@@ -83,7 +83,8 @@ struct LineTime {
     text: [u8; 27],
 }
 
-/// The last second of year 9999, the largest time the text holds with four year digits.
+/// The last second of year 9999, the largest time the text holds with four year digits (and
+/// the last a `palisade_audit::Timestamp` holds).
 const MAX_SECS: u64 = 253_402_300_799;
 
 impl LineTime {
@@ -101,18 +102,10 @@ impl LineTime {
             return None;
         }
         if secs != self.secs {
-            let (days, rem) = (secs / 86_400, secs % 86_400);
-            let (year, month, day) = civil_from_days(days);
-            for (at, width, value) in [
-                (0, 4, year),
-                (5, 2, month),
-                (8, 2, day),
-                (11, 2, rem / 3600),
-                (14, 2, rem % 3600 / 60),
-                (17, 2, rem % 60),
-            ] {
-                digits(&mut self.text[at..at + width], value);
-            }
+            // The date and time of day as the audit records write them (`…T22:13:20.123Z`),
+            // once a second: the calendar is palisade-audit's.
+            let whole = palisade_audit::Timestamp::from_unix_millis(secs * 1000).to_string();
+            self.text[..19].copy_from_slice(whole.as_bytes().get(..19)?);
             self.secs = secs;
         }
         digits(&mut self.text[20..26], u64::from(micros));
@@ -127,21 +120,6 @@ fn digits(out: &mut [u8], mut value: u64) {
         *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
         value /= 10;
     }
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (H. Hinnant's `civil_from_days`,
-/// for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
