@@ -23,9 +23,11 @@ pub const REQUEST_TARGET: &str = "palisade_http::request";
 
 /// Logs one tracing event per request when its response head is ready: method, path with the
 /// query redacted ([`Redactor::redact_url`]), status, latency in microseconds, request id,
+/// the client's own request id ([`ClientRequestIdLayer`](crate::ClientRequestIdLayer)),
 /// client address and, if asked for, the request headers redacted
 /// ([`Redactor::redact_headers`]: `Authorization`, `Cookie` and other sensitive headers never
-/// appear).
+/// appear). A field the request does not have (no client request id, no known address, headers
+/// not asked for) is left out of the event.
 ///
 /// Events use the target [`REQUEST_TARGET`]: `INFO` below 500, `ERROR` for server errors and for
 /// errors of the inner service. Put the layer outside every other palisade layer, so that what
@@ -124,11 +126,13 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
             redactor: &self.redactor,
             url: path,
         };
-        let request_id = self.facts.request_id().unwrap_or("-");
-        let client_request_id = self.client_request_id.as_deref().unwrap_or("-");
-        let client = self.facts.client().unwrap_or("-");
+        // What the request does not have is left out of the event (tracing records no `None`),
+        // not written as a placeholder each subscriber would format and each line carry.
+        let request_id = self.facts.request_id();
+        let client_request_id = self.client_request_id.as_deref();
+        let client = self.facts.client();
         let headers = self.headers.as_ref().map(|h| format!("{h:?}"));
-        let headers = headers.as_deref().unwrap_or("-");
+        let headers = headers.as_deref();
         match result {
             Ok(response) if response.status().is_server_error() => tracing::error!(
                 target: REQUEST_TARGET,

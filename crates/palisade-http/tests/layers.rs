@@ -12,8 +12,9 @@ use common::{Capture, body_text, get as get_req};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use palisade_audit::{Event, Outcome};
 use palisade_http::{
-    AuditLayer, ClientIpLayer, Https, PeerAddr, RequestLogLayer, RequestUuids, SanitizeErrorsLayer,
-    SecurityEvent, SecurityHeaders, SecurityHeadersLayer, TrustedProxy, catch_panic,
+    AuditLayer, ClientIpLayer, ClientRequestIdLayer, Https, PeerAddr, RequestLogLayer,
+    RequestUuids, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders, SecurityHeadersLayer,
+    TrustedProxy, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
@@ -457,6 +458,58 @@ async fn request_log_redacts_query_and_headers() {
     for leak in ["eyJzdWIiOiIxIn0", "very-secret", "s3ss10nvalue", "k3yvalue"] {
         assert!(!log.contains(leak), "log leaks {leak}: {log}");
     }
+}
+
+/// A request log event leaves out what the request does not have: no `client_request_id`
+/// without a client's own id, no `headers` unless asked for, no `client` without an address.
+/// What it has is written as before.
+#[tokio::test]
+async fn request_log_leaves_out_what_the_request_does_not_have() {
+    let (capture, _guard) = Capture::install();
+    let app = routes().layer(
+        ServiceBuilder::new()
+            .layer(ClientRequestIdLayer::new())
+            .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
+            .layer(RequestLogLayer::new()),
+    );
+    let response = app.clone().oneshot(get_req("/ok")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut request = Request::builder()
+        .uri("/ok")
+        .header("x-request-id", "client-chosen-7")
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(PeerAddr("192.0.2.9:4444".parse().unwrap()));
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let log = capture.text();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("palisade_http::request"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    let (bare, full) = (lines[0], lines[1]);
+    for present in [
+        "method=GET",
+        "path=/ok",
+        "status=200",
+        "latency_us=",
+        "request_id=\"",
+    ] {
+        assert!(bare.contains(present), "missing {present}: {bare}");
+        assert!(full.contains(present), "missing {present}: {full}");
+    }
+    for absent in ["client_request_id=", "client=", "headers=", "\"-\""] {
+        assert!(!bare.contains(absent), "{absent} written: {bare}");
+    }
+    assert!(
+        full.contains("client_request_id=\"client-chosen-7\""),
+        "{full}"
+    );
+    assert!(full.contains("client=\"192.0.2.9\""), "{full}");
+    assert!(!full.contains("headers="), "{full}");
 }
 
 #[tokio::test]
