@@ -41,9 +41,7 @@ impl Fields {
             Self::List(list) => list,
         }
     }
-}
 
-impl Fields {
     /// Appends every field to `headers`, in order (without an iterator's state to carry).
     pub(crate) fn append_to(self, headers: &mut http::HeaderMap) {
         match self {
