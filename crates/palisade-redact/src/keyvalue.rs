@@ -282,10 +282,6 @@ impl KeyRules {
     }
 }
 
-/// Whether the byte after a key (`None` at the end of the text) may be followed by its
-/// operator: the quote closing a quoted key, a space or tab before the operator (or a
-/// flag's value), or the operator's first byte. After any other byte,
-/// [`KeyRules::value_at`] finds no operator and no flag's value.
 /// Where the key holding an anchor that ends at `end` ends: after its last key byte.
 #[inline]
 fn key_end(text: &[u8], end: usize) -> usize {
@@ -296,6 +292,10 @@ fn key_end(text: &[u8], end: usize) -> usize {
     ke
 }
 
+/// Whether the byte after a key (`None` at the end of the text) may be followed by its
+/// operator: the quote closing a quoted key, a space or tab before the operator (or a
+/// flag's value), or the operator's first byte. After any other byte,
+/// [`KeyRules::value_at`] finds no operator and no flag's value.
 fn may_precede_operator(after: Option<u8>) -> bool {
     matches!(
         after,

@@ -1166,9 +1166,8 @@ mod tests {
 
         /// The value's first bytes tested eight at a time for a byte below `%`, then their
         /// classes and whether each is a value's gathered in one fold, give what the walk
-        /// over them gave, at every
-        /// operator of texts made of value bytes, the bytes that end a value, bad bytes and
-        /// operators, of every length around the shortest value's.
+        /// over them gave, at every operator of texts made of value bytes, the bytes that end
+        /// a value, bad bytes and operators, of every length around the shortest value's.
         #[test]
         fn value_head_agrees_with_the_walk(
             text in proptest::collection::vec(
