@@ -433,11 +433,8 @@ pub(crate) fn looks_random(v: &[u8]) -> bool {
     if present & NOT_TOKEN != 0 {
         return false;
     }
-    let has = |class: u8| present & class != 0;
-    let (lower, upper, digit) = (has(LOWER), has(UPPER), has(DIGIT));
-    let hex = !has(PAST_HEX | OTHER);
-    let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
-    if classes < 2 && !(hex && v.len() >= 16) {
+    let hex = present & (PAST_HEX | OTHER) == 0;
+    if mixed_classes(present) < 2 && !(hex && v.len() >= 16) {
         return false;
     }
     let mut entropy = None;
@@ -574,6 +571,18 @@ const CLASSES: [u8; 256] = {
 fn classes(v: &[u8]) -> u8 {
     v.iter()
         .fold(0, |present, b| present | CLASSES[usize::from(*b)])
+}
+
+/// How many of lower-case letters, upper-case letters and digits the [`classes`] `present`
+/// hold.
+fn mixed_classes(present: u8) -> u32 {
+    (present & (LOWER | UPPER | DIGIT)).count_ones()
+}
+
+/// How many of lower-case letters, upper-case letters and digits `v` holds: a secret mixes
+/// at least two.
+pub(crate) fn mixed(v: &[u8]) -> u32 {
+    mixed_classes(classes(v))
 }
 
 /// The size of the alphabet `v` appears to be drawn from: the character classes it uses

@@ -985,11 +985,8 @@ fn matches(value: &[u8], segs: &[Seg]) -> bool {
 /// (a template, a long run of one character, a short repeating period), and at least the
 /// rule's entropy.
 fn random(value: &[u8], entropy: f64) -> bool {
-    let lower = value.iter().any(u8::is_ascii_lowercase);
-    let upper = value.iter().any(u8::is_ascii_uppercase);
-    let digit = value.iter().any(u8::is_ascii_digit);
     let mut estimate = None;
-    usize::from(lower) + usize::from(upper) + usize::from(digit) >= 2
+    checks::mixed(value) >= 2
         && !checks::placeholder(value, &mut estimate)
         && checks::entropy_at_least(value, &mut estimate, entropy.max(MIN_ENTROPY))
 }

@@ -144,7 +144,8 @@ struct Inner {
     allow: HashSet<Vec<u8>>,
     known: Option<KnownSecrets>,
     /// Whether any of personal data, custom rules, known secrets or the allow-list is
-    /// configured: whether [`Redactor::find_extras`] has anything to do.
+    /// configured: whether [`Redactor::find_extras`] has anything to do. Worked out once: a
+    /// test of the four costs every text, most of them short, ten instructions more.
     extras: bool,
     style: Style,
     styles: HashMap<Kind, Style>,
