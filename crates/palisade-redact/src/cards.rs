@@ -4,45 +4,44 @@
 
 use core::ops::Range;
 
-use crate::checks;
+use crate::{bytemask::Chunk, checks};
 
 /// Appends the range of every card number in `text` to `out`.
 ///
-/// Every card spans at least 13 bytes of digits and single separators, so it covers a whole
-/// aligned 4-byte block made only of such bytes with at least two digits (separators are
-/// never adjacent). Blocks are tested eight bytes at a time; only the runs around a passing
-/// block are parsed. Logs full of short numbers, hashes and timestamps skip almost everything.
+/// A card's bytes are digits and single separators, each separator after a digit: at least
+/// 13 such bytes in a row. The text is read in blocks of 64 bytes, each made a bitmask of
+/// those bytes sixteen at a time, and only a run of 13 or more in a mask is parsed. Logs full
+/// of short numbers, dates and times, hashes and ids skip almost everything.
 #[inline]
 pub(crate) fn find(text: &[u8], out: &mut Vec<Range<usize>>) {
     // Shorter texts (a record's fields, most JSON strings) hold no card: left without a call.
-    if text.len() >= 13 {
+    if text.len() >= SHORTEST {
         find_in(text, out);
     }
 }
 
+/// The fewest bytes a card spans: 13 digits.
+const SHORTEST: usize = 13;
+
+/// A block's window starts: a window of [`SHORTEST`] bytes from any of them lies within the
+/// 64 bytes of the block, so consecutive blocks are this far apart.
+const STRIDE: usize = 64 - SHORTEST + 1;
+
 /// [`find`], for texts of 13 bytes or more.
 fn find_in(text: &[u8], out: &mut Vec<Range<usize>>) {
     let mut at = 0;
-    while let Some(block) = next_candidate_block(text, at) {
-        // The digits of the run outside the pair of blocks, counted on the way.
-        let mut outside = 0;
-        let mut start = block;
+    while let Some(p) = next_window(text, at) {
+        // The whole run of digits, spaces and dashes around the window: its cards are
+        // parsed (the parse checks the separators are single and consistent).
+        let mut start = p;
         while start > 0 && is_cardish(text[start - 1]) {
             start -= 1;
-            outside += usize::from(text[start].is_ascii_digit());
         }
-        // The pair of blocks found is all digits and separators: the run goes on past it.
-        let mut end = block + 8;
+        let mut end = p + SHORTEST;
         while end < text.len() && is_cardish(text[end]) {
-            outside += usize::from(text[end].is_ascii_digit());
             end += 1;
         }
-        // A card is at least 13 digits, all in one run: a run that cannot hold 13 (the
-        // pair holds at most eight) needs no parse, however long with its separators
-        // (`2026-12-05 12:34`, the date and time that open most log lines).
-        if end - start >= 13 && outside + 8 >= 13 {
-            scan(text, start, end, out);
-        }
+        scan(text, start, end, out);
         at = end;
     }
 }
@@ -51,104 +50,58 @@ fn is_cardish(b: u8) -> bool {
     b.is_ascii_digit() || b == b' ' || b == b'-'
 }
 
-/// Per byte of `v`, the high bit set exactly where the byte is zero.
-fn zero_bytes(v: u64) -> u64 {
-    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // (v & 0x7F) + 0x7F stays below 0x100 in each byte, so no carry crosses bytes.
-    !(((v & LOW).wrapping_add(LOW)) | v) & HIGH
-}
-
-/// Per byte of `v`, the high bit set exactly where the byte is an ASCII digit.
-fn digit_bytes(v: u64) -> u64 {
-    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let low = v & LOW;
-    // Without carries between bytes (each low 7 bits plus at most 0x50 < 0x100): the high bit
-    // is set when the byte is >= '0', when it is > '9', and when it is not ASCII.
-    let at_least_0 = low.wrapping_add(0x5050_5050_5050_5050) & HIGH;
-    let above_9 = low.wrapping_add(0x4646_4646_4646_4646) & HIGH;
-    at_least_0 & !above_9 & !v & HIGH
-}
-
-/// How many of the four low bytes of `flags` (each 0x80 or 0) are set: one multiply, where a
-/// portable `count_ones` is a dozen operations on targets without a population count.
-fn flags_in_half(flags: u64) -> u32 {
-    let ones = (flags >> 7) & 0x0101_0101;
-    // Each byte of `ones` is 0 or 1; the multiply sums them into the top byte, carry-free.
-    ((ones.wrapping_mul(0x0101_0101) >> 24) & 0xFF) as u32
-}
-
-/// Whether the aligned 4-byte block at `at` is all digits, spaces and dashes, and how many
-/// digits it has.
-fn block(text: &[u8], at: usize) -> Option<(bool, u32)> {
-    let bytes = text.get(at..at + 4)?;
-    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count() as u32;
-    Some((bytes.iter().all(|b| is_cardish(*b)), digits))
-}
-
-/// The start of the first pair of adjacent aligned 4-byte blocks, at or after `from` (rounded
-/// up), that are all digits, spaces and dashes with at least four digits between them (so the
-/// eight bytes from it are all in `text` and all digits, spaces and dashes).
-///
-/// A card spans at least 13 bytes, so it covers two whole adjacent aligned blocks; separators
-/// are never adjacent, so those 8 bytes hold at least four digits. Timestamps, sizes and ids
-/// rarely do, which keeps the exact parse for the few places that might be cards.
-///
-/// The text is read eight bytes (two blocks) at a time, and of every pair of adjacent blocks
-/// one is the first block of such a chunk: a chunk whose first block is not full starts no
-/// pair, and the pair ending in it cannot hold it either, so only its first half is tested
-/// (three operations that reject letters and hex). The pair across two chunks is looked at
-/// from the second chunk, when its first block is full.
-fn next_candidate_block(text: &[u8], from: usize) -> Option<usize> {
-    const HALF: u64 = 0x8080_8080;
-    let first = from.next_multiple_of(4);
-    // The block before `at` (not before `first`), when it is full: its digits.
-    let before = |at: usize| {
-        if at < first + 4 {
-            return None;
+/// The start of the first window of [`SHORTEST`] bytes at or after `from` made only of
+/// digits and separators that follow a digit: every card is such a run.
+fn next_window(text: &[u8], mut from: usize) -> Option<usize> {
+    while from + SHORTEST <= text.len() {
+        let windows = windows(text, from);
+        if windows != 0 {
+            return Some(from + windows.trailing_zeros() as usize);
         }
-        block(text, at - 4).and_then(|(full, digits)| full.then_some(digits))
-    };
-    let mut at = first;
-    while let Some(chunk) = text.get(at..at + 8) {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(bytes);
-        // Digits, space and dash are all in 0x20..=0x3F: a first block with a byte outside
-        // that range is not full.
-        if (v & 0xE0E0_E0E0) ^ 0x2020_2020 != 0 {
-            at += 8;
-            continue;
-        }
-        let digits = digit_bytes(v);
-        let lo_digits = flags_in_half(digits);
-        // A block of a card holds at least two digits (its separators are single): runs of
-        // spaces and dashes (indentation, rules) are left here.
-        if lo_digits < 2 {
-            at += 8;
-            continue;
-        }
-        let cardish =
-            digits | zero_bytes(v ^ 0x2020_2020_2020_2020) | zero_bytes(v ^ 0x2D2D_2D2D_2D2D_2D2D);
-        if cardish & HALF != HALF {
-            at += 8;
-            continue;
-        }
-        if let Some(d) = before(at)
-            && d + lo_digits >= 4
-        {
-            return Some(at - 4);
-        }
-        if (cardish >> 32) & HALF == HALF && lo_digits + flags_in_half(digits >> 32) >= 4 {
-            return Some(at);
-        }
-        at += 8;
+        from += STRIDE;
     }
-    // The last block (fewer than eight bytes are left), with the block before it.
-    let (full, d) = block(text, at)?;
-    let pd = before(at)?;
-    (full && pd + d >= 4).then(|| at - 4)
+    None
+}
+
+/// Bit `i` set where a window of [`SHORTEST`] card bytes starts at `from + i`, for `i` below
+/// [`STRIDE`] (bytes past the text's end are not card bytes).
+fn windows(text: &[u8], from: usize) -> u64 {
+    // Fewer than 64 bytes left: the text's last 64, the bits before `from` then dropped.
+    let (start, shift) = match text.len().checked_sub(64) {
+        Some(last) if last < from => (last, from - last),
+        _ => (from, 0),
+    };
+    let block = &text[start..text.len().min(start + 64)];
+    let (digits, separators) = masks(block);
+    // Whether the byte before the block is a digit, as the bit before its first.
+    let carry = u64::from(start > 0 && text[start - 1].is_ascii_digit());
+    let card = digits | separators & (digits << 1 | carry);
+    // Bit i of `run` set where bits i..i + 13 of `card` are: runs of 2, 4, 8, then 13.
+    let mut run = card & card >> 1;
+    run &= run >> 2;
+    run &= run >> 4;
+    run &= run >> 5;
+    (run >> shift) & ((1 << STRIDE) - 1)
+}
+
+/// The digits and the separators (space, dash) of `block` (at most 64 bytes; bytes past its
+/// end count as neither).
+fn masks(block: &[u8]) -> (u64, u64) {
+    let mut padded = [0u8; 64];
+    let bytes: &[u8; 64] = if let Some(bytes) = block.first_chunk::<64>() {
+        bytes
+    } else {
+        padded[..block.len()].copy_from_slice(block);
+        &padded
+    };
+    let (chunks, _) = bytes.as_chunks::<16>();
+    let (mut digits, mut separators) = (0u64, 0u64);
+    for (i, chunk) in chunks.iter().enumerate() {
+        let chunk = Chunk::new(chunk);
+        digits |= u64::from(chunk.digits()) << (16 * i);
+        separators |= u64::from(chunk.any_of([b' ', b'-'])) << (16 * i);
+    }
+    (digits, separators)
 }
 
 /// Cards within `text[from..to]`, a run of digits and separators (checks look outside it).
@@ -247,17 +200,6 @@ mod tests {
         assert!(cards("4222 2222 222").is_empty());
     }
 
-    #[test]
-    fn masks_agree_with_byte_tests() {
-        for b in 0u8..=255 {
-            let v = u64::from(b) << 24 | 0x4141_4141_0041_4141;
-            let digit = digit_bytes(v) >> 31 & 1 == 1;
-            let zero = zero_bytes(v ^ 0x2020_2020_2020_2020) >> 31 & 1 == 1;
-            assert_eq!(digit, b.is_ascii_digit(), "{b}");
-            assert_eq!(zero, b == b' ', "{b}");
-        }
-    }
-
     proptest::proptest! {
         /// The block filter never hides a card the plain scan finds.
         #[test]
@@ -286,6 +228,23 @@ mod tests {
             let mut plain = Vec::new();
             scan(&text, 0, text.len(), &mut plain);
             proptest::prop_assert_eq!(fast, plain);
+        }
+    }
+
+    /// Texts are read in blocks of 64 bytes, 52 apart, the last block overlapping the one
+    /// before: a card is found at every offset against them, in texts of every length around
+    /// a block's.
+    #[test]
+    fn a_card_is_found_at_every_offset() {
+        for card in ["4111111111111111", "4111 1111 1111 1111", "4222222222222"] {
+            for pad in 0..140 {
+                for after in ["", ".", " ok", " and some more words after it"] {
+                    // Words and spaces before the card, a space right before it.
+                    let lead = "x ".repeat(pad / 2) + if pad % 2 == 1 { " " } else { "" };
+                    let text = format!("{lead}{card}{after}");
+                    assert_eq!(cards(&text), [card], "{text:?}");
+                }
+            }
         }
     }
 

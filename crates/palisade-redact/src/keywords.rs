@@ -754,14 +754,8 @@ impl Keywords {
         self.rules.is_empty()
     }
 
-    /// The mask of the operators (`=`, `:`, `<`) among eight bytes `v` of text: the high bit
-    /// of each byte that is one.
-    #[inline]
-    pub(crate) fn operators(v: u64) -> u64 {
-        // `<` (of `<-`) and `=` (0x3C and 0x3D: one mask), and `:`.
-        zero_bytes((v ^ 0x3C3C_3C3C_3C3C_3C3C) & 0xFEFE_FEFE_FEFE_FEFE)
-            | zero_bytes(v ^ 0x3A3A_3A3A_3A3A_3A3A)
-    }
+    /// The bytes that may be an assignment operator or start one: `<` (of `<-`), `=`, `:`.
+    pub(crate) const OPERATORS: [u8; 3] = [b'<', b'=', b':'];
 
     /// The operator at `p` (one of `=`, `:`, `<`, found by the caller's scan): calls `f` with
     /// the rule id and value range of a provider-keyword credential after it, if any.
@@ -1022,13 +1016,6 @@ fn value_start(text: &[u8], p: usize) -> Option<usize> {
 fn quad(bytes: [u8; 4]) -> usize {
     let v = u32::from_le_bytes(bytes) | 0x2020_2020;
     (v.wrapping_mul(0x9E37_79B1) >> 16) as usize
-}
-
-/// Per byte of `v`, the high bit set exactly where the byte is zero.
-fn zero_bytes(v: u64) -> u64 {
-    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    !(((v & LOW).wrapping_add(LOW)) | v) & HIGH
 }
 
 #[cfg(test)]

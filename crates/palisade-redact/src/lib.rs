@@ -6,6 +6,7 @@
 // OpenAI, PostHog) in its family table; they are names, not code.
 #![allow(clippy::doc_markdown)]
 
+mod bytemask;
 mod cards;
 mod checks;
 mod detect;

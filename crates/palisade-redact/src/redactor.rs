@@ -13,6 +13,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, 
 use regex::bytes::Regex;
 
 use crate::{
+    bytemask::Chunk,
     cards, checks,
     detect::Detector,
     error::ConfigError,
@@ -949,61 +950,126 @@ impl Heads {
         if !heads && !operators {
             return;
         }
-        // Eight bytes at a time: separators are a few percent of a log's bytes, and a
-        // word-sized test skips the rest faster than a vector search restarted at each one.
-        // The bytes after the last whole word are tested as one more word, zeros above them
-        // (no zero byte is a separator or an operator): a short text's tail costs one test,
-        // not one per byte.
-        // What is looked for, as masks: no branch per word on what is configured.
+        // Sixteen bytes at a time: separators and operators are a few percent of a log's
+        // bytes, and one compare of a chunk skips the rest faster than a vector search
+        // restarted at each one. The bytes after the last whole chunk are the text's last
+        // sixteen, less those already read. What is looked for, as masks: no branch per
+        // chunk on what is configured.
         let masks = Masks {
-            separators: if heads { u64::MAX } else { 0 },
-            operators: if operators { u64::MAX } else { 0 },
+            separators: if heads { u32::MAX } else { 0 },
+            operators: if operators { u32::MAX } else { 0 },
         };
-        let (words, _) = text.as_chunks::<8>();
-        let tail = tail_word(text);
+        let (chunks, rest) = text.as_chunks::<16>();
         let mut base = 0;
-        for word in words {
-            let v = u64::from_le_bytes(*word);
-            self.word(text, v, base, masks, &mut f, keywords, &mut g);
-            base += 8;
+        for chunk in chunks {
+            self.chunk(
+                text,
+                Chunk::new(chunk),
+                base,
+                0,
+                masks,
+                &mut f,
+                keywords,
+                &mut g,
+            );
+            base += 16;
         }
-        if tail != 0 {
-            self.word(text, tail, base, masks, &mut f, keywords, &mut g);
+        if !rest.is_empty() {
+            // The text's last sixteen bytes, less those read; or a text shorter than a chunk,
+            // zeros after it (no zero byte is a separator or an operator).
+            let mut padded = [0; 16];
+            let (last, read) = if let Some(last) = text.last_chunk::<16>() {
+                (last, 16 - rest.len())
+            } else {
+                padded[..rest.len()].copy_from_slice(rest);
+                (&padded, 0)
+            };
+            self.chunk(
+                text,
+                Chunk::new(last),
+                base,
+                read,
+                masks,
+                &mut f,
+                keywords,
+                &mut g,
+            );
         }
     }
 
-    /// The eight bytes `v` of `text` from `base` on (zeros past its end): [`Self::for_each`]
-    /// for them.
+    /// [`Self::for_each`] for the sixteen bytes `chunk`, of which the first `read` were
+    /// looked at already and the rest are the bytes of `text` from `base` on.
     #[allow(
         clippy::inline_always,
-        reason = "measured: as a call, every word of a text costs one"
+        reason = "measured: as a call, every chunk of a text costs one"
     )]
     #[inline(always)]
     #[allow(
         clippy::too_many_arguments,
         reason = "the scan's state, passed to an inlined step"
     )]
-    fn word(
+    fn chunk(
         &self,
         text: &[u8],
-        v: u64,
+        chunk: Chunk,
         base: usize,
+        read: usize,
         masks: Masks,
         f: &mut impl FnMut(&[usize], usize),
         keywords: &Keywords,
         g: &mut impl FnMut(&Arc<str>, Range<usize>),
     ) {
-        // `_`, and `,-./` (0x2C to 0x2F: one mask); the test below drops `,`, `/`.
-        let mut separators = (zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F)
-            | zero_bytes((v ^ 0x2C2C_2C2C_2C2C_2C2C) & 0xFCFC_FCFC_FCFC_FCFC))
-            & masks.separators;
-        let mut operators = Keywords::operators(v) & masks.operators;
-        // Most words hold neither: one test.
-        if separators | operators == 0 {
-            return;
+        let separators = (chunk.any_of(Self::SEPARATORS) >> read) & masks.separators;
+        let operators = (chunk.any_of(Keywords::OPERATORS) >> read) & masks.operators;
+        // Most chunks hold neither: one test.
+        if separators | operators != 0 {
+            // Each half's separators before its operators: the order of a scan eight bytes
+            // at a time, which findings at one place are reported in.
+            self.found(
+                text,
+                base,
+                separators & 0xFF,
+                operators & 0xFF,
+                f,
+                keywords,
+                g,
+            );
+            self.found(
+                text,
+                base + 8,
+                separators >> 8,
+                operators >> 8,
+                f,
+                keywords,
+                g,
+            );
         }
+    }
+
+    /// The separators and operators of `text` from `base` on (bit `i` for the byte at
+    /// `base + i`): each separator a head may end before looked up, then each operator
+    /// handed to the provider keyword rules.
+    #[allow(
+        clippy::inline_always,
+        reason = "measured: as a call, every chunk with a separator costs one"
+    )]
+    #[inline(always)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the scan's state, passed to an inlined step"
+    )]
+    fn found(
+        &self,
+        text: &[u8],
+        base: usize,
+        mut separators: u32,
+        mut operators: u32,
+        f: &mut impl FnMut(&[usize], usize),
+        keywords: &Keywords,
+        g: &mut impl FnMut(&Arc<str>, Range<usize>),
+    ) {
         while separators != 0 {
-            let p = base + (separators.trailing_zeros() / 8) as usize;
+            let p = base + separators.trailing_zeros() as usize;
             separators &= separators - 1;
             // Most separators follow a byte no head ends with (digits, hex), or two
             // bytes none ends with (`request_id`).
@@ -1012,7 +1078,7 @@ impl Heads {
             }
         }
         while operators != 0 {
-            let p = base + (operators.trailing_zeros() / 8) as usize;
+            let p = base + operators.trailing_zeros() as usize;
             operators &= operators - 1;
             keywords.operator(text, p, g);
         }
@@ -1086,8 +1152,8 @@ impl Heads {
 /// (some head is configured) or operators (some provider keyword rule is), else zero.
 #[derive(Clone, Copy)]
 struct Masks {
-    separators: u64,
-    operators: u64,
+    separators: u32,
+    operators: u32,
 }
 
 /// FNV-1a, for the heads' table: its keys are a few bytes long, where SipHash's setup and
@@ -1112,36 +1178,6 @@ impl Hasher for HeadHasher {
     fn finish(&self) -> u64 {
         self.0
     }
-}
-
-/// The bytes of `text` after its last whole word of eight (`text.len() % 8` of them) as the
-/// low bytes of a word, zeros above them: from the text's last eight bytes where it has
-/// eight, else from two overlapping loads (each byte they share is the same byte of the
-/// text in both), without a copy of a variable length.
-fn tail_word(text: &[u8]) -> u64 {
-    let n = text.len() % 8;
-    if n == 0 {
-        return 0;
-    }
-    if let Some(last) = text.last_chunk::<8>() {
-        return u64::from_le_bytes(*last) >> (8 * (8 - n));
-    }
-    // Fewer than eight bytes in all: the tail is the whole text, `n` bytes.
-    if let (Some(a), Some(b)) = (text.first_chunk::<4>(), text.last_chunk::<4>()) {
-        u64::from(u32::from_le_bytes(*a)) | u64::from(u32::from_le_bytes(*b)) << (8 * (n - 4))
-    } else if let (Some(a), Some(b)) = (text.first_chunk::<2>(), text.last_chunk::<2>()) {
-        u64::from(u16::from_le_bytes(*a)) | u64::from(u16::from_le_bytes(*b)) << (8 * (n - 2))
-    } else {
-        text.first().map_or(0, |b| u64::from(*b))
-    }
-}
-
-/// Per byte of `v`, the high bit set exactly where the byte is zero.
-fn zero_bytes(v: u64) -> u64 {
-    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // (v & 0x7F) + 0x7F stays below 0x100 in each byte, so no carry crosses bytes.
-    !(((v & LOW).wrapping_add(LOW)) | v) & HIGH
 }
 
 /// The searchers for the literals of `targets`: literals that start a word and have a head go
@@ -2131,18 +2167,6 @@ mod tests {
     }
 
     #[test]
-    fn tail_word_holds_the_last_bytes() {
-        let text: Vec<u8> = (1..=20).collect();
-        for len in 0..=text.len() {
-            let text = &text[..len];
-            let n = len % 8;
-            let mut word = [0u8; 8];
-            word[..n].copy_from_slice(&text[len - n..]);
-            assert_eq!(tail_word(text), u64::from_le_bytes(word), "{len}");
-        }
-    }
-
-    #[test]
     fn heads_are_found_at_word_starts_only() {
         let r = Redactor::new();
         let token = "dop_v1_4f0c3a9e1b7d2c8f6a5e0d9c3b1a7f2e8d4c6b0a9f3e1d7c5b2a8e4f6d0c9b1a";
@@ -2160,6 +2184,28 @@ mod tests {
                 .iter()
                 .any(|f| f.rule.as_deref() == Some("digitalocean_token"));
             assert_eq!(hit, found, "{text}");
+        }
+    }
+
+    /// The separator and operator scan reads sixteen bytes at a time, then the text's last
+    /// sixteen (or a padded copy of a shorter text): a head and a keyword operator are found
+    /// wherever they fall against those chunks, and nothing is found twice.
+    #[test]
+    fn the_chunked_scan_finds_heads_and_operators_at_every_offset() {
+        let r = Redactor::new();
+        let token = "dop_v1_4f0c3a9e1b7d2c8f6a5e0d9c3b1a7f2e8d4c6b0a9f3e1d7c5b2a8e4f6d0c9b1a";
+        for pad in 0..40 {
+            for tail in ["", " ok", " done after a while"] {
+                let text = format!("{} {token}{tail}", "w".repeat(pad));
+                let found = r.find(text.as_bytes());
+                assert_eq!(found.len(), 1, "{text}");
+                assert_eq!(&text[found[0].range.clone()], token, "{text}");
+                let text = format!(
+                    "{} datadog_api_key: 4f0c3a9e1b7d2c8f6a5e0d9c3b1a7f2e{tail}",
+                    "w".repeat(pad)
+                );
+                assert_eq!(r.find(text.as_bytes()).len(), 1, "{text}");
+            }
         }
     }
 
