@@ -1019,55 +1019,13 @@ impl Heads {
         keywords: &Keywords,
         g: &mut impl FnMut(&Arc<str>, Range<usize>),
     ) {
-        let separators = (chunk.any_of(Self::SEPARATORS) >> read) & masks.separators;
-        let operators = (chunk.any_of(Keywords::OPERATORS) >> read) & masks.operators;
+        let mut separators = (chunk.any_of(Self::SEPARATORS) >> read) & masks.separators;
+        let mut operators = (chunk.any_of(Keywords::OPERATORS) >> read) & masks.operators;
         // Most chunks hold neither: one test.
-        if separators | operators != 0 {
-            // Each half's separators before its operators: the order of a scan eight bytes
-            // at a time, which findings at one place are reported in.
-            self.found(
-                text,
-                base,
-                separators & 0xFF,
-                operators & 0xFF,
-                f,
-                keywords,
-                g,
-            );
-            self.found(
-                text,
-                base + 8,
-                separators >> 8,
-                operators >> 8,
-                f,
-                keywords,
-                g,
-            );
+        if separators | operators == 0 {
+            return;
         }
-    }
-
-    /// The separators and operators of `text` from `base` on (bit `i` for the byte at
-    /// `base + i`): each separator a head may end before looked up, then each operator
-    /// handed to the provider keyword rules.
-    #[allow(
-        clippy::inline_always,
-        reason = "measured: as a call, every chunk with a separator costs one"
-    )]
-    #[inline(always)]
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the scan's state, passed to an inlined step"
-    )]
-    fn found(
-        &self,
-        text: &[u8],
-        base: usize,
-        mut separators: u32,
-        mut operators: u32,
-        f: &mut impl FnMut(&[usize], usize),
-        keywords: &Keywords,
-        g: &mut impl FnMut(&Arc<str>, Range<usize>),
-    ) {
+        // Heads and operators report into separate lists, each in the order of the text.
         while separators != 0 {
             let p = base + separators.trailing_zeros() as usize;
             separators &= separators - 1;
