@@ -8,7 +8,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::{NOW, SECRET, forge_hs256};
-use palisade_testkit::metrics::{assert_bounded, capture, counter, histogram_len};
+use palisade_testkit::metrics::{Series, assert_bounded, capture, counter, histogram_len};
 use palisade_token::{
     ErrorKind, ExposeSecret as _,
     clock::ManualClock,
@@ -38,6 +38,14 @@ fn verifier() -> Verifier {
 
 const KEY: &[u8] = b"metrics test server key, 32 b...";
 
+/// `palisade_token_verifications_total` for one kind of token and one outcome.
+fn verification_count(series: &Series, kind: &str, outcome: &str) -> u64 {
+    counter(
+        series,
+        &format!("palisade_token_verifications_total{{kind={kind},outcome={outcome}}}"),
+    )
+}
+
 #[test]
 fn jwt_verifications_are_counted_by_rejection_reason() {
     let b64 = |s: &str| common::b64(s.as_bytes());
@@ -66,12 +74,7 @@ fn jwt_verifications_are_counted_by_rejection_reason() {
         let claims: Result<palisade_token::jwt::Claims<serde_json::Value>, _> = v.verify(&good);
         assert!(claims.is_ok());
     });
-    let verifications = |outcome: &str| {
-        counter(
-            &series,
-            &format!("palisade_token_verifications_total{{kind=jwt,outcome={outcome}}}"),
-        )
-    };
+    let verifications = |outcome: &str| verification_count(&series, "jwt", outcome);
     assert_eq!(verifications("ok"), 2);
     assert_eq!(verifications("bad_signature"), 2);
     assert_eq!(verifications("alg_none"), 1);
@@ -104,12 +107,7 @@ fn remembered_tokens_are_counted_like_fresh_ones() {
         clock.advance(Duration::from_secs(601));
         assert_eq!(verify().unwrap_err().kind(), ErrorKind::Expired);
     });
-    let verifications = |outcome: &str| {
-        counter(
-            &series,
-            &format!("palisade_token_verifications_total{{kind=jwt,outcome={outcome}}}"),
-        )
-    };
+    let verifications = |outcome: &str| verification_count(&series, "jwt", outcome);
     assert_eq!(verifications("ok"), 3);
     assert_eq!(verifications("expired"), 1);
 }
@@ -162,12 +160,7 @@ fn opaque_csrf_and_one_time_verifications_are_counted() {
             assert_eq!(again.unwrap_err().kind(), Some(ErrorKind::Unknown));
         });
     });
-    let v = |kind: &str, outcome: &str| {
-        counter(
-            &series,
-            &format!("palisade_token_verifications_total{{kind={kind},outcome={outcome}}}"),
-        )
-    };
+    let v = |kind: &str, outcome: &str| verification_count(&series, kind, outcome);
     assert_eq!(v("opaque", "ok"), 1);
     assert_eq!(v("opaque", "unknown"), 1);
     assert_eq!(v("opaque", "bad_checksum"), 1);
@@ -226,12 +219,7 @@ fn refresh_reuse_and_revocations_are_counted() {
             list.revoke_subject_before("alice", NOW + 1).await.unwrap();
         });
     });
-    let v = |outcome: &str| {
-        counter(
-            &series,
-            &format!("palisade_token_verifications_total{{kind=refresh,outcome={outcome}}}"),
-        )
-    };
+    let v = |outcome: &str| verification_count(&series, "refresh", outcome);
     assert_eq!(v("ok"), 1);
     assert_eq!(v("reused"), 1);
     assert_eq!(v("revoked"), 1);
