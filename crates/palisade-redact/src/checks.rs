@@ -289,6 +289,12 @@ pub(crate) fn looks_random(v: &[u8]) -> bool {
     if mixed_classes(present) < 2 && !(hex && v.len() >= 16) {
         return false;
     }
+    random_past_classes(v, hex)
+}
+
+/// [`looks_random`] for a value whose length and classes passed (`hex`: whether it is all hex
+/// digits): no placeholder word, no placeholder, and the entropy bar.
+fn random_past_classes(v: &[u8], hex: bool) -> bool {
     let mut entropy = None;
     if has_placeholder_word(v) || placeholder(v, &mut entropy) {
         return false;
@@ -578,12 +584,7 @@ mod tests {
         if classes < 2 && !(hex && v.len() >= 16) {
             return false;
         }
-        let mut entropy = None;
-        if has_placeholder_word(v) || placeholder(v, &mut entropy) {
-            return false;
-        }
-        let bar = if hex || v.len() < 16 { 3.0 } else { 3.5 };
-        entropy_at_least(v, &mut entropy, bar)
+        random_past_classes(v, hex)
     }
 
     fn alphabet_by_tests(v: &[u8]) -> u32 {
