@@ -1,5 +1,5 @@
 //! The service's log: tracing-subscriber's text format, every line redacted by palisade-redact,
-//! stamped by [`LogTime`].
+//! stamped by [`LogTime`], its fields written by [`LogFields`].
 
 use std::{
     cell::RefCell,
@@ -8,6 +8,8 @@ use std::{
 };
 
 use tracing_subscriber::fmt::{MakeWriter, format::Writer, time::FormatTime};
+
+use crate::log_fields::LogFields;
 
 /// The exact values of the service's secrets, as loaded: the log redactor removes them
 /// wherever they appear, even where no pattern would recognise them.
@@ -45,6 +47,7 @@ where
         .with_timer(LogTime)
         .with_target(true)
         .with_ansi(false)
+        .fmt_fields(LogFields)
         .finish()
 }
 
