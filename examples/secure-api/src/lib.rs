@@ -14,7 +14,7 @@ pub mod db;
 mod files;
 mod handlers;
 pub mod limits;
-mod log_fields;
+mod log_line;
 mod logging;
 pub mod metrics;
 mod problem;
@@ -57,7 +57,7 @@ use secrecy::{ExposeSecret as _, SecretBox};
 pub use crate::{
     app::{Access, AppState, UserClaims, router, routes, routes_only},
     config::{Config, ConfigError, Secrets},
-    log_fields::LogFields,
+    log_line::{LogFields, LogFormat},
     logging::{LogTime, init_logging, known_secrets, subscriber},
 };
 use crate::{

@@ -1,5 +1,5 @@
 //! The service's log: tracing-subscriber's text format, every line redacted by palisade-redact,
-//! stamped by [`LogTime`], its fields written by [`LogFields`].
+//! stamped by [`LogTime`], written by [`LogFormat`] and [`LogFields`].
 
 use std::{
     cell::RefCell,
@@ -9,7 +9,7 @@ use std::{
 
 use tracing_subscriber::fmt::{MakeWriter, format::Writer, time::FormatTime};
 
-use crate::log_fields::LogFields;
+use crate::log_line::{LogFields, LogFormat};
 
 /// The exact values of the service's secrets, as loaded: the log redactor removes them
 /// wherever they appear, even where no pattern would recognise them.
@@ -44,10 +44,9 @@ where
 {
     tracing_subscriber::fmt()
         .with_writer(writer)
-        .with_timer(LogTime)
-        .with_target(true)
         .with_ansi(false)
         .fmt_fields(LogFields)
+        .event_format(LogFormat::new(LogTime))
         .finish()
 }
 

@@ -1,5 +1,5 @@
-//! A log line's fields, written as tracing-subscriber's `DefaultFields` writes them, byte for
-//! byte, with fewer trips through `core::fmt`.
+//! The service's log line, written as tracing-subscriber's `Full` format and `DefaultFields`
+//! write it, byte for byte, with fewer trips through `core::fmt`.
 //!
 //! `DefaultFields` writes every field with `write!("{}{}{:?}", name, "=", value)`, the name
 //! and the `=` each through a style wrapper's own `Display`: three nested formatting calls per
@@ -7,18 +7,100 @@
 //! was about 5 k instructions. [`LogFields`] writes names and separators as strings, strings
 //! that need no escaping between quotes, and integers as digits; everything else (other
 //! `Debug` values, errors, `log.` fields, a writer with colours) goes the way `DefaultFields`
-//! goes. `same_text_as_default_fields` compares the two on arbitrary values.
+//! goes. [`LogFormat`] writes the level, the spans and the target as strings where `Full`
+//! formats each through `write!`. `same_text_as_tracing_subscriber` compares them with
+//! tracing-subscriber's own on arbitrary values.
 
 use std::fmt::{self, Write as _};
 
-use tracing::field::{Field, Visit};
+use tracing::{
+    Event, Level, Subscriber,
+    field::{Field, Visit},
+};
 use tracing_subscriber::{
     field::{RecordFields, VisitOutput as _},
     fmt::{
-        FormatFields,
-        format::{DefaultFields, DefaultVisitor, Writer},
+        FmtContext, FormatEvent, FormatFields, FormattedFields,
+        format::{DefaultFields, DefaultVisitor, Format, Full, Writer},
+        time::FormatTime,
     },
+    registry::LookupSpan,
 };
+
+/// The service's line: tracing-subscriber's `Full` format with the timer `T`, the level, the
+/// spans and the target, and no thread names, ids, files or lines.
+#[derive(Debug, Clone)]
+pub struct LogFormat<T> {
+    timer: T,
+    /// The same format as tracing-subscriber writes it, for what the fast path leaves to it.
+    full: Format<Full, T>,
+}
+
+impl<T: FormatTime + Clone> LogFormat<T> {
+    /// The format, stamping each line with `timer`.
+    pub fn new(timer: T) -> Self {
+        Self {
+            full: tracing_subscriber::fmt::format()
+                .with_timer(timer.clone())
+                .with_target(true),
+            timer,
+        }
+    }
+}
+
+impl<S, N, T> FormatEvent<S, N> for LogFormat<T>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    T: FormatTime,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        // Colours, and events from the `log` crate (whose metadata tracing-subscriber
+        // replaces when it bridges `log`): its own path.
+        if writer.has_ansi_escapes() || meta.fields().field("log.target").is_some() {
+            return self.full.format_event(ctx, writer, event);
+        }
+        if self.timer.format_time(&mut writer).is_err() {
+            writer.write_str("<unknown time>")?;
+        }
+        // The space after the time, then the level right-aligned in five columns and a space.
+        writer.write_str(match *meta.level() {
+            Level::TRACE => " TRACE ",
+            Level::DEBUG => " DEBUG ",
+            Level::INFO => "  INFO ",
+            Level::WARN => "  WARN ",
+            Level::ERROR => " ERROR ",
+        })?;
+        if let Some(scope) = ctx.event_scope() {
+            let mut seen = false;
+            for span in scope.from_root() {
+                writer.write_str(span.metadata().name())?;
+                seen = true;
+                if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
+                    && !fields.is_empty()
+                {
+                    writer.write_char('{')?;
+                    writer.write_str(fields)?;
+                    writer.write_char('}')?;
+                }
+                writer.write_char(':')?;
+            }
+            if seen {
+                writer.write_char(' ')?;
+            }
+        }
+        writer.write_str(meta.target())?;
+        writer.write_str(": ")?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        writer.write_char('\n')
+    }
+}
 
 /// The fields formatter of the service's log: the same text as tracing-subscriber's
 /// `DefaultFields`.
@@ -328,27 +410,47 @@ mod tests {
         }
     }
 
-    /// Logs the same events under `DefaultFields` and under [`LogFields`] (each subscriber
-    /// otherwise the service's, without the time) and returns both texts.
-    fn both(log: &dyn Fn()) -> (String, String) {
-        let theirs = Lines::default();
-        let ours = Lines::default();
-        let default = tracing_subscriber::fmt()
-            .with_writer(theirs.clone())
-            .without_time()
-            .with_target(true)
-            .with_ansi(false)
-            .finish();
-        let fast = tracing_subscriber::fmt()
-            .with_writer(ours.clone())
-            .without_time()
-            .with_target(true)
-            .with_ansi(false)
-            .fmt_fields(LogFields)
-            .finish();
-        tracing::subscriber::with_default(default, log);
-        tracing::subscriber::with_default(fast, log);
-        (theirs.text(), ours.text())
+    /// A timer that writes the same text every time, so that two runs can be compared.
+    #[derive(Debug, Clone, Copy)]
+    struct Fixed;
+
+    impl FormatTime for Fixed {
+        fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+            w.write_str("2026-12-06T12:00:00.000000Z")
+        }
+    }
+
+    /// Logs the same events under tracing-subscriber's `Full` format and `DefaultFields`,
+    /// under `Full` and [`LogFields`], and under [`LogFormat`] and [`LogFields`] (as the
+    /// service does), each with the target, no colours and every level; returns the texts.
+    fn three(log: &dyn Fn()) -> [String; 3] {
+        let texts: [Lines; 3] = Default::default();
+        let base = |lines: &Lines| {
+            tracing_subscriber::fmt()
+                .with_writer(lines.clone())
+                .with_timer(Fixed)
+                .with_target(true)
+                .with_ansi(false)
+                .with_max_level(Level::TRACE)
+        };
+        tracing::subscriber::with_default(base(&texts[0]).finish(), log);
+        tracing::subscriber::with_default(base(&texts[1]).fmt_fields(LogFields).finish(), log);
+        tracing::subscriber::with_default(
+            base(&texts[2])
+                .fmt_fields(LogFields)
+                .event_format(LogFormat::new(Fixed))
+                .finish(),
+            log,
+        );
+        texts.map(|lines| lines.text())
+    }
+
+    /// The three texts of [`three`], checked equal.
+    fn same_as_tracing_subscriber(log: &dyn Fn()) -> Result<String, TestCaseError> {
+        let [theirs, fields, ours] = three(log);
+        prop_assert_eq!(&fields, &theirs, "LogFields");
+        prop_assert_eq!(&ours, &theirs, "LogFormat");
+        Ok(ours)
     }
 
     /// Every kind of field the request log and the service's other events record, and the
@@ -361,8 +463,11 @@ mod tests {
                 source: None,
             })),
         };
+        let outer = tracing::info_span!("serve");
+        let _outer = outer.enter();
         let span = tracing::info_span!("request", path = text, n, r#type = other);
-        let _entered = span.enter();
+        let entered = span.enter();
+        span.record("n", n / 2);
         tracing::info!(
             target: "palisade_http::request",
             method = %other,
@@ -392,6 +497,11 @@ mod tests {
         tracing::info!("log.first" = n, rest = text);
         tracing::info!(text);
         tracing::info!("");
+        tracing::trace!(n, "{text}");
+        tracing::debug!(text);
+        tracing::warn!(i);
+        drop(entered);
+        tracing::error!(target: "elsewhere", b, "{other}");
     }
 
     /// Strings with everything the two paths treat differently: quotes, backslashes, control
@@ -416,7 +526,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn same_text_as_default_fields(
+        fn same_text_as_tracing_subscriber(
             text in texts(),
             other in texts(),
             n in any::<u64>(),
@@ -424,8 +534,7 @@ mod tests {
             b in any::<bool>(),
             x in any::<f64>(),
         ) {
-            let (theirs, ours) = both(&|| log_everything(&text, &other, n, i, b, x));
-            prop_assert_eq!(ours, theirs);
+            same_as_tracing_subscriber(&|| log_everything(&text, &other, n, i, b, x))?;
         }
     }
 
@@ -445,9 +554,10 @@ mod tests {
         for text in texts {
             for n in [0, 9, 10, u64::MAX] {
                 for i in [i64::MIN, -1, 0, i64::MAX] {
-                    let (theirs, ours) =
-                        both(&|| log_everything(text, text, n, i, n == 0, f64::NAN));
-                    assert_eq!(ours, theirs);
+                    same_as_tracing_subscriber(&|| {
+                        log_everything(text, text, n, i, n == 0, f64::NAN);
+                    })
+                    .unwrap();
                 }
             }
         }
@@ -456,7 +566,7 @@ mod tests {
     /// The request log's own line: what the service writes on every request.
     #[test]
     fn the_request_line_is_unchanged() {
-        let (theirs, ours) = both(&|| {
+        let ours = same_as_tracing_subscriber(&|| {
             tracing::info!(
                 target: "palisade_http::request",
                 method = %axum::http::Method::GET,
@@ -467,14 +577,13 @@ mod tests {
                 client = Some("127.0.0.1"),
                 "request",
             );
-        });
-        assert_eq!(ours, theirs);
-        assert!(
-            ours.contains(
-                "palisade_http::request: request method=GET path=/me status=200 latency_us=52 \
+        })
+        .unwrap();
+        assert_eq!(
+            ours,
+            "2026-12-06T12:00:00.000000Z  INFO palisade_http::request: request method=GET \
+             path=/me status=200 latency_us=52 \
              request_id=\"0193a6f2-8d3c-7b6e-9f41-2b7c5d9e0a11\" client=\"127.0.0.1\"\n"
-            ),
-            "{ours}"
         );
     }
 }
