@@ -5,7 +5,7 @@
 //! and the `=` each through a style wrapper's own `Display`: three nested formatting calls per
 //! field before the value. The request log has eight or so fields on every request, where that
 //! was about 5 k instructions. [`LogFields`] writes names and separators as strings, strings
-//! that need no escaping between quotes, and integers as digits; everything else (other
+//! that need no escaping between quotes, and integers through `itoa`; everything else (other
 //! `Debug` values, errors, `log.` fields, a writer with colours) goes the way `DefaultFields`
 //! goes. [`LogFormat`] writes the level, the spans and the target as strings where `Full`
 //! formats each through `write!`. `same_text_as_tracing_subscriber` compares them with
@@ -153,6 +153,24 @@ impl Fields<'_> {
         self.writer.write_char('=')
     }
 
+    /// A value `DefaultVisitor` writes with `{:?}` after the name, written by `text` when the
+    /// name is plain, else as `DefaultVisitor` would.
+    fn plain(
+        &mut self,
+        field: &Field,
+        value: &dyn fmt::Debug,
+        text: impl FnOnce(&mut Writer<'_>) -> fmt::Result,
+    ) {
+        if self.result.is_err() {
+            return;
+        }
+        if Self::is_plain(field) {
+            self.result = self.name(field).and_then(|()| text(&mut self.writer));
+        } else {
+            self.record_debug(field, value);
+        }
+    }
+
     /// Hands one field to tracing-subscriber's own visitor, at this visitor's place in the line.
     fn delegate(&mut self, field: &Field, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
         let mut counted = Counted {
@@ -188,41 +206,21 @@ impl Visit for Fields<'_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.result.is_err() {
-            return;
-        }
-        if Self::is_plain(field) {
-            self.result = self
-                .name(field)
-                .and_then(|()| decimal(&mut self.writer, value, false));
-        } else {
-            self.record_debug(field, &value);
-        }
+        self.plain(field, &value, |w| {
+            w.write_str(itoa::Buffer::new().format(value))
+        });
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.result.is_err() {
-            return;
-        }
-        if Self::is_plain(field) {
-            self.result = self
-                .name(field)
-                .and_then(|()| decimal(&mut self.writer, value.unsigned_abs(), value < 0));
-        } else {
-            self.record_debug(field, &value);
-        }
+        self.plain(field, &value, |w| {
+            w.write_str(itoa::Buffer::new().format(value))
+        });
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.result.is_err() {
-            return;
-        }
-        if Self::is_plain(field) {
-            let text = if value { "true" } else { "false" };
-            self.result = self.name(field).and_then(|()| self.writer.write_str(text));
-        } else {
-            self.record_debug(field, &value);
-        }
+        self.plain(field, &value, |w| {
+            w.write_str(if value { "true" } else { "false" })
+        });
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -275,27 +273,6 @@ fn quoted(writer: &mut Writer<'_>, value: &str) -> fmt::Result {
     } else {
         write!(writer, "{value:?}")
     }
-}
-
-/// `value` in decimal, after a minus sign if `negative`.
-fn decimal(writer: &mut Writer<'_>, mut value: u64, negative: bool) -> fmt::Result {
-    let mut text = [0u8; 21];
-    let mut start = text.len();
-    loop {
-        start -= 1;
-        // A digit: `value % 10` is below 10.
-        text[start] = b'0' + u8::try_from(value % 10).unwrap_or(0);
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    if negative {
-        start -= 1;
-        text[start] = b'-';
-    }
-    // Digits and a sign are ASCII.
-    writer.write_str(std::str::from_utf8(&text[start..]).map_err(|_| fmt::Error)?)
 }
 
 /// A writer that escapes what could drive a terminal, as tracing-subscriber does in messages:
