@@ -140,13 +140,19 @@ impl Fields<'_> {
         name != "message" && !name.starts_with("log.")
     }
 
-    /// The separator, the name without a raw identifier's `r#`, and `=`.
-    fn name(&mut self, field: &Field) -> fmt::Result {
+    /// The space before every field but the line's first.
+    fn separator(&mut self) -> fmt::Result {
         if self.is_empty {
             self.is_empty = false;
+            Ok(())
         } else {
-            self.writer.write_char(' ')?;
+            self.writer.write_char(' ')
         }
+    }
+
+    /// The separator, the name without a raw identifier's `r#`, and `=`.
+    fn name(&mut self, field: &Field) -> fmt::Result {
+        self.separator()?;
         let name = field.name();
         self.writer
             .write_str(name.strip_prefix("r#").unwrap_or(name))?;
@@ -189,19 +195,14 @@ impl Fields<'_> {
 
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if self.result.is_err() {
-            return;
-        }
         if field.name() == "message" {
-            self.result = self
-                .message()
-                .and_then(|()| Escaped(&mut self.writer).write_str(value));
-        } else if Self::is_plain(field) {
-            self.result = self
-                .name(field)
-                .and_then(|()| quoted(&mut self.writer, value));
+            if self.result.is_ok() {
+                self.result = self
+                    .separator()
+                    .and_then(|()| Escaped(&mut self.writer).write_str(value));
+            }
         } else {
-            self.record_debug(field, &value);
+            self.plain(field, &value, |w| quoted(w, value));
         }
     }
 
@@ -236,7 +237,7 @@ impl Visit for Fields<'_> {
         }
         if field.name() == "message" {
             self.result = self
-                .message()
+                .separator()
                 .and_then(|()| write!(Escaped(&mut self.writer), "{value:?}"));
         } else if Self::is_plain(field) {
             self.result = self
@@ -244,18 +245,6 @@ impl Visit for Fields<'_> {
                 .and_then(|()| write!(self.writer, "{value:?}"));
         } else {
             self.delegate(field, |visitor| visitor.record_debug(field, value));
-        }
-    }
-}
-
-impl Fields<'_> {
-    /// The separator before a message, which has no name.
-    fn message(&mut self) -> fmt::Result {
-        if self.is_empty {
-            self.is_empty = false;
-            Ok(())
-        } else {
-            self.writer.write_char(' ')
         }
     }
 }
