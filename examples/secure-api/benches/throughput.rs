@@ -38,9 +38,7 @@ async fn one_request(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) 
     buf.clear();
     let mut searched = 0;
     let end = loop {
-        buf.reserve(4096);
-        let n = stream.read_buf(buf).await.unwrap();
-        assert!(n > 0, "connection closed");
+        read_more(stream, buf).await;
         if let Some(at) = memchr::memmem::find(&buf[searched..], b"\r\n\r\n") {
             break searched + at;
         }
@@ -50,11 +48,16 @@ async fn one_request(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) 
     let status = std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap();
     let length = content_length(head);
     while buf.len() < end + 4 + length {
-        buf.reserve(4096);
-        let n = stream.read_buf(buf).await.unwrap();
-        assert!(n > 0, "connection closed");
+        read_more(stream, buf).await;
     }
     status
+}
+
+/// Appends what the connection has to `buf`, straight into its spare room.
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) {
+    buf.reserve(4096);
+    let n = stream.read_buf(buf).await.unwrap();
+    assert!(n > 0, "connection closed");
 }
 
 /// The `Content-Length` of an answer's head (any case), or 0.
