@@ -155,13 +155,25 @@ async fn measure(port: u16, request: Vec<u8>, expect: u16, seconds: u64) -> f64 
     rps
 }
 
-async fn serve(app: axum::Router) -> u16 {
+async fn serve<S>(app: S) -> u16
+where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                std::net::SocketAddr,
+            >(app),
         )
         .await
         .unwrap();
@@ -215,7 +227,7 @@ fn main() {
         let config = service("open", 10_000_000);
         let secrets = secure_api::Secrets::load(&config.secrets, &BTreeMap::new(), true).unwrap();
         let state = secure_api::build_state(config, &secrets).await.unwrap();
-        let layered = serve(secure_api::router(state.clone())).await;
+        let layered = serve(secure_api::service(state.clone())).await;
         let token = login(layered).await;
         // No bearer layer: the claims it would insert for the bench account (id 1) are fixed.
         let claims = Arc::new(secure_api::UserClaims::new(serde_json::Map::new()).subject("1"));
@@ -225,7 +237,7 @@ fn main() {
         let limited_state = secure_api::build_state(service("limited", 1), &secrets)
             .await
             .unwrap();
-        let limited = serve(secure_api::router(limited_state)).await;
+        let limited = serve(secure_api::service(limited_state)).await;
         // A token of the right shape whose signature is wrong.
         let forged = {
             let (rest, _) = token.rsplit_once('.').unwrap();

@@ -1,6 +1,6 @@
-//! Sends a fixed number of authenticated `GET /me` through the service's router in process
+//! Sends a fixed number of authenticated `GET /me` through the service in process
 //! (`tower::ServiceExt::oneshot`, no sockets), for counting instructions with callgrind:
-//! `full` (the served router), `logged` (the same, its request log written through the
+//! `full` (the served service), `logged` (the same, its request log written through the
 //! redacting writer to nowhere, as the throughput bench does) or `bare` (`routes_only` with the
 //! claims fixed), and a count.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
@@ -41,7 +41,7 @@ fn main() {
         };
         let secrets = secure_api::Secrets::load(&config.secrets, &BTreeMap::new(), true).unwrap();
         let state = secure_api::build_state(config, &secrets).await.unwrap();
-        let full = secure_api::router(state.clone()).with_state(());
+        let full = secure_api::service(state.clone());
         let peer = axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40000)));
         let body = r#"{"email":"bench@example.com","password":"correct horse battery staple"}"#;
         let mut token = String::new();
@@ -68,21 +68,36 @@ fn main() {
         let bare = secure_api::routes_only(state)
             .layer(axum::Extension(claims))
             .with_state(());
-        let router = if which == "bare" { bare } else { full };
         let auth = format!("Bearer {token}");
-        for _ in 0..n {
-            let mut req = Request::get("/me")
-                .header("host", "bench")
-                .header("authorization", &auth)
-                .body(Body::empty())
-                .unwrap();
-            req.extensions_mut().insert(peer);
-            let resp = router.clone().oneshot(req).await.unwrap();
-            assert_eq!(resp.status(), 200);
-            let _ = axum::body::to_bytes(resp.into_body(), 1 << 20)
-                .await
-                .unwrap();
+        if which == "bare" {
+            get_me(bare, &auth, peer, n).await;
+        } else {
+            get_me(full, &auth, peer, n).await;
         }
         let _ = std::fs::remove_dir_all(&dir);
     });
+}
+
+async fn get_me<S>(
+    service: S,
+    auth: &str,
+    peer: axum::extract::ConnectInfo<std::net::SocketAddr>,
+    n: usize,
+) where
+    S: tower::Service<Request<Body>, Response = axum::response::Response> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    for _ in 0..n {
+        let mut req = Request::get("/me")
+            .header("host", "bench")
+            .header("authorization", auth)
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(peer);
+        let resp = service.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let _ = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+    }
 }

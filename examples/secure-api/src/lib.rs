@@ -55,7 +55,7 @@ use palisade_token::{
 use secrecy::{ExposeSecret as _, SecretBox};
 
 pub use crate::{
-    app::{Access, AppState, UserClaims, router, routes, routes_only},
+    app::{Access, AppState, UserClaims, routes, routes_only, service},
     config::{Config, ConfigError, Secrets},
     log_line::{LogFields, LogFormat},
     logging::{LogTime, init_logging, known_secrets, subscriber},
@@ -772,7 +772,7 @@ pub async fn serve_with(
         }
     });
     let limits = server::Limits::from_config(&state.config);
-    let app = server::limited(router(state.clone()), limits);
+    let app = server::limited(service(state.clone()), limits);
     let gate = connections::ConnectionGate::new(
         state.config.max_connections,
         state.config.max_connections_per_client,

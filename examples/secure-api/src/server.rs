@@ -1,13 +1,12 @@
-//! The HTTP/1.1 server around the router: hyper's connection settings (the header-read timeout,
+//! The HTTP/1.1 server around the service: hyper's connection settings (the header-read timeout,
 //! which also ends idle keep-alive connections), the connection caps per client and in all
 //! (`connections.rs`), tower-http's request and body timeouts, tower's concurrency limit, and a
 //! graceful shutdown on SIGTERM or Ctrl-C. With TLS (`tls.rs`) each accepted connection is
 //! handshaken first, within the header-read timeout.
 
-use std::{future::Future, pin::pin, time::Duration};
+use std::{convert::Infallible, future::Future, pin::pin, time::Duration};
 
 use axum::{
-    Router,
     body::Body,
     error_handling::HandleErrorLayer,
     extract::ConnectInfo,
@@ -22,11 +21,13 @@ use hyper_util::{
 };
 use palisade_http::{
     Problem,
-    tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer},
+    tower_http::timeout::{DeadlineBody, RequestBodyDeadlineLayer, TimeoutLayer},
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
-use tower::{BoxError, ServiceBuilder, ServiceExt as _, limit::GlobalConcurrencyLimitLayer};
+use tower::{
+    BoxError, Service, ServiceBuilder, ServiceExt as _, limit::GlobalConcurrencyLimitLayer,
+};
 
 use crate::{
     config::Config,
@@ -60,24 +61,37 @@ impl Limits {
     }
 }
 
-/// The router inside the request-level limits: a request beyond the concurrency limit is
+/// The service inside the request-level limits: a request beyond the concurrency limit is
 /// answered 503 at once (load shedding, not a queue), a body not complete within the body
 /// timeout fails to read, and a request not answered within the request timeout is answered
 /// 408.
-pub(crate) fn limited(router: Router, limits: Limits) -> Router {
-    router
+pub(crate) fn limited<S>(
+    service: S,
+    limits: Limits,
+) -> impl Service<
+    Request<Body>,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send + 'static,
+> + Clone
++ Send
++ 'static
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(overloaded))
+        .load_shed()
+        // One semaphore for every request of every connection.
+        .layer(GlobalConcurrencyLimitLayer::new(limits.concurrent))
+        .layer(RequestBodyDeadlineLayer::new(limits.body_read))
+        .map_request(|request: Request<DeadlineBody<Body>>| request.map(Body::new))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request,
         ))
-        .layer(RequestBodyDeadlineLayer::new(limits.body_read))
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                // One semaphore shared by every route the router wraps.
-                .layer(GlobalConcurrencyLimitLayer::new(limits.concurrent)),
-        )
+        .service(service)
 }
 
 async fn overloaded(_: BoxError) -> Response {
@@ -116,19 +130,22 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-/// Accepts connections on `listener` and serves `router` on each until `shutdown` resolves;
+/// Accepts connections on `listener` and serves `service` on each until `shutdown` resolves;
 /// then stops accepting, lets in-flight requests finish (up to the shutdown grace) and
 /// returns. A connection `gate` refuses is closed at once, before anything is read from it.
 /// With `tls`, a connection is served only once its handshake completes, which must happen
 /// within the header-read timeout; a failed or slow handshake closes it.
-pub(crate) async fn run(
+pub(crate) async fn run<S>(
     listener: tokio::net::TcpListener,
-    router: Router,
+    service: S,
     limits: Limits,
     gate: ConnectionGate,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .max_header_size(MAX_REQUEST_HEAD_BYTES)
@@ -163,7 +180,7 @@ pub(crate) async fn run(
                 continue;
             }
         };
-        let service = router
+        let service = service
             .clone()
             .map_request(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
@@ -206,7 +223,7 @@ async fn serve_connection<I, S>(
     service: S,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: tower::Service<Request<Incoming>, Response = Response> + Clone + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: std::error::Error + Send + Sync + 'static,
 {

@@ -18,6 +18,7 @@
 
 use std::{
     collections::BTreeMap,
+    convert::Infallible,
     fmt,
     path::PathBuf,
     sync::{Arc, Mutex, PoisonError, RwLock},
@@ -26,6 +27,7 @@ use std::{
 
 use axum::{
     Router,
+    extract::Request,
     http::{HeaderValue, StatusCode, Uri, header, uri::Authority},
     response::{IntoResponse as _, Response},
 };
@@ -40,6 +42,7 @@ use rustls::{
 use secrecy::{ExposeSecret as _, SecretBox};
 use subtle::ConstantTimeEq as _;
 use tokio_rustls::TlsAcceptor;
+use tower::Service;
 
 use crate::{
     config::{Config, ConfigError},
@@ -503,14 +506,17 @@ fn redirect(authority: &Authority, uri: &Uri) -> Response {
 
 /// Serves `app` over TLS on `listener`, and the redirect on its own listener, until SIGTERM
 /// or Ctrl-C stops both; the certificate files are watched meanwhile.
-pub(crate) async fn serve(
+pub(crate) async fn serve<S>(
     https: Https,
     listener: tokio::net::TcpListener,
-    app: Router,
+    app: S,
     limits: Limits,
     gate: ConnectionGate,
     authority: Option<Authority>,
-) {
+) where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let Https { tls, redirect } = https;
     let watcher = tokio::spawn(tls.clone().watch());
     // One signal stops both listeners: dropping the sender ends every receiver's wait.

@@ -618,3 +618,26 @@ fn a_request_head_over_64_kib_is_refused_with_431() {
         431
     );
 }
+
+/// `service()` is served without an outer axum router, whose top-level future set
+/// `Content-Length` and dropped the body after `HEAD` on every answer: hyper does both. An
+/// answer made outside the routes' own router (the per-client limit's 429) still carries the
+/// length of its body, and after `HEAD` the same length and no body.
+#[test]
+fn answers_outside_the_routes_keep_their_length_and_head_gets_no_body() {
+    let dir = Server::temp_dir("web-head");
+    let server = Server::start(&dir, &[("PALISADE_RATE_LIMIT", "2")]);
+    let refused = (0..10)
+        .map(|_| server.get("/me", &[]))
+        .find(|r| r.status == 429)
+        .expect("the per-client limit refuses");
+    assert!(!refused.body.is_empty());
+    let length = refused.body.len().to_string();
+    assert_eq!(refused.header("content-length"), Some(length.as_str()));
+
+    let head = raw(server.port, "HEAD", "/me", &[], "");
+    assert_eq!(head.status, 429);
+    assert_eq!(head.body, "", "no body after HEAD");
+    let said: usize = head.header("content-length").unwrap().parse().unwrap();
+    assert!(said > 0, "the length the body would have had");
+}
