@@ -251,9 +251,12 @@ async fn measure(
         let (_, port, request, expect) = &variants[i];
         pools.push(Pool::open(i, *port, request.clone(), *expect, &turn).await);
     }
-    // Warm-up: each variant sends for a second, uncounted.
+    // Warm-up: each variant sends for a second, uncounted and unchecked (the connections
+    // read `counting`, which stays false; the rate-limited service admits the first request
+    // of its window).
+    let warming = AtomicBool::new(false);
     for (&i, pool) in chosen.iter().zip(&mut pools) {
-        run_slice(i, pool, &active, &AtomicBool::new(false), WARM_UP).await;
+        run_slice(i, pool, &active, &warming, WARM_UP).await;
         pool.count.store(0, Ordering::Relaxed);
         pool.seconds = 0.0;
         pool.slices.clear();

@@ -1,4 +1,4 @@
-//! The state the handlers share, the route table and the router with its layers.
+//! The handlers' state, the route table and the service: the routes behind their layers.
 
 use std::{
     convert::Infallible,
@@ -66,7 +66,7 @@ pub type SharedClaims = Arc<UserClaims>;
 /// revocation list.
 pub(crate) use crate::reload::AccessVerifier;
 
-/// palisade-http's defences, built once from the configuration and secrets; [`router`]
+/// palisade-http's defences, built once from the configuration and secrets; [`service`]
 /// clones them onto the routes.
 #[derive(Debug, Clone)]
 pub(crate) struct Defences {
