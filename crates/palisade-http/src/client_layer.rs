@@ -140,21 +140,27 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // A client-supplied value never survives: only this layer decides.
-        request.extensions_mut().remove::<ClientIp>();
-        request.extensions_mut().remove::<ClientKey>();
-        request.extensions_mut().remove::<TrustedProxy>();
-        if let Some(peer) = (self.layer.peer_from)(request.extensions()) {
-            if self.layer.resolver.is_trusted_proxy(peer.ip()) {
-                request.extensions_mut().insert(TrustedProxy);
-            }
-            let ip = self.layer.resolver.resolve(peer, request.headers());
-            let key = self.layer.resolver.shared_key(ip);
-            request.extensions_mut().insert(ClientIp(ip));
-            request.extensions_mut().insert(ClientKey(key));
-            if request.extensions().get::<PeerAddr>().is_none() {
-                request.extensions_mut().insert(PeerAddr(peer));
-            }
+        // A value already on the request never survives: only this layer decides. Each one
+        // is replaced by its insert, or removed where nothing is inserted.
+        let extensions = request.extensions_mut();
+        let Some(peer) = (self.layer.peer_from)(extensions) else {
+            extensions.remove::<ClientIp>();
+            extensions.remove::<ClientKey>();
+            extensions.remove::<TrustedProxy>();
+            return self.inner.call(request);
+        };
+        if self.layer.resolver.is_trusted_proxy(peer.ip()) {
+            extensions.insert(TrustedProxy);
+        } else {
+            extensions.remove::<TrustedProxy>();
+        }
+        let ip = self.layer.resolver.resolve(peer, request.headers());
+        let key = self.layer.resolver.shared_key(ip);
+        let extensions = request.extensions_mut();
+        extensions.insert(ClientIp(ip));
+        extensions.insert(ClientKey(key));
+        if extensions.get::<PeerAddr>().is_none() {
+            extensions.insert(PeerAddr(peer));
         }
         self.inner.call(request)
     }
