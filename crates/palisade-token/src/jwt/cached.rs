@@ -10,7 +10,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::hash::{BuildHasher as _, RandomState};
+use std::hash::{BuildHasher as _, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -74,9 +74,32 @@ pub struct CachedVerifier {
     ttl: u64,
     /// Keys the hash a token is found by (random per verifier).
     hasher: RandomState,
-    entries: RwLock<HashMap<u64, Entry>>,
+    entries: RwLock<HashMap<u64, Entry, BuildHasherDefault<Prehashed>>>,
     /// Counts the remembered tokens' verifications (with the `metrics` feature).
     counted: crate::telemetry::JwtVerifications,
+}
+
+/// The entries' hasher. Their keys are already keyed hashes ([`CachedVerifier::key`]),
+/// unpredictable without the verifier's random key, so each is used as it is instead of being
+/// hashed again.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+
+    /// Only `u64` keys reach this hasher; any other input is folded in byte by byte.
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
 }
 
 /// One remembered token.
@@ -120,7 +143,7 @@ impl CachedVerifier {
             capacity,
             ttl: ttl.as_secs(),
             hasher: RandomState::new(),
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(HashMap::default()),
             counted: crate::telemetry::JwtVerifications::new(),
         })
     }

@@ -279,3 +279,18 @@ fn concurrent_verifications_give_the_plain_verifiers_answers() {
     }
     assert!(verifier.len() <= 3);
 }
+
+#[test]
+fn the_entries_are_found_by_the_keyed_hash_itself() {
+    let build = BuildHasherDefault::<Prehashed>::default();
+    for key in [0, 1, 0x0123_4567_89ab_cdef, u64::MAX] {
+        assert_eq!(build.hash_one(key), key);
+    }
+    // Found again under that key: the second call returns the remembered claims.
+    let f = fixture();
+    let cached = f.cached(16, 60);
+    let token = f.token("alice");
+    let first = cached.verify::<Json>(&token).unwrap();
+    assert!(Arc::ptr_eq(&first, &cached.verify::<Json>(&token).unwrap()));
+    assert_eq!(cached.len(), 1);
+}
