@@ -6,7 +6,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use axum::{Extension, Router, body::Body, routing::get};
-use common::{Capture, body_text};
+use common::{body_text, capture_log};
 use http::{Request, StatusCode, header};
 use palisade_audit::Event;
 use palisade_http::{
@@ -129,7 +129,7 @@ async fn missing_token_gets_a_plain_challenge() {
 
 #[tokio::test]
 async fn refused_tokens_say_invalid_token_and_nothing_more() {
-    let (capture, _guard) = Capture::install();
+    let (capture, _guard) = capture_log();
     let events = Arc::new(Mutex::new(Vec::new()));
     for (value, kind) in [
         ("Bearer expired.x", "expired"),

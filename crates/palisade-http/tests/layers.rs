@@ -8,7 +8,7 @@ use std::{
 };
 
 use axum::{Router, body::Body, routing::get};
-use common::{Capture, body_text, get as get_req};
+use common::{body_text, capture_log, get as get_req};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use palisade_audit::{Event, Outcome};
 use palisade_http::{
@@ -133,7 +133,7 @@ fn assert_security_headers<B>(response: &Response<B>, what: &str) {
 
 #[tokio::test]
 async fn security_headers_on_every_response_including_errors() {
-    let (_capture, _guard) = Capture::install();
+    let (_capture, _guard) = capture_log();
     let preflight = Request::builder()
         .method(Method::OPTIONS)
         .uri("/ok")
@@ -338,7 +338,7 @@ async fn problem_of(response: Response<Body>) -> serde_json::Value {
 
 #[tokio::test]
 async fn server_errors_become_generic_problems_and_the_detail_is_logged_redacted() {
-    let (capture, _guard) = Capture::install();
+    let (capture, _guard) = capture_log();
     let response = default_app().oneshot(get_req("/boom")).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let id = response.headers()["x-request-id"]
@@ -365,7 +365,7 @@ async fn server_errors_become_generic_problems_and_the_detail_is_logged_redacted
 
 #[tokio::test]
 async fn panics_and_service_errors_are_sanitized_too() {
-    let (capture, _guard) = Capture::install();
+    let (capture, _guard) = capture_log();
     let response = default_app().oneshot(get_req("/panic")).await.unwrap();
     let body = problem_of(response).await;
     assert_eq!(body["status"], 500);
@@ -423,7 +423,7 @@ async fn server_errors_keep_status_and_retry_after_client_errors_are_untouched()
 
 #[tokio::test]
 async fn request_log_redacts_query_and_headers() {
-    let (capture, _guard) = Capture::install();
+    let (capture, _guard) = capture_log();
     let mut request = Request::builder()
         .uri(
             "/ok?page=2&access_token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl",
@@ -465,7 +465,7 @@ async fn request_log_redacts_query_and_headers() {
 /// What it has is written as before.
 #[tokio::test]
 async fn request_log_leaves_out_what_the_request_does_not_have() {
-    let (capture, _guard) = Capture::install();
+    let (capture, _guard) = capture_log();
     let app = routes().layer(
         ServiceBuilder::new()
             .layer(ClientRequestIdLayer::new())

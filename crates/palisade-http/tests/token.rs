@@ -6,7 +6,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use axum::{Extension, Router, body::Body, routing::get};
-use common::{Capture, body_text};
+use common::{body_text, capture_log};
 use http::{Method, Request, StatusCode, header};
 use palisade_http::{BearerLayer, CsrfLayer, JwtVerifier, RequireLayer, TokenCsrf, TokenVerifier};
 use palisade_token::{
@@ -97,7 +97,7 @@ fn get_with(uri: &str, token: &str) -> Request<Body> {
 }
 
 async fn refused_as(app: Router, token: &str, kind: &str) {
-    let (capture, _guard) = Capture::install();
+    let (capture, _guard) = capture_log();
     let response = app.oneshot(get_with("/me", token)).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{kind}");
     assert_eq!(

@@ -242,33 +242,13 @@ fn a_hundred_values_are_all_found() {
 #[cfg(feature = "tracing")]
 #[test]
 fn tracing_output_is_redacted() {
-    use std::sync::{Arc, Mutex};
-
     use palisade_redact::RedactingMakeWriter;
-    use tracing_subscriber::fmt::MakeWriter;
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl<'a> MakeWriter<'a> for Buffer {
-        type Writer = Self;
-        fn make_writer(&'a self) -> Self {
-            self.clone()
-        }
-    }
+    use palisade_testkit::log_capture::LogCapture;
 
     let (known, r) = setup();
     known.insert(AWKWARD.as_bytes()).unwrap();
     for json in [false, true] {
-        let buf = Buffer::default();
+        let buf = LogCapture::default();
         let writer = RedactingMakeWriter::new(buf.clone(), r.clone());
         let emit = || tracing::info!(note = AWKWARD, "loaded {AWKWARD}");
         if json {
@@ -284,7 +264,7 @@ fn tracing_output_is_redacted() {
                 .finish();
             tracing::subscriber::with_default(s, emit);
         }
-        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let out = buf.text();
         assert!(!out.contains("sesame"), "{out}");
         assert!(out.contains(REDACTED), "{out}");
     }

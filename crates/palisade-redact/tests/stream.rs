@@ -128,30 +128,8 @@ fn writer_finishes_and_drop_drains() {
 
 #[cfg(feature = "tracing")]
 mod tracing_writer {
-    use std::sync::{Arc, Mutex};
-
     use palisade_redact::{RedactingMakeWriter, Redactor};
-    use tracing_subscriber::fmt::MakeWriter;
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Buffer {
-        type Writer = Self;
-        fn make_writer(&'a self) -> Self {
-            self.clone()
-        }
-    }
+    use palisade_testkit::log_capture::LogCapture;
 
     fn emit() {
         let token = "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";
@@ -173,24 +151,24 @@ mod tracing_writer {
 
     #[test]
     fn plain_records() {
-        let buf = Buffer::default();
+        let buf = LogCapture::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(RedactingMakeWriter::new(buf.clone(), Redactor::new()))
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, emit);
-        check(&String::from_utf8(buf.0.lock().unwrap().clone()).unwrap());
+        check(&buf.text());
     }
 
     #[test]
     fn json_records() {
-        let buf = Buffer::default();
+        let buf = LogCapture::default();
         let subscriber = tracing_subscriber::fmt()
             .json()
             .with_writer(RedactingMakeWriter::new(buf.clone(), Redactor::new()))
             .finish();
         tracing::subscriber::with_default(subscriber, emit);
-        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let out = buf.text();
         check(&out);
         for line in out.lines() {
             serde_json::from_str::<serde_json::Value>(line).expect("still valid JSON");

@@ -319,44 +319,10 @@ impl fmt::Write for Counted<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        io,
-        sync::{Arc, Mutex},
-    };
-
+    use palisade_testkit::log_capture::LogCapture;
     use proptest::prelude::*;
-    use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
-
-    /// Lines written by a subscriber, for comparing two of them.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Lines {
-        type Writer = Self;
-
-        fn make_writer(&'a self) -> Self {
-            self.clone()
-        }
-    }
-
-    impl Lines {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
 
     #[derive(Debug)]
     struct Failure {
@@ -390,8 +356,8 @@ mod tests {
     /// under `Full` and [`LogFields`], and under [`LogFormat`] and [`LogFields`] (as the
     /// service does), each with the target, no colours and every level; returns the texts.
     fn three(log: &dyn Fn()) -> [String; 3] {
-        let texts: [Lines; 3] = Default::default();
-        let base = |lines: &Lines| {
+        let texts: [LogCapture; 3] = Default::default();
+        let base = |lines: &LogCapture| {
             tracing_subscriber::fmt()
                 .with_writer(lines.clone())
                 .with_timer(Fixed)
