@@ -207,6 +207,7 @@ fn main() -> Result<(), Error> {
     if slices == 0 || per_slice == 0 || per_slice % GROUP != 0 || args.len() > 2 {
         return Err(usage.into());
     }
+    let records = slices.checked_mul(per_slice).ok_or(usage)?;
 
     let dir = std::env::temp_dir().join(format!(
         "palisade-audit-append-ratio-{}",
@@ -222,8 +223,9 @@ fn main() -> Result<(), Error> {
     let mut palisade = Palisade::create(&dir.join("group"), group)?;
     let mut plain = PlainJsonl::create(&dir.join("group.jsonl"), GROUP)?;
     let synced = Phase::run(&mut palisade, &mut plain, slices, per_slice)?;
-    let sync_share = plain.syncing.as_secs_f64() / count(slices * per_slice);
+    let sync_share = plain.syncing.as_secs_f64() / count(records);
     let sync_latency = plain.syncing.as_secs_f64() / count(plain.syncs.max(1));
+    // Both files closed (the log syncs what is pending) before the next phase starts.
     drop((palisade, plain));
 
     let never = Durability::Group {
