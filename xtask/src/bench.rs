@@ -5,7 +5,8 @@
 //! baseline's time and `palisade / baseline`: below 1.00 palisade is faster. Where Debian's
 //! `argon2` command (the libargon2 reference implementation) is installed, it is timed too.
 //! Peers that cannot join the audited dependency graph are benchmarked from `benches/peers`, a
-//! workspace of their own built into the same target directory.
+//! workspace of their own built into the same target directory. palisade-audit's append and
+//! its plain baseline are also measured taking turns, outside criterion, as rows of their own.
 
 use std::{
     collections::BTreeMap,
@@ -50,6 +51,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         step("peer benches (outside the workspace)", &mut peers)?;
     }
     let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
+    if !args.iter().any(|a| a == "--report-only") {
+        measurements.extend(audit_side_by_side(quick)?);
+    }
     measurements.extend(libargon2_reference());
     let table = render(&measurements);
     println!("{table}");
@@ -107,6 +111,58 @@ fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
 fn read_json(path: &Path) -> Result<serde_json::Value, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// palisade-audit's append and the plain JSON Lines append taking turns
+/// (`examples/append_ratio.rs`): criterion measures the two seconds apart, and a sync's latency
+/// drifts by more than their difference in that time. Rows of groups named after the criterion
+/// groups they stand beside, with ` (side by side)` added.
+fn audit_side_by_side(quick: bool) -> Result<Vec<Measurement>, String> {
+    let mut run = cargo(&[
+        "run",
+        "--quiet",
+        "--profile",
+        "bench",
+        "-p",
+        "palisade-audit",
+        "--example",
+        "append_ratio",
+        "--",
+        "--tsv",
+    ]);
+    if quick {
+        run.arg("50");
+    }
+    eprintln!("xtask: ==> palisade-audit appends side by side");
+    let out = run
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("append_ratio: could not start cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("append_ratio failed ({})", out.status));
+    }
+    parse_side_by_side(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// `append_ratio --tsv`'s lines: group, function and nanoseconds per record.
+fn parse_side_by_side(text: &str) -> Result<Vec<Measurement>, String> {
+    text.lines()
+        .map(|line| {
+            let mut fields = line.split('\t');
+            match (fields.next(), fields.next(), fields.next(), fields.next()) {
+                (Some(group), Some(function), Some(ns), None) => Ok(Measurement {
+                    group: group.to_owned(),
+                    function: function.to_owned(),
+                    mean_ns: ns
+                        .parse()
+                        .map_err(|_| format!("append_ratio: not a time: {line:?}"))?,
+                    bytes: None,
+                    elements: Some(1),
+                }),
+                _ => Err(format!("append_ratio: unexpected line {line:?}")),
+            }
+        })
+        .collect()
 }
 
 /// Times `argon2` (Debian's CLI over libargon2) at the OWASP preset: the median of the
@@ -263,4 +319,35 @@ fn machine() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     format!("{cpu}, {cores} cores, {rustc}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_by_side_lines_become_rows_of_their_groups() {
+        let rows = parse_side_by_side(
+            "audit/append_group_commit_64 (side by side)\tpalisade\t6450.5\n\
+             audit/append_group_commit_64 (side by side)\tplain jsonl append\t4450.0\n",
+        )
+        .expect("two rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].group, "audit/append_group_commit_64 (side by side)");
+        assert_eq!(rows[1].function, "plain jsonl append");
+        assert!((rows[0].mean_ns - 6450.5).abs() < 1e-9);
+        assert_eq!(rows[0].elements, Some(1));
+        let table = render(&rows);
+        assert!(
+            table.contains("| plain jsonl append | 4.45 µs (224.7 k/s) | 1.45 |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_side_by_side_line_is_an_error() {
+        for bad in ["group\tpalisade", "group\tpalisade\tsoon", "g\tf\t1\textra"] {
+            assert!(parse_side_by_side(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -41,8 +41,9 @@ commands:
                            directory); --fresh-cargo-home runs the dependency checks with an empty
                            CARGO_HOME, as on a new machine (ci always does)
   bench [--quick] [--write] [--report-only]
-                           criterion benches, then a table of ratios; --write records it in docs/benchmarks.md;
-                           --report-only prints the table from the last run's results without running
+                           criterion benches and palisade-audit's appends side by side, then a table of
+                           ratios; --write records it in docs/benchmarks.md; --report-only prints the table
+                           from the last criterion results without running anything
   dast [--examples N] [--seed S]
                            builds examples/secure-api and attacks it while it runs (once on SQLite, once with
                            a redis-server): schemathesis (pinned, installed in target/dast/venv) with every

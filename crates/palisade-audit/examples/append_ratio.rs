@@ -19,7 +19,12 @@
 //! cargo build --profile bench -p palisade-audit --example append_ratio
 //! target/release/examples/append_ratio            # 200 slices of 512 records in each phase
 //! target/release/examples/append_ratio 50 2048    # 50 slices of 2,048
+//! target/release/examples/append_ratio --tsv      # for `cargo xtask bench`
 //! ```
+//!
+//! With `--tsv` it prints one line per appender and phase instead: the criterion group it
+//! stands beside, with ` (side by side)` added, the function's name and nanoseconds per record,
+//! separated by tabs. `cargo xtask bench` adds them to its table.
 //!
 //! The same event and the same plain line as `benches/audit.rs`. One slice of each appender,
 //! uncounted, starts each phase. The files are written under the system's temporary directory
@@ -197,8 +202,13 @@ fn quantile(v: &[f64], q: f64) -> f64 {
 }
 
 fn main() -> Result<(), Error> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: append_ratio [SLICES [RECORDS_PER_SLICE]] (records: a multiple of 64)";
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: append_ratio [--tsv] [SLICES [RECORDS_PER_SLICE]] \
+                 (records: a multiple of 64)";
+    let tsv = args.first().is_some_and(|a| a == "--tsv");
+    if tsv {
+        args.remove(0);
+    }
     let number = |i: usize, default: u64| -> Result<u64, Error> {
         args.get(i)
             .map_or(Ok(default), |s| s.parse().map_err(|_| usage.into()))
@@ -238,6 +248,22 @@ fn main() -> Result<(), Error> {
     drop((palisade, plain));
     fs::remove_dir_all(&dir)?;
 
+    if tsv {
+        for (group, phase) in [
+            ("audit/append_group_commit_64", &synced),
+            ("audit/append_no_sync_pressure", &unsynced),
+        ] {
+            println!(
+                "{group} (side by side)\tpalisade\t{:.1}",
+                phase.palisade * 1e9
+            );
+            println!(
+                "{group} (side by side)\tplain jsonl append\t{:.1}",
+                phase.plain * 1e9
+            );
+        }
+        return Ok(());
+    }
     println!("{slices} slices of {per_slice} records per appender and phase, taken in turn");
     synced.print("group commit");
     println!(
