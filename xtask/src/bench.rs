@@ -35,7 +35,8 @@ struct Measurement {
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
     let write = args.iter().any(|a| a == "--write");
-    if !args.iter().any(|a| a == "--report-only") {
+    let report_only = args.iter().any(|a| a == "--report-only");
+    if !report_only {
         let mut bench = cargo(&["bench", "--workspace", "--benches", "--all-features", "--"]);
         if quick {
             bench.arg("--quick");
@@ -51,7 +52,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         step("peer benches (outside the workspace)", &mut peers)?;
     }
     let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
-    if !args.iter().any(|a| a == "--report-only") {
+    if !report_only {
         measurements.extend(audit_side_by_side(quick)?);
     }
     measurements.extend(libargon2_reference());
