@@ -38,6 +38,10 @@ struct State {
     delay: Duration,
     malformed: bool,
     requests: u64,
+    /// Set by [`FakeVault::stop`] before it aborts the server. A connection task that another
+    /// worker thread was still polling can read a request sent after `stop` returned; it must
+    /// not answer it.
+    stopped: bool,
 }
 
 pub(crate) struct FakeVault {
@@ -130,8 +134,10 @@ impl FakeVault {
         self.state().requests
     }
 
-    /// Stops the server: the listener closes and open connections are dropped.
+    /// Stops the server: the listener closes and open connections are dropped. No request
+    /// sent after this returns is answered.
     pub(crate) async fn stop(self) {
+        self.state().stopped = true;
         self.server.abort();
         let _ = self.server.await;
     }
@@ -176,6 +182,9 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
 
         let (delay, malformed) = {
             let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
+            if s.stopped {
+                return;
+            }
             s.requests += 1;
             (s.delay, s.malformed)
         };
