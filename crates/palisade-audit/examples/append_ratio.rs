@@ -4,7 +4,7 @@
 //!
 //! `audit/append_group_commit_64` measures palisade and the plain append seconds apart. On a
 //! virtual machine a sync's latency and the host's speed drift by more than an append's own
-//! work in that time, so one bench binary's ratio ranges over 1.4 to 1.8 from run to run. Here
+//! work in that time, so one bench binary's ratio ranges over 1.3 to 1.8 from run to run. Here
 //! both append the same number of records per slice (under group commit a whole number of
 //! 64-record groups, so each slice makes the same number of syncs), the one that goes first
 //! alternates, and the ratio is given overall and per pair of slices. Two phases:
