@@ -6,12 +6,7 @@
 mod common;
 mod login_scenarios;
 
-use std::{
-    io::Write,
-    num::NonZeroU32,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{num::NonZeroU32, time::Duration};
 
 use palisade_ratelimit::{
     FailurePolicy, Limiter, MemoryBackend, MemoryConfig, Policy,
@@ -22,7 +17,7 @@ use palisade_ratelimit::{
         RedisLoginStore,
     },
 };
-use palisade_testkit::RedisServer;
+use palisade_testkit::{RedisServer, log_capture::LogCapture};
 
 /// An arbitrary fixed server time for replayed sequences (2023-11-14), microseconds.
 const BASE_MICROS: u64 = 1_700_000_000_000_000;
@@ -149,33 +144,10 @@ async fn concurrent_tasks_on_one_key_never_over_admit() {
     assert_eq!(total, 50);
 }
 
-/// Counts the outage log lines.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn count(&self, needle: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().expect("log"))
-            .matches(needle)
-            .count()
-    }
-}
-
 async fn outage(failure: FailurePolicy) {
-    let logs = Captured::default();
-    let writer = logs.clone();
+    let logs = LogCapture::default();
     let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
+        .with_writer(logs.clone())
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
@@ -210,7 +182,7 @@ async fn outage(failure: FailurePolicy) {
         _ => assert_eq!(admitted, 2),
     }
     assert_eq!(
-        logs.count("rate-limit store unreachable"),
+        logs.text().matches("rate-limit store unreachable").count(),
         1,
         "logged once, not per request"
     );
@@ -228,7 +200,12 @@ async fn outage(failure: FailurePolicy) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(back, "decisions come from Redis again after restart");
-    assert_eq!(logs.count("rate-limit store reachable again"), 1);
+    assert_eq!(
+        logs.text()
+            .matches("rate-limit store reachable again")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
