@@ -93,10 +93,10 @@ fn private_options() -> OpenOptions {
     options
 }
 
-/// Creates a new file for appending, readable and writable by its owner only; fails if it
+/// Creates a new file for writing, readable and writable by its owner only; fails if it
 /// exists.
 pub(crate) fn create_new_private(path: &Path) -> io::Result<File> {
-    private_options().append(true).create_new(true).open(path)
+    private_options().write(true).create_new(true).open(path)
 }
 
 /// Writes `bytes` to a new private file (never over an existing one) and syncs it and its
@@ -247,6 +247,9 @@ pub(crate) enum Line {
     TooLong,
     /// Bytes after the last newline: an incomplete last line, in the buffer unless too long.
     Incomplete,
+    /// Nothing but NUL bytes after the last newline: space the writer wrote ahead of its
+    /// records and has not written over yet (see [`crate::segment`]). The buffer is left empty.
+    Unwritten,
 }
 
 /// Reads lines of at most [`MAX_LINE_BYTES`] (newline included) in constant memory: a longer
@@ -277,6 +280,7 @@ impl<R: BufRead> LineReader<R> {
         self.line_start = self.offset;
         let mut too_long = false;
         let mut any = false;
+        let mut zeros = true;
         loop {
             let available = match self.inner.fill_buf() {
                 Ok(b) => b,
@@ -284,11 +288,16 @@ impl<R: BufRead> LineReader<R> {
                 Err(e) => return Err(e),
             };
             if available.is_empty() {
+                if any && zeros {
+                    buf.clear();
+                    return Ok(Some(Line::Unwritten));
+                }
                 return Ok(any.then_some(Line::Incomplete));
             }
             any = true;
             let newline = memchr::memchr(b'\n', available);
             let chunk = &available[..newline.unwrap_or(available.len())];
+            zeros = zeros && chunk.iter().all(|&b| b == 0);
             if !too_long {
                 if buf.len() + chunk.len() >= MAX_LINE_BYTES {
                     too_long = true;
@@ -335,5 +344,39 @@ mod tests {
         assert_eq!(r.next_line(&mut buf).unwrap(), Some(Line::Incomplete));
         assert_eq!(buf, b"d");
         assert_eq!(r.next_line(&mut buf).unwrap(), None);
+    }
+
+    /// A tail of NUL bytes after the last newline, however long, is unwritten space; NULs
+    /// after other bytes, or before a newline, are not.
+    #[test]
+    fn a_tail_of_nul_bytes_is_unwritten_space() {
+        let read_all = |data: &[u8]| {
+            let mut r = LineReader::new(io::BufReader::with_capacity(64, data));
+            let mut buf = Vec::new();
+            let mut kinds = Vec::new();
+            while let Some(kind) = r.next_line(&mut buf).unwrap() {
+                kinds.push((kind, r.line_start()));
+            }
+            kinds
+        };
+        let mut data = b"a\n".to_vec();
+        data.resize(2 + MAX_LINE_BYTES + 10, 0);
+        assert_eq!(read_all(&data), [(Line::Complete, 0), (Line::Unwritten, 2)]);
+        assert_eq!(
+            read_all(b"a\nb\0\0\0"),
+            [(Line::Complete, 0), (Line::Incomplete, 2)]
+        );
+        assert_eq!(
+            read_all(b"a\n\0\0x"),
+            [(Line::Complete, 0), (Line::Incomplete, 2)]
+        );
+        assert_eq!(
+            read_all(b"a\n\0\0\n\0"),
+            [
+                (Line::Complete, 0),
+                (Line::Complete, 2),
+                (Line::Unwritten, 5)
+            ]
+        );
     }
 }

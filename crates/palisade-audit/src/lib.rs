@@ -17,6 +17,7 @@ pub mod merkle;
 mod prune;
 mod pseudonym;
 mod record;
+mod segment;
 mod telemetry;
 #[cfg(feature = "tracing")]
 mod tracing;
@@ -40,6 +41,7 @@ pub use crate::{
     prune::{KeptBecause, PruneError, Pruned, prune},
     pseudonym::Pseudonyms,
     record::{MAX_LINE_BYTES, Record, RecordKind},
+    segment::DEFAULT_PREALLOCATE,
     verify::{
         Finding, FindingKind, MAX_FINDINGS, Position, Report, Severity, Verifier, VerifyError,
         read_records, tree_of,

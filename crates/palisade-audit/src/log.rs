@@ -3,7 +3,7 @@
 use std::{
     fmt,
     fs::{self, File, OpenOptions},
-    io::Write,
+    io::{Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     sync::Arc,
     time::Duration,
@@ -23,6 +23,7 @@ use crate::{
     merkle::{Frontier, Hash},
     prune::Cut,
     record::{self, Body, CheckpointBody, Genesis, MAX_LINE_BYTES},
+    segment::{ActiveSegment, DEFAULT_PREALLOCATE},
 };
 
 /// The default epoch: 15 minutes.
@@ -86,6 +87,7 @@ pub struct AuditLogBuilder {
     epoch: Duration,
     pub(crate) durability: Option<Durability>,
     max_file_bytes: u64,
+    preallocate: u64,
     checkpoint_every: u64,
     clock: Arc<dyn Clock>,
     redactor: Redactor,
@@ -101,6 +103,7 @@ impl fmt::Debug for AuditLogBuilder {
             .field("epoch", &self.epoch)
             .field("durability", &self.durability)
             .field("max_file_bytes", &self.max_file_bytes)
+            .field("preallocate", &self.preallocate)
             .field("checkpoint_every", &self.checkpoint_every)
             .field("clock", &self.clock)
             .field("signer", &self.signer)
@@ -157,6 +160,21 @@ impl AuditLogBuilder {
     #[must_use]
     pub fn max_file_bytes(mut self, bytes: u64) -> Self {
         self.max_file_bytes = bytes;
+        self
+    }
+
+    /// Keep this many bytes of zeros written ahead of the records in the file being written
+    /// (default [`DEFAULT_PREALLOCATE`], 1 MiB); 0 writes none.
+    ///
+    /// A group commit's sync then writes the records' pages and not the file's length, which
+    /// halves its latency. The zeros are cut away when the log is dropped or moves to its next
+    /// file, so a file at rest ends with its last record, and readers of this crate take a tail
+    /// of zeros for space not yet written. Turn it off when another program follows the file
+    /// being written by its length, as `tail -f` does: it would see the zeros and not the
+    /// records written over them.
+    #[must_use]
+    pub fn preallocate(mut self, bytes: u64) -> Self {
+        self.preallocate = bytes;
         self
     }
 
@@ -294,9 +312,10 @@ impl AuditLogBuilder {
         }
         files::save_key(&dir, &log_id, &mac_key)?;
         let path = dir.join(files::segment_name(0));
-        let file = files::create_new_private(&path).map_err(io_err(&path))?;
+        let segment = ActiveSegment::create(path.clone(), self.preallocate, self.max_file_bytes)
+            .map_err(io_err(&path))?;
         files::sync_dir(&dir).map_err(io_err(&dir))?;
-        let mut log = AuditLog::assemble(self, genesis, signer, mac_key, file, path);
+        let mut log = AuditLog::assemble(self, genesis, signer, mac_key, segment);
         let start = log.genesis.start;
         let body = Body::Genesis(log.genesis.clone());
         log.write(&body, start)
@@ -304,7 +323,7 @@ impl AuditLogBuilder {
             .map_err(|e| match e {
                 AppendError::Io { path, source } => OpenError::Io { path, source },
                 other => OpenError::Damaged {
-                    file: log.path.clone(),
+                    file: log.segment.path().to_path_buf(),
                     line: 1,
                     reason: other.to_string(),
                 },
@@ -397,11 +416,14 @@ impl AuditLogBuilder {
                 ),
             });
         }
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&scan.last_path)
-            .map_err(io_err(&scan.last_path))?;
-        let mut log = AuditLog::assemble(self, genesis, signer, key, file, scan.last_path);
+        let segment = ActiveSegment::open(
+            scan.last_path.clone(),
+            scan.last_len,
+            self.preallocate,
+            self.max_file_bytes,
+        )
+        .map_err(io_err(&scan.last_path))?;
+        let mut log = AuditLog::assemble(self, genesis, signer, key, segment);
         log.next_seq = scan.next_seq;
         log.durable_seq = scan.next_seq;
         log.prev = scan.prev;
@@ -409,7 +431,6 @@ impl AuditLogBuilder {
         log.last_time = scan.last_time;
         log.since_checkpoint = scan.since_checkpoint;
         log.latest_checkpoint = scan.latest_checkpoint;
-        log.file_len = scan.last_len;
         Ok(log)
     }
 }
@@ -426,6 +447,7 @@ struct Scan {
     since_checkpoint: u64,
     latest_checkpoint: Option<Checkpoint>,
     last_path: PathBuf,
+    /// Where the last file's records end.
     last_len: u64,
     last_line: u64,
 }
@@ -472,6 +494,9 @@ fn recover(
                 }
                 Line::TooLong => Some("line too long".to_owned()),
                 Line::Incomplete => Some("incomplete last line".to_owned()),
+                // The zeros a writer keeps ahead of its records: the next record goes there.
+                Line::Unwritten if is_last => break,
+                Line::Unwritten => Some("NUL bytes at the end of a closed file".to_owned()),
             };
             if let Some(reason) = problem {
                 // Only a crash's leftover is cut: an incomplete last line, or a last line
@@ -567,11 +592,13 @@ fn append_staged_seal(seal: &str, scan: &Scan, key_path: &Path) -> Result<bool, 
                 .to_owned(),
         });
     }
+    // After the last record, over the zeros a crash may have left behind it.
     let mut file = OpenOptions::new()
-        .append(true)
+        .write(true)
         .open(&scan.last_path)
         .map_err(io_err(&scan.last_path))?;
-    file.write_all(format!("{seal}\n").as_bytes())
+    file.seek(SeekFrom::Start(scan.last_len))
+        .and_then(|_| file.write_all(format!("{seal}\n").as_bytes()))
         .and_then(|()| file.sync_data())
         .map_err(io_err(&scan.last_path))?;
     Ok(true)
@@ -677,10 +704,9 @@ pub struct AuditLog {
     redactor: Redactor,
     durability: Durability,
     max_file_bytes: u64,
+    preallocate: u64,
     checkpoint_every: u64,
-    file: File,
-    path: PathBuf,
-    file_len: u64,
+    segment: ActiveSegment,
     next_seq: u64,
     durable_seq: u64,
     prev: Hash,
@@ -705,7 +731,7 @@ impl fmt::Debug for AuditLog {
             .field("epoch", &self.key.epoch())
             .field("len", &self.next_seq)
             .field("durable_len", &self.durable_seq)
-            .field("file", &self.path)
+            .field("file", &self.segment.path())
             .finish_non_exhaustive()
     }
 }
@@ -719,6 +745,7 @@ impl AuditLog {
             epoch: DEFAULT_EPOCH,
             durability: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            preallocate: DEFAULT_PREALLOCATE,
             checkpoint_every: 10_000,
             clock: Arc::new(SystemClock),
             redactor: Redactor::new(),
@@ -733,8 +760,7 @@ impl AuditLog {
         genesis: Genesis,
         signer: Arc<dyn CheckpointSigner>,
         key: MacKey,
-        file: File,
-        path: PathBuf,
+        segment: ActiveSegment,
     ) -> Self {
         Self {
             dir: b.dir,
@@ -745,10 +771,9 @@ impl AuditLog {
             redactor: b.redactor,
             durability: b.durability.unwrap_or_default(),
             max_file_bytes: b.max_file_bytes,
+            preallocate: b.preallocate,
             checkpoint_every: b.checkpoint_every,
-            file,
-            path,
-            file_len: 0,
+            segment,
             next_seq: 0,
             durable_seq: 0,
             prev: [0; 32],
@@ -1032,18 +1057,17 @@ impl AuditLog {
         }
         let seq = self.next_seq;
         let len = self.line.len() as u64;
-        if self.file_len > 0 && self.file_len + len > self.max_file_bytes {
+        if self.segment.len() > 0 && self.segment.len() + len > self.max_file_bytes {
             self.rotate(seq)?;
         }
-        if let Err(source) = self.file.write_all(&self.line) {
+        if let Err(source) = self.segment.write_line(&self.line) {
             crate::telemetry::write_failed();
             self.poisoned = true;
             return Err(AppendError::Io {
-                path: self.path.clone(),
+                path: self.segment.path().to_path_buf(),
                 source,
             });
         }
-        self.file_len += len;
         self.prev = hash;
         self.frontier.push(hash);
         self.next_seq += 1;
@@ -1055,19 +1079,23 @@ impl AuditLog {
         Ok(seq)
     }
 
-    /// Closes the current file (synced) and starts `audit-<seq>.jsonl`.
+    /// Closes the current file (synced, the zeros after its records cut away) and starts
+    /// `audit-<seq>.jsonl`.
     fn rotate(&mut self, seq: u64) -> Result<(), AppendError> {
         self.sync()?;
-        let path = self.dir.join(files::segment_name(seq));
         let fail = |path: &Path, source| AppendError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let file = files::create_new_private(&path).map_err(|e| fail(&path, e))?;
+        if let Err(e) = self.segment.trim() {
+            self.poisoned = true;
+            return Err(fail(self.segment.path(), e));
+        }
+        let path = self.dir.join(files::segment_name(seq));
+        let segment = ActiveSegment::create(path.clone(), self.preallocate, self.max_file_bytes)
+            .map_err(|e| fail(&path, e))?;
         files::sync_dir(&self.dir).map_err(|e| fail(&self.dir, e))?;
-        self.file = file;
-        self.path = path;
-        self.file_len = 0;
+        self.segment = segment;
         Ok(())
     }
 
@@ -1089,13 +1117,13 @@ impl AuditLog {
             return Ok(());
         }
         let timer = crate::telemetry::sync_started();
-        let synced = self.file.sync_data();
+        let synced = self.segment.sync_data();
         crate::telemetry::synced(&timer);
         if let Err(source) = synced {
             crate::telemetry::write_failed();
             self.poisoned = true;
             return Err(AppendError::Io {
-                path: self.path.clone(),
+                path: self.segment.path().to_path_buf(),
                 source,
             });
         }
@@ -1106,9 +1134,11 @@ impl AuditLog {
 }
 
 impl Drop for AuditLog {
+    /// Syncs, and leaves the file ending with its last record. A poisoned log is left as it
+    /// is, for the next `open` to recover.
     fn drop(&mut self) {
-        if !self.poisoned {
-            let _ = self.sync();
+        if !self.poisoned && self.sync().is_ok() {
+            let _ = self.segment.trim();
         }
     }
 }
@@ -1206,14 +1236,14 @@ mod tests {
             })
             .unwrap();
         let _ = log.append(Event::new("before")).unwrap();
-        let (len, size) = (log.len(), fs::metadata(&log.path).unwrap().len());
+        let (len, size) = (log.len(), fs::metadata(log.segment.path()).unwrap().len());
         let huge = Event::new("huge").field("pad", "y".repeat(MAX_LINE_BYTES));
         assert!(matches!(
             log.append(huge),
             Err(AppendError::TooLarge { len, max: MAX_LINE_BYTES }) if len > MAX_LINE_BYTES
         ));
         assert_eq!(
-            (log.len(), fs::metadata(&log.path).unwrap().len()),
+            (log.len(), fs::metadata(log.segment.path()).unwrap().len()),
             (len, size)
         );
         assert!(log.line.capacity() < MAX_LINE_BYTES);
@@ -1239,14 +1269,14 @@ mod tests {
             .create_with(|_| Ok(()))
             .unwrap();
         SYNCED_DIRS.with(|s| s.borrow_mut().clear());
-        let first = log.path.clone();
-        while log.path == first {
+        let first = log.segment.path().to_path_buf();
+        while log.segment.path() == first {
             let _ = log
                 .append(Event::new("x").field("pad", "y".repeat(500)))
                 .unwrap();
         }
         // The new segment's directory entry was made durable before the segment was used.
-        assert!(log.path.exists());
+        assert!(log.segment.path().exists());
         assert_eq!(SYNCED_DIRS.with(|s| s.borrow().clone()), vec![dir.clone()]);
         drop(log);
         fs::remove_dir_all(&dir).unwrap();

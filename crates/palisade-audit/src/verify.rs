@@ -830,6 +830,14 @@ impl<'v> State<'v> {
                     };
                     self.report(&position, kind);
                 }
+                // The zeros a writer keeps ahead of its records in the file it writes.
+                Line::Unwritten if is_last => continue,
+                Line::Unwritten => self.report(
+                    &position,
+                    FindingKind::Malformed {
+                        reason: "NUL bytes at the end of a closed file",
+                    },
+                ),
             }
             self.last_position = position;
         }
@@ -1223,7 +1231,7 @@ pub fn read_records(dir: impl AsRef<Path>) -> Result<Vec<Record>, VerifyError> {
                 reason,
             };
             match kind {
-                Line::Incomplete => break,
+                Line::Incomplete | Line::Unwritten => break,
                 Line::TooLong => return Err(malformed("line too long")),
                 Line::Complete => {}
             }

@@ -106,7 +106,13 @@ fn an_intruder_holding_every_file_and_secret_of_the_service_cannot_rewrite_a_sea
     stolen.extend(SECRETS.iter().map(|(_, value)| unhex32(value)));
 
     let original = std::fs::read_to_string(segment(&dir)).unwrap();
-    let lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    // The records, without the zeros the log writes ahead of them (the service was killed, so
+    // they were never cut away).
+    let lines: Vec<String> = original
+        .trim_end_matches('\0')
+        .lines()
+        .map(str::to_owned)
+        .collect();
     let at = lines
         .iter()
         .position(|l| l.contains("\"action\":\"auth.register\""))

@@ -1,0 +1,209 @@
+//! The zeros the writer keeps ahead of its records in the file it writes: there while the log
+//! is open or after a crash, gone from every file at rest, never taken for a record, a torn
+//! line or tampering, and written over by the next append after a crash.
+
+mod support;
+
+use std::fs;
+
+use palisade_audit::{DEFAULT_PREALLOCATE, Durability, Event, FindingKind, Severity};
+use support::Fixture;
+
+/// The bytes up to and including the last newline, and what follows them.
+fn split_tail(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    bytes.split_at(end)
+}
+
+fn append_some(log: &mut palisade_audit::AuditLog, n: usize) {
+    for i in 0..n {
+        let _ = log
+            .append(Event::new("auth.login").actor(format!("user:{i}")))
+            .unwrap();
+    }
+}
+
+#[test]
+fn the_file_being_written_holds_zeros_ahead_and_a_dropped_log_cuts_them() {
+    let fx = Fixture::new("prealloc-drop");
+    let mut log = fx.create();
+    append_some(&mut log, 10);
+    let live = fs::read(fx.file()).unwrap();
+    let (records, tail) = split_tail(&live);
+    assert_eq!(live.len() as u64, DEFAULT_PREALLOCATE);
+    assert!(!tail.is_empty() && tail.iter().all(|&b| b == 0));
+    assert!(!records.contains(&0));
+    drop(log);
+    assert_eq!(fs::read(fx.file()).unwrap(), records);
+}
+
+#[test]
+fn a_live_log_verifies_without_a_finding_about_its_zeros() {
+    let fx = Fixture::new("prealloc-live");
+    let mut log = fx.create();
+    append_some(&mut log, 5);
+    let report = fx.verifier().verify_dir(fx.dir.path()).unwrap();
+    assert!(report.is_intact(), "{report}");
+    assert_eq!(
+        report.records(),
+        6,
+        "the genesis record and five events: {report}"
+    );
+    assert!(
+        report
+            .findings()
+            .iter()
+            .all(|f| f.kind.severity() == Severity::Notice),
+        "{report}"
+    );
+    assert_eq!(
+        palisade_audit::read_records(fx.dir.path()).unwrap().len(),
+        6
+    );
+    drop(log);
+}
+
+#[test]
+fn after_a_crash_the_next_append_goes_over_the_zeros() {
+    let fx = Fixture::new("prealloc-crash");
+    let mut log = fx.create();
+    append_some(&mut log, 3);
+    // A crash: the log is never dropped, so the zeros stay.
+    std::mem::forget(log);
+    let crashed = fs::read(fx.file()).unwrap();
+    let (records, tail) = split_tail(&crashed);
+    assert!(tail.iter().all(|&b| b == 0) && !tail.is_empty());
+
+    let mut log = fx.open();
+    assert_eq!(log.len(), 4);
+    let r = log.append(Event::new("after.crash")).unwrap();
+    assert_eq!(r.seq, 4);
+    drop(log);
+    let after = fs::read(fx.file()).unwrap();
+    assert!(after.starts_with(records));
+    assert!(!after.contains(&0) && after.ends_with(b"\n"));
+    let report = fx.verifier().verify_dir(fx.dir.path()).unwrap();
+    assert!(report.is_intact(), "{report}");
+    assert_eq!(report.records(), 5);
+}
+
+#[test]
+fn a_torn_append_into_the_zeros_is_cut() {
+    let fx = Fixture::new("prealloc-torn");
+    let mut log = fx.create();
+    append_some(&mut log, 3);
+    std::mem::forget(log);
+    let mut bytes = fs::read(fx.file()).unwrap();
+    let (records, _) = split_tail(&bytes);
+    let at = records.len();
+    // Half a record written over the zeros, the rest of them still there.
+    let torn = b"{\"v\":1,\"seq\":4,\"time\":\"2026-01-01T00:0";
+    bytes[at..at + torn.len()].copy_from_slice(torn);
+    fs::write(fx.file(), &bytes).unwrap();
+    let warned = fx.verifier().verify_dir(fx.dir.path()).unwrap();
+    assert!(
+        warned
+            .findings()
+            .iter()
+            .any(|f| f.kind == FindingKind::TornLastLine),
+        "{warned}"
+    );
+    let mut log = fx.open();
+    assert_eq!(log.len(), 4);
+    let _ = log.append(Event::new("after.crash")).unwrap();
+    drop(log);
+    let report = fx.verifier().verify_dir(fx.dir.path()).unwrap();
+    assert!(report.is_intact(), "{report}");
+    assert_eq!(report.records(), 5);
+}
+
+#[test]
+fn every_file_the_log_moved_on_from_ends_with_its_last_record() {
+    let fx = Fixture::new("prealloc-rotate");
+    let mut log = fx
+        .keyed()
+        .max_file_bytes(64 * 1024)
+        .durability(Durability::Group {
+            records: 64,
+            interval: std::time::Duration::from_secs(1),
+        })
+        .create_with(|_| Ok(()))
+        .unwrap();
+    for i in 0..600 {
+        let _ = log
+            .append(Event::new("x").field("pad", format!("{i:0>300}")))
+            .unwrap();
+    }
+    let mut files: Vec<_> = fs::read_dir(fx.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    let (last, closed) = files.split_last().unwrap();
+    for f in closed {
+        let bytes = fs::read(f).unwrap();
+        assert!(bytes.ends_with(b"\n") && !bytes.contains(&0), "{f:?}");
+        assert!(bytes.len() <= 64 * 1024);
+    }
+    // The file being written holds zeros, never beyond the size limit.
+    let live = fs::read(last).unwrap();
+    assert!(live.ends_with(&[0]) && live.len() <= 64 * 1024);
+    drop(log);
+    assert!(fs::read(last).unwrap().ends_with(b"\n"));
+    let report = fx.verifier().verify_dir(fx.dir.path()).unwrap();
+    assert!(report.is_intact(), "{report}");
+}
+
+#[test]
+fn zeros_at_the_end_of_a_closed_file_are_reported_and_refused() {
+    let fx = Fixture::new("prealloc-closed");
+    let mut log = fx
+        .keyed()
+        .max_file_bytes(64 * 1024)
+        .create_with(|_| Ok(()))
+        .unwrap();
+    let segments = || {
+        fs::read_dir(fx.dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "jsonl")
+            })
+            .count()
+    };
+    while segments() < 2 {
+        let _ = log
+            .append(Event::new("x").field("pad", "y".repeat(400)))
+            .unwrap();
+    }
+    drop(log);
+    let mut bytes = fs::read(fx.file()).unwrap();
+    bytes.extend_from_slice(&[0; 100]);
+    fs::write(fx.file(), &bytes).unwrap();
+    let report = fx.verifier().verify_dir(fx.dir.path()).unwrap();
+    assert!(
+        report.findings().iter().any(|f| matches!(
+            f.kind,
+            FindingKind::Malformed {
+                reason: "NUL bytes at the end of a closed file"
+            }
+        )),
+        "{report}"
+    );
+    assert!(fx.keyed().open().is_err());
+}
+
+#[test]
+fn with_preallocation_off_the_file_holds_only_records() {
+    let fx = Fixture::new("prealloc-off");
+    let mut log = fx.keyed().preallocate(0).create_with(|_| Ok(())).unwrap();
+    append_some(&mut log, 4);
+    let live = fs::read(fx.file()).unwrap();
+    assert!(live.ends_with(b"\n") && !live.contains(&0));
+    drop(log);
+}
