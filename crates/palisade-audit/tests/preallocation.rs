@@ -6,7 +6,7 @@ mod support;
 
 use std::fs;
 
-use palisade_audit::{DEFAULT_PREALLOCATE, Durability, Event, FindingKind, Severity};
+use palisade_audit::{Checkpoint, DEFAULT_PREALLOCATE, Durability, Event, FindingKind, Severity};
 use support::Fixture;
 
 /// The bytes up to and including the last newline, and what follows them.
@@ -206,4 +206,38 @@ fn with_preallocation_off_the_file_holds_only_records() {
     let live = fs::read(fx.file()).unwrap();
     assert!(live.ends_with(b"\n") && !live.contains(&0));
     drop(log);
+}
+
+/// Zeros written over the last records read as space not yet written: a cut tail, which a
+/// checkpoint kept elsewhere shows as tampering, as it shows a file cut short.
+#[test]
+fn zeros_over_the_last_records_are_a_cut_tail_a_kept_checkpoint_catches() {
+    let fx = Fixture::new("prealloc-zeroed");
+    let mut log = fx.create();
+    append_some(&mut log, 4);
+    let exported = Checkpoint::from_note(&log.checkpoint().unwrap().to_note()).unwrap();
+    drop(log);
+    let mut bytes = fs::read(fx.file()).unwrap();
+    let third = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'\n')
+        .nth(2)
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    bytes[third..].fill(0);
+    fs::write(fx.file(), &bytes).unwrap();
+    let report = fx
+        .verifier()
+        .trusted_checkpoint(exported.clone())
+        .verify_dir(fx.dir.path())
+        .unwrap();
+    assert_eq!(
+        report.first_tampering().map(|f| f.kind.clone()),
+        Some(FindingKind::TruncatedBelowTrusted {
+            trusted_size: exported.size(),
+            found: 3
+        }),
+        "{report}"
+    );
 }
