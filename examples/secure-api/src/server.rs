@@ -61,24 +61,31 @@ impl Limits {
     }
 }
 
+/// What the server answers requests with: a service that answers every request (its errors
+/// already made responses) and can be cloned onto every connection's task.
+pub(crate) trait AppService:
+    Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> AppService for S where
+    S: Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
 /// The service inside the request-level limits: a request beyond the concurrency limit is
 /// answered 503 at once (load shedding, not a queue), a body not complete within the body
 /// timeout fails to read, and a request not answered within the request timeout is answered
 /// 408.
-pub(crate) fn limited<S>(
-    service: S,
-    limits: Limits,
-) -> impl Service<
-    Request<Body>,
-    Response = Response,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response, Infallible>> + Send + 'static,
-> + Clone
-+ Send
-+ 'static
+pub(crate) fn limited<S>(service: S, limits: Limits) -> impl AppService
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: AppService,
 {
     ServiceBuilder::new()
         .layer(HandleErrorLayer::new(overloaded))
@@ -143,8 +150,7 @@ pub(crate) async fn run<S>(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: AppService,
 {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())

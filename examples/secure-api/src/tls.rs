@@ -18,7 +18,6 @@
 
 use std::{
     collections::BTreeMap,
-    convert::Infallible,
     fmt,
     path::PathBuf,
     sync::{Arc, Mutex, PoisonError, RwLock},
@@ -27,7 +26,6 @@ use std::{
 
 use axum::{
     Router,
-    extract::Request,
     http::{HeaderValue, StatusCode, Uri, header, uri::Authority},
     response::{IntoResponse as _, Response},
 };
@@ -42,12 +40,11 @@ use rustls::{
 use secrecy::{ExposeSecret as _, SecretBox};
 use subtle::ConstantTimeEq as _;
 use tokio_rustls::TlsAcceptor;
-use tower::Service;
 
 use crate::{
     config::{Config, ConfigError},
     connections::ConnectionGate,
-    server::{self, Limits},
+    server::{self, AppService, Limits},
 };
 
 /// The cipher suites offered, in the server's order of preference: TLS 1.3's three, then
@@ -514,8 +511,7 @@ pub(crate) async fn serve<S>(
     gate: ConnectionGate,
     authority: Option<Authority>,
 ) where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: AppService,
 {
     let Https { tls, redirect } = https;
     let watcher = tokio::spawn(tls.clone().watch());
