@@ -41,6 +41,7 @@ use std::{
 };
 
 use palisade_audit::{AuditLog, Durability, MacKey, SecretBox, SigningKey};
+use palisade_testkit::Spread;
 
 #[path = "../benches/support/workload.rs"]
 mod workload;
@@ -129,8 +130,8 @@ struct Phase {
     /// Seconds per record, over every counted slice.
     palisade: f64,
     plain: f64,
-    /// The ratio per pair of slices, sorted.
-    ratios: Vec<f64>,
+    /// The ratio per pair of slices.
+    ratios: Spread,
 }
 
 impl Phase {
@@ -159,25 +160,25 @@ impl Phase {
             total_b += b;
             ratios.push(a.as_secs_f64() / b.as_secs_f64());
         }
-        ratios.sort_by(f64::total_cmp);
         let records = count(slices * per_slice);
         Ok(Self {
             palisade: total_a.as_secs_f64() / records,
             plain: total_b.as_secs_f64() / records,
-            ratios,
+            ratios: Spread::of(&ratios),
         })
     }
 
     fn print(&self, name: &str) {
+        let spread = self.ratios;
         println!(
             "  {name:<13}: palisade {:5.2} µs, plain {:5.2} µs per record; palisade / plain \
              {:.3} overall, per pair of slices median {:.3}, quartiles {:.3} to {:.3}",
             self.palisade * 1e6,
             self.plain * 1e6,
             self.palisade / self.plain,
-            quantile(&self.ratios, 0.5),
-            quantile(&self.ratios, 0.25),
-            quantile(&self.ratios, 0.75),
+            spread.median,
+            spread.low,
+            spread.high,
         );
     }
 }
@@ -186,19 +187,6 @@ impl Phase {
 #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
 fn count(n: u64) -> f64 {
     n as f64
-}
-
-/// The `q`-quantile of sorted `v` (nearest rank).
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "a rank among at most a few thousand slices"
-)]
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let last = v.len().saturating_sub(1);
-    let at = ((last as f64) * q).round() as usize;
-    v.get(at).copied().unwrap_or(f64::NAN)
 }
 
 fn main() -> Result<(), Error> {

@@ -11,6 +11,7 @@ pub mod log_capture;
 pub mod metrics;
 pub mod runbook;
 mod server;
+mod spread;
 
 use std::{
     fmt,
@@ -23,6 +24,7 @@ use std::{
 };
 
 use server::{Kind, Served};
+pub use spread::Spread;
 
 /// How long a fresh server may take to answer `PING`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);

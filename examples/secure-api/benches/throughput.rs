@@ -21,6 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use palisade_testkit::Spread;
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::{TcpListener, TcpStream},
@@ -218,19 +219,17 @@ async fn run_slice(
     }
 }
 
-/// The median and the quartiles of the full stack's rate over the bare routes' in each pair
-/// of slices, which ran one right after the other.
-fn pair_spread(full: &Pool, bare: &Pool) -> (f64, f64, f64) {
+/// The spread of the full stack's rate over the bare routes' in each pair of slices, which
+/// ran one right after the other.
+fn pair_spread(full: &Pool, bare: &Pool) -> Spread {
     #[allow(clippy::cast_precision_loss)]
-    let mut ratios: Vec<f64> = full
+    let ratios: Vec<f64> = full
         .slices
         .iter()
         .zip(&bare.slices)
         .map(|(&(f, fs), &(b, bs))| (f as f64 / fs) / (b as f64 / bs))
         .collect();
-    ratios.sort_by(f64::total_cmp);
-    let at = |q: usize| ratios[(ratios.len() - 1) * q / 4];
-    (at(2), at(1), at(3))
+    Spread::of(&ratios)
 }
 
 /// The chosen variants measured in turn (see the module's documentation): their pools, each
@@ -399,7 +398,7 @@ fn main() {
             chosen.iter().position(|&i| i == 0),
             chosen.iter().position(|&i| i == 1),
         ) {
-            let (median, low, high) = pair_spread(&pools[full], &pools[bare]);
+            let Spread { low, median, high } = pair_spread(&pools[full], &pools[bare]);
             println!(
                 "  full stack / no layers: {:.3} overall; per pair of slices median {median:.3}, \
                  quartiles {low:.3} to {high:.3}",
