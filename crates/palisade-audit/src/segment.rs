@@ -89,11 +89,13 @@ impl ActiveSegment {
     }
 
     /// Writes `line` after the last record, in one `write` call once the zeros ahead of it are
-    /// in place.
+    /// in place. Zeros that cannot be written (a disk too full for them) are not a failure:
+    /// the segment goes on without them.
     pub(crate) fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
         let end = self.len + line.len() as u64;
-        if end > self.allocated && self.ahead > 0 {
-            self.write_zeros_ahead(end)?;
+        if end > self.allocated && self.ahead > 0 && self.write_zeros_ahead(end).is_err() {
+            self.ahead = 0;
+            self.file.seek(SeekFrom::Start(self.len))?;
         }
         self.file.write_all(line)?;
         self.len = end;
@@ -104,6 +106,10 @@ impl ActiveSegment {
     /// Extends the zeros to cover `end` and `ahead` bytes more (within the segment's
     /// limit), a page at a time, and puts the cursor back after the last record.
     fn write_zeros_ahead(&mut self, end: u64) -> io::Result<()> {
+        #[cfg(test)]
+        if NO_ROOM_FOR_ZEROS.with(std::cell::Cell::get) {
+            return Err(io::Error::from(io::ErrorKind::StorageFull));
+        }
         let page = PAGE as u64;
         let wanted = (self.allocated + self.ahead).min(self.limit).max(end);
         let target = wanted.div_ceil(page) * page;
@@ -124,14 +130,19 @@ impl ActiveSegment {
     }
 
     /// Cuts the zeros after the last record away and syncs the file, length included: a
-    /// closed segment ends with its last record.
+    /// closed segment ends with its last record. (Always cut: zeros that failed halfway may
+    /// have grown the file past what `allocated` counts.)
     pub(crate) fn trim(&mut self) -> io::Result<()> {
-        if self.allocated > self.len {
-            self.file.set_len(self.len)?;
-            self.allocated = self.len;
-        }
+        self.file.set_len(self.len)?;
+        self.allocated = self.len;
         self.file.sync_all()
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Makes writing zeros fail, as a disk with no room left for them would.
+    pub(crate) static NO_ROOM_FOR_ZEROS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[cfg(test)]
@@ -183,6 +194,26 @@ mod tests {
         seg.write_line(b"x\n").unwrap();
         seg.write_line(b"y\n").unwrap();
         assert_eq!(std::fs::read(&off).unwrap(), b"x\ny\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// With no room for zeros, records are still written, one after another, and the
+    /// segment writes no more zeros.
+    #[test]
+    fn a_disk_too_full_for_the_zeros_still_takes_the_records() {
+        let dir = temp("full");
+        let path = dir.join("s.jsonl");
+        let mut seg = ActiveSegment::create(path.clone(), 8192, 1 << 20).unwrap();
+        NO_ROOM_FOR_ZEROS.with(|c| c.set(true));
+        let written = seg
+            .write_line(b"one\n")
+            .and_then(|()| seg.write_line(b"two\n"));
+        NO_ROOM_FOR_ZEROS.with(|c| c.set(false));
+        written.unwrap();
+        seg.write_line(b"three\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\nthree\n");
+        seg.trim().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\nthree\n");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
