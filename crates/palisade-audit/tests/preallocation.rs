@@ -134,12 +134,7 @@ fn every_file_the_log_moved_on_from_ends_with_its_last_record() {
             .append(Event::new("x").field("pad", format!("{i:0>300}")))
             .unwrap();
     }
-    let mut files: Vec<_> = fs::read_dir(fx.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
+    let files = fx.segments();
     assert!(files.len() >= 3, "{files:?}");
     let (last, closed) = files.split_last().unwrap();
     for f in closed {
@@ -164,19 +159,7 @@ fn zeros_at_the_end_of_a_closed_file_are_reported_and_refused() {
         .max_file_bytes(64 * 1024)
         .create_with(|_| Ok(()))
         .unwrap();
-    let segments = || {
-        fs::read_dir(fx.dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "jsonl")
-            })
-            .count()
-    };
-    while segments() < 2 {
+    while fx.segments().len() < 2 {
         let _ = log
             .append(Event::new("x").field("pad", "y".repeat(400)))
             .unwrap();

@@ -31,20 +31,10 @@ fn rotated(tag: &str) -> Fixture {
     fx
 }
 
-fn segments(fx: &Fixture) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = fs::read_dir(fx.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn rotated_log_verifies_across_files() {
     let fx = rotated("rotate");
-    let files = segments(&fx);
+    let files = fx.segments();
     assert!(files.len() >= 3, "{files:?}");
     for f in &files {
         assert!(fs::metadata(f).unwrap().len() <= 64 * 1024);
@@ -70,7 +60,7 @@ fn rotated_log_verifies_across_files() {
 #[test]
 fn a_deleted_file_is_a_gap_at_the_next_file() {
     let fx = rotated("rotate-delete");
-    let files = segments(&fx);
+    let files = fx.segments();
     fs::remove_file(&files[1]).unwrap();
     let report = Verifier::new().verify_dir(fx.dir.path()).unwrap();
     let f = report.first_tampering().unwrap();

@@ -108,6 +108,17 @@ impl Fixture {
         self.dir.path().join("audit-00000000000000000000.jsonl")
     }
 
+    /// Every segment file, oldest first.
+    pub(crate) fn segments(&self) -> Vec<PathBuf> {
+        let mut files: Vec<_> = fs::read_dir(self.dir.path())
+            .expect("log directory is readable")
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        files.sort();
+        files
+    }
+
     pub(crate) fn lines(&self) -> Vec<String> {
         fs::read_to_string(self.file())
             .expect("log file is readable")
