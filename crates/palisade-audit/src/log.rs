@@ -167,11 +167,11 @@ impl AuditLogBuilder {
     /// (default [`DEFAULT_PREALLOCATE`], 1 MiB); 0 writes none.
     ///
     /// A sync then writes the records' pages and not the file's length: on ext4 a group
-    /// commit's sync took about 125 µs instead of about 210 (`examples/sync_cost.rs`). The zeros are cut away when the log is dropped or moves to its next
-    /// file, so a file at rest ends with its last record, and readers of this crate take a tail
-    /// of zeros for space not yet written. Turn it off when another program follows the file
-    /// being written by its length, as `tail -f` does: it would see the zeros and not the
-    /// records written over them.
+    /// commit's sync took about 125 µs instead of about 210 (`examples/sync_cost.rs`). The
+    /// zeros are cut away when the log is dropped or moves to its next file, so a file at rest
+    /// ends with its last record, and readers of this crate take a tail of zeros for space not
+    /// yet written. Turn it off when another program follows the file being written by its
+    /// length, as `tail -f` does: it would see the zeros and not the records written over them.
     #[must_use]
     pub fn preallocate(mut self, bytes: u64) -> Self {
         self.preallocate = bytes;
