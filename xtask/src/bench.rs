@@ -7,6 +7,12 @@
 //! Peers that cannot join the audited dependency graph are benchmarked from `benches/peers`, a
 //! workspace of their own built into the same target directory. palisade-audit's append and
 //! its plain baseline are also measured taking turns, outside criterion, as rows of their own.
+//!
+//! The workspace's benches run with every feature, so that feature-only groups (metrics, remote
+//! key sets, Redis, the `aws-lc` backend) have results. Where a feature changes the subject
+//! itself (palisade-crypt's backend, palisade-sanitize's removal counts), the bench names its
+//! groups after the feature, and those benches run once more with default features: the table
+//! shows what a user gets by default and what the feature costs, side by side.
 
 use std::{
     collections::BTreeMap,
@@ -20,6 +26,13 @@ use crate::{
     run::{cargo, step, target_dir},
     workspace_root,
 };
+
+/// Benches whose subject changes with a feature, run again with default features (their
+/// groups are named after the feature when it is on).
+const DEFAULT_FEATURE_BENCHES: [(&str, &str); 2] = [
+    ("palisade-crypt", "crypt"),
+    ("palisade-sanitize", "sanitize"),
+];
 
 /// One measured function: mean time per iteration in nanoseconds.
 struct Measurement {
@@ -50,6 +63,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             peers.arg("--quick");
         }
         step("peer benches (outside the workspace)", &mut peers)?;
+        for (package, bench) in DEFAULT_FEATURE_BENCHES {
+            let mut default = cargo(&["bench", "-p", package, "--bench", bench, "--"]);
+            if quick {
+                default.arg("--quick");
+            }
+            step(&format!("{package} with default features"), &mut default)?;
+        }
     }
     let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
     if !report_only {

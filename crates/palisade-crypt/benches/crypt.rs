@@ -11,7 +11,10 @@
 //!   generator, which is what palisade's `aws-lc` backend draws from.
 //!
 //! Built with `--features aws-lc`, `palisade` runs on the AWS-LC backend, so its ratio to
-//! `aws_lc_rs` is the backend's overhead (format, subkeys, context check, zeroized output).
+//! `aws_lc_rs` is the backend's overhead (format, subkeys, context check, zeroized output). The
+//! groups' names then say so (`encrypt_aws_lc/64B`), so that both backends' results can stand in
+//! one table: `cargo xtask bench` runs this bench with every feature and again with the default
+//! backend.
 
 use std::hint::black_box;
 
@@ -26,11 +29,21 @@ use support::{aes_open, aes_seal, lc_nonce, lc_open, lc_seal, nonce, setup};
 
 const SIZES: [(usize, &str); 3] = [(64, "64B"), (4096, "4KiB"), (1 << 20, "1MiB")];
 
+/// `name/size`, with the backend after the name when it is not the default one.
+fn group_name(name: &str, size: &str) -> String {
+    let backend = if cfg!(feature = "aws-lc") {
+        "_aws_lc"
+    } else {
+        ""
+    };
+    format!("{name}{backend}/{size}")
+}
+
 fn encrypt(c: &mut Criterion) {
     let s = setup();
     for (size, label) in SIZES {
         let pt = vec![0x5au8; size];
-        let mut g = c.benchmark_group(format!("encrypt/{label}"));
+        let mut g = c.benchmark_group(group_name("encrypt", label));
         g.throughput(Throughput::Bytes(size as u64));
         if size > 100_000 {
             g.sample_size(20);
@@ -61,7 +74,7 @@ fn decrypt(c: &mut Criterion) {
         let ours = s.crypter.encrypt(&s.context, &pt).expect("e");
         let raw = aes_seal(&s.aes, nonce(), &s.aad, &pt);
         let lc = lc_seal(&s.lc, nonce(), &s.aad, &pt);
-        let mut g = c.benchmark_group(format!("decrypt/{label}"));
+        let mut g = c.benchmark_group(group_name("decrypt", label));
         g.throughput(Throughput::Bytes(size as u64));
         if size > 100_000 {
             g.sample_size(20);
@@ -87,7 +100,7 @@ fn cold_decrypt(c: &mut Criterion) {
     let writer = Crypter::new(&keyring).expect("crypter");
     let ct = writer.encrypt(&s.context, &[0x5a; 64]).expect("e");
     let raw = aes_seal(&s.aes, nonce(), &s.aad, &[0x5a; 64]);
-    let mut g = c.benchmark_group("decrypt_uncached/64B");
+    let mut g = c.benchmark_group(group_name("decrypt_uncached", "64B"));
     g.bench_function("palisade", |b| {
         b.iter(|| {
             Crypter::new(&keyring)
@@ -107,7 +120,7 @@ fn blind_index(c: &mut Criterion) {
     let idx = BlindIndexer::new(&keyring, 8).expect("indexer");
     let mac = <Hmac<Sha256>>::new_from_slice(&[9u8; 32]).expect("key");
     let value = b"alice.example@example.com";
-    let mut g = c.benchmark_group("blind_index/8B");
+    let mut g = c.benchmark_group(group_name("blind_index", "8B"));
     g.bench_function("palisade", |b| {
         b.iter(|| idx.compute("users.email", black_box(value)).expect("i"));
     });
@@ -132,7 +145,7 @@ fn rewrap(c: &mut Criterion) {
     let crypter = Crypter::new(&keyring).expect("c");
     let old_aes = Aes256Gcm::new(&[2u8; 32].into());
     let raw_old = aes_seal(&old_aes, nonce(), &s.aad, &[0x5a; 64]);
-    let mut g = c.benchmark_group("rewrap/64B");
+    let mut g = c.benchmark_group(group_name("rewrap", "64B"));
     g.throughput(Throughput::Elements(1));
     g.bench_function("palisade", |b| {
         b.iter(|| crypter.rewrap(&s.context, black_box(&old)).expect("r"));

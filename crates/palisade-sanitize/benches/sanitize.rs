@@ -5,11 +5,26 @@
 //! In every group the function named `palisade` is the subject and the others are baselines;
 //! `cargo xtask bench` prints `palisade / baseline` for each. Throughput is in bytes, so
 //! criterion also reports MB/s.
+//!
+//! With the `metrics` feature every changed document is also reported, to count its removals by
+//! reason (about two more parses; see the crate's README), so the groups are then named
+//! `sanitize_metrics/...`: `cargo xtask bench` runs this bench with every feature and again with
+//! the default ones, and shows both.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use palisade_sanitize::html::Policy;
+
+/// `sanitize/name`, or `sanitize_metrics/name` when removals are counted.
+fn group_name(name: &str) -> String {
+    let metrics = if cfg!(feature = "metrics") {
+        "_metrics"
+    } else {
+        ""
+    };
+    format!("sanitize{metrics}/{name}")
+}
 
 fn input(name: &str) -> String {
     let path = format!("{}/benches/data/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -20,7 +35,7 @@ fn group(c: &mut Criterion, name: &str, file: &str) {
     let html = input(file);
     let policy = Policy::rich();
     policy.clean(&html).expect("the bench input is accepted");
-    let mut group = c.benchmark_group(name);
+    let mut group = c.benchmark_group(group_name(name));
     group.throughput(Throughput::Bytes(html.len() as u64));
     group.sample_size(20);
     group.bench_function("palisade", |b| {
@@ -37,18 +52,18 @@ fn group(c: &mut Criterion, name: &str, file: &str) {
 }
 
 fn prose(c: &mut Criterion) {
-    group(c, "sanitize/html_prose", "prose.html");
+    group(c, "html_prose", "prose.html");
 }
 
 fn hostile(c: &mut Criterion) {
-    group(c, "sanitize/html_hostile", "hostile.html");
+    group(c, "html_hostile", "hostile.html");
 }
 
 /// The report costs two more parses; measured on its own against `clean`.
 fn report(c: &mut Criterion) {
     let html = input("hostile.html");
     let policy = Policy::rich();
-    let mut group = c.benchmark_group("sanitize/html_hostile_report");
+    let mut group = c.benchmark_group(group_name("html_hostile_report"));
     group.throughput(Throughput::Bytes(html.len() as u64));
     group.sample_size(20);
     group.bench_function("palisade", |b| {
