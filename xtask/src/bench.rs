@@ -50,25 +50,26 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let write = args.iter().any(|a| a == "--write");
     let report_only = args.iter().any(|a| a == "--report-only");
     if !report_only {
-        let mut bench = cargo(&["bench", "--workspace", "--benches", "--all-features", "--"]);
-        if quick {
-            bench.arg("--quick");
-        }
-        step("criterion benches", &mut bench)?;
+        let criterion = |name: &str, mut cmd: Command| {
+            if quick {
+                cmd.arg("--quick");
+            }
+            step(name, &mut cmd)
+        };
+        criterion(
+            "criterion benches",
+            cargo(&["bench", "--workspace", "--benches", "--all-features", "--"]),
+        )?;
         // Peers kept out of the audited workspace (see benches/peers/Cargo.toml), built into
         // the same target directory so their results join the palisade groups of that name.
         let mut peers = cargo(&["bench", "--manifest-path", "benches/peers/Cargo.toml", "--"]);
         peers.env("CARGO_TARGET_DIR", target_dir()?);
-        if quick {
-            peers.arg("--quick");
-        }
-        step("peer benches (outside the workspace)", &mut peers)?;
+        criterion("peer benches (outside the workspace)", peers)?;
         for (package, bench) in DEFAULT_FEATURE_BENCHES {
-            let mut default = cargo(&["bench", "-p", package, "--bench", bench, "--"]);
-            if quick {
-                default.arg("--quick");
-            }
-            step(&format!("{package} with default features"), &mut default)?;
+            criterion(
+                &format!("{package} with default features"),
+                cargo(&["bench", "-p", package, "--bench", bench, "--"]),
+            )?;
         }
     }
     let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
