@@ -563,6 +563,22 @@ fn redis_password_stays_off_the_command_line_and_out_of_logs() {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
+/// The harness counts a server as started only once that server says it listens: a port the
+/// harness picked free can be taken by another test's process before this server binds it
+/// (a server waiting on an unreachable Redis leaves seconds for that), and a connection to
+/// the other process must not pass for this server's.
+#[test]
+fn a_port_held_by_another_process_is_not_taken_for_the_server() {
+    let dir = Server::temp_dir("web-port-held");
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    let admin_port = palisade_testkit::free_port().unwrap();
+    let log = Server::try_start_on(&dir, &[], &[], port, admin_port)
+        .err()
+        .expect("the server cannot listen on a held port");
+    assert!(log.contains("Address already in use"), "{log}");
+}
+
 /// Display names refuse what would display differently from what was sent: bidi overrides
 /// and isolates (Trojan Source), control and invisible characters; ordinary names, accents and
 /// emoji pass, stored in NFC.

@@ -233,6 +233,9 @@ pub struct Server {
     pub log: Arc<Mutex<String>>,
 }
 
+/// What the server logs once its listeners are bound.
+const LISTENING: &str = "secure-api listening";
+
 impl Server {
     /// A fresh directory for one test.
     pub fn temp_dir(name: &str) -> PathBuf {
@@ -265,6 +268,17 @@ impl Server {
     fn try_start_once(dir: &Path, extra: &[(&str, &str)], args: &[&str]) -> Result<Self, String> {
         let port = palisade_testkit::free_port().unwrap();
         let admin_port = palisade_testkit::free_port().unwrap();
+        Self::try_start_on(dir, extra, args, port, admin_port)
+    }
+
+    /// Starts the binary on the given ports, or returns its log if it exits first.
+    pub fn try_start_on(
+        dir: &Path,
+        extra: &[(&str, &str)],
+        args: &[&str],
+        port: u16,
+        admin_port: u16,
+    ) -> Result<Self, String> {
         let mut env = files_env(dir);
         env.insert(
             "PALISADE_ADMIN_LISTEN".into(),
@@ -302,7 +316,10 @@ impl Server {
                 std::thread::sleep(Duration::from_millis(100));
                 return Err(log.lock().unwrap().clone());
             }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // Its own word, not a connection to the port: another process can hold that port
+            // (the server then exits with "Address already in use" and the start is tried
+            // again), and the line comes after both listeners are bound.
+            if log.lock().unwrap().contains(LISTENING) {
                 break;
             }
             if started.elapsed() > Duration::from_secs(30) {
