@@ -19,8 +19,18 @@ pub(crate) fn encrypted() {}
 /// A decryption succeeded (`None`) or failed with this kind.
 #[cfg(feature = "metrics")]
 pub(crate) fn decrypted(failure: Option<DecryptErrorKind>) {
-    let outcome = failure.map_or("ok", DecryptErrorKind::as_str);
-    metrics::counter!("palisade_crypt_decryptions_total", "outcome" => outcome).increment(1);
+    // A label written as a literal makes the macro build the key once, in a static; a label
+    // from a variable builds a vector of labels on every call, recorder or none (about 10 ns
+    // on a 64-byte decryption). The common case, success, is the literal.
+    match failure {
+        None => {
+            metrics::counter!("palisade_crypt_decryptions_total", "outcome" => "ok").increment(1);
+        }
+        Some(kind) => {
+            metrics::counter!("palisade_crypt_decryptions_total", "outcome" => kind.as_str())
+                .increment(1);
+        }
+    }
 }
 
 #[cfg(not(feature = "metrics"))]
@@ -30,8 +40,12 @@ pub(crate) fn decrypted(_: Option<DecryptErrorKind>) {}
 /// A rewrap succeeded or failed.
 #[cfg(feature = "metrics")]
 pub(crate) fn rewrapped(ok: bool) {
-    let outcome = if ok { "ok" } else { "error" };
-    metrics::counter!("palisade_crypt_rewraps_total", "outcome" => outcome).increment(1);
+    // Literal labels: a static key (see `decrypted`).
+    if ok {
+        metrics::counter!("palisade_crypt_rewraps_total", "outcome" => "ok").increment(1);
+    } else {
+        metrics::counter!("palisade_crypt_rewraps_total", "outcome" => "error").increment(1);
+    }
 }
 
 #[cfg(not(feature = "metrics"))]
