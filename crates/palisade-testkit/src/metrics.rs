@@ -13,7 +13,7 @@ use std::{collections::BTreeMap, fmt::Write as _};
 
 pub use metrics_util::{
     MetricKind,
-    debugging::{DebugValue, DebuggingRecorder},
+    debugging::{DebugValue, DebuggingRecorder, Snapshotter},
 };
 
 /// What one recorder saw: `name{key=value,...}` (labels sorted; a bare name without labels)
@@ -26,27 +26,67 @@ pub type Series = BTreeMap<String, (MetricKind, DebugValue)>;
 /// running in parallel do not see each other's series; async work must run on a
 /// current-thread runtime inside `f`.
 pub fn capture(f: impl FnOnce()) -> Series {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    ::metrics::with_local_recorder(&recorder, f);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (kind, key) = key.into_parts();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let mut name = key.name().to_owned();
-            if !labels.is_empty() {
-                let _ = write!(name, "{{{}}}", labels.join(","));
-            }
-            (name, (kind, value))
-        })
-        .collect()
+    let recorder = Recorder::new();
+    recorder.run(f);
+    recorder.series()
+}
+
+/// A debugging recorder that outlives the closures run under it: for handles registered
+/// under it in one closure and incremented later, anywhere.
+pub struct Recorder {
+    recorder: DebuggingRecorder,
+    snapshotter: Snapshotter,
+}
+
+impl Recorder {
+    /// A recorder with no series yet.
+    pub fn new() -> Self {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        Self {
+            recorder,
+            snapshotter,
+        }
+    }
+
+    /// Runs `f` with this recorder installed on this thread (as [`capture`] does).
+    pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        ::metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    /// Every series recorded so far, rendered as [`capture`] renders them.
+    pub fn series(&self) -> Series {
+        self.snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let (kind, key) = key.into_parts();
+                let mut labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                labels.sort();
+                let mut name = key.name().to_owned();
+                if !labels.is_empty() {
+                    let _ = write!(name, "{{{}}}", labels.join(","));
+                }
+                (name, (kind, value))
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").finish_non_exhaustive()
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The counter `name` (as [`capture`] renders it).
