@@ -15,6 +15,7 @@ use crate::{
     },
     keyring::{KeyId, KeyPurpose, KeyState, Keyring, Material},
     padding::{Padding, unpadded_len},
+    telemetry::Counters,
 };
 
 /// Decrypted bytes, zeroized on drop; `Debug` shows only the length.
@@ -181,6 +182,8 @@ struct Inner {
     min_decryption_version: u32,
     padding: Padding,
     caches: Caches,
+    /// Registered with the recorder installed when the crypter was built.
+    counters: Counters,
 }
 
 /// Encrypts and decrypts fields with a snapshot of a [`Keyring`]. Cheap to clone and share
@@ -246,6 +249,7 @@ impl Crypter {
                 min_decryption_version: keyring.min_decryption_version,
                 padding,
                 caches: Caches::default(),
+                counters: Counters::new(),
             }),
         })
     }
@@ -262,7 +266,7 @@ impl Crypter {
     pub fn encrypt(&self, context: &Context, plaintext: &[u8]) -> Result<Ciphertext, EncryptError> {
         let result = self.encrypt_unmetered(context, plaintext);
         if result.is_ok() {
-            crate::telemetry::encrypted();
+            self.inner.counters.encrypted();
         }
         result
     }
@@ -361,7 +365,9 @@ impl Crypter {
         ciphertext: &Ciphertext,
     ) -> Result<Plaintext, DecryptError> {
         let result = self.decrypt_unmetered(context, ciphertext);
-        crate::telemetry::decrypted(result.as_ref().err().map(DecryptError::kind));
+        self.inner
+            .counters
+            .decrypted(result.as_ref().err().map(DecryptError::kind));
         result
     }
 
@@ -495,7 +501,7 @@ impl Crypter {
                 self.encrypt(context, plaintext.expose_secret())
                     .map_err(RewrapError::Encrypt)
             });
-        crate::telemetry::rewrapped(result.is_ok());
+        self.inner.counters.rewrapped(result.is_ok());
         result
     }
 }

@@ -3,7 +3,7 @@
 #![cfg(feature = "metrics")]
 
 use palisade_crypt::{Ciphertext, Context, Crypter, DecryptErrorKind, KeyPurpose, Keyring};
-use palisade_testkit::metrics::{assert_bounded, capture, counter};
+use palisade_testkit::metrics::{Recorder, assert_bounded, capture, counter};
 
 fn ctx(row: u32) -> Context {
     Context::new("users.email")
@@ -125,4 +125,41 @@ fn hostile_input_leaves_series_bounded() {
         }
     });
     assert_bounded(&series, "palisade_crypt_", 8, &["zz"]);
+}
+
+/// README "Metrics": a crypter registers its success counters when it is built, so it counts
+/// them into the recorder installed then, wherever it runs afterwards.
+#[test]
+fn a_crypter_counts_successes_into_the_recorder_in_place_when_it_was_built() {
+    let keyring = Keyring::generate().expect("keyring");
+    let recorder = Recorder::new();
+    let crypter = recorder.run(|| Crypter::new(&keyring).expect("crypter"));
+    let ct = crypter.encrypt(&ctx(1), b"secret").expect("encrypt");
+    assert!(crypter.decrypt(&ctx(1), &ct).is_ok());
+    let elsewhere = capture(|| {
+        assert!(crypter.rewrap(&ctx(1), &ct).is_ok());
+        // A failure is looked up where it happens.
+        assert!(crypter.decrypt(&ctx(2), &ct).is_err());
+    });
+    let built_under = recorder.series();
+    assert_eq!(counter(&built_under, "palisade_crypt_encryptions_total"), 2);
+    assert_eq!(
+        counter(&built_under, "palisade_crypt_decryptions_total{outcome=ok}"),
+        2
+    );
+    assert_eq!(
+        counter(&built_under, "palisade_crypt_rewraps_total{outcome=ok}"),
+        1
+    );
+    assert_eq!(
+        counter(
+            &elsewhere,
+            "palisade_crypt_decryptions_total{outcome=wrong_context}"
+        ),
+        1
+    );
+    assert!(
+        !elsewhere.contains_key("palisade_crypt_decryptions_total{outcome=ok}"),
+        "{elsewhere:?}"
+    );
 }
