@@ -3,7 +3,8 @@
 //! SHA-256 hash chain with no MAC, no redaction and no durability.
 //!
 //! In every group the function named `palisade` is the subject; `cargo xtask bench` reports
-//! `palisade / baseline` for every other function.
+//! `palisade / baseline` for every other function. `metrics_cost/audit_append_no_sync` is the
+//! exception: its baseline is the same append without a metrics recorder.
 
 use std::{
     fs::{self, File, OpenOptions},
@@ -369,5 +370,50 @@ fn proofs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append, writer, verify, verify_hostile, proofs);
+/// What the `metrics` feature costs an append that does not sync: `feature_off` built without
+/// it, `no_recorder` built with it and no recorder installed, `palisade` with metrics-util's
+/// debugging recorder installed (the storage `metrics-exporter-prometheus` uses too). Each case
+/// opens its own log, under the recorder it is measured with.
+fn metrics_cost(c: &mut Criterion) {
+    let mut group = c.benchmark_group("metrics_cost/audit_append_no_sync");
+    group
+        .throughput(Throughput::Elements(1))
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3));
+    let mut case = |id: &str| {
+        let mut log = new_log(
+            &format!("metrics-{id}"),
+            Durability::Group {
+                records: u32::MAX,
+                interval: Duration::from_secs(3600),
+            },
+        );
+        let mut n = 0u64;
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                n += 1;
+                black_box(log.append(event(n)).expect("append"))
+            });
+        });
+    };
+    #[cfg(not(feature = "metrics"))]
+    case("feature_off");
+    #[cfg(feature = "metrics")]
+    {
+        case("no_recorder");
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        metrics::with_local_recorder(&recorder, || case("palisade"));
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    append,
+    writer,
+    verify,
+    verify_hostile,
+    proofs,
+    metrics_cost
+);
 criterion_main!(benches);

@@ -24,6 +24,7 @@ use crate::{
     prune::Cut,
     record::{self, Body, CheckpointBody, Genesis, MAX_LINE_BYTES},
     segment::{ActiveSegment, DEFAULT_PREALLOCATE},
+    telemetry::LogMeters,
 };
 
 /// The default epoch: 15 minutes.
@@ -721,6 +722,8 @@ pub struct AuditLog {
     line: Vec<u8>,
     /// The text of the last record's time.
     time_text: TimeText,
+    /// Registered with the recorder installed when the log was opened.
+    meters: LogMeters,
 }
 
 impl fmt::Debug for AuditLog {
@@ -785,6 +788,7 @@ impl AuditLog {
             poisoned: false,
             line: Vec::with_capacity(1024),
             time_text: TimeText::default(),
+            meters: LogMeters::new(),
         }
     }
 
@@ -800,7 +804,7 @@ impl AuditLog {
     /// too large, or a clock that jumped absurdly far.
     pub fn append(&mut self, event: Event) -> Result<Receipt, AppendError> {
         let result = self.append_unmetered(event);
-        crate::telemetry::appended(result.is_ok());
+        self.meters.appended(result.is_ok());
         result
     }
 
@@ -1118,7 +1122,7 @@ impl AuditLog {
         }
         let timer = crate::telemetry::sync_started();
         let synced = self.segment.sync_data();
-        crate::telemetry::synced(&timer);
+        self.meters.synced(&timer);
         if let Err(source) = synced {
             crate::telemetry::write_failed();
             self.poisoned = true;

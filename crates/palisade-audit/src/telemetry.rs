@@ -6,21 +6,60 @@
 
 use crate::verify::FindingKind;
 
-/// An `AuditLog::append` succeeded or failed.
+/// A log's meters for every append and sync, registered once with the recorder installed
+/// when the log is opened: a success is then counted through a handle, not by looking its
+/// name and labels up in the recorder on every append.
 #[cfg(feature = "metrics")]
-pub(crate) fn appended(ok: bool) {
-    // Literal labels make the macro build the key once, in a static, instead of a vector of
-    // labels on every append, recorder or none.
-    if ok {
-        metrics::counter!("palisade_audit_appends_total", "outcome" => "ok").increment(1);
-    } else {
-        metrics::counter!("palisade_audit_appends_total", "outcome" => "error").increment(1);
+pub(crate) struct LogMeters {
+    appended_ok: metrics::Counter,
+    fsync: metrics::Histogram,
+}
+
+#[cfg(feature = "metrics")]
+impl LogMeters {
+    /// The handles of the recorder installed now.
+    pub(crate) fn new() -> Self {
+        Self {
+            appended_ok: metrics::counter!("palisade_audit_appends_total", "outcome" => "ok"),
+            fsync: metrics::histogram!("palisade_audit_fsync_duration_seconds"),
+        }
+    }
+
+    /// An `AuditLog::append` succeeded or failed.
+    pub(crate) fn appended(&self, ok: bool) {
+        if ok {
+            self.appended_ok.increment(1);
+        } else {
+            metrics::counter!("palisade_audit_appends_total", "outcome" => "error").increment(1);
+        }
+    }
+
+    /// The sync that started at `timer` ended.
+    pub(crate) fn synced(&self, timer: &SyncTimer) {
+        self.fsync.record(timer.0.elapsed().as_secs_f64());
     }
 }
 
 #[cfg(not(feature = "metrics"))]
-#[inline]
-pub(crate) fn appended(_: bool) {}
+pub(crate) struct LogMeters;
+
+#[cfg(not(feature = "metrics"))]
+#[allow(
+    clippy::unused_self,
+    reason = "the same calls as with the `metrics` feature"
+)]
+impl LogMeters {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self
+    }
+
+    #[inline]
+    pub(crate) fn appended(&self, _: bool) {}
+
+    #[inline]
+    pub(crate) fn synced(&self, _: &SyncTimer) {}
+}
 
 /// A write or sync of the log file failed (an I/O error: the log is poisoned).
 #[cfg(feature = "metrics")]
@@ -42,19 +81,46 @@ pub(crate) fn dropped() {
 #[inline]
 pub(crate) fn dropped() {}
 
-/// Events queued for the writer thread and not yet taken by it.
+/// Events queued for the writer thread and not yet taken by it: a gauge registered once, when
+/// the writer starts, and shared by the callers' threads and the writer's.
 #[cfg(feature = "metrics")]
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "a queue's length, far below 2^52"
-)]
-pub(crate) fn queue_depth(depth: u64) {
-    metrics::gauge!("palisade_audit_queue_depth").set(depth as f64);
+#[derive(Clone)]
+pub(crate) struct QueueDepth(metrics::Gauge);
+
+#[cfg(feature = "metrics")]
+impl QueueDepth {
+    /// The handle of the recorder installed now.
+    pub(crate) fn new() -> Self {
+        Self(metrics::gauge!("palisade_audit_queue_depth"))
+    }
+
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a queue's length, far below 2^52"
+    )]
+    pub(crate) fn set(&self, depth: u64) {
+        self.0.set(depth as f64);
+    }
 }
 
 #[cfg(not(feature = "metrics"))]
-#[inline]
-pub(crate) fn queue_depth(_: u64) {}
+#[derive(Clone)]
+pub(crate) struct QueueDepth;
+
+#[cfg(not(feature = "metrics"))]
+#[allow(
+    clippy::unused_self,
+    reason = "the same calls as with the `metrics` feature"
+)]
+impl QueueDepth {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, _: u64) {}
+}
 
 /// A verification found something wrong (a warning or tampering; notices such as an unsealed
 /// tail are expected in a live log and not counted).
@@ -87,14 +153,3 @@ pub(crate) fn sync_started() -> SyncTimer {
 pub(crate) fn sync_started() -> SyncTimer {
     SyncTimer
 }
-
-/// The sync that started at `timer` ended.
-#[cfg(feature = "metrics")]
-pub(crate) fn synced(timer: &SyncTimer) {
-    metrics::histogram!("palisade_audit_fsync_duration_seconds")
-        .record(timer.0.elapsed().as_secs_f64());
-}
-
-#[cfg(not(feature = "metrics"))]
-#[inline]
-pub(crate) fn synced(_: &SyncTimer) {}

@@ -15,6 +15,7 @@ use crate::{
     error::{AppendError, ConfigError, OpenError},
     event::{Event, Outcome},
     log::{AuditLog, AuditLogBuilder, DEFAULT_GROUP},
+    telemetry::QueueDepth,
 };
 
 /// What [`AuditWriter::record`] does when the queue is full. There is no unbounded choice.
@@ -70,6 +71,8 @@ pub struct AuditWriter {
     dropped: Arc<AtomicU64>,
     /// Events queued (or waiting for room) and not yet taken by the writer thread.
     queued: Arc<AtomicU64>,
+    /// The gauge of `queued`, registered with the recorder installed when the writer started.
+    depth: QueueDepth,
     failure: Arc<Mutex<Option<String>>>,
     thread: Option<JoinHandle<Result<(), AppendError>>>,
 }
@@ -110,14 +113,16 @@ impl AuditWriter {
         let (tx, rx) = mpsc::sync_channel(capacity);
         let dropped = Arc::new(AtomicU64::new(0));
         let queued = Arc::new(AtomicU64::new(0));
+        let depth = QueueDepth::new();
         let failure = Arc::new(Mutex::new(None));
         let thread = {
             let dropped = dropped.clone();
             let queued = queued.clone();
+            let depth = depth.clone();
             let failure = failure.clone();
             std::thread::Builder::new()
                 .name("palisade-audit-writer".to_owned())
-                .spawn(move || run(log, &rx, &dropped, &queued, &failure))
+                .spawn(move || run(log, &rx, &dropped, (&queued, &depth), &failure))
                 .map_err(|source| OpenError::Io {
                     path: "palisade-audit-writer thread".into(),
                     source,
@@ -129,6 +134,7 @@ impl AuditWriter {
             durability,
             dropped,
             queued,
+            depth,
             failure,
             thread: Some(thread),
         })
@@ -143,8 +149,8 @@ impl AuditWriter {
         };
         let command = Command::Append(Box::new(event));
         // Counted before the send, so the writer thread's decrement never comes first.
-        let depth = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
-        crate::telemetry::queue_depth(depth);
+        self.depth
+            .set(self.queued.fetch_add(1, Ordering::Relaxed) + 1);
         let sent = match self.overflow {
             Overflow::Block => tx.send(command).is_ok(),
             Overflow::DropAndCount => match tx.try_send(command) {
@@ -155,8 +161,8 @@ impl AuditWriter {
         if sent {
             Queued::Accepted
         } else {
-            let depth = self.queued.fetch_sub(1, Ordering::Relaxed) - 1;
-            crate::telemetry::queue_depth(depth);
+            self.depth
+                .set(self.queued.fetch_sub(1, Ordering::Relaxed) - 1);
             self.dropped.fetch_add(1, Ordering::Relaxed);
             crate::telemetry::dropped();
             Queued::Dropped
@@ -188,7 +194,7 @@ impl AuditWriter {
             Ok(Ok(())) => Ok(()),
             _ => Err(AppendError::Poisoned),
         };
-        crate::telemetry::queue_depth(self.queued.load(Ordering::Relaxed));
+        self.depth.set(self.queued.load(Ordering::Relaxed));
         result
     }
 
@@ -241,7 +247,7 @@ fn run(
     mut log: AuditLog,
     rx: &Receiver<Command>,
     dropped: &AtomicU64,
-    queued: &AtomicU64,
+    (queued, depth): (&AtomicU64, &QueueDepth),
     failure: &Mutex<Option<String>>,
 ) -> Result<(), AppendError> {
     let mut noted = 0u64;
@@ -253,8 +259,7 @@ fn run(
     loop {
         let result = match rx.recv_timeout(TICK) {
             Ok(Command::Append(event)) => {
-                let depth = queued.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
-                crate::telemetry::queue_depth(depth);
+                depth.set(queued.fetch_sub(1, Ordering::Relaxed).saturating_sub(1));
                 note_drops(&mut log, dropped, &mut noted)
                     .and_then(|()| log.append(*event).map(|_| ()))
             }

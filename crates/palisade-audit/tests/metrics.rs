@@ -8,8 +8,8 @@
 
 mod support;
 
-use palisade_audit::{AuditWriter, Durability, Event, Overflow};
-use palisade_testkit::metrics::{assert_bounded, capture, counter, gauge, histogram_len};
+use palisade_audit::{AuditWriter, Durability, Event, Overflow, Queued};
+use palisade_testkit::metrics::{Recorder, assert_bounded, capture, counter, gauge, histogram_len};
 use support::{Fixture, three_epochs};
 
 #[test]
@@ -132,4 +132,35 @@ fn hostile_input_leaves_series_bounded() {
     // Only this crate's series are bounded here: a build with every feature also has
     // palisade-redact's (bounded by its own test).
     assert_bounded(&series, "palisade_audit_", 12, &["zz"]);
+}
+
+/// README "Metrics": the log registers its append and sync meters when it is opened, and the
+/// writer its queue gauge when it starts, so they count into the recorder installed then,
+/// from the writer's own thread too.
+#[test]
+fn meters_count_into_the_recorder_in_place_when_the_log_was_opened() {
+    let fx = Fixture::new("metrics-opened");
+    drop(fx.create());
+    let recorder = Recorder::new();
+    let writer = recorder.run(|| {
+        AuditWriter::open(
+            fx.keyed().durability(Durability::EveryRecord),
+            16,
+            Overflow::Block,
+        )
+        .expect("writer")
+    });
+    for i in 0..3 {
+        let queued = writer.record(Event::new("auth.login").actor(format!("user:{i}")));
+        assert_eq!(queued, Queued::Accepted);
+    }
+    writer.flush().expect("flush");
+    let series = recorder.series();
+    assert_eq!(
+        counter(&series, "palisade_audit_appends_total{outcome=ok}"),
+        3
+    );
+    assert!(histogram_len(&series, "palisade_audit_fsync_duration_seconds") >= 3);
+    assert_eq!(gauge(&series, "palisade_audit_queue_depth"), 0.0);
+    writer.close().expect("close");
 }
