@@ -122,7 +122,7 @@ impl AuditWriter {
             let failure = failure.clone();
             std::thread::Builder::new()
                 .name("palisade-audit-writer".to_owned())
-                .spawn(move || run(log, &rx, &dropped, (&queued, &depth), &failure))
+                .spawn(move || run(log, &rx, &dropped, &queued, &depth, &failure))
                 .map_err(|source| OpenError::Io {
                     path: "palisade-audit-writer thread".into(),
                     source,
@@ -247,7 +247,8 @@ fn run(
     mut log: AuditLog,
     rx: &Receiver<Command>,
     dropped: &AtomicU64,
-    (queued, depth): (&AtomicU64, &QueueDepth),
+    queued: &AtomicU64,
+    depth: &QueueDepth,
     failure: &Mutex<Option<String>>,
 ) -> Result<(), AppendError> {
     let mut noted = 0u64;
