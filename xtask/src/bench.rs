@@ -12,8 +12,7 @@
 //! key sets, Redis, the `aws-lc` backend) have results. Where a feature changes the subject
 //! itself (palisade-crypt's backend, palisade-sanitize's removal counts), the bench names its
 //! groups after the feature, and those benches run once more with default features: the table
-//! shows what a user gets by default and what the feature costs, side by side. The
-//! `metrics_cost` groups run again with default features too, for their `feature_off` case.
+//! shows what a user gets by default and what the feature costs, side by side.
 
 use std::{
     collections::BTreeMap,
@@ -28,17 +27,11 @@ use crate::{
     workspace_root,
 };
 
-/// Benches run again with default features, and the criterion filter that limits a run to
-/// some of their groups: those whose subject changes with a feature (their groups are named
-/// after the feature when it is on), and the `metrics_cost` groups, whose `feature_off` case
-/// exists only in a build without the `metrics` feature.
-const DEFAULT_FEATURE_BENCHES: [(&str, &str, Option<&str>); 6] = [
-    ("palisade-crypt", "crypt", None),
-    ("palisade-sanitize", "sanitize", None),
-    ("palisade-crypt", "metrics_cost", None),
-    ("palisade-ratelimit", "metrics_cost", None),
-    ("palisade-redact", "metrics_cost", None),
-    ("palisade-audit", "audit", Some("metrics_cost/")),
+/// Benches whose subject changes with a feature, run again with default features (their
+/// groups are named after the feature when it is on).
+const DEFAULT_FEATURE_BENCHES: [(&str, &str); 2] = [
+    ("palisade-crypt", "crypt"),
+    ("palisade-sanitize", "sanitize"),
 ];
 
 /// One measured function: mean time per iteration in nanoseconds.
@@ -72,10 +65,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let mut peers = cargo(&["bench", "--manifest-path", "benches/peers/Cargo.toml", "--"]);
         peers.env("CARGO_TARGET_DIR", target_dir()?);
         criterion("peer benches (outside the workspace)", peers)?;
-        for (package, bench, filter) in DEFAULT_FEATURE_BENCHES {
-            let mut cmd = cargo(&["bench", "-p", package, "--bench", bench, "--"]);
-            cmd.args(filter);
-            criterion(&format!("{package} `{bench}` with default features"), cmd)?;
+        for (package, bench) in DEFAULT_FEATURE_BENCHES {
+            criterion(
+                &format!("{package} with default features"),
+                cargo(&["bench", "-p", package, "--bench", bench, "--"]),
+            )?;
         }
     }
     let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
