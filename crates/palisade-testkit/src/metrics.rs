@@ -11,9 +11,10 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
+use metrics_util::debugging::Snapshotter;
 pub use metrics_util::{
     MetricKind,
-    debugging::{DebugValue, DebuggingRecorder, Snapshotter},
+    debugging::{DebugValue, DebuggingRecorder},
 };
 
 /// What one recorder saw: `name{key=value,...}` (labels sorted; a bare name without labels)
