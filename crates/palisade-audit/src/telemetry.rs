@@ -71,55 +71,61 @@ pub(crate) fn write_failed() {
 #[inline]
 pub(crate) fn write_failed() {}
 
-/// An event was dropped by the `AuditWriter` (queue full, or the writer stopped).
-#[cfg(feature = "metrics")]
-pub(crate) fn dropped() {
-    metrics::counter!("palisade_audit_dropped_total").increment(1);
-}
-
-#[cfg(not(feature = "metrics"))]
-#[inline]
-pub(crate) fn dropped() {}
-
-/// Events queued for the writer thread and not yet taken by it: a gauge registered once, when
-/// the writer starts, and shared by the callers' threads and the writer's.
+/// An `AuditWriter`'s meters, registered once with the recorder installed when the writer
+/// starts and shared by the callers' threads and the writer's: the queue's depth, and the
+/// events dropped (queue full, or the writer stopped), which under overload is every call.
 #[cfg(feature = "metrics")]
 #[derive(Clone)]
-pub(crate) struct QueueDepth(metrics::Gauge);
+pub(crate) struct WriterMeters {
+    depth: metrics::Gauge,
+    dropped: metrics::Counter,
+}
 
 #[cfg(feature = "metrics")]
-impl QueueDepth {
-    /// The handle of the recorder installed now.
+impl WriterMeters {
+    /// The handles of the recorder installed now.
     pub(crate) fn new() -> Self {
-        Self(metrics::gauge!("palisade_audit_queue_depth"))
+        Self {
+            depth: metrics::gauge!("palisade_audit_queue_depth"),
+            dropped: metrics::counter!("palisade_audit_dropped_total"),
+        }
     }
 
+    /// Events queued for the writer thread and not yet taken by it.
     #[allow(
         clippy::cast_precision_loss,
         reason = "a queue's length, far below 2^52"
     )]
-    pub(crate) fn set(&self, depth: u64) {
-        self.0.set(depth as f64);
+    pub(crate) fn queue_depth(&self, depth: u64) {
+        self.depth.set(depth as f64);
+    }
+
+    /// An event was dropped.
+    pub(crate) fn dropped(&self) {
+        self.dropped.increment(1);
     }
 }
 
 #[cfg(not(feature = "metrics"))]
 #[derive(Clone)]
-pub(crate) struct QueueDepth;
+pub(crate) struct WriterMeters;
 
 #[cfg(not(feature = "metrics"))]
 #[allow(
     clippy::unused_self,
     reason = "the same calls as with the `metrics` feature"
 )]
-impl QueueDepth {
+impl WriterMeters {
     #[inline]
     pub(crate) fn new() -> Self {
         Self
     }
 
     #[inline]
-    pub(crate) fn set(&self, _: u64) {}
+    pub(crate) fn queue_depth(&self, _: u64) {}
+
+    #[inline]
+    pub(crate) fn dropped(&self) {}
 }
 
 /// A verification found something wrong (a warning or tampering; notices such as an unsealed

@@ -15,7 +15,7 @@ use crate::{
     error::{AppendError, ConfigError, OpenError},
     event::{Event, Outcome},
     log::{AuditLog, AuditLogBuilder, DEFAULT_GROUP},
-    telemetry::QueueDepth,
+    telemetry::WriterMeters,
 };
 
 /// What [`AuditWriter::record`] does when the queue is full. There is no unbounded choice.
@@ -71,8 +71,9 @@ pub struct AuditWriter {
     dropped: Arc<AtomicU64>,
     /// Events queued (or waiting for room) and not yet taken by the writer thread.
     queued: Arc<AtomicU64>,
-    /// The gauge of `queued`, registered with the recorder installed when the writer started.
-    depth: QueueDepth,
+    /// The queue's depth and the drops, registered with the recorder installed when the writer
+    /// started.
+    meters: WriterMeters,
     failure: Arc<Mutex<Option<String>>>,
     thread: Option<JoinHandle<Result<(), AppendError>>>,
 }
@@ -113,16 +114,16 @@ impl AuditWriter {
         let (tx, rx) = mpsc::sync_channel(capacity);
         let dropped = Arc::new(AtomicU64::new(0));
         let queued = Arc::new(AtomicU64::new(0));
-        let depth = QueueDepth::new();
+        let meters = WriterMeters::new();
         let failure = Arc::new(Mutex::new(None));
         let thread = {
             let dropped = dropped.clone();
             let queued = queued.clone();
-            let depth = depth.clone();
+            let meters = meters.clone();
             let failure = failure.clone();
             std::thread::Builder::new()
                 .name("palisade-audit-writer".to_owned())
-                .spawn(move || run(log, &rx, &dropped, &queued, &depth, &failure))
+                .spawn(move || run(log, &rx, &dropped, &queued, &meters, &failure))
                 .map_err(|source| OpenError::Io {
                     path: "palisade-audit-writer thread".into(),
                     source,
@@ -134,7 +135,7 @@ impl AuditWriter {
             durability,
             dropped,
             queued,
-            depth,
+            meters,
             failure,
             thread: Some(thread),
         })
@@ -144,13 +145,13 @@ impl AuditWriter {
     pub fn record(&self, event: Event) -> Queued {
         let Some(tx) = &self.tx else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
-            crate::telemetry::dropped();
+            self.meters.dropped();
             return Queued::Dropped;
         };
         let command = Command::Append(Box::new(event));
         // Counted before the send, so the writer thread's decrement never comes first.
-        self.depth
-            .set(self.queued.fetch_add(1, Ordering::Relaxed) + 1);
+        self.meters
+            .queue_depth(self.queued.fetch_add(1, Ordering::Relaxed) + 1);
         let sent = match self.overflow {
             Overflow::Block => tx.send(command).is_ok(),
             Overflow::DropAndCount => match tx.try_send(command) {
@@ -161,10 +162,10 @@ impl AuditWriter {
         if sent {
             Queued::Accepted
         } else {
-            self.depth
-                .set(self.queued.fetch_sub(1, Ordering::Relaxed) - 1);
+            self.meters
+                .queue_depth(self.queued.fetch_sub(1, Ordering::Relaxed) - 1);
             self.dropped.fetch_add(1, Ordering::Relaxed);
-            crate::telemetry::dropped();
+            self.meters.dropped();
             Queued::Dropped
         }
     }
@@ -194,7 +195,7 @@ impl AuditWriter {
             Ok(Ok(())) => Ok(()),
             _ => Err(AppendError::Poisoned),
         };
-        self.depth.set(self.queued.load(Ordering::Relaxed));
+        self.meters.queue_depth(self.queued.load(Ordering::Relaxed));
         result
     }
 
@@ -248,7 +249,7 @@ fn run(
     rx: &Receiver<Command>,
     dropped: &AtomicU64,
     queued: &AtomicU64,
-    depth: &QueueDepth,
+    meters: &WriterMeters,
     failure: &Mutex<Option<String>>,
 ) -> Result<(), AppendError> {
     let mut noted = 0u64;
@@ -260,7 +261,7 @@ fn run(
     loop {
         let result = match rx.recv_timeout(TICK) {
             Ok(Command::Append(event)) => {
-                depth.set(queued.fetch_sub(1, Ordering::Relaxed).saturating_sub(1));
+                meters.queue_depth(queued.fetch_sub(1, Ordering::Relaxed).saturating_sub(1));
                 note_drops(&mut log, dropped, &mut noted)
                     .and_then(|()| log.append(*event).map(|_| ()))
             }

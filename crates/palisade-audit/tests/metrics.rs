@@ -135,7 +135,7 @@ fn hostile_input_leaves_series_bounded() {
 }
 
 /// README "Metrics": the log registers its append and sync meters when it is opened, and the
-/// writer its queue gauge when it starts, so they count into the recorder installed then,
+/// writer its queue gauge and drop counter when it starts, so they count into the recorder installed then,
 /// from the writer's own thread too.
 #[test]
 fn meters_count_into_the_recorder_in_place_when_the_log_was_opened() {
@@ -162,5 +162,25 @@ fn meters_count_into_the_recorder_in_place_when_the_log_was_opened() {
     );
     assert!(histogram_len(&series, "palisade_audit_fsync_duration_seconds") >= 3);
     assert_eq!(gauge(&series, "palisade_audit_queue_depth"), 0.0);
+    writer.close().expect("close");
+
+    // Drops are counted on the callers' threads, through the writer's handle too.
+    let small = Fixture::new("metrics-opened-drops");
+    drop(small.create());
+    let writer = recorder.run(|| {
+        AuditWriter::open(
+            small.keyed().durability(Durability::EveryRecord),
+            1,
+            Overflow::DropAndCount,
+        )
+        .expect("writer")
+    });
+    while writer.dropped() == 0 {
+        let _ = writer.record(Event::new("auth.login"));
+    }
+    assert_eq!(
+        counter(&recorder.series(), "palisade_audit_dropped_total"),
+        writer.dropped()
+    );
     writer.close().expect("close");
 }
