@@ -120,6 +120,45 @@ fn every_cleaning_path_counts_removals_by_reason() {
     );
 }
 
+/// A document ammonia only normalized (a link's `rel` added, `&` written `&amp;`, quotes) is
+/// `changed` with no removals, and one with a removal among such markup still counts it: the
+/// scan that spares the first its report never spares the second.
+#[test]
+fn a_changed_document_that_lost_nothing_counts_no_removals() {
+    let normalized = "<p>Tom & Jerry <a href='https://example.com/?a=1&amp;b=2'>link</a></p>";
+    let series = capture(|| {
+        let out = Policy::rich().clean(normalized).expect("clean");
+        assert_ne!(out.as_str(), normalized);
+        let (_, report) = Policy::rich().clean_with_report(normalized).expect("clean");
+        assert!(report.is_empty(), "{:?}", report.removals());
+    });
+    assert_eq!(
+        counter_or_zero(
+            &series,
+            "palisade_sanitize_documents_total{outcome=changed}"
+        ),
+        2
+    );
+    let removals = series
+        .iter()
+        .filter(|(k, _)| k.starts_with("palisade_sanitize_removals_total"))
+        .count();
+    assert_eq!(removals, 0, "{series:?}");
+
+    let one_removed = format!("{normalized}<a href=\"https://example.com/\" onclick=\"x()\">x</a>");
+    let series = capture(|| {
+        let _ = Policy::rich().clean(&one_removed).expect("clean");
+    });
+    assert_eq!(
+        counter_or_zero(
+            &series,
+            "palisade_sanitize_removals_total{reason=event_handler}"
+        ),
+        1,
+        "{series:?}"
+    );
+}
+
 #[test]
 fn removals_are_counted_by_reason_from_the_report() {
     let series = capture(|| {

@@ -22,6 +22,7 @@
 
 mod dom;
 mod prescan;
+mod removals;
 mod report;
 mod stable;
 #[cfg(feature = "metrics")]
@@ -495,10 +496,18 @@ impl Policy {
         };
         let mut out = self.ammonia.clean(source).to_string();
         let mut restructured = false;
-        if !stable::proved_stable(&out, self.rules.link_rel) {
+        let proved_stable = stable::proved_stable(&out, self.rules.link_rel);
+        if !proved_stable {
             self.recheck(&mut out, &mut restructured)?;
         }
-        let report = if want_report || (report_if_changed && out != input) {
+        // Counting removals needs a report only when something may have been removed: a
+        // changed document can also be one ammonia only normalized (quotes, entities, a
+        // link's `rel`), which a scan of the input proves without the report's two parses.
+        let report_wanted = want_report
+            || (report_if_changed
+                && out != input
+                && !(proved_stable && !escape && removals::proved_none(input, &self.rules)));
+        let report = if report_wanted {
             // The report needs the input's tree with its content: the one parsed above when
             // it kept it (a report or escaping was wanted), else a second parse (within the
             // depth limit: the parse or the prescan above checked it).

@@ -127,7 +127,7 @@ fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 16]) -> &'b [u8] {
 
 /// Whether a lowercase start tag name is in `vocab::RAW_TEXT` or `BAIL` (a `match`: one
 /// comparison per tag instead of a walk of both lists; `lists_and_matches_agree` checks it).
-fn bails(name: &[u8]) -> bool {
+pub(super) fn bails(name: &[u8]) -> bool {
     matches!(
         name,
         b"script"

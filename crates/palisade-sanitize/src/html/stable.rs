@@ -271,7 +271,7 @@ fn attribute_name_at<'a>(b: &'a [u8], i: &mut usize) -> &'a [u8] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use proptest::prelude::*;
 
     use super::super::{Policy, PolicyBuilder, Preset};
@@ -294,7 +294,7 @@ mod tests {
         proved
     }
 
-    fn policies() -> Vec<Policy> {
+    pub(in super::super) fn policies() -> Vec<Policy> {
         vec![
             Policy::strict(),
             Policy::basic(),
@@ -457,7 +457,7 @@ mod tests {
 
     /// Tag soup that reaches the parser's corners, as in `tests/properties.rs`, plus pieces
     /// aimed at this scan: text the parser rewrites and the shapes of the rules above.
-    fn soup() -> impl Strategy<Value = String> {
+    pub(in super::super) fn soup() -> impl Strategy<Value = String> {
         let pieces = prop::sample::select(vec![
             "<",
             ">",
