@@ -271,6 +271,37 @@ fn report_finds_namespace_removals() {
     assert_eq!(report.count(Reason::ContentRemoved), 1);
 }
 
+/// "Every element of the input that is missing from the output is in the report", `div` too:
+/// the output's elements are counted in the sanitized fragment only, not among the elements
+/// the parser makes for itself (its root and its `div` context).
+#[test]
+fn report_finds_a_removed_div_though_the_parser_has_one_of_its_own() {
+    let policy = Policy::builder()
+        .preset(Preset::Rich)
+        .allow_elements(["svg", "div"])
+        .dangerous_allow(Danger::ForeignContent)
+        .build()
+        .unwrap();
+    // `desc` is not allowed and its content is kept; in its place the `div` would be an HTML
+    // element directly inside `svg`, which ammonia drops by namespace.
+    let (out, report) = policy
+        .clean_with_report("<svg><desc><div>x</div></desc></svg>")
+        .unwrap();
+    assert_eq!(out.as_str(), "<svg></svg>");
+    let got: Vec<(&str, Reason)> = report
+        .removals()
+        .iter()
+        .map(|r| (r.element(), r.reason()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("desc", Reason::ElementNotAllowed),
+            ("div", Reason::UnexpectedNamespace)
+        ]
+    );
+}
+
 #[test]
 fn unstable_ammonia_output_is_driven_to_a_fixed_point() {
     // Nested links around a table: ammonia's first output parses into a different tree, so a

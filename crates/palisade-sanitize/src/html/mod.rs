@@ -516,8 +516,16 @@ impl Policy {
                 _ => dom::parse(input, self.limits.max_depth, true)
                     .map_err(|dom::ParseFailure::TooDeep| too_deep.clone())?,
             };
-            let output = dom::parse(&out, u32::MAX, false).map_err(|_| too_deep)?;
-            let mut report = report::build(&parsed, &output, &self.rules, self.disallowed);
+            // The output's elements: counted by the stability scan when it accepts the output
+            // (the tree the output parses to is the one the scan rebuilt), else from a parse.
+            let output;
+            let found = if let Some(found) = stable::element_counts(&out, self.rules.link_rel) {
+                found
+            } else {
+                output = dom::parse(&out, u32::MAX, false).map_err(|_| too_deep)?;
+                report::element_counts(&output)
+            };
+            let mut report = report::build(&parsed, &found, &self.rules, self.disallowed);
             if restructured {
                 report.set_restructured();
             }

@@ -189,13 +189,34 @@ fn cut(name: &str) -> String {
     name[..end].to_owned()
 }
 
-/// Builds the report for `input`, whose sanitized form parsed as `output`.
+/// The number of elements of each name in a parsed output (`found` for [`build`]): those of
+/// the fragment only, not the parser's root and context elements or anything it detached.
+pub(crate) fn element_counts(output: &Dom) -> HashMap<&str, usize> {
+    let mut found: HashMap<&str, usize> = HashMap::new();
+    let mut stack: Vec<Id> = output.roots().to_vec();
+    while let Some(id) = stack.pop() {
+        if let Some(node) = output.node(id)
+            && let Data::Element { name, .. } = &node.data
+        {
+            *found.entry(&name.local).or_default() += 1;
+            stack.extend(output.children_of(id));
+        }
+    }
+    found
+}
+
+/// Builds the report for `input`, whose sanitized form has `found` elements of each name.
 ///
 /// Elements and attributes are judged by the same rules the policy gave ammonia. Then every
 /// element name is counted in both trees: an element the rules kept but the output lacks was
 /// removed by ammonia's own namespace checks and is reported as `UnexpectedNamespace`. So every
 /// element of the input that is missing from the output is in the report.
-pub(crate) fn build(input: &Dom, output: &Dom, rules: &Rules, mode: Disallowed) -> Report {
+pub(crate) fn build(
+    input: &Dom,
+    found: &HashMap<&str, usize>,
+    rules: &Rules,
+    mode: Disallowed,
+) -> Report {
     let mut report = Report::default();
     let mut expected: HashMap<&str, usize> = HashMap::new();
     let mut stack: Vec<Id> = input.roots().iter().rev().copied().collect();
@@ -233,12 +254,6 @@ pub(crate) fn build(input: &Dom, output: &Dom, rules: &Rules, mode: Disallowed) 
                 }
             }
             _ => {}
-        }
-    }
-    let mut found: HashMap<&str, usize> = HashMap::new();
-    for node in &output.nodes {
-        if let Data::Element { name, .. } = &node.data {
-            *found.entry(&name.local).or_default() += 1;
         }
     }
     let mut missing: Vec<(&str, usize)> = expected

@@ -42,6 +42,8 @@
 //! output accepted here comes back byte for byte from a full ammonia pass, on ammonia's
 //! output for hostile tag soup and on random well-formed trees built to break the rules.
 
+use std::collections::HashMap;
+
 /// How the tree builder treats a start tag, for the elements the scan accepts.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -126,6 +128,29 @@ struct Open<'a> {
 /// Whether sanitizing `out` (ammonia's output under a policy whose `link_rel` is `link_rel`)
 /// again is proved to give `out` back. `false` means "not proved", never "unstable".
 pub(crate) fn proved_stable(out: &str, link_rel: Option<&str>) -> bool {
+    scan(out, link_rel, |_| {})
+}
+
+/// The number of elements of each name in the tree `out` parses to, when `out` is proved
+/// stable: the proof rebuilds that tree element for element, one per start tag. `None` when
+/// not proved (the caller parses `out` instead).
+pub(crate) fn element_counts<'a>(
+    out: &'a str,
+    link_rel: Option<&str>,
+) -> Option<HashMap<&'a str, usize>> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let proved = scan(out, link_rel, |name| {
+        // Names the scan accepts are ASCII, so this is never `Err`.
+        if let Ok(name) = std::str::from_utf8(name) {
+            *counts.entry(name).or_default() += 1;
+        }
+    });
+    proved.then_some(counts)
+}
+
+/// The scan behind [`proved_stable`], calling `on_element` with the name of each start tag it
+/// accepts.
+fn scan<'a>(out: &'a str, link_rel: Option<&str>, mut on_element: impl FnMut(&'a [u8])) -> bool {
     let b = out.as_bytes();
     if b.starts_with("\u{feff}".as_bytes()) || memchr::memchr2(b'\r', 0, b).is_some() {
         return false;
@@ -207,6 +232,7 @@ pub(crate) fn proved_stable(out: &str, link_rel: Option<&str>) -> bool {
         {
             return false;
         }
+        on_element(name);
         match kind {
             Kind::Void | Kind::VoidBlock => {}
             Kind::Pre if b.get(i) == Some(&b'\n') => return false,
@@ -274,8 +300,10 @@ fn attribute_name_at<'a>(b: &'a [u8], i: &mut usize) -> &'a [u8] {
 pub(super) mod tests {
     use proptest::prelude::*;
 
-    use super::super::{Policy, PolicyBuilder, Preset};
-    use super::proved_stable;
+    use std::collections::HashMap;
+
+    use super::super::{Policy, PolicyBuilder, Preset, dom, report};
+    use super::{element_counts, proved_stable};
 
     const REL: Option<&str> = Some("noopener noreferrer nofollow");
 
@@ -631,8 +659,64 @@ pub(super) mod tests {
             .replace('>', "&gt;")
     }
 
+    /// The elements of each name in the fragment `html` parses to.
+    fn parsed_counts(html: &str) -> HashMap<String, usize> {
+        let Ok(tree) = dom::parse(html, u32::MAX, false) else {
+            panic!("no depth limit, so no failure: {html:?}");
+        };
+        report::element_counts(&tree)
+            .into_iter()
+            .map(|(name, n)| (name.to_owned(), n))
+            .collect()
+    }
+
+    /// Whether the scan counts `html`'s elements; when it does, the counts must be the parse's.
+    fn counted_and_checked(html: &str, link_rel: Option<&str>) -> bool {
+        let Some(counts) = element_counts(html, link_rel) else {
+            return false;
+        };
+        let counts: HashMap<String, usize> = counts
+            .into_iter()
+            .map(|(name, n)| (name.to_owned(), n))
+            .collect();
+        assert_eq!(counts, parsed_counts(html), "{html:?}");
+        true
+    }
+
+    #[test]
+    fn element_counts_are_the_parsed_trees() {
+        let html =
+            "<p>a <b>b</b><br><img src=\"https://x.example/\"></p><ul><li>x</li><li>y</li></ul>";
+        let counts = element_counts(html, REL).expect("proved");
+        let expected = [
+            ("p", 1),
+            ("b", 1),
+            ("br", 1),
+            ("img", 1),
+            ("ul", 1),
+            ("li", 2),
+        ];
+        assert_eq!(counts, HashMap::from(expected));
+        assert!(counted_and_checked(html, REL));
+        assert!(element_counts("<p><p>x</p></p>", REL).is_none());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        /// Whenever the scan counts the elements of an output, the counts are those of the
+        /// tree the output parses to (what a report compares the input with).
+        #[test]
+        fn counted_outputs_have_the_parsed_counts(input in soup()) {
+            for policy in policies() {
+                counted_and_checked(&pass(&policy, &input), policy.rules.link_rel);
+            }
+        }
+
+        #[test]
+        fn counted_trees_have_the_parsed_counts(html in tree()) {
+            counted_and_checked(&html, Some("noopener noreferrer nofollow"));
+        }
 
         /// Every first-pass output that skips the re-check comes back identical from a full
         /// ammonia pass, under every policy.
