@@ -1,7 +1,9 @@
 //! Sanitizes one bench input a few times: a fixed workload for `valgrind --tool=callgrind`.
 //! Arguments: `FILE` (`prose` or `hostile`, from `benches/data`), `MODE` (`read`: read the file
-//! only; `palisade`: `Policy::rich().clean`; `ammonia`: `ammonia::clean`; `ammonia-twice`:
-//! `ammonia::clean` on its own output once more) and the number of runs (default 5).
+//! only; `palisade`: `Policy::rich().clean`; `report`: `Policy::rich().clean_with_report`;
+//! `ammonia`: `ammonia::clean`; `ammonia-twice`: `ammonia::clean` on its own output once more)
+//! and the number of runs (default 5). Built with `--features metrics`, `palisade` counts
+//! removals too, into the facade's no-op recorder.
 #![allow(clippy::print_stdout, missing_docs, reason = "a profiling aid")]
 
 use std::hint::black_box;
@@ -23,6 +25,11 @@ fn main() {
                 .expect("clean")
                 .as_str()
                 .len(),
+            "report" => policy
+                .clean_with_report(black_box(&html))
+                .expect("clean")
+                .1
+                .total(),
             "ammonia" => ammonia::clean(black_box(&html)).len(),
             "ammonia-twice" => ammonia::clean(&ammonia::clean(black_box(&html))).len(),
             other => panic!("unknown mode {other}"),
