@@ -33,20 +33,11 @@ pub(crate) fn depth_bound(input: &str, cap: usize) -> Option<usize> {
     let mut i = 0;
     while let Some(offset) = b.get(i..).and_then(|rest| memchr::memchr(b'<', rest)) {
         i += offset + 1;
-        let closing = b.get(i) == Some(&b'/');
-        if closing {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(c) if c.is_ascii_alphabetic() => {}
-            Some(b'>') if closing => {
-                i += 1; // `</>` is dropped by the tokenizer
-                continue;
-            }
-            Some(b'!' | b'?') => return None,
-            _ if closing => return None, // a bogus comment
-            _ => continue,               // `<` followed by text is text
-        }
+        let closing = match tag_open(b, &mut i) {
+            TagOpen::Tag { closing } => closing,
+            TagOpen::NotATag => continue,
+            TagOpen::Markup => return None,
+        };
         let start = i;
         while i < b.len() && !is_space(b[i]) && b[i] != b'/' && b[i] != b'>' {
             i += 1;
@@ -111,6 +102,38 @@ pub(crate) fn depth_bound(input: &str, cap: usize) -> Option<usize> {
     // A leaf one level below the deepest open element: a void element, or the empty `p` the
     // tree builder inserts for a `</p>` with no open `p`.
     Some(deepest + 1)
+}
+
+/// What the tokenizer makes of the bytes after a `<` in its data state (the tag open and end
+/// tag open states), for the scans that follow it: this one and `removals`.
+pub(super) enum TagOpen {
+    /// A start tag, or an end tag when `closing`, whose name starts where the index was left.
+    Tag { closing: bool },
+    /// Text, or `</>` (which the tokenizer drops): the scan goes on from where the index was
+    /// left.
+    NotATag,
+    /// A comment, doctype, processing instruction or bogus comment: the scan gives up.
+    Markup,
+}
+
+/// Reads what follows the `<` just before `b[*i]`, moving `*i` past the `/` of an end tag and
+/// past a dropped `</>`.
+pub(super) fn tag_open(b: &[u8], i: &mut usize) -> TagOpen {
+    let closing = b.get(*i) == Some(&b'/');
+    if closing {
+        *i += 1;
+    }
+    match b.get(*i) {
+        Some(c) if c.is_ascii_alphabetic() => TagOpen::Tag { closing },
+        Some(b'>') if closing => {
+            *i += 1;
+            TagOpen::NotATag
+        }
+        Some(b'!' | b'?') => TagOpen::Markup,
+        // A bogus comment (and `</` at the very end, which is text: giving up is safe).
+        _ if closing => TagOpen::Markup,
+        _ => TagOpen::NotATag, // `<` followed by text is text
+    }
 }
 
 /// `name` in ASCII lowercase when it fits in `buf` (every name the scan looks up does), else
@@ -188,7 +211,8 @@ fn is_void(name: &[u8]) -> bool {
     )
 }
 
-fn is_space(c: u8) -> bool {
+/// The tokenizer's whitespace (a carriage return is one too once normalized to a line feed).
+pub(super) fn is_space(c: u8) -> bool {
     matches!(c, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
 }
 

@@ -33,7 +33,10 @@
 
 use std::borrow::Cow;
 
-use super::{Rules, prescan};
+use super::{
+    Rules,
+    prescan::{self, TagOpen, is_space},
+};
 
 /// Whether sanitizing `input` under `rules` is proved to have removed nothing, given that its
 /// output was proved stable on the first pass. `false` means "not proved", never "removed".
@@ -43,20 +46,11 @@ pub(crate) fn proved_none(input: &str, rules: &Rules) -> bool {
     let mut name_buf = [0u8; 32];
     while let Some(offset) = b.get(i..).and_then(|rest| memchr::memchr(b'<', rest)) {
         i += offset + 1;
-        let closing = b.get(i) == Some(&b'/');
-        if closing {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(c) if c.is_ascii_alphabetic() => {}
-            Some(b'>') if closing => {
-                i += 1; // `</>` is dropped by the tokenizer
-                continue;
-            }
-            _ if closing => return false, // a bogus comment
-            Some(b'!' | b'?') => return false,
-            _ => continue, // `<` followed by text is text
-        }
+        let closing = match prescan::tag_open(b, &mut i) {
+            TagOpen::Tag { closing } => closing,
+            TagOpen::NotATag => continue,
+            TagOpen::Markup => return false,
+        };
         let Some(element) = tag_name(b, &mut i, &mut name_buf) else {
             return false;
         };
@@ -210,12 +204,6 @@ fn skip_space(b: &[u8], i: &mut usize) {
     while b.get(*i).is_some_and(|&c| is_space(c)) {
         *i += 1;
     }
-}
-
-/// The tokenizer's whitespace; a carriage return is one too once it is normalized to a line
-/// feed.
-fn is_space(c: u8) -> bool {
-    matches!(c, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
 }
 
 #[cfg(test)]
