@@ -20,6 +20,7 @@ use std::{
     fs,
     path::Path,
     process::{Command, Stdio},
+    time::SystemTime,
 };
 
 use crate::{
@@ -49,6 +50,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
     let write = args.iter().any(|a| a == "--write");
     let report_only = args.iter().any(|a| a == "--report-only");
+    // A run renders only what it measured: results left under `target/criterion` by an
+    // earlier run, or by a bench binary run by hand, are older than this.
+    let started = (!report_only).then(SystemTime::now);
     if !report_only {
         let criterion = |name: &str, mut cmd: Command| {
             if quick {
@@ -72,7 +76,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             )?;
         }
     }
-    let mut measurements = read_criterion(&target_dir()?.join("criterion"))?;
+    let mut measurements = read_criterion(&target_dir()?.join("criterion"), started)?;
     if !report_only {
         measurements.extend(audit_side_by_side(quick)?);
     }
@@ -85,11 +89,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn read_criterion(dir: &Path) -> Result<Vec<Measurement>, String> {
+/// The results under `dir`; with `since`, only those written since then.
+fn read_criterion(dir: &Path, since: Option<SystemTime>) -> Result<Vec<Measurement>, String> {
     let mut found = Vec::new();
     walk(dir, &mut found);
     let mut out = Vec::new();
     for new_dir in found {
+        let written = fs::metadata(new_dir.join("estimates.json")).and_then(|m| m.modified());
+        if let (Some(since), Ok(written)) = (since, written)
+            && written < since
+        {
+            continue;
+        }
         let bench: serde_json::Value = read_json(&new_dir.join("benchmark.json"))?;
         let estimates: serde_json::Value = read_json(&new_dir.join("estimates.json"))?;
         let (Some(group), Some(function), Some(mean_ns)) = (
@@ -364,6 +375,37 @@ mod tests {
             table.contains("| plain jsonl append | 4.45 µs (224.7 k/s) | 1.45 |"),
             "{table}"
         );
+    }
+
+    /// A run renders only the results it wrote: one left by an earlier run (or a bench binary
+    /// run by hand into the same directory) is skipped, and `--report-only` shows them all.
+    #[test]
+    fn results_older_than_the_run_are_not_rendered() {
+        let dir = std::env::temp_dir().join(format!("xtask-criterion-{}", std::process::id()));
+        let new_dir = dir
+            .join("crypt_decrypt_64B")
+            .join("feature_off")
+            .join("new");
+        fs::create_dir_all(&new_dir).expect("dir");
+        fs::write(
+            new_dir.join("benchmark.json"),
+            r#"{"group_id": "metrics_cost/crypt_decrypt_64B", "function_id": "feature_off"}"#,
+        )
+        .expect("benchmark.json");
+        fs::write(
+            new_dir.join("estimates.json"),
+            r#"{"mean": {"point_estimate": 154.0}}"#,
+        )
+        .expect("estimates.json");
+        let all = read_criterion(&dir, None).expect("one result");
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].function, "feature_off");
+        let later = SystemTime::now() + std::time::Duration::from_secs(1);
+        assert!(
+            read_criterion(&dir, Some(later)).is_err(),
+            "no result of this run"
+        );
+        fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]
