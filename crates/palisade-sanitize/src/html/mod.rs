@@ -188,15 +188,36 @@ pub enum HtmlError {
     Unstable,
 }
 
+/// A set of names a policy allows, looked up for every tag and attribute of every document,
+/// so hashed with `foldhash` (randomly seeded) rather than `SipHash`. The sets are built from
+/// the policy, never from input: input only looks names up in them, so a keyed hash would buy
+/// nothing against flooding.
+type Names = HashSet<&'static str, foldhash::fast::RandomState>;
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Names collected into a [`Names`].
+fn names<'a>(set: impl IntoIterator<Item = &'a &'static str>) -> Names {
+    set.into_iter().copied().collect()
+}
+
+/// Each element's names collected into a [`Names`].
+fn names_by_element(
+    map: &HashMap<&'static str, HashSet<&'static str>>,
+) -> FastMap<&'static str, Names> {
+    map.iter()
+        .map(|(element, set)| (*element, names(set)))
+        .collect()
+}
+
 /// The policy's rules, shared with ammonia's attribute filter.
 pub(crate) struct Rules {
-    tags: HashSet<&'static str>,
-    clean_content: HashSet<&'static str>,
-    generic: HashSet<&'static str>,
-    per_tag: HashMap<&'static str, HashSet<&'static str>>,
+    tags: Names,
+    clean_content: Names,
+    generic: Names,
+    per_tag: FastMap<&'static str, Names>,
     prefixes: Vec<&'static str>,
-    schemes: HashSet<&'static str>,
-    element_schemes: HashMap<&'static str, HashSet<&'static str>>,
+    schemes: Names,
+    element_schemes: FastMap<&'static str, Names>,
     hosts: Option<Vec<HostPattern>>,
     relative: bool,
     keep_comments: bool,
@@ -969,13 +990,13 @@ impl PolicyBuilder {
         let mut all_schemes = self.schemes.clone();
         all_schemes.extend(self.element_schemes.values().flatten().copied());
         let rules = Arc::new(Rules {
-            tags: self.tags.clone(),
-            clean_content: clean_content.clone(),
-            generic: self.generic.clone(),
-            per_tag: self.per_tag.clone(),
+            tags: names(&self.tags),
+            clean_content: names(&clean_content),
+            generic: names(&self.generic),
+            per_tag: names_by_element(&self.per_tag),
             prefixes: self.prefixes.clone(),
-            schemes: self.schemes,
-            element_schemes: self.element_schemes,
+            schemes: names(&self.schemes),
+            element_schemes: names_by_element(&self.element_schemes),
             hosts: self.hosts,
             relative: self.relative,
             keep_comments: self.keep_comments,
