@@ -6,7 +6,9 @@
 mod common;
 
 use common::{records, scan, scheme};
-use palisade_sanitize::html::{Danger, Disallowed, HtmlError, Limits, Policy, Preset, Reason};
+use palisade_sanitize::html::{
+    Danger, Disallowed, HtmlError, Limits, Policy, Preset, Reason, Report,
+};
 
 const URL_ATTRIBUTES: &[&str] = &[
     "href",
@@ -245,6 +247,15 @@ fn report_names_elements_attributes_and_reasons() {
     );
 }
 
+/// A report's removals as (element, reason) pairs, in its order.
+fn elements_and_reasons(report: &Report) -> Vec<(&str, Reason)> {
+    report
+        .removals()
+        .iter()
+        .map(|r| (r.element(), r.reason()))
+        .collect()
+}
+
 #[test]
 fn report_finds_namespace_removals() {
     // `a` is allowed, but inside `math` it is a MathML `a`, which ammonia drops by namespace.
@@ -258,11 +269,7 @@ fn report_finds_namespace_removals() {
         .clean_with_report(r#"<math><a href="https://ok.example">x</a></math>"#)
         .unwrap();
     assert_eq!(out.as_str(), "<math></math>");
-    let got: Vec<(&str, Reason)> = report
-        .removals()
-        .iter()
-        .map(|r| (r.element(), r.reason()))
-        .collect();
+    let got = elements_and_reasons(&report);
     assert_eq!(got, [("a", Reason::UnexpectedNamespace)]);
     // Without the opt-in, `svg` and `math` go with their content.
     let (_, report) = Policy::rich()
@@ -288,11 +295,7 @@ fn report_finds_a_removed_div_though_the_parser_has_one_of_its_own() {
         .clean_with_report("<svg><desc><div>x</div></desc></svg>")
         .unwrap();
     assert_eq!(out.as_str(), "<svg></svg>");
-    let got: Vec<(&str, Reason)> = report
-        .removals()
-        .iter()
-        .map(|r| (r.element(), r.reason()))
-        .collect();
+    let got = elements_and_reasons(&report);
     assert_eq!(
         got,
         [

@@ -524,7 +524,7 @@ impl Policy {
         }
         // Counting removals needs a report only when something may have been removed: a
         // changed document can also be one ammonia only normalized (quotes, entities, a
-        // link's `rel`), which a scan of the input proves without the report's two parses.
+        // link's `rel`), which a scan of the input proves without building the report.
         let report_wanted = want_report
             || (report_if_changed
                 && out != input

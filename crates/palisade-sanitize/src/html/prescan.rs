@@ -136,9 +136,9 @@ pub(super) fn tag_open(b: &[u8], i: &mut usize) -> TagOpen {
     }
 }
 
-/// `name` in ASCII lowercase when it fits in `buf` (every name the scan looks up does), else
-/// an empty name, which is on no list.
-fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 16]) -> &'b [u8] {
+/// `name` in ASCII lowercase, as the tokenizer lowercases names, when it fits in `buf` (every
+/// name the scans look up does), else an empty name, which is on no list.
+pub(super) fn lowercase<'b, const N: usize>(name: &[u8], buf: &'b mut [u8; N]) -> &'b [u8] {
     let Some(dst) = buf.get_mut(..name.len()) else {
         return &[];
     };

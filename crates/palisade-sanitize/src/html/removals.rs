@@ -191,13 +191,13 @@ fn decoded(raw: &[u8]) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(out))
 }
 
-/// `name` in ASCII lowercase, when it is not empty and fits in `buf`.
+/// `name` in ASCII lowercase (`prescan::lowercase`), when it is not empty and fits in `buf`.
 fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b str> {
-    let dst = buf.get_mut(..name.len()).filter(|d| !d.is_empty())?;
-    for (d, s) in dst.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
+    let lower = prescan::lowercase(name, buf);
+    if lower.is_empty() {
+        return None;
     }
-    std::str::from_utf8(dst).ok()
+    std::str::from_utf8(lower).ok()
 }
 
 fn skip_space(b: &[u8], i: &mut usize) {
