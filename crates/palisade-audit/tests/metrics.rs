@@ -135,8 +135,8 @@ fn hostile_input_leaves_series_bounded() {
 }
 
 /// README "Metrics": the log registers its append and sync meters when it is opened, and the
-/// writer its queue gauge and drop counter when it starts, so they count into the recorder installed then,
-/// from the writer's own thread too.
+/// writer its queue gauge and drop counter when it starts, so they count into the recorder
+/// installed then, from the writer's own thread too.
 #[test]
 fn meters_count_into_the_recorder_in_place_when_the_log_was_opened() {
     let fx = Fixture::new("metrics-opened");
