@@ -144,9 +144,7 @@ impl AuditWriter {
     /// Queues an event for appending; under [`Overflow::Block`] waits while the queue is full.
     pub fn record(&self, event: Event) -> Queued {
         let Some(tx) = &self.tx else {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            self.meters.dropped();
-            return Queued::Dropped;
+            return self.drop_one();
         };
         let command = Command::Append(Box::new(event));
         // Counted before the send, so the writer thread's decrement never comes first.
@@ -164,10 +162,15 @@ impl AuditWriter {
         } else {
             self.meters
                 .queue_depth(self.queued.fetch_sub(1, Ordering::Relaxed) - 1);
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            self.meters.dropped();
-            Queued::Dropped
+            self.drop_one()
         }
+    }
+
+    /// Counts an event that was not queued, in [`Self::dropped`] and in the metrics.
+    fn drop_one(&self) -> Queued {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.meters.dropped();
+        Queued::Dropped
     }
 
     /// When the writer thread syncs ([`DEFAULT_GROUP`] unless the builder said otherwise).
