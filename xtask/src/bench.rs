@@ -58,6 +58,15 @@ fn measuring(args: &[&str]) -> Command {
     cmd
 }
 
+/// The allocator settings the measuring processes ran with, for the recorded table.
+fn heap_settings() -> String {
+    let (name, ours) = STEADY_HEAP;
+    match std::env::var_os(name) {
+        Some(theirs) => format!("`{name}={}` (set by the caller)", theirs.to_string_lossy()),
+        None => format!("`{name}={ours}`"),
+    }
+}
+
 /// One measured function: mean time per iteration in nanoseconds.
 struct Measurement {
     group: String,
@@ -353,7 +362,9 @@ fn record(table: &str, quick: bool) -> Result<(), String> {
         "cargo xtask bench --write"
     };
     let body = format!(
-        "{head}{marker}\n\n- Machine: {machine}\n- Date: {date}\n- Command: `{command}`\n\n{table}"
+        "{head}{marker}\n\n- Machine: {machine}\n- Date: {date}\n- Command: `{command}`\n\
+         - Heap: {heap}\n\n{table}",
+        heap = heap_settings(),
     );
     fs::write(&path, body).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -380,6 +391,19 @@ fn machine() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_recorded_table_names_the_heap_settings() {
+        let (name, ours) = STEADY_HEAP;
+        let line = heap_settings();
+        match std::env::var_os(name) {
+            Some(theirs) => {
+                assert!(line.contains(&*theirs.to_string_lossy()), "{line}");
+                assert!(line.ends_with("(set by the caller)"), "{line}");
+            }
+            None => assert_eq!(line, format!("`{name}={ours}`")),
+        }
+    }
 
     #[test]
     fn measuring_processes_run_on_a_steady_heap() {
