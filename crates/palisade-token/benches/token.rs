@@ -184,18 +184,31 @@ fn bench_metrics(c: &mut Criterion) {
         let issuer = Issuer::new(KeySet::single(k.ours_sign))
             .expect("signer")
             .clock(clock.clone());
-        let verifier = Verifier::new(KeySet::verify_only(k.ours_verify))
-            .issuer("https://auth.example")
-            .audience("orders-api")
-            .clock(clock);
+        let keys = Arc::new(KeySet::verify_only(k.ours_verify));
+        let build = || {
+            Verifier::new(keys.clone())
+                .issuer("https://auth.example")
+                .audience("orders-api")
+                .clock(clock.clone())
+        };
+        let verifier = build();
         let token = issuer.sign_value(&payload()).expect("sign");
         assert!(verifier.verify_json(&token).is_ok());
         let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        // Built under the recorder, as a service builds it after installing its exporter:
+        // the verifier takes its handle on the accepted-token counter then.
+        let counted = metrics::with_local_recorder(&recorder, build);
+        assert!(counted.verify_json(&token).is_ok());
+        let accepted = snapshotter.snapshot().into_vec().into_iter().any(
+            |(.., value)| matches!(value, metrics_util::debugging::DebugValue::Counter(n) if n > 0),
+        );
+        assert!(accepted, "the accepted token was counted in the recorder");
         let mut group = c.benchmark_group(format!("jwt_verify_metrics/{alg}"));
         group.throughput(Throughput::Elements(1));
         group.bench_function("palisade", |b| {
             metrics::with_local_recorder(&recorder, || {
-                b.iter(|| verifier.verify_json(black_box(&token)).expect("verify"));
+                b.iter(|| counted.verify_json(black_box(&token)).expect("verify"));
             });
         });
         group.bench_function("no_recorder", |b| {

@@ -32,6 +32,7 @@ pub(crate) fn verification(_: &'static str, _: Option<ErrorKind>) {}
 /// in the recorder once, when the verifier is built, not at every accepted token (the lookup
 /// hashes the key and takes the registry's lock). Rejections go through [`verification`].
 #[cfg(feature = "metrics")]
+#[derive(Debug, Clone)]
 pub(crate) struct JwtVerifications {
     accepted: metrics::Counter,
 }
@@ -58,6 +59,7 @@ impl JwtVerifications {
 }
 
 #[cfg(not(feature = "metrics"))]
+#[derive(Debug, Clone)]
 pub(crate) struct JwtVerifications;
 
 #[cfg(not(feature = "metrics"))]

@@ -82,9 +82,8 @@ fn jwt_verifications_are_counted_by_rejection_reason() {
     assert_eq!(verifications("malformed"), 1);
 }
 
-/// A remembered token's verifications are counted as a fresh one's, accepted or not: the
-/// `CachedVerifier`'s own handle on the counter (registered when it is built) and the
-/// verifier's lookups land in the same series.
+/// A remembered token's verifications are counted as a fresh one's, accepted or not, through
+/// the same verifier's handle and lookups.
 #[test]
 fn remembered_tokens_are_counted_like_fresh_ones() {
     let payload = format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 600);
@@ -110,6 +109,37 @@ fn remembered_tokens_are_counted_like_fresh_ones() {
     let verifications = |outcome: &str| verification_count(&series, "jwt", outcome);
     assert_eq!(verifications("ok"), 3);
     assert_eq!(verifications("expired"), 1);
+}
+
+/// The verifier's doc comment: it counts accepted tokens into the recorder installed when it
+/// was built (so an accepted token costs an increment, not a lookup), from wherever it runs;
+/// one built before the recorder counts them into the facade's no-op, while its rejections
+/// are looked up when they happen.
+#[test]
+fn a_verifier_counts_accepted_tokens_into_the_recorder_in_place_when_it_was_built() {
+    let payload = format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 600);
+    let good = forge_hs256(r#"{"alg":"HS256"}"#, &payload, SECRET);
+    let forged = forge_hs256(
+        r#"{"alg":"HS256"}"#,
+        &payload,
+        b"not the key, but 32 bytes long!!",
+    );
+    let recorder = palisade_testkit::metrics::Recorder::new();
+    let built_under = recorder.run(verifier);
+    let built_before = verifier();
+    // Verified outside the recorder's scope: only the handle taken under it counts.
+    assert!(built_under.verify_json(&good).is_ok());
+    assert!(built_under.clone().verify_json(&good).is_ok());
+    recorder.run(|| {
+        assert!(built_before.verify_json(&good).is_ok());
+        assert_eq!(
+            built_before.verify_json(&forged).unwrap_err().kind(),
+            ErrorKind::BadSignature
+        );
+    });
+    let series = recorder.series();
+    assert_eq!(verification_count(&series, "jwt", "ok"), 2);
+    assert_eq!(verification_count(&series, "jwt", "bad_signature"), 1);
 }
 
 #[test]

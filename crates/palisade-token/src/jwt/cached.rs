@@ -65,9 +65,8 @@ const MAX_TTL: Duration = Duration::from_secs(3600);
 /// token is verified every time until room frees up.
 ///
 /// With the `metrics` feature, every verification is counted in
-/// `palisade_token_verifications_total` as the [`Verifier`]'s are; a remembered token's is
-/// counted by the recorder installed when the `CachedVerifier` was built, so install the
-/// recorder first.
+/// `palisade_token_verifications_total` as the [`Verifier`]'s are, a remembered token's
+/// through the verifier's own handle: install the recorder before building the verifier.
 pub struct CachedVerifier {
     verifier: Verifier,
     capacity: usize,
@@ -75,8 +74,6 @@ pub struct CachedVerifier {
     /// Keys the hash a token is found by (random per verifier).
     hasher: RandomState,
     entries: RwLock<HashMap<u64, Entry, BuildHasherDefault<Prehashed>>>,
-    /// Counts the remembered tokens' verifications (with the `metrics` feature).
-    counted: crate::telemetry::JwtVerifications,
 }
 
 /// The entries' hasher. Their keys are already keyed hashes ([`CachedVerifier::key`]),
@@ -144,7 +141,6 @@ impl CachedVerifier {
             ttl: ttl.as_secs(),
             hasher: RandomState::new(),
             entries: RwLock::new(HashMap::default()),
-            counted: crate::telemetry::JwtVerifications::new(),
         })
     }
 
@@ -180,8 +176,8 @@ impl CachedVerifier {
                 .check_times(claims.exp, claims.nbf, claims.iat, now)
                 .map(|()| claims)
                 .map_err(InvalidToken::new);
-            self.counted
-                .record(result.as_ref().err().map(InvalidToken::kind));
+            self.verifier
+                .count(result.as_ref().err().map(InvalidToken::kind));
             return result;
         }
         let claims = Arc::new(self.verifier.verify::<T>(token)?);

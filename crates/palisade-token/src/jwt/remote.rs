@@ -555,7 +555,7 @@ impl RemoteVerifier {
                     .into_claims(dates)
                     .map_err(|kind| RemoteError::Invalid(InvalidToken::new(kind)))
             });
-        record(&result);
+        record(&self.verifier, &result);
         result
     }
 
@@ -568,7 +568,7 @@ impl RemoteVerifier {
             .verify_payload(token)
             .await
             .map(|(payload, dates)| Value::Object(payload.into_json(dates)));
-        record(&result);
+        record(&self.verifier, &result);
         result
     }
 
@@ -588,11 +588,12 @@ impl RemoteVerifier {
     }
 }
 
-/// Counts a verification; keys being unavailable is no verdict about the token.
-fn record<T>(result: &Result<T, RemoteError>) {
+/// Counts a verification, as `verifier` counts its own; keys being unavailable is no verdict
+/// about the token.
+fn record<T>(verifier: &Verifier, result: &Result<T, RemoteError>) {
     match result {
-        Ok(_) => crate::telemetry::verification("jwt", None),
-        Err(RemoteError::Invalid(e)) => crate::telemetry::verification("jwt", Some(e.kind())),
+        Ok(_) => verifier.count(None),
+        Err(RemoteError::Invalid(e)) => verifier.count(Some(e.kind())),
         Err(RemoteError::Unavailable(_)) => {}
     }
 }

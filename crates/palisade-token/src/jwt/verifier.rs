@@ -53,6 +53,13 @@ fn present(payload: &Payload, name: &str) -> bool {
 ///
 /// Configure the issuer, audience, `typ`, required claims, maximum age and leeway to add
 /// checks. [`Verifier::access_tokens`] is the preset for OAuth 2.0 access tokens (RFC 9068).
+///
+/// With the `metrics` feature, every verification is counted in
+/// `palisade_token_verifications_total`. The verifier takes its handle on the accepted-token
+/// series from the recorder installed when it is built, so that counting an accepted token is
+/// an increment, not a lookup in the recorder: install the recorder first. One built before
+/// counts its accepted tokens into the facade's no-op; rejections are looked up when they
+/// happen.
 #[derive(Debug, Clone)]
 pub struct Verifier {
     keys: Arc<KeySet>,
@@ -64,6 +71,8 @@ pub struct Verifier {
     max_bytes: usize,
     required: Vec<String>,
     clock: Arc<dyn Clock>,
+    /// Counts verifications (with the `metrics` feature).
+    counted: crate::telemetry::JwtVerifications,
 }
 
 impl Verifier {
@@ -79,6 +88,7 @@ impl Verifier {
             max_bytes: DEFAULT_MAX_TOKEN_BYTES,
             required: Vec::new(),
             clock: clock::system(),
+            counted: crate::telemetry::JwtVerifications::new(),
         }
     }
 
@@ -202,7 +212,7 @@ impl Verifier {
             .check(&self.keys, token)
             .and_then(|(payload, dates)| payload.into_claims(dates))
             .map_err(InvalidToken::new);
-        crate::telemetry::verification("jwt", result.as_ref().err().map(InvalidToken::kind));
+        self.count(result.as_ref().err().map(InvalidToken::kind));
         result
     }
 
@@ -215,8 +225,13 @@ impl Verifier {
             .check(&self.keys, token)
             .map(|(payload, dates)| Value::Object(payload.into_json(dates)))
             .map_err(InvalidToken::new);
-        crate::telemetry::verification("jwt", result.as_ref().err().map(InvalidToken::kind));
+        self.count(result.as_ref().err().map(InvalidToken::kind));
         result
+    }
+
+    /// Counts one verification: accepted (`None`) or rejected, and why.
+    pub(crate) fn count(&self, outcome: Option<ErrorKind>) {
+        self.counted.record(outcome);
     }
 
     /// Every check, with the key chosen from `keys` (the verifier's own set, or a remote one):
