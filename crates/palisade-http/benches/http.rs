@@ -5,6 +5,9 @@
 //! token for many requests would; `palisade_verify_each` is the same stack verifying every
 //! token in full.
 //!
+//! With the `metrics` feature, `http_metrics/*` measures the same stack with a recorder
+//! installed against none.
+//!
 //! With `PALISADE_HTTP_COUNT=<n>` and `PALISADE_HTTP_STAGE=<stage>` set, the binary instead
 //! sends `n` requests through one stack and exits, for instruction counts under
 //! `valgrind --tool=callgrind` (see docs/benchmarks.md): the stages add the layers of the full
@@ -287,6 +290,53 @@ fn authenticated_get(c: &mut Criterion) {
     group.finish();
 }
 
+/// The full stack with a recorder installed (`metrics-util`'s debugging recorder, the atomic
+/// storage `metrics-exporter-prometheus` uses), built under it as a service builds its stack
+/// after installing its exporter, against the same stack with none: what counting costs a
+/// served request. palisade-http itself counts only refusals; with the workspace's features
+/// (as `cargo xtask bench` builds it), palisade-ratelimit counts both limiters' decisions and
+/// palisade-token the verified tokens.
+#[cfg(feature = "metrics")]
+fn authenticated_get_metrics(c: &mut Criterion) {
+    let runtime = runtime();
+    let token = format!("Bearer {}", token());
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    for (group_name, remember) in [
+        ("http_metrics/authenticated_get", true),
+        ("http_metrics/authenticated_get_verify_each", false),
+    ] {
+        // Each stack's first request outside the group, under its own recorder or none: the
+        // rate limiters take their handles at their first decision.
+        let counted = metrics::with_local_recorder(&recorder, || served(full(remember)));
+        let first = metrics::with_local_recorder(&recorder, || {
+            runtime.block_on(counted.clone().oneshot(request(&token)))
+        });
+        let status = first.expect("the stack never fails").status();
+        assert_eq!(status, http::StatusCode::OK, "{group_name}");
+        let uncounted = served(full(remember));
+        let first = runtime.block_on(uncounted.clone().oneshot(request(&token)));
+        let status = first.expect("the stack never fails").status();
+        assert_eq!(status, http::StatusCode::OK, "{group_name}");
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("palisade", |b| {
+            metrics::with_local_recorder(&recorder, || {
+                b.to_async(&runtime).iter(|| async {
+                    let response = counted.clone().oneshot(request(&token)).await;
+                    black_box(response.expect("the stack never fails"))
+                });
+            });
+        });
+        group.bench_function("no_recorder", |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = uncounted.clone().oneshot(request(&token)).await;
+                black_box(response.expect("the stack never fails"))
+            });
+        });
+        group.finish();
+    }
+}
+
 /// Making a request id: palisade's per-thread generator against tower-http's `MakeRequestUuid`
 /// (16 bytes from the OS per request).
 fn request_ids(c: &mut Criterion) {
@@ -349,6 +399,8 @@ fn main() {
     }
     let mut criterion = Criterion::default().configure_from_args();
     authenticated_get(&mut criterion);
+    #[cfg(feature = "metrics")]
+    authenticated_get_metrics(&mut criterion);
     request_ids(&mut criterion);
     criterion.final_summary();
 }
