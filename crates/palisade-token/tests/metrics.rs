@@ -46,16 +46,22 @@ fn verification_count(series: &Series, kind: &str, outcome: &str) -> u64 {
     )
 }
 
+/// `alice`'s claims, expiring ten minutes after `NOW`.
+fn alice() -> String {
+    format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 600)
+}
+
+/// An HS256 token of [`alice`] signed with `key`.
+fn alice_token(key: &[u8]) -> String {
+    forge_hs256(r#"{"alg":"HS256"}"#, &alice(), key)
+}
+
 #[test]
 fn jwt_verifications_are_counted_by_rejection_reason() {
     let b64 = |s: &str| common::b64(s.as_bytes());
-    let payload = format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 600);
-    let good = forge_hs256(r#"{"alg":"HS256"}"#, &payload, SECRET);
-    let forged = forge_hs256(
-        r#"{"alg":"HS256"}"#,
-        &payload,
-        b"the attacker's guess at a key!!!!",
-    );
+    let payload = alice();
+    let good = alice_token(SECRET);
+    let forged = alice_token(b"the attacker's guess at a key!!!!");
     let none = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(&payload));
     let expired = forge_hs256(
         r#"{"alg":"HS256"}"#,
@@ -86,8 +92,7 @@ fn jwt_verifications_are_counted_by_rejection_reason() {
 /// the same verifier's handle and lookups.
 #[test]
 fn remembered_tokens_are_counted_like_fresh_ones() {
-    let payload = format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 600);
-    let good = forge_hs256(r#"{"alg":"HS256"}"#, &payload, SECRET);
+    let good = alice_token(SECRET);
     let series = capture(|| {
         let clock = Arc::new(ManualClock::new(NOW));
         let cached = CachedVerifier::new(
@@ -117,13 +122,8 @@ fn remembered_tokens_are_counted_like_fresh_ones() {
 /// are looked up when they happen.
 #[test]
 fn a_verifier_counts_accepted_tokens_into_the_recorder_in_place_when_it_was_built() {
-    let payload = format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 600);
-    let good = forge_hs256(r#"{"alg":"HS256"}"#, &payload, SECRET);
-    let forged = forge_hs256(
-        r#"{"alg":"HS256"}"#,
-        &payload,
-        b"not the key, but 32 bytes long!!",
-    );
+    let good = alice_token(SECRET);
+    let forged = alice_token(b"not the key, but 32 bytes long!!");
     let recorder = palisade_testkit::metrics::Recorder::new();
     let built_under = recorder.run(verifier);
     let built_before = verifier();
