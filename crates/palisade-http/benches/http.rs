@@ -242,6 +242,16 @@ fn token() -> String {
         .expect("claims sign")
 }
 
+/// Sends one request with `token` through `stack` and checks that it was served.
+fn assert_serves(runtime: &tokio::runtime::Runtime, stack: &Router, token: &str, what: &str) {
+    let response = runtime.block_on(stack.clone().oneshot(request(token)));
+    assert_eq!(
+        response.expect("the stack never fails").status(),
+        http::StatusCode::OK,
+        "{what}"
+    );
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -252,12 +262,11 @@ fn authenticated_get(c: &mut Criterion) {
     let runtime = runtime();
     let jwt = token();
     let token = format!("Bearer {jwt}");
-    let check = served(full(true));
-    let response = runtime.block_on(check.oneshot(request(&token)));
-    assert_eq!(
-        response.expect("the stack never fails").status(),
-        http::StatusCode::OK,
-        "the full stack must authenticate the bench request"
+    assert_serves(
+        &runtime,
+        &served(full(true)),
+        &token,
+        "the full stack must authenticate the bench request",
     );
     let mut group = c.benchmark_group("http/authenticated_get");
     group.throughput(Throughput::Elements(1));
@@ -308,15 +317,11 @@ fn authenticated_get_metrics(c: &mut Criterion) {
         // Each stack's first request outside the group, under its own recorder or none: the
         // rate limiters take their handles at their first decision.
         let counted = metrics::with_local_recorder(&recorder, || served(full(remember)));
-        let first = metrics::with_local_recorder(&recorder, || {
-            runtime.block_on(counted.clone().oneshot(request(&token)))
+        metrics::with_local_recorder(&recorder, || {
+            assert_serves(&runtime, &counted, &token, group_name);
         });
-        let status = first.expect("the stack never fails").status();
-        assert_eq!(status, http::StatusCode::OK, "{group_name}");
         let uncounted = served(full(remember));
-        let first = runtime.block_on(uncounted.clone().oneshot(request(&token)));
-        let status = first.expect("the stack never fails").status();
-        assert_eq!(status, http::StatusCode::OK, "{group_name}");
+        assert_serves(&runtime, &uncounted, &token, group_name);
         let mut group = c.benchmark_group(group_name);
         group.throughput(Throughput::Elements(1));
         group.bench_function("palisade", |b| {
