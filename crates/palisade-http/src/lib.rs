@@ -21,6 +21,7 @@ mod rate;
 mod ratelimit;
 mod redirect;
 mod request_id;
+mod request_id_layer;
 mod request_uuid;
 mod service;
 mod telemetry;
@@ -49,6 +50,7 @@ pub use crate::{
         ClientRequestId, ClientRequestIdLayer, ClientRequestIdService, REQUEST_ID_HEADER,
         client_request_id, request_id,
     },
+    request_id_layer::{RequestIdLayer, RequestIdService},
     request_uuid::RequestUuids,
     token::{JwtVerifier, NoRevocation, Revocation, TokenCsrf},
 };

@@ -1,5 +1,5 @@
-//! Reading the request id that tower-http's `SetRequestIdLayer` put on a request, and keeping a
-//! client's own `x-request-id` apart from it.
+//! Reading the request id that [`RequestIdLayer`](crate::RequestIdLayer) or tower-http's
+//! `SetRequestIdLayer` put on a request, and keeping a client's own `x-request-id` apart from it.
 
 use std::{
     sync::Arc,
@@ -18,7 +18,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Longest request id copied into logs, audit records and problem documents.
 const MAX_LEN: usize = 128;
 
-/// The request's id: tower-http's [`RequestId`] extension if a `SetRequestIdLayer` ran, else the
+/// The request's id: tower-http's [`RequestId`] extension if
+/// [`RequestIdLayer`](crate::RequestIdLayer) or tower-http's `SetRequestIdLayer` ran, else the
 /// `x-request-id` header. Only ids of 1 to 128 characters from `[A-Za-z0-9._:-]` are returned,
 /// because a client can choose the header and the id is copied into logs and responses.
 pub fn request_id(extensions: &Extensions, headers: &HeaderMap) -> Option<String> {
@@ -58,7 +59,8 @@ pub fn client_request_id(extensions: &Extensions) -> Option<&str> {
 /// has), and keeps the client's value, sanitized, as a [`ClientRequestId`] extension.
 ///
 /// A client can thus correlate its calls without writing the id the server's logs and audit
-/// records are keyed by. Put it outside `SetRequestIdLayer`:
+/// records are keyed by. [`RequestIdLayer`](crate::RequestIdLayer) does this itself; with
+/// tower-http's layers instead, put this one outside `SetRequestIdLayer`:
 ///
 /// ```
 /// use palisade_http::{
@@ -101,30 +103,37 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        request.extensions_mut().remove::<ClientRequestId>();
-        request.extensions_mut().remove::<RequestId>();
-        // A static name: the entry of a name given as text copies the name first.
-        let name = HeaderName::from_static(REQUEST_ID_HEADER);
-        let sent: Vec<HeaderValue> = match request.headers_mut().entry(name) {
-            http::header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
-            http::header::Entry::Vacant(_) => Vec::new(),
-        };
-        // Two ids: keep neither, as with any header sent twice that should be single.
-        if let [value] = sent.as_slice() {
-            let kept: String = value
-                .as_bytes()
-                .iter()
-                .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-                .take(CLIENT_MAX_LEN)
-                .map(|&b| char::from(b))
-                .collect();
-            if !kept.is_empty() {
-                request
-                    .extensions_mut()
-                    .insert(ClientRequestId(Arc::from(kept)));
-            }
-        }
+        keep_client_id(&mut request);
         self.inner.call(request)
+    }
+}
+
+/// Takes the client's `x-request-id` off `request`, and any [`RequestId`] or
+/// [`ClientRequestId`] already in its extensions, keeping the client's value, sanitized, as a
+/// [`ClientRequestId`].
+pub(crate) fn keep_client_id<B>(request: &mut Request<B>) {
+    request.extensions_mut().remove::<ClientRequestId>();
+    request.extensions_mut().remove::<RequestId>();
+    // A static name: the entry of a name given as text copies the name first.
+    let name = HeaderName::from_static(REQUEST_ID_HEADER);
+    let sent: Vec<HeaderValue> = match request.headers_mut().entry(name) {
+        http::header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
+        http::header::Entry::Vacant(_) => Vec::new(),
+    };
+    // Two ids: keep neither, as with any header sent twice that should be single.
+    if let [value] = sent.as_slice() {
+        let kept: String = value
+            .as_bytes()
+            .iter()
+            .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+            .take(CLIENT_MAX_LEN)
+            .map(|&b| char::from(b))
+            .collect();
+        if !kept.is_empty() {
+            request
+                .extensions_mut()
+                .insert(ClientRequestId(Arc::from(kept)));
+        }
     }
 }
 

@@ -31,6 +31,9 @@ const RESEED_INTERVAL: u32 = 1 << 16;
 /// `1b4e28ba-2fa1-4d2b-883f-0016d3cca427`, the format of tower-http's `MakeRequestUuid`, from a
 /// per-thread generator the OS seeds, safe across `fork` (see the module source for the design).
 ///
+/// [`RequestIdLayer`](crate::RequestIdLayer) makes its ids with it unless told otherwise; it
+/// also works in tower-http's `SetRequestIdLayer`:
+///
 /// ```
 /// use palisade_http::{
 ///     ClientRequestIdLayer, RequestUuids,
