@@ -19,9 +19,9 @@ use axum::{Extension, Router, body::Body, routing::get};
 use criterion::{Criterion, Throughput};
 use http::{HeaderValue, Method, Request};
 use palisade_http::{
-    AuditLayer, BearerLayer, ClientIpLayer, JwtVerifier, KeyBy, PeerAddr, PolicyLimiter,
-    RateLimitLayer, RequestLogLayer, RequestUuids, RequireLayer, SanitizeErrorsLayer,
-    SecurityHeaders, SecurityHeadersLayer, catch_panic,
+    AuditLayer, BearerLayer, ClientIpLayer, ClientRequestIdLayer, JwtVerifier, KeyBy, PeerAddr,
+    PolicyLimiter, RateLimitLayer, RequestIdLayer, RequestLogLayer, RequestUuids, RequireLayer,
+    SanitizeErrorsLayer, SecurityHeaders, SecurityHeadersLayer, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
@@ -101,8 +101,7 @@ fn full(remember: bool) -> Router {
         .route_layer(RequireLayer::<Claims>::scopes(["profile"]))
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
-                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(RequestIdLayer::new())
                 .layer(ClientIpLayer::new())
                 .layer(RequestLogLayer::new())
                 .layer(SecurityHeadersLayer::new(SecurityHeaders::api()))
@@ -127,22 +126,21 @@ fn full(remember: bool) -> Router {
 fn stage(stage: &str) -> Router {
     let limits = Arc::new(MemoryBackend::default());
     let per_ip = || RateLimitLayer::new(PolicyLimiter::new(limits.clone(), policy("per-ip")));
-    let ids = || SetRequestIdLayer::x_request_id(RequestUuids::new());
-    let propagate = PropagateRequestIdLayer::x_request_id;
+    let ids = RequestIdLayer::new;
     let headers = || SecurityHeadersLayer::new(SecurityHeaders::api());
     let audit = || AuditLayer::new(|_event| {});
     match stage {
         "bare" => bare(),
-        "ids" => open!(ids(), propagate()),
-        "log" => open!(
-            ids(),
-            propagate(),
-            ClientIpLayer::new(),
-            RequestLogLayer::new()
+        "ids" => open!(ids()),
+        // What `RequestIdLayer` does, in the three layers it replaces.
+        "ids_three_layers" => open!(
+            ClientRequestIdLayer::new(),
+            SetRequestIdLayer::x_request_id(RequestUuids::new()),
+            PropagateRequestIdLayer::x_request_id(),
         ),
+        "log" => open!(ids(), ClientIpLayer::new(), RequestLogLayer::new()),
         "errors" => open!(
             ids(),
-            propagate(),
             ClientIpLayer::new(),
             RequestLogLayer::new(),
             headers(),
@@ -151,7 +149,6 @@ fn stage(stage: &str) -> Router {
         ),
         "audit" => open!(
             ids(),
-            propagate(),
             ClientIpLayer::new(),
             RequestLogLayer::new(),
             headers(),
@@ -161,7 +158,6 @@ fn stage(stage: &str) -> Router {
         ),
         "per_ip" => open!(
             ids(),
-            propagate(),
             ClientIpLayer::new(),
             RequestLogLayer::new(),
             headers(),
@@ -172,7 +168,6 @@ fn stage(stage: &str) -> Router {
         ),
         "cors" => open!(
             ids(),
-            propagate(),
             ClientIpLayer::new(),
             RequestLogLayer::new(),
             headers(),
@@ -189,7 +184,6 @@ fn stage(stage: &str) -> Router {
             .layer(
                 ServiceBuilder::new()
                     .layer(ids())
-                    .layer(propagate())
                     .layer(ClientIpLayer::new())
                     .layer(RequestLogLayer::new())
                     .layer(headers())
@@ -359,6 +353,37 @@ fn request_ids(c: &mut Criterion) {
     group.finish();
 }
 
+/// A request through `RequestIdLayer` around the bare handler, against tower-http's two layers
+/// as they come (`MakeRequestUuid`, a client's id kept as the server's) and against the three
+/// layers `RequestIdLayer` replaces.
+fn request_id_layers(c: &mut Criterion) {
+    let runtime = runtime();
+    let token = format!("Bearer {}", token());
+    let mut group = c.benchmark_group("http/request_id_layers");
+    group.throughput(Throughput::Elements(1));
+    let tower_http = || {
+        open!(
+            SetRequestIdLayer::x_request_id(MakeRequestUuid),
+            PropagateRequestIdLayer::x_request_id(),
+        )
+    };
+    for (name, stack) in [
+        ("palisade", stage("ids")),
+        ("tower_http", tower_http()),
+        ("three_layers", stage("ids_three_layers")),
+    ] {
+        let stack = served(stack);
+        assert_serves(&runtime, &stack, &token, name);
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = stack.clone().oneshot(request(&token)).await;
+                black_box(response.expect("the stack never fails"))
+            });
+        });
+    }
+    group.finish();
+}
+
 fn remembering_verifier() -> CachedVerifier {
     CachedVerifier::new(verifier(), REMEMBERED, REMEMBER_FOR).expect("valid cache settings")
 }
@@ -407,5 +432,6 @@ fn main() {
     #[cfg(feature = "metrics")]
     authenticated_get_metrics(&mut criterion);
     request_ids(&mut criterion);
+    request_id_layers(&mut criterion);
     criterion.final_summary();
 }

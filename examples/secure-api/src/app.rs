@@ -17,14 +17,10 @@ use axum::{
 };
 use palisade_audit::{AuditWriter, Event, Outcome, Queued};
 use palisade_http::{
-    AuditLayer, BearerLayer, ClientIp, ClientIpLayer, ClientRequestIdLayer, ContentTypeLayer,
-    CsrfLayer, Https, HttpsRedirectLayer, PolicyLimiter, RateLimitLayer, RequestLogLayer,
-    RequestUuids, RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders,
-    SecurityHeadersLayer, TokenCsrf, catch_panic,
-    tower_http::{
-        limit::RequestBodyLimitLayer,
-        request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
-    },
+    AuditLayer, BearerLayer, ClientIp, ClientIpLayer, ContentTypeLayer, CsrfLayer, Https,
+    HttpsRedirectLayer, PolicyLimiter, RateLimitLayer, RequestIdLayer, RequestLogLayer,
+    RequireLayer, SanitizeErrorsLayer, SecurityEvent, SecurityHeaders, SecurityHeadersLayer,
+    TokenCsrf, catch_panic, tower_http::limit::RequestBodyLimitLayer,
 };
 use palisade_password::PasswordPolicy;
 use palisade_ratelimit::{
@@ -358,9 +354,7 @@ pub fn service(
     };
     ServiceBuilder::new()
         // The server always chooses the request id; a client's own is kept apart.
-        .layer(ClientRequestIdLayer::new())
-        .layer(SetRequestIdLayer::x_request_id(RequestUuids::new()))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(RequestIdLayer::new())
         .layer(
             ClientIpLayer::new()
                 .resolver(resolver)
