@@ -6,8 +6,11 @@
 
 #![cfg(all(feature = "metrics", feature = "html"))]
 
+mod common;
+
 use palisade_sanitize::html::{Disallowed, Limits, Policy, Preset, Reason};
 use palisade_testkit::metrics::{Series, assert_bounded, capture, counter_or_zero};
+use proptest::prelude::*;
 
 #[test]
 fn documents_are_counted_by_outcome() {
@@ -261,4 +264,40 @@ fn hostile_input_leaves_the_number_of_series_bounded() {
             "palisade_sanitize_documents_total{outcome=changed}"
         ) >= 6000
     );
+}
+
+/// The removal series a run of `f` counted, by name, with their counts.
+fn removal_counts(f: impl FnOnce()) -> Vec<(String, u64)> {
+    let series = capture(f);
+    series
+        .iter()
+        .filter(|(k, _)| k.starts_with("palisade_sanitize_removals_total"))
+        .map(|(k, _)| (k.clone(), counter_or_zero(&series, k)))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whichever way `clean` reaches its counts (no report when nothing can have been
+    /// removed, the depth parse's tree reused for the report, or a parse of its own for the
+    /// report of shallow markup), they are the counts of `clean_with_report`, under every
+    /// preset and in escape mode.
+    #[test]
+    fn clean_counts_what_clean_with_report_counts(input in common::html_soup()) {
+        let escape = Policy::builder()
+            .preset(Preset::Basic)
+            .disallowed(Disallowed::Escape)
+            .build()
+            .expect("policy");
+        for policy in [Policy::strict(), Policy::basic(), Policy::rich(), escape] {
+            let reported = removal_counts(|| {
+                let _ = policy.clean_with_report(&input);
+            });
+            let cleaned = removal_counts(|| {
+                let _ = policy.clean(&input);
+            });
+            prop_assert_eq!(cleaned, reported, "{}", input);
+        }
+    }
 }

@@ -490,11 +490,14 @@ impl Policy {
         let shallow = !keep_content
             && prescan::depth_bound(input, self.limits.max_depth as usize)
                 .is_some_and(|bound| bound <= self.limits.max_depth as usize);
+        // A document that must be parsed for its depth anyway keeps its content when counting
+        // removals may need a report of it: one parse instead of a second one for the report.
+        let parse_content = keep_content || report_if_changed;
         let parsed = if shallow {
             None
         } else {
             Some(
-                dom::parse(input, self.limits.max_depth, keep_content)
+                dom::parse(input, self.limits.max_depth, parse_content)
                     .map_err(|dom::ParseFailure::TooDeep| too_deep.clone())?,
             )
         };
@@ -531,10 +534,10 @@ impl Policy {
                 && !(proved_stable && !escape && removals::proved_none(input, &self.rules)));
         let report = if report_wanted {
             // The report needs the input's tree with its content: the one parsed above when
-            // it kept it (a report or escaping was wanted), else a second parse (within the
-            // depth limit: the parse or the prescan above checked it).
+            // it kept it (a report, escaping or counting was wanted), else a second parse
+            // (within the depth limit: the prescan above checked it).
             let parsed = match parsed {
-                Some(parsed) if keep_content => parsed,
+                Some(parsed) if parse_content => parsed,
                 _ => dom::parse(input, self.limits.max_depth, true)
                     .map_err(|dom::ParseFailure::TooDeep| too_deep.clone())?,
             };

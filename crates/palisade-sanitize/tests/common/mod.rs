@@ -135,3 +135,67 @@ pub fn scheme(url: &str) -> Option<String> {
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
     valid.then(|| candidate.to_ascii_lowercase())
 }
+
+/// Strings built from HTML fragments, so the generator reaches the parser's corners.
+pub fn html_soup() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::strategy::Strategy as _;
+
+    let pieces = proptest::sample::select(vec![
+        "<",
+        ">",
+        "</",
+        "/>",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "]]>",
+        "<b>",
+        "</b>",
+        "<p>",
+        "</p>",
+        "<a href=\"",
+        "javascript:",
+        "https://x.example/",
+        "\"",
+        "'",
+        "=",
+        " ",
+        "&lt;",
+        "&#106;",
+        "<svg>",
+        "</svg>",
+        "<math>",
+        "<mtext>",
+        "<style>",
+        "</style>",
+        "<script>",
+        "</script>",
+        "<noscript>",
+        "<template>",
+        "<table>",
+        "<td>",
+        "<select>",
+        "<img src=x onerror=y>",
+        "<textarea>",
+        "</textarea>",
+        "<li>",
+        "<ul>",
+        "<form>",
+        "<iframe>",
+        "text",
+        "\0",
+        "\t",
+        "<!DOCTYPE html>",
+        "<title>",
+        "<xmp>",
+        "<annotation-xml encoding=\"text/html\">",
+        "<foreignObject>",
+        "<desc>",
+        "<mglyph>",
+        "<option>",
+        "<h1>",
+        "<code>",
+        "<blockquote>",
+    ]);
+    proptest::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+}
