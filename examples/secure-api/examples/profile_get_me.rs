@@ -3,6 +3,11 @@
 //! `full` (the served service), `logged` (the same, its request log written through the
 //! redacting writer to nowhere, as the throughput bench does) or `bare` (`routes_only` with the
 //! claims fixed), and a count.
+//!
+//! Subtract the counts of two runs to cancel the set-up, with many requests between them: the
+//! set-up's own count varies by several million instructions from run to run (the `metrics`
+//! exporter's clock calibrates itself in a loop bounded by wall time), so 200 and 10,200
+//! requests divide that by 10,000 where 200 and 2,200 would divide it by 2,000.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use std::collections::BTreeMap;
