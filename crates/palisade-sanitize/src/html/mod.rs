@@ -521,8 +521,21 @@ impl Policy {
         };
         let mut out = self.ammonia.clean(source).to_string();
         let mut restructured = false;
-        let proved_stable = stable::proved_stable(&out, self.rules.link_rel);
+        // Ammonia's output holds only allowed elements: counted under the policy's own copy of
+        // each name, the counts do not borrow the output, which a re-check may replace.
+        let policy_name = |name: &str| self.rules.tags.get(name).copied();
+        // When a report will be built, the scan that proves the output stable also counts its
+        // elements, so the report need not scan it again.
+        let (proved_stable, mut found_early) = if want_report {
+            match stable::element_counts(&out, self.rules.link_rel, policy_name) {
+                stable::Scan::Stable(counts) => (true, counts),
+                stable::Scan::Unproved => (false, None),
+            }
+        } else {
+            (stable::proved_stable(&out, self.rules.link_rel), None)
+        };
         if !proved_stable {
+            found_early = None;
             self.recheck(&mut out, &mut restructured)?;
         }
         // Counting removals needs a report only when something may have been removed: a
@@ -544,7 +557,13 @@ impl Policy {
             // The output's elements: counted by the stability scan when it accepts the output
             // (the tree the output parses to is the one the scan rebuilt), else from a parse.
             let output;
-            let found = if let Some(found) = stable::element_counts(&out, self.rules.link_rel) {
+            let counted = found_early.or_else(|| {
+                match stable::element_counts(&out, self.rules.link_rel, policy_name) {
+                    stable::Scan::Stable(counts) => counts,
+                    stable::Scan::Unproved => None,
+                }
+            });
+            let found = if let Some(found) = counted {
                 found
             } else {
                 output = dom::parse(&out, u32::MAX, false).map_err(|_| too_deep)?;

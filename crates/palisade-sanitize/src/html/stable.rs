@@ -131,21 +131,38 @@ pub(crate) fn proved_stable(out: &str, link_rel: Option<&str>) -> bool {
     scan(out, link_rel, |_| {})
 }
 
-/// The number of elements of each name in the tree `out` parses to, when `out` is proved
-/// stable: the proof rebuilds that tree element for element, one per start tag. `None` when
-/// not proved (the caller parses `out` instead).
-pub(crate) fn element_counts<'a>(
+/// What [`element_counts`] found.
+pub(crate) enum Scan<'k> {
+    /// `out` is not proved stable.
+    Unproved,
+    /// `out` is proved stable, with the number of elements of each name in the tree it parses
+    /// to, or `None` when `key` had no name for one of them.
+    Stable(Option<HashMap<&'k str, usize>>),
+}
+
+/// [`proved_stable`], and, when `out` is proved stable, the number of elements of each name in
+/// the tree `out` parses to (the proof rebuilds that tree element for element, one per start
+/// tag), counted under the name `key` gives each: the caller's own copy of the name, so the
+/// counts need not borrow `out`.
+pub(crate) fn element_counts<'a, 'k>(
     out: &'a str,
     link_rel: Option<&str>,
-) -> Option<HashMap<&'a str, usize>> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    key: impl Fn(&'a str) -> Option<&'k str>,
+) -> Scan<'k> {
+    let mut counts: Option<HashMap<&'k str, usize>> = Some(HashMap::new());
     let proved = scan(out, link_rel, |name| {
-        // Names the scan accepts are ASCII, so this is never `Err`.
-        if let Ok(name) = std::str::from_utf8(name) {
-            *counts.entry(name).or_default() += 1;
+        // Names the scan accepts are ASCII, so `from_utf8` never fails.
+        let name = std::str::from_utf8(name).ok().and_then(&key);
+        match (name, &mut counts) {
+            (Some(name), Some(counts)) => *counts.entry(name).or_default() += 1,
+            _ => counts = None,
         }
     });
-    proved.then_some(counts)
+    if proved {
+        Scan::Stable(counts)
+    } else {
+        Scan::Unproved
+    }
 }
 
 /// The scan behind [`proved_stable`], calling `on_element` with the name of each start tag it
@@ -303,7 +320,7 @@ pub(super) mod tests {
     use std::collections::HashMap;
 
     use super::super::{Policy, PolicyBuilder, Preset, dom, report};
-    use super::{element_counts, proved_stable};
+    use super::{Scan, element_counts, proved_stable};
 
     const REL: Option<&str> = Some("noopener noreferrer nofollow");
 
@@ -672,7 +689,7 @@ pub(super) mod tests {
 
     /// Whether the scan counts `html`'s elements; when it does, the counts must be the parse's.
     fn counted_and_checked(html: &str, link_rel: Option<&str>) -> bool {
-        let Some(counts) = element_counts(html, link_rel) else {
+        let Scan::Stable(Some(counts)) = element_counts(html, link_rel, Some) else {
             return false;
         };
         let counts: HashMap<String, usize> = counts
@@ -687,7 +704,9 @@ pub(super) mod tests {
     fn element_counts_are_the_parsed_trees() {
         let html =
             "<p>a <b>b</b><br><img src=\"https://x.example/\"></p><ul><li>x</li><li>y</li></ul>";
-        let counts = element_counts(html, REL).expect("proved");
+        let Scan::Stable(Some(counts)) = element_counts(html, REL, Some) else {
+            panic!("proved and counted: {html}");
+        };
         let expected = [
             ("p", 1),
             ("b", 1),
@@ -698,18 +717,42 @@ pub(super) mod tests {
         ];
         assert_eq!(counts, HashMap::from(expected));
         assert!(counted_and_checked(html, REL));
-        assert!(element_counts("<p><p>x</p></p>", REL).is_none());
+        assert!(matches!(
+            element_counts("<p><p>x</p></p>", REL, Some),
+            Scan::Unproved
+        ));
+        // A name the caller has no copy of: proved, not counted.
+        let no_b = |name: &'static str| (name != "b").then_some(name);
+        assert!(matches!(
+            element_counts(html, REL, no_b),
+            Scan::Stable(None)
+        ));
     }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
         /// Whenever the scan counts the elements of an output, the counts are those of the
-        /// tree the output parses to (what a report compares the input with).
+        /// tree the output parses to (what a report compares the input with). Counted under
+        /// the policy's own names, as a report counts them, every element of ammonia's output
+        /// has one, so the counts are the same.
         #[test]
         fn counted_outputs_have_the_parsed_counts(input in soup()) {
             for policy in policies() {
-                counted_and_checked(&pass(&policy, &input), policy.rules.link_rel);
+                let out = pass(&policy, &input);
+                let link_rel = policy.rules.link_rel;
+                if counted_and_checked(&out, link_rel) {
+                    let by_policy = |name: &str| policy.rules.tags.get(name).copied();
+                    let Scan::Stable(Some(counts)) = element_counts(&out, link_rel, by_policy)
+                    else {
+                        panic!("an output element the policy has no name for: {out:?}");
+                    };
+                    let counts: HashMap<String, usize> = counts
+                        .into_iter()
+                        .map(|(name, n)| (name.to_owned(), n))
+                        .collect();
+                    prop_assert_eq!(counts, parsed_counts(&out));
+                }
             }
         }
 
