@@ -490,8 +490,9 @@ impl Policy {
         let shallow = !keep_content
             && prescan::depth_bound(input, self.limits.max_depth as usize)
                 .is_some_and(|bound| bound <= self.limits.max_depth as usize);
-        // A document that must be parsed for its depth anyway keeps its content when counting
-        // removals may need a report of it: one parse instead of a second one for the report.
+        // A document that must be parsed for its depth anyway keeps its content whenever a
+        // report of it may be built (asked for, or to count removals): one parse instead of a
+        // second one for the report.
         let parse_content = keep_content || report_if_changed;
         let parsed = if shallow {
             None
@@ -526,7 +527,7 @@ impl Policy {
         let policy_name = |name: &str| self.rules.tags.get(name).copied();
         // When a report will be built, the scan that proves the output stable also counts its
         // elements, so the report need not scan it again.
-        let (proved_stable, mut found_early) = if want_report {
+        let (proved_stable, found_early) = if want_report {
             match stable::element_counts(&out, self.rules.link_rel, policy_name) {
                 stable::Scan::Stable(counts) => (true, counts),
                 stable::Scan::Unproved => (false, None),
@@ -535,7 +536,6 @@ impl Policy {
             (stable::proved_stable(&out, self.rules.link_rel), None)
         };
         if !proved_stable {
-            found_early = None;
             self.recheck(&mut out, &mut restructured)?;
         }
         // Counting removals needs a report only when something may have been removed: a
@@ -546,22 +546,23 @@ impl Policy {
                 && out != input
                 && !(proved_stable && !escape && removals::proved_none(input, &self.rules)));
         let report = if report_wanted {
-            // The report needs the input's tree with its content: the one parsed above when
-            // it kept it (a report, escaping or counting was wanted), else a second parse
-            // (within the depth limit: the prescan above checked it).
+            // The report needs the input's tree with its content: the one parsed above (which
+            // kept it, `parse_content` holding whenever a report is built), else, for markup
+            // the prescan bounded, a parse now (within the depth limit the prescan checked).
+            debug_assert!(
+                parse_content,
+                "a tree parsed above lacks the report's content"
+            );
             let parsed = match parsed {
-                Some(parsed) if parse_content => parsed,
-                _ => dom::parse(input, self.limits.max_depth, true)
+                Some(parsed) => parsed,
+                None => dom::parse(input, self.limits.max_depth, true)
                     .map_err(|dom::ParseFailure::TooDeep| too_deep.clone())?,
             };
             // The output's elements: counted by the stability scan when it accepts the output
             // (the tree the output parses to is the one the scan rebuilt), else from a parse.
             let output;
             let counted = found_early.or_else(|| {
-                match stable::element_counts(&out, self.rules.link_rel, policy_name) {
-                    stable::Scan::Stable(counts) => counts,
-                    stable::Scan::Unproved => None,
-                }
+                stable::element_counts(&out, self.rules.link_rel, policy_name).into_counts()
             });
             let found = if let Some(found) = counted {
                 found

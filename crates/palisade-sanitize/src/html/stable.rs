@@ -140,6 +140,16 @@ pub(crate) enum Scan<'k> {
     Stable(Option<HashMap<&'k str, usize>>),
 }
 
+impl<'k> Scan<'k> {
+    /// The counts, when `out` was proved stable and counted.
+    pub(crate) fn into_counts(self) -> Option<HashMap<&'k str, usize>> {
+        match self {
+            Self::Stable(counts) => counts,
+            Self::Unproved => None,
+        }
+    }
+}
+
 /// [`proved_stable`], and, when `out` is proved stable, the number of elements of each name in
 /// the tree `out` parses to (the proof rebuilds that tree element for element, one per start
 /// tag), counted under the name `key` gives each: the caller's own copy of the name, so the
