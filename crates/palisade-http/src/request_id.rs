@@ -36,7 +36,7 @@ pub(crate) fn raw_request_id<'a>(
     extensions
         .get::<RequestId>()
         .map(RequestId::header_value)
-        .or_else(|| headers.get(REQUEST_ID_HEADER))
+        .or_else(|| headers.get(header_name()))
 }
 
 /// Longest client request id kept.
@@ -108,15 +108,19 @@ where
     }
 }
 
+/// `x-request-id` as a static name: a name given as text is parsed, and an entry for it copies
+/// it first.
+pub(crate) fn header_name() -> HeaderName {
+    HeaderName::from_static(REQUEST_ID_HEADER)
+}
+
 /// Takes the client's `x-request-id` off `request`, and any [`RequestId`] or
 /// [`ClientRequestId`] already in its extensions, keeping the client's value, sanitized, as a
 /// [`ClientRequestId`].
 pub(crate) fn keep_client_id<B>(request: &mut Request<B>) {
     request.extensions_mut().remove::<ClientRequestId>();
     request.extensions_mut().remove::<RequestId>();
-    // A static name: the entry of a name given as text copies the name first.
-    let name = HeaderName::from_static(REQUEST_ID_HEADER);
-    let sent: Vec<HeaderValue> = match request.headers_mut().entry(name) {
+    let sent: Vec<HeaderValue> = match request.headers_mut().entry(header_name()) {
         http::header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
         http::header::Entry::Vacant(_) => Vec::new(),
     };

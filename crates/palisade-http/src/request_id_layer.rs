@@ -9,14 +9,14 @@
 
 use std::task::{Context, Poll};
 
-use http::{HeaderName, Request, Response};
+use http::{Request, Response};
 use tower::{Layer, Service};
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::{
     RequestUuids,
     future::{OnResult, ResponseFuture},
-    request_id::{REQUEST_ID_HEADER, keep_client_id},
+    request_id::{header_name, keep_client_id},
 };
 
 /// Gives every request the server's id in `x-request-id` and returns it on the response: what
@@ -119,11 +119,6 @@ where
     }
 }
 
-/// `x-request-id`, built without parsing.
-fn header_name() -> HeaderName {
-    HeaderName::from_static(REQUEST_ID_HEADER)
-}
-
 /// The hook that puts the request's id on its response.
 #[derive(Debug)]
 pub struct ReturnId(Option<RequestId>);
@@ -132,7 +127,7 @@ impl<B, E> OnResult<Response<B>, E> for ReturnId {
     fn on_result(self, result: &mut Result<Response<B>, E>) {
         let Ok(response) = result else { return };
         // The handler's own id stands, as with tower-http's `PropagateRequestIdLayer`.
-        match response.headers().get(REQUEST_ID_HEADER) {
+        match response.headers().get(header_name()) {
             Some(own) => {
                 if response.extensions().get::<RequestId>().is_none() {
                     let own = RequestId::new(own.clone());
