@@ -1,6 +1,8 @@
 //! An authenticated GET (an HS256 JWT through palisade-token) through palisade's full layer
 //! stack against the same axum handler with no layers, in process (`tower::ServiceExt::oneshot`,
-//! no sockets), and against the token verification alone. The full stack remembers the
+//! no sockets), against the token verification alone, and against the peer stack a team glues
+//! together from tower-http, governor and jsonwebtoken (`hand_glued`, `benches/hand_glued`) with
+//! its own verification alone (`jsonwebtoken_only`). The full stack remembers the
 //! tokens that passed (`JwtVerifier::remember_verified`), as a service whose clients reuse a
 //! token for many requests would; `palisade_verify_each` is the same stack verifying every
 //! token in full.
@@ -11,11 +13,12 @@
 //! With `PALISADE_HTTP_COUNT=<n>` and `PALISADE_HTTP_STAGE=<stage>` set, the binary instead
 //! sends `n` requests through one stack and exits, for instruction counts under
 //! `valgrind --tool=callgrind` (see docs/benchmarks.md): the stages add the layers of the full
-//! stack one group at a time, outermost first, so the differences are the groups' costs.
+//! stack one group at a time, outermost first, so the differences are the groups' costs;
+//! `hand_glued` and `verify_jsonwebtoken` count the peer stack and its verification.
 
-use std::{hint::black_box, sync::Arc, time::Duration};
+use std::{hint::black_box, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{Extension, Router, body::Body, routing::get};
+use axum::{Extension, Router, body::Body, extract::ConnectInfo, routing::get};
 use criterion::{Criterion, Throughput};
 use http::{HeaderValue, Method, Request};
 use palisade_http::{
@@ -33,6 +36,8 @@ use palisade_token::jwt::{
     Algorithm, CachedVerifier, Claims, Issuer, KeySet, SigningKey, Verifier,
 };
 use tower::{ServiceBuilder, ServiceExt};
+
+mod hand_glued;
 
 const SECRET: &[u8] = b"bench secret for HS256, 32 bytes";
 
@@ -199,9 +204,14 @@ fn stage(stage: &str) -> Router {
         "full_verify_each" => full(false),
         other => panic!(
             "unknown stage {other}: bare, ids, log, errors, audit, per_ip, cors, bearer, full, \
-             full_verify_each, verify, verify_remembered"
+             full_verify_each, verify, verify_remembered, hand_glued, verify_jsonwebtoken"
         ),
     }
+}
+
+/// The peer stack, with the same CORS settings as the full stack.
+fn hand_glued_stack() -> Router {
+    hand_glued::stack(hand_glued::Jwt::new(SECRET), cors())
 }
 
 /// The router as `axum::serve` runs it: `into_make_service` calls `with_state(())`, which
@@ -212,16 +222,28 @@ fn served(router: Router) -> Router {
     router.with_state(())
 }
 
+/// The bench request, from the client address palisade's layers read.
 fn request(token: &str) -> Request<Body> {
+    request_from(token, PeerAddr(([203, 0, 113, 7], 50_000).into()))
+}
+
+/// The same request for the hand-glued stack, its client address where axum's `ConnectInfo`
+/// puts it.
+fn peer_request(token: &str) -> Request<Body> {
+    request_from(
+        token,
+        ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 50_000))),
+    )
+}
+
+fn request_from<P: Clone + Send + Sync + 'static>(token: &str, peer: P) -> Request<Body> {
     let mut request = Request::builder()
         .uri("/me?page=1")
         .header("user-agent", "bench/1")
         .header("authorization", token)
         .body(Body::empty())
         .expect("static request parts are valid");
-    request
-        .extensions_mut()
-        .insert(PeerAddr(([203, 0, 113, 7], 50_000).into()));
+    request.extensions_mut().insert(peer);
     request
 }
 
@@ -289,6 +311,23 @@ fn authenticated_get(c: &mut Criterion) {
     let remembered = remembering_verifier();
     group.bench_function("verify_remembered", |b| {
         b.iter(|| black_box(remembered.verify::<ClaimsMap>(black_box(&jwt))).is_ok());
+    });
+    let peer = served(hand_glued_stack());
+    let served_peer = runtime.block_on(peer.clone().oneshot(peer_request(&token)));
+    assert_eq!(
+        served_peer.expect("the router never fails").status(),
+        http::StatusCode::OK,
+        "the hand-glued stack must authenticate the bench request"
+    );
+    group.bench_function("hand_glued", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let response = peer.clone().oneshot(peer_request(&token)).await;
+            black_box(response.expect("the router never fails"))
+        });
+    });
+    let peer_jwt = hand_glued::Jwt::new(SECRET);
+    group.bench_function("jsonwebtoken_only", |b| {
+        b.iter(|| black_box(peer_jwt.verify(black_box(&jwt))).is_some());
     });
     group.finish();
 }
@@ -405,12 +444,27 @@ fn count(stage_name: &str, count: usize) {
         }
         return;
     }
-    let token = format!("Bearer {jwt}");
-    let runtime = runtime();
-    let stack = served(stage(stage_name));
-    runtime.block_on(async {
+    if stage_name == "verify_jsonwebtoken" {
+        let verify = hand_glued::Jwt::new(SECRET);
         for _ in 0..count {
-            let response = stack.clone().oneshot(request(&token)).await;
+            assert!(black_box(verify.verify(black_box(&jwt))).is_some());
+        }
+        return;
+    }
+    let token = format!("Bearer {jwt}");
+    if stage_name == "hand_glued" {
+        send(hand_glued_stack(), count, || peer_request(&token));
+    } else {
+        send(stage(stage_name), count, || request(&token));
+    }
+}
+
+/// Sends `count` requests made by `request` through `router`, each of which must be served.
+fn send(router: Router, count: usize, request: impl Fn() -> Request<Body>) {
+    let stack = served(router);
+    runtime().block_on(async {
+        for _ in 0..count {
+            let response = stack.clone().oneshot(request()).await;
             assert_eq!(
                 response.expect("the stack never fails").status(),
                 http::StatusCode::OK
