@@ -24,7 +24,7 @@ use http::{HeaderValue, Method, Request};
 use palisade_http::{
     AuditLayer, BearerLayer, ClientIpLayer, ClientRequestIdLayer, JwtVerifier, KeyBy, PeerAddr,
     PolicyLimiter, RateLimitLayer, RequestIdLayer, RequestLogLayer, RequestUuids, RequireLayer,
-    SanitizeErrorsLayer, SecurityHeaders, SecurityHeadersLayer, catch_panic,
+    SanitizeErrorsLayer, SecurityHeaders, SecurityHeadersLayer, SharedClaims, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
@@ -59,15 +59,17 @@ fn verifier() -> Verifier {
 const REMEMBERED: usize = 4096;
 const REMEMBER_FOR: Duration = Duration::from_secs(60);
 
-/// The bearer check: every token verified in full, or the verified ones remembered.
-fn jwt(remember: bool) -> JwtVerifier {
+/// The bearer check: every token verified in full, or the verified ones remembered; the
+/// claims shared into each request (`Arc<Claims>`), not copied.
+fn jwt(remember: bool) -> SharedClaims {
     let each = JwtVerifier::new(verifier());
-    if remember {
+    let jwt = if remember {
         each.remember_verified(REMEMBERED, REMEMBER_FOR)
             .expect("valid cache settings")
     } else {
         each
-    }
+    };
+    jwt.shared_claims()
 }
 
 async fn me() -> &'static str {
@@ -102,8 +104,11 @@ macro_rules! open {
 fn full(remember: bool) -> Router {
     let limits = Arc::new(MemoryBackend::default());
     Router::new()
-        .route("/me", get(|Extension(_claims): Extension<Claims>| me()))
-        .route_layer(RequireLayer::<Claims>::scopes(["profile"]))
+        .route(
+            "/me",
+            get(|Extension(_claims): Extension<Arc<Claims>>| me()),
+        )
+        .route_layer(RequireLayer::<Arc<Claims>>::scopes(["profile"]))
         .layer(
             ServiceBuilder::new()
                 .layer(RequestIdLayer::new())
@@ -184,8 +189,11 @@ fn stage(stage: &str) -> Router {
             RequestBodyLimitLayer::new(64 * 1024),
         ),
         "bearer" => Router::new()
-            .route("/me", get(|Extension(_claims): Extension<Claims>| me()))
-            .route_layer(RequireLayer::<Claims>::scopes(["profile"]))
+            .route(
+                "/me",
+                get(|Extension(_claims): Extension<Arc<Claims>>| me()),
+            )
+            .route_layer(RequireLayer::<Arc<Claims>>::scopes(["profile"]))
             .layer(
                 ServiceBuilder::new()
                     .layer(ids())
@@ -258,9 +266,14 @@ fn token() -> String {
         .expect("claims sign")
 }
 
-/// Sends one request with `token` through `stack` and checks that it was served.
-fn assert_serves(runtime: &tokio::runtime::Runtime, stack: &Router, token: &str, what: &str) {
-    let response = runtime.block_on(stack.clone().oneshot(request(token)));
+/// Sends `request` through `stack` and checks that it was served.
+fn assert_serves(
+    runtime: &tokio::runtime::Runtime,
+    stack: &Router,
+    request: Request<Body>,
+    what: &str,
+) {
+    let response = runtime.block_on(stack.clone().oneshot(request));
     assert_eq!(
         response.expect("the stack never fails").status(),
         http::StatusCode::OK,
@@ -281,7 +294,7 @@ fn authenticated_get(c: &mut Criterion) {
     assert_serves(
         &runtime,
         &served(full(true)),
-        &token,
+        request(&token),
         "the full stack must authenticate the bench request",
     );
     let mut group = c.benchmark_group("http/authenticated_get");
@@ -313,11 +326,11 @@ fn authenticated_get(c: &mut Criterion) {
         b.iter(|| black_box(remembered.verify::<ClaimsMap>(black_box(&jwt))).is_ok());
     });
     let peer = served(hand_glued_stack());
-    let served_peer = runtime.block_on(peer.clone().oneshot(peer_request(&token)));
-    assert_eq!(
-        served_peer.expect("the router never fails").status(),
-        http::StatusCode::OK,
-        "the hand-glued stack must authenticate the bench request"
+    assert_serves(
+        &runtime,
+        &peer,
+        peer_request(&token),
+        "the hand-glued stack must authenticate the bench request",
     );
     group.bench_function("hand_glued", |b| {
         b.to_async(&runtime).iter(|| async {
@@ -351,10 +364,10 @@ fn authenticated_get_metrics(c: &mut Criterion) {
         // rate limiters take their handles at their first decision.
         let counted = metrics::with_local_recorder(&recorder, || served(full(remember)));
         metrics::with_local_recorder(&recorder, || {
-            assert_serves(&runtime, &counted, &token, group_name);
+            assert_serves(&runtime, &counted, request(&token), group_name);
         });
         let uncounted = served(full(remember));
-        assert_serves(&runtime, &uncounted, &token, group_name);
+        assert_serves(&runtime, &uncounted, request(&token), group_name);
         let mut group = c.benchmark_group(group_name);
         group.throughput(Throughput::Elements(1));
         group.bench_function("palisade", |b| {
@@ -412,7 +425,7 @@ fn request_id_layers(c: &mut Criterion) {
         ("three_layers", stage("ids_three_layers")),
     ] {
         let stack = served(stack);
-        assert_serves(&runtime, &stack, &token, name);
+        assert_serves(&runtime, &stack, request(&token), name);
         group.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
                 let response = stack.clone().oneshot(request(&token)).await;

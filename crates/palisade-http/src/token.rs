@@ -1,7 +1,9 @@
 //! palisade-token behind [`BearerLayer`](crate::BearerLayer) and
 //! [`CsrfLayer`](crate::CsrfLayer).
 
-use std::{any::Any, borrow::Cow, fmt, future::Future, marker::PhantomData, time::Duration};
+use std::{
+    any::Any, borrow::Cow, fmt, future::Future, marker::PhantomData, sync::Arc, time::Duration,
+};
 
 use http::{HeaderMap, Method, header};
 use palisade_token::{
@@ -144,6 +146,26 @@ impl<T, R> JwtVerifier<T, R> {
             claims: PhantomData,
         }
     }
+
+    /// Hands out the verified claims as `Arc<Claims<T>>` instead of `Claims<T>` (axum:
+    /// `Extension<Arc<Claims<T>>>`, `RequireLayer::<Arc<Claims<T>>>`). With
+    /// [`remember_verified`](Self::remember_verified) a remembered token's claims are the ones
+    /// in memory, shared rather than copied (every string of the token) into each request;
+    /// cloning them out of the request's extensions is a reference count too. Call it last,
+    /// after the other settings.
+    pub fn shared_claims(self) -> SharedClaims<T, R> {
+        SharedClaims(self)
+    }
+}
+
+/// A [`JwtVerifier`] whose claims go into the request's extensions as `Arc<Claims<T>>`: see
+/// [`JwtVerifier::shared_claims`]. It verifies exactly as the verifier it was made from.
+pub struct SharedClaims<T = Map<String, Value>, R = NoRevocation>(JwtVerifier<T, R>);
+
+impl<T, R> fmt::Debug for SharedClaims<T, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedClaims").field(&self.0).finish()
+    }
 }
 
 impl<T, R> TokenVerifier for JwtVerifier<T, R>
@@ -166,18 +188,56 @@ where
     }
 }
 
+impl<T, R> TokenVerifier for SharedClaims<T, R>
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+    R: Revocation,
+{
+    type Claims = Arc<Claims<T>>;
+
+    async fn verify(&self, token: &str) -> Result<Arc<Claims<T>>, Rejection> {
+        let claims = self.0.signed_shared(token)?;
+        self.0.revocation.check(&claims).await?;
+        Ok(claims)
+    }
+
+    /// As [`JwtVerifier`]'s: at once without a revocation list.
+    fn verify_now(&self, token: &str) -> Option<Result<Arc<Claims<T>>, Rejection>> {
+        let in_memory = (&self.0.revocation as &dyn Any).is::<NoRevocation>();
+        in_memory.then(|| self.0.signed_shared(token))
+    }
+}
+
 impl<T, R> JwtVerifier<T, R>
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     /// The claims if the signature and the registered claims check out.
-    fn signed(&self, token: &str) -> Result<Claims<T>, Rejection> {
+    fn signed(&self, token: &str) -> Result<Claims<T>, Rejection>
+    where
+        T: Clone,
+    {
         match &self.verifier {
             Verifying::Each(verifier) => verifier.verify::<T>(token),
             Verifying::Remembered(cached) => cached.verify::<T>(token).map(|c| Claims::clone(&c)),
         }
-        .map_err(|e| Rejection::new(e.kind().as_str()))
+        .map_err(reject)
     }
+
+    /// As [`signed`](Self::signed), the claims shared: a remembered token's are the ones in
+    /// memory.
+    fn signed_shared(&self, token: &str) -> Result<Arc<Claims<T>>, Rejection> {
+        match &self.verifier {
+            Verifying::Each(verifier) => verifier.verify::<T>(token).map(Arc::new),
+            Verifying::Remembered(cached) => cached.verify::<T>(token),
+        }
+        .map_err(reject)
+    }
+}
+
+/// The rejection for a token palisade-token refused, named by the refusal's kind.
+fn reject(error: palisade_token::InvalidToken) -> Rejection {
+    Rejection::new(error.kind().as_str())
 }
 
 /// palisade-token's CSRF defences as a [`CsrfCheck`]: `OriginPolicy` reads `Sec-Fetch-Site`,

@@ -260,6 +260,88 @@ async fn shared_claims_are_authorized_as_the_claims_themselves() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
+/// `JwtVerifier::shared_claims`: a remembered token's claims go into each request as the
+/// `Arc` the verifier's memory holds, not as a copy, and they are the claims the plain verifier
+/// gives.
+#[tokio::test]
+async fn shared_claims_of_a_remembered_token_are_the_ones_in_memory() {
+    let t = tokens();
+    let alice = t.scoped("alice", "orders:write");
+    let plain = JwtVerifier::new(tokens().verifier);
+    let shared = JwtVerifier::new(t.verifier)
+        .remember_verified(16, Duration::from_secs(60))
+        .unwrap()
+        .shared_claims();
+    let first = shared.verify(&alice).await.unwrap();
+    let second = shared
+        .verify_now(&alice)
+        .expect("no I/O without a revocation list")
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &second), "copied, not shared");
+    assert_eq!(*first, plain.verify(&alice).await.unwrap());
+    let each = JwtVerifier::new(tokens().verifier).shared_claims();
+    assert_eq!(*each.verify(&alice).await.unwrap(), *first);
+}
+
+fn shared_app<V: TokenVerifier<Claims = Arc<Jwt>>>(verifier: V) -> Router {
+    let orders = Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .route_layer(RequireLayer::<Arc<Jwt>>::scopes(["orders:write"]));
+    Router::new()
+        .route(
+            "/me",
+            get(|Extension(claims): Extension<Arc<Jwt>>| async move {
+                claims.sub.clone().unwrap_or_default()
+            }),
+        )
+        .merge(orders)
+        .layer(BearerLayer::new(verifier))
+}
+
+/// Shared claims change what goes into the request, not what is checked: a tampered, revoked,
+/// under-scoped or expired token is refused as without them, remembered or not.
+#[tokio::test]
+async fn shared_claims_keep_every_check() {
+    for remember in [false, true] {
+        let t = tokens();
+        let alice = t.scoped("alice", "orders:write");
+        let bob = t.scoped("bob", "orders:read");
+        // Bob's signature under another payload (alice with the write scope, never revoked).
+        let forged = t.scoped("alice", "orders:write orders:read");
+        let mut parts: Vec<&str> = bob.split('.').collect();
+        parts[1] = forged.split('.').nth(1).unwrap();
+        let forged = parts.join(".");
+        let list = RevocationList::new(MemoryStore::new()).clock(t.clock.clone());
+        let claims = t
+            .verifier
+            .verify::<serde_json::Map<String, serde_json::Value>>(&alice)
+            .unwrap();
+        list.revoke_claims(&claims).await.unwrap();
+        let mut verifier = JwtVerifier::new(t.verifier).revocation(list);
+        if remember {
+            verifier = verifier
+                .remember_verified(64, Duration::from_secs(3600))
+                .unwrap();
+        }
+        let app = shared_app(verifier.shared_claims());
+        for _ in 0..2 {
+            refused_as(app.clone(), &alice, "revoked").await;
+            let response = app.clone().oneshot(get_with("/me", &bob)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(body_text(response).await, "bob");
+            let response = app
+                .clone()
+                .oneshot(get_with("/orders", &bob))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        }
+        refused_as(app.clone(), &forged, "bad_signature").await;
+        t.clock.advance(Duration::from_secs(300));
+        refused_as(app, &bob, "expired").await;
+    }
+}
+
 #[tokio::test]
 async fn only_a_verifier_without_revocation_list_decides_without_awaiting() {
     let t = tokens();
