@@ -24,7 +24,7 @@ use http::{HeaderValue, Method, Request};
 use palisade_http::{
     AuditLayer, BearerLayer, ClientIpLayer, ClientRequestIdLayer, JwtVerifier, KeyBy, PeerAddr,
     PolicyLimiter, RateLimitLayer, RequestIdLayer, RequestLogLayer, RequestUuids, RequireLayer,
-    SanitizeErrorsLayer, SecurityHeaders, SecurityHeadersLayer, SharedClaims, catch_panic,
+    SanitizeErrorsLayer, SecurityHeaders, SecurityHeadersLayer, SharedClaimsVerifier, catch_panic,
     tower_http::{
         cors::{AllowOrigin, CorsLayer},
         limit::RequestBodyLimitLayer,
@@ -61,7 +61,7 @@ const REMEMBER_FOR: Duration = Duration::from_secs(60);
 
 /// The bearer check: every token verified in full, or the verified ones remembered; the
 /// claims shared into each request (`Arc<Claims>`), not copied.
-fn jwt(remember: bool) -> SharedClaims {
+fn jwt(remember: bool) -> SharedClaimsVerifier {
     let each = JwtVerifier::new(verifier());
     let jwt = if remember {
         each.remember_verified(REMEMBERED, REMEMBER_FOR)

@@ -52,7 +52,7 @@ pub use crate::{
     },
     request_id_layer::{RequestIdLayer, RequestIdService},
     request_uuid::RequestUuids,
-    token::{JwtVerifier, NoRevocation, Revocation, SharedClaims, TokenCsrf},
+    token::{JwtVerifier, NoRevocation, Revocation, SharedClaimsVerifier, TokenCsrf},
 };
 
 /// tower-http, re-exported at the version these layers are built and tested with: use its

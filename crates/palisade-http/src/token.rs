@@ -153,18 +153,20 @@ impl<T, R> JwtVerifier<T, R> {
     /// in memory, shared rather than copied (every string of the token) into each request;
     /// cloning them out of the request's extensions is a reference count too. Call it last,
     /// after the other settings.
-    pub fn shared_claims(self) -> SharedClaims<T, R> {
-        SharedClaims(self)
+    pub fn shared_claims(self) -> SharedClaimsVerifier<T, R> {
+        SharedClaimsVerifier(self)
     }
 }
 
 /// A [`JwtVerifier`] whose claims go into the request's extensions as `Arc<Claims<T>>`: see
 /// [`JwtVerifier::shared_claims`]. It verifies exactly as the verifier it was made from.
-pub struct SharedClaims<T = Map<String, Value>, R = NoRevocation>(JwtVerifier<T, R>);
+pub struct SharedClaimsVerifier<T = Map<String, Value>, R = NoRevocation>(JwtVerifier<T, R>);
 
-impl<T, R> fmt::Debug for SharedClaims<T, R> {
+impl<T, R> fmt::Debug for SharedClaimsVerifier<T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SharedClaims").field(&self.0).finish()
+        f.debug_tuple("SharedClaimsVerifier")
+            .field(&self.0)
+            .finish()
     }
 }
 
@@ -188,7 +190,7 @@ where
     }
 }
 
-impl<T, R> TokenVerifier for SharedClaims<T, R>
+impl<T, R> TokenVerifier for SharedClaimsVerifier<T, R>
 where
     T: DeserializeOwned + Send + Sync + 'static,
     R: Revocation,

@@ -220,9 +220,9 @@ async fn remembered_tokens_are_still_checked_for_revocation_and_still_expire() {
 /// A verifier whose claims are shared (`Arc<Claims>`, as palisade-token's `CachedVerifier`
 /// hands them out): the bearer layer, `RequireLayer` and the handler's extractor take the
 /// `Arc` as they take the claims.
-struct SharedClaimsVerifier(palisade_token::jwt::CachedVerifier);
+struct OwnSharingVerifier(palisade_token::jwt::CachedVerifier);
 
-impl TokenVerifier for SharedClaimsVerifier {
+impl TokenVerifier for OwnSharingVerifier {
     type Claims = Arc<Jwt>;
 
     async fn verify(&self, token: &str) -> Result<Arc<Jwt>, palisade_http::Rejection> {
@@ -237,7 +237,7 @@ async fn shared_claims_are_authorized_as_the_claims_themselves() {
     let t = tokens();
     let writer = t.scoped("alice", "orders:write");
     let reader = t.scoped("bob", "orders:read");
-    let verifier = SharedClaimsVerifier(
+    let verifier = OwnSharingVerifier(
         palisade_token::jwt::CachedVerifier::new(t.verifier, 16, Duration::from_secs(60)).unwrap(),
     );
     let app = Router::new()
