@@ -176,14 +176,20 @@ async fn tokens_for_another_audience_are_refused() {
 async fn revocation_list_is_consulted() {
     let t = tokens();
     let token = t.issuer.issue(Claims::empty().subject("alice")).unwrap();
-    let claims = t
-        .verifier
-        .verify::<serde_json::Map<String, serde_json::Value>>(&token)
-        .unwrap();
-    let list = RevocationList::new(MemoryStore::new()).clock(t.clock.clone());
-    list.revoke_claims(&claims).await.unwrap();
+    let list = revoked(&t, &token).await;
     let verifier = JwtVerifier::new(t.verifier).revocation(list);
     refused_as(app(verifier), &token, "revoked").await;
+}
+
+/// A revocation list, on `t`'s clock, in which `token` is revoked.
+async fn revoked(t: &Tokens, token: &str) -> RevocationList<MemoryStore> {
+    let list = RevocationList::new(MemoryStore::new()).clock(t.clock.clone());
+    let claims = t
+        .verifier
+        .verify::<serde_json::Map<String, serde_json::Value>>(token)
+        .unwrap();
+    list.revoke_claims(&claims).await.unwrap();
+    list
 }
 
 /// `JwtVerifier::remember_verified`: a revocation list is still consulted on every request,
@@ -193,12 +199,7 @@ async fn remembered_tokens_are_still_checked_for_revocation_and_still_expire() {
     let t = tokens();
     let alice = t.issuer.issue(Claims::empty().subject("alice")).unwrap();
     let bob = t.issuer.issue(Claims::empty().subject("bob")).unwrap();
-    let list = RevocationList::new(MemoryStore::new()).clock(t.clock.clone());
-    let claims = t
-        .verifier
-        .verify::<serde_json::Map<String, serde_json::Value>>(&alice)
-        .unwrap();
-    list.revoke_claims(&claims).await.unwrap();
+    let list = revoked(&t, &alice).await;
     let app = app(JwtVerifier::new(t.verifier)
         .revocation(list)
         .remember_verified(64, Duration::from_secs(3600))
@@ -311,12 +312,7 @@ async fn shared_claims_keep_every_check() {
         let mut parts: Vec<&str> = bob.split('.').collect();
         parts[1] = forged.split('.').nth(1).unwrap();
         let forged = parts.join(".");
-        let list = RevocationList::new(MemoryStore::new()).clock(t.clock.clone());
-        let claims = t
-            .verifier
-            .verify::<serde_json::Map<String, serde_json::Value>>(&alice)
-            .unwrap();
-        list.revoke_claims(&claims).await.unwrap();
+        let list = revoked(&t, &alice).await;
         let mut verifier = JwtVerifier::new(t.verifier).revocation(list);
         if remember {
             verifier = verifier
