@@ -185,8 +185,7 @@ where
 
     /// Without a revocation list, verifying is the signature and the claims only, in memory.
     fn verify_now(&self, token: &str) -> Option<Result<Claims<T>, Rejection>> {
-        let in_memory = (&self.revocation as &dyn Any).is::<NoRevocation>();
-        in_memory.then(|| self.signed(token))
+        self.in_memory().then(|| self.signed(token))
     }
 }
 
@@ -205,8 +204,7 @@ where
 
     /// As [`JwtVerifier`]'s: at once without a revocation list.
     fn verify_now(&self, token: &str) -> Option<Result<Arc<Claims<T>>, Rejection>> {
-        let in_memory = (&self.0.revocation as &dyn Any).is::<NoRevocation>();
-        in_memory.then(|| self.0.signed_shared(token))
+        self.0.in_memory().then(|| self.0.signed_shared(token))
     }
 }
 
@@ -214,6 +212,14 @@ impl<T, R> JwtVerifier<T, R>
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
+    /// Whether verifying needs no I/O: there is no revocation list to consult.
+    fn in_memory(&self) -> bool
+    where
+        R: 'static,
+    {
+        (&self.revocation as &dyn Any).is::<NoRevocation>()
+    }
+
     /// The claims if the signature and the registered claims check out.
     fn signed(&self, token: &str) -> Result<Claims<T>, Rejection>
     where
