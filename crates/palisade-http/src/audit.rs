@@ -9,14 +9,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Request, Response, StatusCode};
 use palisade_audit::{AuditLog, Event, Outcome};
 use tower::{Layer, Service};
 
 use crate::{
     facts::{Facts, facts},
     future::{OnResult, ResponseFuture},
-    request_id::ClientRequestId,
 };
 
 /// Where audit events go.
@@ -349,17 +348,14 @@ impl<S: fmt::Debug> fmt::Debug for Audit<S> {
 pub struct AuditHook {
     sink: Arc<dyn AuditSink>,
     refusals: Option<Arc<Refusals>>,
-    method: Method,
-    uri: Uri,
     facts: Arc<Facts>,
-    client_request_id: Option<Arc<str>>,
 }
 
 impl fmt::Debug for AuditHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditHook")
-            .field("method", &self.method)
-            .field("path", &self.uri.path())
+            .field("method", self.facts.method())
+            .field("path", &self.facts.path())
             .finish_non_exhaustive()
     }
 }
@@ -367,7 +363,7 @@ impl fmt::Debug for AuditHook {
 impl AuditHook {
     /// The record's target: the method and the path, without the query.
     fn target(&self) -> String {
-        format!("{} {}", self.method, self.uri.path())
+        format!("{} {}", self.facts.method(), self.facts.path())
     }
 }
 
@@ -417,7 +413,7 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
                     event = event.request_id(id.to_owned());
                 }
                 // Not part of the kind: a client could otherwise open a window per request.
-                if let Some(id) = self.client_request_id {
+                if let Some(id) = self.facts.client_request_id() {
                     event = event.field("client_request_id", id.to_string());
                 }
                 self.sink.record(event);
@@ -443,7 +439,7 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
         if let Some(id) = self.facts.request_id() {
             event = event.request_id(id.to_owned());
         }
-        if let Some(id) = self.client_request_id {
+        if let Some(id) = self.facts.client_request_id() {
             event = event.field("client_request_id", id.to_string());
         }
         self.sink.record(event);
@@ -467,12 +463,6 @@ where
             sink: self.sink.clone(),
             refusals: self.refusals.clone(),
             facts: facts(&mut request),
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            client_request_id: request
-                .extensions()
-                .get::<ClientRequestId>()
-                .map(|id| Arc::clone(&id.0)),
         };
         ResponseFuture::new(self.inner.call(request), hook)
     }

@@ -10,7 +10,7 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
-use http::{Method, Request, Response, StatusCode, Uri, header};
+use http::{Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::BodyExt;
 use palisade_redact::Redactor;
@@ -115,8 +115,6 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let hidden = Hidden {
             facts: facts(&mut request),
-            method: request.method().clone(),
-            uri: request.uri().clone(),
             layer: self.layer.clone(),
         };
         SanitizeFuture {
@@ -131,8 +129,6 @@ where
 /// What a hidden server error is logged with.
 struct Hidden {
     facts: Arc<Facts>,
-    method: Method,
-    uri: Uri,
     layer: SanitizeErrorsLayer,
 }
 
@@ -229,14 +225,11 @@ where
     };
     let redactor = &hidden.layer.redactor;
     let id = hidden.facts.request_id();
-    let path = hidden
-        .uri
-        .path_and_query()
-        .map_or("/", http::uri::PathAndQuery::as_str);
+    let path = hidden.facts.path_and_query();
     tracing::error!(
         target: ERROR_TARGET,
         request_id = id.unwrap_or("-"),
-        method = %hidden.method,
+        method = %hidden.facts.method(),
         path = %redactor.redact_url(path),
         status = status.as_u16(),
         detail = %redactor.redact(&detail),

@@ -7,7 +7,7 @@ use std::{
     time::Instant,
 };
 
-use http::{HeaderMap, Method, Request, Response, Uri};
+use http::{HeaderMap, Request, Response};
 use palisade_redact::Redactor;
 use tower::Service;
 
@@ -15,7 +15,6 @@ use crate::service::layer_service;
 use crate::{
     facts::{Facts, facts},
     future::{OnResult, ResponseFuture},
-    request_id::ClientRequestId,
 };
 
 /// The tracing target of request log events.
@@ -85,18 +84,16 @@ layer_service! {
 /// not copied) and formatted only then.
 pub struct LogLine {
     start: Instant,
-    method: Method,
-    uri: Uri,
     redactor: Redactor,
     facts: Arc<Facts>,
-    client_request_id: Option<Arc<str>>,
-    headers: Option<HeaderMap>,
+    /// Boxed: only a layer that logs headers keeps them, and the others' futures stay small.
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl fmt::Debug for LogLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LogLine")
-            .field("method", &self.method)
+            .field("method", self.facts.method())
             .field("request_id", &self.facts.request_id())
             .finish_non_exhaustive()
     }
@@ -117,10 +114,7 @@ impl fmt::Display for RedactedUrl<'_> {
 impl<B, E> OnResult<Response<B>, E> for LogLine {
     fn on_result(self, result: &mut Result<Response<B>, E>) {
         let latency_us = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let path = self
-            .uri
-            .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str);
+        let path = self.facts.path_and_query();
         // Redacted only if a subscriber takes the line: tracing formats a field when it records it.
         let path = RedactedUrl {
             redactor: &self.redactor,
@@ -129,14 +123,14 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
         // What the request does not have is left out of the event (tracing records no `None`),
         // not written as a placeholder each subscriber would format and each line carry.
         let request_id = self.facts.request_id();
-        let client_request_id = self.client_request_id.as_deref();
+        let client_request_id = self.facts.client_request_id().map(|id| &**id);
         let client = self.facts.client();
         let headers = self.headers.as_ref().map(|h| format!("{h:?}"));
         let headers = headers.as_deref();
         match result {
             Ok(response) if response.status().is_server_error() => tracing::error!(
                 target: REQUEST_TARGET,
-                method = %self.method,
+                method = %self.facts.method(),
                 path = %path,
                 status = response.status().as_u16(),
                 latency_us,
@@ -148,7 +142,7 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
             ),
             Ok(response) => tracing::info!(
                 target: REQUEST_TARGET,
-                method = %self.method,
+                method = %self.facts.method(),
                 path = %path,
                 status = response.status().as_u16(),
                 latency_us,
@@ -160,7 +154,7 @@ impl<B, E> OnResult<Response<B>, E> for LogLine {
             ),
             Err(_) => tracing::error!(
                 target: REQUEST_TARGET,
-                method = %self.method,
+                method = %self.facts.method(),
                 path = %path,
                 status = "error",
                 latency_us,
@@ -191,17 +185,11 @@ where
         let line = LogLine {
             start: Instant::now(),
             facts: facts(&mut request),
-            method: request.method().clone(),
-            uri: request.uri().clone(),
             redactor: redactor.clone(),
-            client_request_id: request
-                .extensions()
-                .get::<ClientRequestId>()
-                .map(|id| Arc::clone(&id.0)),
             headers: self
                 .layer
                 .headers
-                .then(|| redactor.redact_headers(request.headers())),
+                .then(|| Box::new(redactor.redact_headers(request.headers()))),
         };
         ResponseFuture::new(self.inner.call(request), line)
     }
