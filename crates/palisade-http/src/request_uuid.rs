@@ -7,10 +7,15 @@
 //! seeded with 256 bits from the OS and reseeded after [`RESEED_INTERVAL`] ids.
 //!
 //! A forked child starts with a copy of its parent's generator and would repeat the parent's
-//! next ids. Catching a fork for free needs `unsafe` (`pthread_atfork`), which this crate
-//! forbids, so each id compares the process id with the one the generator was seeded under and
-//! a child reseeds before its first id. Reading the pid is a system call too, but a cheaper one
-//! than `getrandom` (docs/benchmarks.md).
+//! next ids. `forkguard` registers a `pthread_atfork` handler that counts forks in the child (the
+//! `unsafe` registration is that crate's; this one forbids it), and each generator remembers
+//! the count it was seeded under: a child sees a new count and reseeds before its first id, at
+//! the cost of one atomic load per id. Comparing process ids, the other way, costs a system call
+//! per id (`getpid`, which glibc no longer caches): 4 % of the in-process authenticated GET
+//! (docs/benchmarks.md). A handler runs for every fork made through the C library (`fork`,
+//! and anything built on it); a child made by a raw `clone` system call, which skips the
+//! handlers, is not caught. If the handler cannot be registered (the C library is out of
+//! memory), the request goes on without an id, as when the OS gives no seed.
 
 use std::cell::RefCell;
 
@@ -63,7 +68,7 @@ impl RequestUuids {
 impl MakeRequestId for RequestUuids {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
         let mut text = [0u8; Hyphenated::LENGTH];
-        text_of(draw(std::process::id())?, &mut text);
+        text_of(draw()?, &mut text);
         // The id's one allocation, shared by reference count with every copy tower-http makes
         // (the request header, the extension, the response header). A value copied from a
         // slice would allocate again on its first clone.
@@ -84,21 +89,23 @@ fn text_of(random: [u8; 16], buf: &mut [u8; Hyphenated::LENGTH]) -> &str {
 
 struct Generator {
     rng: ChaCha12Rng,
-    /// The process the seed was drawn in.
-    pid: u32,
+    /// The fork count when the seed was drawn.
+    forks: forkguard::Guard,
     /// Ids left before the next reseed.
     left: u32,
 }
 
 impl Generator {
-    fn seed(pid: u32) -> Option<Self> {
+    fn seed() -> Option<Self> {
+        // First, so that the handler is registered before there is a stream to repeat.
+        let forks = forkguard::Guard::try_new().ok()?;
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut()).ok()?;
         #[cfg(test)]
         tests::SEEDS.with(|s| s.set(s.get() + 1));
         Some(Self {
             rng: ChaCha12Rng::from_seed(*seed),
-            pid,
+            forks,
             left: RESEED_INTERVAL,
         })
     }
@@ -108,14 +115,17 @@ thread_local! {
     static GENERATOR: RefCell<Option<Generator>> = const { RefCell::new(None) };
 }
 
-/// 16 random bytes for a caller running as process `pid`; `None` if the OS gives no seed.
-fn draw(pid: u32) -> Option<[u8; 16]> {
+/// 16 random bytes; `None` if the OS gives no seed.
+fn draw() -> Option<[u8; 16]> {
     let mut bytes = [0u8; 16];
     let drawn = GENERATOR.try_with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
+        let usable = slot
+            .as_mut()
+            .is_some_and(|g| g.left > 0 && !g.forks.detected_fork());
         let generator = match slot.as_mut() {
-            Some(g) if g.pid == pid && g.left > 0 => g,
-            _ => slot.insert(Generator::seed(pid)?),
+            Some(g) if usable => g,
+            _ => slot.insert(Generator::seed()?),
         };
         generator.left -= 1;
         generator.rng.fill_bytes(&mut bytes);
@@ -193,28 +203,22 @@ mod tests {
     #[test]
     fn ids_do_not_repeat_across_reseeds() {
         on_new_thread(|| {
-            let pid = std::process::id();
             let n = 2 * RESEED_INTERVAL as usize + 7;
-            let seen: HashSet<_> = (0..n).map(|_| draw(pid).expect("draw")).collect();
+            let seen: HashSet<_> = (0..n).map(|_| draw().expect("draw")).collect();
             assert_eq!(seen.len(), n);
             assert_eq!(seeds(), 3, "reseeded each time the interval was spent");
         });
     }
 
-    /// A forked child sees a new pid and must reseed before its first id, not continue the
-    /// stream it inherited. (palisade-crypt's `tests/nonces.rs` forks for real to show a child
-    /// reads a new pid through `std::process::id`, as `make_request_id` does.)
+    /// Without a fork, the generator keeps its seed until the interval is spent. (A forked
+    /// child reseeds before its first id: `tests/request_uuids_fork.rs` forks for real.)
     #[test]
-    fn a_new_process_id_reseeds() {
+    fn without_a_fork_one_seed_serves_the_interval() {
         on_new_thread(|| {
-            let pid = std::process::id();
-            draw(pid).expect("draw");
-            draw(pid).expect("draw");
+            for _ in 0..1000 {
+                draw().expect("draw");
+            }
             assert_eq!(seeds(), 1);
-            draw(pid.wrapping_add(1)).expect("draw");
-            assert_eq!(seeds(), 2, "a new pid reseeds");
-            draw(pid.wrapping_add(1)).expect("draw");
-            assert_eq!(seeds(), 2, "the same pid does not");
         });
     }
 }
