@@ -26,28 +26,36 @@ use crate::{
 /// The tracing target of rate-limit refusals.
 pub const RATE_TARGET: &str = "palisade_http::ratelimit";
 
-/// A verdict's header fields: the pair of palisade-ratelimit's usual answer (`RateLimit-Policy`
-/// and `RateLimit`) held inline, any other list in a `Vec`.
+/// `RateLimit-Policy`, the first field of palisade-ratelimit's usual answer.
+pub(crate) const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// `RateLimit`, the second.
+pub(crate) const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// A verdict's header fields: palisade-ratelimit's usual answer (`RateLimit-Policy` and
+/// `RateLimit`) held inline with its names implied, any other list in a `Vec`. The inline form
+/// rides in every allowed request's future, and in every future around it: 80 bytes, where the
+/// names too would make it 144.
 #[derive(Debug, Clone)]
 pub(crate) enum Fields {
-    Pair([(HeaderName, HeaderValue); 2]),
+    Policy {
+        policy: HeaderValue,
+        limit: HeaderValue,
+    },
     List(Vec<(HeaderName, HeaderValue)>),
 }
 
 impl Fields {
-    pub(crate) fn as_slice(&self) -> &[(HeaderName, HeaderValue)] {
-        match self {
-            Self::Pair(pair) => pair,
-            Self::List(list) => list,
-        }
+    /// The fields with their names, in order.
+    pub(crate) fn to_vec(&self) -> Vec<(HeaderName, HeaderValue)> {
+        self.clone().into_iter().collect()
     }
 
     /// Appends every field to `headers`, in order (without an iterator's state to carry).
     pub(crate) fn append_to(self, headers: &mut http::HeaderMap) {
         match self {
-            Self::Pair([(a, x), (b, y)]) => {
-                headers.append(a, x);
-                headers.append(b, y);
+            Self::Policy { policy, limit } => {
+                headers.append(RATELIMIT_POLICY, policy);
+                headers.append(RATELIMIT, limit);
             }
             Self::List(list) => {
                 for (name, value) in list {
@@ -60,7 +68,7 @@ impl Fields {
 
 impl PartialEq for Fields {
     fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
+        self.to_vec() == other.to_vec()
     }
 }
 
@@ -75,7 +83,10 @@ impl IntoIterator for Fields {
 
     fn into_iter(self) -> Self::IntoIter {
         let (pair, list) = match self {
-            Self::Pair(pair) => (Some(pair.into_iter()), None),
+            Self::Policy { policy, limit } => (
+                Some([(RATELIMIT_POLICY, policy), (RATELIMIT, limit)].into_iter()),
+                None,
+            ),
             Self::List(list) => (None, Some(list.into_iter())),
         };
         pair.into_iter().flatten().chain(list.into_iter().flatten())
@@ -100,11 +111,12 @@ impl Verdict {
         }
     }
 
-    /// [`allow`](Self::allow) with two fields, without a `Vec`.
-    pub(crate) fn allow_pair(fields: [(HeaderName, HeaderValue); 2]) -> Self {
+    /// [`allow`](Self::allow) with `RateLimit-Policy: policy` and `RateLimit: limit`, without
+    /// a `Vec`.
+    pub(crate) fn allow_policy(policy: HeaderValue, limit: HeaderValue) -> Self {
         Self {
             allowed: true,
-            fields: Fields::Pair(fields),
+            fields: Fields::Policy { policy, limit },
             retry_after: None,
         }
     }

@@ -61,9 +61,6 @@ pub struct PolicyLimiter<L> {
     fixed: Option<(HeaderValue, String)>,
 }
 
-const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
-
 /// The parts of an allowed answer's fields that depend on the policy only.
 fn fixed_fields(policy: &Policy) -> Option<(HeaderValue, String)> {
     let probe = Decision {
@@ -126,7 +123,7 @@ impl<L> PolicyLimiter<L> {
             && let Some(limit) = limit_value(prefix, decision)
         {
             // The common answer: the same fields as below, without parsing names and values.
-            return Verdict::allow_pair([(RATELIMIT_POLICY, policy.clone()), (RATELIMIT, limit)]);
+            return Verdict::allow_policy(policy.clone(), limit);
         }
         let fields =
             palisade_ratelimit::headers::decision_fields(&self.policy, decision, self.options)
@@ -218,7 +215,7 @@ mod tests {
             options: HeaderOptions::default(),
             fixed: None,
         };
-        limiter.verdict(decision).fields.as_slice().to_vec()
+        limiter.verdict(decision).fields.to_vec()
     }
 
     proptest::proptest! {
@@ -242,7 +239,7 @@ mod tests {
             proptest::prop_assert!(limiter.fixed.is_some());
             let fast = limiter.verdict(&decision);
             proptest::prop_assert!(fast.is_allowed());
-            proptest::prop_assert_eq!(fast.fields.as_slice(), general(&policy, &decision));
+            proptest::prop_assert_eq!(fast.fields.to_vec(), general(&policy, &decision));
         }
     }
 
