@@ -190,8 +190,9 @@ mod tests {
         assert!(!Arc::ptr_eq(&fourth, &facts(&mut request)));
     }
 
+    /// An asterisk-form request line keeps its `*`; an absolute URI without a path is the root.
     #[test]
-    fn a_request_without_a_path_logs_the_root() {
+    fn the_logged_path_is_the_root_only_when_the_uri_has_none() {
         let mut request = request();
         *request.uri_mut() = "*".parse().unwrap();
         assert_eq!(facts(&mut request).path_and_query(), "*");
