@@ -100,36 +100,40 @@ macro_rules! open {
     };
 }
 
-/// Every palisade layer, in the documented order, with limits no request here reaches.
-fn full(remember: bool) -> Router {
-    let limits = Arc::new(MemoryBackend::default());
+/// The handler behind the scope check, taking the shared claims as an application would.
+fn guarded() -> Router {
     Router::new()
         .route(
             "/me",
             get(|Extension(_claims): Extension<Arc<Claims>>| me()),
         )
         .route_layer(RequireLayer::<Arc<Claims>>::scopes(["profile"]))
-        .layer(
-            ServiceBuilder::new()
-                .layer(RequestIdLayer::new())
-                .layer(ClientIpLayer::new())
-                .layer(RequestLogLayer::new())
-                .layer(SecurityHeadersLayer::new(SecurityHeaders::api()))
-                .layer(SanitizeErrorsLayer::new())
-                .layer(catch_panic())
-                .layer(AuditLayer::new(|_event| {}))
-                .layer(RateLimitLayer::new(PolicyLimiter::new(
-                    limits.clone(),
-                    policy("per-ip"),
-                )))
-                .layer(cors())
-                .layer(RequestBodyLimitLayer::new(64 * 1024))
-                .layer(BearerLayer::new(jwt(remember)))
-                .layer(
-                    RateLimitLayer::new(PolicyLimiter::new(limits, policy("per-user")))
-                        .key_by(KeyBy::UserOrClient),
-                ),
-        )
+}
+
+/// Every palisade layer, in the documented order, with limits no request here reaches.
+fn full(remember: bool) -> Router {
+    let limits = Arc::new(MemoryBackend::default());
+    guarded().layer(
+        ServiceBuilder::new()
+            .layer(RequestIdLayer::new())
+            .layer(ClientIpLayer::new())
+            .layer(RequestLogLayer::new())
+            .layer(SecurityHeadersLayer::new(SecurityHeaders::api()))
+            .layer(SanitizeErrorsLayer::new())
+            .layer(catch_panic())
+            .layer(AuditLayer::new(|_event| {}))
+            .layer(RateLimitLayer::new(PolicyLimiter::new(
+                limits.clone(),
+                policy("per-ip"),
+            )))
+            .layer(cors())
+            .layer(RequestBodyLimitLayer::new(64 * 1024))
+            .layer(BearerLayer::new(jwt(remember)))
+            .layer(
+                RateLimitLayer::new(PolicyLimiter::new(limits, policy("per-user")))
+                    .key_by(KeyBy::UserOrClient),
+            ),
+    )
 }
 
 /// The full stack's layers up to `stage`, outermost first: each stage adds a group.
@@ -188,26 +192,20 @@ fn stage(stage: &str) -> Router {
             cors(),
             RequestBodyLimitLayer::new(64 * 1024),
         ),
-        "bearer" => Router::new()
-            .route(
-                "/me",
-                get(|Extension(_claims): Extension<Arc<Claims>>| me()),
-            )
-            .route_layer(RequireLayer::<Arc<Claims>>::scopes(["profile"]))
-            .layer(
-                ServiceBuilder::new()
-                    .layer(ids())
-                    .layer(ClientIpLayer::new())
-                    .layer(RequestLogLayer::new())
-                    .layer(headers())
-                    .layer(SanitizeErrorsLayer::new())
-                    .layer(catch_panic())
-                    .layer(audit())
-                    .layer(per_ip())
-                    .layer(cors())
-                    .layer(RequestBodyLimitLayer::new(64 * 1024))
-                    .layer(BearerLayer::new(jwt(true))),
-            ),
+        "bearer" => guarded().layer(
+            ServiceBuilder::new()
+                .layer(ids())
+                .layer(ClientIpLayer::new())
+                .layer(RequestLogLayer::new())
+                .layer(headers())
+                .layer(SanitizeErrorsLayer::new())
+                .layer(catch_panic())
+                .layer(audit())
+                .layer(per_ip())
+                .layer(cors())
+                .layer(RequestBodyLimitLayer::new(64 * 1024))
+                .layer(BearerLayer::new(jwt(true))),
+        ),
         "full" => full(true),
         "full_verify_each" => full(false),
         other => panic!(

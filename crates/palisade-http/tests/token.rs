@@ -233,6 +233,21 @@ impl TokenVerifier for OwnSharingVerifier {
     }
 }
 
+/// `/me` and `/orders` (scope `orders:write`) answer with the subject of the shared claims the
+/// handler extracts.
+fn shared_app<V: TokenVerifier<Claims = Arc<Jwt>>>(verifier: V) -> Router {
+    let subject = |Extension(claims): Extension<Arc<Jwt>>| async move {
+        claims.sub.clone().unwrap_or_default()
+    };
+    let orders = Router::new()
+        .route("/orders", get(subject))
+        .route_layer(RequireLayer::<Arc<Jwt>>::scopes(["orders:write"]));
+    Router::new()
+        .route("/me", get(subject))
+        .merge(orders)
+        .layer(BearerLayer::new(verifier))
+}
+
 #[tokio::test]
 async fn shared_claims_are_authorized_as_the_claims_themselves() {
     let t = tokens();
@@ -241,15 +256,7 @@ async fn shared_claims_are_authorized_as_the_claims_themselves() {
     let verifier = OwnSharingVerifier(
         palisade_token::jwt::CachedVerifier::new(t.verifier, 16, Duration::from_secs(60)).unwrap(),
     );
-    let app = Router::new()
-        .route(
-            "/orders",
-            get(|Extension(claims): Extension<Arc<Jwt>>| async move {
-                claims.sub.clone().unwrap_or_default()
-            }),
-        )
-        .route_layer(RequireLayer::<Arc<Jwt>>::scopes(["orders:write"]))
-        .layer(BearerLayer::new(verifier));
+    let app = shared_app(verifier);
     let response = app
         .clone()
         .oneshot(get_with("/orders", &writer))
@@ -282,21 +289,6 @@ async fn shared_claims_of_a_remembered_token_are_the_ones_in_memory() {
     assert_eq!(*first, plain.verify(&alice).await.unwrap());
     let each = JwtVerifier::new(tokens().verifier).shared_claims();
     assert_eq!(*each.verify(&alice).await.unwrap(), *first);
-}
-
-fn shared_app<V: TokenVerifier<Claims = Arc<Jwt>>>(verifier: V) -> Router {
-    let orders = Router::new()
-        .route("/orders", get(|| async { "orders" }))
-        .route_layer(RequireLayer::<Arc<Jwt>>::scopes(["orders:write"]));
-    Router::new()
-        .route(
-            "/me",
-            get(|Extension(claims): Extension<Arc<Jwt>>| async move {
-                claims.sub.clone().unwrap_or_default()
-            }),
-        )
-        .merge(orders)
-        .layer(BearerLayer::new(verifier))
 }
 
 /// Shared claims change what goes into the request, not what is checked: a tampered, revoked,
