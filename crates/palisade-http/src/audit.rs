@@ -11,11 +11,12 @@ use std::{
 
 use http::{Request, Response, StatusCode};
 use palisade_audit::{AuditLog, Event, Outcome};
-use tower::{Layer, Service};
+use tower::Service;
 
 use crate::{
     facts::{Facts, facts},
     future::{OnResult, ResponseFuture},
+    service::layer_service,
 };
 
 /// Where audit events go.
@@ -126,8 +127,14 @@ impl SecurityEvent {
 /// per window instead of one per request.
 #[derive(Clone)]
 pub struct AuditLayer {
+    /// One reference count for the whole layer: the stack is cloned for each request, and
+    /// each request's hook holds it too.
+    settings: Arc<AuditSettings>,
+}
+
+struct AuditSettings {
     sink: Arc<dyn AuditSink>,
-    refusals: Option<Arc<Refusals>>,
+    refusals: Option<Refusals>,
 }
 
 impl fmt::Debug for AuditLayer {
@@ -145,8 +152,10 @@ impl AuditLayer {
     /// A layer recording into a shared sink (an `Arc<Mutex<AuditLog>>` also used elsewhere).
     pub fn from_arc(sink: Arc<dyn AuditSink>) -> Self {
         Self {
-            sink,
-            refusals: None,
+            settings: Arc::new(AuditSettings {
+                sink,
+                refusals: None,
+            }),
         }
     }
 
@@ -161,7 +170,10 @@ impl AuditLayer {
     /// kinds are tracked at once; beyond that, refusals are recorded one by one.
     #[must_use]
     pub fn aggregate_refusals(mut self, window: Duration) -> Self {
-        self.refusals = Some(Arc::new(Refusals::new(window, MAX_REFUSAL_KINDS)));
+        self.settings = Arc::new(AuditSettings {
+            sink: Arc::clone(&self.settings.sink),
+            refusals: Some(Refusals::new(window, MAX_REFUSAL_KINDS)),
+        });
         self
     }
 
@@ -169,9 +181,10 @@ impl AuditLayer {
     /// [`aggregate_refusals`](Self::aggregate_refusals)); with `all`, of every open window too
     /// (at shutdown).
     pub fn flush_refusals(&self, all: bool) {
-        if let Some(refusals) = &self.refusals {
+        let settings = &*self.settings;
+        if let Some(refusals) = &settings.refusals {
             for event in refusals.flush(Instant::now(), all) {
-                self.sink.record(event);
+                settings.sink.record(event);
             }
         }
     }
@@ -315,39 +328,15 @@ impl Refusals {
     }
 }
 
-impl<S> Layer<S> for AuditLayer {
-    type Service = Audit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Audit {
-            inner,
-            sink: self.sink.clone(),
-            refusals: self.refusals.clone(),
-        }
-    }
-}
-
-/// The service of [`AuditLayer`].
-#[derive(Clone)]
-pub struct Audit<S> {
-    inner: S,
-    sink: Arc<dyn AuditSink>,
-    refusals: Option<Arc<Refusals>>,
-}
-
-impl<S: fmt::Debug> fmt::Debug for Audit<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Audit")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
+layer_service! {
+    /// The service of [`AuditLayer`].
+    pub struct Audit<S> of AuditLayer;
 }
 
 /// What the audit record needs from the request, kept as the request had it (shared, not
 /// copied) and turned into text only when a record is written.
 pub struct AuditHook {
-    sink: Arc<dyn AuditSink>,
-    refusals: Option<Arc<Refusals>>,
+    settings: Arc<AuditSettings>,
     facts: Arc<Facts>,
 }
 
@@ -383,7 +372,8 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
             _ => None,
         });
         let Some(reported) = reported else { return };
-        if let Some(refusals) = &self.refusals
+        let sink = &*self.settings.sink;
+        if let Some(refusals) = &self.settings.refusals
             && matches!(
                 status,
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
@@ -405,7 +395,7 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
             };
             let (fold, closed) = refusals.fold(&kind, Instant::now());
             for summary in closed {
-                self.sink.record(summary);
+                sink.record(summary);
             }
             if fold == Fold::Record {
                 let mut event = kind.event();
@@ -416,7 +406,7 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
                 if let Some(id) = self.facts.client_request_id() {
                     event = event.field("client_request_id", id.to_string());
                 }
-                self.sink.record(event);
+                sink.record(event);
             }
             return;
         }
@@ -442,7 +432,7 @@ impl<B, E> OnResult<Response<B>, E> for AuditHook {
         if let Some(id) = self.facts.client_request_id() {
             event = event.field("client_request_id", id.to_string());
         }
-        self.sink.record(event);
+        sink.record(event);
     }
 }
 
@@ -460,8 +450,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let hook = AuditHook {
-            sink: self.sink.clone(),
-            refusals: self.refusals.clone(),
+            settings: Arc::clone(&self.layer.settings),
             facts: facts(&mut request),
         };
         ResponseFuture::new(self.inner.call(request), hook)
@@ -471,6 +460,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stack is cloned for each request: the layer is one reference count to clone, with
+    /// or without refusal aggregation (each request's hook holds the same one).
+    #[test]
+    fn a_cloned_audit_layer_takes_one_reference_count() {
+        for layer in [
+            AuditLayer::new(|_event| {}),
+            AuditLayer::new(|_event| {}).aggregate_refusals(Duration::from_secs(60)),
+        ] {
+            let sink = Arc::clone(&layer.settings.sink);
+            let copy = layer.clone();
+            assert!(Arc::ptr_eq(&layer.settings, &copy.settings));
+            assert_eq!(Arc::strong_count(&layer.settings), 2);
+            assert_eq!(Arc::strong_count(&sink), 2, "ours and the settings'");
+        }
+    }
 
     fn kind(client: &str) -> RefusalKind {
         RefusalKind {

@@ -139,13 +139,20 @@ fn encoded_separator(path: &str) -> bool {
 /// normalizes paths differently cannot be walked from a public prefix into a private route.
 /// `OPTIONS` requests are not exempt: put the CORS layer outside this one to answer preflights.
 pub struct BearerLayer<V> {
+    /// Everything the layer holds, behind one reference count: the stack is cloned for each
+    /// request (axum and hyper both do), so each field of its own would be one more atomic
+    /// increment and decrement per request.
+    settings: Arc<BearerSettings<V>>,
+}
+
+struct BearerSettings<V> {
     verifier: Arc<V>,
-    public: Arc<PublicPaths>,
+    public: PublicPaths,
     realm: HeaderValue,
     challenge_invalid: HeaderValue,
 }
 
-impl<V> Clone for BearerLayer<V> {
+impl<V> Clone for BearerSettings<V> {
     fn clone(&self) -> Self {
         Self {
             verifier: self.verifier.clone(),
@@ -156,11 +163,19 @@ impl<V> Clone for BearerLayer<V> {
     }
 }
 
+impl<V> Clone for BearerLayer<V> {
+    fn clone(&self) -> Self {
+        Self {
+            settings: Arc::clone(&self.settings),
+        }
+    }
+}
+
 impl<V> fmt::Debug for BearerLayer<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerLayer")
-            .field("public", &self.public)
-            .field("realm", &self.realm)
+            .field("public", &self.settings.public)
+            .field("realm", &self.settings.realm)
             .finish_non_exhaustive()
     }
 }
@@ -191,24 +206,30 @@ impl<V: TokenVerifier> BearerLayer<V> {
     pub fn from_arc(verifier: Arc<V>) -> Self {
         let (realm, challenge_invalid) = challenges("api");
         Self {
-            verifier,
-            public: Arc::new(PublicPaths::default()),
-            realm,
-            challenge_invalid,
+            settings: Arc::new(BearerSettings {
+                verifier,
+                public: PublicPaths::default(),
+                realm,
+                challenge_invalid,
+            }),
         }
     }
 
     /// The realm named in `WWW-Authenticate` (quotes and control characters are dropped).
     #[must_use]
     pub fn realm(mut self, realm: &str) -> Self {
-        (self.realm, self.challenge_invalid) = challenges(realm);
+        let settings = Arc::make_mut(&mut self.settings);
+        (settings.realm, settings.challenge_invalid) = challenges(realm);
         self
     }
 
     /// A path that needs no token, matched exactly (`/health`).
     #[must_use]
     pub fn public_path(mut self, path: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.public).exact.push(path.into());
+        Arc::make_mut(&mut self.settings)
+            .public
+            .exact
+            .push(path.into());
         self
     }
 
@@ -216,7 +237,10 @@ impl<V: TokenVerifier> BearerLayer<V> {
     /// `/docs` to also cover `/docsecret`.
     #[must_use]
     pub fn public_prefix(mut self, prefix: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.public).prefixes.push(prefix.into());
+        Arc::make_mut(&mut self.settings)
+            .public
+            .prefixes
+            .push(prefix.into());
         self
     }
 }
@@ -339,7 +363,8 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        if self.layer.public.contains(request.uri().path()) {
+        let settings = &*self.layer.settings;
+        if settings.public.contains(request.uri().path()) {
             return LayerFuture::passed(self.inner.call(request));
         }
         let token = match credential(request.headers()) {
@@ -348,21 +373,21 @@ where
                 let id = request_id(request.extensions(), request.headers());
                 telemetry::refusal("bearer", "missing");
                 tracing::info!(target: AUTH_TARGET, request_id = id.as_deref().unwrap_or("-"), kind = "missing", "bearer token refused");
-                return LayerFuture::ready(refuse(self.layer.realm.clone(), id, Some("missing")));
+                return LayerFuture::ready(refuse(settings.realm.clone(), id, Some("missing")));
             }
             Credential::Malformed => {
                 let id = request_id(request.extensions(), request.headers());
                 telemetry::refusal("bearer", "malformed");
                 tracing::warn!(target: AUTH_TARGET, request_id = id.as_deref().unwrap_or("-"), kind = "malformed", "bearer token refused");
                 return LayerFuture::ready(refuse(
-                    self.layer.challenge_invalid.clone(),
+                    settings.challenge_invalid.clone(),
                     id,
                     Some("malformed"),
                 ));
             }
         };
         // A verifier that needs no I/O decides here: no boxed future, no copy of the token.
-        match self.layer.verifier.verify_now(token) {
+        match settings.verifier.verify_now(token) {
             Some(Ok(claims)) => {
                 admit(&mut request, claims);
                 return LayerFuture::passed(self.inner.call(request));
@@ -370,7 +395,7 @@ where
             Some(Err(rejection)) => {
                 let id = request_id(request.extensions(), request.headers());
                 return LayerFuture::ready(rejected(
-                    self.layer.challenge_invalid.clone(),
+                    settings.challenge_invalid.clone(),
                     id,
                     &rejection,
                 ));
@@ -383,8 +408,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let id = request_id(request.extensions(), request.headers());
-        let verifier = self.layer.verifier.clone();
-        let challenge = self.layer.challenge_invalid.clone();
+        let verifier = settings.verifier.clone();
+        let challenge = settings.challenge_invalid.clone();
         LayerFuture::boxed(Box::pin(async move {
             match verifier.verify(&token).await {
                 Ok(claims) => {
@@ -409,18 +434,22 @@ where
 /// section 3.1) and a [`SecurityEvent`] `authz.required` with the reason `missing_scope` or
 /// `missing_role`.
 pub struct RequireLayer<C> {
-    scopes: Arc<[String]>,
-    roles: Arc<[String]>,
-    challenge: HeaderValue,
+    /// One reference count for the whole layer, as in [`BearerLayer`].
+    settings: Arc<RequireSettings>,
     claims: std::marker::PhantomData<fn() -> C>,
+}
+
+#[derive(Debug)]
+struct RequireSettings {
+    scopes: Box<[String]>,
+    roles: Box<[String]>,
+    challenge: HeaderValue,
 }
 
 impl<C> Clone for RequireLayer<C> {
     fn clone(&self) -> Self {
         Self {
-            scopes: self.scopes.clone(),
-            roles: self.roles.clone(),
-            challenge: self.challenge.clone(),
+            settings: Arc::clone(&self.settings),
             claims: std::marker::PhantomData,
         }
     }
@@ -429,8 +458,8 @@ impl<C> Clone for RequireLayer<C> {
 impl<C> fmt::Debug for RequireLayer<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequireLayer")
-            .field("scopes", &self.scopes)
-            .field("roles", &self.roles)
+            .field("scopes", &self.settings.scopes)
+            .field("roles", &self.settings.roles)
             .finish_non_exhaustive()
     }
 }
@@ -444,8 +473,8 @@ impl<C: Authorized + Send + Sync + 'static> RequireLayer<C> {
         A: Into<String>,
         B: Into<String>,
     {
-        let scopes: Arc<[String]> = scopes.into_iter().map(Into::into).collect();
-        let roles: Arc<[String]> = roles.into_iter().map(Into::into).collect();
+        let scopes: Box<[String]> = scopes.into_iter().map(Into::into).collect();
+        let roles: Box<[String]> = roles.into_iter().map(Into::into).collect();
         // Scope tokens are printable ASCII without `"` or `\` (RFC 6749 section 3.3).
         let listed: Vec<&str> = scopes
             .iter()
@@ -467,9 +496,11 @@ impl<C: Authorized + Send + Sync + 'static> RequireLayer<C> {
             "Bearer error=\"insufficient_scope\"",
         ));
         Self {
-            scopes,
-            roles,
-            challenge,
+            settings: Arc::new(RequireSettings {
+                scopes,
+                roles,
+                challenge,
+            }),
             claims: std::marker::PhantomData,
         }
     }
@@ -493,10 +524,10 @@ impl<C: Authorized + Send + Sync + 'static> RequireLayer<C> {
     }
 
     fn check(&self, claims: &C) -> Result<(), &'static str> {
-        if !self.scopes.iter().all(|s| claims.has_scope(s)) {
+        if !self.settings.scopes.iter().all(|s| claims.has_scope(s)) {
             return Err("missing_scope");
         }
-        if !self.roles.iter().all(|r| claims.has_role(r)) {
+        if !self.settings.roles.iter().all(|r| claims.has_role(r)) {
             return Err("missing_role");
         }
         Ok(())
@@ -548,8 +579,10 @@ where
                 );
                 let mut problem = Problem::new(status);
                 if status == StatusCode::FORBIDDEN {
-                    problem =
-                        problem.with_header(header::WWW_AUTHENTICATE, self.layer.challenge.clone());
+                    problem = problem.with_header(
+                        header::WWW_AUTHENTICATE,
+                        self.layer.settings.challenge.clone(),
+                    );
                 }
                 if let Some(id) = id {
                     problem = problem.with_request_id(id);
@@ -598,6 +631,68 @@ mod tests {
                 "byte {c:#04x} inside"
             );
         }
+    }
+
+    /// Claims with a subject only.
+    #[derive(Clone)]
+    struct Subject(Arc<str>);
+
+    impl Authorized for Subject {
+        fn subject(&self) -> Option<&str> {
+            Some(&self.0)
+        }
+
+        fn has_scope(&self, _scope: &str) -> bool {
+            false
+        }
+
+        fn has_role(&self, _role: &str) -> bool {
+            false
+        }
+    }
+
+    /// Takes every token as its subject.
+    struct Accepts;
+
+    impl TokenVerifier for Accepts {
+        type Claims = Subject;
+
+        async fn verify(&self, token: &str) -> Result<Self::Claims, Rejection> {
+            Ok(Subject(Arc::from(token)))
+        }
+    }
+
+    /// The stack is cloned for each request: a layer (and so its service) is one reference
+    /// count to clone, however it was configured, and the verifier inside it is not touched.
+    #[test]
+    fn a_cloned_bearer_layer_takes_one_reference_count() {
+        let verifier = Arc::new(Accepts);
+        let layer = BearerLayer::from_arc(verifier.clone())
+            .realm("orders")
+            .public_path("/health")
+            .public_prefix("/docs/");
+        let copy = layer.clone();
+        assert!(Arc::ptr_eq(&layer.settings, &copy.settings));
+        assert_eq!(Arc::strong_count(&layer.settings), 2);
+        assert_eq!(
+            Arc::strong_count(&verifier),
+            2,
+            "the caller's and the layer's"
+        );
+        // Configuring a shared layer leaves the other copy as it was.
+        let other = copy.public_path("/status");
+        assert!(!other.settings.public.contains("/health/x"));
+        assert!(other.settings.public.contains("/status"));
+        assert!(!layer.settings.public.contains("/status"));
+        assert_eq!(Arc::strong_count(&layer.settings), 1);
+    }
+
+    #[test]
+    fn a_cloned_require_layer_takes_one_reference_count() {
+        let layer = RequireLayer::<Subject>::new(["orders:read"], ["admin"]);
+        let copy = layer.clone();
+        assert!(Arc::ptr_eq(&layer.settings, &copy.settings));
+        assert_eq!(Arc::strong_count(&layer.settings), 2);
     }
 
     proptest::proptest! {
