@@ -1,6 +1,8 @@
-//! Why the layers keep their settings behind one `Arc`: a served stack is cloned for every
-//! request, by axum (each route's layered service) and by hyper's service adapter (the service
-//! given to `axum::serve`). Shown over real HTTP on loopback, three requests on one connection.
+//! How axum serves a stack, over real HTTP on loopback (three requests on one keep-alive
+//! connection): a served stack is cloned for every request, by axum (each route's layered
+//! service) and by hyper's service adapter (the service given to `axum::serve`), which is why
+//! the layers keep their settings behind one `Arc`; and a `Router` not turned into services
+//! first (`with_state(())`) applies its layers again for every request.
 
 use std::{
     io::{Read as _, Write as _},
@@ -61,23 +63,42 @@ fn get_ok(stream: &mut TcpStream) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn axum_and_hyper_clone_the_stack_for_every_request() {
-    let route_clones = Arc::new(AtomicUsize::new(0));
-    let service_clones = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&route_clones);
+/// What serving three requests did, after a first one on the same connection.
+#[derive(Debug)]
+struct Counts {
+    /// Times the route's layer was applied to a handler's service.
+    applied: usize,
+    /// Clones of the layered route.
+    route_clones: usize,
+    /// Clones of the service handed to `axum::serve`.
+    service_clones: usize,
+}
+
+/// Serves a one-route router, wrapped in an outer counted service, through
+/// `axum::ServiceExt::into_make_service` over loopback (after `with_state(())` when
+/// `with_state`), and counts what three requests on one keep-alive connection do to it.
+async fn serve_three(with_state: bool) -> Counts {
+    let counters: [Arc<AtomicUsize>; 3] = Default::default();
+    let [applied, route_clones, service_clones] = counters.clone();
     let router = Router::new()
         .route("/", get(|| async { "ok" }))
-        .layer(layer_fn(move |inner| Counted {
-            inner,
-            clones: Arc::clone(&counted),
-        }))
-        // What `axum::serve(listener, router)` does: each handler and the layers around it
-        // become a service once, which each request then clones.
-        .with_state(());
+        .layer(layer_fn(move |inner| {
+            applied.fetch_add(1, Ordering::SeqCst);
+            Counted {
+                inner,
+                clones: Arc::clone(&route_clones),
+            }
+        }));
+    // What `axum::serve(listener, router)` and `Router::into_make_service` do: each handler
+    // and the layers around it become a service once.
+    let router = if with_state {
+        router.with_state(())
+    } else {
+        router
+    };
     let service = Counted {
         inner: router,
-        clones: Arc::clone(&service_clones),
+        clones: service_clones,
     };
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -88,33 +109,45 @@ async fn axum_and_hyper_clone_the_stack_for_every_request() {
     });
 
     // The client blocks on its own thread while the server runs on the runtime's.
-    let (route_counts, service_counts) = (Arc::clone(&route_clones), Arc::clone(&service_clones));
-    let (route_before, service_before) = tokio::task::spawn_blocking(move || {
+    let read = counters.clone();
+    let now = move || read.each_ref().map(|c| c.load(Ordering::SeqCst));
+    let [applied, route_clones, service_clones] = tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(address).expect("connected");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("a read timeout");
-        // The first request on the connection, and what serving it cloned, count as set-up.
+        // The first request on the connection, and what serving it did, count as set-up.
         get_ok(&mut stream);
-        let before = (
-            route_counts.load(Ordering::SeqCst),
-            service_counts.load(Ordering::SeqCst),
-        );
+        let before = now();
         for _ in 0..3 {
             get_ok(&mut stream);
         }
-        before
+        let after = now();
+        [0, 1, 2].map(|i| after[i] - before[i])
     })
     .await
     .expect("the client ran");
-    let route = route_clones.load(Ordering::SeqCst) - route_before;
-    let service = service_clones.load(Ordering::SeqCst) - service_before;
-    assert!(
-        route >= 3,
-        "the route's stack was cloned {route} times for 3 requests"
-    );
-    assert!(
-        service >= 3,
-        "the served stack was cloned {service} times for 3 requests"
-    );
+    Counts {
+        applied,
+        route_clones,
+        service_clones,
+    }
+}
+
+/// Why palisade-http's layers keep their settings behind one reference count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn axum_and_hyper_clone_the_stack_for_every_request() {
+    let counts = serve_three(true).await;
+    assert_eq!(counts.applied, 0, "{counts:?}");
+    assert!(counts.route_clones >= 3, "{counts:?}");
+    assert!(counts.service_clones >= 3, "{counts:?}");
+}
+
+/// The README's advice to serve the `Router` itself, or to call `with_state(())` before
+/// wrapping it: otherwise axum applies every route's layers again for each request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_router_served_without_with_state_applies_its_layers_for_every_request() {
+    let counts = serve_three(false).await;
+    assert!(counts.applied >= 3, "{counts:?}");
+    assert!(counts.service_clones >= 3, "{counts:?}");
 }
