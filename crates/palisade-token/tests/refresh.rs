@@ -8,7 +8,9 @@ use std::time::Duration;
 use palisade_token::ErrorKind;
 use palisade_token::clock::ManualClock;
 use palisade_token::refresh::{RefreshPolicy, RefreshTokens};
-use palisade_token::store::{MemoryStore, NewFamily, RefreshStore, RotateOutcome, Rotation};
+use palisade_token::store::{
+    Either, MemoryStore, NewFamily, RefreshStore, RotateOutcome, Rotation,
+};
 
 const KEY: &[u8] = b"refresh token hashing key 32 b..";
 
@@ -396,6 +398,24 @@ fn memory_one_successor_per_token() {
 #[test]
 fn memory_concurrent_refreshes() {
     rt().block_on(concurrent_refreshes(MemoryStore::new(), MemoryStore::new()));
+}
+
+/// An `Either` of two stores, and an `Arc` of one, run every refresh case on the store they
+/// hold.
+#[test]
+fn either_and_arc_run_the_refresh_cases() {
+    type Both = Either<MemoryStore, Arc<MemoryStore>>;
+    rt().block_on(async {
+        family_lifecycle(Both::Left(MemoryStore::new())).await;
+        family_lifecycle(Both::Right(Arc::new(MemoryStore::new()))).await;
+        one_successor_per_token(Both::Right(Arc::new(MemoryStore::new()))).await;
+        revoke_subject_everywhere(Both::Left(MemoryStore::new())).await;
+        concurrent_refreshes(
+            Both::Left(MemoryStore::new()),
+            Both::Right(Arc::new(MemoryStore::new())),
+        )
+        .await;
+    });
 }
 
 #[test]

@@ -10,7 +10,9 @@ use palisade_token::jwt::Claims;
 use palisade_token::onetime::OneTimeTokens;
 use palisade_token::opaque::Purpose;
 use palisade_token::revocation::RevocationList;
-use palisade_token::store::{MemoryStore, OneTimeStore, RevocationStore};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use palisade_token::store::{Either, MemoryStore, OneTimeStore, RevocationStore, TokenState};
 use palisade_token::{ErrorKind, ExposeSecret as _};
 
 const KEY: &[u8] = b"one-time token hashing key 32 b.";
@@ -193,10 +195,8 @@ fn memory_not_before_only_moves_later() {
 #[test]
 fn memory_concurrent_marks_keep_the_latest() {
     let store = Arc::new(MemoryStore::new());
-    rt().block_on(concurrent_marks_keep_the_latest(
-        SharedMemory(store.clone()),
-        SharedMemory(store),
-    ));
+    // Two handles on one store: an `Arc` of a store is the same store.
+    rt().block_on(concurrent_marks_keep_the_latest(Arc::clone(&store), store));
 }
 
 #[test]
@@ -220,20 +220,27 @@ fn memory_not_before_is_forgotten_after_the_token_lifetime() {
     });
 }
 
-/// Two handles on one in-memory store, as two `AnyStore` clones would be.
-struct SharedMemory(Arc<MemoryStore>);
+/// A store that answers `token_state` itself (as the Redis store does, in one round trip) and
+/// counts how each lookup was asked.
+#[derive(Default)]
+struct OneTrip {
+    inner: MemoryStore,
+    token_states: AtomicU32,
+    single_lookups: AtomicU32,
+}
 
-impl RevocationStore for SharedMemory {
+impl RevocationStore for OneTrip {
     async fn revoke(
         &self,
         jti: &str,
         expires_at: u64,
         now: u64,
     ) -> Result<(), palisade_token::StoreError> {
-        self.0.revoke(jti, expires_at, now).await
+        self.inner.revoke(jti, expires_at, now).await
     }
     async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, palisade_token::StoreError> {
-        self.0.is_revoked(jti, now).await
+        self.single_lookups.fetch_add(1, Ordering::Relaxed);
+        self.inner.is_revoked(jti, now).await
     }
     async fn revoke_subject_before(
         &self,
@@ -242,7 +249,7 @@ impl RevocationStore for SharedMemory {
         keep_until: u64,
         now: u64,
     ) -> Result<(), palisade_token::StoreError> {
-        self.0
+        self.inner
             .revoke_subject_before(subject, not_before, keep_until, now)
             .await
     }
@@ -251,8 +258,53 @@ impl RevocationStore for SharedMemory {
         subject: &str,
         now: u64,
     ) -> Result<Option<u64>, palisade_token::StoreError> {
-        self.0.subject_not_before(subject, now).await
+        self.single_lookups.fetch_add(1, Ordering::Relaxed);
+        self.inner.subject_not_before(subject, now).await
     }
+    async fn token_state(
+        &self,
+        jti: &str,
+        subject: Option<&str>,
+        now: u64,
+    ) -> Result<TokenState, palisade_token::StoreError> {
+        self.token_states.fetch_add(1, Ordering::Relaxed);
+        self.inner.token_state(jti, subject, now).await
+    }
+}
+
+/// `Either` and `Arc` forward `token_state` to the store inside, so a store that answers it in
+/// one round trip still does behind them (the trait's default would make two lookups).
+#[test]
+fn either_and_arc_forward_token_state_to_the_store_inside() {
+    rt().block_on(async {
+        let store = Arc::new(OneTrip::default());
+        let either: Either<Arc<OneTrip>, MemoryStore> = Either::Left(Arc::clone(&store));
+        either.revoke("gone", NOW + 600, NOW).await.unwrap();
+        let state = either.token_state("gone", Some("hana"), NOW).await.unwrap();
+        assert!(state.revoked);
+        assert_eq!(store.token_states.load(Ordering::Relaxed), 1);
+        assert_eq!(store.single_lookups.load(Ordering::Relaxed), 0);
+        token_state_answers_what_the_two_lookups_answer(either).await;
+    });
+}
+
+/// An `Either` reads and writes the store it holds, and only that one.
+#[test]
+fn either_uses_only_the_side_it_holds() {
+    type Both = Either<Arc<MemoryStore>, Arc<MemoryStore>>;
+    rt().block_on(async {
+        let (left, right) = (Arc::new(MemoryStore::new()), Arc::new(MemoryStore::new()));
+        let on_left: Both = Either::Left(Arc::clone(&left));
+        let on_right: Both = Either::Right(Arc::clone(&right));
+        on_left.revoke("l", NOW + 600, NOW).await.unwrap();
+        on_right.revoke("r", NOW + 600, NOW).await.unwrap();
+        assert!(left.is_revoked("l", NOW).await.unwrap());
+        assert!(!left.is_revoked("r", NOW).await.unwrap());
+        assert!(right.is_revoked("r", NOW).await.unwrap());
+        assert!(!right.is_revoked("l", NOW).await.unwrap());
+        not_before_only_moves_later(on_right).await;
+        peek_leaves_the_token_redeemable(on_left).await;
+    });
 }
 
 #[cfg(feature = "redis")]

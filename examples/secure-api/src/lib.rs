@@ -345,8 +345,8 @@ fn token_store(
     prefix: &str,
 ) -> TokenStore {
     match redis {
-        Some(conn) => TokenStore::Redis(RedisStore::with_connection(conn.clone(), prefix)),
-        None => TokenStore::Sqlite(local.clone()),
+        Some(conn) => TokenStore::Right(RedisStore::with_connection(conn.clone(), prefix)),
+        None => TokenStore::Left(local.clone()),
     }
 }
 

@@ -210,7 +210,7 @@ pub(crate) struct AccessVerifier {
 
 impl AccessVerifier {
     pub(crate) fn new(keys: Arc<JwtKeys>, revocation: RevocationList<TokenStore>) -> Self {
-        let in_memory = matches!(revocation.store(), TokenStore::Sqlite(_));
+        let in_memory = matches!(revocation.store(), TokenStore::Left(_));
         Self {
             keys,
             revocation,
@@ -600,7 +600,7 @@ mod tests {
     async fn the_verifier_answers_at_once_without_redis_as_verify_does() {
         let dir = scratch("verify-now");
         let db = crate::db::Db::open(&dir.join("db.sqlite")).unwrap();
-        let store = TokenStore::Sqlite(crate::token_store::SqliteTokenStore::new(db).unwrap());
+        let store = TokenStore::Left(crate::token_store::SqliteTokenStore::new(db).unwrap());
         let keys = keys_of_key_1(Duration::from_secs(60));
         let list = RevocationList::new(store.clone());
         let verifier = AccessVerifier::new(keys.clone(), RevocationList::new(store));

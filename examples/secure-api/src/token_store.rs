@@ -7,8 +7,8 @@ use std::sync::Arc;
 use palisade_token::{
     StoreError,
     store::{
-        NewFamily, OneTimeRecord, OneTimeStore, RedisStore, RefreshStore, RevocationStore,
-        RotateOutcome, Rotation, TokenState,
+        Either, NewFamily, OneTimeRecord, OneTimeStore, RedisStore, RefreshStore, RevocationStore,
+        RotateOutcome, Rotation,
     },
 };
 use rusqlite::{OptionalExtension as _, TransactionBehavior, params};
@@ -418,99 +418,9 @@ impl OneTimeStore for SqliteTokenStore {
     }
 }
 
-/// The service's token store: the database when it runs alone, Redis for a fleet. Clones
-/// share the store.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "made once at startup and cloned a few times; boxing the Redis store would only add an indirection to every call"
-)]
-#[derive(Debug, Clone)]
-pub enum TokenStore {
-    /// In the service's `SQLite` database ([`SqliteTokenStore`]).
-    Sqlite(SqliteTokenStore),
-    /// In Redis, shared by every instance using the same server and prefix.
-    Redis(RedisStore),
-}
-
-/// Forwards a trait method to the store inside.
-macro_rules! forward {
-    ($self:ident, $store:ident => $call:expr) => {
-        match $self {
-            TokenStore::Sqlite($store) => $call.await,
-            TokenStore::Redis($store) => $call.await,
-        }
-    };
-}
-
-impl RefreshStore for TokenStore {
-    async fn create_family(&self, family: NewFamily<'_>) -> Result<(), StoreError> {
-        forward!(self, s => s.create_family(family))
-    }
-
-    async fn rotate(&self, rotation: Rotation<'_>) -> Result<RotateOutcome, StoreError> {
-        forward!(self, s => s.rotate(rotation))
-    }
-
-    async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
-        forward!(self, s => RefreshStore::revoke_family(s, family))
-    }
-
-    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
-        forward!(self, s => s.revoke_subject(subject, now))
-    }
-}
-
-impl RevocationStore for TokenStore {
-    async fn revoke(&self, jti: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
-        forward!(self, s => s.revoke(jti, expires_at, now))
-    }
-
-    async fn is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
-        forward!(self, s => s.is_revoked(jti, now))
-    }
-
-    async fn revoke_subject_before(
-        &self,
-        subject: &str,
-        not_before: u64,
-        keep_until: u64,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        forward!(self, s => s.revoke_subject_before(subject, not_before, keep_until, now))
-    }
-
-    async fn subject_not_before(&self, subject: &str, now: u64) -> Result<Option<u64>, StoreError> {
-        forward!(self, s => s.subject_not_before(subject, now))
-    }
-
-    async fn token_state(
-        &self,
-        jti: &str,
-        subject: Option<&str>,
-        now: u64,
-    ) -> Result<TokenState, StoreError> {
-        forward!(self, s => s.token_state(jti, subject, now))
-    }
-}
-
-impl OneTimeStore for TokenStore {
-    async fn put(
-        &self,
-        lookup_id: &str,
-        record: OneTimeRecord,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        forward!(self, s => s.put(lookup_id, record, now))
-    }
-
-    async fn take(&self, lookup_id: &str, now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
-        forward!(self, s => s.take(lookup_id, now))
-    }
-
-    async fn peek(&self, lookup_id: &str, now: u64) -> Result<Option<OneTimeRecord>, StoreError> {
-        forward!(self, s => s.peek(lookup_id, now))
-    }
-}
+/// The service's token store: the database when it runs alone (`Left`), Redis for a fleet
+/// (`Right`). Clones share the store.
+pub type TokenStore = Either<SqliteTokenStore, RedisStore>;
 
 #[cfg(test)]
 mod tests {

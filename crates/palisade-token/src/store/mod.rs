@@ -1,5 +1,7 @@
 //! Where refresh families, revoked `jti`s and one-time tokens live: a trait per concern, an
-//! in-memory store for one process and tests, and a Redis store for a fleet.
+//! in-memory store for one process and tests, and a Redis store for a fleet. An `Arc` of a
+//! store is the same store, shared by its clones; an [`Either`] of two stores is one of them,
+//! picked at run time.
 //!
 //! Every operation that decides something (rotate-and-detect-reuse, take-once) is a single
 //! atomic step in each store: a mutex in memory, a Lua script or `GETDEL` in Redis.
@@ -10,13 +12,16 @@ use crate::error::StoreError;
 
 #[cfg(feature = "redis")]
 mod any;
+mod either;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod shared;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use any::AnyStore;
+pub use either::Either;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
