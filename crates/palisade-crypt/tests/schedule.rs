@@ -157,61 +157,14 @@ fn a_saved_keyring_keeps_the_dates_the_schedule_reads() {
 }
 
 #[cfg(feature = "metrics")]
+#[allow(
+    clippy::float_cmp,
+    reason = "the gauges hold whole numbers of keys, seconds and flags"
+)]
 mod metrics_gauges {
-    use std::{
-        collections::BTreeMap,
-        sync::{Arc, Mutex, atomic::AtomicU64, atomic::Ordering},
-    };
-
-    use metrics::{
-        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
-    };
+    use palisade_testkit::metrics::{Recorder, gauge};
 
     use super::*;
-
-    /// Records every gauge by name and sorted labels.
-    #[derive(Default)]
-    struct Gauges(Mutex<BTreeMap<String, Arc<AtomicU64>>>);
-
-    impl Gauges {
-        fn get(&self, rendered: &str) -> Option<f64> {
-            let map = self.0.lock().expect("gauges");
-            map.get(rendered)
-                .map(|g| f64::from_bits(g.load(Ordering::Relaxed)))
-        }
-
-        fn names(&self) -> Vec<String> {
-            self.0.lock().expect("gauges").keys().cloned().collect()
-        }
-    }
-
-    impl Recorder for Gauges {
-        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
-            Counter::noop()
-        }
-        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let rendered = format!("{}{{{}}}", key.name(), labels.join(","));
-            let cell = self
-                .0
-                .lock()
-                .expect("gauges")
-                .entry(rendered)
-                .or_default()
-                .clone();
-            Gauge::from_arc(cell)
-        }
-        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-            Histogram::noop()
-        }
-    }
 
     #[test]
     fn record_metrics_sets_the_contract_gauges_without_key_ids() {
@@ -221,26 +174,24 @@ mod metrics_gauges {
         keyring.rotate(KeyPurpose::Encryption).expect("rotate");
         clock.set(T0 + 100 * DAY);
         let status = policy().status(&keyring).expect("status");
-        let gauges = Gauges::default();
-        metrics::with_local_recorder(&gauges, || status.record_metrics());
+        let recorder = Recorder::new();
+        recorder.run(|| status.record_metrics());
+        let gauges = recorder.series();
 
-        assert_eq!(gauges.get("palisade_crypt_keys{state=primary}"), Some(2.0));
+        assert_eq!(gauge(&gauges, "palisade_crypt_keys{state=primary}"), 2.0);
         assert_eq!(
-            gauges.get("palisade_crypt_keys{state=decrypt_only}"),
-            Some(1.0)
+            gauge(&gauges, "palisade_crypt_keys{state=decrypt_only}"),
+            1.0
         );
-        assert_eq!(gauges.get("palisade_crypt_keys{state=disabled}"), Some(0.0));
+        assert_eq!(gauge(&gauges, "palisade_crypt_keys{state=disabled}"), 0.0);
+        assert_eq!(gauge(&gauges, "palisade_crypt_keys{state=destroyed}"), 0.0);
         assert_eq!(
-            gauges.get("palisade_crypt_keys{state=destroyed}"),
-            Some(0.0)
+            gauge(&gauges, "palisade_crypt_active_key_age_seconds"),
+            7_776_000.0
         );
-        assert_eq!(
-            gauges.get("palisade_crypt_active_key_age_seconds{}"),
-            Some(7_776_000.0)
-        );
-        assert_eq!(gauges.get("palisade_crypt_key_rotation_due{}"), Some(1.0));
-        assert_eq!(gauges.get("palisade_crypt_keys_retire_due{}"), Some(1.0));
-        let names = gauges.names();
+        assert_eq!(gauge(&gauges, "palisade_crypt_key_rotation_due"), 1.0);
+        assert_eq!(gauge(&gauges, "palisade_crypt_keys_retire_due"), 1.0);
+        let names: Vec<&String> = gauges.keys().collect();
         assert_eq!(names.len(), 7, "{names:?}");
         assert!(
             names.iter().all(|n| !n.contains(&first.to_string())),
@@ -253,13 +204,11 @@ mod metrics_gauges {
             keyring.disable(k.id).expect("disable");
         }
         let status = policy().status(&keyring).expect("status");
-        metrics::with_local_recorder(&gauges, || status.record_metrics());
-        assert_eq!(gauges.get("palisade_crypt_key_rotation_due{}"), Some(0.0));
-        assert_eq!(gauges.get("palisade_crypt_keys_retire_due{}"), Some(0.0));
-        assert_eq!(
-            gauges.get("palisade_crypt_active_key_age_seconds{}"),
-            Some(0.0)
-        );
-        assert_eq!(gauges.get("palisade_crypt_keys{state=disabled}"), Some(1.0));
+        recorder.run(|| status.record_metrics());
+        let gauges = recorder.series();
+        assert_eq!(gauge(&gauges, "palisade_crypt_key_rotation_due"), 0.0);
+        assert_eq!(gauge(&gauges, "palisade_crypt_keys_retire_due"), 0.0);
+        assert_eq!(gauge(&gauges, "palisade_crypt_active_key_age_seconds"), 0.0);
+        assert_eq!(gauge(&gauges, "palisade_crypt_keys{state=disabled}"), 1.0);
     }
 }

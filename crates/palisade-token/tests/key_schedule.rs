@@ -147,56 +147,14 @@ fn keys_loaded_with_their_dates_are_scheduled_from_those_dates() {
 }
 
 #[cfg(feature = "metrics")]
+#[allow(
+    clippy::float_cmp,
+    reason = "the gauges hold whole numbers of keys, seconds and flags"
+)]
 mod metrics_gauges {
-    use std::{
-        collections::BTreeMap,
-        sync::{Mutex, atomic::AtomicU64, atomic::Ordering},
-    };
-
-    use metrics::{
-        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
-    };
+    use palisade_testkit::metrics::{Recorder, gauge};
 
     use super::*;
-
-    #[derive(Default)]
-    struct Gauges(Mutex<BTreeMap<String, Arc<AtomicU64>>>);
-
-    impl Gauges {
-        fn get(&self, rendered: &str) -> Option<f64> {
-            let map = self.0.lock().expect("gauges");
-            map.get(rendered)
-                .map(|g| f64::from_bits(g.load(Ordering::Relaxed)))
-        }
-    }
-
-    impl Recorder for Gauges {
-        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
-            Counter::noop()
-        }
-        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let rendered = format!("{}{{{}}}", key.name(), labels.join(","));
-            let cell = self
-                .0
-                .lock()
-                .expect("gauges")
-                .entry(rendered)
-                .or_default()
-                .clone();
-            Gauge::from_arc(cell)
-        }
-        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-            Histogram::noop()
-        }
-    }
 
     #[test]
     fn record_metrics_sets_the_contract_gauges_without_kids() {
@@ -204,32 +162,34 @@ mod metrics_gauges {
         clock.set(T0 + DAY);
         let keys = keys.rotate(key("k2", 2)).expect("rotate");
         clock.set(T0 + 31 * DAY);
-        let gauges = Gauges::default();
-        metrics::with_local_recorder(&gauges, || keys.status(&policy()).record_metrics());
+        let recorder = Recorder::new();
+        recorder.run(|| keys.status(&policy()).record_metrics());
+        let gauges = recorder.series();
         assert_eq!(
-            gauges.get("palisade_token_signing_key_age_seconds{}"),
-            Some(2_592_000.0)
+            gauge(&gauges, "palisade_token_signing_key_age_seconds"),
+            2_592_000.0
         );
-        assert_eq!(gauges.get("palisade_token_key_rotation_due{}"), Some(1.0));
-        assert_eq!(gauges.get("palisade_token_keys{state=signing}"), Some(1.0));
+        assert_eq!(gauge(&gauges, "palisade_token_key_rotation_due"), 1.0);
+        assert_eq!(gauge(&gauges, "palisade_token_keys{state=signing}"), 1.0);
         assert_eq!(
-            gauges.get("palisade_token_keys{state=verify_only}"),
-            Some(1.0)
+            gauge(&gauges, "palisade_token_keys{state=verify_only}"),
+            1.0
         );
-        let names: Vec<String> = gauges.0.lock().expect("gauges").keys().cloned().collect();
+        let names: Vec<&String> = gauges.keys().collect();
         assert_eq!(names.len(), 4, "{names:?}");
         assert!(names.iter().all(|n| !n.contains("k1") && !n.contains("k2")));
 
         let keys = keys.rotate(key("k3", 3)).expect("rotate");
-        metrics::with_local_recorder(&gauges, || keys.status(&policy()).record_metrics());
-        assert_eq!(gauges.get("palisade_token_key_rotation_due{}"), Some(0.0));
+        recorder.run(|| keys.status(&policy()).record_metrics());
+        let gauges = recorder.series();
+        assert_eq!(gauge(&gauges, "palisade_token_key_rotation_due"), 0.0);
         assert_eq!(
-            gauges.get("palisade_token_signing_key_age_seconds{}"),
-            Some(0.0)
+            gauge(&gauges, "palisade_token_signing_key_age_seconds"),
+            0.0
         );
         assert_eq!(
-            gauges.get("palisade_token_keys{state=verify_only}"),
-            Some(2.0)
+            gauge(&gauges, "palisade_token_keys{state=verify_only}"),
+            2.0
         );
     }
 }
