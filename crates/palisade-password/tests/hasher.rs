@@ -1,32 +1,15 @@
 //! Behaviour of the public API: upgrade decisions, peppers, limits, secrets kept out of
 //! output, and round trips as properties.
 
+mod support;
+
 use std::time::Duration;
 
 use palisade_password::{
-    ConfigError, Hasher, Limits, Params, Password, Pepper, Peppers, Preset, RehashReason,
-    SecretBox, VerifyErrorKind,
+    ConfigError, Hasher, Limits, Params, Password, Peppers, Preset, RehashReason, VerifyErrorKind,
 };
 use proptest::prelude::*;
-
-fn hasher(m_kib: u32, t: u32) -> Hasher {
-    Hasher::builder()
-        .params(Params::insecure(m_kib, t, 1).unwrap())
-        .build()
-        .unwrap()
-}
-
-fn pepper(id: &str, byte: u8) -> Pepper {
-    Pepper::new(id, SecretBox::new(vec![byte; 32].into_boxed_slice())).unwrap()
-}
-
-fn peppered(peppers: Peppers) -> Hasher {
-    Hasher::builder()
-        .params(Params::insecure(64, 1, 1).unwrap())
-        .peppers(peppers)
-        .build()
-        .unwrap()
-}
+use support::{hasher, pepper, peppered};
 
 #[test]
 fn default_hash_is_owasp_argon2id() {

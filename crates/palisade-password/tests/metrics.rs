@@ -6,31 +6,13 @@
     reason = "gauges hold whole KiB counts, exact in an f64"
 )]
 
+mod support;
+
 use std::time::Duration;
 
-use palisade_password::{
-    Hasher, Limits, Params, Password, Pepper, Peppers, RehashReason, SecretBox, VerifyErrorKind,
-};
+use palisade_password::{Hasher, Limits, Params, Password, Peppers, RehashReason, VerifyErrorKind};
 use palisade_testkit::metrics::{assert_bounded, capture, counter, gauge, histogram_len};
-
-fn hasher(m_kib: u32, t: u32) -> Hasher {
-    Hasher::builder()
-        .params(Params::insecure(m_kib, t, 1).unwrap())
-        .build()
-        .unwrap()
-}
-
-fn pepper(id: &str, byte: u8) -> Pepper {
-    Pepper::new(id, SecretBox::new(vec![byte; 32].into_boxed_slice())).unwrap()
-}
-
-fn peppered(peppers: Peppers) -> Hasher {
-    Hasher::builder()
-        .params(Params::insecure(64, 1, 1).unwrap())
-        .peppers(peppers)
-        .build()
-        .unwrap()
-}
+use support::{hasher, pepper, peppered};
 
 #[test]
 fn verifications_are_counted_by_outcome_with_durations() {
