@@ -98,16 +98,16 @@ struct PublicPaths {
 
 impl PublicPaths {
     fn contains(&self, path: &str) -> bool {
+        let listed = self.exact.iter().any(|p| p == path)
+            || self.prefixes.iter().any(|p| path.starts_with(p));
         // A path with dot segments or encoded separators could be read differently by a router
-        // behind this layer; it is never public.
-        let tricky = path.split('/').any(|s| s == "." || s == "..")
-            || encoded_separator(path)
-            || path.contains('\\')
-            || path.contains("//");
-        if tricky {
-            return false;
-        }
-        self.exact.iter().any(|p| p == path) || self.prefixes.iter().any(|p| path.starts_with(p))
+        // behind this layer; it is never public. Checked only for a listed path: every other
+        // path needs a token anyway.
+        listed
+            && !(path.split('/').any(|s| s == "." || s == "..")
+                || encoded_separator(path)
+                || path.contains('\\')
+                || path.contains("//"))
     }
 }
 
