@@ -5,7 +5,8 @@
 //! its own verification alone (`jsonwebtoken_only`). The full stack remembers the
 //! tokens that passed (`JwtVerifier::remember_verified`), as a service whose clients reuse a
 //! token for many requests would; `palisade_verify_each` is the same stack verifying every
-//! token in full.
+//! token in full. `fused` and `fused_verify_each` do the full stack's work by hand in one
+//! handler, with no layers (`benches/fused`): the floor under the layered stack.
 //!
 //! With the `metrics` feature, `http_metrics/*` measures the same stack with a recorder
 //! installed against none.
@@ -14,7 +15,9 @@
 //! sends `n` requests through one stack and exits, for instruction counts under
 //! `valgrind --tool=callgrind` (see docs/benchmarks.md): the stages add the layers of the full
 //! stack one group at a time, outermost first, so the differences are the groups' costs;
-//! `hand_glued` and `verify_jsonwebtoken` count the peer stack and its verification.
+//! `hand_glued` and `verify_jsonwebtoken` count the peer stack and its verification;
+//! `fused` and `fused_verify_each` count the full stack's work done by hand in one handler with
+//! no layers (`benches/fused`).
 
 use std::{hint::black_box, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -37,6 +40,7 @@ use palisade_token::jwt::{
 };
 use tower::{ServiceBuilder, ServiceExt};
 
+mod fused;
 mod hand_glued;
 
 const SECRET: &[u8] = b"bench secret for HS256, 32 bytes";
@@ -208,11 +212,20 @@ fn stage(stage: &str) -> Router {
         ),
         "full" => full(true),
         "full_verify_each" => full(false),
+        // The same work done by hand in the handler, with no layers.
+        "fused" => fused_stack(true),
+        "fused_verify_each" => fused_stack(false),
         other => panic!(
             "unknown stage {other}: bare, ids, log, errors, audit, per_ip, cors, bearer, full, \
-             full_verify_each, verify, verify_remembered, hand_glued, verify_jsonwebtoken"
+             full_verify_each, fused, fused_verify_each, verify, verify_remembered, hand_glued, \
+             verify_jsonwebtoken"
         ),
     }
+}
+
+/// The full stack's work done by hand in the handler (`benches/fused`), with the same limits.
+fn fused_stack(remember: bool) -> Router {
+    fused::router(jwt(remember), policy("per-ip"), policy("per-user"))
 }
 
 /// The peer stack, with the same CORS settings as the full stack.
@@ -303,6 +316,18 @@ fn authenticated_get(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| async {
                 let response = stack.clone().oneshot(request(&token)).await;
                 black_box(response.expect("the stack never fails"))
+            });
+        });
+    }
+    // The same work done by hand in the handler, with no layers: the floor under the layered
+    // stack.
+    for (name, remember) in [("fused", true), ("fused_verify_each", false)] {
+        let stack = fused_stack(remember);
+        assert_serves(&runtime, &stack, request(&token), name);
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = stack.clone().oneshot(request(&token)).await;
+                black_box(response.expect("the router never fails"))
             });
         });
     }
