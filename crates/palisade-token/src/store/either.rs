@@ -11,8 +11,9 @@ use crate::error::StoreError;
 /// run time. It is a store of each kind both sides are, and forwards every call (including
 /// [`RevocationStore::token_state`], so a store that answers it in one round trip still does).
 ///
-/// [`AnyStore`](super::AnyStore) is the one this crate names: its in-memory store or Redis. An
-/// application with a store of its own picks between that and Redis the same way:
+/// `AnyStore` (feature `redis`) is the one this crate names: its in-memory store or Redis. An
+/// application with a store of its own picks between it and another store the same way (here
+/// between the in-memory store and one that remembers nothing):
 ///
 /// ```
 /// use palisade_token::store::{Either, MemoryStore, RevocationStore};
