@@ -86,6 +86,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         cargo(&["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    // docs.rs builds with every feature; a user's `cargo doc` builds with the defaults, where a
+    // link to an item behind an optional feature is broken.
+    step(
+        "docs (default features)",
+        cargo(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     tests(nextest, "--no-default-features")?;
     // Builds whose features would unify into every build of this workspace live in their own
     // (checks/); they share its target directory, so only what differs is rebuilt.
