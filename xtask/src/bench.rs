@@ -110,7 +110,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let mut measurements = read_criterion(&target_dir()?.join("criterion"), started)?;
     if !report_only {
-        measurements.extend(audit_side_by_side(quick)?);
+        measurements.extend(side_by_side(quick)?);
     }
     measurements.extend(libargon2_reference());
     let table = render(&measurements);
@@ -178,54 +178,71 @@ fn read_json(path: &Path) -> Result<serde_json::Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// palisade-audit's append and the plain JSON Lines append taking turns
-/// (`examples/append_ratio.rs`): criterion measures the two seconds apart, and a sync's latency
-/// drifts by more than their difference in that time. Rows of groups named after the criterion
-/// groups they stand beside, with ` (side by side)` added.
-fn audit_side_by_side(quick: bool) -> Result<Vec<Measurement>, String> {
-    let mut run = measuring(&[
-        "run",
-        "--quiet",
-        "--profile",
-        "bench",
-        "-p",
-        "palisade-audit",
-        "--example",
-        "append_ratio",
-        "--",
-        "--tsv",
-    ]);
-    if quick {
-        run.arg("50");
+/// The examples that run a subject and its baseline in turn, a slice each, because criterion
+/// measures the two seconds apart and the host drifts by more than their difference in that
+/// time: the package, its example, the features it needs, and its arguments for `--quick`.
+/// Each prints rows of groups named after the criterion groups they stand beside, with
+/// ` (side by side)` added.
+const SIDE_BY_SIDE: [(&str, &str, &str, &str); 2] = [
+    // palisade-audit's append and a plain JSON Lines append, where a sync's latency drifts.
+    ("palisade-audit", "append_ratio", "", "50"),
+    // palisade-crypt's `aws-lc` backend and raw aws-lc-rs, where the host's speed drifts.
+    ("palisade-crypt", "aws_lc_ratio", "aws-lc", "100"),
+];
+
+fn side_by_side(quick: bool) -> Result<Vec<Measurement>, String> {
+    let mut rows = Vec::new();
+    for (package, example, features, quick_args) in SIDE_BY_SIDE {
+        let mut args = vec!["run", "--quiet", "--profile", "bench", "-p", package];
+        if !features.is_empty() {
+            args.extend(["--features", features]);
+        }
+        args.extend(["--example", example, "--", "--tsv"]);
+        let mut run = measuring(&args);
+        if quick {
+            run.arg(quick_args);
+        }
+        eprintln!("xtask: ==> {example} (side by side)");
+        let out = run
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("{example}: could not start cargo: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("{example} failed ({})", out.status));
+        }
+        rows.extend(parse_side_by_side(
+            example,
+            &String::from_utf8_lossy(&out.stdout),
+        )?);
     }
-    eprintln!("xtask: ==> palisade-audit appends side by side");
-    let out = run
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("append_ratio: could not start cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("append_ratio failed ({})", out.status));
-    }
-    parse_side_by_side(&String::from_utf8_lossy(&out.stdout))
+    Ok(rows)
 }
 
-/// `append_ratio --tsv`'s lines: group, function and nanoseconds per record.
-fn parse_side_by_side(text: &str) -> Result<Vec<Measurement>, String> {
+/// A side-by-side example's `--tsv` lines: group, function, nanoseconds per operation and,
+/// when the group has a byte throughput, bytes per operation; otherwise one element (a record)
+/// per operation.
+fn parse_side_by_side(example: &str, text: &str) -> Result<Vec<Measurement>, String> {
     text.lines()
         .map(|line| {
-            let mut fields = line.split('\t');
-            match (fields.next(), fields.next(), fields.next(), fields.next()) {
-                (Some(group), Some(function), Some(ns), None) => Ok(Measurement {
-                    group: group.to_owned(),
-                    function: function.to_owned(),
-                    mean_ns: ns
-                        .parse()
-                        .map_err(|_| format!("append_ratio: not a time: {line:?}"))?,
-                    bytes: None,
-                    elements: Some(1),
-                }),
-                _ => Err(format!("append_ratio: unexpected line {line:?}")),
-            }
+            let fields: Vec<&str> = line.split('\t').collect();
+            let (group, function, ns, bytes) = match fields.as_slice() {
+                [group, function, ns] => (group, function, ns, None),
+                [group, function, ns, bytes] => (group, function, ns, Some(bytes)),
+                _ => return Err(format!("{example}: unexpected line {line:?}")),
+            };
+            let bytes = bytes
+                .map(|b| b.parse::<u64>())
+                .transpose()
+                .map_err(|_| format!("{example}: not a byte count: {line:?}"))?;
+            Ok(Measurement {
+                group: (*group).to_owned(),
+                function: (*function).to_owned(),
+                mean_ns: ns
+                    .parse()
+                    .map_err(|_| format!("{example}: not a time: {line:?}"))?,
+                elements: bytes.is_none().then_some(1),
+                bytes,
+            })
         })
         .collect()
 }
@@ -432,6 +449,7 @@ mod tests {
     #[test]
     fn side_by_side_lines_become_rows_of_their_groups() {
         let rows = parse_side_by_side(
+            "append_ratio",
             "audit/append_group_commit_64 (side by side)\tpalisade\t6450.5\n\
              audit/append_group_commit_64 (side by side)\tplain jsonl append\t4450.0\n",
         )
@@ -481,8 +499,29 @@ mod tests {
 
     #[test]
     fn a_malformed_side_by_side_line_is_an_error() {
-        for bad in ["group\tpalisade", "group\tpalisade\tsoon", "g\tf\t1\textra"] {
-            assert!(parse_side_by_side(bad).is_err(), "{bad:?}");
+        for bad in [
+            "group\tpalisade",
+            "group\tpalisade\tsoon",
+            "g\tf\t1\tmany",
+            "g\tf\t1\t64\textra",
+        ] {
+            assert!(parse_side_by_side("example", bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_side_by_side_line_with_bytes_has_a_byte_rate() {
+        let rows = parse_side_by_side(
+            "aws_lc_ratio",
+            "decrypt_aws_lc/64B (side by side)\tpalisade\t128.0\t64\n\
+             decrypt_aws_lc/64B (side by side)\taws_lc_rs\t112.0\t64\n",
+        )
+        .expect("two rows");
+        assert_eq!((rows[0].bytes, rows[0].elements), (Some(64), None));
+        let table = render(&rows);
+        assert!(
+            table.contains("| aws_lc_rs | 112 ns (571 MB/s) | 1.14 |"),
+            "{table}"
+        );
     }
 }
