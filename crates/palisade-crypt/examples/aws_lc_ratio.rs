@@ -27,13 +27,10 @@
 
 #![allow(clippy::print_stdout, reason = "an example shows its results")]
 
-use std::{
-    hint::black_box,
-    time::{Duration, Instant},
-};
+use std::{hint::black_box, time::Duration};
 
 use palisade_crypt::Ciphertext;
-use palisade_testkit::Spread;
+use palisade_testkit::Turns;
 
 #[path = "../benches/support/mod.rs"]
 #[allow(
@@ -51,155 +48,78 @@ const SIZES: [(usize, &str); 3] = [(64, "64B"), (4096, "4KiB"), (1 << 20, "1MiB"
 /// About how long one slice of one side runs.
 const SLICE: Duration = Duration::from_millis(2);
 
-/// One operation of one side, on the setup's keys.
-type Operation<'a> = Box<dyn Fn() + 'a>;
-
 /// What one group measured.
 struct Pairing {
     group: String,
     bytes: usize,
-    /// Seconds per operation over every counted slice.
-    palisade: f64,
-    raw: f64,
-    /// The ratio per pair of slices.
-    ratios: Spread,
+    turns: Turns,
 }
 
 impl Pairing {
-    /// `pairs` pairs of slices of `per_slice` operations, the first of each pair alternating,
-    /// after one uncounted slice each.
-    fn run(
-        group: String,
-        bytes: usize,
-        (palisade, raw): (Operation<'_>, Operation<'_>),
-        pairs: u32,
-    ) -> Self {
-        let per_slice = slice_length(&palisade);
-        let slice = |op: &Operation<'_>| {
-            let start = Instant::now();
-            for _ in 0..per_slice {
-                op();
-            }
-            start.elapsed()
-        };
-        slice(&palisade);
-        slice(&raw);
-        let (mut total_a, mut total_b) = (Duration::ZERO, Duration::ZERO);
-        let mut ratios = Vec::new();
-        for i in 0..pairs {
-            let (a, b) = if i % 2 == 0 {
-                let a = slice(&palisade);
-                (a, slice(&raw))
-            } else {
-                let b = slice(&raw);
-                (slice(&palisade), b)
-            };
-            total_a += a;
-            total_b += b;
-            ratios.push(a.as_secs_f64() / b.as_secs_f64());
-        }
-        let operations = f64::from(pairs) * f64::from(per_slice);
-        Self {
-            group,
-            bytes,
-            palisade: total_a.as_secs_f64() / operations,
-            raw: total_b.as_secs_f64() / operations,
-            ratios: Spread::of(&ratios),
-        }
-    }
-
     fn print(&self) {
-        let spread = self.ratios;
+        let Turns {
+            subject_ns,
+            baseline_ns,
+            ratios,
+        } = self.turns;
         println!(
             "  {:<20}: palisade {:>10}, aws_lc_rs {:>10} per operation; palisade / aws_lc_rs \
              {:.3} overall, per pair of slices median {:.3}, quartiles {:.3} to {:.3}",
             self.group,
-            human(self.palisade),
-            human(self.raw),
-            self.palisade / self.raw,
-            spread.median,
-            spread.low,
-            spread.high,
+            human(subject_ns),
+            human(baseline_ns),
+            self.turns.overall(),
+            ratios.median,
+            ratios.low,
+            ratios.high,
         );
     }
 
     fn print_tsv(&self) {
-        for (function, seconds) in [("palisade", self.palisade), ("aws_lc_rs", self.raw)] {
+        for (function, ns) in [
+            ("palisade", self.turns.subject_ns),
+            ("aws_lc_rs", self.turns.baseline_ns),
+        ] {
             println!(
                 "{} (side by side)\t{function}\t{:.1}\t{}",
-                self.group,
-                seconds * 1e9,
-                self.bytes
+                self.group, ns, self.bytes
             );
         }
-    }
-}
-
-/// How many operations make a slice of about [`SLICE`], from a short trial of `op`.
-fn slice_length(op: &Operation<'_>) -> u32 {
-    let mut n = 1u32;
-    loop {
-        let start = Instant::now();
-        for _ in 0..n {
-            op();
-        }
-        let took = start.elapsed();
-        if took >= SLICE / 4 || n >= 1 << 24 {
-            let per_op = took.as_secs_f64() / f64::from(n);
-            // At least one operation, at most 2^24: far inside `u32`.
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "clamped to 1..=2^24 first"
-            )]
-            return (SLICE.as_secs_f64() / per_op).clamp(1.0, f64::from(1u32 << 24)) as u32;
-        }
-        n *= 2;
     }
 }
 
 /// A time per operation in nanoseconds or microseconds.
-fn human(seconds: f64) -> String {
-    if seconds < 1e-6 {
-        format!("{:.1} ns", seconds * 1e9)
+fn human(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.1} ns")
     } else {
-        format!("{:.2} µs", seconds * 1e6)
+        format!("{:.2} µs", ns / 1e3)
     }
 }
 
 /// Encryption of `pt`: palisade against raw aws-lc-rs with a nonce from the OS.
-fn encrypt<'a>(s: &'a Setup, pt: &'a [u8]) -> (Operation<'a>, Operation<'a>) {
-    (
-        Box::new(move || {
-            black_box(
-                s.crypter
-                    .encrypt(&s.context, black_box(pt))
-                    .expect("encrypt"),
-            );
-        }),
-        Box::new(move || {
-            black_box(lc_seal(&s.lc, nonce(), &s.aad, black_box(pt)));
-        }),
+fn encrypt(s: &Setup, pt: &[u8], pairs: u32) -> Turns {
+    Turns::run(
+        || {
+            let sealed = s.crypter.encrypt(&s.context, black_box(pt));
+            drop(black_box(sealed.expect("encrypt")));
+        },
+        || drop(black_box(lc_seal(&s.lc, nonce(), &s.aad, black_box(pt)))),
+        pairs,
+        SLICE,
     )
 }
 
 /// Decryption of `pt`'s ciphertext: each side opens its own.
-fn decrypt<'a>(
-    s: &'a Setup,
-    ours: &'a Ciphertext,
-    raw: &'a [u8],
-) -> (Operation<'a>, Operation<'a>) {
-    (
-        Box::new(move || {
-            black_box(
-                s.crypter
-                    .decrypt(&s.context, black_box(ours))
-                    .expect("decrypt"),
-            );
-        }),
-        Box::new(move || {
-            black_box(lc_open(&s.lc, &s.aad, black_box(raw)));
-        }),
+fn decrypt(s: &Setup, ours: &Ciphertext, raw: &[u8], pairs: u32) -> Turns {
+    Turns::run(
+        || {
+            let opened = s.crypter.decrypt(&s.context, black_box(ours));
+            drop(black_box(opened.expect("decrypt")));
+        },
+        || drop(black_box(lc_open(&s.lc, &s.aad, black_box(raw)))),
+        pairs,
+        SLICE,
     )
 }
 
@@ -223,20 +143,18 @@ fn main() -> Result<(), Error> {
     let mut results = Vec::new();
     for (size, label) in SIZES {
         let pt = vec![0x5au8; size];
-        results.push(Pairing::run(
-            format!("encrypt_aws_lc/{label}"),
-            size,
-            encrypt(&s, &pt),
-            pairs,
-        ));
+        results.push(Pairing {
+            group: format!("encrypt_aws_lc/{label}"),
+            bytes: size,
+            turns: encrypt(&s, &pt, pairs),
+        });
         let ours = s.crypter.encrypt(&s.context, &pt)?;
         let raw = lc_seal(&s.lc, nonce(), &s.aad, &pt);
-        results.push(Pairing::run(
-            format!("decrypt_aws_lc/{label}"),
-            size,
-            decrypt(&s, &ours, &raw),
-            pairs,
-        ));
+        results.push(Pairing {
+            group: format!("decrypt_aws_lc/{label}"),
+            bytes: size,
+            turns: decrypt(&s, &ours, &raw, pairs),
+        });
     }
 
     if tsv {

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod runbook;
 mod server;
 mod spread;
+mod turns;
 
 use std::{
     fmt,
@@ -25,6 +26,7 @@ use std::{
 
 use server::{Kind, Served};
 pub use spread::Spread;
+pub use turns::Turns;
 
 /// How long a fresh server may take to answer `PING`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
