@@ -183,11 +183,14 @@ fn read_json(path: &Path) -> Result<serde_json::Value, String> {
 /// time: the package, its example, the features it needs, and its arguments for `--quick`.
 /// Each prints rows of groups named after the criterion groups they stand beside, with
 /// ` (side by side)` added.
-const SIDE_BY_SIDE: [(&str, &str, &str, &str); 2] = [
+const SIDE_BY_SIDE: [(&str, &str, &str, &str); 3] = [
     // palisade-audit's append and a plain JSON Lines append, where a sync's latency drifts.
     ("palisade-audit", "append_ratio", "", "50"),
-    // palisade-crypt's `aws-lc` backend and raw aws-lc-rs, where the host's speed drifts.
+    // palisade-crypt's `aws-lc` backend and raw aws-lc-rs, where the host's speed drifts by
+    // more than the backend's own work.
     ("palisade-crypt", "aws_lc_ratio", "aws-lc", "100"),
+    // palisade-ratelimit's one-key decision and governor's, about 50 ns each.
+    ("palisade-ratelimit", "governor_ratio", "", "100"),
 ];
 
 fn side_by_side(quick: bool) -> Result<Vec<Measurement>, String> {
