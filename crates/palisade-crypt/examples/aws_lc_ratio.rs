@@ -30,7 +30,7 @@
 use std::{hint::black_box, time::Duration};
 
 use palisade_crypt::Ciphertext;
-use palisade_testkit::Turns;
+use palisade_testkit::{Turns, TurnsArgs};
 
 #[path = "../benches/support/mod.rs"]
 #[allow(
@@ -124,20 +124,7 @@ fn decrypt(s: &Setup, ours: &Ciphertext, raw: &[u8], pairs: u32) -> Turns {
 }
 
 fn main() -> Result<(), Error> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: aws_lc_ratio [--tsv] [PAIRS]";
-    let tsv = args.first().is_some_and(|a| a == "--tsv");
-    if tsv {
-        args.remove(0);
-    }
-    let pairs: u32 = match args.as_slice() {
-        [] => 1000,
-        [n] => n.parse().map_err(|_| usage)?,
-        _ => return Err(usage.into()),
-    };
-    if pairs == 0 {
-        return Err(usage.into());
-    }
+    let TurnsArgs { tsv, pairs } = TurnsArgs::parse(std::env::args().skip(1), "aws_lc_ratio")?;
 
     let s = setup();
     let mut results = Vec::new();

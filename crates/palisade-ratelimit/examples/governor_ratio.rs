@@ -27,27 +27,14 @@ use std::{hint::black_box, num::NonZeroU32, time::Duration};
 
 use governor::{Quota, RateLimiter};
 use palisade_ratelimit::{MemoryBackend, Policy};
-use palisade_testkit::Turns;
+use palisade_testkit::{Turns, TurnsArgs};
 
 type Error = Box<dyn std::error::Error>;
 
 const GROUP: &str = "memory_check_one_key (side by side)";
 
 fn main() -> Result<(), Error> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: governor_ratio [--tsv] [PAIRS]";
-    let tsv = args.first().is_some_and(|a| a == "--tsv");
-    if tsv {
-        args.remove(0);
-    }
-    let pairs: u32 = match args.as_slice() {
-        [] => 1000,
-        [n] => n.parse().map_err(|_| usage)?,
-        _ => return Err(usage.into()),
-    };
-    if pairs == 0 {
-        return Err(usage.into());
-    }
+    let TurnsArgs { tsv, pairs } = TurnsArgs::parse(std::env::args().skip(1), "governor_ratio")?;
 
     let backend = MemoryBackend::default();
     let policy = Policy::new("bench", 1_000_000, Duration::from_secs(1))?.with_burst(1_000)?;

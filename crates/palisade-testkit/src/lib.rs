@@ -26,7 +26,7 @@ use std::{
 
 use server::{Kind, Served};
 pub use spread::Spread;
-pub use turns::Turns;
+pub use turns::{Turns, TurnsArgs};
 
 /// How long a fresh server may take to answer `PING`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);

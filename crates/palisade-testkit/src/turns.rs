@@ -93,6 +93,48 @@ impl Turns {
     }
 }
 
+/// The command line of an example that takes turns: `[--tsv] [PAIRS]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnsArgs {
+    /// `--tsv`: lines for `cargo xtask bench` instead of a summary.
+    pub tsv: bool,
+    /// How many pairs of slices; 1,000 when not given.
+    pub pairs: u32,
+}
+
+impl TurnsArgs {
+    /// Reads `args` (without the program's name).
+    ///
+    /// ```
+    /// use palisade_testkit::TurnsArgs;
+    ///
+    /// let args = TurnsArgs::parse(["--tsv".to_owned(), "100".to_owned()], "ratio")?;
+    /// assert_eq!((args.tsv, args.pairs), (true, 100));
+    /// # Ok::<(), String>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The usage line, naming `program`, for anything else or for zero pairs.
+    pub fn parse(args: impl IntoIterator<Item = String>, program: &str) -> Result<Self, String> {
+        let usage = || format!("usage: {program} [--tsv] [PAIRS]");
+        let mut args: Vec<String> = args.into_iter().collect();
+        let tsv = args.first().is_some_and(|a| a == "--tsv");
+        if tsv {
+            args.remove(0);
+        }
+        let pairs = match args.as_slice() {
+            [] => 1000,
+            [n] => n.parse().map_err(|_| usage())?,
+            _ => return Err(usage()),
+        };
+        if pairs == 0 {
+            return Err(usage());
+        }
+        Ok(Self { tsv, pairs })
+    }
+}
+
 /// How many runs of `op` take about `slice`, from trials of doubling length (at least one, and
 /// few enough that a run of [`Turns::run`] cannot overflow its count).
 fn operations_in(slice: Duration, op: &mut impl FnMut()) -> u32 {
@@ -157,6 +199,44 @@ mod tests {
         // trials of 1, 2, 4, … runs that sized the slices.
         assert!(b >= 8 && b % 8 == 0, "{b}");
         assert!((a - b + 1).is_power_of_two(), "{a} against {b}");
+    }
+
+    #[test]
+    fn the_command_line_is_read_or_refused_with_its_usage() {
+        let parse = |args: &[&str]| TurnsArgs::parse(args.iter().map(|a| (*a).to_owned()), "ratio");
+        assert_eq!(
+            parse(&[]),
+            Ok(TurnsArgs {
+                tsv: false,
+                pairs: 1000
+            })
+        );
+        assert_eq!(
+            parse(&["--tsv"]),
+            Ok(TurnsArgs {
+                tsv: true,
+                pairs: 1000
+            })
+        );
+        assert_eq!(
+            parse(&["50"]),
+            Ok(TurnsArgs {
+                tsv: false,
+                pairs: 50
+            })
+        );
+        for bad in [
+            &["0"][..],
+            &["many"],
+            &["50", "--tsv"],
+            &["--tsv", "1", "2"],
+        ] {
+            assert_eq!(
+                parse(bad),
+                Err("usage: ratio [--tsv] [PAIRS]".to_owned()),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
