@@ -135,6 +135,13 @@ impl Verdict {
     pub fn is_allowed(&self) -> bool {
         self.allowed
     }
+
+    /// Appends the verdict's fields (`RateLimit-Policy`, `RateLimit`, ...) to `headers`, in
+    /// order, as [`RateLimitLayer`] does to a response. For code that asks a [`RateLimiter`]
+    /// itself instead of through the layer.
+    pub fn append_fields(self, headers: &mut http::HeaderMap) {
+        self.fields.append_to(headers);
+    }
 }
 
 /// Decides whether the holder of a key may make one more request.
@@ -431,6 +438,29 @@ where
 #[cfg(test)]
 mod key_tests {
     use super::*;
+
+    #[test]
+    fn a_verdicts_fields_are_appended_in_order_whichever_form_they_take() {
+        let policy = HeaderValue::from_static("\"p\";q=10;w=1");
+        let limit = HeaderValue::from_static("\"p\";r=9;t=1");
+        let expected = [
+            (RATELIMIT_POLICY, policy.clone()),
+            (RATELIMIT, limit.clone()),
+        ];
+        for verdict in [
+            Verdict::allow_policy(policy.clone(), limit.clone()),
+            Verdict::allow(expected.to_vec()),
+            Verdict::deny(expected.to_vec(), Duration::from_secs(1)),
+        ] {
+            let mut headers = http::HeaderMap::new();
+            headers.append(RATELIMIT, HeaderValue::from_static("kept"));
+            verdict.append_fields(&mut headers);
+            let policies: Vec<_> = headers.get_all(RATELIMIT_POLICY).iter().collect();
+            let limits: Vec<_> = headers.get_all(RATELIMIT).iter().collect();
+            assert_eq!(policies, [&policy]);
+            assert_eq!(limits, [&HeaderValue::from_static("kept"), &limit]);
+        }
+    }
 
     proptest::proptest! {
         /// A key is the prefix then the name, on the stack or (past 80 bytes) on the heap.
