@@ -135,8 +135,8 @@ impl TurnsArgs {
     }
 }
 
-/// How many runs of `op` take about `slice`, from trials of doubling length (at least one, and
-/// few enough that a run of [`Turns::run`] cannot overflow its count).
+/// How many runs of `op` take about `slice`, from trials of doubling length: at least one, and
+/// at most 2^20, so that an operation too quick for the clock still gets slices that end.
 fn operations_in(slice: Duration, op: &mut impl FnMut()) -> u32 {
     const MOST: u32 = 1 << 20;
     let mut n = 1u32;
